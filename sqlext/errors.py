@@ -1,0 +1,64 @@
+"""Error types of the SQL layer. Each carries what a person needs to act: the input, the
+position (line:column), and a hint. The CLI maps them to exit codes in one place
+(`exit_code`): 1 for SQL or server errors, 2 for usage or input errors."""
+from __future__ import annotations
+
+
+class EmbedSQLError(Exception):
+    """Base of every error embedsql reports to a user."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
+
+
+class UsageError(EmbedSQLError):
+    """Bad command-line usage, configuration or input (exit 2)."""
+
+    exit_code = 2
+
+
+class ConfigError(UsageError):
+    """A DSN, config file or option that cannot be used."""
+
+
+class SQLSyntaxError(UsageError):
+    """A problem in the SQL text found before sending it, with its position."""
+
+    def __init__(self, message: str, *, line: int | None = None, col: int | None = None,
+                 hint: str | None = None):
+        if line is not None:
+            message = f"{message} (at line {line}, column {col})"
+        super().__init__(message, hint=hint)
+        self.line = line
+        self.col = col
+
+
+class RewriteError(SQLSyntaxError):
+    """An EMBED call that cannot be resolved (bad argument, wrong dimension, ...)."""
+
+
+class TranslationError(SQLSyntaxError):
+    """A statement that has no equivalent in the target dialect."""
+
+
+class ServerError(EmbedSQLError):
+    """The database refused the statement or could not be reached (exit 1)."""
+
+    def __init__(self, message: str, *, code: int | None = None, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.code = code
+
+
+class ConnectionFailed(ServerError):
+    """The server could not be reached, or refused our credentials."""
+
+
+class EngineBusy(ServerError):
+    """The embedded database is held by another embedsql process."""
