@@ -1,0 +1,169 @@
+"""The one place that decides which database a command talks to.
+
+Precedence: the `--dsn` flag, then `EMBEDSQL_DSN`, then the TOML config file
+(`~/.config/embedsql/config.toml`, named connections), then the embedded default.
+
+DSN forms:
+  (nothing), `embedded`, `chdb:`          the embedded ClickHouse in the user data dir
+  `chdb:///abs/path`, `chdb://~/path`     an embedded ClickHouse stored in that directory
+  `http://user@host:8123/db`              a ClickHouse or MyScale server
+  `https://user@host:8443/db`             the same over TLS (MyScale Cloud: port 443)
+Query-string options of http(s) DSNs: `dialect=myscale|clickhouse`, `verify=false`
+(skip TLS verification), `connect_timeout=S`, `timeout=S`.
+
+Config file:
+  default = "prod"                       # optional: connection used when no DSN is given
+  [connections.prod]
+  dsn = "https://alice@abc.aws.myscale.com:443/default"
+  dialect = "myscale"                     # optional; detected from the server otherwise
+  [connections.laptop]
+  dsn = "chdb:///home/alice/photos-db"
+
+Passwords never live in the config: `EMBEDSQL_PASSWORD`, or an interactive prompt.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from . import paths
+from .errors import ConfigError
+
+DIALECTS = ("myscale", "clickhouse")
+
+
+@dataclass(frozen=True)
+class ConnectionSpec:
+    kind: str  # "embedded" | "http"
+    path: Path | None = None  # embedded
+    host: str | None = None
+    port: int | None = None
+    secure: bool = False
+    username: str = "default"
+    database: str = "default"
+    dialect: str | None = None  # None: detect
+    verify: bool = True
+    connect_timeout: float = 10.0
+    timeout: float = 300.0
+    password: str | None = field(default=None, repr=False)  # never printed
+    source: str = "default"  # where it came from: flag / env / config:NAME / default
+
+    def display(self) -> str:
+        """A safe description: never contains the password."""
+        if self.kind == "embedded":
+            return f"embedded ClickHouse at {self.path}"
+        scheme = "https" if self.secure else "http"
+        return f"{scheme}://{self.username}@{self.host}:{self.port}/{self.database}"
+
+
+def parse_dsn(dsn: str, *, source: str = "flag") -> ConnectionSpec:
+    text = (dsn or "").strip()
+    if text in ("", "embedded", "chdb:", "chdb://"):
+        return ConnectionSpec(kind="embedded", path=paths.default_db_path(), source=source)
+    if text.startswith("chdb:"):
+        rest = text[len("chdb:"):]
+        if rest.startswith("//"):
+            rest = rest[2:]
+        if not rest:
+            return ConnectionSpec(kind="embedded", path=paths.default_db_path(), source=source)
+        return ConnectionSpec(kind="embedded", path=Path(unquote(rest)).expanduser().resolve(), source=source)
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigError(f"cannot parse the DSN from {source}: {exc}",
+                          hint="write it as https://user@host:8443/database") from None
+    if parts.scheme not in ("http", "https", "clickhouse", "clickhouses", "myscale"):
+        raise ConfigError(
+            f"unsupported DSN scheme {parts.scheme or '(none)'!r} from {source}",
+            hint="use chdb:///path for an embedded database, or http(s)://user@host:port/db for a server",
+        )
+    if not parts.hostname:
+        raise ConfigError(f"the DSN from {source} has no host name",
+                          hint="write it as https://user@host:8443/database")
+    secure = parts.scheme in ("https", "clickhouses", "myscale")
+    opts = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    dialect = opts.get("dialect")
+    if parts.scheme == "myscale":
+        dialect = dialect or "myscale"
+    if dialect is not None and dialect not in DIALECTS:
+        raise ConfigError(f"unknown dialect {dialect!r} in the DSN from {source}", hint="use myscale or clickhouse")
+    database = unquote(parts.path.strip("/")) or "default"
+    try:
+        ct = float(opts.get("connect_timeout", 10))
+        to = float(opts.get("timeout", 300))
+    except ValueError:
+        raise ConfigError(f"connect_timeout and timeout in the DSN from {source} must be numbers") from None
+    return ConnectionSpec(
+        kind="http",
+        host=parts.hostname,
+        port=port or (8443 if secure else 8123),
+        secure=secure,
+        username=unquote(parts.username) if parts.username else "default",
+        password=unquote(parts.password) if parts.password is not None else None,
+        database=database,
+        dialect=dialect,
+        verify=opts.get("verify", "true").lower() not in ("0", "false", "no"),
+        connect_timeout=ct,
+        timeout=to,
+        source=source,
+    )
+
+
+def load_config(path: Path | None = None) -> dict:
+    path = path or paths.config_file()
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the config file {path}: {exc}",
+                          hint="fix the TOML syntax, or move the file away") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the config file {path}: {exc.strerror}") from None
+    conns = data.get("connections", {})
+    if not isinstance(conns, dict) or any(not isinstance(v, dict) for v in conns.values()):
+        raise ConfigError(f"{path}: [connections] must hold tables like [connections.NAME] with a dsn = \"...\"")
+    return data
+
+
+def resolve(dsn: str | None = None, *, connection: str | None = None, dialect: str | None = None,
+            config_path: Path | None = None, password: str | None = None) -> ConnectionSpec:
+    """Pick the connection by the documented precedence."""
+    if dialect is not None and dialect not in DIALECTS:
+        raise ConfigError(f"unknown dialect {dialect!r}", hint="use --dialect myscale or --dialect clickhouse")
+    if dsn:
+        spec = parse_dsn(dsn, source="--dsn")
+    elif os.environ.get("EMBEDSQL_DSN") and not connection:
+        spec = parse_dsn(os.environ["EMBEDSQL_DSN"], source="EMBEDSQL_DSN")
+    else:
+        cfg_path = config_path or paths.config_file()
+        cfg = load_config(cfg_path)
+        conns = cfg.get("connections", {})
+        name = connection or cfg.get("default")
+        if name:
+            if name not in conns:
+                known = ", ".join(sorted(conns)) or "none"
+                raise ConfigError(f"no connection named {name!r} in {cfg_path} (known: {known})")
+            entry = conns[name]
+            if "dsn" not in entry or not isinstance(entry["dsn"], str):
+                raise ConfigError(f"{cfg_path}: [connections.{name}] needs a dsn = \"...\" string")
+            if "password" in entry:
+                raise ConfigError(f"{cfg_path}: [connections.{name}] holds a password; remove it",
+                                  hint="passwords come from EMBEDSQL_PASSWORD or the prompt, never from files")
+            spec = parse_dsn(entry["dsn"], source=f"config:{name}")
+            if entry.get("dialect"):
+                if entry["dialect"] not in DIALECTS:
+                    raise ConfigError(f"{cfg_path}: [connections.{name}] dialect must be myscale or clickhouse")
+                spec = replace(spec, dialect=entry["dialect"])
+        else:
+            spec = parse_dsn("", source="default")
+    if dialect:
+        spec = replace(spec, dialect=dialect)
+    if spec.kind == "http":
+        pw = password if password is not None else os.environ.get("EMBEDSQL_PASSWORD", spec.password)
+        spec = replace(spec, password=pw)
+    return spec

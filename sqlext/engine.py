@@ -1,0 +1,319 @@
+"""Connections: the embedded ClickHouse (chdb) and ClickHouse/MyScale servers over HTTP(S),
+both through clickhouse-connect.
+
+The embedded engine admits one process per data directory, and one data directory per process.
+People keep the TUI open in one terminal and run queries, ingest or migrations in another, so an
+embedsql process holds the engine only for a unit of work: an advisory lock file beside the data
+directory (`<dir>.lock`, holding the holder's pid and command) is taken, the engine opened, the work
+done, and both released after a short idle linger. A process that finds the lock held waits up to
+`EMBEDSQL_LOCK_TIMEOUT` seconds (default 10), then fails with a message naming the holder.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import sys
+import threading
+import time
+from pathlib import Path
+
+from .config import ConnectionSpec
+from .errors import ConnectionFailed, EngineBusy, ServerError
+
+DEFAULT_LOCK_TIMEOUT = 10.0
+IDLE_RELEASE_S = 0.5
+
+
+def lock_timeout() -> float:
+    try:
+        return float(os.environ.get("EMBEDSQL_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT))
+    except ValueError:
+        return DEFAULT_LOCK_TIMEOUT
+
+
+def _command_line() -> str:
+    argv = [os.path.basename(sys.argv[0]) if sys.argv else "python"] + sys.argv[1:]
+    text = " ".join(argv)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class _EmbeddedManager:
+    """Process-wide owner of the one chdb engine this process may have open."""
+
+    def __init__(self):
+        self.mutex = threading.RLock()
+        self.path: Path | None = None
+        self.client = None
+        self.lock_fd: int | None = None
+        self.depth = 0
+        self.last_used = 0.0
+        self._timer: threading.Timer | None = None
+
+    # -- lock file ---------------------------------------------------------------------------
+    @staticmethod
+    def lock_path(path: Path) -> Path:
+        return path.with_name(path.name + ".lock")
+
+    def holder(self, path: Path) -> dict | None:
+        try:
+            info = json.loads(self.lock_path(path).read_text() or "{}")
+        except (OSError, ValueError):
+            return None
+        return info if info.get("pid") else None
+
+    def _take_file_lock(self, path: Path, timeout: float) -> int:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.lock_path(path), os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    raise self._busy(path, timeout) from None
+                time.sleep(0.05)
+        info = json.dumps({"pid": os.getpid(), "command": _command_line(), "since": time.time()})
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, info.encode(), 0)
+        return fd
+
+    def _busy(self, path: Path, waited: float) -> EngineBusy:
+        info = self.holder(path)
+        if info and _pid_alive(int(info["pid"])):
+            who = f"embedsql process {info['pid']} ({info.get('command', '?')})"
+        else:
+            who = "another process"
+        return EngineBusy(
+            f"the embedded database at {path} is in use by {who}; waited {waited:g} s",
+            hint="finish or close that program and retry, or set EMBEDSQL_LOCK_TIMEOUT to wait longer",
+        )
+
+    def _release_file_lock(self):
+        if self.lock_fd is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self.lock_fd, 0)
+                fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
+            os.close(self.lock_fd)
+            self.lock_fd = None
+
+    # -- engine --------------------------------------------------------------------------------
+    def _open(self, path: Path, timeout: float):
+        import clickhouse_connect
+
+        fd = self._take_file_lock(path, timeout)
+        try:
+            client = clickhouse_connect.get_client(dsn=f"chdb://{path}")
+        except Exception as exc:  # chdb raises plain RuntimeError / DatabaseError
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+            msg = str(exc)
+            if "Cannot lock file" in msg or "status" in msg and "lock" in msg.lower():
+                raise EngineBusy(
+                    f"the embedded database at {path} is open in a program that is not embedsql",
+                    hint="close the other program (chdb / clickhouse-local) using that directory",
+                ) from None
+            raise ServerError(f"cannot open the embedded database at {path}: {first_line(msg)}") from None
+        self.path, self.client, self.lock_fd = path, client, fd
+
+    def _close(self):
+        if self.client is not None:
+            with contextlib.suppress(Exception):
+                self.client.close()
+        self.client = None
+        self.path = None
+        self._release_file_lock()
+
+    @contextlib.contextmanager
+    def use(self, path: Path, timeout: float):
+        if not self.mutex.acquire(timeout=max(timeout, 0.001)):
+            raise EngineBusy(
+                f"the embedded database at {path} is busy in this process; waited {timeout:g} s",
+                hint="wait for the running statement to finish",
+            )
+        try:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if self.client is not None and self.path != path:
+                if self.depth:
+                    raise EngineBusy(
+                        f"this process already has the embedded database at {self.path} open; "
+                        f"one process can open one embedded database at a time",
+                        hint="close the other session first",
+                    )
+                self._close()
+            if self.client is None:
+                self._open(path, timeout)
+            self.depth += 1
+            try:
+                yield self.client
+            finally:
+                self.depth -= 1
+                self.last_used = time.monotonic()
+                if self.depth == 0:
+                    self._schedule_release()
+        finally:
+            self.mutex.release()
+
+    def _schedule_release(self):
+        if IDLE_RELEASE_S <= 0:
+            self._close()
+            return
+        t = threading.Timer(IDLE_RELEASE_S, self._release_if_idle)
+        t.daemon = True
+        self._timer = t
+        t.start()
+
+    def _release_if_idle(self):
+        if not self.mutex.acquire(blocking=False):
+            return  # in use right now: the user will schedule another release
+        try:
+            if self.depth == 0 and time.monotonic() - self.last_used >= IDLE_RELEASE_S * 0.9:
+                self._close()
+        finally:
+            self.mutex.release()
+
+    def release_now(self, path: Path | None = None):
+        with self.mutex:
+            if self.depth == 0 and (path is None or self.path == path):
+                if self._timer is not None:
+                    self._timer.cancel()
+                    self._timer = None
+                self._close()
+
+
+EMBEDDED = _EmbeddedManager()
+
+
+def first_line(msg: str) -> str:
+    return (msg or "").strip().splitlines()[0] if (msg or "").strip() else "unknown error"
+
+
+_STACK_RE = re.compile(r"\s*Stack trace.*", re.S)
+
+
+def clean_server_message(msg: str, secrets: tuple[str, ...] = ()) -> str:
+    """One readable line from a ClickHouse exception text, with secrets removed."""
+    text = _STACK_RE.sub("", msg or "").strip()
+    text = re.sub(r"^(?:HTTPDriver for \S+ received ClickHouse error code \d+\s*)", "", text)
+    text = re.sub(r"\s+", " ", text)
+    text = re.sub(r"\s*\(version [\d.]+(?: \(official build\))?\)", "", text)
+    for s in secrets:
+        if s:
+            text = text.replace(s, "***")
+    return text[:2000]
+
+
+_CODE_RE = re.compile(r"Code: (\d+)")
+
+
+def map_error(exc: Exception, spec: ConnectionSpec) -> ServerError:
+    """Turn a clickhouse-connect / chdb / socket exception into one of ours."""
+    secrets = (spec.password,) if spec.password else ()
+    msg = clean_server_message(str(exc), secrets)
+    m = _CODE_RE.search(msg)
+    code = int(m.group(1)) if m else None
+    name = type(exc).__name__
+    if code in (516, 192, 193) or "Authentication failed" in msg:
+        return ConnectionFailed(
+            f"{spec.display()} refused the credentials for user {spec.username!r}",
+            code=code, hint="check the user name and EMBEDSQL_PASSWORD",
+        )
+    if name in ("OperationalError",) or any(s in msg for s in (
+            "Connection refused", "Name or service not known", "Failed to resolve", "timed out",
+            "Max retries exceeded", "SSL", "CERTIFICATE", "Temporary failure in name resolution",
+            "Connection reset", "RemoteDisconnected", "Connection aborted")):
+        reason = _network_reason(msg)
+        return ConnectionFailed(f"cannot reach {spec.display()}: {reason}", hint=_network_hint(reason))
+    return ServerError(msg, code=code)
+
+
+def _network_reason(msg: str) -> str:
+    for needle, reason in (
+        ("Connection refused", "connection refused"),
+        ("Name or service not known", "host name not found (DNS)"),
+        ("Temporary failure in name resolution", "host name not found (DNS)"),
+        ("Failed to resolve", "host name not found (DNS)"),
+        ("CERTIFICATE_VERIFY_FAILED", "TLS certificate verification failed"),
+        ("WRONG_VERSION_NUMBER", "TLS handshake failed (is the port plain HTTP?)"),
+        ("SSL", "TLS error"),
+        ("timed out", "timed out"),
+        ("Connection reset", "connection reset by the server"),
+        ("RemoteDisconnected", "the server closed the connection"),
+        ("Connection aborted", "the server closed the connection"),
+    ):
+        if needle in msg:
+            return reason
+    return msg
+
+
+def _network_hint(reason: str) -> str:
+    if "DNS" in reason:
+        return "check the host name in the DSN"
+    if "TLS" in reason:
+        return "check https:// vs http:// and the port; add ?verify=false only for a trusted self-signed server"
+    if "refused" in reason:
+        return "check the host and port, and that the server is running"
+    return "check the network and the server, then retry"
+
+
+class Backend:
+    """One target database. `client()` is a context manager yielding a clickhouse-connect client
+    for a unit of work."""
+
+    def __init__(self, spec: ConnectionSpec):
+        self.spec = spec
+        self._http_client = None
+        self._http_lock = threading.Lock()
+
+    @property
+    def embedded(self) -> bool:
+        return self.spec.kind == "embedded"
+
+    @contextlib.contextmanager
+    def client(self, timeout: float | None = None):
+        if self.embedded:
+            with EMBEDDED.use(self.spec.path, lock_timeout() if timeout is None else timeout) as c:
+                yield c
+        else:
+            yield self._http()
+
+    def _http(self):
+        with self._http_lock:
+            if self._http_client is None:
+                import clickhouse_connect
+
+                s = self.spec
+                try:
+                    self._http_client = clickhouse_connect.get_client(
+                        host=s.host, port=s.port, username=s.username, password=s.password or "",
+                        database=s.database, secure=s.secure, verify=s.verify,
+                        connect_timeout=s.connect_timeout, send_receive_timeout=s.timeout,
+                        autogenerate_session_id=False,
+                    )
+                except Exception as exc:
+                    raise map_error(exc, s) from None
+            return self._http_client
+
+    def close(self):
+        if self.embedded:
+            EMBEDDED.release_now(self.spec.path)
+        elif self._http_client is not None:
+            with contextlib.suppress(Exception):
+                self._http_client.close()
+            self._http_client = None

@@ -1,0 +1,351 @@
+"""Session: the public face of the SQL layer.
+
+    import sqlext
+    s = sqlext.connect()                       # embedded default, or dsn="https://user@host/db"
+    r = s.query("SELECT photo_id, cosineDistance(photo_embed, EMBED('a cat')) AS d "
+                "FROM photos ORDER BY d LIMIT 5")
+    r.columns, r.types, r.rows, r.stats
+
+Pipeline per statement: find EMBED calls -> embed (cache, else one model batch) -> splice float
+literals at the calls' spans -> translate for the target dialect -> lint -> send. Nothing is sent
+unless every step succeeded: no partially rewritten statement ever reaches the server.
+"""
+from __future__ import annotations
+
+import contextlib
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+
+from .config import ConnectionSpec, resolve
+from .engine import Backend, map_error
+from .errors import EmbedSQLError, RewriteError, UsageError
+
+_QUERY_START = re.compile(r"^\s*(?:\(\s*)*(SELECT|WITH|SHOW|DESCRIBE|DESC|EXPLAIN|EXISTS|VALUES)\b", re.I)
+_LEADING_COMMENTS = re.compile(r"^(?:\s+|--[^\n]*\n?|#[^\n]*\n?|/\*.*?\*/)*", re.S)
+_VECTOR_RE = re.compile(r"\[(?:\s*-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*,){7,}\s*-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*\]")
+
+
+def elide_vectors(sql: str) -> str:
+    """Show long numeric array literals as `[N x Float32]` (for display only)."""
+    return _VECTOR_RE.sub(lambda m: f"[{m.group(0).count(',') + 1} x Float32]", sql)
+
+
+def is_query(sql: str) -> bool:
+    body = _LEADING_COMMENTS.sub("", sql, count=1)
+    return bool(_QUERY_START.match(body))
+
+
+@dataclass
+class Stats:
+    sent_sql: str = ""
+    embed_calls: int = 0
+    embed_ms: float = 0.0
+    cache_hits: int = 0
+    cache_misses: int = 0
+    server_ms: float | None = None
+    rows_read: int | None = None
+    total_ms: float = 0.0
+    translations: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Result:
+    columns: list[str] = field(default_factory=list)
+    types: list[str] = field(default_factory=list)
+    rows: list[tuple] = field(default_factory=list)
+    stats: Stats = field(default_factory=Stats)
+    message: str = ""  # for commands: what the server answered
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __len__(self):
+        return len(self.rows)
+
+    def dicts(self) -> list[dict]:
+        return [dict(zip(self.columns, r)) for r in self.rows]
+
+
+@dataclass
+class Prepared:
+    original: str
+    statements: list[str]  # what will be sent, in order
+    stats: Stats
+
+    @property
+    def sql(self) -> str:
+        return ";\n".join(self.statements)
+
+
+class Session:
+    def __init__(self, spec: ConnectionSpec, *, model: str | None = None, embedder=None):
+        self.spec = spec
+        self.backend = Backend(spec)
+        self._model = model
+        self._embedder = embedder
+        self._dialect = spec.dialect
+        self._catalog = None
+        self._lock = threading.RLock()
+
+    # -- lazily built parts -------------------------------------------------------------------
+    @property
+    def embedder(self):
+        if self._embedder is None:
+            from embed import Embedder
+
+            self._embedder = Embedder(self._model)
+        return self._embedder
+
+    @property
+    def dialect(self) -> str:
+        if self._dialect is None:
+            if self.backend.embedded:
+                self._dialect = "clickhouse"
+            else:
+                rows = self._raw_query("SELECT value FROM system.build_options WHERE name = 'MYSCALE_VERSION'")
+                self._dialect = "myscale" if rows else "clickhouse"
+        return self._dialect
+
+    @property
+    def catalog(self):
+        if self._catalog is None:
+            from .catalog import LiveCatalog
+
+            self._catalog = LiveCatalog(self._raw_query, dialect=lambda: self.dialect)
+        return self._catalog
+
+    def describe(self) -> str:
+        return self.spec.display()
+
+    # -- engine access ------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def hold(self):
+        """Keep the engine open for several calls (one unit of work)."""
+        with self._client() as c:
+            yield c
+
+    @contextlib.contextmanager
+    def _client(self):
+        try:
+            with self.backend.client() as c:
+                yield c
+        except EmbedSQLError:
+            raise
+        except Exception as exc:
+            if _is_client_error(exc):
+                raise map_error(exc, self.spec) from None
+            raise
+
+    def _raw_query(self, sql: str) -> list[tuple]:
+        with self._client() as c:
+            return list(c.query(sql).result_rows)
+
+    # -- the pipeline -------------------------------------------------------------------------
+    def prepare(self, sql: str) -> Prepared:
+        """Rewrite EMBED, translate, lint. Returns what would be sent; sends nothing."""
+        from . import rewrite as rw
+
+        stats = Stats()
+        text = sql
+        calls = rw.find_embeds(text)
+        if calls:
+            stats.embed_calls = len(calls)
+            queries = list(dict.fromkeys(c.query for c in calls))
+            self._check_models(text, calls)
+            t0 = time.perf_counter()
+            vectors = self.embedder.embed(queries)
+            stats.embed_ms = (time.perf_counter() - t0) * 1000
+            ls = self.embedder.last_stats()
+            stats.cache_hits, stats.cache_misses = ls.hits, ls.misses
+            by_query = dict(zip(queries, vectors))
+            vecs = [by_query[c.query] for c in calls]
+            self._check_dims(text, calls, vecs)
+            text = rw.splice(text, calls, vecs)
+        statements = [text]
+        from . import dialects
+
+        tr = dialects.translate(text, target=self.dialect, catalog=self.catalog)
+        statements = list(tr.statements)
+        stats.translations = list(tr.notes)
+        stats.warnings = list(tr.warnings)
+        for st in statements:
+            for w in dialects.lint(st, self.catalog, dialect=self.dialect):
+                if w not in stats.warnings:
+                    stats.warnings.append(w)
+        stats.sent_sql = elide_vectors(";\n".join(statements))
+        return Prepared(sql, statements, stats)
+
+    def _tables_of(self, sql: str) -> list[str]:
+        try:
+            import sqlglot
+            from sqlglot import exp
+
+            tree = sqlglot.parse_one(sql, read="clickhouse")
+        except Exception:
+            return []
+        names = []
+        for t in tree.find_all(exp.Table):
+            name = f"{t.db}.{t.name}" if t.db else t.name
+            if name and name not in names:
+                names.append(name)
+        return names
+
+    def _column_refs(self, sql: str, calls) -> list[tuple]:
+        out = []
+        tables = None
+        for c in calls:
+            col = getattr(c, "compared_column", None)
+            if not col:
+                continue
+            col = col.strip("`\"")
+            qual, _, bare = col.rpartition(".")
+            if tables is None:
+                tables = self._tables_of(sql)
+            for t in tables:
+                if qual and qual not in (t, t.rpartition(".")[2]):
+                    continue
+                out.append((c, t, bare))
+                break
+        return out
+
+    def _check_models(self, sql: str, calls):
+        for call, table, col in self._column_refs(sql, calls):
+            try:
+                model = self.catalog.column_model(table, col)
+            except EmbedSQLError:
+                return
+            mine = self.embedder.model_id
+            if model and mine and model != mine:
+                raise RewriteError(
+                    f"EMBED is compared with {table}.{col}, which holds vectors of model {model!r}, "
+                    f"but embedsql is using {mine!r}",
+                    line=call.line, col=call.col,
+                    hint=f"run with --model {model} (or EMBEDSQL_MODEL) so the vectors are comparable",
+                )
+
+    def _check_dims(self, sql: str, calls, vecs):
+        refs = self._column_refs(sql, calls)
+        index = {id(c): v for c, v in zip(calls, vecs)}
+        for call, table, col in refs:
+            try:
+                dim = self.catalog.column_dim(table, col)
+            except EmbedSQLError:
+                return
+            got = len(index[id(call)])
+            if dim and dim != got:
+                raise RewriteError(
+                    f"EMBED gives {got}-d vectors but {table}.{col} holds {dim}-d vectors",
+                    line=call.line, col=call.col,
+                    hint="use the model the column was filled with (--model / EMBEDSQL_MODEL)",
+                )
+
+    def rewrite(self, sql: str) -> str:
+        """The exact SQL that would be sent (several statements joined by ';\\n')."""
+        return self.prepare(sql).sql
+
+    def explain(self, sql: str) -> Prepared:
+        return self.prepare(sql)
+
+    def _send(self, prepared: Prepared, *, as_query: bool | None, params=None, settings=None) -> Result:
+        t0 = time.perf_counter()
+        result = Result(stats=prepared.stats)
+        with self._client() as c:
+            for i, st in enumerate(prepared.statements):
+                last = i == len(prepared.statements) - 1
+                q = is_query(st) if as_query is None else (as_query and last)
+                try:
+                    if q:
+                        r = c.query(st, parameters=params, settings=settings)
+                        result.columns = list(r.column_names)
+                        result.types = [t.name for t in r.column_types]
+                        result.rows = list(r.result_rows)
+                        summ = getattr(r, "summary", None) or {}
+                    else:
+                        r = c.command(st, parameters=params, settings=settings)
+                        summ = getattr(r, "summary", None) or {}
+                        if not hasattr(r, "summary") and r is not None:
+                            result.message = str(r)
+                        elif isinstance(summ, dict) and summ.get("written_rows"):
+                            result.message = f"{summ['written_rows']} rows written"
+                except EmbedSQLError:
+                    raise
+                except Exception as exc:
+                    if _is_client_error(exc):
+                        err = map_error(exc, self.spec)
+                        if len(prepared.statements) > 1:
+                            err.message = f"statement {i + 1} of {len(prepared.statements)} failed: {err.message}"
+                        raise err from None
+                    raise
+                if isinstance(summ, dict):
+                    if summ.get("elapsed_ns"):
+                        result.stats.server_ms = (result.stats.server_ms or 0) + int(summ["elapsed_ns"]) / 1e6
+                    if summ.get("read_rows"):
+                        result.stats.rows_read = (result.stats.rows_read or 0) + int(summ["read_rows"])
+        if self._catalog is not None and not all(is_query(s) for s in prepared.statements):
+            self._catalog.invalidate()
+        result.stats.total_ms = (time.perf_counter() - t0) * 1000 + prepared.stats.embed_ms
+        return result
+
+    def query(self, sql: str, *, params=None, settings=None) -> Result:
+        return self._send(self.prepare(sql), as_query=True, params=params, settings=settings)
+
+    def command(self, sql: str, *, params=None, settings=None) -> Result:
+        return self._send(self.prepare(sql), as_query=False, params=params, settings=settings)
+
+    def execute(self, sql: str, *, params=None, settings=None) -> Result:
+        return self._send(self.prepare(sql), as_query=None, params=params, settings=settings)
+
+    def run_script(self, text: str) -> list[Result]:
+        from .split import split_statements
+
+        results = []
+        stmts = split_statements(text)
+        with self.hold():
+            for st in stmts:
+                try:
+                    results.append(self.execute(st.text))
+                except EmbedSQLError as exc:
+                    exc.message = f"statement {len(results) + 1} (line {st.line}): {exc.message}"
+                    raise
+        return results
+
+    def insert(self, table: str, data, column_names, *, column_oriented: bool = False, settings=None):
+        with self._client() as c:
+            try:
+                return c.insert(table, data, column_names=column_names, column_oriented=column_oriented,
+                                settings=settings)
+            except EmbedSQLError:
+                raise
+            except Exception as exc:
+                if _is_client_error(exc):
+                    raise map_error(exc, self.spec) from None
+                raise
+
+    def close(self):
+        self.backend.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _is_client_error(exc: Exception) -> bool:
+    mod = type(exc).__module__ or ""
+    return (mod.startswith(("clickhouse_connect", "chdb", "urllib3", "requests", "socket", "ssl"))
+            or isinstance(exc, (OSError, RuntimeError, TimeoutError)))
+
+
+def connect(dsn: str | None = None, *, model: str | None = None, dialect: str | None = None,
+            password: str | None = None, config=None, connection: str | None = None,
+            embedder=None) -> Session:
+    """Open a session. Nothing configured: the embedded ClickHouse in the user data dir."""
+    spec = resolve(dsn, connection=connection, dialect=dialect, config_path=config, password=password)
+    return Session(spec, model=model, embedder=embedder)
+
+
+__all__ = ["Session", "Result", "Stats", "Prepared", "connect", "elide_vectors", "UsageError"]

@@ -1,0 +1,224 @@
+"""The `embedsql` command line. One place maps exceptions to messages and exit codes:
+0 ok, 1 SQL or server error, 2 usage or input error. No traceback unless --debug."""
+from __future__ import annotations
+
+import argparse
+import getpass
+import importlib
+import os
+import sys
+
+EXIT_OK, EXIT_SERVER, EXIT_USAGE = 0, 1, 2
+
+# Subcommands living in their own modules: name -> module with add_parser(sub, common) and run(args, ctx)
+PLUGINS = {
+    "migrate": "tui.commands.migrate",
+    "ingest": "tui.commands.ingest",
+}
+
+
+class UsageFailure(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse exits 2 itself; keep its message, our format
+        raise UsageFailure(f"{self.prog}: {message}")
+
+
+def common_options() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("connection")
+    g.add_argument("--dsn", default=argparse.SUPPRESS,
+                   help="chdb:///path (embedded) or http(s)://user@host:port/db; default: EMBEDSQL_DSN, "
+                        "the config file, then the embedded database")
+    g.add_argument("-c", "--connection", default=argparse.SUPPRESS, help="a named connection from the config file")
+    g.add_argument("--dialect", choices=["myscale", "clickhouse"], default=argparse.SUPPRESS,
+                   help="override the detected dialect")
+    g.add_argument("--model", default=argparse.SUPPRESS,
+                   help="CLIP model: hub id or local directory (default: EMBEDSQL_MODEL or openai/clip-vit-base-patch32)")
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = common_options()
+    parser = _Parser(prog="embedsql", parents=[common],
+                     description="SQL-first multimodal search on MyScale and ClickHouse, with EMBED() in SQL.")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    q = sub.add_parser("query", parents=[common], help="run SQL with EMBED() and print the result")
+    q.add_argument("sql", nargs="?", help="the SQL text (or use -f)")
+    q.add_argument("-f", "--file", help="a script file with several statements (use - for stdin)")
+    q.add_argument("--format", choices=["table", "csv", "json", "tsv"], default="table")
+    q.add_argument("--full-vectors", action="store_true", help="print vectors in full instead of [512 x Float32]")
+    q.add_argument("--explain", action="store_true",
+                   help="print the SQL that would be sent (vectors elided), translations, lints and timings; run nothing")
+    t = sub.add_parser("tui", parents=[common], help="open the terminal UI (the default with no command)")
+    t.add_argument("--sql", help="text to put in the editor")
+    for name, modname in PLUGINS.items():
+        try:
+            mod = importlib.import_module(modname)
+        except ImportError:
+            continue
+        mod.add_parser(sub, common)
+    return parser
+
+
+class Context:
+    """What every command needs: the parsed options and a lazily opened session."""
+
+    def __init__(self, args):
+        self.args = args
+        self._session = None
+        from rich.console import Console
+
+        self.out = Console(soft_wrap=False)
+        self.err = Console(stderr=True, highlight=False)
+
+    def opt(self, name, default=None):
+        return getattr(self.args, name, default)
+
+    def session(self):
+        if self._session is None:
+            import sqlext
+            from sqlext.config import resolve
+
+            spec = resolve(self.opt("dsn"), connection=self.opt("connection"), dialect=self.opt("dialect"))
+            if spec.kind == "http" and spec.password is None:
+                from dataclasses import replace
+
+                pw = ""
+                if sys.stdin.isatty():
+                    pw = getpass.getpass(f"Password for {spec.display()}: ")
+                spec = replace(spec, password=pw)
+            self._session = sqlext.Session(spec, model=self.opt("model"))
+        return self._session
+
+    def warn(self, text: str):
+        from rich.markup import escape
+
+        self.err.print(f"[yellow]warning:[/yellow] {escape(text)}")
+
+    def close(self):
+        if self._session is not None:
+            self._session.close()
+
+
+def cmd_query(args, ctx: Context) -> int:
+    from sqlext.split import split_statements
+
+    from .output import render
+
+    if args.file:
+        try:
+            text = sys.stdin.read() if args.file == "-" else open(args.file, encoding="utf-8").read()
+        except OSError as exc:
+            raise UsageFailure(f"cannot read {args.file}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise UsageFailure(f"cannot read {args.file}: not UTF-8 text") from None
+    elif args.sql is not None:
+        text = args.sql
+    else:
+        raise UsageFailure("embedsql query: give the SQL as an argument or with -f FILE")
+    statements = split_statements(text)
+    if not statements:
+        raise UsageFailure("embedsql query: no SQL statement given")
+    s = ctx.session()
+    if args.explain:
+        for n, st in enumerate(statements, 1):
+            p = s.explain(st.text)
+            if len(statements) > 1:
+                ctx.out.print(f"-- statement {n} (line {st.line})", markup=False, highlight=False)
+            _print_explain(ctx, p)
+        return EXIT_OK
+    with s.hold():
+        for st in statements:
+            r = s.execute(st.text)
+            for w in r.stats.warnings:
+                ctx.warn(w)
+            if r.columns:
+                text_out = render(r, args.format, full_vectors=args.full_vectors, console=ctx.out)
+                if text_out is not None:
+                    sys.stdout.write(text_out)
+            elif r.message and args.format == "table":
+                ctx.err.print(f"[dim]{r.message}[/dim]", highlight=False)
+    return EXIT_OK
+
+
+def _print_explain(ctx: Context, p):
+    from rich.markup import escape
+
+    st = p.stats
+    ctx.out.print(p.stats.sent_sql, markup=False, highlight=False)
+    ctx.out.print("")
+    for note in st.translations:
+        ctx.out.print(f"-- translated: {escape(note)}", highlight=False)
+    for w in st.warnings:
+        ctx.out.print(f"-- warning: {escape(w)}", highlight=False)
+    if st.embed_calls:
+        ctx.out.print(f"-- embedding: {st.embed_calls} EMBED call(s), {st.embed_ms:.1f} ms, "
+                      f"cache {st.cache_hits} hit(s) / {st.cache_misses} miss(es)", highlight=False)
+    else:
+        ctx.out.print("-- embedding: no EMBED calls", highlight=False)
+    ctx.out.print("-- server: not run (--explain)", highlight=False)
+
+
+def cmd_tui(args, ctx: Context) -> int:
+    try:
+        from .app import run_app
+    except ImportError as exc:
+        raise UsageFailure(f"the terminal UI is not available: {exc}") from None
+    return run_app(ctx, initial_sql=getattr(args, "sql", None))
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv
+    ctx = None
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        ctx = Context(args)
+        cmd = args.command or "tui"
+        if cmd == "query":
+            return cmd_query(args, ctx)
+        if cmd == "tui":
+            return cmd_tui(args, ctx)
+        mod = importlib.import_module(PLUGINS[cmd])
+        return mod.run(args, ctx)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the one place errors become messages
+        if debug:
+            raise
+        code, msg = describe_error(exc)
+        _print_error(msg)
+        return code
+    finally:
+        if ctx is not None:
+            ctx.close()
+
+
+def describe_error(exc: BaseException) -> tuple[int, str]:
+    from embed.errors import EmbedError
+    from sqlext.errors import EmbedSQLError
+
+    if isinstance(exc, UsageFailure):
+        return EXIT_USAGE, str(exc)
+    if isinstance(exc, (EmbedSQLError, EmbedError)):
+        return exc.exit_code, str(exc)
+    if isinstance(exc, SystemExit):
+        return int(exc.code or 0), ""
+    return EXIT_SERVER, (f"unexpected error: {type(exc).__name__}: {exc}\n"
+                         "  hint: rerun with --debug for details and report it")
+
+
+def _print_error(msg: str):
+    if msg:
+        prefix = "error: " if not msg.startswith("embedsql") else ""
+        sys.stderr.write(prefix + msg + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
