@@ -1,0 +1,407 @@
+"""The EMBED macro: find `EMBED(...)` calls in SQL text and splice literal vectors in their place.
+
+EMBED is resolved on the client, before the statement is sent: each call becomes one Float32
+array literal (`[0.0123, -0.5, ...]`, a unit CLIP vector). Nothing else in the statement changes:
+the text outside the calls is sent byte for byte as written (no SQL is regenerated).
+
+Syntax
+------
+    EMBED(term [, term ...])
+
+    term   := [sign] [number '*'] atom        -- EMBED(2 * 'cat'), EMBED(-'dog'), EMBED(-0.5 * text('snow'))
+            | [sign] atom '*' number          -- EMBED('cat' * 2)
+    atom   := 'string literal'                -- kind decided by the embedder: an http(s):// or file:// URL,
+                                              --   an existing path or an image-like path is an image, else text
+            | text('string literal')          -- always text, even if it looks like a path
+            | image('string literal')         -- always an image (URL or local path)
+    sign   := '+' | '-'
+
+- `EMBED` and `text`/`image` are matched in any case (`embed`, `Embed`, `TEXT`, ...).
+- Several terms are combined: each term's unit vector times its weight (default 1.0), summed and
+  normalised: `EMBED('https://x/y.jpg', 'a man standing on the beach')` averages an image and a
+  text; `EMBED('king', -'man', 'woman')` does vector arithmetic.
+- Strings are ClickHouse single-quoted literals: `''` and backslash escapes (`\\'`, `\\n`, `\\t`,
+  `\\xHH`, ...) are decoded; `$$heredoc$$` strings work too. An empty or blank string is an error.
+- EMBED is found only where ClickHouse would see a function call: not inside strings, comments or
+  quoted identifiers (`"embed"(x)` and `` `EMBED`(x) `` are left alone), not as part of a longer
+  name (`photo_embed`, `myembed(...)`), not qualified (`db.embed(...)`).
+- Arguments must be literals. `EMBED(some_column)`, `EMBED(concat(...))`, `EMBED('a' || 'b')`,
+  `EMBED()` raise `RewriteError` with the line and column of the call: the vector is computed once,
+  before the query runs, so it cannot depend on row values. For one vector per row, embed at
+  ingestion (`embedsql ingest`) into an `Array(Float32)` column and compare with
+  `distance(that_column, EMBED('...'))`.
+
+API
+---
+- `find_embeds(sql) -> list[EmbedCall]` (calls in text order; `[]` without tokenizing when the word
+  "embed" does not occur at all).
+- `splice(sql, calls, vectors) -> str`, `format_vector(vec) -> str`.
+- `rewrite(sql, embed_fn) -> (new_sql, calls)`: `embed_fn(list[EmbedQuery]) -> list[np.ndarray]`
+  is called once with the distinct queries.
+
+Vector literals
+---------------
+`format_vector` writes each float32 with 9 significant digits (`'%.9g'`, one `%` format call for
+the whole vector), which is enough to read back the identical float32 (IEEE 754: 9 digits
+round-trip binary32), and appends `.0` to integer-looking values so the server never infers an
+integer array type (MyScale requires `[3.0, ...]` style). 512 values take ~0.08 ms; the shortest
+round-tripping form (numpy `str(np.float32)`) was 3x slower and `repr` of the exact float64 2.7x
+slower and 60% longer.
+"""
+from __future__ import annotations
+
+import functools
+import re
+import threading
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+from sqlglot.dialects.clickhouse import ClickHouse
+from sqlglot.tokens import Token, TokenType
+
+from sqlext.errors import RewriteError, SQLSyntaxError
+from sqlext.split import scan as _scan_lexically
+
+try:
+    from embed import EmbedQuery, Term
+except ImportError:  # embed/__init__ may not re-export them yet
+    from embed.types import EmbedQuery, Term
+
+__all__ = ["EmbedCall", "find_embeds", "splice", "format_vector", "rewrite", "DISTANCE_FUNCTIONS"]
+
+# The cheap pre-check: the word "embed" standing alone (not photo_embed, not embedding).
+_EMBED_WORD = re.compile(r"(?<![\w$])embed(?![\w$])", re.IGNORECASE)
+
+#: Functions (lower-cased) whose EMBED argument is compared with a vector column.
+DISTANCE_FUNCTIONS = frozenset({
+    "distance", "batch_distance", "hybridsearch",
+    "cosinedistance", "l1distance", "l2distance", "l2squareddistance", "linfdistance", "lpdistance",
+    "l2distancetransposed", "dotproduct", "innerproduct", "scalarproduct", "cosinesimilarity",
+})
+
+_HINT = ("EMBED is resolved once, before the query runs, so its arguments must be literals: "
+         "EMBED('text' | 'https://.../img.jpg' | './img.jpg' | text('...') | image('...')), "
+         "optionally weighted: EMBED(2 * 'cat', -'dog'). For a vector per row, embed the column at "
+         "ingestion (`embedsql ingest`) into an Array(Float32) column and compare with "
+         "distance(that_column, EMBED('...')).")
+
+_OPEN = {TokenType.L_PAREN: TokenType.R_PAREN, TokenType.L_BRACKET: TokenType.R_BRACKET,
+         TokenType.L_BRACE: TokenType.R_BRACE}
+_CLOSE = frozenset(_OPEN.values())
+_STRINGS = frozenset({TokenType.STRING, TokenType.HEREDOC_STRING})
+_SIGNS = {TokenType.DASH: -1.0, TokenType.PLUS: 1.0}
+_NOT_NAMES = frozenset({TokenType.STRING, TokenType.HEREDOC_STRING, TokenType.NUMBER,
+                        TokenType.NATIONAL_STRING, TokenType.HEX_STRING, TokenType.BIT_STRING,
+                        TokenType.BYTE_STRING, TokenType.RAW_STRING})
+_NAME_RE = re.compile(r"[A-Za-z_][\w$]*\Z")
+
+
+@dataclass(frozen=True)
+class EmbedCall:
+    """One EMBED(...) call: `sql[start:end] == text` (the whole call, parentheses included);
+    `line`/`col` (1-based) of the EMBED word; `compared_column` is the column it is compared with
+    when the call is an argument of a distance function (`distance(t.v, EMBED(...))` -> "t.v")."""
+
+    start: int
+    end: int
+    query: EmbedQuery
+    line: int
+    col: int
+    text: str
+    compared_column: str | None = None
+
+    @property
+    def column(self) -> str | None:
+        """Alias of `compared_column` (the name used in CONTRACT.md)."""
+        return self.compared_column
+
+
+# ----------------------------------------------------------------------------------------------
+# Finding calls
+
+_local = threading.local()
+
+
+def _tokenize(sql: str) -> list[Token]:
+    tokenizer = getattr(_local, "tokenizer", None)
+    if tokenizer is None:  # one per thread: the TUI embeds from worker threads
+        tokenizer = _local.tokenizer = ClickHouse().tokenizer()
+    try:
+        return tokenizer.tokenize(sql)
+    except Exception as exc:  # sqlglot raises TokenError; anything else must not escape either
+        _scan_lexically(sql)  # unterminated string/comment -> SQLSyntaxError at its opening
+        offset = getattr(getattr(tokenizer, "_core", None), "_start", None)
+        if not isinstance(offset, int) or not 0 <= offset <= len(sql):
+            offset = 0
+        line, col = _position(sql, offset)
+        raise SQLSyntaxError("cannot read the SQL text around here to look for EMBED calls",
+                             line=line, col=col,
+                             hint="check the quoting near this position") from exc
+
+
+def _position(sql: str, offset: int) -> tuple[int, int]:
+    return sql.count("\n", 0, offset) + 1, offset - sql.rfind("\n", 0, offset)
+
+
+def find_embeds(sql: str) -> list[EmbedCall]:
+    """Every EMBED(...) call in `sql` (one statement or a script), in text order."""
+    if not _EMBED_WORD.search(sql):
+        return []
+    tokens = _tokenize(sql)
+    calls: list[EmbedCall] = []
+    n = len(tokens)
+    i = 0
+    while i < n:
+        tok = tokens[i]
+        if (len(tok.text) != 5 or tok.text.upper() != "EMBED" or tok.token_type == TokenType.IDENTIFIER
+                or i + 1 >= n or tokens[i + 1].token_type != TokenType.L_PAREN
+                or (i and tokens[i - 1].token_type == TokenType.DOT)):
+            i += 1
+            continue
+        close = _matching(tokens, i + 1)
+        if close is None:
+            line, col = _position(sql, tok.start)
+            raise RewriteError(f"EMBED( at {_snippet(sql[tok.start:])} is never closed",
+                               line=line, col=col, hint="add the missing ')'")
+        start, end = tok.start, tokens[close].end + 1
+        text = sql[start:end]
+        query = _parse_args(sql, tokens, i, close, text)
+        line, col = _position(sql, start)
+        calls.append(EmbedCall(start, end, query, line, col, text, _compared_column(tokens, i, close)))
+        i = close + 1
+    return calls
+
+
+def _matching(tokens: list[Token], open_index: int) -> int | None:
+    """Index of the bracket closing tokens[open_index]; None if unclosed or closed by another kind."""
+    stack = [_OPEN[tokens[open_index].token_type]]
+    for j in range(open_index + 1, len(tokens)):
+        tt = tokens[j].token_type
+        if tt in _OPEN:
+            stack.append(_OPEN[tt])
+        elif tt in _CLOSE:
+            if stack.pop() != tt:
+                return None
+            if not stack:
+                return j
+    return None
+
+
+def _split_args(tokens: list[Token], lo: int, hi: int) -> list[list[Token]]:
+    """Top-level comma-separated groups of tokens[lo:hi] (brackets balanced inside)."""
+    args: list[list[Token]] = [[]]
+    depth = 0
+    for tok in tokens[lo:hi]:
+        tt = tok.token_type
+        if tt in _OPEN:
+            depth += 1
+        elif tt in _CLOSE:
+            depth -= 1
+        elif tt == TokenType.COMMA and depth == 0:
+            args.append([])
+            continue
+        args[-1].append(tok)
+    return args
+
+
+def _snippet(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _parse_args(sql: str, tokens: list[Token], name: int, close: int, call_text: str) -> EmbedQuery:
+    line, col = _position(sql, tokens[name].start)
+
+    def fail(reason: str, extra_hint: str | None = None) -> RewriteError:
+        hint = _HINT if extra_hint is None else f"{extra_hint}. {_HINT}"
+        return RewriteError(f"cannot resolve {_snippet(call_text)}: {reason}", line=line, col=col, hint=hint)
+
+    if close == name + 2:
+        raise fail("EMBED() needs at least one input (text, an image URL or a file path)")
+    terms = []
+    for arg in _split_args(tokens, name + 2, close):
+        terms.append(_parse_term(sql, arg, fail))
+    return EmbedQuery(tuple(terms))
+
+
+def _parse_term(sql: str, arg: list[Token], fail) -> Term:
+    if not arg:
+        raise fail("an argument is empty (a stray comma?)")
+    arg_text = sql[arg[0].start:arg[-1].end + 1]
+    toks = list(arg)
+    sign = 1.0
+    weight: float | None = None
+    if toks[0].token_type in _SIGNS:
+        sign = _SIGNS[toks.pop(0).token_type]
+    if len(toks) >= 2 and toks[0].token_type == TokenType.NUMBER and toks[1].token_type == TokenType.STAR:
+        weight, toks = _number(toks[:1], arg_text, fail), toks[2:]
+    elif len(toks) >= 3 and toks[0].token_type == TokenType.DOT and toks[2].token_type == TokenType.STAR:
+        weight, toks = _number(toks[:2], arg_text, fail), toks[3:]
+    atom, rest = _atom(toks, arg_text, fail)
+    if rest:
+        if weight is None and len(rest) in (2, 3) and rest[0].token_type == TokenType.STAR:
+            weight = _number(rest[1:], arg_text, fail)
+        else:
+            raise _not_literal(arg_text, fail)
+    kind, value = atom
+    if not value.strip():
+        raise fail("EMBED input is empty", "put the text, image URL or path between the quotes")
+    return Term(kind, value, sign * (1.0 if weight is None else weight))
+
+
+def _number(toks: list[Token], arg_text: str, fail) -> float:
+    text = "".join(t.text if t.token_type != TokenType.DOT else "." for t in toks)
+    if toks[-1].token_type != TokenType.NUMBER or (len(toks) == 2 and toks[0].token_type != TokenType.DOT):
+        raise _not_literal(arg_text, fail)
+    try:
+        value = float(text.replace("_", ""))
+    except ValueError:
+        raise fail(f"weight {text} is not a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise fail(f"weight {text} is not a finite number")
+    return value
+
+
+def _atom(toks: list[Token], arg_text: str, fail) -> tuple[tuple[str, str], list[Token]]:
+    if not toks:
+        raise _not_literal(arg_text, fail)
+    first = toks[0]
+    if first.token_type in _STRINGS:
+        return ("auto", first.text), toks[1:]
+    if (first.token_type != TokenType.IDENTIFIER and first.text.lower() in ("text", "image")
+            and len(toks) >= 4 and toks[1].token_type == TokenType.L_PAREN
+            and toks[2].token_type in _STRINGS and toks[3].token_type == TokenType.R_PAREN):
+        return (first.text.lower(), toks[2].text), toks[4:]
+    if first.token_type == TokenType.IDENTIFIER and len(toks) == 1 and arg_text.startswith('"'):
+        raise fail(f"{arg_text} is a quoted identifier, not text",
+                   f"write text in single quotes: '{first.text}'")
+    if first.text.lower() in ("text", "image") and len(toks) > 1 and toks[1].token_type == TokenType.L_PAREN:
+        raise fail(f"{first.text.lower()}(...) takes one string literal, got {_snippet(arg_text)}")
+    raise _not_literal(arg_text, fail)
+
+
+def _not_literal(arg_text: str, fail) -> RewriteError:
+    return fail(f"`{_snippet(arg_text)}` is not a literal; EMBED cannot read columns or expressions")
+
+
+def _compared_column(tokens: list[Token], name: int, close: int) -> str | None:
+    """Column compared with the call in distance(col, EMBED(...)) / distance('p=v')(col, EMBED(...))."""
+    depth = 0
+    o = name - 1
+    while o >= 0:  # the bracket enclosing the call
+        tt = tokens[o].token_type
+        if tt in _CLOSE:
+            depth += 1
+        elif tt in _OPEN:
+            if depth == 0:
+                break
+            depth -= 1
+        o -= 1
+    if o < 1 or tokens[o].token_type != TokenType.L_PAREN:
+        return None
+    fn = o - 1
+    if tokens[fn].token_type == TokenType.R_PAREN:  # parametric: distance('ef_s=50')(col, EMBED(...))
+        depth, j = 0, fn
+        while j >= 0:
+            tt = tokens[j].token_type
+            if tt in _CLOSE:
+                depth += 1
+            elif tt in _OPEN:
+                depth -= 1
+                if depth == 0:
+                    break
+            j -= 1
+        fn = j - 1
+    if fn < 0 or tokens[fn].text.lower() not in DISTANCE_FUNCTIONS or tokens[fn].token_type in _NOT_NAMES:
+        return None
+    group_close = _matching(tokens, o)
+    if group_close is None:
+        return None
+    args = _split_args(tokens, o + 1, group_close)
+    if not any(a and a[0] is tokens[name] and a[-1] is tokens[close] for a in args):
+        return None  # EMBED is part of a larger argument expression
+    for arg in args:
+        if arg and arg[0] is tokens[name]:
+            continue
+        column = _column_name(arg)
+        if column is not None:
+            return column
+    return None
+
+
+def _column_name(arg: list[Token]) -> str | None:
+    if not arg or len(arg) % 2 == 0:
+        return None
+    parts = []
+    for k, tok in enumerate(arg):
+        if k % 2:
+            if tok.token_type != TokenType.DOT:
+                return None
+        elif tok.token_type == TokenType.IDENTIFIER or (
+                tok.token_type not in _NOT_NAMES and _NAME_RE.match(tok.text)):
+            parts.append(tok.text)
+        else:
+            return None
+    return ".".join(parts)
+
+
+# ----------------------------------------------------------------------------------------------
+# Vectors and splicing
+
+@functools.lru_cache(maxsize=16)
+def _template(n: int) -> str:
+    return "[" + ", ".join(["%.9g"] * n) + "]"
+
+
+def format_vector(vec: np.ndarray) -> str:
+    """A Float32 array literal: 9 significant digits (reads back the same float32), every value
+    with a decimal point or exponent (`1.0`, never `1`)."""
+    v = np.asarray(vec, dtype=np.float32)
+    if v.ndim != 1 or v.size == 0:
+        raise RewriteError(f"expected a non-empty 1-d vector, got shape {v.shape}")
+    if not np.isfinite(v).all():
+        raise RewriteError("the vector holds NaN or infinity", hint="the embedding model returned invalid values")
+    values = v.tolist()
+    integral = np.flatnonzero(v == np.trunc(v))
+    if integral.size == 0:
+        return _template(len(values)) % tuple(values)
+    parts = ["%.9g" % x for x in values]
+    for k in integral.tolist():
+        s = parts[k]
+        if "." not in s and "e" not in s:
+            parts[k] = s + ".0"
+    return "[" + ", ".join(parts) + "]"
+
+
+def splice(sql: str, calls: Sequence[EmbedCall], vectors: Sequence[np.ndarray]) -> str:
+    """Replace each call's span with its vector literal; all other text is kept byte for byte."""
+    if len(calls) != len(vectors):
+        raise ValueError(f"{len(calls)} EMBED calls but {len(vectors)} vectors")
+    if not calls:
+        return sql
+    parts: list[str] = []
+    pos = 0
+    for call, vec in sorted(zip(calls, vectors), key=lambda cv: cv[0].start):
+        if call.start < pos or sql[call.start:call.end] != call.text:
+            raise ValueError(f"EMBED call at {call.start}..{call.end} does not match this SQL text")
+        parts.append(sql[pos:call.start])
+        parts.append(format_vector(vec))
+        pos = call.end
+    parts.append(sql[pos:])
+    return "".join(parts)
+
+
+def rewrite(sql: str, embed_fn: Callable[[list[EmbedQuery]], Sequence[np.ndarray]]
+            ) -> tuple[str, list[EmbedCall]]:
+    """Find the calls, embed the distinct queries in one `embed_fn` call, splice. Raises rather
+    than returning a partly rewritten statement."""
+    calls = find_embeds(sql)
+    if not calls:
+        return sql, calls
+    distinct = list(dict.fromkeys(c.query for c in calls))
+    vectors = list(embed_fn(distinct))
+    if len(vectors) != len(distinct):
+        raise RewriteError(f"the embedder returned {len(vectors)} vectors for {len(distinct)} EMBED inputs")
+    by_query = dict(zip(distinct, vectors))
+    return splice(sql, calls, [by_query[c.query] for c in calls]), calls
