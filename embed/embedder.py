@@ -1,0 +1,267 @@
+"""The Embedder: EMBED queries in, unit-norm float32 vectors out, cache first, one batch per modality."""
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
+from .backend import ClipBackend, TorchClipBackend
+from .errors import InputError
+from .fetch import FetchOptions, decode_image, fetch_bytes
+from .modality import resolve_kind
+from .types import EmbedQuery, Term
+
+if TYPE_CHECKING:
+    import numpy as np
+    from PIL import Image
+
+    from .cache import VectorCache
+
+IMAGE_BATCH = 32
+FETCH_WORKERS = 8
+
+
+@dataclass
+class Stats:
+    """Counters of `.embed` calls. `Embedder.stats` adds up every call; `last_stats()` is the last one."""
+
+    hits: int = 0  # distinct inputs found in the cache
+    misses: int = 0  # distinct inputs that went to the model
+    model_ms: float = 0.0  # time in the model (load excluded)
+    load_ms: float = 0.0  # time loading the model (first use only)
+    fetch_ms: float = 0.0  # wall time fetching image bytes (concurrent fetches overlap)
+    total_ms: float = 0.0  # whole `.embed` call
+    texts_encoded: int = 0
+    images_encoded: int = 0
+    model_batches: int = 0
+
+    def add(self, other: "Stats") -> None:
+        for f in ("hits", "misses", "model_ms", "load_ms", "fetch_ms", "total_ms",
+                  "texts_encoded", "images_encoded", "model_batches"):
+            setattr(self, f, getattr(self, f) + getattr(other, f))
+
+
+@dataclass
+class _Input:
+    kind: str  # "text" | "image"
+    value: str  # the text, or the image reference as written
+    payload: str = ""  # cache payload: the text, or sha256 of the image bytes
+    data: bytes | None = None
+    vector: "np.ndarray | None" = None
+
+
+class Embedder:
+    """CLIP embeddings for EMBED queries. Lazy: the model loads on first use (or `.load()`).
+
+    Thread-safe: model load and inference are guarded by one lock; the cache has its own.
+    """
+
+    def __init__(self, model: str | None = None, *, device: str | None = None, cache_dir: Path | None = None,
+                 fetch: FetchOptions | None = None, backend: ClipBackend | None = None, cache: bool = True):
+        self.backend: ClipBackend = backend if backend is not None else TorchClipBackend(model, device=device)
+        self.fetch_options = fetch or FetchOptions()
+        self._cache_dir = Path(cache_dir) if cache_dir is not None else None
+        self._use_disk_cache = cache
+        self._cache: VectorCache | None = None
+        self._model_lock = threading.RLock()
+        self._stats_lock = threading.Lock()
+        self._revision: str | None = None
+        self.stats = Stats()
+        self._last = Stats()
+
+    # --- identity -------------------------------------------------------------------------------
+
+    @property
+    def model_id(self) -> str:
+        return self.backend.model_id
+
+    @property
+    def revision(self) -> str:
+        """The model's revision (commit hash, or a hash of the local directory). Loads the model
+        only when it cannot be known otherwise (a hub id not yet in the local cache)."""
+        if self._revision is None:
+            rev = self.backend.known_revision() if hasattr(self.backend, "known_revision") else None
+            if not rev:
+                self.load()
+                rev = getattr(self.backend, "revision", None) or "unknown"
+            self._revision = rev
+        return self._revision
+
+    @property
+    def model_loaded(self) -> bool:
+        return self.backend.loaded
+
+    def load(self) -> "Embedder":
+        with self._model_lock:
+            self.backend.load()
+        return self
+
+    @property
+    def dim(self) -> int:
+        self.load()
+        return self.backend.dim
+
+    # --- ingestion (no cache) ------------------------------------------------------------------
+
+    def embed_texts(self, texts: Sequence[str]) -> "np.ndarray":
+        """(n, dim) unit-norm float32 rows, one model batch per call; no cache."""
+        with self._model_lock:
+            self.load()
+            return self.backend.encode_text(list(texts))
+
+    def embed_images(self, images: Sequence["Image.Image"], *, batch_size: int = IMAGE_BATCH) -> "np.ndarray":
+        """(n, dim) unit-norm float32 rows for RGB PIL images, in batches of `batch_size`; no cache."""
+        import numpy as np
+
+        from .fetch import to_rgb
+
+        images = [to_rgb(im) for im in images]
+        with self._model_lock:
+            self.load()
+            if not images:
+                return np.zeros((0, self.backend.dim), dtype=np.float32)
+            parts = [self.backend.encode_images(images[i:i + batch_size]) for i in range(0, len(images), batch_size)]
+        return np.concatenate(parts, axis=0)
+
+    # --- queries --------------------------------------------------------------------------------
+
+    def embed_one(self, *values: str | Term) -> "np.ndarray":
+        """Shorthand for one EMBED: embed_one("a cat", "./cat.jpg")."""
+        return self.embed([EmbedQuery.of(*values)])[0]
+
+    def embed(self, queries: Sequence[EmbedQuery]) -> list["np.ndarray"]:
+        """One unit-norm float32 vector per query. Distinct inputs across all queries are looked up
+        in the cache, and the missing ones embedded in one model batch per modality."""
+        from .combining import combine
+
+        t_start = time.perf_counter()
+        st = Stats()
+        inputs: dict[tuple[str, str], _Input] = {}
+        plan: list[list[tuple[_Input, float]]] = []
+        for q in queries:
+            if not q.terms:
+                raise InputError("EMBED()", "no inputs", hint="write EMBED('some text') or EMBED('https://.../x.jpg')")
+            row = []
+            for t in q.terms:
+                kind = resolve_kind(t.value) if t.kind == "auto" else t.kind
+                if kind == "text" and not t.value.strip():
+                    raise InputError(t.value, "empty text")
+                item = inputs.setdefault((kind, t.value), _Input(kind, t.value))
+                row.append((item, float(t.weight)))
+            plan.append(row)
+
+        images = [i for i in inputs.values() if i.kind == "image"]
+        texts = [i for i in inputs.values() if i.kind == "text"]
+        if images:
+            t0 = time.perf_counter()
+            self._fetch_all(images)
+            st.fetch_ms = (time.perf_counter() - t0) * 1000
+        for i in texts:
+            i.payload = i.value
+
+        model_id, revision = self.model_id, self.revision
+        groups: dict[tuple, list[_Input]] = {}
+        for i in inputs.values():  # two references to the same bytes share one key
+            groups.setdefault((model_id, revision, i.kind, i.payload), []).append(i)
+        cache = self._get_cache()
+        vectors = cache.get_many(groups)
+        missing = [(k, items[0]) for k, items in groups.items() if k not in vectors]
+        st.hits = len(groups) - len(missing)
+        st.misses = len(missing)
+        if missing:
+            new = self._encode_missing(missing, st)
+            cache.put_many(new)
+            vectors.update(new)
+        for k, items in groups.items():
+            for i in items:
+                i.vector = vectors[k]
+
+        out = []
+        for q, row in zip(queries, plan):
+            try:
+                out.append(combine([i.vector for i, _ in row], [w for _, w in row]))
+            except ValueError as e:
+                raise InputError(q.describe(), f"the combined vector is zero ({e})",
+                                 hint="the weights cancel each other: change a weight or drop a term") from None
+        st.total_ms = (time.perf_counter() - t_start) * 1000
+        with self._stats_lock:
+            self._last = st
+            self.stats.add(st)
+        return out
+
+    def last_stats(self) -> Stats:
+        with self._stats_lock:
+            return replace(self._last)
+
+    # --- internals ------------------------------------------------------------------------------
+
+    def _fetch_all(self, images: list[_Input]) -> None:
+        opts = self.fetch_options
+
+        def one(item: _Input) -> None:
+            item.data = fetch_bytes(item.value, opts)
+            item.payload = "sha256:" + hashlib.sha256(item.data).hexdigest()
+
+        if len(images) == 1:
+            one(images[0])
+            return
+        with ThreadPoolExecutor(max_workers=min(FETCH_WORKERS, len(images)), thread_name_prefix="embed-fetch") as ex:
+            for f in [ex.submit(one, i) for i in images]:
+                f.result()  # the first failure (an InputError) propagates
+
+    def _encode_missing(self, missing: list[tuple[tuple, _Input]], st: Stats) -> dict[tuple, "np.ndarray"]:
+        import numpy as np
+
+        result: dict[tuple, np.ndarray] = {}
+        texts = [(k, i) for k, i in missing if i.kind == "text"]
+        images = [(k, i) for k, i in missing if i.kind == "image"]
+        decoded = [(k, decode_image(i.data, i.value, self.fetch_options)) for k, i in images]
+        with self._model_lock:
+            was_loaded = self.backend.loaded
+            t0 = time.perf_counter()
+            self.backend.load()
+            if not was_loaded:
+                st.load_ms = (time.perf_counter() - t0) * 1000
+            t0 = time.perf_counter()
+            if texts:
+                vecs = self.backend.encode_text([i.value for _, i in texts])
+                st.model_batches += 1
+                st.texts_encoded += len(texts)
+                for (k, _), v in zip(texts, vecs):
+                    result[k] = np.ascontiguousarray(v, dtype=np.float32)
+            for s in range(0, len(decoded), IMAGE_BATCH):
+                chunk = decoded[s:s + IMAGE_BATCH]
+                vecs = self.backend.encode_images([im for _, im in chunk])
+                st.model_batches += 1
+                st.images_encoded += len(chunk)
+                for (k, _), v in zip(chunk, vecs):
+                    result[k] = np.ascontiguousarray(v, dtype=np.float32)
+            st.model_ms = (time.perf_counter() - t0) * 1000
+        return result
+
+    def _get_cache(self) -> "VectorCache":
+        with self._stats_lock:
+            return self._make_cache()
+
+    def _make_cache(self) -> "VectorCache":
+        if self._cache is None:
+            from .cache import VectorCache
+            from .paths import cache_dir
+
+            directory = (self._cache_dir or cache_dir()) if self._use_disk_cache else None
+            self._cache = VectorCache(directory)
+        return self._cache
+
+    def close(self) -> None:
+        if self._cache is not None:
+            self._cache.close()
+
+    def __enter__(self) -> "Embedder":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
