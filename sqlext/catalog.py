@@ -1,0 +1,437 @@
+"""What the dialect bridge and the lints need to know about tables: vector indexes (type,
+metric, dimension, parameters), vector column dimensions (from the `length(col) = N`
+constraint), the embedding model a column was filled with, and table settings.
+
+- `Catalog`: the protocol the bridge reads.
+- `StaticCatalog`: dict-based, for tests and `migrate plan` (it can also `learn` from DDL text).
+- `LiveCatalog(run_query)`: reads a live server's system tables, cached per table;
+  call `invalidate()` after DDL.
+
+Table names are "db.t" or "t" (the current database); backquotes and double quotes around
+either part are ignored.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Protocol, runtime_checkable
+
+__all__ = [
+    "IndexInfo", "Catalog", "StaticCatalog", "LiveCatalog", "EmptyCatalog",
+    "parse_vector_similarity", "parse_myscale_index", "parse_length_constraints",
+    "parse_model_comment", "parse_table_settings", "split_table_name",
+    "normalize_metric", "MODEL_COMMENT_PREFIX",
+]
+
+MODEL_COMMENT_PREFIX = "embedsql:"
+
+_METRICS = {"COSINE": "Cosine", "L2": "L2", "IP": "IP", "HAMMING": "Hamming", "JACCARD": "Jaccard"}
+_CH_FUNC_METRIC = {"cosinedistance": "Cosine", "l2distance": "L2", "l2squareddistance": "L2",
+                   "dotproduct": "IP"}
+
+
+def normalize_metric(value: str | None) -> str | None:
+    """'cosine' / 'COSINE' / ' Cosine ' -> 'Cosine'; 'l2' -> 'L2'; 'ip' -> 'IP'; ClickHouse
+    function names (cosineDistance, L2Distance) are accepted too. Unknown -> None."""
+    if value is None:
+        return None
+    v = value.strip().strip("'\"").strip()
+    if v.lower() in _CH_FUNC_METRIC:
+        return _CH_FUNC_METRIC[v.lower()]
+    return _METRICS.get(v.upper())
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    """One vector index. `type`: MyScale's type name upper-cased (MSTG, HNSWFLAT, ...) or
+    'HNSW' for a ClickHouse vector_similarity index; `metric`: 'Cosine' | 'L2' | 'IP'
+    (MyScale's spelling); `dim`: the dimension when known; `params`: the other
+    parameters as strings (MyScale's keys, e.g. {'m': '16'}; for ClickHouse the
+    vector_similarity keys 'quantization', 'm', 'ef_c')."""
+
+    name: str
+    type: str
+    metric: str
+    dim: int | None = None
+    params: dict = field(default_factory=dict)
+
+
+@runtime_checkable
+class Catalog(Protocol):
+    def vector_index(self, table: str, column: str) -> IndexInfo | None: ...
+
+    def column_dim(self, table: str, column: str) -> int | None: ...
+
+    def column_model(self, table: str, column: str) -> str | None: ...
+
+    def table_setting(self, table: str, name: str) -> str | None: ...
+
+
+def _unquote(part: str) -> str:
+    part = part.strip()
+    if len(part) >= 2 and part[0] == part[-1] and part[0] in "`\"":
+        return part[1:-1]
+    return part
+
+
+def split_table_name(table: str) -> tuple[str | None, str]:
+    """'db.t' -> ('db', 't'); 't' -> (None, 't'); quotes removed."""
+    m = re.match(r'^\s*((?:`[^`]*`|"[^"]*"|[^.`"]+))\s*\.\s*((?:`[^`]*`|"[^"]*"|[^.`"]+))\s*$', table)
+    if m:
+        return _unquote(m.group(1)), _unquote(m.group(2))
+    return None, _unquote(table)
+
+
+# ---------------------------------------------------------------- parsers (pure functions)
+
+_IDENT = r'(?:`(?:[^`\\]|\\.)*`|"(?:[^"\\]|\\.)*"|[A-Za-z_][A-Za-z0-9_]*)'
+_LENGTH_RE = re.compile(
+    r"CHECK\s+\(?\s*length\s*\(\s*(" + _IDENT + r")\s*\)\s*={1,2}\s*(\d+)", re.IGNORECASE)
+
+
+def parse_length_constraints(create_table_query: str) -> dict[str, int]:
+    """`CONSTRAINT x CHECK length(col) = N` clauses of a CREATE TABLE text -> {col: N}."""
+    return {_unquote(m.group(1)): int(m.group(2)) for m in _LENGTH_RE.finditer(create_table_query or "")}
+
+
+_SETTINGS_RE = re.compile(r"\bSETTINGS\s+(.*)$", re.IGNORECASE | re.DOTALL)
+_SETTING_ITEM_RE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*('(?:[^'\\]|\\.)*'|[^,\s]+)\s*(?:,|$)")
+
+
+def parse_table_settings(create_table_query: str) -> dict[str, str]:
+    """The trailing `SETTINGS a = 1, b = 'x'` of a CREATE TABLE text -> {'a': '1', 'b': 'x'}."""
+    text = create_table_query or ""
+    # the table-level SETTINGS come after the column list (last closing paren)
+    close = text.rfind(")")
+    m = _SETTINGS_RE.search(text, close + 1 if close >= 0 else 0)
+    out: dict[str, str] = {}
+    if not m:
+        return out
+    rest = m.group(1)
+    pos = 0
+    while pos < len(rest):
+        im = _SETTING_ITEM_RE.match(rest, pos)
+        if not im:
+            break
+        val = im.group(2)
+        if val.startswith("'"):
+            val = val[1:-1].replace("\\'", "'")
+        out[im.group(1)] = val
+        pos = im.end()
+    return out
+
+
+_VS_RE = re.compile(r"vector_similarity\s*\((.*)\)\s*$", re.IGNORECASE | re.DOTALL)
+
+
+def _split_args(text: str) -> list[str]:
+    args, depth, cur, quote = [], 0, [], None
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            cur.append(ch)
+            if ch == "\\" and i + 1 < len(text):
+                cur.append(text[i + 1])
+                i += 2
+                continue
+            if ch == quote:
+                quote = None
+        elif ch in "'\"`":
+            quote = ch
+            cur.append(ch)
+        elif ch in "([":
+            depth += 1
+            cur.append(ch)
+        elif ch in ")]":
+            depth -= 1
+            cur.append(ch)
+        elif ch == "," and depth == 0:
+            args.append("".join(cur).strip())
+            cur = []
+        else:
+            cur.append(ch)
+        i += 1
+    if "".join(cur).strip():
+        args.append("".join(cur).strip())
+    return args
+
+
+def _str_arg(arg: str) -> str:
+    arg = arg.strip()
+    if len(arg) >= 2 and arg[0] == arg[-1] == "'":
+        return arg[1:-1].replace("\\'", "'")
+    return arg
+
+
+def parse_vector_similarity(type_full: str, name: str = "") -> IndexInfo | None:
+    """ClickHouse `vector_similarity('hnsw', 'cosineDistance', 512[, 'bf16', 16, 100])` -> IndexInfo."""
+    m = _VS_RE.search(type_full or "")
+    if not m:
+        return None
+    args = [_str_arg(a) for a in _split_args(m.group(1))]
+    if len(args) < 3:
+        return None
+    metric = normalize_metric(args[1]) or args[1]
+    try:
+        dim = int(args[2])
+    except ValueError:
+        dim = None
+    params: dict[str, str] = {"method": args[0]}
+    for key, val in zip(("quantization", "m", "ef_c"), args[3:]):
+        params[key] = val
+    return IndexInfo(name=name, type=args[0].upper(), metric=metric, dim=dim, params=params)
+
+
+def parse_index_params(args: Iterable[str]) -> dict[str, str]:
+    """MyScale index/search parameters ('k=v' strings, or one JSON object) -> {k: v}."""
+    args = list(args)
+    out: dict[str, str] = {}
+    if len(args) == 1 and "=" not in args[0] and args[0].strip().startswith("{"):
+        try:
+            obj = json.loads(args[0])
+            return {str(k): str(v) for k, v in obj.items()}
+        except (ValueError, AttributeError):
+            return out
+    for a in args:
+        if "=" in a:
+            k, v = a.split("=", 1)
+            out[k.strip()] = v.strip()
+    return out
+
+
+_MYSCALE_EXPR_RE = re.compile(
+    r"(" + _IDENT + r")\s+TYPE\s+([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\))?\s*$", re.IGNORECASE | re.DOTALL)
+
+
+def parse_myscale_index(name: str, type_: str, expr: str,
+                        default_metric: str = "L2") -> tuple[str | None, IndexInfo]:
+    """A row of MyScale's system.vector_indices -> (column, IndexInfo). `expr` echoes the DDL
+    (`[name] col TYPE hnswflat('metric_type=Cosine', 'm=16')`), or is just the column."""
+    column = None
+    params: dict[str, str] = {}
+    m = _MYSCALE_EXPR_RE.search(expr or "")
+    if m:
+        column = _unquote(m.group(1))
+        type_ = type_ or m.group(2)
+        if m.group(3):
+            params = parse_index_params(_str_arg(a) for a in _split_args(m.group(3)))
+    elif expr and re.fullmatch(_IDENT, expr.strip()):
+        column = _unquote(expr.strip())
+    lowered = {k.lower(): v for k, v in params.items()}
+    metric = normalize_metric(lowered.get("metric_type")) or normalize_metric(default_metric) or "L2"
+    params = {k: v for k, v in params.items() if k.lower() != "metric_type"}
+    return column, IndexInfo(name=name, type=(type_ or "DEFAULT").upper(), metric=metric, params=params)
+
+
+def parse_model_comment(comment: str | None) -> dict[str, str]:
+    """`embedsql:model=openai/clip-vit-base-patch32;dim=512` (anywhere in the comment) -> dict."""
+    if not comment:
+        return {}
+    idx = comment.find(MODEL_COMMENT_PREFIX)
+    if idx < 0:
+        return {}
+    body = comment[idx + len(MODEL_COMMENT_PREFIX):].split()[0] if comment[idx + len(MODEL_COMMENT_PREFIX):].strip() else ""
+    out = {}
+    for part in body.split(";"):
+        if "=" in part:
+            k, v = part.split("=", 1)
+            out[k.strip()] = v.strip()
+    return out
+
+
+# ---------------------------------------------------------------- static catalog
+
+class StaticCatalog:
+    """Dict-based catalog. Keys are (table, column) with table "db.t" or "t"; a lookup of
+    "t" also finds "<database>.t" and the other way round.
+
+        StaticCatalog(indexes={("photos", "v"): IndexInfo("i", "MSTG", "Cosine", 512)},
+                      dims={("photos", "v"): 512}, models={("photos", "v"): "openai/clip..."},
+                      settings={("photos", "float_vector_search_metric_type"): "Cosine"})
+    """
+
+    def __init__(self, indexes=None, dims=None, models=None, settings=None, *, database: str = "default"):
+        self.database = database
+        self._indexes: dict = {}
+        self._dims: dict = {}
+        self._models: dict = {}
+        self._settings: dict = {}
+        for src, dst in ((indexes, self._indexes), (dims, self._dims), (models, self._models),
+                         (settings, self._settings)):
+            for (t, c), v in (src or {}).items():
+                dst[(self._key(t), c)] = v
+
+    def _key(self, table: str) -> str:
+        db, t = split_table_name(table)
+        return f"{db or self.database}.{t}"
+
+    def add_index(self, table: str, column: str, info: IndexInfo) -> None:
+        self._indexes[(self._key(table), column)] = info
+
+    def drop_index(self, table: str, name: str) -> None:
+        key = self._key(table)
+        for k, v in list(self._indexes.items()):
+            if k[0] == key and v.name == name:
+                del self._indexes[k]
+
+    def set_dim(self, table: str, column: str, dim: int) -> None:
+        self._dims[(self._key(table), column)] = dim
+
+    def set_model(self, table: str, column: str, model: str) -> None:
+        self._models[(self._key(table), column)] = model
+
+    def set_setting(self, table: str, name: str, value: str) -> None:
+        self._settings[(self._key(table), name)] = value
+
+    def vector_index(self, table: str, column: str) -> IndexInfo | None:
+        return self._indexes.get((self._key(table), column))
+
+    def vector_indexes(self, table: str) -> dict[str, IndexInfo]:
+        key = self._key(table)
+        return {c: v for (t, c), v in self._indexes.items() if t == key}
+
+    def column_dim(self, table: str, column: str) -> int | None:
+        dim = self._dims.get((self._key(table), column))
+        if dim is None:
+            info = self.vector_index(table, column)
+            dim = info.dim if info else None
+        return dim
+
+    def column_model(self, table: str, column: str) -> str | None:
+        return self._models.get((self._key(table), column))
+
+    def table_setting(self, table: str, name: str) -> str | None:
+        return self._settings.get((self._key(table), name))
+
+    def invalidate(self, table: str | None = None) -> None:
+        """Nothing cached: a no-op, so code can call it on any catalog."""
+
+
+class EmptyCatalog(StaticCatalog):
+    """Knows nothing: every lookup returns None."""
+
+    def __init__(self):
+        super().__init__()
+
+
+# ---------------------------------------------------------------- live catalog
+
+def _lit(s: str) -> str:
+    return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+@dataclass
+class _TableInfo:
+    exists: bool = False
+    dims: dict = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)
+    comments: dict = field(default_factory=dict)
+    indexes: dict = field(default_factory=dict)   # column -> IndexInfo
+
+
+class LiveCatalog:
+    """Catalog over a live server. `run_query(sql) -> list[tuple]` is given by the session.
+
+    `dialect`: "clickhouse" reads system.data_skipping_indices (vector_similarity);
+    "myscale" reads system.vector_indices; None detects it on first use (a server with a
+    system.vector_indices table is MyScale). Everything about one table is read in one go and
+    cached until `invalidate(table)` / `invalidate()`; a missing table gives None everywhere.
+    """
+
+    def __init__(self, run_query: Callable[[str], list], *, dialect: str | None = None,
+                 database: str | None = None):
+        self._run = run_query
+        self._dialect = dialect
+        self._database = database
+        self._cache: dict[str, _TableInfo] = {}
+
+    @property
+    def dialect(self) -> str:
+        if self._dialect is None:
+            rows = self._run("SELECT count() FROM system.tables WHERE database = 'system' "
+                             "AND name = 'vector_indices'")
+            self._dialect = "myscale" if rows and int(rows[0][0]) > 0 else "clickhouse"
+        return self._dialect
+
+    @property
+    def database(self) -> str:
+        if self._database is None:
+            rows = self._run("SELECT currentDatabase()")
+            self._database = rows[0][0] if rows else "default"
+        return self._database
+
+    def invalidate(self, table: str | None = None) -> None:
+        if table is None:
+            self._cache.clear()
+        else:
+            self._cache.pop(self._key(table), None)
+
+    def _key(self, table: str) -> str:
+        db, t = split_table_name(table)
+        return f"{db or self.database}.{t}"
+
+    def _info(self, table: str) -> _TableInfo:
+        key = self._key(table)
+        if key in self._cache:
+            return self._cache[key]
+        db, t = key.split(".", 1)
+        info = _TableInfo()
+        rows = self._run(f"SELECT create_table_query FROM system.tables "
+                         f"WHERE database = {_lit(db)} AND name = {_lit(t)}")
+        if rows:
+            info.exists = True
+            ddl = rows[0][0] or ""
+            info.dims = parse_length_constraints(ddl)
+            info.settings = parse_table_settings(ddl)
+            for name, comment in self._run(
+                    f"SELECT name, comment FROM system.columns WHERE database = {_lit(db)} "
+                    f"AND table = {_lit(t)}"):
+                if comment:
+                    info.comments[name] = comment
+            if self.dialect == "myscale":
+                default_metric = info.settings.get("float_vector_search_metric_type", "L2")
+                for name, type_, expr in self._run(
+                        f"SELECT name, type, expr FROM system.vector_indices "
+                        f"WHERE database = {_lit(db)} AND table = {_lit(t)}"):
+                    column, idx = parse_myscale_index(name, type_, expr, default_metric)
+                    if column:
+                        dim = info.dims.get(column)
+                        info.indexes[column] = IndexInfo(idx.name, idx.type, idx.metric, dim, idx.params)
+            else:
+                for name, type_full, expr in self._run(
+                        f"SELECT name, type_full, expr FROM system.data_skipping_indices "
+                        f"WHERE database = {_lit(db)} AND table = {_lit(t)} "
+                        f"AND type = 'vector_similarity'"):
+                    idx = parse_vector_similarity(type_full, name)
+                    if idx is not None:
+                        info.indexes[_unquote(expr)] = idx
+        self._cache[key] = info
+        return info
+
+    def vector_index(self, table: str, column: str) -> IndexInfo | None:
+        return self._info(table).indexes.get(column)
+
+    def vector_indexes(self, table: str) -> dict[str, IndexInfo]:
+        return dict(self._info(table).indexes)
+
+    def column_dim(self, table: str, column: str) -> int | None:
+        info = self._info(table)
+        dim = info.dims.get(column)
+        if dim is None and column in info.indexes:
+            dim = info.indexes[column].dim
+        if dim is None:
+            meta = parse_model_comment(info.comments.get(column))
+            if meta.get("dim", "").isdigit():
+                dim = int(meta["dim"])
+        return dim
+
+    def column_model(self, table: str, column: str) -> str | None:
+        return parse_model_comment(self._info(table).comments.get(column)).get("model")
+
+    def table_setting(self, table: str, name: str) -> str | None:
+        return self._info(table).settings.get(name)
+
+    def table_exists(self, table: str) -> bool:
+        return self._info(table).exists
