@@ -335,12 +335,14 @@ class LiveCatalog:
     """Catalog over a live server. `run_query(sql) -> list[tuple]` is given by the session.
 
     `dialect`: "clickhouse" reads system.data_skipping_indices (vector_similarity);
-    "myscale" reads system.vector_indices; None detects it on first use (a server with a
+    "myscale" reads system.vector_indices; a callable returning one of those is asked when
+    needed; None detects it on first use (a server with a
     system.vector_indices table is MyScale). Everything about one table is read in one go and
     cached until `invalidate(table)` / `invalidate()`; a missing table gives None everywhere.
     """
 
-    def __init__(self, run_query: Callable[[str], list], *, dialect: str | None = None,
+    def __init__(self, run_query: Callable[[str], list], *,
+                 dialect: str | Callable[[], str] | None = None,
                  database: str | None = None):
         self._run = run_query
         self._dialect = dialect
@@ -349,6 +351,8 @@ class LiveCatalog:
 
     @property
     def dialect(self) -> str:
+        if callable(self._dialect):   # e.g. the session's own (lazy) detection
+            return self._dialect()
         if self._dialect is None:
             rows = self._run("SELECT count() FROM system.tables WHERE database = 'system' "
                              "AND name = 'vector_indices'")

@@ -41,6 +41,11 @@ class Translation:
     changed: bool = False
 
     @property
+    def statements(self) -> list[str]:
+        """Alias of `sql`: the statements to run, in order."""
+        return self.sql
+
+    @property
     def text(self) -> str:
         """The statements as one script (for display)."""
         return ";\n".join(s.rstrip().rstrip(";") for s in self.sql) if self.changed else "".join(self.sql)
