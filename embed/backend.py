@@ -129,6 +129,31 @@ def _quiet_transformers():
             tlog.enable_progress_bar()
 
 
+def _env_offline() -> bool:
+    """HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE as set now (huggingface_hub reads them only at import)."""
+    return any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on")
+               for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+
+
+def _probe_hub(model_ref: str, timeout: float = 3.0) -> None:
+    """Fail fast when the hub is unreachable, instead of waiting out the download retries."""
+    if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return  # the proxy decides; let huggingface_hub try
+    import socket
+    import urllib.parse
+
+    endpoint = os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
+    parts = urllib.parse.urlsplit(endpoint)
+    host = parts.hostname or "huggingface.co"
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as e:
+        raise ModelLoadError(
+            f"cannot load CLIP model {model_ref!r}: not in the local Hugging Face cache, and {host} "
+            f"cannot be reached to download it ({e.strerror or e})", hint=_how_to_supply(model_ref)) from None
+
+
 def _pick_device(device: str | None) -> str:
     if device:
         return device
@@ -183,14 +208,17 @@ class TorchClipBackend:
             raise ModelLoadError(f"cannot load CLIP model {self.model_ref!r}: {e}",
                                  hint="pip install torch transformers") from None
         source = str(self.local_dir) if self.local_dir is not None else self.model_id
+        local_only = self.local_dir is not None or self.known_revision() is not None or _env_offline()
+        if not local_only:
+            _probe_hub(self.model_ref)
         if self.local_dir is not None and not (self.local_dir / "config.json").is_file():
             raise ModelLoadError(
                 f"cannot load CLIP model {self.model_ref!r}: {self.local_dir} is not a saved model "
                 "(no config.json)", hint=_how_to_supply(self.model_ref))
         try:
             with _quiet_transformers():
-                model = CLIPModel.from_pretrained(source)
-                processor = CLIPProcessor.from_pretrained(source)
+                model = CLIPModel.from_pretrained(source, local_files_only=local_only)
+                processor = CLIPProcessor.from_pretrained(source, local_files_only=local_only)
             if getattr(model.config, "model_type", None) != "clip":
                 raise ValueError(f"model_type is {model.config.model_type!r}, not 'clip'")
             device = _pick_device(self._device)
@@ -198,7 +226,7 @@ class TorchClipBackend:
         except ModelLoadError:
             raise
         except Exception as e:  # OSError offline / missing files, ValueError wrong config, ...
-            offline = os.environ.get("HF_HUB_OFFLINE") not in (None, "", "0") or "connect" in str(e).lower()
+            offline = _env_offline() or "connect" in str(e).lower()
             where = ("not in the local Hugging Face cache and cannot be downloaded"
                      + (" (offline)" if offline else "")) if self.local_dir is None else "not a usable CLIP model directory"
             first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__

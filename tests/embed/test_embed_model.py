@@ -1,0 +1,139 @@
+"""Model truth: embed's vectors are the ones a direct transformers pipeline gives."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import cos, unit
+from PIL import Image
+from support import PHOTOS, TINY_DIM
+
+from embed import EmbedQuery, Embedder, InputError, ModelLoadError, Term
+
+TEXTS = ["the cat", "a photo of an astronaut on the moon", "x", "the " * 200]  # last: > 77 tokens, truncated
+PHOTO_FILES = sorted(PHOTOS.glob("*.jpg"))[:4]
+
+
+def test_texts_match_direct_pipeline(embedder, direct):
+    vecs = embedder.embed([EmbedQuery((Term("text", t),)) for t in TEXTS])
+    for t, v in zip(TEXTS, vecs):
+        assert v.dtype == np.float32 and v.shape == (TINY_DIM,)
+        assert abs(np.linalg.norm(v) - 1) < 1e-5
+        assert cos(v, direct.text(t)) >= 0.9999, t
+    # different texts give different vectors (the comparison can fail)
+    assert cos(vecs[0], vecs[1]) < 0.9999
+
+
+def test_images_match_direct_pipeline(embedder, direct, image_server):
+    assert PHOTO_FILES, "sample photos missing"
+    refs = []
+    for p in PHOTO_FILES:
+        refs += [str(p), p.as_uri(), image_server.url(f"/photos/{p.name}")]
+    vecs = embedder.embed([EmbedQuery.of(r) for r in refs])
+    for r, v in zip(refs, vecs):
+        name = r.rsplit("/", 1)[-1]
+        expected = direct.image(Image.open(PHOTOS / name))
+        assert cos(v, expected) >= 0.9999, r
+    # path, file:// URL and http URL of the same bytes are one input: embedded once
+    assert embedder.last_stats().images_encoded == len(PHOTO_FILES)
+
+
+def test_text_plus_image_is_normalised_mean(embedder, direct):
+    photo = PHOTO_FILES[0]
+    [v] = embedder.embed([EmbedQuery.of(str(photo), "a man standing on the beach")])
+    t = direct.text("a man standing on the beach")
+    i = direct.image(Image.open(photo))
+    assert cos(v, unit((unit(t) + unit(i)) / 2)) >= 0.9999
+    assert cos(v, t) < 0.9999 and cos(v, i) < 0.9999
+
+
+def test_weights_and_negatives(embedder, direct):
+    q = EmbedQuery((Term("text", "the cat", 2.0), Term("text", "a dog", -0.5), Term("image", str(PHOTO_FILES[1]), 0.25)))
+    [v] = embedder.embed([q])
+    expected = unit(2.0 * direct.text("the cat") - 0.5 * direct.text("a dog")
+                    + 0.25 * direct.image(Image.open(PHOTO_FILES[1])))
+    assert cos(v, expected) >= 0.9999
+    [neg] = embedder.embed([EmbedQuery((Term("text", "the cat", -1.0),))])
+    assert cos(neg, -direct.text("the cat")) >= 0.9999
+
+
+def test_terms_that_cancel_are_an_input_error(embedder):
+    q = EmbedQuery((Term("text", "the cat"), Term("text", "the cat", -1.0)))
+    with pytest.raises(InputError, match="zero"):
+        embedder.embed([q])
+    with pytest.raises(InputError, match="zero"):
+        embedder.embed([EmbedQuery((Term("text", "the cat", 0.0),))])
+
+
+def test_empty_query_and_empty_text_are_input_errors(embedder):
+    with pytest.raises(InputError):
+        embedder.embed([EmbedQuery(())])
+    with pytest.raises(InputError, match="empty"):
+        embedder.embed([EmbedQuery.of("  ")])
+
+
+def test_embed_texts_and_images_for_ingestion(embedder, direct):
+    assert embedder.dim == TINY_DIM
+    tv = embedder.embed_texts(TEXTS[:3])
+    assert tv.shape == (3, TINY_DIM) and tv.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(tv, axis=1), 1, atol=1e-5)
+    for t, v in zip(TEXTS, tv):
+        assert cos(v, direct.text(t)) >= 0.9999
+    imgs = [Image.open(p) for p in PHOTO_FILES]
+    iv = embedder.embed_images(imgs, batch_size=3)  # two batches
+    assert iv.shape == (len(imgs), TINY_DIM)
+    for im, v in zip(imgs, iv):
+        assert cos(v, direct.image(im)) >= 0.9999
+    assert embedder.embed_texts([]).shape == (0, TINY_DIM)
+
+
+def test_lazy_load_and_identity(tiny_clip, monkeypatch):
+    monkeypatch.setenv("EMBEDSQL_MODEL", str(tiny_clip))
+    e = Embedder(device="cpu")
+    assert e.model_id == str(Path(tiny_clip).resolve())
+    assert e.revision.startswith("local-")
+    assert not e.model_loaded  # the revision of a local directory needs no model load
+    e.load()
+    assert e.model_loaded and e.dim == TINY_DIM
+    assert not e.backend.model.training  # eval() mode
+
+
+def test_default_model_id():
+    assert Embedder().model_id == "openai/clip-vit-base-patch32"
+
+
+@pytest.mark.parametrize("model", ["nobody-here/no-such-clip-model", "openai/clip-vit-base-patch32"])
+def test_hub_model_offline_is_a_clear_error(model):
+    e = Embedder(model)
+    with pytest.raises(ModelLoadError) as info:
+        e.embed([EmbedQuery.of("a cat")])
+    msg = str(info.value)
+    assert model in msg
+    assert "EMBEDSQL_MODEL" in msg and "--model" in msg and "save_pretrained" in msg
+    assert "Traceback" not in msg
+
+
+def test_directory_that_is_not_a_model(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "config.json").write_text(json.dumps({"model_type": "clip", "projection_dim": "oops"}))
+    for d in (empty, bad, tmp_path / "missing"):
+        with pytest.raises(ModelLoadError) as info:
+            Embedder(str(d)).load()
+        assert str(d) in str(info.value)
+    with pytest.raises(ModelLoadError, match="directory not found"):
+        Embedder("./no/such/model-dir").embed([EmbedQuery.of("x")])
+
+
+def test_import_is_cheap():
+    code = ("import sys, embed; from embed import Embedder, Term, EmbedQuery, resolve_kind, FetchOptions; "
+            "e = Embedder('x'); print(sorted(m for m in ('torch', 'transformers', 'numpy', 'PIL') if m in sys.modules))")
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
