@@ -239,14 +239,24 @@ class Engine:
 
     @staticmethod
     def _summary(r, t0, written=(0, 0)) -> dict:
-        try:
-            read_rows, read_bytes = (0, 0) if written[0] else (r.rows_read(), r.bytes_read())
-        except Exception:
-            read_rows = read_bytes = 0
+        """ClickHouse's X-ClickHouse-Summary: read_* are rows/bytes read from storage (chdb's
+        storage_*_read), result_* what the query returned."""
+        def stat(name):
+            try:
+                return int(getattr(r, name)())
+            except Exception:
+                return 0
+
+        if written[0]:
+            read_rows = read_bytes = result_rows = result_bytes = 0
+        else:
+            read_rows, read_bytes = stat("storage_rows_read"), stat("storage_bytes_read")
+            result_rows, result_bytes = stat("rows_read"), stat("bytes_read")
         return {
             "read_rows": str(read_rows), "read_bytes": str(read_bytes),
             "written_rows": str(written[0]), "written_bytes": str(written[1]),
-            "total_rows_to_read": str(read_rows), "result_rows": "0", "result_bytes": "0",
+            "total_rows_to_read": str(read_rows), "result_rows": str(result_rows),
+            "result_bytes": str(result_bytes),
             "elapsed_ns": str(max(1, int((time.perf_counter() - t0) * 1e9))),
         }
 
