@@ -608,3 +608,32 @@ class ChServer:
 
 if __name__ == "__main__":
     main()
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_cli(args: list[str], *, password: str | None = None, timeout: float = 60.0,
+            popen: bool = False, extra_env: dict | None = None):
+    """Run `python -m tui.cli ARGS` as a user would: the password only in EMBEDSQL_PASSWORD
+    (none when `password` is None), stdin closed (so no prompt), the test's isolated EMBEDSQL_*
+    dirs inherited from the environment. Returns CompletedProcess (text), or the Popen."""
+    env = dict(os.environ)
+    env.pop("EMBEDSQL_PASSWORD", None)
+    if password is not None:
+        env["EMBEDSQL_PASSWORD"] = password
+    env.update(extra_env or {})
+    env.setdefault("COLUMNS", "200")
+    cmd = [sys.executable, "-m", "tui.cli", *args]
+    if popen:
+        return subprocess.Popen(cmd, env=env, cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+    return subprocess.run(cmd, env=env, cwd=REPO, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
