@@ -1,0 +1,97 @@
+"""Ingestion: fill a vector table from Unsplash Lite, a folder of images, a CSV of image URLs or
+paths, or precomputed vectors. Resumable by key (stable ids), bad inputs reported and skipped.
+
+    import sqlext
+    from sqlext.ingest import ingest_images, ingest_unsplash, ingest_vectors
+
+    s = sqlext.connect()
+    r = ingest_images(s, ["~/Pictures"], report_path="failures.tsv")
+    r.ingested, r.skipped_existing, r.failed, r.failures, r.seconds
+
+Each function takes the target (`table=`, default `photos`; `column_map=` logical -> column) and
+pipeline options as keywords (see `IngestOptions`)."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Iterable
+
+from .ids import stable_id, stable_ids
+from .pipeline import IngestOptions, run_items
+from .progress import LineProgress, NoProgress, RichProgress, auto_progress
+from .report import IngestReport, default_report_path
+from .sources import (UNSPLASH_THUMB, Item, csv_items, find_images, image_items, read_descriptions,
+                      unsplash_items)
+from .target import DEFAULT_TABLE, Target, convert_value, parse_column_map
+from .vectors import ingest_vectors
+
+__all__ = [
+    "IngestReport", "IngestOptions", "Item", "Target", "ingest_unsplash", "ingest_images", "ingest_csv",
+    "ingest_vectors", "ingest_demo", "ingest_items", "demo_photos_dir", "stable_id", "stable_ids",
+    "parse_column_map", "convert_value", "read_descriptions", "default_report_path", "auto_progress",
+    "LineProgress", "RichProgress", "NoProgress", "UNSPLASH_THUMB", "DEFAULT_TABLE",
+]
+
+
+def _opts(kw: dict) -> IngestOptions:
+    if "options" in kw:
+        return kw.pop("options")
+    fields = IngestOptions.__dataclass_fields__
+    bad = [k for k in kw if k not in fields]
+    if bad:
+        raise TypeError(f"unexpected option(s): {', '.join(bad)}")
+    return IngestOptions(**kw)
+
+
+def ingest_items(session, items: Iterable[Item], *, description: str = "ingest", read_meta: bool = False,
+                 source: str | None = None, **options) -> IngestReport:
+    return run_items(session, items, _opts(options), description=description, read_meta=read_meta, source=source)
+
+
+def ingest_unsplash(session, photos_tsv, *, limit: int | None = None, keywords=None,
+                    thumb_params: str = UNSPLASH_THUMB, **options) -> IngestReport:
+    """Unsplash Lite photos.tsv: the first `limit` photos, fetched as thumbnails (`thumb_params`)."""
+    items = unsplash_items(photos_tsv, limit=limit, thumb_params=thumb_params, keywords=keywords)
+    return run_items(session, items, _opts(options), description="ingest unsplash", source="unsplash")
+
+
+def ingest_images(session, paths: Iterable[str | Path] | str | Path, *, descriptions=None,
+                  **options) -> IngestReport:
+    """Local image files: folders (recursive), globs or files. `descriptions`: a dict file -> text,
+    or a file (Markdown table or TSV/CSV: file, description) filling photo_description."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    if descriptions is not None and not isinstance(descriptions, dict):
+        descriptions = read_descriptions(descriptions)
+    items = list(image_items(paths, descriptions=descriptions))
+    if not items:
+        from ..errors import UsageError
+
+        raise UsageError(f"no image files found in {', '.join(str(p) for p in paths)}",
+                         hint="give a folder, a glob such as 'photos/**/*.jpg', or image files")
+    return run_items(session, items, _opts(options), description="ingest images", read_meta=True,
+                     source="images")
+
+
+def ingest_csv(session, path, *, url_column: str, id_column: str | None = None, delimiter: str | None = None,
+               limit: int | None = None, **options) -> IngestReport:
+    """A CSV/TSV with one image URL or path per row; other columns kept where the table has them."""
+    items = csv_items(path, url_column=url_column, id_column=id_column, delimiter=delimiter, limit=limit)
+    return run_items(session, items, _opts(options), description="ingest csv", read_meta=True, source="csv")
+
+
+def ingest_demo(session, photos_dir: str | Path | None = None, **options) -> IngestReport:
+    """The sample photos with the descriptions from their SOURCES.md (for `embedsql demo`)."""
+    d = Path(photos_dir) if photos_dir else demo_photos_dir()
+    sources = d / "SOURCES.md"
+    desc = read_descriptions(sources) if sources.is_file() else {}
+    desc = {k: _LICENCE.sub("", v).strip() for k, v in desc.items()}
+    return ingest_images(session, [d], descriptions=desc, **options)
+
+
+_LICENCE = re.compile(r"\s*(?:Public domain|CC0|CC[ -]BY|No known copyright)\b.*$", re.I)
+
+
+def demo_photos_dir() -> Path:
+    """The sample photos shipped in the tui package (found by path: sqlext never imports tui)."""
+    return Path(__file__).resolve().parents[2] / "tui" / "demo" / "photos"

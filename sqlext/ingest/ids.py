@@ -1,0 +1,22 @@
+"""Stable row ids: the first 8 bytes of SHA-1 of a key, as an unsigned 64-bit integer.
+
+The key is what identifies an input across runs: an Unsplash `photo_id`, the absolute path of a
+local image, the value of a CSV/parquet id column. Reruns compute the same id for the same input,
+which is what makes ingestion resumable (inputs whose id is already in the table are skipped)."""
+from __future__ import annotations
+
+import hashlib
+from typing import Iterable
+
+
+def stable_id(key: str) -> int:
+    return int.from_bytes(hashlib.sha1(key.encode("utf-8")).digest()[:8], "big")
+
+
+def stable_ids(keys: Iterable[str]):
+    """numpy uint64 array of `stable_id` for many keys."""
+    import numpy as np
+
+    sha1 = hashlib.sha1
+    buf = b"".join(sha1(k.encode("utf-8")).digest()[:8] for k in keys)
+    return np.frombuffer(buf, dtype=">u8").astype(np.uint64)

@@ -1,0 +1,77 @@
+"""What an ingestion run did, and the failure report file (TSV: input, reason)."""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class IngestReport:
+    """Counts of one run. `failures`: (input, reason) for every input that could not be ingested."""
+
+    ingested: int = 0
+    skipped_existing: int = 0  # already in the table (or repeated in the input)
+    failed: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+    inputs: int = 0  # inputs read from the source
+    report_path: Path | None = None  # where the failures were written, if anywhere
+    interrupted: bool = False
+
+    @property
+    def rate(self) -> float:
+        return self.ingested / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def ok(self) -> bool:
+        """False when there was something to ingest and nothing was ingested."""
+        return self.ingested > 0 or self.inputs - self.skipped_existing <= 0
+
+    def summary(self) -> str:
+        text = (f"ingested {self.ingested}, already present {self.skipped_existing}, failed {self.failed} "
+                f"in {self.seconds:.1f} s ({self.rate:.1f} rows/s)")
+        if self.failed and self.report_path is not None:
+            text += f"; failures listed in {self.report_path}"
+        return text
+
+
+def default_report_path() -> Path:
+    return Path.cwd() / f"ingest-failures-{time.strftime('%Y%m%d-%H%M%S')}.tsv"
+
+
+def _clean(text: str) -> str:
+    return str(text).replace("\t", " ").replace("\r", " ").replace("\n", " ")
+
+
+class FailureLog:
+    """Collects failures in the report and appends them to a TSV file as they happen (created on the
+    first failure, so a clean run leaves no file; flushed per line, so a crash keeps what was seen)."""
+
+    def __init__(self, report: IngestReport, path: str | os.PathLike | None):
+        self.report = report
+        self.path = Path(path) if path else None
+        self._fh = None
+        self._lock = threading.Lock()
+
+    def add(self, input_value: str, reason: str) -> None:
+        with self._lock:
+            self.report.failed += 1
+            self.report.failures.append((input_value, reason))
+            if self.path is None:
+                return
+            if self._fh is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._fh = open(self.path, "w", encoding="utf-8")
+                self._fh.write("input\treason\n")
+                self.report.report_path = self.path
+            self._fh.write(f"{_clean(input_value)}\t{_clean(reason)}\n")
+            self._fh.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fh is not None:
+                self._fh.close()
+                self._fh = None

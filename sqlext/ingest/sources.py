@@ -1,0 +1,243 @@
+"""Readers: turn a source (Unsplash TSV, image folder, CSV) into `Item`s, lazily.
+
+An Item names the image to fetch (`ref`), its stable id and key, the text shown in the failure
+report (`label`), and metadata under logical column names (see target.py)."""
+from __future__ import annotations
+
+import csv
+import glob
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from ..errors import UsageError
+from .ids import stable_id
+
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
+UNSPLASH_THUMB = "q=75&fm=jpg&w=200&fit=max"
+
+# Unsplash Lite photos.tsv columns kept as metadata (they are the built-in table's column names)
+UNSPLASH_FIELDS = (
+    "photo_url", "photo_submitted_at", "photo_featured", "photo_width", "photo_height", "photo_aspect_ratio",
+    "photo_description", "photographer_username", "photographer_first_name", "photographer_last_name",
+    "exif_camera_make", "exif_camera_model", "exif_iso", "exif_aperture_value", "exif_focal_length",
+    "exif_exposure_time", "photo_location_name", "photo_location_latitude", "photo_location_longitude",
+    "photo_location_country", "photo_location_city", "stats_views", "stats_downloads", "ai_description",
+    "ai_primary_landmark_name", "ai_primary_landmark_latitude", "ai_primary_landmark_longitude",
+    "ai_primary_landmark_confidence", "blur_hash",
+)
+
+
+@dataclass
+class Item:
+    id: int
+    key: str  # what the id is the hash of; also stored as photo_id
+    ref: str  # the image to fetch: URL or path
+    label: str  # how the failure report names this input
+    meta: dict = field(default_factory=dict)  # logical column -> value
+
+    def row(self) -> dict:
+        r = dict(self.meta)
+        r.setdefault("photo_id", self.key)
+        r.setdefault("photo_image_url", self.ref)
+        r["id"] = self.id
+        return r
+
+
+def _raise_field_limit():
+    try:
+        csv.field_size_limit(sys.maxsize)
+    except OverflowError:  # pragma: no cover - 32-bit platforms
+        csv.field_size_limit(2**31 - 1)
+
+
+def _open_text(path: Path):
+    try:
+        return open(path, newline="", encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise UsageError(f"cannot read {path}: file not found") from None
+    except OSError as e:
+        raise UsageError(f"cannot read {path}: {e.strerror or e}") from None
+
+
+def with_params(url: str, params: str) -> str:
+    params = (params or "").lstrip("?&")
+    if not params:
+        return url
+    return url + ("&" if "?" in url else "?") + params
+
+
+# ------------------------------------------------------------------ Unsplash Lite
+
+def read_keywords(path: str | os.PathLike, wanted: set[str] | None = None) -> dict[str, list[str]]:
+    """keywords.tsv (photo_id, keyword, ...) -> {photo_id: [keyword, ...]} in file order, deduplicated."""
+    _raise_field_limit()
+    out: dict[str, list[str]] = {}
+    with _open_text(Path(path)) as f:
+        reader = csv.DictReader(f, delimiter="\t")
+        if not reader.fieldnames or "photo_id" not in reader.fieldnames or "keyword" not in reader.fieldnames:
+            raise UsageError(f"{path} is not an Unsplash keywords.tsv (needs columns photo_id and keyword)")
+        for r in reader:
+            pid = r.get("photo_id") or ""
+            if wanted is not None and pid not in wanted:
+                continue
+            kw = (r.get("keyword") or "").strip()
+            if kw:
+                lst = out.setdefault(pid, [])
+                if kw not in lst:
+                    lst.append(kw)
+    return out
+
+
+def unsplash_items(path: str | os.PathLike, *, limit: int | None = None, thumb_params: str = UNSPLASH_THUMB,
+                   keywords: str | os.PathLike | None = None) -> Iterator[Item]:
+    """Rows of an Unsplash Lite photos.tsv (the first `limit` of them). The image fetched is
+    `photo_image_url` plus the thumbnail parameters; the URL stored is `photo_image_url` as given."""
+    _raise_field_limit()
+    path = Path(path)
+    f = _open_text(path)
+    with f:
+        reader = csv.DictReader(f, delimiter="\t")
+        names = reader.fieldnames or []
+        missing = [c for c in ("photo_id", "photo_image_url") if c not in names]
+        if missing:
+            raise UsageError(f"{path} is not an Unsplash photos.tsv: no column {', '.join(missing)}",
+                             hint="use photos.tsv from the Unsplash Lite zip, or `embedsql ingest csv`")
+        rows = []
+        for n, r in enumerate(reader):
+            if limit is not None and n >= limit:
+                break
+            rows.append(r)
+    kw = read_keywords(keywords, {r.get("photo_id") or "" for r in rows}) if keywords else {}
+    for n, r in enumerate(rows, start=2):
+        pid = (r.get("photo_id") or "").strip()
+        url = (r.get("photo_image_url") or "").strip()
+        label = url or f"{path}:{n}"
+        meta = {k: r[k] for k in UNSPLASH_FIELDS if k in r and r[k] is not None}
+        meta["photo_id"] = pid
+        meta["photo_image_url"] = url
+        if pid in kw:
+            meta["keywords"] = kw[pid]
+        if not pid or not url:
+            yield Item(0, pid, "", label, {"_error": f"line {n}: empty photo_id or photo_image_url"})
+            continue
+        yield Item(stable_id(pid), pid, with_params(url, thumb_params), label, meta)
+
+
+# ------------------------------------------------------------------ local images
+
+def find_images(spec: str | os.PathLike) -> list[Path]:
+    """A directory (recursive), a glob (** allowed) or one file -> image files, sorted."""
+    text = str(spec)
+    p = Path(text).expanduser()
+    if p.is_dir():
+        files = [q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in IMAGE_EXTENSIONS]
+    elif p.is_file():
+        files = [p]
+    elif glob.has_magic(text):
+        files = [Path(q) for q in glob.glob(os.path.expanduser(text), recursive=True)]
+        files = [q for q in files if q.is_file()]
+    else:
+        raise UsageError(f"{text}: no such file or directory")
+    return sorted({q.resolve() for q in files})
+
+
+def image_items(specs: Iterable[str | os.PathLike], *, descriptions: dict[str, str] | None = None) -> Iterator[Item]:
+    """Local image files. id = hash of the absolute path; photo_id = the path relative to the folder
+    given (the file name for a single file); photo_image_url = the absolute path."""
+    descriptions = descriptions or {}
+    for spec in specs:
+        p = Path(str(spec)).expanduser()
+        base = p.resolve() if p.is_dir() else None
+        for f in find_images(spec):
+            rel = f.relative_to(base).as_posix() if base is not None else f.name
+            meta = {"photo_id": rel, "photo_image_url": str(f)}
+            desc = descriptions.get(rel) or descriptions.get(f.name) or descriptions.get(str(f))
+            if desc:
+                meta["photo_description"] = desc
+            yield Item(stable_id(str(f)), rel, str(f), str(f), meta)
+
+
+def read_descriptions(path: str | os.PathLike) -> dict[str, str]:
+    """File -> description, from a Markdown table (`| file | description |`, as in the demo's
+    SOURCES.md) or a TSV/CSV with two columns (file, description)."""
+    path = Path(path)
+    with _open_text(path) as f:
+        text = f.read()
+    out: dict[str, str] = {}
+    if path.suffix.lower() in (".md", ".markdown") or re.search(r"^\s*\|", text, re.M):
+        for line in text.splitlines():
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if len(cells) < 2 or not cells[0] or set(cells[0]) <= set("-: "):
+                continue
+            name, desc = cells[0].strip("`"), " | ".join(cells[1:]).strip()
+            if Path(name).suffix.lower() in IMAGE_EXTENSIONS:
+                out[name] = desc
+        return out
+    delim = "\t" if path.suffix.lower() == ".tsv" or "\t" in text.split("\n", 1)[0] else ","
+    for row in csv.reader(text.splitlines(), delimiter=delim):
+        if len(row) >= 2 and row[0].strip() and Path(row[0].strip()).suffix.lower() in IMAGE_EXTENSIONS:
+            out[row[0].strip()] = row[1].strip()
+    return out
+
+
+def image_meta(data: bytes, path: str | None = None) -> dict:
+    """Dimensions, file size and EXIF date of an image's bytes (header reads only)."""
+    import io
+
+    from PIL import Image
+
+    meta: dict = {"file_size": len(data)}
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            w, h = im.size
+            meta.update(photo_width=w, photo_height=h, photo_aspect_ratio=round(w / h, 4) if h else 0.0)
+            exif = im.getexif()
+            date = exif.get_ifd(0x8769).get(36867) or exif.get(306)  # DateTimeOriginal, else DateTime
+            if date:
+                meta["photo_submitted_at"] = str(date).strip("\x00 ")  # when it was taken (EXIF)
+            for tag, name in ((271, "exif_camera_make"), (272, "exif_camera_model")):
+                if exif.get(tag):
+                    meta[name] = str(exif.get(tag)).strip("\x00 ")
+    except Exception:  # metadata is best effort; decoding reports real problems
+        pass
+    return meta
+
+
+# ------------------------------------------------------------------ CSV
+
+def csv_items(path: str | os.PathLike, *, url_column: str, id_column: str | None = None,
+              delimiter: str | None = None, limit: int | None = None, base_dir: str | None = None) -> Iterator[Item]:
+    """Rows of a CSV/TSV file. The image is `url_column` (URL or path; relative paths are taken
+    from the file's folder); the key is `id_column` (default: the URL). Every column is kept as
+    metadata under its own name (mapped and filtered by the target)."""
+    _raise_field_limit()
+    path = Path(path)
+    with _open_text(path) as f:
+        head = f.readline()
+        f.seek(0)
+        if delimiter is None:
+            delimiter = "\t" if path.suffix.lower() == ".tsv" or head.count("\t") > head.count(",") else ","
+        reader = csv.DictReader(f, delimiter=delimiter)
+        names = reader.fieldnames or []
+        for c, what in ((url_column, "--url-column"), (id_column, "--id-column")):
+            if c and c not in names:
+                raise UsageError(f"{path} has no column {c!r} ({what}); columns: {', '.join(names)}")
+        base = Path(base_dir) if base_dir else path.resolve().parent
+        for n, r in enumerate(reader, start=2):
+            if limit is not None and n - 2 >= limit:
+                break
+            ref = (r.get(url_column) or "").strip()
+            key = (r.get(id_column) or "").strip() if id_column else ref
+            if ref and not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", ref) and not os.path.isabs(ref):
+                ref = str((base / ref).resolve())
+            meta = {k: v for k, v in r.items() if k is not None}
+            meta["photo_id"] = key
+            meta["photo_image_url"] = ref
+            if not ref or not key:
+                yield Item(0, key, ref, ref or f"{path}:{n}", {"_error": f"line {n}: empty {url_column if not ref else id_column}"})
+                continue
+            yield Item(stable_id(key), key, ref, ref, meta)

@@ -1,0 +1,310 @@
+"""The table rows go into: its columns and types, the vector column's dimension, the ids already
+present, and columnar batched inserts.
+
+Sources produce rows keyed by *logical* names: the built-in photo table's column names
+(`id`, `photo_id`, `photo_image_url`, `photo_embed`, `photo_description`, `photo_width`, ...).
+A column map (`{"photo_description": "caption", "photo_location_city": ""}`) renames them for
+another table or drops them (empty target). Logical columns the table lacks are left out, so one
+reader serves any table that has at least an id column and a vector column.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import io
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from ..errors import ServerError, UsageError
+
+DEFAULT_TABLE = "photos"
+ID, KEY, URL, VECTOR = "id", "photo_id", "photo_image_url", "photo_embed"
+
+
+def parse_column_map(pairs: Iterable[str] | Mapping[str, str] | None) -> dict[str, str]:
+    """["src=dst", "dropme="] -> {"src": "dst", "dropme": ""}."""
+    if pairs is None:
+        return {}
+    if isinstance(pairs, Mapping):
+        return {str(k): str(v) for k, v in pairs.items()}
+    out = {}
+    for p in pairs:
+        if "=" not in p:
+            raise UsageError(f"--column-map {p!r}: expected SOURCE=COLUMN (or SOURCE= to drop it)")
+        k, v = p.split("=", 1)
+        if not k.strip():
+            raise UsageError(f"--column-map {p!r}: the source name is empty")
+        out[k.strip()] = v.strip()
+    return out
+
+
+def _quote_ident(name: str) -> str:
+    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
+
+
+def _quote_str(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+# ------------------------------------------------------------------ value conversion (pure)
+
+_WRAPPERS = re.compile(r"^(Nullable|LowCardinality)\((.*)\)$")
+
+
+def _unwrap(ch_type: str) -> tuple[str, bool]:
+    nullable = False
+    t = ch_type.strip()
+    while True:
+        m = _WRAPPERS.match(t)
+        if not m:
+            return t, nullable
+        nullable = nullable or m.group(1) == "Nullable"
+        t = m.group(2).strip()
+
+
+def _parse_datetime(value) -> _dt.datetime | None:
+    if isinstance(value, _dt.datetime):
+        return value
+    if isinstance(value, _dt.date):
+        return _dt.datetime(value.year, value.month, value.day)
+    text = str(value).strip()
+    if not text:
+        return None
+    if re.match(r"^\d{4}:\d{2}:\d{2} ", text):  # EXIF: 2020:05:17 12:30:00
+        text = text[:4] + "-" + text[5:7] + "-" + text[8:]
+    text = text.replace("Z", "+00:00")
+    try:
+        d = _dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if d.tzinfo is not None:  # stored as UTC wall time
+        d = d.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+    return d
+
+
+def convert_value(value: Any, ch_type: str) -> Any:
+    """A source value (often text) as the Python value clickhouse-connect wants for `ch_type`.
+    Empty or unparseable values become NULL for Nullable columns and the type's zero otherwise:
+    a bad metadata field never costs the row."""
+    base, nullable = _unwrap(ch_type)
+    empty = value is None or (isinstance(value, str) and value.strip() == "")
+    if base.startswith("Array("):
+        inner = base[6:-1]
+        if empty:
+            return []
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        return [convert_value(v, inner) for v in value]
+    result = None
+    if not empty:
+        try:
+            if base in ("String",) or base.startswith(("FixedString", "Enum")):
+                result = str(value)
+            elif re.match(r"^U?Int\d+$", base):
+                result = int(value) if isinstance(value, int) else int(float(str(value)))
+                if base.startswith("U") and result < 0:
+                    result = None
+            elif base.startswith(("Float", "Decimal")):
+                result = float(value)
+            elif base == "Bool":
+                result = value if isinstance(value, bool) else str(value).strip().lower() in ("1", "true", "t", "yes", "y")
+            elif base.startswith("DateTime"):
+                result = _parse_datetime(value)
+                if result is not None and result.year < 1970:
+                    result = None
+            elif base.startswith("Date"):
+                d = _parse_datetime(value)
+                result = d.date() if d is not None else None
+            else:
+                result = value
+        except (ValueError, TypeError, OverflowError):
+            result = None
+    if result is None and not nullable:
+        return _zero(base)
+    return result
+
+
+def _zero(base: str):
+    if base.startswith(("String", "FixedString", "Enum")):
+        return ""
+    if re.match(r"^U?Int\d+$", base):
+        return 0
+    if base.startswith(("Float", "Decimal")):
+        return 0.0
+    if base == "Bool":
+        return False
+    if base.startswith("DateTime"):
+        return _dt.datetime(1970, 1, 1)
+    if base.startswith("Date"):
+        return _dt.date(1970, 1, 1)
+    if base.startswith(("Array", "Map")):
+        return [] if base.startswith("Array") else {}
+    return None
+
+
+# ------------------------------------------------------------------ the target table
+
+@dataclass
+class Target:
+    """A table to ingest into, looked up once per run."""
+
+    session: Any
+    table: str = DEFAULT_TABLE
+    column_map: dict[str, str] = field(default_factory=dict)
+    columns: dict[str, str] = field(default_factory=dict)  # actual column -> ClickHouse type
+    comments: dict[str, str] = field(default_factory=dict)
+    dim: int | None = None
+    release_engine: bool = True  # embedded: let other processes in between batches
+    _last_release: float = 0.0
+
+    @classmethod
+    def open(cls, session, table: str | None = None, column_map=None, *, release_engine: bool = True) -> "Target":
+        t = cls(session, table or DEFAULT_TABLE, parse_column_map(column_map), release_engine=release_engine)
+        t._describe()
+        return t
+
+    # -- names --------------------------------------------------------------------------------
+    def col(self, logical: str) -> str | None:
+        """The table column a logical name goes to, or None when the table has no such column."""
+        name = self.column_map.get(logical, logical)
+        return name if name and name in self.columns else None
+
+    def _required(self, logical: str, what: str) -> str:
+        name = self.col(logical)
+        if name is None:
+            wanted = self.column_map.get(logical, logical) or logical
+            raise UsageError(
+                f"table {self.table} has no column {wanted!r} for the {what}",
+                hint=f"map it with --column-map {logical}=COLUMN (columns: {', '.join(self.columns)})")
+        return name
+
+    @property
+    def id_col(self) -> str:
+        return self._required(ID, "row id")
+
+    @property
+    def vector_col(self) -> str:
+        return self._required(VECTOR, "embedding vector")
+
+    @property
+    def sql_table(self) -> str:
+        from ..catalog import split_table_name
+
+        db, name = split_table_name(self.table)
+        return f"{_quote_ident(db)}.{_quote_ident(name)}" if db else _quote_ident(name)
+
+    # -- lookups ------------------------------------------------------------------------------
+    def _query(self, sql: str) -> list[tuple]:
+        with self.session.hold() as c:
+            return list(c.query(sql).result_rows)
+
+    def _describe(self) -> None:
+        from ..catalog import parse_length_constraints, split_table_name
+
+        db, name = split_table_name(self.table)
+        dbx = _quote_str(db) if db else "currentDatabase()"
+        rows = self._query(
+            f"SELECT name, type, comment FROM system.columns WHERE database = {dbx} AND table = {_quote_str(name)} "
+            "ORDER BY position")
+        if not rows:
+            where = self._query("SELECT currentDatabase()")[0][0] if not db else db
+            hint = ("run `embedsql migrate up` to create the built-in photos table"
+                    if name == DEFAULT_TABLE else "create it first, or pick another with --table")
+            raise UsageError(f"table {self.table} does not exist in database {where!r} of "
+                             f"{self.session.describe()}", hint=hint)
+        self.columns = {r[0]: r[1] for r in rows}
+        self.comments = {r[0]: r[2] or "" for r in rows}
+        vec = self.vector_col
+        self.id_col  # noqa: B018 (raises when missing)
+        ctype, _ = _unwrap(self.columns[vec])
+        if not ctype.startswith("Array(Float"):
+            raise UsageError(f"column {self.table}.{vec} is {self.columns[vec]}, not an Array(Float32) vector column",
+                             hint="pick the vector column with --column-map photo_embed=COLUMN")
+        created = self._query(
+            f"SELECT create_table_query FROM system.tables WHERE database = {dbx} AND name = {_quote_str(name)}")
+        dims = parse_length_constraints(created[0][0] if created else "")
+        self.dim = dims.get(vec)
+
+    def column_model(self) -> str | None:
+        from ..catalog import parse_model_comment
+
+        return parse_model_comment(self.comments.get(self.vector_col)).get("model")
+
+    def check_dim(self, got: int, source: str) -> None:
+        if self.dim is not None and got != self.dim:
+            raise UsageError(
+                f"{source} gives {got}-d vectors but {self.table}.{self.vector_col} holds {self.dim}-d vectors "
+                f"(CHECK length({self.vector_col}) = {self.dim})",
+                hint="use vectors of the column's dimension (the same model), or a table made for them")
+
+    def existing_ids(self):
+        """Sorted numpy uint64 array of every id in the table (one columnar read)."""
+        import numpy as np
+
+        with self.session.hold() as c:
+            tbl = c.query_arrow(f"SELECT {_quote_ident(self.id_col)} FROM {self.sql_table}")
+        if tbl.num_rows == 0:
+            return np.zeros(0, dtype=np.uint64)
+        arr = tbl.column(0).to_numpy().astype(np.uint64, copy=False)
+        return np.unique(arr)
+
+    # -- inserts ------------------------------------------------------------------------------
+    def insert_rows(self, rows: list[dict], vectors) -> int:
+        """Insert rows (logical name -> value) with their vectors as one INSERT. Rows whose id is
+        already present (another run got there first) are dropped just before inserting, under the
+        same engine hold, so the table never gets a duplicate id. Returns the rows inserted."""
+        if not rows:
+            return 0
+        id_col, vec_col = self.id_col, self.vector_col
+        logical = [k for k in dict.fromkeys(k for r in rows for k in r) if k not in (ID, VECTOR)]
+        cols = [(k, self.col(k)) for k in logical if self.col(k) and self.col(k) not in (id_col, vec_col)]
+        with self.session.hold() as c:
+            ids = [int(r[ID]) for r in rows]
+            present = {int(x[0]) for x in c.query(
+                f"SELECT {_quote_ident(id_col)} FROM {self.sql_table} WHERE {_quote_ident(id_col)} IN "
+                f"({','.join(str(i) for i in ids)})").result_rows}
+            keep = [i for i, x in enumerate(ids) if x not in present]
+            if keep:
+                data = [[ids[i] for i in keep], [vectors[i] for i in keep]]
+                for k, name in cols:
+                    t = self.columns[name]
+                    data.append([convert_value(rows[i].get(k), t) for i in keep])
+                names = [id_col, vec_col] + [name for _, name in cols]
+                c.insert(self.sql_table, data, column_names=names, column_oriented=True,
+                         column_type_names=[self.columns[n] for n in names])
+        self._maybe_release()
+        return len(keep)
+
+    def insert_arrow(self, table) -> int:
+        """Insert a pyarrow Table (actual column names) as one ArrowStream INSERT."""
+        import pyarrow.ipc as ipc
+
+        sink = io.BytesIO()
+        with ipc.new_stream(sink, table.schema) as w:
+            w.write_table(table)
+        with self.session.hold() as c:
+            c.raw_insert(self.sql_table, list(table.column_names), sink.getvalue(), fmt="ArrowStream")
+        self._maybe_release(interval=2.0)
+        return table.num_rows
+
+    def _maybe_release(self, interval: float = 0.0) -> None:
+        """On the embedded engine, close it between batches so a TUI or query in another terminal
+        can get in (the lock is taken again for the next batch)."""
+        backend = getattr(self.session, "backend", None)
+        if not self.release_engine or backend is None or not getattr(backend, "embedded", False):
+            return
+        now = time.monotonic()
+        if now - self._last_release >= interval:
+            backend.close()
+            self._last_release = now
+
+
+def wrap_db_error(exc: Exception, session) -> Exception:
+    """An exception from the database as one of ours."""
+    from ..errors import EmbedSQLError
+    from ..engine import map_error
+
+    if isinstance(exc, EmbedSQLError):
+        return exc
+    return map_error(exc, session.spec) if hasattr(session, "spec") else ServerError(str(exc))
