@@ -1,0 +1,195 @@
+"""Migration files: discovery, parsing, checksums, and `migrate new`.
+
+A migration is one file named `<version>_<name>.sql` (`0001_photos_table.sql`): the version is
+the leading number, the name the rest. Marker lines split it into parts:
+
+    -- comments before the first marker describe the migration
+    -- +up
+    CREATE TABLE ...;
+    ALTER TABLE ...;
+    -- +down
+    DROP TABLE IF EXISTS ...;
+
+`-- +up` is required, `-- +down` optional (without it the migration cannot be reverted). Each part
+holds any number of `;`-separated statements, split the way ClickHouse's lexer sees the text
+(`sqlext.split.split_statements`). Statements are written in MyScale syntax (or plain
+ClickHouse SQL); embedsql translates them for the target database.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlext.errors import SQLSyntaxError, UsageError
+from sqlext.split import split_statements
+
+FILE_RE = re.compile(r"^(\d+)_([A-Za-z0-9][A-Za-z0-9_\-]*)\.sql$")
+MARKER_RE = re.compile(r"^[ \t]*--[ \t]*\+[ \t]*(up|down)[ \t]*$", re.IGNORECASE | re.MULTILINE)
+_NAME_RE = re.compile(r"[^A-Za-z0-9_]+")
+
+BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"
+
+
+class MigrationFileError(UsageError):
+    """A migration file that cannot be used (bad name, markers, SQL)."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One statement of a migration part: its text as written and its line in the file."""
+
+    text: str
+    line: int
+
+
+@dataclass
+class Migration:
+    version: int
+    name: str
+    path: Path
+    text: str
+    up: list[Step] = field(default_factory=list)
+    down: list[Step] | None = None  # None: no `-- +down` part
+
+    @property
+    def label(self) -> str:
+        return f"{self.version:04d}_{self.name}"
+
+    @property
+    def checksum(self) -> str:
+        """sha256 of the whole file (newlines normalised): an edit to an applied file shows."""
+        return digest(self.text)
+
+    def prefix_checksum(self, n: int) -> str:
+        """sha256 of the first n up statements: what a resumed run must find unchanged."""
+        return digest("\n;\n".join(s.text for s in self.up[:n]))
+
+    def steps(self, direction: str) -> list[Step]:
+        return self.up if direction == "up" else (self.down or [])
+
+
+def digest(text: str) -> str:
+    norm = text.replace("\r\n", "\n").replace("\r", "\n")
+    return hashlib.sha256(norm.encode("utf-8")).hexdigest()
+
+
+def parse(text: str, path: Path) -> Migration:
+    """Parse one migration file's text (see the module docstring for the format)."""
+    m = FILE_RE.match(path.name)
+    if not m:
+        raise MigrationFileError(
+            f"{path}: not a migration file name",
+            hint="name it <version>_<name>.sql, e.g. 0003_add_tags.sql",
+        )
+    version, name = int(m.group(1)), m.group(2)
+    markers = list(MARKER_RE.finditer(text))
+    kinds = [mk.group(1).lower() for mk in markers]
+    where = str(path)
+    if kinds.count("up") != 1:
+        raise MigrationFileError(
+            f"{where}: needs exactly one '-- +up' line (found {kinds.count('up')})",
+            hint="put '-- +up' before the statements that apply it and '-- +down' before those that revert it",
+        )
+    if kinds.count("down") > 1:
+        raise MigrationFileError(f"{where}: more than one '-- +down' line")
+    if kinds[0] != "up":
+        raise MigrationFileError(f"{where}: '-- +down' comes before '-- +up'", hint="put the up part first")
+    head = text[:markers[0].start()]
+    try:
+        if split_statements(head):
+            line = head.count("\n") + 1
+            raise MigrationFileError(
+                f"{where}: SQL before the '-- +up' line (line {line} is the marker)",
+                hint="only comments may come before '-- +up'",
+            )
+        parts = {}
+        for i, mk in enumerate(markers):
+            start = mk.end()
+            end = markers[i + 1].start() if i + 1 < len(markers) else len(text)
+            body = text[start:end]
+            base_line = text.count("\n", 0, start) + 1
+            parts[kinds[i]] = [Step(st.text, base_line + st.line - 1) for st in split_statements(body)]
+    except SQLSyntaxError as exc:
+        raise MigrationFileError(f"{where}: {exc.message}", hint=exc.hint) from None
+    if not parts["up"]:
+        raise MigrationFileError(f"{where}: the up part has no statements")
+    return Migration(version, name, path, text, parts["up"], parts.get("down"))
+
+
+def load_file(path: Path) -> Migration:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise MigrationFileError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise MigrationFileError(f"cannot read {path}: not UTF-8 text") from None
+    return parse(text, path)
+
+
+def load_dir(directory: Path) -> list[Migration]:
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise MigrationFileError(f"migrations directory {directory} does not exist",
+                                 hint="create it with `embedsql migrate new NAME --dir DIR`")
+    out = []
+    for p in sorted(directory.iterdir()):
+        if p.suffix.lower() == ".sql" and p.is_file():
+            out.append(load_file(p))
+    return out
+
+
+def load(directories: list[Path], *, builtin: bool = True) -> list[Migration]:
+    """The migration set: the built-in files (unless builtin=False) plus each directory's, by version."""
+    found: list[Migration] = []
+    if builtin:
+        found += load_dir(BUILTIN_DIR)
+    for d in directories:
+        found += load_dir(d)
+    by_version: dict[int, Migration] = {}
+    for mig in found:
+        other = by_version.get(mig.version)
+        if other is not None:
+            raise MigrationFileError(
+                f"two migrations have version {mig.version}: {other.path} and {mig.path}",
+                hint="renumber one of them (the built-in set uses 0001-0099; start yours at 0100)"
+                if builtin else "renumber one of them",
+            )
+        by_version[mig.version] = mig
+    return [by_version[v] for v in sorted(by_version)]
+
+
+TEMPLATE = """\
+-- {title}
+-- Statements in MyScale syntax (or plain ClickHouse SQL), separated by ';'.
+-- embedsql translates them for the target database. Migrations are not transactional: a failure
+-- at statement k is recorded, and the next `embedsql migrate up` resumes at statement k.
+
+-- +up
+
+
+-- +down
+
+"""
+
+# Built-in migrations use versions below this; `new` numbers user files from here on.
+USER_START = 100
+
+
+def new_file(directory: Path, name: str, existing: list[Migration]) -> Path:
+    """Create `<next version>_<name>.sql` in `directory` with the template; returns its path."""
+    slug = _NAME_RE.sub("_", name.strip()).strip("_").lower()
+    if not slug:
+        raise MigrationFileError(f"cannot make a file name from {name!r}", hint="use letters, digits and _")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    in_dir = [m.version for m in existing if m.path.parent.resolve() == directory.resolve()]
+    others = [m.version for m in existing]
+    version = max([USER_START - 1] + others) + 1 if not in_dir and others else max([0] + others) + 1
+    width = max(4, len(str(version)))
+    path = directory / f"{version:0{width}d}_{slug}.sql"
+    if path.exists():
+        raise MigrationFileError(f"{path} already exists")
+    path.write_text(TEMPLATE.format(title=f"{version:0{width}d} {slug.replace('_', ' ')}"), encoding="utf-8")
+    return path

@@ -1,0 +1,472 @@
+"""The migration runner: status, up, down, plan. See the package docstring for the behaviour."""
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+
+from sqlext.catalog import StaticCatalog
+from sqlext.engine import map_error
+from sqlext.errors import EmbedSQLError, ServerError, UsageError
+
+from . import render
+from .files import Migration
+from .state import MigrationLock, StateRow, StateStore, lit, state_ddl
+
+
+class MigrationError(ServerError):
+    """A migration statement failed (the message names file, line and statement number)."""
+
+
+class IndexBuildError(ServerError):
+    """A vector index build failed or did not finish in time."""
+
+
+class Db:
+    """Raw access to the session's database: sends exactly the given SQL (already rendered)."""
+
+    def __init__(self, session):
+        self.session = session
+
+    def _run(self, fn):
+        with self.session.hold() as c:
+            try:
+                return fn(c)
+            except EmbedSQLError:
+                raise
+            except Exception as exc:
+                mod = type(exc).__module__ or ""
+                if mod.startswith(("clickhouse_connect", "chdb", "urllib3", "requests", "socket", "ssl")) \
+                        or isinstance(exc, (OSError, RuntimeError, TimeoutError)):
+                    raise map_error(exc, self.session.spec) from None
+                raise
+
+    def query(self, sql: str) -> list[tuple]:
+        return self._run(lambda c: list(c.query(sql).result_rows))
+
+    def command(self, sql: str):
+        return self._run(lambda c: c.command(sql))
+
+    def execute(self, sql: str):
+        from sqlext.session import is_query
+
+        return self.query(sql) if is_query(sql) else self.command(sql)
+
+
+@dataclass
+class Status:
+    version: int
+    name: str
+    migration: Migration | None
+    row: StateRow | None
+    state: str          # pending | applied | failed | interrupted | running | reverting | revert_failed
+    changed: bool = False
+    note: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.version:04d}_{self.name}"
+
+    @property
+    def is_applied(self) -> bool:
+        """Counts as (at least partly) applied: `down` has something to revert."""
+        return self.state not in ("pending",)
+
+
+@dataclass
+class Report:
+    applied: list[str] = field(default_factory=list)
+    reverted: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _noop(kind: str, text: str):
+    pass
+
+
+class Runner:
+    """Runs migrations against one session's database.
+
+    on_event(kind, text): kind is "info" | "step" | "wait" | "warn" | "done".
+    """
+
+    def __init__(self, session, migrations: list[Migration], *, cluster: str | None = None,
+                 on_event=None, lock_timeout: float = 30.0, lock_ttl: float = 60.0,
+                 index_timeout: float = 600.0, wait_index: bool = True, settle_s: float | None = None):
+        self.session = session
+        self.db = Db(session)
+        self.migrations = migrations
+        self.cluster_name = cluster
+        self.on_event = on_event or _noop
+        self.lock_timeout = lock_timeout
+        self.lock_ttl = lock_ttl
+        self.index_timeout = index_timeout
+        self.wait_index = wait_index
+        embedded = session.backend.embedded
+        self.settle_s = settle_s if settle_s is not None else (0.05 if embedded else (3.0 if cluster else 1.0))
+        self.state = StateStore(self.db)
+        self._cluster = None
+        self._lock: MigrationLock | None = None
+
+    # -- helpers -------------------------------------------------------------------------------
+    @property
+    def dialect(self) -> str:
+        return self.session.dialect
+
+    @property
+    def cluster(self) -> render.Cluster | None:
+        if self.cluster_name and self._cluster is None:
+            db = self.db.query("SELECT currentDatabase()")[0][0]
+            self._cluster = render.Cluster(self.cluster_name, db, sharded_tables(self.migrations))
+        return self._cluster
+
+    @contextlib.contextmanager
+    def _engine(self):
+        """Embedded: hold the engine for the whole run (another process waits --lock-timeout)."""
+        if self.session.backend.embedded:
+            with self.session.backend.client(timeout=self.lock_timeout):
+                yield
+        else:
+            yield
+
+    def statuses(self, rows: dict[int, StateRow] | None = None, *, lock_live: bool | None = None) -> list[Status]:
+        rows = self.state.read() if rows is None else rows
+        files = {m.version: m for m in self.migrations}
+        out = []
+        for v in sorted(set(files) | set(rows)):
+            mig, row = files.get(v), rows.get(v)
+            name = mig.name if mig else row.name
+            st = Status(v, name, mig, row, "pending")
+            if row is not None and row.status != "reverted":
+                st.state = row.status
+                if row.status == "running":
+                    if lock_live is None:
+                        lock_live = self._lock_live()
+                    st.state = "running" if lock_live else "interrupted"
+                if st.state == "reverting" and not (lock_live if lock_live is not None else self._lock_live()):
+                    st.state = "revert_failed"
+                if mig is not None:
+                    if st.state == "applied":
+                        st.changed = mig.checksum != row.checksum
+                    elif st.state in ("failed", "interrupted"):
+                        st.changed = mig.prefix_checksum(row.statements_done) != row.prefix_checksum
+                if st.state in ("failed", "interrupted"):
+                    st.note = (f"stopped at statement {row.statements_done + 1} of {row.statements_total}"
+                               + (f": {row.error}" if row.error else ""))
+                elif st.state == "revert_failed":
+                    st.note = (f"down stopped at statement {row.statements_done + 1} of {row.statements_total}"
+                               + (f": {row.error}" if row.error else ""))
+                elif st.state == "applied" and row.error:
+                    st.note = row.error
+                if mig is None:
+                    st.note = ("file missing; " + st.note).rstrip("; ")
+            out.append(st)
+        return out
+
+    def _lock_live(self) -> bool:
+        try:
+            lk = MigrationLock(self.db)
+            return bool(lk.live_claims())
+        except EmbedSQLError:
+            return False
+
+    def status(self) -> list[Status]:
+        with self._engine():
+            return self.statuses()
+
+    # -- running ------------------------------------------------------------------------------
+    def _prepare_tables(self):
+        for sql in state_ddl(self.cluster):
+            self.db.command(sql)
+
+    def _render(self, step_text: str) -> tuple[list[str], list[str]]:
+        catalog = self.session.catalog
+        catalog.invalidate()
+        stmts, notes, warnings = render.translate(step_text, self.dialect, catalog)
+        if self.cluster:
+            out = []
+            for s in stmts:
+                out += render.cluster_statements(s, self.cluster)
+            stmts = out
+        return stmts, warnings
+
+    def _run_steps(self, mig: Migration, direction: str, start: int, part: int, *, best_effort: bool,
+                   report: Report) -> tuple[int, int]:
+        steps = mig.steps(direction)
+        total = len(steps)
+        running = "running" if direction == "up" else "reverting"
+        failed = "failed" if direction == "up" else "revert_failed"
+        for i in range(start, total):
+            step = steps[i]
+            sqls, warnings = self._render(step.text)
+            for w in warnings:
+                report.warnings.append(f"{mig.label} statement {i + 1}: {w}")
+                self.on_event("warn", f"{mig.label} statement {i + 1}: {w}")
+            first = part if i == start else 0
+            for j in range(first, len(sqls)):
+                t0 = time.perf_counter()
+                try:
+                    self.db.execute(sqls[j])
+                except EmbedSQLError as exc:
+                    where = f"{mig.path.name}:{step.line}"
+                    msg = f"{mig.label} ({direction}) statement {i + 1} of {total} ({where}) failed: {exc.message}"
+                    if best_effort:
+                        report.warnings.append(msg)
+                        self.on_event("warn", msg + " (ignored: reverting a partly applied migration)")
+                        continue
+                    self.state.write(mig, failed, done=i, total=total, part=j, error=exc.message,
+                                     prefix_checksum=mig.prefix_checksum(i) if direction == "up" else "")
+                    raise MigrationError(
+                        msg, code=getattr(exc, "code", None),
+                        hint=(f"fix the cause (or the file), then `embedsql migrate {direction}` resumes at "
+                              f"statement {i + 1}" + ("; `embedsql migrate down` reverts what ran"
+                                                      if direction == "up" else "")),
+                    ) from None
+                ms = (time.perf_counter() - t0) * 1000
+                self.on_event("step", f"  [{i + 1}/{total}] line {step.line}"
+                              + (f" ({j + 1}/{len(sqls)})" if len(sqls) > 1 else "") + f" ok, {ms:.0f} ms")
+                if j + 1 < len(sqls):
+                    self.state.write(mig, running, done=i, total=total, part=j + 1,
+                                     prefix_checksum=mig.prefix_checksum(i) if direction == "up" else "")
+                self._heartbeat()
+            self.state.write(mig, running, done=i + 1, total=total, part=0,
+                             prefix_checksum=mig.prefix_checksum(i + 1) if direction == "up" else "")
+        return total, 0
+
+    def _heartbeat(self):
+        if self._lock is not None:
+            self._lock.renew()
+
+    @contextlib.contextmanager
+    def _locked(self):
+        with self._engine():
+            self._prepare_tables()
+            lock = MigrationLock(self.db, ttl_s=self.lock_ttl, timeout_s=self.lock_timeout,
+                                 settle_s=self.settle_s, on_wait=lambda t: self.on_event("wait", t))
+            with lock:
+                self._lock = lock
+                try:
+                    yield
+                finally:
+                    self._lock = None
+
+    def up(self, to: int | None = None, *, allow_changed: bool = False) -> Report:
+        report = Report()
+        with self._locked():
+            statuses = self.statuses(lock_live=False)
+            changed = [s for s in statuses if s.changed and (to is None or s.version <= to)]
+            if changed and not allow_changed:
+                names = ", ".join(s.label for s in changed)
+                raise UsageError(
+                    f"migration file(s) changed since they were applied: {names}",
+                    hint="restore the file(s), or rerun with --allow-changed to accept the edits "
+                         "(the applied statements are not rerun)")
+            broken = [s for s in statuses if s.state == "revert_failed"]
+            if broken:
+                raise UsageError(
+                    f"{broken[0].label} is half reverted ({broken[0].note})",
+                    hint="fix the cause and run `embedsql migrate down` again to finish reverting it")
+            for s in statuses:
+                if s.migration is None and s.state != "pending":
+                    report.warnings.append(f"{s.label} is recorded as {s.state} but its file is missing")
+            todo = [s for s in statuses if s.migration is not None and s.state != "applied"
+                    and (to is None or s.version <= to)]
+            top = max((s.version for s in statuses if s.state == "applied"), default=0)
+            if not todo:
+                self.on_event("info", "nothing to apply: the database is up to date")
+            for s in todo:
+                if s.version < top and s.state == "pending":
+                    report.warnings.append(f"{s.label} is applied out of order (after {top:04d})")
+                self._apply(s, report)
+        return report
+
+    def _apply(self, s: Status, report: Report):
+        mig = s.migration
+        start = part = 0
+        if s.state in ("failed", "interrupted"):
+            start, part = s.row.statements_done, s.row.part
+            self.on_event("info", f"resuming {mig.label} at statement {start + 1} of {len(mig.up)}")
+        else:
+            self.on_event("info", f"applying {mig.label} ({len(mig.up)} statement{'s' * (len(mig.up) != 1)})")
+        t0 = time.perf_counter()
+        self.state.write(mig, "running", done=start, total=len(mig.up), part=part)
+        self._run_steps(mig, "up", start, part, best_effort=False, report=report)
+        note = ""
+        if self.wait_index:
+            note = self._wait_indexes(mig)
+        ms = int((time.perf_counter() - t0) * 1000)
+        self.state.write(mig, "applied", done=len(mig.up), total=len(mig.up), duration_ms=ms, error=note)
+        report.applied.append(mig.label)
+        self.on_event("done", f"applied {mig.label} in {ms} ms")
+        if note:
+            raise IndexBuildError(f"{mig.label} was applied, but {note}",
+                                  hint="see `embedsql migrate status`; fix the data and rebuild the index")
+
+    def down(self, to: int | None = None, *, allow_changed: bool = False) -> Report:
+        """Revert the latest applied migration (to=None), or every one above version `to`."""
+        report = Report()
+        with self._locked():
+            statuses = [s for s in self.statuses(lock_live=False) if s.is_applied]
+            if to is None:
+                targets = statuses[-1:]
+            else:
+                targets = [s for s in statuses if s.version > to]
+            if not targets:
+                self.on_event("info", "nothing to revert")
+            for s in reversed(targets):
+                if s.migration is None:
+                    raise UsageError(f"cannot revert {s.label}: its file is missing",
+                                     hint="restore the file (its down part is needed)")
+                if s.migration.down is None:
+                    raise UsageError(f"cannot revert {s.label}: the file has no '-- +down' part",
+                                     hint="add a '-- +down' part that undoes the up part")
+                if s.changed and not allow_changed:
+                    raise UsageError(f"{s.label} changed since it was applied; its down part may not match",
+                                     hint="restore the file, or rerun with --allow-changed")
+                self._revert(s, report)
+        return report
+
+    def _revert(self, s: Status, report: Report):
+        mig = s.migration
+        best_effort = s.state in ("failed", "interrupted", "running")
+        start = part = 0
+        if s.state == "revert_failed":
+            start, part = s.row.statements_done, s.row.part
+            self.on_event("info", f"resuming the revert of {mig.label} at statement {start + 1}")
+        else:
+            self.on_event("info", f"reverting {mig.label}" + (" (partly applied: errors are ignored)"
+                                                               if best_effort else ""))
+        t0 = time.perf_counter()
+        total = len(mig.down or [])
+        self.state.write(mig, "reverting", done=start, total=total, part=part, prefix_checksum="")
+        self._run_steps(mig, "down", start, part, best_effort=best_effort, report=report)
+        ms = int((time.perf_counter() - t0) * 1000)
+        self.state.write(mig, "reverted", done=0, total=total, duration_ms=ms, prefix_checksum="")
+        report.reverted.append(mig.label)
+        self.on_event("done", f"reverted {mig.label} in {ms} ms")
+
+    # -- index builds -------------------------------------------------------------------------
+    def _wait_indexes(self, mig: Migration) -> str:
+        """Wait for the vector indexes the migration created; '' when built, else the problem."""
+        targets = []
+        for step in mig.up:
+            for table, index in render.vector_indexes(step.text):
+                if self.cluster and self.cluster.is_sharded(table):
+                    table = self.cluster.local(table)
+                targets.append((table, index))
+        for table, index in targets:
+            problem = self.wait_for_index(table, index)
+            if problem:
+                return problem
+        return ""
+
+    def wait_for_index(self, table: str, index: str) -> str:
+        db, t = render.split_name(table)
+        where = (f"database = {lit(db)}" if db else "database = currentDatabase()") + \
+            f" AND table = {lit(t)} AND name = {lit(index)}"
+        sql = (f"SELECT status, latest_fail_reason, total_parts, parts_with_vector_index "
+               f"FROM system.vector_indices WHERE {where}")
+        stmts, _, _ = render.translate(sql, self.dialect, self.session.catalog)
+        sql = stmts[-1]
+        deadline = time.monotonic() + self.index_timeout
+        delay = 0.1
+        last = None
+        while True:
+            rows = self.db.query(sql)
+            if not rows:
+                return f"vector index {index} on {table} does not exist after the migration"
+            status, reason, total, done = rows[0][:4]
+            if status == "Built":
+                self.on_event("done", f"vector index {index} on {table}: Built")
+                return ""
+            if status == "Error":
+                return f"building vector index {index} on {table} failed: {reason or 'no reason given'}"
+            shown = f"vector index {index} on {table}: {status}, {done}/{total} parts"
+            if shown != last:
+                self.on_event("wait", shown)
+                last = shown
+            if time.monotonic() >= deadline:
+                return (f"vector index {index} on {table} was not built after {self.index_timeout:g} s "
+                        f"(still {status}, {done}/{total} parts)")
+            self._heartbeat()
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
+# ---------------------------------------------------------------- plan (no database needed)
+
+def sharded_tables(migrations: list[Migration]) -> set[str]:
+    out = set()
+    for m in migrations:
+        for step in m.up:
+            for name in render.created_tables(step.text):
+                out.add(render.split_name(name)[1])
+    return out
+
+
+@dataclass
+class PlannedStep:
+    migration: Migration
+    index: int          # 0-based statement number in the part
+    line: int
+    source: str
+    sql: list[str]
+    notes: list[str]
+    warnings: list[str]
+
+
+def plan(migrations: list[Migration], dialect: str, *, direction: str = "up", cluster: str | None = None,
+         database: str = "default", catalog=None, include_state: bool = True):
+    """Render migrations for a dialect without a database. Returns (state DDL, list of PlannedStep).
+
+    The catalog (vector dimensions, models, indexes) is learned from the files' own statements in
+    version order (`catalog` may give more, e.g. a live one)."""
+    learned = StaticCatalog(database=database)
+    for m in migrations:
+        for step in m.up:
+            render.learn(learned, step.text)
+    cat = _Chain(learned, catalog) if catalog is not None else learned
+    cl = render.Cluster(cluster, database, sharded_tables(migrations)) if cluster else None
+    out = []
+    order = migrations if direction == "up" else list(reversed(migrations))
+    for m in order:
+        for i, step in enumerate(m.steps(direction)):
+            stmts, notes, warnings = render.translate(step.text, dialect, cat)
+            if cl:
+                stmts = [x for s in stmts for x in render.cluster_statements(s, cl)]
+            out.append(PlannedStep(m, i, step.line, step.text, stmts, notes, warnings))
+    return (state_ddl(cl) if include_state else []), out
+
+
+class _Chain:
+    """First catalog that knows wins."""
+
+    def __init__(self, *cats):
+        self.cats = cats
+
+    def _first(self, name, *args):
+        for c in self.cats:
+            try:
+                v = getattr(c, name)(*args)
+            except EmbedSQLError:
+                v = None
+            if v is not None:
+                return v
+        return None
+
+    def vector_index(self, table, column):
+        return self._first("vector_index", table, column)
+
+    def column_dim(self, table, column):
+        return self._first("column_dim", table, column)
+
+    def column_model(self, table, column):
+        return self._first("column_model", table, column)
+
+    def table_setting(self, table, name):
+        return self._first("table_setting", table, name)
+
+    def invalidate(self, table=None):
+        for c in self.cats:
+            if hasattr(c, "invalidate"):
+                c.invalidate(table)

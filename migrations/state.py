@@ -1,0 +1,280 @@
+"""The state table and the lock, both in the target database (so they work across machines).
+
+State: `embedsql_migrations`, one row per event, `ReplacingMergeTree(seq)` ordered by version.
+ClickHouse has no transactions, so every change is a new row and the row with the highest `seq`
+of a version is the truth (read with argMax in Python, correct before and after merges). A run
+writes `running` before a migration's first statement and after each statement (statements_done,
+and `part` for the statements one file statement was translated into), then `applied`, or
+`failed` with the error. `down` writes `reverting` / `revert_failed` / `reverted` the same way.
+
+Lock: `embedsql_migration_lock`. Each run claims with a row (owner id, host, pid, command,
+acquired_at and expires_at from the *server's* clock), waits a short settle time (longer than an
+insert takes to become visible), then reads every live claim (not released, not expired): the
+earliest (acquired_at, owner) holds the lock; the others withdraw their claim and wait. A holder
+renews its claim (heartbeat) between statements and while waiting for index builds; a renewal
+finds its claim expired and aborts rather than reviving it. A killed run's claim expires after
+the TTL (default 60 s), or at once when the next run is on the same host and sees its pid gone.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+
+from sqlext.errors import EmbedSQLError, ServerError
+
+STATE_TABLE = "embedsql_migrations"
+LOCK_TABLE = "embedsql_migration_lock"
+
+
+class LockTimeout(ServerError):
+    """Another run holds the migration lock."""
+
+
+class LockLost(ServerError):
+    """This run's lock expired (it could not renew in time)."""
+
+
+def lit(value) -> str:
+    if isinstance(value, (int, float)):
+        return repr(value)
+    s = str(value)
+    return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def state_ddl(cluster=None) -> list[str]:
+    """CREATE statements of the state and lock tables (ON CLUSTER + one replicated copy shared by
+    all shards when a cluster is given)."""
+    on = cluster.on if cluster else ""
+
+    def engine(kind: str, table: str, args: str = "") -> str:
+        if not cluster:
+            return f"{kind}({args})" if args else kind
+        path = f"'/clickhouse/tables/embedsql/{{database}}/{table}', '{{replica}}'"
+        return f"Replicated{kind}({path}{', ' + args if args else ''})"
+
+    return [
+        f"CREATE TABLE IF NOT EXISTS {STATE_TABLE}{on}\n(\n"
+        "    version UInt64,\n    name String,\n    checksum String,\n    prefix_checksum String,\n"
+        "    status LowCardinality(String),\n    statements_done UInt32,\n    statements_total UInt32,\n"
+        "    part UInt32,\n    error String,\n    applied_at DateTime64(3),\n    duration_ms UInt64,\n"
+        "    run_id String,\n    host String,\n    seq UInt64\n)\n"
+        f"ENGINE = {engine('ReplacingMergeTree', STATE_TABLE, 'seq')}\nORDER BY version",
+        f"CREATE TABLE IF NOT EXISTS {LOCK_TABLE}{on}\n(\n"
+        "    owner String,\n    host String,\n    pid UInt32,\n    command String,\n"
+        "    acquired_at DateTime64(6),\n    expires_at DateTime64(6),\n    released UInt8,\n    seq UInt64\n)\n"
+        f"ENGINE = {engine('MergeTree', LOCK_TABLE)}\nORDER BY (owner, seq)\n"
+        "TTL toDateTime(expires_at) + INTERVAL 1 DAY",
+    ]
+
+
+@dataclass
+class StateRow:
+    version: int
+    name: str
+    checksum: str
+    prefix_checksum: str
+    status: str
+    statements_done: int
+    statements_total: int
+    part: int
+    error: str
+    applied_at: object
+    duration_ms: int
+    run_id: str
+    host: str
+    seq: int
+
+
+_STATE_COLS = ("version, name, checksum, prefix_checksum, status, statements_done, statements_total, part, "
+               "error, applied_at, duration_ms, run_id, host, seq")
+
+
+class StateStore:
+    def __init__(self, db):
+        self.db = db
+        self.seq = 0
+        self.run_id = uuid.uuid4().hex[:12]
+        self.host = socket.gethostname()
+
+    def exists(self) -> bool:
+        rows = self.db.query(f"SELECT count() FROM system.tables WHERE database = currentDatabase() "
+                             f"AND name = {lit(STATE_TABLE)}")
+        return bool(rows and int(rows[0][0]))
+
+    def read(self) -> dict[int, StateRow]:
+        """Latest row per version (highest seq)."""
+        if not self.exists():
+            return {}
+        latest: dict[int, StateRow] = {}
+        for r in self.db.query(f"SELECT {_STATE_COLS} FROM {STATE_TABLE} ORDER BY version, seq"):
+            row = StateRow(*r)
+            latest[row.version] = row
+            self.seq = max(self.seq, row.seq)
+        return latest
+
+    def write(self, mig, status: str, *, done: int, total: int, part: int = 0, error: str = "",
+              duration_ms: int = 0, prefix_checksum: str | None = None):
+        self.seq = max(self.seq + 1, time.time_ns())
+        pc = prefix_checksum if prefix_checksum is not None else mig.prefix_checksum(done)
+        self.db.command(
+            f"INSERT INTO {STATE_TABLE} ({_STATE_COLS}) SELECT {mig.version}, {lit(mig.name)}, "
+            f"{lit(mig.checksum)}, {lit(pc)}, {lit(status)}, {done}, {total}, {part}, {lit(error[:4000])}, "
+            f"now64(3), {int(duration_ms)}, {lit(self.run_id)}, {lit(self.host)}, {self.seq}")
+
+
+@dataclass
+class Claim:
+    owner: str
+    host: str
+    pid: int
+    command: str
+    acquired_at: object
+    remaining_ms: int
+
+    def describe(self) -> str:
+        return f"pid {self.pid} on {self.host} ({self.command}), since {self.acquired_at}"
+
+
+def _command_line() -> str:
+    text = " ".join([os.path.basename(sys.argv[0]) if sys.argv else "python"] + sys.argv[1:])
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class MigrationLock:
+    """The database lock (see the module docstring). Use as a context manager, or acquire/release."""
+
+    def __init__(self, db, *, ttl_s: float = 60.0, timeout_s: float = 30.0, settle_s: float = 0.3,
+                 poll_s: float = 0.5, on_wait=None):
+        self.db = db
+        self.ttl_ms = int(ttl_s * 1000)
+        self.timeout_s = timeout_s
+        self.settle_s = settle_s
+        self.poll_s = poll_s
+        self.on_wait = on_wait
+        self.owner = uuid.uuid4().hex
+        self.host = socket.gethostname()
+        self.pid = os.getpid()
+        self.command = _command_line()
+        self.held = False
+        self._seq = 0
+        self._renewed = 0.0
+
+    # -- rows --------------------------------------------------------------------------------
+    def _next_seq(self) -> int:
+        self._seq = max(self._seq + 1, time.time_ns())
+        return self._seq
+
+    def live_claims(self) -> list[Claim]:
+        rows = self.db.query(
+            f"SELECT owner, argMax(host, seq), argMax(pid, seq), argMax(command, seq), min(acquired_at) AS a, "
+            f"dateDiff('millisecond', now64(6), max(expires_at)) AS left_ms, argMax(released, seq) AS r "
+            f"FROM {LOCK_TABLE} GROUP BY owner HAVING r = 0 AND left_ms > 0 ORDER BY a, owner")
+        return [Claim(o, h, int(p), c, a, int(left)) for o, h, p, c, a, left, _ in rows]
+
+    def _insert_claim(self):
+        self.db.command(
+            f"INSERT INTO {LOCK_TABLE} (owner, host, pid, command, acquired_at, expires_at, released, seq) "
+            f"SELECT {lit(self.owner)}, {lit(self.host)}, {self.pid}, {lit(self.command)}, now64(6), "
+            f"now64(6) + toIntervalMillisecond({self.ttl_ms}), 0, {self._next_seq()}")
+        self._renewed = time.monotonic()
+
+    def _close_claim(self, owner: str):
+        """Mark a claim released (ours, or a dead local process's)."""
+        self.db.command(
+            f"INSERT INTO {LOCK_TABLE} (owner, host, pid, command, acquired_at, expires_at, released, seq) "
+            f"SELECT owner, host, pid, command, acquired_at, now64(6), 1, {self._next_seq()} "
+            f"FROM {LOCK_TABLE} WHERE owner = {lit(owner)} ORDER BY seq DESC LIMIT 1")
+
+    def _clear_dead_local(self, claims: list[Claim]) -> list[Claim]:
+        out = []
+        for c in claims:
+            if c.owner != self.owner and c.host == self.host and c.pid != self.pid and not _pid_alive(c.pid):
+                self._close_claim(c.owner)
+                continue
+            out.append(c)
+        return out
+
+    # -- protocol ----------------------------------------------------------------------------
+    def acquire(self):
+        deadline = time.monotonic() + self.timeout_s
+        claimed = False
+        told = False
+        while True:
+            claims = self._clear_dead_local(self.live_claims())
+            others = [c for c in claims if c.owner != self.owner]
+            if not claimed:
+                if not others:
+                    self._insert_claim()
+                    claimed = True
+                    time.sleep(self.settle_s)
+                    continue
+            else:
+                mine = next((c for c in claims if c.owner == self.owner), None)
+                if mine is not None and not any((c.acquired_at, c.owner) < (mine.acquired_at, mine.owner)
+                                                for c in others):
+                    self.held = True
+                    return self
+                self._close_claim(self.owner)   # someone claimed earlier: step back
+                claimed = False
+                self.owner = uuid.uuid4().hex
+            holder = others[0] if others else None
+            if time.monotonic() >= deadline:
+                who = holder.describe() if holder else "another run"
+                raise LockTimeout(
+                    f"another `embedsql migrate` run holds the migration lock: {who}; waited {self.timeout_s:g} s",
+                    hint="wait for it to finish and retry (or raise --lock-timeout); a killed run's lock "
+                         "expires by itself")
+            if holder is not None and self.on_wait and not told:
+                self.on_wait(f"waiting for the migration lock held by {holder.describe()}")
+                told = True
+            time.sleep(self.poll_s)
+
+    def renew(self, force: bool = False):
+        """Heartbeat: extend the claim if a quarter of the TTL has passed (or force)."""
+        if not self.held:
+            return
+        if not force and time.monotonic() - self._renewed < self.ttl_ms / 4000:
+            return
+        rows = self.db.query(
+            f"SELECT dateDiff('millisecond', now64(6), max(expires_at)), argMax(released, seq) "
+            f"FROM {LOCK_TABLE} WHERE owner = {lit(self.owner)}")
+        left = int(rows[0][0]) if rows and rows[0][0] is not None else 0
+        if left <= 1000 or (rows and int(rows[0][1])):
+            self.held = False
+            raise LockLost(
+                "this run's migration lock expired before it could be renewed; stopped to avoid running "
+                "beside another run",
+                hint="run `embedsql migrate status`, then `embedsql migrate up` again to resume")
+        self.db.command(
+            f"INSERT INTO {LOCK_TABLE} (owner, host, pid, command, acquired_at, expires_at, released, seq) "
+            f"SELECT owner, host, pid, command, acquired_at, now64(6) + toIntervalMillisecond({self.ttl_ms}), 0, "
+            f"{self._next_seq()} FROM {LOCK_TABLE} WHERE owner = {lit(self.owner)} ORDER BY seq DESC LIMIT 1")
+        self._renewed = time.monotonic()
+
+    def release(self):
+        if self.held:
+            self.held = False
+            try:
+                self._close_claim(self.owner)
+            except EmbedSQLError:
+                pass  # it expires by itself
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *exc):
+        self.release()

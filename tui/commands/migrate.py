@@ -1,0 +1,213 @@
+"""`embedsql migrate`: status | up | down | plan | new. See the `migrations` package docstring."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+ACTIONS = ("status", "up", "down", "plan", "new")
+
+
+def add_parser(sub, common):
+    p = sub.add_parser(
+        "migrate", parents=[common],
+        help="create and evolve the vector tables: status, up, down, plan, new",
+        description="Versioned schema migrations (built-in photo-search schema plus your own with --dir).",
+    )
+    msub = p.add_subparsers(dest="migrate_action", parser_class=type(p))
+
+    def files_opts(q):
+        q.add_argument("--dir", action="append", default=[], metavar="DIR",
+                       help="a directory of your own migration files (repeatable); added to the built-in set")
+        q.add_argument("--no-builtin", action="store_true", help="leave out the built-in photo-search migrations")
+
+    def run_opts(q):
+        q.add_argument("--cluster", metavar="NAME",
+                       help="render for a ClickHouse cluster: ON CLUSTER, Replicated*MergeTree, Distributed tables")
+        q.add_argument("--lock-timeout", type=float, default=30.0, metavar="S",
+                       help="seconds to wait for another run's lock (default 30)")
+        q.add_argument("--lock-ttl", type=float, default=60.0, metavar="S", help=argparse.SUPPRESS)
+        q.add_argument("--allow-changed", action="store_true",
+                       help="accept edits to applied migration files")
+
+    q = msub.add_parser("status", parents=[common], help="list migrations and their state")
+    files_opts(q)
+    q = msub.add_parser("up", parents=[common], help="apply pending migrations (resumes a failed one)")
+    files_opts(q)
+    run_opts(q)
+    q.add_argument("--to", type=int, metavar="V", help="apply up to and including version V")
+    q.add_argument("--index-timeout", type=float, default=600.0, metavar="S",
+                   help="seconds to wait for vector index builds (default 600)")
+    q.add_argument("--no-wait", action="store_true", help="do not wait for vector index builds")
+    q = msub.add_parser("down", parents=[common],
+                        help="revert the latest applied migration (or all above --to V; --to 0 reverts all)")
+    files_opts(q)
+    run_opts(q)
+    q.add_argument("--to", type=int, metavar="V", help="revert every migration above version V")
+    q = msub.add_parser("plan", parents=[common],
+                        help="print the exact SQL per statement for a dialect; runs nothing "
+                             "(with --dialect: no database needed, all migrations)")
+    files_opts(q)
+    q.add_argument("--cluster", metavar="NAME", help="render for a ClickHouse cluster")
+    q.add_argument("--down", action="store_true", help="show the down parts instead")
+    q.add_argument("--to", type=int, metavar="V", help="up: versions up to V; down: versions above V")
+    q = msub.add_parser("new", parents=[common], help="create the next-numbered migration file from a template")
+    q.add_argument("name", help="what it does, e.g. add_tags")
+    q.add_argument("--dir", action="append", default=[], metavar="DIR", required=True,
+                   help="the directory of your migrations")
+    q.add_argument("--no-builtin", action="store_true", help="number from 1 instead of after the built-in set")
+    return p
+
+
+def _load(args):
+    from migrations.files import load
+
+    return load([Path(d) for d in args.dir], builtin=not args.no_builtin)
+
+
+def run(args, ctx) -> int:
+    from tui.cli import UsageFailure
+
+    action = getattr(args, "migrate_action", None)
+    if action is None:
+        raise UsageFailure("embedsql migrate: choose one of " + ", ".join(ACTIONS)
+                           + " (e.g. `embedsql migrate up`)")
+    return {"status": _status, "up": _up, "down": _down, "plan": _plan, "new": _new}[action](args, ctx)
+
+
+def _printer(ctx):
+    from rich.markup import escape
+
+    styles = {"info": "bold", "step": "dim", "wait": "cyan", "warn": "yellow", "done": "green"}
+
+    def on_event(kind, text):
+        if kind == "warn":
+            ctx.warn(text)
+        else:
+            ctx.err.print(f"[{styles.get(kind, '')}]{escape(text)}[/]", highlight=False)
+    return on_event
+
+
+def _runner(args, ctx, migrations):
+    from migrations.runner import Runner
+
+    return Runner(ctx.session(), migrations, cluster=getattr(args, "cluster", None), on_event=_printer(ctx),
+                  lock_timeout=getattr(args, "lock_timeout", 30.0), lock_ttl=getattr(args, "lock_ttl", 60.0),
+                  index_timeout=getattr(args, "index_timeout", 600.0),
+                  wait_index=not getattr(args, "no_wait", False))
+
+
+def _status(args, ctx) -> int:
+    from rich.table import Table
+
+    migrations = _load(args)
+    r = _runner(args, ctx, migrations)
+    statuses = r.status()
+    t = Table(title=f"migrations on {ctx.session().describe()}", title_justify="left")
+    for col in ("version", "name", "state", "applied at", "ms", "note"):
+        t.add_column(col, overflow="fold")
+    colours = {"applied": "green", "pending": "yellow", "failed": "red", "interrupted": "red",
+               "revert_failed": "red", "running": "cyan", "reverting": "cyan"}
+    for s in statuses:
+        state = s.state + (" (changed)" if s.changed else "")
+        row = s.row
+        when = str(row.applied_at)[:19] if row is not None and s.state != "pending" else ""
+        ms = str(row.duration_ms) if row is not None and s.state == "applied" else ""
+        t.add_row(f"{s.version:04d}", s.name, f"[{colours.get(s.state, '')}]{state}[/]", when, ms, s.note)
+    ctx.out.print(t)
+    pending = sum(s.state == "pending" for s in statuses)
+    bad = [s for s in statuses if s.state in ("failed", "interrupted", "revert_failed") or s.changed]
+    ctx.out.print(f"{len(statuses) - pending} applied or started, {pending} pending"
+                  + (f", {len(bad)} need attention" if bad else ""), highlight=False)
+    return 1 if bad else 0
+
+
+def _finish(ctx, report) -> int:
+    for w in report.warnings:
+        if "(ignored" not in w:
+            ctx.warn(w)
+    return 0
+
+
+def _up(args, ctx) -> int:
+    migrations = _load(args)
+    report = _runner(args, ctx, migrations).up(args.to, allow_changed=args.allow_changed)
+    return _finish(ctx, report)
+
+
+def _down(args, ctx) -> int:
+    migrations = _load(args)
+    report = _runner(args, ctx, migrations).down(args.to, allow_changed=args.allow_changed)
+    return _finish(ctx, report)
+
+
+def _plan(args, ctx) -> int:
+    from migrations.runner import Runner, plan
+    from sqlext.config import resolve
+
+    migrations = _load(args)
+    dialect = ctx.opt("dialect")
+    catalog = None
+    if dialect:   # offline: everything, from an empty database
+        spec = resolve(ctx.opt("dsn"), connection=ctx.opt("connection"), dialect=dialect)
+        database = spec.database if spec.kind == "http" else "default"
+        chosen = migrations
+        header = "no database consulted; all migrations"
+    else:         # ask the database what is pending
+        session = ctx.session()
+        runner = Runner(session, migrations)
+        statuses = runner.status()
+        dialect = session.dialect
+        database = session.backend.spec.database if not session.backend.embedded else "default"
+        want = "applied" if not args.down else None
+        chosen = [s.migration for s in statuses if s.migration is not None and
+                  ((s.state != want) if want else s.is_applied)]
+        catalog = session.catalog
+        header = f"pending on {session.describe()}" if not args.down else f"applied on {session.describe()}"
+    if args.to is not None:
+        chosen = [m for m in chosen if (m.version <= args.to if not args.down else m.version > args.to)]
+    direction = "down" if args.down else "up"
+    state_sql, steps = plan(chosen, dialect, direction=direction, cluster=args.cluster, database=database,
+                            catalog=catalog)
+    print_plan(ctx.out, dialect, header, state_sql, steps, cluster=args.cluster, direction=direction)
+    return 0
+
+
+def format_plan(dialect, header, state_sql, steps, *, cluster=None, direction="up") -> str:
+    lines = [f"-- embedsql migrate plan ({direction}): dialect {dialect}"
+             + (f", cluster {cluster}" if cluster else "") + f"; {header}"]
+    if state_sql and direction == "up":
+        lines.append("")
+        lines.append("-- state and lock tables (created if missing)")
+        lines += [s + ";" for s in state_sql]
+    current = None
+    for st in steps:
+        if st.migration is not current:
+            current = st.migration
+            part = current.steps(direction)
+            lines.append("")
+            lines.append(f"-- {current.label} ({direction}): {len(part)} statement"
+                         f"{'s' * (len(part) != 1)} from {current.path.name}")
+        lines.append(f"-- statement {st.index + 1} (line {st.line})")
+        for n in st.notes:
+            lines.append(f"-- translated: {n}")
+        for w in st.warnings:
+            lines.append(f"-- warning: {w}")
+        lines += [s + ";" for s in st.sql]
+    if not steps:
+        lines.append("")
+        lines.append("-- nothing to do")
+    return "\n".join(lines) + "\n"
+
+
+def print_plan(console, *a, **kw):
+    console.print(format_plan(*a, **kw), markup=False, highlight=False, end="", soft_wrap=True)
+
+
+def _new(args, ctx) -> int:
+    from migrations.files import load, new_file
+
+    target = Path(args.dir[0])
+    existing = load([target] if target.is_dir() else [], builtin=not args.no_builtin)
+    path = new_file(target, args.name, existing)
+    ctx.out.print(str(path), markup=False, highlight=False, soft_wrap=True)
+    return 0
