@@ -1,0 +1,669 @@
+"""The embedsql terminal app (Textual).
+
+Layout (Harlequin's model: one widget per module under components/, styles in app.tcss, widgets
+talk to the app by messages): catalog sidebar | SQL editor over results / gallery / details tabs,
+with the image preview beside the result grid; a status bar and the footer below.
+
+Everything slow runs in thread workers: warming the CLIP model, reading the catalog, running
+statements (EMBED included), fetching thumbnails, exporting. This module imports only Textual and
+the app's own widgets, so the first screen paints before torch, transformers, sqlglot or
+clickhouse-connect are loaded.
+"""
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+from rich.markup import escape
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Static, TabbedContent, TabPane
+
+from .components.catalog import CatalogData, CatalogTree, load_catalog
+from .components.details import QueryDetails
+from .components.editor import CompletionList, SqlEditor
+from .components.gallery import Gallery
+from .components.help_screen import HelpScreen
+from .components.history_screen import HistoryScreen
+from .components.preview import ImagePreview
+from .components.prompt_screen import PromptScreen
+from .components.results import MAX_ROWS, ResultsTable
+from .components.status import StatusBar
+
+DEFAULT_BUFFER = """-- embedsql: write SQL with EMBED('text' | 'image URL' | 'path'); F5 runs the statement under the cursor.
+-- F1 shows every key. Example (after `embedsql migrate apply` and `embedsql ingest`):
+-- SELECT photo_id, photo_image_url, cosineDistance(photo_embed, EMBED('a red bicycle')) AS distance
+-- FROM photos ORDER BY distance LIMIT 5;
+SELECT 1;
+"""
+GALLERY_SIZE = 10
+
+
+def error_text(exc: BaseException) -> str:
+    """One message for a person: our error types say what and why; anything else is labelled."""
+    try:
+        from embed.errors import EmbedError
+        from sqlext.errors import EmbedSQLError
+
+        ours = (EmbedSQLError, EmbedError)
+    except ImportError:  # pragma: no cover
+        ours = ()
+    if ours and isinstance(exc, ours):
+        return str(exc)
+    return f"unexpected error: {type(exc).__name__}: {exc}"
+
+
+def sql_string(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def embed_call(ref: str, text: str | None = None) -> str:
+    args = [sql_string(ref)]
+    if text and text.strip():
+        args.append(sql_string(text.strip()))
+    return f"EMBED({', '.join(args)})"
+
+
+def more_like_this_sql(sql: str, ref: str, text: str | None = None, *, result=None,
+                       catalog: CatalogData | None = None, limit: int = 10) -> str:
+    """The query for "more like this image": the last query with each EMBED(...) replaced by
+    EMBED('<ref>'[, '<text>']); without EMBED in it, a fresh nearest-neighbour query over the same
+    table and its vector column. Raises ValueError when neither is possible."""
+    new = embed_call(ref, text)
+    from sqlext.rewrite import find_embeds
+
+    calls = find_embeds(sql) if sql else []
+    if calls:
+        out = sql
+        for c in sorted(calls, key=lambda c: c.start, reverse=True):
+            out = out[:c.start] + new + out[c.end:]
+        return out
+    table = _first_table(sql)
+    if not table:
+        raise ValueError("more like this: the last query names no table to search")
+    vec = None
+    if catalog is not None:
+        cols = catalog.vector_columns(table)
+        vec = cols[0].name if cols else None
+    if vec is None and result is not None:
+        for c, t in zip(result.columns, result.types or []):
+            if t.replace(" ", "") == "Array(Float32)":
+                vec = c
+                break
+    if vec is None:
+        raise ValueError(f"more like this: no vector column (Array(Float32)) found in {table}")
+    keep = []
+    if result is not None:
+        for c, t in zip(result.columns, result.types or [""] * len(result.columns)):
+            if c != vec and not t.startswith("Array(Float") and c.lower() != "distance" and re.fullmatch(r"\w+", c):
+                keep.append(c)
+    select = ", ".join(keep + [f"cosineDistance({vec}, {new}) AS distance"])
+    return f"SELECT {select}\nFROM {table}\nORDER BY distance ASC\nLIMIT {limit}"
+
+
+def _first_table(sql: str) -> str | None:
+    try:
+        import sqlglot
+        from sqlglot import exp
+
+        tree = sqlglot.parse_one(sql, read="clickhouse")
+        for t in tree.find_all(exp.Table):
+            if t.name:
+                return f"{t.db}.{t.name}" if t.db else t.name
+    except Exception:
+        pass
+    m = re.search(r"\bFROM\s+([\w.`\"]+)", sql or "", re.I)
+    return m.group(1) if m else None
+
+
+class EmbedSQLApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "embedsql"
+    BINDINGS = [
+        Binding("f5,ctrl+r", "run_statement", "Run", priority=True),
+        Binding("f9,ctrl+b", "run_all", "Run all", priority=True),
+        Binding("escape,ctrl+c", "cancel", "Cancel", show=False),
+        Binding("ctrl+space", "complete", "Complete", show=False),
+        Binding("f1", "help", "Help"),
+        Binding("question_mark", "help", "Help", show=False),
+        Binding("f2", "catalog", "Catalog"),
+        Binding("f3", "history", "History"),
+        Binding("f4", "migrations", "Migrations"),
+        Binding("f6", "tab('results-tab')", "Results", show=False, priority=True),
+        Binding("f7", "tab('gallery-tab')", "Gallery", show=False, priority=True),
+        Binding("f8", "tab('details-tab')", "Details", show=False, priority=True),
+        Binding("ctrl+s", "export", "Export", show=False),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    def __init__(self, session=None, *, session_factory=None, initial_sql: str | None = None,
+                 syntax: bool = True, warm_model: bool = True, label: str | None = None,
+                 buffer_path: Path | None = None, history=None, thumbs=None):
+        super().__init__()
+        self._session = session
+        self._session_factory = session_factory
+        self._syntax = syntax
+        self._warm = warm_model
+        self._label = label
+        if buffer_path is None:
+            from sqlext.paths import data_dir
+
+            buffer_path = data_dir() / "buffer.sql"
+        self.buffer_path = Path(buffer_path)
+        self._initial = initial_sql if initial_sql is not None else self._load_buffer()
+        self._history = history
+        self._thumbs = thumbs
+        self.result = None
+        self.last_sql = ""
+        self.catalog_data: CatalogData | None = None
+        self.image_col: int | None = None
+        self._seq = 0
+        self._active: tuple[int, str] | None = None
+        self._cancelled: set[int] = set()
+        self._query_worker = None
+        self.model_state = "not loaded"
+        self.last_error: str | None = None
+        self.first_paint: float | None = None
+
+    # -- parts --------------------------------------------------------------------------------
+    @property
+    def session(self):
+        if self._session is None:
+            self._session = self._session_factory()
+        return self._session
+
+    @property
+    def history(self):
+        if self._history is None:
+            from .history import History
+
+            spec = getattr(self.session, "spec", None)
+            self._history = History(secrets=(getattr(spec, "password", None) or "",))
+        return self._history
+
+    @property
+    def thumbs(self):
+        if self._thumbs is None:
+            from .thumbs import ThumbCache
+
+            self._thumbs = ThumbCache()
+        return self._thumbs
+
+    def _load_buffer(self) -> str:
+        try:
+            text = self.buffer_path.read_text(encoding="utf-8")
+            return text if text.strip() else DEFAULT_BUFFER
+        except (OSError, UnicodeDecodeError):
+            return DEFAULT_BUFFER
+
+    def save_buffer(self) -> None:
+        try:
+            self.buffer_path.parent.mkdir(parents=True, exist_ok=True)
+            self.buffer_path.write_text(self.editor.text, encoding="utf-8")
+        except OSError as exc:
+            self.notify(f"cannot save the editor text to {self.buffer_path}: {exc.strerror}", severity="warning")
+
+    # -- layout ---------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            yield CatalogTree(id="catalog")
+            with Vertical(id="work"):
+                yield SqlEditor(self._initial, syntax=self._syntax, id="editor")
+                yield Static("", id="error")
+                with TabbedContent(id="tabs", initial="results-tab"):
+                    with TabPane("Results", id="results-tab"):
+                        with Horizontal(id="results-pane"):
+                            yield ResultsTable(id="results")
+                            yield ImagePreview(id="preview")
+                    with TabPane("Gallery", id="gallery-tab"):
+                        yield Gallery(id="gallery")
+                    with TabPane("Details", id="details-tab"):
+                        yield QueryDetails(id="details")
+        yield CompletionList(id="completion")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    @property
+    def editor(self) -> SqlEditor:
+        return self.query_one("#editor", SqlEditor)
+
+    @property
+    def table(self) -> ResultsTable:
+        return self.query_one("#results", ResultsTable)
+
+    @property
+    def status(self) -> StatusBar:
+        return self.query_one("#status", StatusBar)
+
+    def on_mount(self) -> None:
+        self.query_one("#completion").display = False
+        self.query_one("#error").display = False
+        self.status.connection = self._label or self._describe()
+        self.editor.focus()
+        self.editor.move_cursor(self.editor.document.end)
+        self.call_after_refresh(self._painted)
+        if self._warm:
+            self.warm_model()
+        self.refresh_catalog()
+
+    def _painted(self) -> None:
+        self.first_paint = time.time()
+        mark = os.environ.get("EMBEDSQL_BENCH_FIRST_PAINT")
+        if mark:
+            with open(mark, "w") as f:
+                f.write(repr(self.first_paint))
+
+    def _describe(self) -> str:
+        try:
+            return self.session.describe()
+        except Exception as exc:
+            return f"(connection: {error_text(exc)})"
+
+    def on_unmount(self) -> None:
+        try:
+            self.save_buffer()
+        except Exception:
+            pass
+
+    # -- background: model and catalog -------------------------------------------------------------
+    @work(thread=True, group="model", exclusive=True)
+    def warm_model(self) -> None:
+        self._set_model("loading…")
+        try:
+            emb = self.session.embedder
+            emb.load()
+            label = f"model: {Path(str(emb.model_id)).name or emb.model_id}"
+            self.model_state = "ready"
+            self.call_from_thread(self._model_ready, label)
+        except Exception as exc:  # ModelLoadError or anything else: say it, keep going
+            self.model_state = "failed"
+            msg = error_text(exc)
+            self.call_from_thread(self._model_failed, msg)
+
+    def _set_model(self, text: str) -> None:
+        self.model_state = text
+        try:
+            self.call_from_thread(setattr, self.status, "model", f"model: {text}")
+        except RuntimeError:
+            pass
+
+    def _model_ready(self, label: str) -> None:
+        self.status.model = label
+
+    def _model_failed(self, msg: str) -> None:
+        self.status.model = "model: failed"
+        self.notify(f"the CLIP model did not load: {msg}", title="model", severity="warning", timeout=10)
+
+    @work(thread=True, group="catalog", exclusive=True)
+    def refresh_catalog(self) -> None:
+        try:
+            data = load_catalog(self.session)
+        except Exception as exc:
+            msg = error_text(exc)
+            self._later(self._catalog_failed, msg)
+            return
+        self._later(self._catalog_loaded, data)
+
+    def _later(self, fn, *args) -> None:
+        try:
+            self.call_from_thread(fn, *args)
+        except RuntimeError:
+            pass  # the app has exited
+
+    def _catalog_loaded(self, data: CatalogData) -> None:
+        self.catalog_data = data
+        self.query_one(CatalogTree).load(data)
+        self.editor.completions = data.names() + ["EMBED"]
+
+    def _catalog_failed(self, msg: str) -> None:
+        self.query_one(CatalogTree).show_error(f"catalog unavailable: {msg}")
+
+    def on_catalog_tree_insert_name(self, msg: CatalogTree.InsertName) -> None:
+        self.editor.insert(msg.name)
+
+    # -- running ------------------------------------------------------------------------------
+    def action_run_statement(self) -> None:
+        sql = self.editor.statement_at_cursor()
+        if not sql.strip():
+            self.notify("nothing to run: the editor is empty", severity="warning")
+            return
+        self.start_query(sql, script=False)
+
+    def action_run_all(self) -> None:
+        text = self.editor.text
+        if not text.strip():
+            self.notify("nothing to run: the editor is empty", severity="warning")
+            return
+        self.start_query(text, script=True)
+
+    def start_query(self, sql: str, *, script: bool = False) -> bool:
+        if self._active is not None:
+            self.notify("a query is running; escape cancels it", severity="warning")
+            return False
+        self.editor.close_completion()
+        self.save_buffer()
+        self._seq += 1
+        self._active = (self._seq, sql)
+        self.status.busy = True
+        self.status.message = "running… (escape cancels)"
+        self._query_worker = self._run_query(self._seq, sql, script)
+        return True
+
+    @property
+    def running(self) -> bool:
+        return self._active is not None
+
+    @work(thread=True, group="query")
+    def _run_query(self, seq: int, sql: str, script: bool) -> None:
+        t0 = time.perf_counter()
+        result = error = None
+        count = 1
+        try:
+            s = self.session
+            if script:
+                results = s.run_script(sql)
+                count = len(results)
+                with_rows = [r for r in results if r.columns]
+                result = with_rows[-1] if with_rows else (results[-1] if results else None)
+            else:
+                result = s.execute(sql)
+        except BaseException as exc:  # everything is shown, nothing crashes the app
+            error = exc
+        duration = time.perf_counter() - t0
+        try:
+            rows = len(result.rows) if result is not None and result.columns else None
+            self.history.add(sql, duration=duration, rows=rows, ok=error is None)
+        except Exception:
+            pass
+        self._later(self._query_finished, seq, sql, result, error, duration, count, script)
+
+    def _query_finished(self, seq, sql, result, error, duration, count, script) -> None:
+        if seq in self._cancelled:
+            self._cancelled.discard(seq)
+            if self._active is None:
+                self.status.message = f"cancelled query finished after {duration:.2f}s; result discarded"
+            return
+        self._active = None
+        self.status.busy = False
+        self.last_sql = sql
+        if error is not None:
+            self.show_error(sql, error)
+            return
+        self.hide_error()
+        self.show_result(result, duration, count=count, script=script)
+        if result is not None and not result.columns or script:
+            self.refresh_catalog()  # DDL may have changed the tables
+
+    def action_cancel(self) -> None:
+        if self.editor.completing:
+            self.editor.close_completion()
+            return
+        if self._active is None:
+            return
+        seq, _sql = self._active
+        self._cancelled.add(seq)
+        self._active = None
+        self.status.busy = False
+        if self._query_worker is not None:
+            self._query_worker.cancel()
+        cancel = getattr(self.session, "cancel", None)
+        embedded = getattr(getattr(self.session, "backend", None), "embedded", False)
+        if callable(cancel):
+            self._cancel_on_server(cancel)
+            note = "cancelled: asked the server to stop the query"
+        elif embedded:
+            note = ("cancelled: the embedded engine cannot interrupt a statement; it finishes in the "
+                    "background and its result is discarded")
+        else:
+            note = "cancelled: the result will be discarded (the server may still finish the query)"
+        self.status.message = note
+        self.notify(note, title="cancel", severity="warning")
+
+    @work(thread=True, group="cancel")
+    def _cancel_on_server(self, cancel) -> None:
+        try:
+            cancel()
+        except Exception as exc:
+            self._later(self.notify, f"cancel failed: {error_text(exc)}", severity="error")
+
+    # -- showing outcomes ---------------------------------------------------------------------------
+    def show_error(self, sql: str, exc: BaseException) -> None:
+        msg = error_text(exc)
+        self.last_error = msg
+        err = self.query_one("#error", Static)
+        err.update(f"[b red]error:[/b red] {escape(msg)}")
+        err.display = True
+        self.query_one(QueryDetails).show_error(sql, msg)
+        self.status.message = "error (details above)"
+        self.notify(msg.splitlines()[0][:300], title="error", severity="error", timeout=8)
+        line, col = getattr(exc, "line", None), getattr(exc, "col", None)
+        if line:
+            start = self.editor.text.find(sql)
+            if start >= 0:
+                base_row = self.editor.text.count("\n", 0, start)
+                try:
+                    self.editor.cursor_location = (base_row + line - 1, max(0, (col or 1) - 1))
+                except Exception:
+                    pass
+
+    def hide_error(self) -> None:
+        self.last_error = None
+        self.query_one("#error").display = False
+
+    def show_result(self, result, duration: float = 0.0, *, count: int = 1, script: bool = False) -> None:
+        from .thumbs import image_column
+
+        self.result = result
+        table = self.table
+        preview = self.query_one(ImagePreview)
+        if result is None:
+            table.show(None)
+            self.status.message = f"{count} statement(s) ran in {duration:.2f}s"
+            return
+        details = self.query_one(QueryDetails)
+        if result.columns:
+            table.show(result)
+            n = len(result.rows)
+            shown = min(n, MAX_ROWS)
+            self.image_col = image_column(result.columns, result.rows, result.types)
+            more = f" (showing the first {shown})" if n > shown else ""
+            prefix = f"{count} statements; last: " if script and count > 1 else ""
+            self.status.message = f"{prefix}{n} row{'s' if n != 1 else ''} in {duration:.2f}s{more}"
+            details.show(result.stats, rows=n, shown=shown)
+            if self.image_col is None:
+                preview.show_none("No image URL or path column in this result.")
+            elif n:
+                self._preview_row(0)
+            self._fill_gallery()
+        else:
+            table.show(None)
+            self.image_col = None
+            msg = result.message or "done"
+            self.status.message = f"{msg} ({duration:.2f}s)"
+            details.show(result.stats, note=f"server: {msg}")
+        for w in result.stats.warnings:
+            self.notify(w, title="lint", severity="warning", timeout=8)
+
+    # -- images ---------------------------------------------------------------------------------
+    def on_results_table_row_chosen(self, msg: ResultsTable.RowChosen) -> None:
+        self._preview_row(msg.index)
+
+    def _preview_row(self, index: int) -> None:
+        if self.result is None or self.image_col is None or index >= len(self.result.rows):
+            return
+        ref = self.result.rows[index][self.image_col]
+        preview = self.query_one(ImagePreview)
+        if not isinstance(ref, str) or not ref:
+            preview.show_none("This row has no image reference.")
+            return
+        if preview.ref == ref and preview.state in ("image", "loading"):
+            return
+        preview.show_loading(ref)
+        cached = self.thumbs.cached(ref)
+        if cached is not None:
+            preview.show_image(ref, cached)
+        else:
+            self._fetch_thumb(ref, preview.show_image, preview.show_error)
+
+    @work(thread=True, group="thumbs")
+    def _fetch_thumb(self, ref: str, ok, fail) -> None:
+        try:
+            img = self.thumbs.get(ref)
+        except Exception as exc:
+            self._later(fail, ref, error_text(exc))
+            return
+        self._later(ok, ref, img)
+
+    def _fill_gallery(self) -> None:
+        gallery = self.query_one(Gallery)
+        if self.result is None or self.image_col is None or not self.result.rows:
+            gallery.set_items([], "No image URL or path column in this result.")
+            return
+        cols = self.result.columns
+        dist = next((i for i, c in enumerate(cols) if re.search(r"dist|score", c, re.I)), None)
+        idcol = next((i for i, c in enumerate(cols) if i != self.image_col and re.search(r"(^|_)id$", c, re.I)), None)
+        items = []
+        for r in self.result.rows[:GALLERY_SIZE]:
+            ref = r[self.image_col]
+            if not isinstance(ref, str):
+                continue
+            bits = []
+            if idcol is not None:
+                bits.append(str(r[idcol]))
+            if dist is not None and isinstance(r[dist], float):
+                bits.append(f"{cols[dist]} {r[dist]:.4f}")
+            items.append((ref, " ".join(bits) or Path(ref).name))
+        tiles = gallery.set_items(items, f"Top {len(items)} of {len(self.result.rows)} result(s)")
+        for tile in tiles:
+            cached = self.thumbs.cached(tile.ref)
+            if cached is not None:
+                self.call_after_refresh(tile.set_image, cached)
+            else:
+                self._fetch_thumb(tile.ref, self._tile_ok(tile), self._tile_fail(tile))
+
+    @staticmethod
+    def _tile_ok(tile):
+        return lambda ref, img: tile.is_attached and tile.set_image(img)
+
+    @staticmethod
+    def _tile_fail(tile):
+        return lambda ref, msg: tile.is_attached and tile.set_error(msg)
+
+    def on_results_table_gallery_requested(self, _msg) -> None:
+        self.action_tab("gallery-tab")
+
+    # -- more like this -----------------------------------------------------------------------------
+    def on_results_table_more_like_this(self, msg: ResultsTable.MoreLikeThis) -> None:
+        if self.result is None or self.image_col is None:
+            self.notify("more like this needs a result with an image URL or path column", severity="warning")
+            return
+        ref = self.result.rows[msg.index][self.image_col]
+        if msg.with_text:
+            def done(text: str | None) -> None:
+                if text is not None:
+                    self.more_like_this(ref, text)
+            self.push_screen(PromptScreen("More like this image, combined with the text:",
+                                          placeholder="e.g. at night", id="mlt-prompt"), done)
+        else:
+            self.more_like_this(ref, None)
+
+    def more_like_this(self, ref: str, text: str | None) -> None:
+        try:
+            sql = more_like_this_sql(self.last_sql, ref, text, result=self.result, catalog=self.catalog_data)
+        except ValueError as exc:
+            self.notify(str(exc), severity="warning")
+            return
+        ed = self.editor
+        buf = ed.text
+        pos = buf.find(self.last_sql) if self.last_sql else -1
+        if pos >= 0:
+            new = buf[:pos] + sql + buf[pos + len(self.last_sql):]
+        else:
+            new = buf.rstrip() + ("\n\n" if buf.strip() else "") + sql + ";\n"
+            pos = len(buf.rstrip()) + (2 if buf.strip() else 0)
+        ed.load_text(new)
+        row = new.count("\n", 0, pos)
+        ed.cursor_location = (row, 0)
+        self.start_query(sql)
+
+    # -- export ------------------------------------------------------------------------------------
+    def on_results_table_export_requested(self, _msg) -> None:
+        self.action_export()
+
+    def action_export(self) -> None:
+        if self.result is None or not self.result.columns:
+            self.notify("nothing to export: run a query first", severity="warning")
+            return
+        from .export import default_dir
+
+        default = default_dir() / time.strftime("result-%Y%m%d-%H%M%S.csv")
+
+        def done(path: str | None) -> None:
+            if path and path.strip():
+                self._export(self.result, path.strip())
+
+        self.push_screen(PromptScreen("Export the result to (.csv, .json or .parquet):", str(default),
+                                      id="export-prompt"), done)
+
+    @work(thread=True, group="export")
+    def _export(self, result, path: str) -> None:
+        from .export import export_result
+
+        try:
+            out = export_result(result, path)
+        except Exception as exc:
+            msg = str(exc) if isinstance(exc, (ValueError, OSError)) else error_text(exc)
+            self._later(self.notify, f"export failed: {msg}", severity="error")
+            return
+        self._later(self._exported, out, len(result.rows))
+
+    def _exported(self, path: Path, n: int) -> None:
+        self.status.message = f"exported {n} rows to {path}"
+        self.notify(f"exported {n} rows to {path}", title="export")
+
+    # -- screens --------------------------------------------------------------------------------
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_history(self) -> None:
+        def done(sql: str | None) -> None:
+            if sql:
+                ed = self.editor
+                buf = ed.text.rstrip()
+                new = (buf + "\n\n" if buf else "") + sql.rstrip().rstrip(";") + ";\n"
+                ed.load_text(new)
+                ed.cursor_location = (new.count("\n", 0, len(buf) + 2 if buf else 0), 0)
+                ed.focus()
+
+        self.push_screen(HistoryScreen(self.history), done)
+
+    def action_migrations(self) -> None:
+        from .components.migrations_screen import MigrationsScreen
+
+        self.push_screen(MigrationsScreen(self.session), lambda changed: changed and self.refresh_catalog())
+
+    def action_catalog(self) -> None:
+        self.query_one(CatalogTree).focus()
+        self.refresh_catalog()
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+
+    def action_complete(self) -> None:
+        ed = self.editor
+        if self.focused is not ed:
+            return
+        ed.open_completion(self.query_one(CompletionList))
+
+
+def run_app(ctx, initial_sql: str | None = None) -> int:
+    """Open the app on the session the command line built (embedded database by default)."""
+    session = ctx.session()
+    app = EmbedSQLApp(session=session, initial_sql=initial_sql)
+    app.run()
+    return app.return_code or 0

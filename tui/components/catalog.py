@@ -1,0 +1,138 @@
+"""The catalog sidebar: databases > tables > columns with types; vector columns show their
+dimension, model and vector index. Selecting a table or column inserts its name in the editor."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rich.markup import escape
+from textual.message import Message
+from textual.widgets import Tree
+
+SKIP_DATABASES = ("system", "INFORMATION_SCHEMA", "information_schema")
+
+
+@dataclass
+class ColumnInfo:
+    name: str
+    type: str
+    dim: int | None = None
+    model: str | None = None
+    index: str | None = None  # "HNSW Cosine (name)" or None
+
+    @property
+    def is_vector(self) -> bool:
+        return self.type.replace(" ", "") in ("Array(Float32)", "Array(Float64)", "Array(BFloat16)")
+
+    def label(self) -> str:
+        text = f"{escape(self.name)} [dim]{escape(self.type)}[/dim]"
+        if self.is_vector:
+            bits = [f"dim {self.dim}" if self.dim else "dim ?"]
+            if self.model:
+                bits.append(f"model {self.model}")
+            bits.append(f"index {self.index}" if self.index else "no index")
+            text += f" [cyan]({escape(', '.join(bits))})[/cyan]"
+        return text
+
+
+@dataclass
+class CatalogData:
+    databases: dict[str, dict[str, list[ColumnInfo]]] = field(default_factory=dict)
+    functions: list[str] = field(default_factory=list)
+
+    def names(self) -> list[str]:
+        out = set(self.functions)
+        for db, tables in self.databases.items():
+            out.add(db)
+            for t, cols in tables.items():
+                out.add(t)
+                out.add(f"{db}.{t}")
+                out.update(c.name for c in cols)
+        return sorted(out)
+
+    def vector_columns(self, table: str) -> list[ColumnInfo]:
+        db, _, t = table.rpartition(".")
+        for dname, tables in self.databases.items():
+            if db and db != dname:
+                continue
+            if t in tables:
+                return [c for c in tables[t] if c.is_vector]
+        return []
+
+
+def load_catalog(session) -> CatalogData:
+    """Read databases, tables, columns (+ vector column facts) and function names. Blocking."""
+    data = CatalogData()
+    skip = ", ".join(f"'{d}'" for d in SKIP_DATABASES)
+    with session.hold():
+        for (db,) in session.query(f"SELECT name FROM system.databases WHERE name NOT IN ({skip}) ORDER BY name").rows:
+            data.databases[db] = {}
+        for db, t in session.query(
+                f"SELECT database, name FROM system.tables WHERE database NOT IN ({skip}) "
+                f"AND NOT is_temporary ORDER BY database, name").rows:
+            data.databases.setdefault(db, {})[t] = []
+        for db, t, c, typ in session.query(
+                f"SELECT database, table, name, type FROM system.columns WHERE database NOT IN ({skip}) "
+                f"ORDER BY database, table, position").rows:
+            if t in data.databases.get(db, {}):
+                data.databases[db][t].append(ColumnInfo(c, typ))
+        cat = session.catalog
+        for db, tables in data.databases.items():
+            for t, cols in tables.items():
+                for col in cols:
+                    if not col.is_vector:
+                        continue
+                    name = f"{db}.{t}"
+                    try:
+                        col.dim = cat.column_dim(name, col.name)
+                        col.model = cat.column_model(name, col.name)
+                        idx = cat.vector_index(name, col.name)
+                        if idx is not None:
+                            col.index = f"{idx.type} {idx.metric} ({idx.name})"
+                    except Exception:  # a catalog that cannot say is not an error for the sidebar
+                        pass
+        try:
+            data.functions = sorted({r[0] for r in session.query("SELECT name FROM system.functions").rows})
+        except Exception:
+            data.functions = []
+    return data
+
+
+class CatalogTree(Tree):
+    class InsertName(Message):
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
+    def __init__(self, **kw) -> None:
+        super().__init__("catalog", **kw)
+        self.show_root = False
+        self.data: CatalogData | None = None
+
+    def on_mount(self) -> None:
+        self.root.add_leaf("[dim]loading…[/dim]")
+
+    def show_error(self, message: str) -> None:
+        self.clear()
+        self.root.add_leaf(f"[red]{escape(message)}[/red]")
+
+    def load(self, data: CatalogData) -> None:
+        self.data = data
+        self.clear()
+        if not data.databases:
+            self.root.add_leaf("[dim](no databases)[/dim]")
+        for db, tables in data.databases.items():
+            dnode = self.root.add(f"[b]{escape(db)}[/b]", data=("db", db), expand=bool(tables))
+            if not tables:
+                dnode.add_leaf("[dim](no tables)[/dim]")
+            for t, cols in tables.items():
+                tnode = dnode.add(escape(t), data=("table", t if db == "default" else f"{db}.{t}"),
+                                  expand=len(tables) <= 5)
+                for c in cols:
+                    tnode.add_leaf(c.label(), data=("column", c.name))
+        self.root.expand()
+
+    def on_tree_node_selected(self, event: Tree.NodeSelected) -> None:
+        event.stop()
+        data = event.node.data
+        if data and data[0] in ("table", "column"):
+            self.post_message(self.InsertName(data[1]))

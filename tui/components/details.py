@@ -1,0 +1,53 @@
+"""Query details: the SQL actually sent (vectors elided), embedding time and cache hits, server
+time, rows read, translations and lints from the dialect bridge."""
+from __future__ import annotations
+
+from rich.console import Group
+from rich.markup import escape
+from rich.syntax import Syntax
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+
+def _ms(v) -> str:
+    return "n/a" if v is None else f"{v:.1f} ms"
+
+
+def details_text(stats, *, rows: int | None = None, shown: int | None = None, note: str = "") -> str:
+    lines = []
+    if stats.embed_calls:
+        lines.append(f"embedding: {stats.embed_calls} EMBED call(s), {_ms(stats.embed_ms)}, "
+                     f"cache {stats.cache_hits} hit(s) / {stats.cache_misses} miss(es)")
+    else:
+        lines.append("embedding: no EMBED calls")
+    lines.append(f"server: {_ms(stats.server_ms)}, rows read: "
+                 f"{'n/a' if stats.rows_read is None else stats.rows_read}, total: {_ms(stats.total_ms)}")
+    if rows is not None:
+        lines.append(f"rows returned: {rows}" + (f" (showing the first {shown})" if shown is not None and shown < rows else ""))
+    for t in stats.translations:
+        lines.append(f"translated: {t}")
+    for w in stats.warnings:
+        lines.append(f"warning: {w}")
+    if note:
+        lines.append(note)
+    return "\n".join(lines)
+
+
+class QueryDetails(VerticalScroll):
+    def compose(self):
+        yield Static("No query run yet.", id="details-body")
+
+    def show(self, stats, *, rows: int | None = None, shown: int | None = None, note: str = "") -> None:
+        sql = stats.sent_sql or ""
+        body = Group(
+            Text("SQL sent", style="bold"),
+            Syntax(sql, "sql", word_wrap=True, theme="ansi_dark") if sql else Text("(nothing sent)"),
+            Text(""),
+            Text(details_text(stats, rows=rows, shown=shown, note=note)),
+        )
+        self.query_one("#details-body", Static).update(body)
+
+    def show_error(self, sql: str, message: str) -> None:
+        self.query_one("#details-body", Static).update(
+            f"[bold]Statement[/bold]\n{escape(sql)}\n\n[red]error:[/red] {escape(message)}")

@@ -1,0 +1,156 @@
+"""The SQL editor: a TextArea with SQL highlighting (when tree-sitter-sql is installed), the
+statement under the cursor, and name completion (ctrl+space) from the catalog."""
+from __future__ import annotations
+
+import re
+
+from textual import events
+from textual.message import Message
+from textual.widgets import OptionList, TextArea
+from textual.widgets.option_list import Option
+
+EMBED_SNIPPETS = ["EMBED('')", "cosineDistance(", "L2Distance(", "distance("]
+_WORD_BEFORE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*$")
+
+
+def sql_highlighting_available() -> bool:
+    try:
+        from textual._tree_sitter import TREE_SITTER, get_language
+    except ImportError:
+        return False
+    return bool(TREE_SITTER) and get_language("sql") is not None
+
+
+class CompletionList(OptionList):
+    """The dropdown shown under the cursor; the editor keeps the focus and drives it."""
+
+    can_focus = False
+
+
+class SqlEditor(TextArea):
+    class RunRequested(Message):
+        def __init__(self, sql: str, whole: bool) -> None:
+            super().__init__()
+            self.sql = sql
+            self.whole = whole
+
+    def __init__(self, text: str = "", *, syntax: bool = True, **kw) -> None:
+        language = "sql" if syntax and sql_highlighting_available() else None
+        super().__init__(text, language=language, soft_wrap=False, show_line_numbers=True,
+                         tab_behavior="focus", **kw)
+        self.completions: list[str] = ["EMBED"]
+        self._popup: CompletionList | None = None
+        self._prefix = ""
+
+    # -- statements ---------------------------------------------------------------------------
+    def cursor_offset(self) -> int:
+        row, col = self.cursor_location
+        lines = self.text.split("\n")
+        return sum(len(ln) + 1 for ln in lines[:row]) + col
+
+    def statement_at_cursor(self) -> str:
+        """The statement the cursor is in (or the nearest one before it); the whole text when the
+        splitter rejects it (the server will then report the error with its position)."""
+        text = self.text
+        try:
+            from sqlext.split import split_statements
+
+            stmts = split_statements(text)
+        except Exception:
+            return text.strip()
+        if not stmts:
+            return ""
+        off = self.cursor_offset()
+        chosen = stmts[0]
+        for st in stmts:
+            if st.start <= off:
+                chosen = st
+            if st.start <= off <= st.start + len(st.text):
+                return st.text
+        return chosen.text
+
+    # -- completion -----------------------------------------------------------------------------
+    @property
+    def completing(self) -> bool:
+        return self._popup is not None and self._popup.display
+
+    def word_before_cursor(self) -> str:
+        row, col = self.cursor_location
+        line = self.document.get_line(row)[:col]
+        m = _WORD_BEFORE.search(line)
+        return m.group(0) if m else ""
+
+    def candidates(self, prefix: str) -> list[str]:
+        low = prefix.lower()
+        bare = low.rpartition(".")[2]
+        seen, out = set(), []
+        pool = list(self.completions) + EMBED_SNIPPETS
+        for name in pool:
+            n = name.lower()
+            if (not low or n.startswith(low) or n.startswith(bare) and "." in low) and name not in seen:
+                seen.add(name)
+                out.append(name)
+        out.sort(key=lambda s: (not s.lower().startswith(low), len(s), s.lower()))
+        return out[:50]
+
+    def open_completion(self, popup: CompletionList) -> bool:
+        """Fill `popup` with the candidates for the word before the cursor. Returns False when
+        there is nothing to offer; inserts the only candidate directly."""
+        self._popup = popup
+        self._prefix = self.word_before_cursor()
+        cands = self.candidates(self._prefix)
+        if not cands:
+            self.close_completion()
+            self.app.bell()
+            return False
+        if len(cands) == 1 and self._prefix:
+            self.accept_completion(cands[0])
+            return False
+        popup.clear_options()
+        popup.add_options([Option(c, id=c) for c in cands])
+        popup.highlighted = 0
+        x, y = self.cursor_screen_offset
+        popup.styles.offset = (max(0, x - len(self._prefix)), y + 1)
+        popup.display = True
+        return True
+
+    def close_completion(self) -> None:
+        if self._popup is not None:
+            self._popup.display = False
+
+    def accept_completion(self, name: str) -> None:
+        prefix = self._prefix
+        bare = prefix.rpartition(".")[2]
+        replace_len = len(prefix) if name.lower().startswith(prefix.lower()) else len(bare)
+        row, col = self.cursor_location
+        self.replace(name, (row, col - replace_len), (row, col))
+        if name.endswith("('')"):
+            r, c = self.cursor_location
+            self.cursor_location = (r, c - 2)
+        self.close_completion()
+
+    async def _on_key(self, event: events.Key) -> None:
+        if self.completing:
+            popup = self._popup
+            if event.key in ("up", "down"):
+                event.stop()
+                event.prevent_default()
+                if event.key == "up":
+                    popup.action_cursor_up()
+                else:
+                    popup.action_cursor_down()
+                return
+            if event.key in ("enter", "tab"):
+                event.stop()
+                event.prevent_default()
+                idx = popup.highlighted
+                if idx is not None:
+                    self.accept_completion(popup.get_option_at_index(idx).prompt)
+                return
+            if event.key == "escape":
+                event.stop()
+                event.prevent_default()
+                self.close_completion()
+                return
+            self.close_completion()
+        await super()._on_key(event)

@@ -1,0 +1,60 @@
+"""F1 / ?: every key binding of the app."""
+from __future__ import annotations
+
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+KEYS = [
+    ("Editor", [
+        ("F5, ctrl+r", "run the statement under the cursor"),
+        ("F9, ctrl+b", "run the whole buffer (every statement)"),
+        ("ctrl+space", "complete a table, column or function name (EMBED included); up/down, enter/tab, escape"),
+        ("tab / shift+tab", "move the focus between editor, results, catalog"),
+    ]),
+    ("Results", [
+        ("up/down", "select a row: its image shows in the preview"),
+        ("m", "more like this: search again by the selected row's image"),
+        ("M (shift+m)", "more like this, combined with a text you type"),
+        ("e, ctrl+s", "export the result to CSV, JSON or Parquet"),
+        ("g, F7", "gallery of the top results' images"),
+    ]),
+    ("Views", [
+        ("F6", "results"), ("F7", "gallery"), ("F8", "query details (SQL sent, timings, lints)"),
+        ("F2", "catalog sidebar: focus and refresh"),
+        ("F3", "history (type to filter, enter puts the query in the editor)"),
+        ("F4", "migrations: status, plan, apply"),
+    ]),
+    ("App", [
+        ("escape, ctrl+c", "cancel the running query (outside the editor; in the editor ctrl+c copies)"),
+        ("F1, ?", "this help"),
+        ("ctrl+q", "quit (the editor text is kept for next time)"),
+    ]),
+]
+
+
+def help_table() -> Table:
+    t = Table(show_header=False, box=None, padding=(0, 2))
+    t.add_column(style="bold cyan", no_wrap=True)
+    t.add_column()
+    for section, rows in KEYS:
+        t.add_row(f"[b u]{section}[/b u]", "")
+        for k, what in rows:
+            t.add_row(k, what)
+        t.add_row("", "")
+    return t
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,f1,question_mark", "dismiss", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-box", classes="dialog"):
+            yield Static("[b]embedsql: key bindings[/b]  (escape closes)\n")
+            yield Static(help_table())
+
+    def action_dismiss(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,33 @@
+"""A one-line prompt (export path, the text for "more like this")."""
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+
+class PromptScreen(ModalScreen[str | None]):
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, value: str = "", placeholder: str = "", *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.title_text = title
+        self.value = value
+        self.placeholder = placeholder
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog prompt-box"):
+            yield Static(self.title_text, id="prompt-title")
+            yield Input(self.value, placeholder=self.placeholder, id="prompt-input")
+            yield Static("[dim]enter: ok, escape: cancel[/dim]")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
