@@ -208,6 +208,8 @@ class VectorCache:
         self._drop_connection()
         aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}-{os.getpid()}")
         try:
+            for old in self.path.parent.glob(self.path.name + ".corrupt-*"):
+                old.unlink(missing_ok=True)  # keep only the latest damaged file, for a post-mortem
             if self.path.exists():
                 os.replace(self.path, aside)
             for suffix in ("-wal", "-shm"):

@@ -138,6 +138,8 @@ class Embedder:
         in the cache, and the missing ones embedded in one model batch per modality."""
         from .combining import combine
 
+        if not queries:
+            return []
         t_start = time.perf_counter()
         st = Stats()
         inputs: dict[tuple[str, str], _Input] = {}

@@ -207,35 +207,51 @@ def decode_image(data: bytes, ref: str, opts: FetchOptions | None = None) -> "Im
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     opts = opts or DEFAULT_FETCH
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            img = Image.open(io.BytesIO(data))
-            w, h = img.size
-            if w * h > opts.max_pixels:
-                raise InputError(ref, f"decompression bomb ({w}x{h} = {w * h / 1e6:.0f} Mpx; "
-                                      f"limit {opts.max_pixels / 1e6:.0f} Mpx)")
-            if getattr(img, "is_animated", False):
-                img.seek(0)
-            if img.format == "JPEG" and opts.draft_size:
-                img.draft("RGB", opts.draft_size)
-            img.load()
-            img = ImageOps.exif_transpose(img)
-            return to_rgb(img, ref)
-        except InputError:
-            raise
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-            raise InputError(ref, f"decompression bomb ({e})") from None
-        except UnidentifiedImageError:
-            kind = _sniff(data)
-            raise InputError(ref, f"not an image (content looks like {kind})" if kind else "not an image",
-                             hint="the bytes are not a format Pillow can read, whatever the name says") from None
-        except (OSError, SyntaxError, ValueError, EOFError) as e:
-            msg = str(e)
-            if any(w in msg.lower() for w in ("truncated", "broken data stream", "premature end")) \
-                    or isinstance(e, EOFError):
-                raise InputError(ref, "truncated image") from None
-            raise InputError(ref, f"corrupt image ({msg or type(e).__name__})") from None
+    _bombs_are_errors()
+    try:
+        img = Image.open(io.BytesIO(data))
+        w, h = img.size
+        if w * h > opts.max_pixels:
+            raise InputError(ref, f"decompression bomb ({w}x{h} = {w * h / 1e6:.0f} Mpx; "
+                                  f"limit {opts.max_pixels / 1e6:.0f} Mpx)")
+        if getattr(img, "is_animated", False):
+            img.seek(0)
+        if img.format == "JPEG" and opts.draft_size:
+            img.draft("RGB", opts.draft_size)
+        img.load()
+        img = ImageOps.exif_transpose(img)
+        return to_rgb(img, ref)
+    except InputError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise InputError(ref, f"decompression bomb ({e})") from None
+    except UnidentifiedImageError:
+        kind = _sniff(data)
+        raise InputError(ref, f"not an image (content looks like {kind})" if kind else "not an image",
+                         hint="the bytes are not a format Pillow can read, whatever the name says") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        msg = str(e)
+        if any(w in msg.lower() for w in ("truncated", "broken data stream", "premature end")) \
+                or isinstance(e, EOFError):
+            raise InputError(ref, "truncated image") from None
+        raise InputError(ref, f"corrupt image ({msg or type(e).__name__})") from None
+
+
+_bomb_filter_installed = False
+
+
+def _bombs_are_errors() -> None:
+    """Pillow *warns* for images between MAX_IMAGE_PIXELS and twice that; make that an exception.
+
+    A process-wide filter (installed once) rather than warnings.catch_warnings(), which is not
+    thread-safe and decoding runs in worker threads. Our own max_pixels check fires first anyway.
+    """
+    global _bomb_filter_installed
+    if not _bomb_filter_installed:
+        from PIL import Image
+
+        warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
+        _bomb_filter_installed = True
 
 
 def _sniff(data: bytes) -> str | None:

@@ -137,3 +137,21 @@ def test_import_is_cheap():
     root = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_short_text_is_not_padded_to_77_and_long_text_is_truncated(embedder):
+    embedder.load()
+    seen = []
+    proc = embedder.backend.processor
+
+    class Spy:
+        def __call__(self, *a, **kw):
+            out = proc(*a, **kw)
+            seen.append(tuple(out["input_ids"].shape))
+            return out
+
+    embedder.backend.processor = Spy()
+    embedder.embed([EmbedQuery((Term("text", "the cat"),))])
+    embedder.embed_texts(["the cat", "the " * 200])
+    assert seen[0][0] == 1 and seen[0][1] < 10
+    assert seen[1] == (2, 77)
