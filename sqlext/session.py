@@ -275,6 +275,7 @@ class Session:
                 except Exception as exc:
                     if _is_client_error(exc):
                         err = map_error(exc, self.spec)
+                        _add_position(err, st, prepared.original)
                         if len(prepared.statements) > 1:
                             err.message = f"statement {i + 1} of {len(prepared.statements)} failed: {err.message}"
                         raise err from None
@@ -332,6 +333,21 @@ class Session:
 
     def __exit__(self, *exc):
         self.close()
+
+
+_POS_RE = re.compile(r"failed at position (\d+)")
+
+
+def _add_position(err, sent: str, original: str):
+    """Syntax errors: say line:column in the user's own text when the sent text is the same."""
+    m = _POS_RE.search(err.message)
+    if not m or sent != original or "(line " in err.message[m.end():m.end() + 40]:
+        return
+    pos = int(m.group(1)) - 1
+    before = original[:pos]
+    line = before.count("\n") + 1
+    col = pos - (before.rfind("\n") + 1) + 1
+    err.message = err.message[:m.end()] + f" (line {line}, column {col})" + err.message[m.end():]
 
 
 def _is_client_error(exc: Exception) -> bool:

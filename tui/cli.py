@@ -149,8 +149,8 @@ def _print_explain(ctx: Context, p):
     from rich.markup import escape
 
     st = p.stats
-    ctx.out.print(p.stats.sent_sql, markup=False, highlight=False)
-    ctx.out.print("")
+    sys.stdout.write(p.stats.sent_sql.rstrip() + "\n\n")
+    sys.stdout.flush()
     for note in st.translations:
         ctx.out.print(f"-- translated: {escape(note)}", highlight=False)
     for w in st.warnings:
@@ -174,6 +174,7 @@ def cmd_tui(args, ctx: Context) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
+    _quiet_libraries(debug)
     ctx = None
     try:
         parser = build_parser()
@@ -198,6 +199,27 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if ctx is not None:
             ctx.close()
+
+
+def _quiet_libraries(debug: bool):
+    """Libraries log their own tracebacks and progress bars (clickhouse-connect, transformers).
+    Our errors are reported once, by `describe_error`; their logs only show with --debug."""
+    import logging
+    import warnings
+
+    if debug:
+        logging.basicConfig(level=logging.DEBUG)
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+    for name in ("clickhouse_connect", "transformers", "urllib3", "chdb", "huggingface_hub", "filelock"):
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    warnings.filterwarnings("ignore")
 
 
 def describe_error(exc: BaseException) -> tuple[int, str]:

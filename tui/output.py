@@ -29,12 +29,30 @@ def cell_text(value, type_name: str = "", full_vectors: bool = False) -> str:
     if is_vector(value) and not full_vectors:
         return elide(value, type_name)
     if isinstance(value, float):
-        return f"{value:.6g}"
+        if "Float32" in type_name:
+            return repr(float(_f32(value)))
+        return repr(value)
     if isinstance(value, (bytes, bytearray)):
         return value.hex()
+    if isinstance(value, (list, tuple)) and "Float32" in type_name:
+        value = _f32_deep(value)
     if isinstance(value, (list, tuple, dict)):
         return json.dumps(_jsonable(value, full_vectors), ensure_ascii=False)
     return str(value)
+
+
+def _f32(value: float):
+    import numpy as np
+
+    return float(str(np.float32(value)))
+
+
+def _f32_deep(value):
+    if isinstance(value, float):
+        return _f32(value)
+    if isinstance(value, (list, tuple)):
+        return [_f32_deep(v) for v in value]
+    return value
 
 
 def _jsonable(value, full_vectors: bool):
@@ -59,7 +77,8 @@ def render(result, fmt: str, *, full_vectors: bool = False, console=None) -> str
     """Return text for csv/tsv/json; print a rich table for `table` (returns None)."""
     cols, types = result.columns, result.types or [""] * len(result.columns)
     if fmt == "json":
-        rows = [{c: _jsonable(v, full_vectors) for c, v in zip(cols, r)} for r in result.rows]
+        rows = [{c: _jsonable(_f32_deep(v) if "Float32" in t else v, full_vectors)
+                 for c, t, v in zip(cols, types, r)} for r in result.rows]
         return json.dumps(rows, ensure_ascii=False, indent=None) + "\n"
     if fmt in ("csv", "tsv"):
         buf = io.StringIO()

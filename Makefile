@@ -1,0 +1,41 @@
+# embedsql: two commands for a fresh machine
+#   make demo   venv + install + embedded database + sample photos + a hybrid query, then the TUI
+#   make test   venv + install + the test suite (under 10 minutes on 2 cores)
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test install bench bench-smoke fuzz load clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	# torch pinned: 2.13.0 is the CPU build (an unpinned torch pulls a multi-GB CUDA build)
+	$(PIP) install --quiet "torch==2.13.0"
+	$(PIP) install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/embedsql demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
+
+bench: $(STAMP)
+	$(PY) -m benchmarks.run --out benchmarks/report
+
+bench-smoke: $(STAMP)
+	$(PY) -m benchmarks.run --smoke --out benchmarks/report-smoke
+
+fuzz: $(STAMP)
+	EMBEDSQL_FUZZ_EXAMPLES=100000 $(PY) -m pytest -q -m slow tests -k fuzz
+
+load: $(STAMP)
+	$(PY) -m pytest -q -m slow tests -k load
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

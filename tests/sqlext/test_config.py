@@ -1,0 +1,93 @@
+"""DSN and configuration precedence: --dsn, then EMBEDSQL_DSN, then the config file, then the embedded default."""
+from pathlib import Path
+
+import pytest
+
+from sqlext import config
+from sqlext.errors import ConfigError
+
+
+def test_nothing_configured_is_the_embedded_default(tmp_path):
+    spec = config.resolve()
+    assert spec.kind == "embedded"
+    assert spec.path == tmp_path / "data" / "db"
+    assert spec.source == "default"
+
+
+@pytest.mark.parametrize("dsn, host, port, secure, user, db", [
+    ("https://alice@example.com:8443/photos", "example.com", 8443, True, "alice", "photos"),
+    ("http://bob@127.0.0.1:8123", "127.0.0.1", 8123, False, "bob", "default"),
+    ("https://abc.aws.myscale.com", "abc.aws.myscale.com", 8443, True, "default", "default"),
+    ("http://h:9000/db%201", "h", 9000, False, "default", "db 1"),
+])
+def test_http_dsns(dsn, host, port, secure, user, db):
+    spec = config.parse_dsn(dsn)
+    assert (spec.kind, spec.host, spec.port, spec.secure, spec.username, spec.database) == (
+        "http", host, port, secure, user, db)
+
+
+def test_chdb_dsn_paths(tmp_path):
+    assert config.parse_dsn(f"chdb://{tmp_path}/x").path == tmp_path / "x"
+    assert config.parse_dsn("chdb:").path == tmp_path / "data" / "db"
+    assert config.parse_dsn("embedded").kind == "embedded"
+
+
+def test_dialect_in_dsn_and_override():
+    assert config.parse_dsn("https://u@h/db?dialect=myscale").dialect == "myscale"
+    assert config.resolve("https://u@h/db", dialect="clickhouse").dialect == "clickhouse"
+    with pytest.raises(ConfigError, match="dialect"):
+        config.resolve("https://u@h/db?dialect=oracle")
+    with pytest.raises(ConfigError, match="dialect"):
+        config.resolve(dialect="postgres")
+
+
+@pytest.mark.parametrize("bad", ["ftp://h/x", "postgres://u@h/db", "https://", "http://h:notaport/"])
+def test_bad_dsns_name_the_problem(bad):
+    with pytest.raises(ConfigError) as err:
+        config.parse_dsn(bad, source="--dsn")
+    assert "--dsn" in str(err.value)
+
+
+def write_config(tmp_path, text):
+    p = tmp_path / "config.toml"
+    p.write_text(text)
+    return p
+
+
+def test_precedence_flag_env_config_default(tmp_path, monkeypatch):
+    write_config(tmp_path, 'default = "cfg"\n[connections.cfg]\ndsn = "http://cfg@cfghost/db"\n'
+                           '[connections.other]\ndsn = "http://o@otherhost/db"\ndialect = "myscale"\n')
+    assert config.resolve().host == "cfghost"
+    assert config.resolve(connection="other").dialect == "myscale"
+    monkeypatch.setenv("EMBEDSQL_DSN", "http://env@envhost/db")
+    assert config.resolve().host == "envhost"
+    assert config.resolve("http://flag@flaghost/db").host == "flaghost"
+    # an explicitly named connection beats the environment default
+    assert config.resolve(connection="other").host == "otherhost"
+
+
+def test_password_from_env_never_in_repr(monkeypatch):
+    monkeypatch.setenv("EMBEDSQL_PASSWORD", "s3cr3t-pw")
+    spec = config.resolve("https://alice@h/db")
+    assert spec.password == "s3cr3t-pw"
+    assert "s3cr3t-pw" not in repr(spec) and "s3cr3t-pw" not in spec.display()
+
+
+@pytest.mark.parametrize("text, match", [
+    ("default = \n", "cannot read the config file"),
+    ("[connections]\nx = 1\n", "connections"),
+    ('default = "nope"\n', "no connection named 'nope'"),
+    ('default = "a"\n[connections.a]\nurl = "x"\n', "needs a dsn"),
+    ('default = "a"\n[connections.a]\ndsn = "http://u@h/db"\npassword = "x"\n', "holds a password"),
+    ('default = "a"\n[connections.a]\ndsn = "http://u@h/db"\ndialect = "sqlite"\n', "dialect"),
+])
+def test_malformed_config_files_are_clear_errors(tmp_path, text, match):
+    write_config(tmp_path, text)
+    with pytest.raises(ConfigError, match=match):
+        config.resolve()
+
+
+def test_binary_garbage_config(tmp_path):
+    (tmp_path / "config.toml").write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ConfigError, match="config file"):
+        config.resolve()

@@ -1,0 +1,113 @@
+"""The embedded engine is shared between processes: held only for a unit of work, a waiting
+process gets a clear message naming the holder."""
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+import sqlext
+from sqlext.engine import EMBEDDED
+from sqlext.errors import EngineBusy
+
+HOLDER = textwrap.dedent("""
+    import sys, time, sqlext
+    s = sqlext.connect(dsn=sys.argv[1])
+    mode = sys.argv[2]
+    if mode == "hold":
+        with s.hold():
+            s.command("CREATE TABLE IF NOT EXISTS t (a Int32) ENGINE = MergeTree ORDER BY a")
+            print("held", flush=True)
+            time.sleep(float(sys.argv[3]))
+    else:  # idle: one query, then stay alive without using the engine
+        s.command("CREATE TABLE IF NOT EXISTS t (a Int32) ENGINE = MergeTree ORDER BY a")
+        s.command("INSERT INTO t VALUES (1)")
+        print("idle", flush=True)
+        time.sleep(float(sys.argv[3]))
+""")
+
+
+def start(dsn, mode, seconds, tag="holder-tag"):
+    p = subprocess.Popen([sys.executable, "-c", HOLDER, dsn, mode, str(seconds), tag],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = p.stdout.readline().strip()
+    assert line in ("held", "idle"), p.stderr.read()
+    return p
+
+
+def test_busy_engine_names_the_holder(tmp_path, monkeypatch):
+    dsn = f"chdb://{tmp_path}/db"
+    monkeypatch.setenv("EMBEDSQL_LOCK_TIMEOUT", "0.5")
+    p = start(dsn, "hold", 30)
+    try:
+        s = sqlext.connect(dsn=dsn)
+        t0 = time.monotonic()
+        with pytest.raises(EngineBusy) as err:
+            s.query("SELECT 1")
+        assert time.monotonic() - t0 >= 0.4  # it waited before giving up
+        msg = str(err.value)
+        assert f"embedsql process {p.pid}" in msg
+        assert "holder-tag" in msg  # the holder's command line
+        assert str(tmp_path / "db") in msg
+    finally:
+        p.kill()
+        p.wait()
+    # the holder died: its lock went with it
+    s = sqlext.connect(dsn=dsn)
+    assert s.query("SELECT count() FROM t").rows == [(0,)]
+    s.close()
+
+
+def test_idle_process_does_not_lock_others_out(tmp_path, monkeypatch):
+    dsn = f"chdb://{tmp_path}/db"
+    monkeypatch.setenv("EMBEDSQL_LOCK_TIMEOUT", "5")
+    p = start(dsn, "idle", 30)
+    try:
+        s = sqlext.connect(dsn=dsn)
+        assert s.query("SELECT count() FROM t").rows == [(1,)]
+        s.command("INSERT INTO t VALUES (2)")
+        s.close()
+        assert p.poll() is None  # the other process is still running, idle
+    finally:
+        p.kill()
+        p.wait()
+
+
+def test_waiter_gets_the_engine_when_holder_finishes(tmp_path, monkeypatch):
+    dsn = f"chdb://{tmp_path}/db"
+    monkeypatch.setenv("EMBEDSQL_LOCK_TIMEOUT", "20")
+    p = start(dsn, "hold", 1.5)
+    try:
+        s = sqlext.connect(dsn=dsn)
+        assert s.query("SELECT count() FROM t").rows == [(0,)]
+        s.close()
+    finally:
+        p.wait(timeout=30)
+
+
+def test_one_process_switches_between_databases(tmp_path):
+    a = sqlext.connect(dsn=f"chdb://{tmp_path}/a")
+    b = sqlext.connect(dsn=f"chdb://{tmp_path}/b")
+    a.command("CREATE TABLE ta (x Int32) ENGINE = MergeTree ORDER BY x")
+    b.command("CREATE TABLE tb (x Int32) ENGINE = MergeTree ORDER BY x")
+    assert a.query("EXISTS TABLE ta").rows == [(1,)]
+    assert b.query("EXISTS TABLE ta").rows == [(0,)]
+    with a.hold():
+        with pytest.raises(EngineBusy, match="one embedded database at a time"):
+            b.query("SELECT 1")
+    a.close()
+    b.close()
+
+
+def test_idle_release_closes_the_engine(tmp_path):
+    s = sqlext.connect(dsn=f"chdb://{tmp_path}/db")
+    s.query("SELECT 1")
+    deadline = time.monotonic() + 5
+    while EMBEDDED.client is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert EMBEDDED.client is None
+    lock = (tmp_path / "db.lock").read_text()
+    assert lock == ""  # released locks hold no holder info
+    s.close()
