@@ -84,6 +84,7 @@ def parse(text: str, path: Path) -> Migration:
             hint="name it <version>_<name>.sql, e.g. 0003_add_tags.sql",
         )
     version, name = int(m.group(1)), m.group(2)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     markers = list(MARKER_RE.finditer(text))
     kinds = [mk.group(1).lower() for mk in markers]
     where = str(path)

@@ -1,0 +1,72 @@
+-- embedsql migrate plan (up): dialect clickhouse; golden
+
+-- state and lock tables (created if missing)
+CREATE TABLE IF NOT EXISTS embedsql_migrations
+(
+    version UInt64,
+    name String,
+    checksum String,
+    prefix_checksum String,
+    status LowCardinality(String),
+    statements_done UInt32,
+    statements_total UInt32,
+    part UInt32,
+    error String,
+    applied_at DateTime64(3),
+    duration_ms UInt64,
+    run_id String,
+    host String,
+    seq UInt64
+)
+ENGINE = ReplacingMergeTree(seq)
+ORDER BY version;
+CREATE TABLE IF NOT EXISTS embedsql_migration_lock
+(
+    owner String,
+    host String,
+    pid UInt32,
+    command String,
+    acquired_at DateTime64(6),
+    expires_at DateTime64(6),
+    released UInt8,
+    seq UInt64
+)
+ENGINE = MergeTree
+ORDER BY (owner, seq)
+TTL toDateTime(expires_at) + INTERVAL 1 DAY;
+
+-- 0001_photos_table (up): 1 statement from 0001_photos_table.sql
+-- statement 1 (line 7)
+CREATE TABLE IF NOT EXISTS photos
+(
+    id UInt64,
+    photo_id String,
+    photo_url String,
+    photo_image_url String,
+    photo_embed Array(Float32) COMMENT 'embedsql:model=openai/clip-vit-base-patch32;dim=512',
+    photo_description String,
+    ai_description String,
+    photo_width UInt32,
+    photo_height UInt32,
+    photo_aspect_ratio Float32,
+    photographer_username String,
+    photographer_first_name String,
+    photographer_last_name String,
+    photo_location_name String,
+    photo_location_city String,
+    photo_location_country String,
+    photo_submitted_at Nullable(DateTime64(3)),
+    keywords Array(String),
+    source String,
+    ingested_at DateTime DEFAULT now(),
+    CONSTRAINT photo_embed_len CHECK length(photo_embed) = 512
+)
+ENGINE = MergeTree
+ORDER BY id;
+
+-- 0002_photo_embed_index (up): 1 statement from 0002_photo_embed_index.sql
+-- statement 1 (line 6)
+-- translated: VECTOR INDEX photo_embed_index TYPE MSTG -> vector_similarity(HNSW, cosineDistance (Cosine, from metric_type), dim 512); ClickHouse offers only HNSW, so MSTG becomes HNSW
+-- translated: ADD VECTOR INDEX photo_embed_index -> ADD INDEX, then ALTER TABLE photos MATERIALIZE INDEX photo_embed_index to index the existing rows
+ALTER TABLE photos ADD INDEX photo_embed_index photo_embed TYPE vector_similarity('hnsw', 'cosineDistance', 512);
+ALTER TABLE photos MATERIALIZE INDEX photo_embed_index;

@@ -1,0 +1,119 @@
+"""Rendering for a dialect and for a cluster: golden plans (no database), and the cluster rules."""
+import os
+from pathlib import Path
+
+import pytest
+
+from migrations import render
+from migrations.files import load, parse
+from migrations.runner import plan
+from sqlext.catalog import StaticCatalog
+from sqlext.errors import TranslationError
+from tui.commands.migrate import format_plan
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def _golden(name: str, text: str):
+    path = GOLDEN / name
+    if os.environ.get("EMBEDSQL_UPDATE_GOLDEN") or not path.exists():
+        path.write_text(text)
+    assert text == path.read_text(), f"{name} differs (EMBEDSQL_UPDATE_GOLDEN=1 rewrites it; review the diff)"
+
+
+@pytest.mark.parametrize("dialect,direction,cluster", [
+    ("clickhouse", "up", None), ("myscale", "up", None), ("clickhouse", "down", None),
+    ("clickhouse", "up", "prod"), ("myscale", "up", "prod"), ("clickhouse", "down", "prod"),
+])
+def test_builtin_plan_golden(dialect, direction, cluster):
+    state, steps = plan(load([]), dialect, direction=direction, cluster=cluster, database="photos_db")
+    text = format_plan(dialect, "golden", state, steps, cluster=cluster, direction=direction)
+    _golden(f"{'cluster_' if cluster else ''}{dialect}_{direction}.sql", text)
+
+
+def test_plan_translates_index_with_dim_from_the_files_constraint():
+    _, steps = plan(load([]), "clickhouse")
+    sql = [s for st in steps for s in st.sql]
+    assert sql[-2] == ("ALTER TABLE photos ADD INDEX photo_embed_index photo_embed "
+                       "TYPE vector_similarity('hnsw', 'cosineDistance', 512)")
+    assert sql[-1] == "ALTER TABLE photos MATERIALIZE INDEX photo_embed_index"
+    _, steps = plan(load([]), "myscale")
+    assert [s for st in steps for s in st.sql][-1] == \
+        "ALTER TABLE photos ADD VECTOR INDEX photo_embed_index photo_embed TYPE MSTG('metric_type=Cosine')"
+
+
+def test_learn_from_ddl():
+    cat = StaticCatalog()
+    for m in load([]):
+        for st in m.up:
+            render.learn(cat, st.text)
+    assert cat.column_dim("photos", "photo_embed") == 512
+    assert cat.column_model("photos", "photo_embed") == "openai/clip-vit-base-patch32"
+    idx = cat.vector_index("photos", "photo_embed")
+    assert (idx.name, idx.type, idx.metric, idx.dim) == ("photo_embed_index", "MSTG", "Cosine", 512)
+
+
+def test_vector_indexes_found_in_each_form():
+    f = render.vector_indexes
+    assert f("ALTER TABLE db.t ADD VECTOR INDEX i v TYPE MSTG('metric_type=Cosine')") == [("db.t", "i")]
+    assert f("ALTER TABLE t ADD INDEX IF NOT EXISTS `i` v TYPE vector_similarity('hnsw', 'L2Distance', 3)") == [("t", "i")]
+    assert f("ALTER TABLE t ADD INDEX i v TYPE minmax") == []
+    assert f("-- c\nCREATE VECTOR INDEX i ON t v TYPE FLAT") == [("t", "i")]
+    assert f("CREATE TABLE t (id UInt8, v Array(Float32), CONSTRAINT c CHECK length(v) = 3, "
+             "VECTOR INDEX vi v TYPE MSTG) ENGINE = MergeTree ORDER BY id") == [("t", "vi")]
+
+
+CL = render.Cluster("c1", "db1", {"photos"})
+
+
+@pytest.mark.parametrize("sql,expected", [
+    ("ALTER TABLE photos ADD COLUMN tags Array(String)",
+     ["ALTER TABLE photos_local ON CLUSTER c1 ADD COLUMN tags Array(String)",
+      "ALTER TABLE photos ON CLUSTER c1 ADD COLUMN tags Array(String)"]),
+    ("ALTER TABLE photos MATERIALIZE INDEX i", ["ALTER TABLE photos_local ON CLUSTER c1 MATERIALIZE INDEX i"]),
+    ("ALTER TABLE other ADD COLUMN x UInt8", ["ALTER TABLE other ON CLUSTER c1 ADD COLUMN x UInt8"]),
+    ("DROP TABLE IF EXISTS photos",
+     ["DROP TABLE IF EXISTS photos ON CLUSTER c1 SYNC", "DROP TABLE IF EXISTS photos_local ON CLUSTER c1 SYNC"]),
+    ("DROP TABLE other", ["DROP TABLE other ON CLUSTER c1 SYNC"]),
+    ("INSERT INTO photos (id) VALUES (1)", ["INSERT INTO photos (id) VALUES (1)"]),
+    ("SELECT count() FROM photos", ["SELECT count() FROM photos"]),
+    ("CREATE VIEW v AS SELECT 1", ["CREATE VIEW v ON CLUSTER c1 AS SELECT 1"]),
+    ("TRUNCATE TABLE other", ["TRUNCATE TABLE other ON CLUSTER c1"]),
+    ("CREATE TABLE IF NOT EXISTS db2.photos (id UInt64, v Array(Float32), INDEX i v TYPE minmax) "
+     "ENGINE = ReplacingMergeTree(ver) ORDER BY (id, v) SETTINGS index_granularity = 1024",
+     ["CREATE TABLE IF NOT EXISTS db2.photos_local ON CLUSTER c1\n(id UInt64, v Array(Float32), INDEX i v TYPE minmax)\n"
+      "ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', ver)\n"
+      "ORDER BY (id, v) SETTINGS index_granularity = 1024",
+      "CREATE TABLE IF NOT EXISTS db2.photos ON CLUSTER c1\n(\n    id UInt64,\n    v Array(Float32)\n)\n"
+      "ENGINE = Distributed(c1, db2, photos_local, cityHash64(id))"]),
+    ("CREATE TABLE photos (id UInt64) ORDER BY tuple()",
+     ["CREATE TABLE photos_local ON CLUSTER c1\n(id UInt64)\n"
+      "ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')\nORDER BY tuple()",
+      "CREATE TABLE photos ON CLUSTER c1\n(\n    id UInt64\n)\nENGINE = Distributed(c1, db1, photos_local, rand())"]),
+])
+def test_cluster_rules(sql, expected):
+    assert render.cluster_statements(sql, CL) == expected
+
+
+@pytest.mark.parametrize("sql,needle", [
+    ("ALTER TABLE photos ADD COLUMN x UInt8, ADD INDEX i x TYPE minmax", "mixes column commands"),
+    ("CREATE TABLE photos (id UInt64) ENGINE = Log", "ENGINE = Log"),
+    ("CREATE VECTOR INDEX i ON photos v TYPE MSTG", "ALTER TABLE t ADD VECTOR INDEX"),
+])
+def test_cluster_refuses_what_it_cannot_render(sql, needle):
+    with pytest.raises(TranslationError) as ei:
+        render.cluster_statements(sql, CL)
+    assert needle in str(ei.value)
+
+
+def test_plan_of_user_file_with_inline_index_and_cluster(tmp_path):
+    p = tmp_path / "0100_docs.sql"
+    p.write_text("-- +up\nCREATE TABLE docs (id UInt64, v Array(Float32), CONSTRAINT c CHECK length(v) = 8, "
+                 "VECTOR INDEX vi v TYPE HNSWFLAT('metric_type=L2', 'm=16')) ENGINE = MergeTree ORDER BY id;\n"
+                 "-- +down\nDROP TABLE docs;\n")
+    m = parse(p.read_text(), p)
+    _, steps = plan([m], "clickhouse", cluster="c1")
+    local, dist = steps[0].sql
+    assert "INDEX vi v TYPE vector_similarity('hnsw', 'L2Distance', 8" in local
+    assert local.startswith("CREATE TABLE docs_local ON CLUSTER c1")
+    assert "INDEX" not in dist and "ENGINE = Distributed(c1, default, docs_local, cityHash64(id))" in dist
