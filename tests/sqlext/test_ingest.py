@@ -1,0 +1,377 @@
+"""Ingestion through the Python API on the embedded engine (chdb), the tiny random CLIP and the
+loopback image server: exact counts, failure reports, resumability, metadata, vectors import."""
+from __future__ import annotations
+
+import itertools
+import datetime as dt
+
+import numpy as np
+import pytest
+
+import sqlext
+from sqlext.errors import UsageError
+from sqlext.ingest import (convert_value, ingest_csv, ingest_demo, ingest_images, ingest_unsplash,
+                           ingest_vectors, read_descriptions, stable_id)
+from sqlext.ingest.sources import with_params
+
+from ingest_support import count, create_photos, ids
+from support import PHOTOS, jpeg_bytes
+
+_n = itertools.count()
+
+BAD = {  # path on the image server -> what the reason must say
+    "/404": "HTTP 404",
+    "/slow.jpg": "timeout",
+    "/truncated.jpg": "truncated",
+    "/notimage.jpg": "not an image",
+    "/huge.jpg": "too large",
+    "/bomb.png": "decompression bomb",
+    "/loop": "redirects",
+}
+
+
+@pytest.fixture
+def session(tmp_path, tiny_clip):
+    s = sqlext.connect(dsn=f"chdb://{tmp_path}/db", model=str(tiny_clip))
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def photos(session):
+    create_photos(session)
+    return session
+
+
+def unique_routes(server, n: int) -> list[str]:
+    """n fresh good image paths on the server (distinct colours), so hit counts are this test's own."""
+    tag = next(_n)
+    out = []
+    for i in range(n):
+        path = f"/t{tag}/img{i}.jpg"
+        server.routes[path] = (200, "image/jpeg", jpeg_bytes(((37 * i) % 256, (91 * i) % 256, 120), (40 + i, 30)))
+        out.append(path)
+    return out
+
+
+def write_unsplash_tsv(path, server, image_paths, *, extra_cols=True):
+    head = ["photo_id", "photo_url", "photo_image_url", "photo_submitted_at", "photo_featured", "photo_width",
+            "photo_height", "photo_aspect_ratio", "photo_description", "photographer_username",
+            "photo_location_country", "ai_description", "stats_views"]
+    lines = ["\t".join(head)]
+    for i, p in enumerate(image_paths):
+        lines.append("\t".join([
+            f"pid{i}", f"https://unsplash.com/photos/pid{i}", server.url(p), f"2021-06-0{1 + i % 9} 12:34:56.789",
+            "t", str(1000 + i), "500", f"{(1000 + i) / 500:.2f}", f"a \"quoted\" description {i}", f"user{i}",
+            "Iceland" if i % 2 else "", f"ai says {i}", str(i * 10)]))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------- Unsplash over HTTP
+
+def test_unsplash_exact_counts_and_failure_report(photos, image_server, tmp_path):
+    good = unique_routes(image_server, 4) + ["/photos/horse.jpg", "/redirect/2"]
+    bad = list(BAD)
+    order = [p for pair in itertools.zip_longest(good, bad) for p in pair if p]
+    tsv = write_unsplash_tsv(tmp_path / "photos.tsv", image_server, order)
+    kw = tmp_path / "keywords.tsv"
+    kw.write_text("photo_id\tkeyword\tai_service_1_confidence\npid0\tred\t0.9\npid0\tsquare\t0.5\n"
+                  "pid0\tred\t0.4\npid99\tnope\t1\n")
+    report = tmp_path / "failures.tsv"
+
+    r = ingest_unsplash(photos, tsv, keywords=kw, timeout=1.0, workers=4, batch_size=3, report_path=report)
+
+    assert (r.inputs, r.ingested, r.failed, r.skipped_existing) == (len(order), len(good), len(bad), 0)
+    assert count(photos) == len(good)
+    assert ids(photos) == sorted(stable_id(f"pid{order.index(p)}") for p in good)
+    lines = report.read_text().splitlines()
+    assert lines[0] == "input\treason"
+    reasons = dict(line.split("\t", 1) for line in lines[1:])
+    assert set(reasons) == {image_server.url(p) for p in bad}
+    for p, needle in BAD.items():
+        assert needle in reasons[image_server.url(p)], (p, reasons[image_server.url(p)])
+    assert sorted(r.failures) == sorted(reasons.items())
+
+    rows = photos.query(
+        "SELECT photo_id, photo_url, photo_image_url, photo_width, photo_height, photo_aspect_ratio, "
+        "photo_description, photographer_username, photo_location_country, ai_description, photo_submitted_at, "
+        "keywords, source, length(photo_embed) FROM photos WHERE photo_id = 'pid0'").rows
+    assert rows == [("pid0", "https://unsplash.com/photos/pid0", image_server.url(good[0]), 1000, 500,
+                     pytest.approx(2.0), 'a "quoted" description 0', "user0", "", "ai says 0",
+                     dt.datetime(2021, 6, 1, 12, 34, 56, 789000), ["red", "square"], "unsplash", 512)]
+    vec = photos.query("SELECT photo_embed FROM photos WHERE photo_id = 'pid0'").rows[0][0]
+    assert abs(float(np.linalg.norm(vec)) - 1.0) < 1e-4
+
+
+def test_unsplash_rerun_skips_present_without_downloading(photos, image_server, tmp_path):
+    good = unique_routes(image_server, 5)
+    tsv = write_unsplash_tsv(tmp_path / "photos.tsv", image_server, good + ["/404"])
+    r1 = ingest_unsplash(photos, tsv, timeout=2.0, batch_size=2)
+    assert (r1.ingested, r1.failed) == (5, 1)
+    hits = {p: image_server.hits.get(p, 0) for p in good}
+    assert all(h == 1 for h in hits.values())
+    before_404 = image_server.hits["/404"]
+
+    r2 = ingest_unsplash(photos, tsv, timeout=2.0, batch_size=2)
+
+    assert (r2.inputs, r2.ingested, r2.skipped_existing, r2.failed) == (6, 0, 5, 1)
+    assert {p: image_server.hits.get(p, 0) for p in good} == hits  # nothing present was fetched again
+    assert image_server.hits["/404"] == before_404 + 1  # failures are retried
+    assert count(photos) == 5
+    assert not r2.ok  # there was something to ingest (the 404) and nothing was ingested
+    tsv.write_text("\n".join(tsv.read_text().splitlines()[:-1]) + "\n")  # drop the 404 row
+    r3 = ingest_unsplash(photos, tsv)
+    assert (r3.inputs, r3.skipped_existing, r3.ok) == (5, 5, True)  # everything present: not a failure
+
+
+def test_unsplash_limit_thumbnail_params_and_duplicates(photos, image_server, tmp_path):
+    good = unique_routes(image_server, 3)
+    tsv = write_unsplash_tsv(tmp_path / "photos.tsv", image_server, [good[0], good[0], good[1], good[2]])
+    # the second row repeats pid0's URL under pid1: different photo ids are different rows
+    r = ingest_unsplash(photos, tsv, limit=3)
+    assert (r.inputs, r.ingested) == (3, 3)
+    assert good[2] not in image_server.hits  # past the limit: never fetched
+    text = tsv.read_text().splitlines()
+    tsv.write_text("\n".join(text + [text[1]]) + "\n")  # pid0 again at the end
+    r = ingest_unsplash(photos, tsv)
+    assert (r.inputs, r.ingested, r.skipped_existing) == (5, 1, 4)
+    assert count(photos) == 4
+    assert with_params("https://x/y.jpg", "q=75&w=200") == "https://x/y.jpg?q=75&w=200"
+    assert with_params("https://x/y.jpg?ixid=1", "?q=75") == "https://x/y.jpg?ixid=1&q=75"
+    assert with_params("https://x/y.jpg", "") == "https://x/y.jpg"
+
+
+def test_not_a_photos_tsv(photos, tmp_path):
+    f = tmp_path / "photos.tsv"
+    f.write_text("a\tb\n1\t2\n")
+    with pytest.raises(UsageError, match="photo_id"):
+        ingest_unsplash(photos, f)
+
+
+# ---------------------------------------------------------------- local images
+
+def _save(path, color, size, fmt="JPEG", exif_date=None):
+    from PIL import Image
+
+    im = Image.new("RGB", size, color)
+    kw = {}
+    if exif_date:
+        exif = Image.Exif()
+        exif.get_ifd(0x8769)[36867] = exif_date
+        exif[271] = "TestMake"
+        kw["exif"] = exif
+    path.parent.mkdir(parents=True, exist_ok=True)
+    im.save(path, fmt, **kw)
+
+
+def test_local_folder_metadata_and_rerun(photos, tmp_path):
+    root = tmp_path / "pics"
+    _save(root / "a.jpg", (200, 10, 10), (80, 40), exif_date="2019:07:14 08:30:00")
+    _save(root / "sub" / "b.png", (10, 200, 10), (30, 60), fmt="PNG")
+    _save(root / "sub" / "deeper" / "c.jpeg", (10, 10, 200), (50, 50))
+    (root / "broken.jpg").write_bytes(b"<html>no</html>")
+    (root / "notes.txt").write_text("ignored: not an image extension")
+    report = tmp_path / "f.tsv"
+
+    r = ingest_images(photos, [root], report_path=report)
+
+    assert (r.inputs, r.ingested, r.failed) == (4, 3, 1)
+    assert r.failures == [(str((root / "broken.jpg").resolve()), "not an image (content looks like HTML)")]
+    rows = {row[0]: row[1:] for row in photos.query(
+        "SELECT photo_id, photo_image_url, photo_width, photo_height, photo_aspect_ratio, photo_submitted_at, "
+        "source FROM photos").rows}
+    assert rows["a.jpg"] == (str((root / "a.jpg").resolve()), 80, 40, pytest.approx(2.0),
+                             dt.datetime(2019, 7, 14, 8, 30), "images")
+    assert rows["sub/b.png"][1:4] == (30, 60, pytest.approx(0.5))
+    assert rows["sub/b.png"][4] is None  # no EXIF date
+    assert set(rows) == {"a.jpg", "sub/b.png", "sub/deeper/c.jpeg"}
+    assert ids(photos) == sorted(stable_id(str((root / p).resolve())) for p in ("a.jpg", "sub/b.png", "sub/deeper/c.jpeg"))
+
+    # a glob naming some of the same files: all present, nothing new
+    r2 = ingest_images(photos, [str(root / "**" / "*.jp*g")])
+    assert (r2.inputs, r2.ingested, r2.skipped_existing, r2.failed) == (3, 0, 2, 1)
+    assert count(photos) == 3
+
+
+def test_no_images_found(photos, tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UsageError, match="no image files"):
+        ingest_images(photos, [tmp_path / "empty"])
+    with pytest.raises(UsageError, match="no such file"):
+        ingest_images(photos, [tmp_path / "missing"])
+
+
+def test_demo_photos_with_descriptions(photos):
+    r = ingest_demo(photos)
+    assert (r.ingested, r.failed) == (13, 0)
+    rows = dict(photos.query("SELECT photo_id, photo_description FROM photos").rows)
+    assert rows["chelsea.jpg"] == "Close-up of a tabby cat's face with green eyes."
+    assert all(d and "CC0" not in d and "Public domain" not in d for d in rows.values())
+    assert set(rows) == {p.name for p in PHOTOS.glob("*.jpg")}
+    assert ingest_demo(photos).skipped_existing == 13
+
+
+def test_read_descriptions_tsv(tmp_path):
+    f = tmp_path / "d.tsv"
+    f.write_text("file\tdescription\nx.jpg\ta red square\nnot-an-image\tskip\n")
+    assert read_descriptions(f) == {"x.jpg": "a red square"}
+
+
+# ---------------------------------------------------------------- CSV
+
+def test_csv_urls_and_relative_paths(photos, image_server, tmp_path):
+    good = unique_routes(image_server, 2)
+    _save(tmp_path / "local" / "l.jpg", (1, 2, 3), (20, 10))
+    f = tmp_path / "list.csv"
+    f.write_text("key,image,photo_description,unknown_column\n"
+                 f"k1,{image_server.url(good[0])},first,x\n"
+                 f"k2,{image_server.url(good[1])},\"second, with comma\",y\n"
+                 "k3,local/l.jpg,third,z\n"
+                 f"k4,{image_server.url('/404')},fourth,w\n"
+                 ",missing-key.jpg,none,v\n")
+    r = ingest_csv(photos, f, url_column="image", id_column="key")
+    assert (r.inputs, r.ingested, r.failed) == (5, 3, 2)
+    rows = dict(photos.query("SELECT photo_id, photo_description FROM photos").rows)
+    assert rows == {"k1": "first", "k2": "second, with comma", "k3": "third"}
+    url = photos.query("SELECT photo_image_url, photo_width FROM photos WHERE photo_id = 'k3'").rows
+    assert url == [(str((tmp_path / "local" / "l.jpg").resolve()), 20)]
+    assert ids(photos) == sorted(stable_id(k) for k in ("k1", "k2", "k3"))
+    with pytest.raises(UsageError, match="no column 'nope'"):
+        ingest_csv(photos, f, url_column="nope")
+
+
+# ---------------------------------------------------------------- target checks
+
+def test_missing_table_says_migrate(session, tmp_path):
+    _save(tmp_path / "a.jpg", (1, 1, 1), (8, 8))
+    with pytest.raises(UsageError, match="does not exist") as e:
+        ingest_images(session, [tmp_path / "a.jpg"])
+    assert "embedsql migrate up" in str(e.value)
+
+
+def test_model_tag_mismatch_refused(session, tmp_path):
+    create_photos(session, model="openai/clip-vit-base-patch32")
+    _save(tmp_path / "a.jpg", (1, 1, 1), (8, 8))
+    with pytest.raises(UsageError, match="openai/clip-vit-base-patch32"):
+        ingest_images(session, [tmp_path / "a.jpg"])
+    assert count(session) == 0
+
+
+def test_column_map_into_another_table(session, tmp_path):
+    with session.hold() as c:
+        c.command("CREATE TABLE pics (pk UInt64, name String, path String, vec Array(Float32), caption String, "
+                  "CONSTRAINT l CHECK length(vec) = 512) ENGINE = MergeTree ORDER BY pk")
+    _save(tmp_path / "p" / "a.jpg", (9, 9, 9), (8, 8))
+    r = ingest_images(session, [tmp_path / "p"], table="pics", descriptions={"a.jpg": "grey"},
+                      column_map=["id=pk", "photo_id=name", "photo_image_url=path", "photo_embed=vec",
+                                  "photo_description=caption"])
+    assert r.ingested == 1
+    assert session.query("SELECT name, caption, length(vec) FROM pics").rows == [("a.jpg", "grey", 512)]
+    with pytest.raises(UsageError, match="no column 'photo_embed'"):
+        ingest_images(session, [tmp_path / "p"], table="pics", column_map=["id=pk"])
+
+
+def test_model_dimension_must_match_column(session, tmp_path):
+    create_photos(session, dim=768)
+    _save(tmp_path / "a.jpg", (1, 1, 1), (8, 8))
+    with pytest.raises(UsageError, match="512-d vectors but photos.photo_embed holds 768-d"):
+        ingest_images(session, [tmp_path / "a.jpg"])
+
+
+# ---------------------------------------------------------------- precomputed vectors
+
+def _clip_retrieval_dir(root, sizes, dim=512, seed=0):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(seed)
+    (root / "embeddings" / "img_emb").mkdir(parents=True)
+    (root / "metadata").mkdir(parents=True)
+    vecs, urls = [], []
+    start = 0
+    for n, size in enumerate(sizes):
+        v = rng.standard_normal((size, dim)).astype(np.float32)
+        u = [f"https://example.com/{start + i}.jpg" for i in range(size)]
+        np.save(root / "embeddings" / "img_emb" / f"img_emb_{n}.npy", v)
+        pq.write_table(pa.table({"url": u, "caption": [f"caption {start + i}" for i in range(size)],
+                                 "width": pa.array([start + i for i in range(size)], pa.int64())}),
+                       root / "metadata" / f"metadata_{n}.parquet")
+        vecs.append(v)
+        urls += u
+        start += size
+    return np.concatenate(vecs), urls
+
+
+def test_vectors_clip_retrieval_layout(photos, tmp_path):
+    vecs, urls = _clip_retrieval_dir(tmp_path / "out", [700, 300])
+    r = ingest_vectors(photos, tmp_path / "out", chunk_rows=256, limit=900)
+    assert (r.inputs, r.ingested, r.skipped_existing, r.failed) == (900, 900, 0, 0)
+    r = ingest_vectors(photos, tmp_path / "out", chunk_rows=256)
+    assert (r.inputs, r.ingested, r.skipped_existing) == (1000, 100, 900)
+    assert count(photos) == 1000
+    assert ids(photos) == sorted(stable_id(u) for u in urls)
+    row = photos.query("SELECT photo_id, photo_image_url, photo_description, photo_width, source, photo_embed "
+                       "FROM photos WHERE photo_image_url = 'https://example.com/777.jpg'").rows[0]
+    assert row[:5] == (urls[777], urls[777], "caption 777", 777, "vectors")
+    assert np.array_equal(np.asarray(row[5], dtype=np.float32), vecs[777])  # stored as given
+
+
+def test_vectors_parquet_column_nan_and_dimension_errors(photos, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    v = np.random.default_rng(1).standard_normal((50, 512)).astype(np.float32)
+    v[7, 3] = np.nan
+    pq.write_table(pa.table({"photo_id": [f"p{i}" for i in range(50)],
+                             "emb": pa.FixedSizeListArray.from_arrays(pa.array(v.ravel()), 512)}),
+                   tmp_path / "v.parquet")
+    with pytest.raises(UsageError, match="no vector column"):
+        ingest_vectors(photos, tmp_path / "v.parquet", vector_column="nope")
+    r = ingest_vectors(photos, tmp_path / "v.parquet", vector_column="emb", report_path=tmp_path / "f.tsv")
+    assert (r.ingested, r.failed) == (49, 1)
+    assert r.failures == [("p7", "vector has NaN or infinite values")]
+    assert (tmp_path / "f.tsv").read_text().splitlines()[1] == "p7\tvector has NaN or infinite values"
+
+    np.save(tmp_path / "wide.npy", np.zeros((3, 768), np.float32))
+    with pytest.raises(UsageError, match="768-d vectors but photos.photo_embed holds 512-d"):
+        ingest_vectors(photos, tmp_path / "wide.npy")
+    np.save(tmp_path / "ok.npy", np.ones((3, 512), np.float32))
+    pq.write_table(pa.table({"url": ["a", "b"]}), tmp_path / "two.parquet")
+    with pytest.raises(UsageError, match="has 3 rows but"):
+        ingest_vectors(photos, tmp_path / "ok.npy", metadata=tmp_path / "two.parquet")
+    # no metadata: keyed by file and row, still resumable
+    r = ingest_vectors(photos, tmp_path / "ok.npy")
+    assert r.ingested == 3 and ingest_vectors(photos, tmp_path / "ok.npy").skipped_existing == 3
+    assert count(photos) == 52
+
+
+# ---------------------------------------------------------------- pure parts
+
+@pytest.mark.parametrize("value, ch_type, expected", [
+    ("12", "UInt32", 12),
+    ("12.0", "UInt32", 12),
+    ("", "UInt32", 0),
+    ("-3", "UInt32", 0),
+    ("x", "Nullable(UInt32)", None),
+    ("1.5", "Float32", 1.5),
+    ("", "String", ""),
+    ("t", "Bool", True),
+    ("2020-01-02 03:04:05", "DateTime", dt.datetime(2020, 1, 2, 3, 4, 5)),
+    ("2020-01-02T03:04:05Z", "Nullable(DateTime64(3))", dt.datetime(2020, 1, 2, 3, 4, 5)),
+    ("2019:07:14 08:30:00", "Nullable(DateTime64(3))", dt.datetime(2019, 7, 14, 8, 30)),
+    ("garbage", "Nullable(DateTime64(3))", None),
+    ("a, b,,c", "Array(String)", ["a", "b", "c"]),
+    (["x"], "Array(LowCardinality(String))", ["x"]),
+    (None, "Array(String)", []),
+])
+def test_convert_value(value, ch_type, expected):
+    assert convert_value(value, ch_type) == expected
+
+
+def test_stable_id_is_a_uint64_hash():
+    assert stable_id("abc") == int.from_bytes(__import__("hashlib").sha1(b"abc").digest()[:8], "big")
+    assert 0 <= stable_id("") < 2**64
+    from sqlext.ingest import stable_ids
+
+    assert stable_ids(["abc", "x"]).tolist() == [stable_id("abc"), stable_id("x")]
