@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .cache import VectorCache
 
 IMAGE_BATCH = 32
+TEXT_BATCH = 256  # ingestion only; EMBED queries send all missing texts in one batch
 FETCH_WORKERS = 8
 
 
@@ -107,11 +108,17 @@ class Embedder:
 
     # --- ingestion (no cache) ------------------------------------------------------------------
 
-    def embed_texts(self, texts: Sequence[str]) -> "np.ndarray":
-        """(n, dim) unit-norm float32 rows, one model batch per call; no cache."""
+    def embed_texts(self, texts: Sequence[str], *, batch_size: int = TEXT_BATCH) -> "np.ndarray":
+        """(n, dim) unit-norm float32 rows, in batches of `batch_size`; no cache."""
+        import numpy as np
+
+        texts = list(texts)
         with self._model_lock:
             self.load()
-            return self.backend.encode_text(list(texts))
+            if len(texts) <= batch_size:
+                return self.backend.encode_text(texts)
+            parts = [self.backend.encode_text(texts[i:i + batch_size]) for i in range(0, len(texts), batch_size)]
+        return np.concatenate(parts, axis=0)
 
     def embed_images(self, images: Sequence["Image.Image"], *, batch_size: int = IMAGE_BATCH) -> "np.ndarray":
         """(n, dim) unit-norm float32 rows for RGB PIL images, in batches of `batch_size`; no cache."""
@@ -211,9 +218,14 @@ class Embedder:
         if len(images) == 1:
             one(images[0])
             return
-        with ThreadPoolExecutor(max_workers=min(FETCH_WORKERS, len(images)), thread_name_prefix="embed-fetch") as ex:
+        ex = ThreadPoolExecutor(max_workers=min(FETCH_WORKERS, len(images)), thread_name_prefix="embed-fetch")
+        try:
             for f in [ex.submit(one, i) for i in images]:
                 f.result()  # the first failure (an InputError) propagates
+        except BaseException:
+            ex.shutdown(wait=False, cancel_futures=True)  # don't wait for the other downloads
+            raise
+        ex.shutdown()
 
     def _encode_missing(self, missing: list[tuple[tuple, _Input]], st: Stats) -> dict[tuple, "np.ndarray"]:
         import numpy as np

@@ -78,7 +78,7 @@ def test_empty_query_and_empty_text_are_input_errors(embedder):
 
 def test_embed_texts_and_images_for_ingestion(embedder, direct):
     assert embedder.dim == TINY_DIM
-    tv = embedder.embed_texts(TEXTS[:3])
+    tv = embedder.embed_texts(TEXTS[:3], batch_size=2)  # two batches
     assert tv.shape == (3, TINY_DIM) and tv.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(tv, axis=1), 1, atol=1e-5)
     for t, v in zip(TEXTS, tv):
