@@ -210,6 +210,7 @@ class Runner:
                 except EmbedSQLError as exc:
                     where = f"{mig.path.name}:{step.line}"
                     msg = f"{mig.label} ({direction}) statement {i + 1} of {total} ({where}) failed: {exc.message}"
+                    self.session.catalog.invalidate()
                     if best_effort:
                         report.warnings.append(msg)
                         self.on_event("warn", msg + " (ignored: reverting a partly applied migration)")
@@ -229,6 +230,7 @@ class Runner:
                     self.state.write(mig, running, done=i, total=total, part=j + 1,
                                      prefix_checksum=mig.prefix_checksum(i) if direction == "up" else "")
                 self._heartbeat()
+            self.session.catalog.invalidate()
             self.state.write(mig, running, done=i + 1, total=total, part=0,
                              prefix_checksum=mig.prefix_checksum(i + 1) if direction == "up" else "")
         return total, 0

@@ -1,0 +1,250 @@
+"""The runner on the real embedded engine (chdb): apply, status, checksums, failure + resume,
+down, index builds, and the database lock."""
+import threading
+
+import numpy as np
+import pytest
+
+from conftest import write
+from migrations import LockTimeout, MigrationError, MigrationLock, Runner, load
+from migrations.runner import IndexBuildError
+from migrations.state import LOCK_TABLE, STATE_TABLE
+from sqlext.errors import UsageError
+
+
+def runner(session, dirs=(), builtin=True, **kw):
+    events = []
+    kw.setdefault("lock_timeout", 10)
+    r = Runner(session, load(list(dirs), builtin=builtin), on_event=lambda k, t: events.append((k, t)), **kw)
+    r.events = events
+    return r
+
+
+def states(r):
+    return {s.label: s.state for s in r.status()}
+
+
+def test_builtin_up_creates_table_index_and_model_comment(session):
+    r = runner(session)
+    rep = r.up()
+    assert rep.applied == ["0001_photos_table", "0002_photo_embed_index"]
+    assert states(r) == {"0001_photos_table": "applied", "0002_photo_embed_index": "applied"}
+    cols = dict(session.query("SELECT name, type FROM system.columns WHERE table = 'photos'").rows)
+    assert cols["photo_embed"] == "Array(Float32)" and cols["keywords"] == "Array(String)"
+    assert session.catalog.column_model("photos", "photo_embed") == "openai/clip-vit-base-patch32"
+    assert session.catalog.column_dim("photos", "photo_embed") == 512
+    idx = session.catalog.vector_index("photos", "photo_embed")
+    assert (idx.name, idx.metric, idx.dim) == ("photo_embed_index", "Cosine", 512)
+    # MyScale's status query, through the session's bridge
+    st = session.query("SELECT name, status FROM system.vector_indices WHERE table = 'photos'").rows
+    assert st == [("photo_embed_index", "Built")]
+    assert ("done", "vector index photo_embed_index on photos: Built") in r.events
+    # a second run applies nothing and writes no duplicate state
+    assert runner(session).up().applied == []
+    rows = session.query(f"SELECT version, count() FROM {STATE_TABLE} WHERE status = 'applied' GROUP BY version "
+                         f"ORDER BY version").rows
+    assert rows == [(1, 1), (2, 1)]
+
+
+def test_index_wait_after_rows_exist(session):
+    r = runner(session)
+    r.up(to=1)
+    rng = np.random.default_rng(0)
+    vecs = rng.standard_normal((300, 512)).astype(np.float32)
+    session.insert("photos", [[i, f"p{i}", v.tolist()] for i, v in enumerate(vecs)], ["id", "photo_id", "photo_embed"])
+    session.insert("photos", [[1000 + i, f"q{i}", v.tolist()] for i, v in enumerate(vecs[:50])],
+                   ["id", "photo_id", "photo_embed"])
+    r = runner(session)
+    r.up()
+    assert states(r)["0002_photo_embed_index"] == "applied"
+    assert session.query("SELECT count() FROM system.mutations WHERE table = 'photos' AND NOT is_done").rows == [(0,)]
+    assert session.query("SELECT status FROM system.vector_indices WHERE table = 'photos'").rows == [("Built",)]
+
+
+def test_failed_index_build_is_reported_with_reason_then_resumes(session, mdir):
+    write(mdir, "0001_t.sql", "CREATE TABLE t (id UInt64, v Array(Float32)) ENGINE = MergeTree ORDER BY id;\n"
+                              "INSERT INTO t VALUES (1, [1.0, 2.0, 3.0]), (2, [1.0, 2.0]);", "DROP TABLE IF EXISTS t;")
+    write(mdir, "0002_i.sql", "ALTER TABLE t ADD INDEX vi v TYPE vector_similarity('hnsw', 'cosineDistance', 3);\n"
+                              "ALTER TABLE t MATERIALIZE INDEX vi;", "ALTER TABLE t DROP INDEX vi;")
+    r = runner(session, [mdir], builtin=False)
+    with pytest.raises((MigrationError, IndexBuildError)) as ei:
+        r.up()
+    assert "equal length" in str(ei.value)
+    st = {s.label: s for s in r.status()}["0002_i"]
+    assert "equal length" in st.note
+    if st.state == "failed":  # chdb runs the mutation synchronously: MATERIALIZE itself failed
+        assert st.row.statements_done == 1
+    else:                     # a server builds in the background: the wait reports it
+        assert st.state == "applied"
+    session.command("KILL MUTATION WHERE table = 't' SYNC")
+    session.command("ALTER TABLE t DELETE WHERE length(v) != 3 SETTINGS mutations_sync = 1")
+    r = runner(session, [mdir], builtin=False)
+    r.up()
+    assert states(r)["0002_i"] == "applied"
+    assert session.query("SELECT status FROM system.vector_indices WHERE table = 't'").rows == [("Built",)]
+
+
+def test_edited_applied_file_shows_changed_and_up_refuses(session, mdir):
+    p = write(mdir, "0001_a.sql", "CREATE TABLE a (x UInt8) ENGINE = MergeTree ORDER BY x;", "DROP TABLE a;")
+    runner(session, [mdir], builtin=False).up()
+    p.write_text(p.read_text().replace("x UInt8", "x UInt16"))
+    write(mdir, "0002_b.sql", "CREATE TABLE b (x UInt8) ENGINE = MergeTree ORDER BY x;", "DROP TABLE b;")
+    r = runner(session, [mdir], builtin=False)
+    s = {s.label: s for s in r.status()}
+    assert s["0001_a"].state == "applied" and s["0001_a"].changed
+    with pytest.raises(UsageError, match="changed since they were applied: 0001_a"):
+        r.up()
+    assert states(r)["0002_b"] == "pending"
+    r.up(allow_changed=True)
+    s = {s.label: s for s in r.status()}
+    assert s["0002_b"].state == "applied" and s["0001_a"].changed  # the edit is accepted, not re-recorded
+
+
+def test_failure_at_statement_k_is_recorded_and_resumes_there(session, mdir):
+    p = write(mdir, "0001_three.sql",
+              "CREATE TABLE a (x UInt8) ENGINE = MergeTree ORDER BY x;\n"
+              "INSERT INTO missing_table VALUES (1);\n"
+              "CREATE TABLE b (x UInt8) ENGINE = MergeTree ORDER BY x;",
+              "DROP TABLE IF EXISTS b;\nDROP TABLE IF EXISTS a;")
+    r = runner(session, [mdir], builtin=False)
+    with pytest.raises(MigrationError) as ei:
+        r.up()
+    msg = str(ei.value)
+    assert "statement 2 of 3" in msg and "0001_three.sql:4" in msg and "missing_table" in msg
+    s = r.status()[0]
+    assert (s.state, s.row.statements_done, s.row.statements_total) == ("failed", 1, 3)
+    assert "stopped at statement 2 of 3" in s.note
+    # fix the cause (edit the failing statement: allowed, statement 1 is unchanged) and resume:
+    p.write_text(p.read_text().replace("INSERT INTO missing_table VALUES (1)", "INSERT INTO a VALUES (1)"))
+    r = runner(session, [mdir], builtin=False)
+    r.up()
+    assert states(r) == {"0001_three": "applied"}
+    assert ("info", "resuming 0001_three at statement 2 of 3") in r.events
+    # statement 1 (CREATE TABLE a, no IF NOT EXISTS) did not run again, statement 2 ran once
+    assert session.query("SELECT count() FROM a").rows == [(1,)]
+
+
+def test_editing_statements_that_already_ran_blocks_resume(session, mdir):
+    p = write(mdir, "0001_x.sql", "CREATE TABLE a (x UInt8) ENGINE = MergeTree ORDER BY x;\nSELECT * FROM nope;")
+    with pytest.raises(MigrationError):
+        runner(session, [mdir], builtin=False).up()
+    p.write_text(p.read_text().replace("x UInt8", "x UInt32").replace("nope", "a"))
+    r = runner(session, [mdir], builtin=False)
+    assert r.status()[0].changed
+    with pytest.raises(UsageError, match="changed"):
+        r.up()
+
+
+def test_down_one_step_all_and_failed_best_effort(session, mdir):
+    write(mdir, "0001_a.sql", "CREATE TABLE a (x UInt8) ENGINE = MergeTree ORDER BY x;", "DROP TABLE a;")
+    write(mdir, "0002_b.sql", "CREATE TABLE b (x UInt8) ENGINE = MergeTree ORDER BY x;", "DROP TABLE b;")
+    write(mdir, "0003_c.sql", "CREATE TABLE c (x UInt8) ENGINE = MergeTree ORDER BY x;\nSELECT * FROM nope;",
+          "DROP TABLE c;\nDROP TABLE c_never_created;")
+    r = runner(session, [mdir], builtin=False)
+    with pytest.raises(MigrationError):
+        r.up()
+    assert states(r) == {"0001_a": "applied", "0002_b": "applied", "0003_c": "failed"}
+    rep = r.down()          # the latest: the failed one, best effort (its 2nd down statement fails)
+    assert rep.reverted == ["0003_c"] and any("c_never_created" in w for w in rep.warnings)
+    assert states(r)["0003_c"] == "pending"
+    r.down(to=0)
+    assert set(states(r).values()) == {"pending"}
+    tables = {t for (t,) in session.query("SELECT name FROM system.tables WHERE database = currentDatabase()").rows}
+    assert not tables & {"a", "b", "c"}
+    r.up(to=2)
+    assert states(r) == {"0001_a": "applied", "0002_b": "applied", "0003_c": "pending"}
+
+
+def test_down_failure_of_applied_migration_is_recorded_and_blocks_up(session, mdir):
+    p = write(mdir, "0001_a.sql", "CREATE TABLE a (x UInt8) ENGINE = MergeTree ORDER BY x;",
+              "DROP TABLE nope;\nDROP TABLE a;")
+    r = runner(session, [mdir], builtin=False)
+    r.up()
+    with pytest.raises(MigrationError, match=r"\(down\) statement 1 of 2"):
+        r.down()
+    s = r.status()[0]
+    assert s.state == "revert_failed"
+    with pytest.raises(UsageError, match="half reverted"):
+        r.up()
+    session.command("CREATE TABLE nope (x UInt8) ENGINE = Memory")
+    r.down()
+    assert states(r) == {"0001_a": "pending"}
+    assert p.exists()
+
+
+def test_down_without_down_part_refuses(session, mdir):
+    write(mdir, "0001_a.sql", "CREATE TABLE a (x UInt8) ENGINE = MergeTree ORDER BY x;")
+    r = runner(session, [mdir], builtin=False)
+    r.up()
+    with pytest.raises(UsageError, match="no '-- \\+down' part"):
+        r.down()
+
+
+# ---------------------------------------------------------------- the lock
+
+def _fake_claim(session, *, host="elsewhere", pid=4242, ms=60000):
+    session.command(
+        f"INSERT INTO {LOCK_TABLE} (owner, host, pid, command, acquired_at, expires_at, released, seq) "
+        f"SELECT 'fake-owner', '{host}', {pid}, 'embedsql migrate up', now64(6), "
+        f"now64(6) + toIntervalMillisecond({ms}), 0, 1")
+
+
+def test_live_lock_of_another_host_blocks_then_expires(session, mdir):
+    write(mdir, "0001_a.sql", "CREATE TABLE a (x UInt8) ENGINE = MergeTree ORDER BY x;")
+    r = runner(session, [mdir], builtin=False, lock_timeout=0.5)
+    r.up(to=0)   # creates the state and lock tables, applies nothing
+    _fake_claim(session, ms=60000)
+    with pytest.raises(LockTimeout) as ei:
+        r.up()
+    assert "pid 4242 on elsewhere" in str(ei.value)
+    assert states(r) == {"0001_a": "pending"}
+    session.command(f"TRUNCATE TABLE {LOCK_TABLE}")
+    _fake_claim(session, ms=1500)    # expires while the runner waits
+    r = runner(session, [mdir], builtin=False, lock_timeout=30)
+    r.up()
+    assert states(r) == {"0001_a": "applied"}
+    assert any(k == "wait" and "pid 4242 on elsewhere" in t for k, t in r.events)
+
+
+def test_lock_of_dead_process_on_this_host_is_cleared(session, mdir):
+    import socket
+    import subprocess
+    import sys
+
+    write(mdir, "0001_a.sql", "CREATE TABLE a (x UInt8) ENGINE = MergeTree ORDER BY x;")
+    r = runner(session, [mdir], builtin=False, lock_timeout=0.5)
+    r.up(to=0)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    _fake_claim(session, host=socket.gethostname(), pid=dead.pid, ms=600000)
+    r.up()
+    assert states(r) == {"0001_a": "applied"}
+
+
+def test_lock_excludes_between_threads(session):
+    """Two claimants interleaving query by query (no engine hold): never both inside."""
+    runner(session, builtin=False).up()  # creates the tables only (no migrations)
+    log, errors = [], []
+
+    def worker(name):
+        try:
+            for _ in range(2):
+                lk = MigrationLock(r_db, timeout_s=30, settle_s=0.05, poll_s=0.05)
+                with lk:
+                    log.append(("in", name))
+                    lk.renew(force=True)
+                    log.append(("out", name))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    from migrations.runner import Db
+    r_db = Db(session)
+    ts = [threading.Thread(target=worker, args=(n,)) for n in ("A", "B", "C")]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert not errors
+    assert len(log) == 12
+    for i in range(0, len(log), 2):
+        assert log[i][0] == "in" and log[i + 1] == ("out", log[i][1]), log
