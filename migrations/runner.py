@@ -166,7 +166,7 @@ class Runner:
     def _lock_live(self) -> bool:
         try:
             lk = MigrationLock(self.db)
-            return bool(lk.live_claims())
+            return any(not lk.is_dead_local(c) for c in lk.live_claims())
         except EmbedSQLError:
             return False
 

@@ -199,10 +199,14 @@ class MigrationLock:
             f"SELECT owner, host, pid, command, acquired_at, now64(6), 1, {self._next_seq()} "
             f"FROM {LOCK_TABLE} WHERE owner = {lit(owner)} ORDER BY seq DESC LIMIT 1")
 
+    def is_dead_local(self, c: Claim) -> bool:
+        """A claim of a process on this machine that no longer exists."""
+        return c.owner != self.owner and c.host == self.host and c.pid != self.pid and not _pid_alive(c.pid)
+
     def _clear_dead_local(self, claims: list[Claim]) -> list[Claim]:
         out = []
         for c in claims:
-            if c.owner != self.owner and c.host == self.host and c.pid != self.pid and not _pid_alive(c.pid):
+            if self.is_dead_local(c):
                 self._close_claim(c.owner)
                 continue
             out.append(c)
