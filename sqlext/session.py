@@ -218,7 +218,7 @@ class Session:
             except EmbedSQLError:
                 return
             mine = self.embedder.model_id
-            if model and mine and model != mine:
+            if model and mine and not same_model(model, mine):
                 raise RewriteError(
                     f"EMBED is compared with {table}.{col}, which holds vectors of model {model!r}, "
                     f"but embedsql is using {mine!r}",
@@ -333,6 +333,15 @@ class Session:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def same_model(recorded: str, current: str) -> bool:
+    """A column records the model id it was filled with. A local directory holding a copy of a hub
+    model counts as that model when it is named after it (…/clip-vit-base-patch32)."""
+    if recorded == current:
+        return True
+    tail = lambda m: m.rstrip("/").rsplit("/", 1)[-1]  # noqa: E731
+    return tail(recorded) == tail(current)
 
 
 _POS_RE = re.compile(r"failed at position (\d+)")

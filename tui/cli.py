@@ -238,8 +238,7 @@ def describe_error(exc: BaseException) -> tuple[int, str]:
 
 def _print_error(msg: str):
     if msg:
-        prefix = "error: " if not msg.startswith("embedsql") else ""
-        sys.stderr.write(prefix + msg + "\n")
+        sys.stderr.write("error: " + msg + "\n")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,109 @@
+"""The Python API end to end on the embedded engine with a real (tiny, random) CLIP."""
+import numpy as np
+import pytest
+
+import sqlext
+from embed import EmbedQuery, Term
+from sqlext.errors import RewriteError, ServerError
+from support import PHOTOS
+
+DDL = """CREATE TABLE photos (
+    id UInt64, photo_id String, photo_image_url String, photo_description String, year UInt16,
+    photo_embed Array(Float32),
+    CONSTRAINT photo_embed_len CHECK length(photo_embed) = 512
+) ENGINE = MergeTree ORDER BY id"""
+
+TEXTS = ["a tabby cat with green eyes", "a red cup of coffee", "a rocket on the launch pad at night",
+         "an astronaut in an orange suit", "galaxies on a black sky"]
+
+
+@pytest.fixture
+def session(tmp_path, tiny_clip):
+    s = sqlext.connect(dsn=f"chdb://{tmp_path}/db", model=str(tiny_clip))
+    s.command(DDL)
+    vecs = s.embedder.embed_texts(TEXTS)
+    img = s.embedder.embed([EmbedQuery((Term("image", str(PHOTOS / "chelsea.jpg")),))])[0]
+    rows = [[i, f"p{i}", f"u{i}", t, 2000 + i, v.tolist()] for i, (t, v) in enumerate(zip(TEXTS, vecs))]
+    rows.append([99, "cat-photo", str(PHOTOS / "chelsea.jpg"), "photo", 2099, img.tolist()])
+    s.insert("photos", rows, ["id", "photo_id", "photo_image_url", "photo_description", "year", "photo_embed"])
+    yield s
+    s.close()
+
+
+def test_query_returns_rows_names_and_types(session):
+    r = session.query("SELECT id, photo_id FROM photos WHERE id < 2 ORDER BY id")
+    assert r.columns == ["id", "photo_id"]
+    assert r.types == ["UInt64", "String"]
+    assert r.rows == [(0, "p0"), (1, "p1")]
+    assert r.stats.server_ms is not None and r.stats.rows_read >= 2
+
+
+@pytest.mark.parametrize("i", range(len(TEXTS)))
+def test_hybrid_query_finds_the_row_inserted_from_the_same_input(session, i):
+    sql = f"""SELECT photo_id, cosineDistance(photo_embed, EMBED('{TEXTS[i]}')) AS dist
+              FROM photos WHERE year >= 2000 ORDER BY dist ASC LIMIT 3"""
+    r = session.query(sql)
+    assert r.rows[0][0] == f"p{i}"
+    assert r.rows[0][1] == pytest.approx(0.0, abs=1e-5)
+
+
+def test_image_path_embed_finds_its_photo_with_myscale_distance(session):
+    sql = f"SELECT photo_id, distance(photo_embed, EMBED('{PHOTOS / 'chelsea.jpg'}')) AS dist FROM photos ORDER BY dist ASC LIMIT 1"
+    r = session.query(sql)
+    assert r.rows[0][0] == "cat-photo"
+    assert any("distance" in n for n in r.stats.translations)
+
+
+def test_rewrite_shows_the_exact_sql_sent(session):
+    sql = "SELECT id FROM photos ORDER BY cosineDistance(photo_embed, EMBED('a red cup of coffee')) LIMIT 1 -- EMBED('x')"
+    out = session.rewrite(sql)
+    head, tail = sql.split("EMBED('a red cup of coffee')")
+    assert out.startswith(head) and out.endswith(tail)
+    literal = out[len(head):len(out) - len(tail)]
+    vec = np.array([float(x) for x in literal.strip("[]").split(",")], dtype=np.float32)
+    assert vec.shape == (512,) and abs(np.linalg.norm(vec) - 1) < 1e-5
+    # statements without EMBED are sent byte for byte
+    plain = "SELECT  id\n FROM photos   WHERE photo_description = 'EMBED(''x'')'"
+    assert session.rewrite(plain) == plain
+
+
+def test_explain_has_timings_and_cache(session):
+    sql = "SELECT id FROM photos ORDER BY cosineDistance(photo_embed, EMBED('a never seen text')) LIMIT 1"
+    p1 = session.explain(sql)
+    assert p1.stats.cache_misses == 1 and p1.stats.cache_hits == 0
+    assert "[512 x Float32]" in p1.stats.sent_sql
+    p2 = session.explain(sql)
+    assert p2.stats.cache_hits == 1 and p2.stats.cache_misses == 0
+
+
+def test_dimension_checked_against_the_column_constraint(tmp_path, tiny_clip):
+    s = sqlext.connect(dsn=f"chdb://{tmp_path}/db2", model=str(tiny_clip))
+    s.command("CREATE TABLE small (id UInt64, v Array(Float32), CONSTRAINT c CHECK length(v) = 16) "
+              "ENGINE = MergeTree ORDER BY id")
+    with pytest.raises(RewriteError, match=r"512-d vectors but small.v holds 16-d") as err:
+        s.query("SELECT id FROM small\nORDER BY cosineDistance(v, EMBED('cat')) LIMIT 1")
+    assert err.value.line == 2
+    s.close()
+
+
+def test_model_recorded_on_the_column_must_match(tmp_path, tiny_clip):
+    s = sqlext.connect(dsn=f"chdb://{tmp_path}/db3", model=str(tiny_clip))
+    s.command("CREATE TABLE m (id UInt64, v Array(Float32) COMMENT 'embedsql:model=some/other-model;dim=512', "
+              "CONSTRAINT c CHECK length(v) = 512) ENGINE = MergeTree ORDER BY id")
+    with pytest.raises(RewriteError, match="some/other-model"):
+        s.query("SELECT id FROM m ORDER BY cosineDistance(v, EMBED('cat')) LIMIT 1")
+    s.close()
+
+
+def test_server_error_is_one_of_ours(session):
+    with pytest.raises(ServerError, match="UNKNOWN_TABLE|Unknown table"):
+        session.query("SELECT * FROM no_such_table")
+
+
+def test_run_script_and_command(session):
+    results = session.run_script("""
+        CREATE TABLE s2 (x Int32) ENGINE = MergeTree ORDER BY x; -- a comment; with semicolon
+        INSERT INTO s2 VALUES (1), (2);
+        SELECT sum(x) FROM s2;
+    """)
+    assert results[-1].rows == [(3,)]
