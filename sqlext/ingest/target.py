@@ -156,7 +156,9 @@ class Target:
     comments: dict[str, str] = field(default_factory=dict)
     dim: int | None = None
     release_engine: bool = True  # embedded: let other processes in between batches
-    _last_release: float = 0.0
+    release_every: float = 2.0  # seconds between such openings
+    _last_release: float = field(default_factory=time.monotonic)
+    _pause: bool = False
 
     @classmethod
     def open(cls, session, table: str | None = None, column_map=None, *, release_engine: bool = True) -> "Target":
@@ -259,6 +261,7 @@ class Target:
         id_col, vec_col = self.id_col, self.vector_col
         logical = [k for k in dict.fromkeys(k for r in rows for k in r) if k not in (ID, VECTOR)]
         cols = [(k, self.col(k)) for k in logical if self.col(k) and self.col(k) not in (id_col, vec_col)]
+        self._yield_gap()
         with self.session.hold() as c:
             ids = [int(r[ID]) for r in rows]
             present = {int(x[0]) for x in c.query(
@@ -283,21 +286,29 @@ class Target:
         sink = io.BytesIO()
         with ipc.new_stream(sink, table.schema) as w:
             w.write_table(table)
+        self._yield_gap()
         with self.session.hold() as c:
             c.raw_insert(self.sql_table, list(table.column_names), sink.getvalue(), fmt="ArrowStream")
-        self._maybe_release(interval=2.0)
+        self._maybe_release()
         return table.num_rows
 
-    def _maybe_release(self, interval: float = 0.0) -> None:
-        """On the embedded engine, close it between batches so a TUI or query in another terminal
-        can get in (the lock is taken again for the next batch)."""
+    def _maybe_release(self) -> None:
+        """On the embedded engine, close it between batches every `release_every` seconds, and
+        pause briefly before the next batch, so a TUI or query in another terminal gets a turn
+        (reopening costs ~0.1 s, so not after every batch)."""
         backend = getattr(self.session, "backend", None)
         if not self.release_engine or backend is None or not getattr(backend, "embedded", False):
             return
         now = time.monotonic()
-        if now - self._last_release >= interval:
+        if now - self._last_release >= self.release_every:
             backend.close()
             self._last_release = now
+            self._pause = True
+
+    def _yield_gap(self) -> None:
+        if self._pause:
+            self._pause = False
+            time.sleep(0.15)  # the other process polls the lock every 50 ms
 
 
 def wrap_db_error(exc: Exception, session) -> Exception:
