@@ -33,7 +33,8 @@ set out.
                                             without it, what is pending on the database; --down
     embedsql migrate new NAME --dir DIR     next-numbered file from a template
 Options: `--dir DIR` (repeatable), `--no-builtin`, `--cluster NAME`, `--lock-timeout S` (30),
-`--index-timeout S` (600), `--no-wait`, `--allow-changed`, and the connection options.
+`--lock-ttl S` (60), `--index-timeout S` (600), `--no-wait`, `--allow-changed`, and the
+connection options.
 
 ## Guarantees
 - State lives in the target database, table `embedsql_migrations` (version, name, checksum,

@@ -204,6 +204,7 @@ class Runner:
                 self.on_event("warn", f"{mig.label} statement {i + 1}: {w}")
             first = part if i == start else 0
             for j in range(first, len(sqls)):
+                self._heartbeat()   # progress so far is recorded: losing the lock here loses nothing
                 t0 = time.perf_counter()
                 try:
                     self.db.execute(sqls[j])
@@ -229,7 +230,6 @@ class Runner:
                 if j + 1 < len(sqls):
                     self.state.write(mig, running, done=i, total=total, part=j + 1,
                                      prefix_checksum=mig.prefix_checksum(i) if direction == "up" else "")
-                self._heartbeat()
             self.session.catalog.invalidate()
             self.state.write(mig, running, done=i + 1, total=total, part=0,
                              prefix_checksum=mig.prefix_checksum(i + 1) if direction == "up" else "")

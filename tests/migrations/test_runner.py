@@ -1,6 +1,7 @@
 """The runner on the real embedded engine (chdb): apply, status, checksums, failure + resume,
 down, index builds, and the database lock."""
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -248,3 +249,17 @@ def test_lock_excludes_between_threads(session):
     assert len(log) == 12
     for i in range(0, len(log), 2):
         assert log[i][0] == "in" and log[i + 1] == ("out", log[i][1]), log
+
+
+def test_expired_lock_is_not_revived_by_a_late_heartbeat(session):
+    from migrations import LockLost
+    from migrations.runner import Db
+
+    runner(session, builtin=False).up()  # state and lock tables
+    lk = MigrationLock(Db(session), ttl_s=2.5, settle_s=0.01)
+    lk.acquire()
+    lk.renew(force=True)                 # in time: fine
+    time.sleep(2.6)
+    with pytest.raises(LockLost, match="expired"):
+        lk.renew(force=True)
+    assert MigrationLock(Db(session)).live_claims() == []

@@ -1,7 +1,6 @@
 """`embedsql migrate`: status | up | down | plan | new. See the `migrations` package docstring."""
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 ACTIONS = ("status", "up", "down", "plan", "new")
@@ -25,7 +24,9 @@ def add_parser(sub, common):
                        help="render for a ClickHouse cluster: ON CLUSTER, Replicated*MergeTree, Distributed tables")
         q.add_argument("--lock-timeout", type=float, default=30.0, metavar="S",
                        help="seconds to wait for another run's lock (default 30)")
-        q.add_argument("--lock-ttl", type=float, default=60.0, metavar="S", help=argparse.SUPPRESS)
+        q.add_argument("--lock-ttl", type=float, default=60.0, metavar="S",
+                       help="seconds a run's lock lives without renewal (default 60); it is renewed between "
+                            "statements, so raise it above your longest single statement")
         q.add_argument("--allow-changed", action="store_true",
                        help="accept edits to applied migration files")
 
