@@ -16,8 +16,9 @@ GOLDEN = Path(__file__).parent / "golden"
 
 def _golden(name: str, text: str):
     path = GOLDEN / name
-    if os.environ.get("EMBEDSQL_UPDATE_GOLDEN") or not path.exists():
+    if os.environ.get("EMBEDSQL_UPDATE_GOLDEN"):
         path.write_text(text)
+    assert path.exists(), f"{name} missing: run with EMBEDSQL_UPDATE_GOLDEN=1 and review it"
     assert text == path.read_text(), f"{name} differs (EMBEDSQL_UPDATE_GOLDEN=1 rewrites it; review the diff)"
 
 
