@@ -278,18 +278,15 @@ class EmbedSQLApp(App[int]):
             emb.load()
             label = f"model: {Path(str(emb.model_id)).name or emb.model_id}"
             self.model_state = "ready"
-            self.call_from_thread(self._model_ready, label)
+            self._later(self._model_ready, label)
         except Exception as exc:  # ModelLoadError or anything else: say it, keep going
             self.model_state = "failed"
             msg = error_text(exc)
-            self.call_from_thread(self._model_failed, msg)
+            self._later(self._model_failed, msg)
 
     def _set_model(self, text: str) -> None:
         self.model_state = text
-        try:
-            self.call_from_thread(setattr, self.status, "model", f"model: {text}")
-        except RuntimeError:
-            pass
+        self._later(lambda: setattr(self.status, "model", f"model: {text}"))
 
     def _model_ready(self, label: str) -> None:
         self.status.model = label
@@ -308,9 +305,18 @@ class EmbedSQLApp(App[int]):
             return
         self._later(self._catalog_loaded, data)
 
-    def _later(self, fn, *args) -> None:
+    def _later(self, fn, *args, **kw) -> None:
+        """Run fn on the UI thread; a no-op once the app or its widgets are gone."""
+        from textual.css.query import NoMatches
+
+        def safe():
+            try:
+                fn(*args, **kw)
+            except NoMatches:
+                pass  # the screen is being torn down
+
         try:
-            self.call_from_thread(fn, *args)
+            self.call_from_thread(safe)
         except RuntimeError:
             pass  # the app has exited
 
@@ -583,8 +589,11 @@ class EmbedSQLApp(App[int]):
         if pos >= 0:
             new = buf[:pos] + sql + buf[pos + len(self.last_sql):]
         else:
-            new = buf.rstrip() + ("\n\n" if buf.strip() else "") + sql + ";\n"
-            pos = len(buf.rstrip()) + (2 if buf.strip() else 0)
+            head = buf.rstrip()
+            if head and not head.endswith(";"):
+                head += ";"
+            new = head + ("\n\n" if head else "") + sql + ";\n"
+            pos = len(head) + (2 if head else 0)
         ed.load_text(new)
         row = new.count("\n", 0, pos)
         ed.cursor_location = (row, 0)
@@ -635,6 +644,8 @@ class EmbedSQLApp(App[int]):
             if sql:
                 ed = self.editor
                 buf = ed.text.rstrip()
+                if buf and not buf.endswith(";"):
+                    buf += ";"  # keep the earlier text a statement of its own
                 new = (buf + "\n\n" if buf else "") + sql.rstrip().rstrip(";") + ";\n"
                 ed.load_text(new)
                 ed.cursor_location = (new.count("\n", 0, len(buf) + 2 if buf else 0), 0)

@@ -82,6 +82,7 @@ class ThumbCache:
         self.items = items
         self._mem: OrderedDict[str, object] = OrderedDict()
         self._lock = threading.Lock()
+        self._key_locks: dict[str, threading.Lock] = {}
         self._fetch_options = fetch_options
         self.fetches = 0  # network/disk reads of originals (for tests and the status line)
 
@@ -104,8 +105,15 @@ class ThumbCache:
             return img
 
     def get(self, ref: str):
-        """A PIL thumbnail for `ref` (blocking: call from a worker). Raises embed.errors.InputError."""
+        """A PIL thumbnail for `ref` (blocking: call from a worker). Raises embed.errors.InputError.
+        Concurrent calls for one ref fetch it once."""
         k = self.key(ref)
+        with self._lock:
+            key_lock = self._key_locks.setdefault(k, threading.Lock())
+        with key_lock:
+            return self._get(ref, k)
+
+    def _get(self, ref: str, k: str):
         img = self.cached(ref)
         if img is not None:
             return img

@@ -35,11 +35,14 @@ def details_text(stats, *, rows: int | None = None, shown: int | None = None, no
 
 
 class QueryDetails(VerticalScroll):
+    text = "No query run yet."  # plain text of what is shown
+
     def compose(self):
         yield Static("No query run yet.", id="details-body")
 
     def show(self, stats, *, rows: int | None = None, shown: int | None = None, note: str = "") -> None:
         sql = stats.sent_sql or ""
+        self.text = f"SQL sent\n{sql}\n\n{details_text(stats, rows=rows, shown=shown, note=note)}"
         body = Group(
             Text("SQL sent", style="bold"),
             Syntax(sql, "sql", word_wrap=True, theme="ansi_dark") if sql else Text("(nothing sent)"),
@@ -49,5 +52,6 @@ class QueryDetails(VerticalScroll):
         self.query_one("#details-body", Static).update(body)
 
     def show_error(self, sql: str, message: str) -> None:
+        self.text = f"Statement\n{sql}\n\nerror: {message}"
         self.query_one("#details-body", Static).update(
             f"[bold]Statement[/bold]\n{escape(sql)}\n\n[red]error:[/red] {escape(message)}")

@@ -1,23 +1,208 @@
-"""F4: migrations (status, plan, apply). Placeholder until the runner lands."""
+"""F4: migrations through the runner (migrations.Runner): status, plan (the exact SQL of what is
+pending), apply (`up`, progress streamed into the log). Built-in set plus an optional directory."""
 from __future__ import annotations
 
+from pathlib import Path
+
+from rich.markup import escape
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Button, DataTable, Input, RichLog, Static
+
+STATE_STYLE = {"applied": "green", "pending": "yellow", "failed": "red", "interrupted": "red",
+               "revert_failed": "red", "running": "cyan", "reverting": "cyan"}
+
+
+def _error_text(exc: BaseException) -> str:
+    from ..app import error_text
+
+    return error_text(exc)
 
 
 class MigrationsScreen(ModalScreen[bool]):
-    BINDINGS = [Binding("escape", "close", "Close")]
+    BINDINGS = [
+        Binding("escape", "close", "Close"),
+        Binding("s", "status", "Status"),
+        Binding("p", "plan", "Plan"),
+        Binding("a", "apply", "Apply"),
+    ]
 
     def __init__(self, session) -> None:
         super().__init__()
         self.session = session
+        self.changed = False
+        self.busy = False
+        self.statuses = []
 
     def compose(self) -> ComposeResult:
         with Vertical(id="migrations-box", classes="dialog"):
-            yield Static("Migrations", id="migrations-title")
+            yield Static("[b]Migrations[/b]  s: status  p: plan  a: apply (up)  escape: close", id="migrations-title")
+            yield Input(placeholder="extra migrations directory (optional; the built-in set is always included)",
+                        id="migrations-dir")
+            with Horizontal(id="migrations-buttons"):
+                yield Button("Status", id="mig-status")
+                yield Button("Plan", id="mig-plan")
+                yield Button("Apply", id="mig-apply", variant="warning")
+            yield DataTable(id="migrations-table", cursor_type="row")
+            yield RichLog(id="migrations-output", wrap=True, markup=True, highlight=False)
+
+    def on_mount(self) -> None:
+        t = self.query_one("#migrations-table", DataTable)
+        t.add_columns("migration", "state", "note")
+        t.styles.height = 8
+        self.query_one("#migrations-table").focus()
+        self.action_status()
+
+    @property
+    def log_widget(self) -> RichLog:
+        return self.query_one("#migrations-output", RichLog)
+
+    def _dirs(self) -> list[Path]:
+        text = self.query_one("#migrations-dir", Input).value.strip()
+        return [Path(text).expanduser()] if text else []
+
+    def _runner(self, on_event=None):
+        import migrations
+
+        migs = migrations.load(self._dirs(), builtin=True)
+        return migrations.Runner(self.session, migs, on_event=on_event), migs
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        {"mig-status": self.action_status, "mig-plan": self.action_plan,
+         "mig-apply": self.action_apply}[event.button.id]()
+
+    def _start(self, what: str) -> bool:
+        if self.busy:
+            self.app.notify("migrations: wait for the running step to finish", severity="warning")
+            return False
+        self.busy = True
+        self.log_widget.write(f"[b]{what}…[/b]")
+        return True
+
+    def _emit(self, text: str) -> None:
+        try:
+            self.app._later(self.log_widget.write, text)
+        except RuntimeError:
+            pass
+
+    def _finish(self, fn, *args) -> None:
+        def run():
+            self.busy = False
+            fn(*args)
+
+        try:
+            self.app._later(run)
+        except RuntimeError:
+            pass
+
+    # -- status --------------------------------------------------------------------------------
+    def action_status(self) -> None:
+        if self._start("status"):
+            self._status_worker()
+
+    @work(thread=True, group="migrations")
+    def _status_worker(self) -> None:
+        try:
+            runner, _ = self._runner()
+            statuses = runner.status()
+        except Exception as exc:
+            self._finish(self._failed, exc)
+            return
+        self._finish(self._show_status, statuses)
+
+    def _show_status(self, statuses) -> None:
+        self.statuses = statuses
+        t = self.query_one("#migrations-table", DataTable)
+        t.clear()
+        for s in statuses:
+            style = STATE_STYLE.get(s.state, "")
+            state = f"[{style}]{s.state}[/{style}]" if style else s.state
+            if s.changed:
+                state += " [red](changed)[/red]"
+            t.add_row(s.label, state, escape(s.note or ""))
+        pending = sum(1 for s in statuses if s.state != "applied")
+        self.log_widget.write(f"{len(statuses)} migration(s), {pending} not applied")
+
+    # -- plan ------------------------------------------------------------------------------------
+    def action_plan(self) -> None:
+        if self._start("plan (pending migrations, the exact SQL; nothing is run)"):
+            self._plan_worker()
+
+    @work(thread=True, group="migrations")
+    def _plan_worker(self) -> None:
+        try:
+            import migrations
+
+            runner, migs = self._runner()
+            statuses = runner.status()
+            todo = {s.version for s in statuses if s.migration is not None and s.state != "applied"}
+            pending = [m for m in migs if m.version in todo]
+            _state, steps = migrations.plan(pending, self.session.dialect, catalog=self.session.catalog,
+                                            include_state=False)
+        except Exception as exc:
+            self._finish(self._failed, exc)
+            return
+        self._finish(self._show_plan, pending, steps)
+
+    def _show_plan(self, pending, steps) -> None:
+        log = self.log_widget
+        if not pending:
+            log.write("nothing to apply: the database is up to date")
+            return
+        current = None
+        for st in steps:
+            if st.migration is not current:
+                current = st.migration
+                log.write(f"[b]-- {escape(current.label)}[/b]")
+            for note in st.notes:
+                log.write(f"[dim]-- translated: {escape(note)}[/dim]")
+            for w in st.warnings:
+                log.write(f"[yellow]-- warning: {escape(w)}[/yellow]")
+            for sql in st.sql:
+                log.write(escape(sql.strip()) + ";")
+
+    # -- apply -----------------------------------------------------------------------------------
+    def action_apply(self) -> None:
+        if self._start("apply (migrate up)"):
+            self._apply_worker()
+
+    @work(thread=True, group="migrations")
+    def _apply_worker(self) -> None:
+        def on_event(kind: str, text: str) -> None:
+            color = {"warn": "yellow", "done": "green", "wait": "cyan"}.get(kind)
+            self._emit(f"[{color}]{escape(text)}[/{color}]" if color else escape(text))
+
+        try:
+            runner, _ = self._runner(on_event)
+            report = runner.up()
+            statuses = runner.status()
+        except Exception as exc:
+            self.changed = True
+            self._finish(self._failed, exc)
+            self._refresh_after()
+            return
+        self.changed = self.changed or bool(report.applied)
+        self._finish(self._applied, report, statuses)
+
+    def _refresh_after(self) -> None:
+        try:
+            self.app._later(self.action_status)
+        except RuntimeError:
+            pass
+
+    def _applied(self, report, statuses) -> None:
+        for w in report.warnings:
+            self.log_widget.write(f"[yellow]warning: {escape(w)}[/yellow]")
+        self.log_widget.write(f"[green]applied {len(report.applied)} migration(s)[/green]")
+        self._show_status(statuses)
+
+    def _failed(self, exc: BaseException) -> None:
+        msg = _error_text(exc)
+        self.log_widget.write(f"[red]error:[/red] {escape(msg)}")
+        self.app.notify(msg.splitlines()[0][:300], title="migrations", severity="error")
 
     def action_close(self) -> None:
-        self.dismiss(False)
+        self.dismiss(self.changed)

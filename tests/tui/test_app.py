@@ -1,0 +1,357 @@
+"""Pilot-driven tests of the app's flows on a real embedded database, tiny CLIP and loopback images."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from conftest import run_sql, wait_for
+from tui.app import EmbedSQLApp, more_like_this_sql
+
+SIZE = (150, 45)
+Q_EMBED = ("SELECT id, photo_id, photo_image_url, photo_embed, "
+           "cosineDistance(photo_embed, EMBED('a cat')) AS distance FROM photos ORDER BY distance LIMIT 5")
+
+
+def make_app(session, sql="SELECT 1", **kw):
+    kw.setdefault("warm_model", False)
+    kw.setdefault("syntax", False)
+    return EmbedSQLApp(session=session, initial_sql=sql, **kw)
+
+
+def cell(app, row, col) -> str:
+    return str(app.table.get_row_at(row)[col])
+
+
+async def test_query_with_embed_shows_rows_vectors_and_details(session):
+    app = make_app(session, Q_EMBED)
+    async with app.run_test(size=SIZE) as pilot:
+        await run_sql(app, pilot)
+        assert app.last_error is None
+        assert app.table.row_count == 5
+        assert cell(app, 0, 3) == "[512 x Float32]"
+        dist = cell(app, 0, 4)
+        assert len(dist.split(".")[1]) == 4  # readable fixed decimals
+        assert "5 rows" in app.status.message
+        body = app.query_one("#details").text
+        assert "EMBED call" in body and "[512 x Float32]" in body and "cosineDistance" in body
+
+
+async def test_statement_under_cursor_and_run_all(session):
+    text = "SELECT 'first' AS which;\n\nSELECT photo_id FROM photos ORDER BY id;\n"
+    app = make_app(session, text)
+    async with app.run_test(size=SIZE) as pilot:
+        app.editor.focus()
+        app.editor.cursor_location = (0, 3)
+        await run_sql(app, pilot)
+        assert app.result.columns == ["which"]
+        app.editor.cursor_location = (2, 5)
+        await run_sql(app, pilot, key="ctrl+r")
+        assert app.result.columns == ["photo_id"] and app.table.row_count == 5
+        await run_sql(app, pilot, key="f9")
+        assert app.result.columns == ["photo_id"]
+        assert "2 statements" in app.status.message
+    # the buffer is kept between runs
+    assert (app.buffer_path.read_text() == text)
+    app2 = EmbedSQLApp(session=session, warm_model=False, syntax=False)
+    async with app2.run_test(size=SIZE):
+        assert app2.editor.text == text
+
+
+@pytest.mark.parametrize("sql, expect", [
+    ("SELECT FROM WHERE", "Syntax error"),
+    ("SELECT * FROM no_such_table", "no_such_table"),
+    ("SELECT cosineDistance(photo_embed, EMBED('{url}')) FROM photos", "cannot embed"),
+])
+async def test_errors_are_shown_and_app_keeps_running(session, image_server, sql, expect):
+    sql = sql.format(url=image_server.url("/notimage.jpg"))
+    app = make_app(session, sql)
+    async with app.run_test(size=SIZE) as pilot:
+        await run_sql(app, pilot)
+        assert app.last_error and expect.lower() in app.last_error.lower()
+        assert app.query_one("#error").display
+        await run_sql(app, pilot, "SELECT 42 AS answer")
+        assert app.last_error is None and not app.query_one("#error").display
+        assert cell(app, 0, 0) == "42"
+
+
+async def test_preview_gallery_and_thumbnail_cache(session, tmp_path):
+    app = make_app(session, "SELECT id, photo_id, photo_image_url FROM photos ORDER BY id")
+    async with app.run_test(size=SIZE) as pilot:
+        await run_sql(app, pilot)
+        assert app.image_col == 2
+        preview = app.query_one("#preview")
+        await wait_for(pilot, lambda: preview.state == "image")
+        assert preview.ref.endswith("/photos/astronaut.jpg")
+        app.table.focus()
+        await pilot.press("down")
+        await wait_for(pilot, lambda: preview.state == "image" and preview.ref.endswith("chelsea.jpg"))
+        await pilot.press("f7")
+        gallery = app.query_one("#gallery")
+        await wait_for(pilot, lambda: len(gallery.tiles) == 5 and all(t.state == "image" for t in gallery.tiles))
+        fetched = app.thumbs.fetches
+        assert fetched == 5
+        thumbs_dir = tmp_path / "cache" / "thumbs"
+        assert len(list(thumbs_dir.glob("*.png"))) == 5
+        await run_sql(app, pilot)  # same images again: memory cache, no new fetch
+        await wait_for(pilot, lambda: all(t.state == "image" for t in app.query_one("#gallery").tiles))
+        assert app.thumbs.fetches == fetched
+    # a new app (new memory cache) reads the disk thumbnails
+    from tui.thumbs import ThumbCache
+
+    tc = ThumbCache()
+    img = tc.get(session.query("SELECT photo_image_url FROM photos WHERE id = 1").rows[0][0])
+    assert tc.fetches == 0 and max(img.size) <= 320
+
+
+async def test_preview_of_a_bad_image_says_why(session, image_server):
+    sql = (f"SELECT 1 AS id, '{image_server.url('/notimage.jpg')}' AS image_url UNION ALL "
+           f"SELECT 2, '{image_server.url('/bomb.png')}'")
+    app = make_app(session, f"SELECT * FROM ({sql}) ORDER BY id")
+    async with app.run_test(size=SIZE) as pilot:
+        await run_sql(app, pilot)
+        preview = app.query_one("#preview")
+        await wait_for(pilot, lambda: preview.state == "error")
+        app.table.focus()
+        await pilot.press("down")
+        await wait_for(pilot, lambda: preview.state == "error" and preview.ref.endswith("bomb.png"))
+        caption = str(preview.query_one("#preview-caption").render())
+        assert "no image" in caption
+
+
+async def test_more_like_this_searches_by_the_row_image(session):
+    app = make_app(session, Q_EMBED)
+    async with app.run_test(size=SIZE) as pilot:
+        await run_sql(app, pilot)
+        app.table.focus()
+        app.table.move_cursor(row=2)
+        await pilot.pause()
+        ref = app.result.rows[2][2]
+        await pilot.press("m")
+        await wait_for(pilot, lambda: not app.running and f"EMBED('{ref}')" in app.last_sql)
+        assert f"EMBED('{ref}')" in app.editor.text
+        assert app.last_error is None
+        # the image is its own nearest neighbour
+        assert app.result.rows[0][2] == ref and app.result.rows[0][4] < 1e-4
+
+
+async def test_more_like_this_with_text_and_fresh_query(session):
+    app = make_app(session, "SELECT id, photo_id, photo_image_url FROM photos ORDER BY id")
+    async with app.run_test(size=SIZE) as pilot:
+        await run_sql(app, pilot)
+        app.table.focus()
+        ref = app.result.rows[0][2]
+        await pilot.press("M")
+        await wait_for(pilot, lambda: app.screen.id == "mlt-prompt")
+        await pilot.press(*"red", "enter")
+        await wait_for(pilot, lambda: not app.running and "EMBED(" in app.last_sql)
+        assert f"cosineDistance(photo_embed, EMBED('{ref}', 'red')) AS distance" in app.last_sql
+        assert "FROM photos" in app.last_sql and app.last_error is None
+        assert app.result.columns == ["id", "photo_id", "photo_image_url", "distance"]
+
+
+def test_more_like_this_sql_replaces_every_embed():
+    sql = "SELECT id FROM t ORDER BY cosineDistance(v, EMBED('a dog', 'it''s')) LIMIT 3"
+    out = more_like_this_sql(sql, "http://x/it's.jpg", "at night")
+    assert out == r"SELECT id FROM t ORDER BY cosineDistance(v, EMBED('http://x/it\'s.jpg', 'at night')) LIMIT 3"
+    with pytest.raises(ValueError):
+        more_like_this_sql("SELECT 1", "http://x/a.jpg")
+
+
+async def test_completion_of_tables_columns_and_embed(session):
+    app = make_app(session, "")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.catalog_data is not None)
+        app.editor.focus()
+        await pilot.press(*"SELECT count() FROM phot")
+        await pilot.press("ctrl+space")
+        popup = app.query_one("#completion")
+        assert popup.display
+        names = [popup.get_option_at_index(i).prompt for i in range(popup.option_count)]
+        assert {"photos", "photo_id", "photo_embed"} <= set(names)
+        assert names[0] == "photos"
+        await pilot.press("enter")
+        assert app.editor.text == "SELECT count() FROM photos" and not popup.display
+        await pilot.press(*" WHERE length(photo_em")
+        await pilot.press("ctrl+space")  # one candidate: inserted directly
+        assert app.editor.text.endswith("length(photo_embed")
+        await pilot.press(*") = 512 AND cosineDistance(photo_embed, EMBE")
+        await pilot.press("ctrl+space")
+        assert popup.display
+        names = [popup.get_option_at_index(i).prompt for i in range(popup.option_count)]
+        assert names[0] == "EMBED"
+        await pilot.press("down", "enter")
+        assert app.editor.text.endswith("EMBED('')")
+        await pilot.press(*"a cat")
+        await pilot.press("end", *") < 2")
+        await run_sql(app, pilot)
+        assert app.last_error is None and app.result.rows == [(5,)]
+
+
+async def test_cancel_a_running_query(session):
+    app = make_app(session, "SELECT sleep(1.5) AS slept")
+    async with app.run_test(size=SIZE) as pilot:
+        app.editor.focus()
+        await pilot.press("f5")
+        assert app.running and app.status.busy
+        await pilot.press("escape")
+        assert not app.running and not app.status.busy
+        assert "cancelled" in app.status.message and "embedded" in app.status.message
+        await run_sql(app, pilot, "SELECT 7 AS seven")  # waits for the engine, then runs
+        assert app.result.columns == ["seven"]
+        await pilot.pause(0.2)
+        assert app.result.columns == ["seven"]  # the cancelled result never shows
+
+
+@pytest.mark.parametrize("ext", ["csv", "json", "parquet"])
+async def test_export(session, tmp_path, ext):
+    app = make_app(session, "SELECT id, photo_id, photo_embed FROM photos ORDER BY id")
+    out = tmp_path / f"out.{ext}"
+    async with app.run_test(size=SIZE) as pilot:
+        await run_sql(app, pilot)
+        app.table.focus()
+        await pilot.press("e")
+        await wait_for(pilot, lambda: app.screen.id == "export-prompt")
+        inp = app.screen.query_one("#prompt-input")
+        assert inp.value.startswith(str(tmp_path / "data" / "exports"))
+        inp.value = str(out)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: out.exists() and "exported" in app.status.message)
+    if ext == "csv":
+        lines = out.read_text().splitlines()
+        assert lines[0] == "id,photo_id,photo_embed" and len(lines) == 6
+        assert lines[1].startswith("1,astronaut,") and lines[1].count(",") > 500  # vectors in full
+    elif ext == "json":
+        data = json.loads(out.read_text())
+        assert data[0]["photo_id"] == "astronaut" and len(data[0]["photo_embed"]) == 512
+    else:
+        import pyarrow.parquet as pq
+
+        t = pq.read_table(out)
+        assert t.column_names == ["id", "photo_id", "photo_embed"] and t.num_rows == 5
+        assert len(t.column("photo_embed")[0].as_py()) == 512
+
+
+async def test_history_is_recorded_and_searchable(session):
+    app = make_app(session, "SELECT 'apple' AS fruit")
+    async with app.run_test(size=SIZE) as pilot:
+        await run_sql(app, pilot)
+        await run_sql(app, pilot, "SELECT 'banana' AS fruit")
+        await run_sql(app, pilot, "SELEC oops")
+        lines = [json.loads(x) for x in app.history.path.read_text().splitlines()]
+        assert [x["ok"] for x in lines] == [True, True, False]
+        assert lines[0]["sql"] == "SELECT 'apple' AS fruit" and lines[0]["rows"] == 1
+        assert set(lines[0]) == {"sql", "ts", "duration", "rows", "ok"}
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "HistoryScreen")
+        assert len(app.screen.entries) == 3
+        await pilot.press(*"apple")
+        assert [e.sql for e in app.screen.entries] == ["SELECT 'apple' AS fruit"]
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ != "HistoryScreen")
+        assert app.editor.text.rstrip().endswith("SELECT 'apple' AS fruit;")
+        await run_sql(app, pilot)
+        assert app.result.rows == [("apple",)]
+
+
+def test_history_scrubs_credentials(tmp_path):
+    from tui.history import History
+
+    h = History(tmp_path / "h.jsonl", secrets=("s3cr3t-pw",))
+    h.add("SELECT * FROM url('https://bob:hunter2@example.com/x.csv') -- s3cr3t-pw", duration=0.1, rows=1, ok=True)
+    h.add("CREATE USER u IDENTIFIED WITH sha256_password BY 'topsecret'", duration=0.1, rows=None, ok=True)
+    text = (tmp_path / "h.jsonl").read_text()
+    for secret in ("hunter2", "s3cr3t-pw", "topsecret"):
+        assert secret not in text
+    assert "bob:***@example.com" in text
+    assert [e.ok for e in h.search("")] == [True, True] and len(h.search("user")) == 1
+
+
+async def test_catalog_sidebar_shows_vector_columns(session):
+    session.command("ALTER TABLE photos ADD INDEX vidx photo_embed TYPE vector_similarity('hnsw', 'cosineDistance', 512)")
+    app = make_app(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.catalog_data is not None)
+        tree = app.query_one("#catalog")
+        labels = []
+
+        def walk(node):
+            for ch in node.children:
+                labels.append(str(ch.label))
+                walk(ch)
+        walk(tree.root)
+        assert "default" in labels and "photos" in labels
+        vec = next(x for x in labels if x.startswith("photo_embed"))
+        assert "Array(Float32)" in vec and "dim 512" in vec and "index HNSW Cosine (vidx)" in vec
+        assert any(x.startswith("photo_image_url String") for x in labels)
+        # selecting a column inserts its name in the editor
+        app.editor.load_text("")
+        node = next(n for n in tree._tree_nodes.values() if str(n.label).startswith("photo_id"))
+        tree.select_node(node)
+        await pilot.pause()
+        assert app.editor.text == "photo_id"
+
+
+async def test_large_results_are_capped(session):
+    app = make_app(session, "SELECT number, toString(number) AS s FROM numbers(25000)")
+    async with app.run_test(size=SIZE) as pilot:
+        await run_sql(app, pilot)
+        assert len(app.result.rows) == 25000
+        assert app.table.row_count <= 10000
+        app.table.fill_all()
+        assert app.table.row_count == 10000
+        assert "showing the first 10000" in app.status.message
+
+
+async def test_help_screen_lists_bindings(session):
+    app = make_app(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "HelpScreen")
+        from tui.components.help_screen import KEYS
+
+        keys = {k for _, rows in KEYS for k, _ in rows}
+        for b in EmbedSQLApp.BINDINGS:
+            for k in b.key.split(","):
+                k = {"question_mark": "?"}.get(k, k).upper() if k.startswith("f") else {"question_mark": "?"}.get(k, k)
+                assert any(k.lower() in x.lower() for x in keys), k
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ != "HelpScreen")
+
+
+async def test_migrations_screen_status_plan_apply(empty_session):
+    app = make_app(empty_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "MigrationsScreen")
+        scr = app.screen
+        await wait_for(pilot, lambda: scr.statuses and not scr.busy)
+        assert all(s.state == "pending" for s in scr.statuses)
+        await pilot.press("p")
+        await wait_for(pilot, lambda: not scr.busy)
+        log = "\n".join(str(line.text) for line in scr.log_widget.lines)
+        assert "CREATE TABLE" in log and "photos" in log
+        await pilot.press("a")
+        await wait_for(pilot, lambda: not scr.busy and scr.statuses and
+                       all(s.state == "applied" for s in scr.statuses), timeout=60)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.catalog_data is not None and "photos" in app.catalog_data.databases.get("default", {}))
+
+
+async def test_model_warms_in_the_background(session):
+    app = EmbedSQLApp(session=session, initial_sql="SELECT 1", syntax=False, warm_model=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.model_state in ("ready", "failed"))
+        assert app.model_state == "ready" and app.status.model.startswith("model: ")
+
+
+def test_app_module_imports_no_heavy_libraries():
+    import subprocess
+    import sys
+
+    code = ("import sys, tui.app; bad = [m for m in ('torch', 'transformers', 'sqlglot', 'clickhouse_connect', "
+            "'chdb', 'textual_image') if m in sys.modules]; print(bad)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": os.getcwd()})
+    assert out.stdout.strip() == "[]"
