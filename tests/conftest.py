@@ -11,8 +11,12 @@ from support import ImageServer, build_tiny_clip  # noqa: E402
 
 @pytest.fixture(scope="session")
 def tiny_clip(tmp_path_factory) -> Path:
-    """Directory holding a tiny random CLIP (512-d projection) saved with save_pretrained."""
-    return build_tiny_clip(tmp_path_factory.mktemp("tiny-clip"))
+    """Directory holding a tiny random CLIP (512-d projection) saved with save_pretrained.
+
+    The directory is named like the default model, as a user's local copy of it would be: the
+    built-in schema records `openai/clip-vit-base-patch32` on photo_embed, and embedsql accepts a
+    local directory named after the recorded model (see sqlext.session.same_model)."""
+    return build_tiny_clip(tmp_path_factory.mktemp("tiny-clip") / "clip-vit-base-patch32")
 
 
 @pytest.fixture(scope="session")
