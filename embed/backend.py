@@ -167,6 +167,20 @@ def _pick_device(device: str | None) -> str:
     return "cpu"
 
 
+def make_backend(kind: str | None, model: str | None = None, *, device: str | None = None) -> ClipBackend:
+    """The backend named by `kind` or $EMBEDSQL_BACKEND: "torch" (default, fp32), "onnx" (ONNX Runtime,
+    int8), "onnx-int8", "onnx-fp32". The ONNX one lives in embed.onnx_backend (optional extra)."""
+    name = (kind or os.environ.get("EMBEDSQL_BACKEND") or "torch").strip().lower()
+    if name in ("torch", "torch-fp32"):
+        return TorchClipBackend(model, device=device)
+    if name in ("onnx", "onnx-int8", "onnx-fp32"):
+        from .onnx_backend import OnnxClipBackend
+
+        return OnnxClipBackend(model, precision=name.partition("-")[2] or None, device=device)
+    raise ModelLoadError(f"unknown embedding backend {name!r}",
+                         hint="use torch (the default), onnx, onnx-int8 or onnx-fp32 (EMBEDSQL_BACKEND)")
+
+
 class TorchClipBackend:
     """CLIPModel + CLIPProcessor from transformers, in eval mode under torch.inference_mode()."""
 

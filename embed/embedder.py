@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-from .backend import ClipBackend, TorchClipBackend
+from .backend import ClipBackend, make_backend
 from .errors import InputError
 from .fetch import FetchOptions, decode_image, fetch_bytes
 from .modality import resolve_kind
@@ -62,8 +62,10 @@ class Embedder:
     """
 
     def __init__(self, model: str | None = None, *, device: str | None = None, cache_dir: Path | None = None,
-                 fetch: FetchOptions | None = None, backend: ClipBackend | None = None, cache: bool = True):
-        self.backend: ClipBackend = backend if backend is not None else TorchClipBackend(model, device=device)
+                 fetch: FetchOptions | None = None, backend: ClipBackend | str | None = None, cache: bool = True):
+        # backend: a ClipBackend, or a name ("torch" | "onnx" | "onnx-int8" | "onnx-fp32"); None: $EMBEDSQL_BACKEND or torch
+        self.backend: ClipBackend = (backend if backend is not None and not isinstance(backend, str)
+                                     else make_backend(backend, model, device=device))
         self.fetch_options = fetch or FetchOptions()
         self._cache_dir = Path(cache_dir) if cache_dir is not None else None
         self._use_disk_cache = cache
