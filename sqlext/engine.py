@@ -211,6 +211,9 @@ def clean_server_message(msg: str, secrets: tuple[str, ...] = ()) -> str:
     """One readable line from a ClickHouse exception text, with secrets removed."""
     text = _STACK_RE.sub("", msg or "").strip()
     text = re.sub(r"^(?:HTTPDriver for \S+ received ClickHouse error code \d+\s*)", "", text)
+    text = re.sub(r"^(?:Received ClickHouse exception, code: \d+|HTTP driver received HTTP status \d+), "
+                  r"server response:\s*", "", text)
+    text = re.sub(r"\s*\(for url [^)]*\)", "", text)
     text = re.sub(r"\s+", " ", text)
     text = re.sub(r"\s*\(version [\d.]+(?: \(official build\))?\)", "", text)
     # ClickHouse lists every token it would have accepted: keep the first few
@@ -232,6 +235,10 @@ def map_error(exc: Exception, spec: ConnectionSpec) -> ServerError:
     m = _CODE_RE.search(msg)
     code = int(m.group(1)) if m else None
     name = type(exc).__name__
+    if "Stream failed" in msg or "IncompleteRead" in msg:
+        return ConnectionFailed(
+            f"lost the connection to {spec.display()} while reading the result: the server closed the connection",
+            hint="retry; if it keeps happening, check the server (memory limits, restarts)")
     if code in (516, 192, 193) or "Authentication failed" in msg:
         return ConnectionFailed(
             f"{spec.display()} refused the credentials for user {spec.username!r}",

@@ -14,6 +14,7 @@ EXIT_OK, EXIT_SERVER, EXIT_USAGE = 0, 1, 2
 PLUGINS = {
     "migrate": "tui.commands.migrate",
     "ingest": "tui.commands.ingest",
+    "demo": "tui.commands.demo",
 }
 
 
@@ -84,6 +85,9 @@ class Context:
             from sqlext.config import resolve
 
             spec = resolve(self.opt("dsn"), connection=self.opt("connection"), dialect=self.opt("dialect"))
+            if self.opt("dsn") and "@" in self.opt("dsn") and _dsn_has_password(self.opt("dsn")):
+                self.warn("the password in --dsn is visible in the process list and shell history; "
+                          "use EMBEDSQL_PASSWORD instead")
             if spec.kind == "http" and spec.password is None:
                 from dataclasses import replace
 
@@ -102,6 +106,15 @@ class Context:
     def close(self):
         if self._session is not None:
             self._session.close()
+
+
+def _dsn_has_password(dsn: str) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        return urlsplit(dsn).password is not None
+    except ValueError:
+        return False
 
 
 def cmd_query(args, ctx: Context) -> int:
@@ -216,7 +229,10 @@ def _quiet_libraries(debug: bool):
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
     for name in ("clickhouse_connect", "transformers", "urllib3", "chdb", "huggingface_hub", "filelock"):
-        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+        lg = logging.getLogger(name)  # propagate=False: a later import may reset the level, not this
+        lg.setLevel(logging.CRITICAL + 1)
+        lg.propagate = False
+        lg.addHandler(logging.NullHandler())
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     warnings.filterwarnings("ignore")

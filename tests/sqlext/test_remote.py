@@ -170,8 +170,6 @@ def test_syntax_error_from_server(session):
     assert ei.value.code == 62
 
 
-@pytest.mark.xfail(strict=True, reason="bug: clean_server_message keeps clickhouse-connect 1.x's "
-                   "'Received ClickHouse exception, code: N, server response:' prefix and '(for url ...)' suffix")
 def test_server_error_message_is_clean(session):
     with pytest.raises(ServerError) as ei:
         session.query("SELECT * FROM no_such_table_here")
@@ -219,8 +217,6 @@ def test_connection_cut_mid_response(session, server):
     assert session.query("SELECT 3").rows == [(3,)]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: map_error leaves clickhouse-connect's StreamFailureError "
-                   "('Stream failed during read (connection closed by server)') a plain ServerError")
 def test_connection_cut_mid_response_is_connection_failed(session, server):
     marker = _unique("cutme2")
     server.fault("cut", match=marker)

@@ -97,11 +97,7 @@ def _run_case(name, server):
             server.fault("none")
 
 
-_CUT = pytest.mark.xfail(strict=True, reason="bug: map_error leaves a response cut mid-body as clickhouse-connect's "
-                         "'Stream failed during read (connection closed by server)': no server named, no hint")
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=_CUT) if n == "cut" else n for n in EXPECTED])
+@pytest.mark.parametrize("name", list(EXPECTED))
 def test_cli_failure_is_one_clear_message(name, server):
     p = _run_case(name, server)
     assert p.returncode == 1, (p.stdout, p.stderr)
@@ -116,12 +112,7 @@ def test_cli_failure_is_one_clear_message(name, server):
     assert p.stdout == ""
 
 
-_URLLIB3 = pytest.mark.xfail(strict=True, reason="bug: importing clickhouse_connect sets the 'urllib3' logger back "
-                             "to WARNING after tui.cli quieted it, so 'WARNING: Retrying (Retry(...))' reaches stderr")
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=_URLLIB3) if n in ("refused", "dns", "tls") else n
-                                  for n in EXPECTED])
+@pytest.mark.parametrize("name", list(EXPECTED))
 def test_cli_failure_stderr_has_nothing_else(name, server):
     p = _run_case(name, server)
     assert p.returncode == 1

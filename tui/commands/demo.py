@@ -1,0 +1,59 @@
+"""`embedsql demo`: the README's main job on the embedded default.
+
+Apply the built-in migrations (photo table + cosine vector index), ingest the sample photos that
+ship in tui/demo/photos (or the first --limit photos of an Unsplash Lite photos.tsv when given),
+run a hybrid query, then open the terminal UI with that query in the editor.
+"""
+from __future__ import annotations
+
+import sys
+
+DEMO_QUERY = """-- Hybrid search: metadata filter + CLIP distance. F5 runs it; edit the text and run again.
+SELECT photo_id, photo_description, photo_width,
+       distance(photo_embed, EMBED('a cat with green eyes')) AS dist,
+       photo_image_url
+FROM photos
+WHERE photo_width >= 100
+ORDER BY dist ASC
+LIMIT 5"""
+
+
+def add_parser(sub, common):
+    p = sub.add_parser("demo", parents=[common],
+                       help="set up the sample photo search (migrations + ingest) and open the TUI on it")
+    p.add_argument("--unsplash", metavar="PHOTOS_TSV",
+                   help="ingest this Unsplash Lite photos.tsv instead of the bundled sample photos")
+    p.add_argument("--limit", type=int, default=1000, help="with --unsplash: how many photos (default 1000)")
+    p.add_argument("--no-tui", action="store_true", help="print the query result and stop")
+    return p
+
+
+def run(args, ctx) -> int:
+    from migrations.files import load
+    from migrations.runner import Runner
+    from sqlext.ingest import ingest_demo, ingest_unsplash
+
+    from ..output import render
+    from .migrate import _printer
+
+    s = ctx.session()
+    ctx.err.print(f"[bold]database:[/bold] {s.describe()}", highlight=False)
+    ctx.err.print("[bold]1/3 migrations[/bold] (built-in photo table and its vector index)")
+    Runner(s, load([]), on_event=_printer(ctx)).up()
+    ctx.err.print("[bold]2/3 ingest[/bold] (CLIP model loads on first use)")
+    if args.unsplash:
+        report = ingest_unsplash(s, args.unsplash, limit=args.limit)
+    else:
+        report = ingest_demo(s)
+    ctx.err.print(report.summary(), highlight=False)
+    ctx.err.print("[bold]3/3 hybrid query[/bold]")
+    sys.stdout.write(DEMO_QUERY + "\n")
+    result = s.query(DEMO_QUERY)
+    for w in result.stats.warnings:
+        ctx.warn(w)
+    render(result, "table", console=ctx.out)
+    if args.no_tui or not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return 0
+    from ..app import run_app
+
+    return run_app(ctx, initial_sql=DEMO_QUERY)
