@@ -38,10 +38,9 @@ def build_model(directory: Path, smoke: bool) -> Path:
     (directory / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(vocab)}))
     (directory / "merges.txt").write_text("#version: 0.2\n")
     tok = CLIPTokenizer.from_pretrained(directory)
-    text = dict(vocab_size=len(vocab), bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
-                pad_token_id=tok.pad_token_id)
+    text = dict(bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
     if smoke:
-        cfg = CLIPConfig(text_config=dict(text, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        cfg = CLIPConfig(text_config=dict(text, vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                                           num_attention_heads=2),
                          vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                                             num_attention_heads=2, image_size=32, patch_size=8),
