@@ -1,0 +1,46 @@
+"""`make bench-smoke` runs: the benchmark suite in smoke mode (tiny model and sizes) writes both
+reports, with every figure, its floor and ratio. No timing is asserted: benchmarks are not tests."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FIGURES = ["1", "2", "3a", "3b", "4a", "4b", "5-exact-2000", "5-exact-6000", "5-hnsw-2000", "5-hnsw-6000", "6",
+           "7a", "7c"]
+
+
+def test_bench_smoke_writes_every_figure(tmp_path):
+    out = tmp_path / "report"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.run", "--smoke", "--out", str(out)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    md = Path(str(out) + ".md").read_text()
+    data = json.loads(Path(str(out) + ".json").read_text())
+    assert data["smoke"] is True
+    env_info = data["environment"]
+    assert env_info["cores"] >= 1 and env_info["cpu_flags_all"] and len(env_info["loadavg_start"]) == 3
+    assert env_info["versions"]["torch"] and env_info["versions"]["sqlglot"]
+    figs = {f["id"]: f for f in data["figures"]}
+    missing = [f for f in FIGURES if f not in figs]
+    assert not missing, f"figures missing from the report: {missing}"
+    try:
+        import onnxruntime  # noqa: F401
+        has_onnx = True
+    except ImportError:  # the optional extra: figure 3 is reported as not available
+        has_onnx = False
+    for fid in FIGURES:
+        f = figs[fid]
+        if fid.startswith("3") and not has_onnx:
+            assert "not installed" in f["note"]
+            continue
+        assert f["value"] is not None and f["floor_value"] is not None and f["ratio"] is not None, f
+        assert f["target"] and f"| {fid} |" in md
+    assert figs["1"]["tokens"] < 77  # a short query is not padded to 77 tokens
+    for name in ("bench_ingest", "bench_tui"):
+        assert name in data["external"], name
+        assert data["external"][name]["status"] in ("ok", "missing"), data["external"][name]
