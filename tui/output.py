@@ -23,12 +23,15 @@ def elide(value, type_name: str = "") -> str:
     return f"[{len(value)} x {elem}]"
 
 
-def cell_text(value, type_name: str = "", full_vectors: bool = False) -> str:
+def cell_text(value, type_name: str = "", full_vectors: bool = False, compact: bool = False) -> str:
+    """Text of one cell. compact (tables on screen): floats to 6 significant digits."""
     if value is None:
         return "NULL"
     if is_vector(value) and not full_vectors:
         return elide(value, type_name)
     if isinstance(value, float):
+        if compact:
+            return f"{value:.6g}"
         if "Float32" in type_name:
             return repr(float(_f32(value)))
         return repr(value)
@@ -93,7 +96,7 @@ def render(result, fmt: str, *, full_vectors: bool = False, console=None) -> str
     for c, t in zip(cols, types):
         table.add_column(f"{c}\n[dim]{t}[/dim]" if t else c, overflow="fold")
     for r in result.rows:
-        table.add_row(*[_escape(cell_text(v, t, full_vectors)) for v, t in zip(r, types)])
+        table.add_row(*[_escape(cell_text(v, t, full_vectors, compact=True)) for v, t in zip(r, types)])
     console.print(table)
     n = len(result.rows)
     console.print(f"[dim]{n} row{'s' if n != 1 else ''}[/dim]")

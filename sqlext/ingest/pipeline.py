@@ -108,12 +108,14 @@ def _run(session, target: Target, pending: list[Item], opts: IngestOptions, repo
          log: FailureLog, show, read_meta: bool) -> None:
     from embed.fetch import decode_image, fetch_bytes
 
+    from ..session import same_model
+
     embedder = session.embedder
     dim = embedder.dim  # loads the model before any download
     target.check_dim(dim, f"model {embedder.model_id}")
     if opts.check_model:
         tagged = target.column_model()
-        if tagged and tagged != embedder.model_id:
+        if tagged and not same_model(tagged, embedder.model_id):
             raise UsageError(
                 f"{target.table}.{target.vector_col} holds vectors of model {tagged!r}, "
                 f"but embedsql is using {embedder.model_id!r}",

@@ -9,9 +9,8 @@ from __future__ import annotations
 import sys
 
 DEMO_QUERY = """-- Hybrid search: metadata filter + CLIP distance. F5 runs it; edit the text and run again.
-SELECT photo_id, photo_description, photo_width,
-       distance(photo_embed, EMBED('a cat with green eyes')) AS dist,
-       photo_image_url
+SELECT photo_id, distance(photo_embed, EMBED('a cat with green eyes')) AS dist,
+       photo_description, photo_image_url
 FROM photos
 WHERE photo_width >= 100
 ORDER BY dist ASC
