@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Sequence
 
 from .backend import ClipBackend, make_backend
 from .errors import InputError
-from .fetch import FetchOptions, decode_image, fetch_bytes
+from .fetch import FetchOptions, decode_image, fetch_bytes, for_model
 from .modality import resolve_kind
 from .types import EmbedQuery, Term
 
@@ -128,7 +128,7 @@ class Embedder:
 
         from .fetch import to_rgb
 
-        images = [to_rgb(im) for im in images]
+        images = [for_model(to_rgb(im)) for im in images]
         with self._model_lock:
             self.load()
             if not images:
@@ -251,7 +251,7 @@ class Embedder:
                     result[k] = np.ascontiguousarray(v, dtype=np.float32)
             for s in range(0, len(decoded), IMAGE_BATCH):
                 chunk = decoded[s:s + IMAGE_BATCH]
-                vecs = self.backend.encode_images([im for _, im in chunk])
+                vecs = self.backend.encode_images([for_model(im) for _, im in chunk])
                 st.model_batches += 1
                 st.images_encoded += len(chunk)
                 for (k, _), v in zip(chunk, vecs):

@@ -298,3 +298,24 @@ def to_rgb(img: "Image.Image", ref: str = "<image>") -> "Image.Image":
         return img.convert("RGB")
     except (ValueError, OSError) as e:
         raise InputError(ref, f"unsupported colour mode {mode} ({e})") from None
+
+
+#: Longest side over shortest side beyond which an image is centre-cropped before the model sees it.
+MAX_ASPECT = 4.0
+
+
+def for_model(img: "Image.Image") -> "Image.Image":
+    """Centre-crop an extremely elongated image (a 30000x1 strip, say) to MAX_ASPECT:1 before the
+    CLIP processor sees it. The processor scales the shortest side to 224 and keeps the centre
+    square, so the crop changes nothing it would keep, but without it a 30000x1 image is first
+    resized to 6,720,000x224 pixels (4.5 GB). Ordinary photos are returned as they are."""
+    w, h = img.size
+    short, long_ = min(w, h), max(w, h)
+    if short <= 0 or long_ <= MAX_ASPECT * short:
+        return img
+    keep = max(1, int(MAX_ASPECT * short))
+    if w > h:
+        left = (w - keep) // 2
+        return img.crop((left, 0, left + keep, h))
+    top = (h - keep) // 2
+    return img.crop((0, top, w, top + keep))

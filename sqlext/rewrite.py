@@ -61,6 +61,7 @@ from sqlglot.dialects.clickhouse import ClickHouse
 from sqlglot.tokens import Token, TokenType
 
 from sqlext.errors import RewriteError, SQLSyntaxError
+from sqlext.split import lexing_copy as _lexing_copy
 from sqlext.split import scan as _scan_lexically
 
 try:
@@ -127,8 +128,17 @@ def _tokenize(sql: str) -> list[Token]:
     tokenizer = getattr(_local, "tokenizer", None)
     if tokenizer is None:  # one per thread: the TUI embeds from worker threads
         tokenizer = _local.tokenizer = ClickHouse().tokenizer()
+    # ClickHouse comments sqlglot does not know (`//`, nested `/* */`) blanked, `x$y` made readable
+    # (same offsets); raises SQLSyntaxError at an unterminated string or comment
+    text = _lexing_copy(sql)
     try:
-        return tokenizer.tokenize(sql)
+        tokens = tokenizer.tokenize(text)
+        if text is not sql:
+            for tok in tokens:  # names such as x$y keep their own spelling
+                orig = sql[tok.start:tok.end + 1]
+                if orig != text[tok.start:tok.end + 1]:
+                    tok.text = orig
+        return tokens
     except Exception as exc:  # sqlglot raises TokenError; anything else must not escape either
         _scan_lexically(sql)  # unterminated string/comment -> SQLSyntaxError at its opening
         offset = getattr(getattr(tokenizer, "_core", None), "_start", None)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from sqlext.errors import SQLSyntaxError
 
-__all__ = ["Statement", "split_statements", "scan"]
+__all__ = ["Statement", "split_statements", "scan", "lexing_copy"]
 
 _WS = " \t\n\r\f\v"
 # Characters after which a `$` continues a word (`x$y`) instead of opening a heredoc.
@@ -68,9 +68,10 @@ def _error(text: str, offset: int, what: str) -> SQLSyntaxError:
                           hint="close it, or escape the quote inside it ('' or \\')")
 
 
-def scan(text: str) -> tuple[list[int], list[tuple[int, int]]]:
+def scan(text: str, word_dollars: list[int] | None = None) -> tuple[list[int], list[tuple[int, int]]]:
     """Lex `text` just enough to split it: return (offsets of statement-ending `;`, comment spans
-    as (start, end) with end exclusive). Raises SQLSyntaxError on an unterminated literal."""
+    as (start, end) with end exclusive). Raises SQLSyntaxError on an unterminated literal.
+    `word_dollars`, when given, receives the offsets of `$` signs that continue a word (`x$y`)."""
     semicolons: list[int] = []
     comments: list[tuple[int, int]] = []
     n = len(text)
@@ -106,6 +107,8 @@ def scan(text: str) -> tuple[list[int], list[tuple[int, int]]]:
         elif c == "$":
             pos = start + 1
             if start > 0 and text[start - 1] in _WORD_CHARS:
+                if word_dollars is not None:
+                    word_dollars.append(start)
                 continue  # part of a word such as x$y
             close = text.find("$", start + 1)
             if close != -1:
@@ -129,6 +132,28 @@ def scan(text: str) -> tuple[list[int], list[tuple[int, int]]]:
             end = n if end == -1 else end
             comments.append((start, end))
             pos = end
+
+
+def lexing_copy(text: str) -> str:
+    """`text` made readable for sqlglot's tokenizer, same length and offsets: comments (all of
+    ClickHouse's kinds, `//` and nested `/* */` included, which sqlglot does not all know) become
+    spaces (line breaks kept), a leading byte order mark a space, and a `$` inside a word (`x$y`, which sqlglot rejects) becomes `_`.
+    Strings and quoted identifiers are untouched. Raises SQLSyntaxError like `scan`."""
+    dollars: list[int] = []
+    _, comments = scan(text, dollars)
+    bom = text.startswith("\ufeff")  # a byte order mark (files saved by some editors): whitespace
+    if not comments and not dollars and not bom:
+        return text
+    chars = list(text)
+    if bom:
+        chars[0] = " "
+    for s, e in comments:
+        for i in range(s, e):
+            if chars[i] not in "\r\n":
+                chars[i] = " "
+    for i in dollars:
+        chars[i] = "_"
+    return "".join(chars)
 
 
 def _has_code(text: str, start: int, end: int, comments: list[tuple[int, int]], ci: int) -> bool:

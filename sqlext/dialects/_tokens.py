@@ -45,13 +45,21 @@ _WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 def tokenize(sql: str) -> list[Tok] | None:
     """Tokens with spans, or None when the text cannot be tokenized (unclosed quote...): the
     bridge then leaves the text alone and lets the server report the error."""
+    from sqlext.errors import SQLSyntaxError
+    from sqlext.split import lexing_copy
+
     try:
-        raw = _DIALECT.tokenize(sql)
-    except (TokenError, Exception):  # noqa: BLE001 - any tokenizer failure: do not translate
+        # ClickHouse comments sqlglot does not know (`//`, nested `/* */`) blanked and `x$y`
+        # made readable, offsets unchanged: a construct in a comment is never translated
+        text = lexing_copy(sql)
+        raw = _DIALECT.tokenize(text)
+    except (TokenError, SQLSyntaxError, Exception):  # noqa: BLE001 - any tokenizer failure: do not translate
         return None
     out = []
     depth = 0
     for t in raw:
+        if text is not sql and sql[t.start:t.end + 1] != text[t.start:t.end + 1]:
+            t.text = sql[t.start:t.end + 1]  # a name such as x$y keeps its own spelling
         if t.token_type in _CLOSE:
             depth -= 1
         # sqlglot's end is inclusive; line/col are 1-based with col at the token's end
