@@ -69,7 +69,15 @@ def parse_dsn(dsn: str, *, source: str = "flag") -> ConnectionSpec:
             rest = rest[2:]
         if not rest:
             return ConnectionSpec(kind="embedded", path=paths.default_db_path(), source=source)
-        return ConnectionSpec(kind="embedded", path=Path(unquote(rest)).expanduser().resolve(), source=source)
+        raw = unquote(rest)
+        try:
+            if "\0" in raw:
+                raise ValueError("NUL byte in path")
+            path = Path(raw).expanduser().resolve()
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ConfigError(f"cannot use the embedded database path {raw!r} from {source}: {exc}",
+                              hint="write it as chdb:///absolute/path/to/dir") from None
+        return ConnectionSpec(kind="embedded", path=path, source=source)
     try:
         parts = urlsplit(text)
         port = parts.port
@@ -144,6 +152,8 @@ def resolve(dsn: str | None = None, *, connection: str | None = None, dialect: s
         cfg = load_config(cfg_path)
         conns = cfg.get("connections", {})
         name = connection or cfg.get("default")
+        if name is not None and not isinstance(name, str):
+            raise ConfigError(f"{cfg_path}: default must be the name of a connection, as a string")
         if name:
             if name not in conns:
                 known = ", ".join(sorted(conns)) or "none"
