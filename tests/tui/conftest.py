@@ -74,6 +74,7 @@ async def run_sql(app, pilot, sql: str | None = None, key: str = "f5"):
         app.editor.load_text(sql)
         app.editor.move_cursor(app.editor.document.end)
     app.editor.focus()
+    before = app.queries_started
     await pilot.press(key)
-    await wait_for(pilot, lambda: not app.running)
+    await wait_for(pilot, lambda: app.queries_started > before and not app.running)
     await pilot.pause()

@@ -194,7 +194,8 @@ async def test_cancel_a_running_query(session):
     async with app.run_test(size=SIZE) as pilot:
         app.editor.focus()
         await pilot.press("f5")
-        assert app.running and app.status.busy
+        await wait_for(pilot, lambda: app.running)
+        assert app.status.busy
         await pilot.press("escape")
         assert not app.running and not app.status.busy
         assert "cancelled" in app.status.message and "embedded" in app.status.message

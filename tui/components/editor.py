@@ -36,7 +36,7 @@ class SqlEditor(TextArea):
 
     def __init__(self, text: str = "", *, syntax: bool = True, **kw) -> None:
         language = "sql" if syntax and sql_highlighting_available() else None
-        super().__init__(text, language=language, soft_wrap=False, show_line_numbers=True,
+        super().__init__(text, language=language, soft_wrap=True, show_line_numbers=True,
                          tab_behavior="focus", **kw)
         self.completions: list[str] = ["EMBED"]
         self._popup: CompletionList | None = None

@@ -35,5 +35,5 @@ class StatusBar(Horizontal):
         self.query_one("#busy").display = busy
 
     def _refresh_text(self) -> None:
-        parts = [p for p in (self.connection, self.model, self.message) if p]
+        parts = [p for p in (self.message, self.model, self.connection) if p]
         self.query_one("#status-text", Static).update(" │ ".join(escape(p) for p in parts))
