@@ -16,6 +16,7 @@ import contextlib
 import re
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 
 from .config import ConnectionSpec, resolve
@@ -89,6 +90,7 @@ class Session:
         self._dialect = spec.dialect
         self._catalog = None
         self._lock = threading.RLock()
+        self._running_qid: str | None = None
 
     # -- lazily built parts -------------------------------------------------------------------
     @property
@@ -249,6 +251,28 @@ class Session:
     def explain(self, sql: str) -> Prepared:
         return self.prepare(sql)
 
+    def cancel(self) -> bool:
+        """Ask the server to kill the statement now running in this session (from another thread).
+        True when a KILL QUERY was sent. The embedded engine cannot interrupt a statement: False."""
+        qid = self._running_qid
+        if not qid or self.backend.embedded:
+            return False
+        import clickhouse_connect
+
+        s = self.spec
+        try:
+            killer = clickhouse_connect.get_client(
+                host=s.host, port=s.port, username=s.username, password=s.password or "",
+                database=s.database, secure=s.secure, verify=s.verify, connect_timeout=s.connect_timeout,
+                send_receive_timeout=30, autogenerate_session_id=False)
+            try:
+                killer.command(f"KILL QUERY WHERE query_id = '{qid}' ASYNC")  # qid: our uuid hex
+            finally:
+                killer.close()
+        except Exception as exc:
+            raise map_error(exc, self.spec) from None
+        return True
+
     def _send(self, prepared: Prepared, *, as_query: bool | None, params=None, settings=None) -> Result:
         t0 = time.perf_counter()
         result = Result(stats=prepared.stats)
@@ -256,6 +280,9 @@ class Session:
             for i, st in enumerate(prepared.statements):
                 last = i == len(prepared.statements) - 1
                 q = is_query(st) if as_query is None else (as_query and last)
+                if not self.backend.embedded:
+                    self._running_qid = uuid.uuid4().hex
+                    settings = {**(settings or {}), "query_id": self._running_qid}
                 try:
                     if q:
                         r = c.query(st, parameters=params, settings=settings)
@@ -280,6 +307,8 @@ class Session:
                             err.message = f"statement {i + 1} of {len(prepared.statements)} failed: {err.message}"
                         raise err from None
                     raise
+                finally:
+                    self._running_qid = None
                 if isinstance(summ, dict):
                     if summ.get("elapsed_ns"):
                         result.stats.server_ms = (result.stats.server_ms or 0) + int(summ["elapsed_ns"]) / 1e6

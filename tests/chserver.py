@@ -286,7 +286,11 @@ class Fault:
             return self.mode, self.seconds
 
 
+_KILL_RE = re.compile(r"^\s*KILL\s+QUERY\s+WHERE\s+query_id\s*=\s*'([^']*)'", re.I)
+
+
 def make_handler(engine: Engine, user: str, password: str, fault: Fault, log: list):
+    killed: set[str] = set()
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "ClickHouse"
@@ -417,8 +421,18 @@ def make_handler(engine: Engine, user: str, password: str, fault: Fault, log: li
                 except OSError:
                     pass
                 return
+            kill = _KILL_RE.search(text)
+            if kill:  # KILL QUERY: the stand-in can interrupt only its own fault sleeps
+                killed.add(kill.group(1))
+                return self._send(200, b"", {"X-ClickHouse-Query-Id": query_id,
+                                             "X-ClickHouse-Summary": "{}"})
             if mode == "sleep":
-                time.sleep(seconds)
+                deadline = time.monotonic() + seconds
+                while time.monotonic() < deadline:
+                    if query_id in killed:
+                        return self._error(394, "Code: 394. DB::Exception: Query was cancelled. "
+                                           "(QUERY_WAS_CANCELLED)", query_id)
+                    time.sleep(0.02)
             settings = {k: v for k, v in params.items()
                         if k not in TRANSPORT_PARAMS and not k.startswith("param_")}
             binds = {k[6:]: v for k, v in params.items() if k.startswith("param_")}

@@ -146,3 +146,10 @@ def test_vectors_cli(tmp_path):
 
 
 pytestmark = pytest.mark.timeout(180)
+
+
+def test_cli_thumbnail_default_is_the_library_default():
+    import sqlext.ingest
+    import tui.commands.ingest
+
+    assert tui.commands.ingest.UNSPLASH_THUMB == sqlext.ingest.UNSPLASH_THUMB

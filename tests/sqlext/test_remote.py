@@ -260,3 +260,39 @@ def test_server_crash_mid_query(tmp_path):
             assert "cannot reach" in str(ei.value)
         srv.proc.wait(timeout=10)
         assert not srv.alive()
+
+
+def test_cancel_kills_the_running_query_on_the_server(session, server):
+    """Session.cancel() from another thread sends KILL QUERY for the running statement's query_id;
+    the server cancels it and the caller gets the server's QUERY_WAS_CANCELLED error at once."""
+    import threading
+    import time as _time
+
+    marker = _unique("cancelme")
+    server.fault("sleep", match=marker, seconds=20)
+    try:
+        errors = []
+
+        def run():
+            try:
+                session.query(f"SELECT '{marker}'")
+            except ServerError as exc:
+                errors.append(exc)
+
+        t = threading.Thread(target=run)
+        t0 = _time.monotonic()
+        t.start()
+        while session._running_qid is None and _time.monotonic() - t0 < 10:
+            _time.sleep(0.01)
+        _time.sleep(0.2)
+        assert session.cancel() is True
+        t.join(15)
+        assert not t.is_alive()
+        assert _time.monotonic() - t0 < 10  # well before the 20 s sleep would end
+        assert errors and errors[0].code == 394
+        kills = [e for e in server.log() if e["query"].lstrip().upper().startswith("KILL QUERY")]
+        slow = [e for e in server.log() if marker in e["query"]]
+        assert kills and slow[-1]["params"]["query_id"] in kills[-1]["query"]
+    finally:
+        server.fault("none")
+    assert session.cancel() is False  # nothing running now

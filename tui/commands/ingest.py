@@ -34,9 +34,10 @@ def _positive_float(text: str) -> float:
     return v
 
 
-def add_parser(sub, common):
-    from sqlext.ingest import UNSPLASH_THUMB
+UNSPLASH_THUMB = "q=75&fm=jpg&w=200&fit=max"  # the tutorial's; sqlext.ingest.UNSPLASH_THUMB (not imported: start-up)
 
+
+def add_parser(sub, common):
     p = sub.add_parser("ingest", parents=[common], help="fill a vector table (Unsplash TSV, images, CSV, vectors)",
                        description=__doc__.split("\n\n")[0])
     kinds = p.add_subparsers(dest="ingest_kind", metavar="SOURCE", parser_class=type(p))
