@@ -468,9 +468,9 @@ class EmbedSQLApp(App[int]):
             self._query_worker.cancel()
         cancel = getattr(self.session, "cancel", None)
         embedded = getattr(getattr(self.session, "backend", None), "embedded", False)
-        if callable(cancel):
+        if callable(cancel) and not embedded:
             self._cancel_on_server(cancel)
-            note = "cancelled: asked the server to stop the query"
+            note = "cancelled: asked the server to stop the query (KILL QUERY)"
         elif embedded:
             note = ("cancelled: the embedded engine cannot interrupt a statement; it finishes in the "
                     "background and its result is discarded")

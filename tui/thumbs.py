@@ -37,29 +37,41 @@ def looks_like_image_ref(value) -> bool:
         return False
 
 
+_STRONG_HINT = re.compile(r"(url|uri|path|file|thumb)", re.I)
+
+
+def _resolves(value) -> bool:
+    """An http(s):// or file:// URL, or a path to an existing file."""
+    if not isinstance(value, str) or not value or len(value) > 4096 or "\n" in value:
+        return False
+    if value[:8].lower().startswith(("http://", "https://", "file://")):
+        return True
+    try:
+        return os.path.isfile(os.path.expanduser(value))
+    except (OSError, ValueError):
+        return False
+
+
 def image_column(columns: list[str], rows: list[tuple], types: list[str] | None = None) -> int | None:
-    """Index of the column holding image references: a column named like *url*/*path*/*image*
-    whose first non-NULL values are http(s)://, file:// or existing paths; else any string column
-    whose values all look like image references."""
+    """Index of the column holding image references. Values that resolve (URLs, existing files)
+    beat values that only look like image names (`photo_id = 'cat.jpg'`); among equals, a column
+    named like *url*/*path*/*file* beats *image*/*photo*, which beats any other name."""
     if not rows:
         return None
     sample = rows[:5]
-
-    def ok(i: int) -> bool:
+    best, best_score = None, (0, 0)
+    for i, name in enumerate(columns):
         vals = [r[i] for r in sample if i < len(r) and r[i] is not None]
-        return bool(vals) and all(looks_like_image_ref(v) for v in vals)
-
-    named = [i for i, c in enumerate(columns) if _NAME_HINT.search(c or "")]
-    for i in named:
-        if ok(i):
-            return i
-    for i in range(len(columns)):
-        if i not in named and ok(i):
-            vals = [r[i] for r in sample if r[i] is not None]
-            if all(str(v).lower().startswith(("http://", "https://", "file://")) or _IMAGE_EXT.search(str(v))
-                   for v in vals):
-                return i
-    return None
+        if not vals or not all(looks_like_image_ref(v) for v in vals):
+            continue
+        resolves = 2 if all(_resolves(v) for v in vals) else 1
+        naming = 2 if _STRONG_HINT.search(name or "") else (1 if _NAME_HINT.search(name or "") else 0)
+        if resolves == 1 and naming == 0:
+            continue  # an unnamed column of bare file names: too weak a guess
+        score = (resolves, naming)
+        if score > best_score:
+            best, best_score = i, score
+    return best
 
 
 def vector_columns(types: list[str], rows: list[tuple] | None = None) -> list[int]:

@@ -124,9 +124,11 @@ class CatalogTree(Tree):
             dnode = self.root.add(f"[b]{escape(db)}[/b]", data=("db", db), expand=bool(tables))
             if not tables:
                 dnode.add_leaf("[dim](no tables)[/dim]")
-            for t, cols in tables.items():
+            # embedsql's own bookkeeping tables (migration state and lock) go last, folded
+            ordered = sorted(tables.items(), key=lambda kv: kv[0].startswith("embedsql_"))
+            for t, cols in ordered:
                 tnode = dnode.add(escape(t), data=("table", t if db == "default" else f"{db}.{t}"),
-                                  expand=len(tables) <= 5)
+                                  expand=len(tables) <= 5 and not t.startswith("embedsql_"))
                 for c in cols:
                     tnode.add_leaf(c.label(), data=("column", c.name))
         self.root.expand()
