@@ -1,0 +1,198 @@
+"""Real processes sharing the embedded default (one chdb data dir): ingest + ingest, ingest +
+migrate up, an idle session + ingest + queries, the real TUI open in tmux + ingest + query, and a
+holder past EMBEDSQL_LOCK_TIMEOUT. Every subprocess has a timeout; after each pairing the table is
+checked (exact count, no duplicate ids, CHECK TABLE)."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from support import PHOTOS
+
+ROOT = Path(__file__).resolve().parents[2]
+N_PHOTOS = len(list(PHOTOS.glob("*.jpg")))
+
+
+def _env(**extra) -> dict:
+    return {**os.environ, "PYTHONPATH": str(ROOT), **extra}
+
+
+def rows(stdout: str) -> list[list[str]]:
+    """TSV output without its header line."""
+    return [line.split("\t") for line in stdout.splitlines()[1:] if line]
+
+
+def cli(*args, timeout=180, **env) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tui.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, env=_env(**env), cwd=ROOT)
+
+
+def start(*args, **env) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "tui.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=_env(**env), cwd=ROOT)
+
+
+def finish(p: subprocess.Popen, timeout=240) -> tuple[int, str, str]:
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+        raise AssertionError(f"process hung: {p.args}\n{err[-2000:]}")
+    return p.returncode, out, err
+
+
+def _migrated(tmp_path, tiny_clip) -> str:
+    dsn = f"chdb://{tmp_path}/db"
+    r = cli("migrate", "up", "--dsn", dsn)
+    assert r.returncode == 0, r.stderr
+    # Work around the ingest pipeline's strict model check (known bug, RESULTS.md): record the
+    # tiny model's own id on the column so `ingest --model <tiny dir>` is accepted.
+    r = cli("query", "--dsn", dsn, f"ALTER TABLE photos MODIFY COLUMN photo_embed COMMENT "
+                                    f"'embedsql:model={tiny_clip};dim=512'")
+    assert r.returncode == 0, r.stderr
+    return dsn
+
+
+def _check_table(dsn: str, expected: int) -> None:
+    r = cli("query", "--dsn", dsn, "--format", "tsv",
+            "SELECT count(), uniqExact(id), uniqExact(photo_image_url) FROM photos")
+    assert r.returncode == 0, r.stderr
+    assert rows(r.stdout) == [[str(expected)] * 3], r.stdout
+    import sqlext  # CHECK TABLE through the API: `embedsql query --format tsv` prints no result for it
+
+    with sqlext.connect(dsn=dsn) as s:
+        check = s.query("CHECK TABLE photos SETTINGS check_query_single_value_result = 1").rows
+    assert str(check[0][0]) in ("1", "True"), check
+
+
+def _ingest(dsn, tiny_clip):
+    return start("ingest", "images", str(PHOTOS), "--dsn", dsn, "--model", str(tiny_clip), "--batch-size", "4",
+                 EMBEDSQL_LOCK_TIMEOUT="60")
+
+
+def test_two_ingests_at_once(tmp_path, tiny_clip):
+    dsn = _migrated(tmp_path, tiny_clip)
+    a, b = _ingest(dsn, tiny_clip), _ingest(dsn, tiny_clip)
+    for p in (a, b):
+        code, out, err = finish(p)
+        assert code == 0, err[-2000:]
+        assert "Traceback" not in err
+    _check_table(dsn, N_PHOTOS)
+
+
+def test_ingest_and_migrate_up_at_once(tmp_path, tiny_clip):
+    dsn = _migrated(tmp_path, tiny_clip)
+    d = tmp_path / "migs"
+    d.mkdir()
+    (d / "0100_add_tags.sql").write_text("-- +up\nALTER TABLE photos ADD COLUMN tags2 Array(String);\n"
+                                         "-- +down\nALTER TABLE photos DROP COLUMN tags2;\n")
+    a = _ingest(dsn, tiny_clip)
+    m = start("migrate", "up", "--dir", str(d), "--dsn", dsn, EMBEDSQL_LOCK_TIMEOUT="60")
+    for p in (a, m):
+        code, out, err = finish(p)
+        assert code == 0, err[-2000:]
+        assert "Traceback" not in err
+    _check_table(dsn, N_PHOTOS)
+    r = cli("migrate", "status", "--dir", str(d), "--dsn", dsn)
+    assert r.returncode == 0 and "0100" in r.stdout, r.stdout + r.stderr
+
+
+IDLE = textwrap.dedent("""
+    import sys, time, sqlext
+    s = sqlext.connect(dsn=sys.argv[1])
+    s.query("SELECT count() FROM photos")
+    print("idle", flush=True)
+    time.sleep(120)
+""")
+
+HOLDER = textwrap.dedent("""
+    import sys, time, sqlext
+    s = sqlext.connect(dsn=sys.argv[1])
+    with s.hold():
+        s.query("SELECT 1")
+        print("held", flush=True)
+        time.sleep(120)
+""")
+
+
+def _py(script: str, dsn: str, tag: str) -> subprocess.Popen:
+    p = subprocess.Popen([sys.executable, "-c", script, dsn, tag], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=_env(), cwd=ROOT)
+    line = p.stdout.readline().strip()
+    assert line in ("idle", "held"), p.stderr.read()
+    return p
+
+
+def test_idle_session_plus_ingest_plus_queries(tmp_path, tiny_clip):
+    dsn = _migrated(tmp_path, tiny_clip)
+    idle = _py(IDLE, dsn, "idle-tui-stand-in")
+    try:
+        code, _, err = finish(_ingest(dsn, tiny_clip))
+        assert code == 0, err[-2000:]
+        r = cli("query", "--dsn", dsn, "--model", str(tiny_clip), "--format", "tsv",
+                "SELECT id FROM photos ORDER BY cosineDistance(photo_embed, EMBED('a cat')) LIMIT 3")
+        assert r.returncode == 0 and len(rows(r.stdout)) == 3, r.stderr
+        assert idle.poll() is None  # still alive and idle
+    finally:
+        idle.kill()
+        idle.wait(30)
+    _check_table(dsn, N_PHOTOS)
+
+
+def test_holder_past_the_timeout_gets_a_clear_message(tmp_path, tiny_clip):
+    dsn = _migrated(tmp_path, tiny_clip)
+    holder = _py(HOLDER, dsn, "holder-tag-xyz")
+    try:
+        t0 = time.monotonic()
+        r = cli("query", "--dsn", dsn, "SELECT count() FROM photos", timeout=60, EMBEDSQL_LOCK_TIMEOUT="1")
+        assert time.monotonic() - t0 < 60
+        assert r.returncode == 1, (r.returncode, r.stderr)
+        assert "Traceback" not in r.stderr and r.stdout == ""
+        msg = r.stderr.strip()
+        assert msg.startswith("error: ") and f"process {holder.pid}" in msg and "holder-tag-xyz" in msg, msg
+        assert "EMBEDSQL_LOCK_TIMEOUT" in msg
+    finally:
+        holder.kill()
+        holder.wait(30)
+    _check_table(dsn, 0)  # the holder died: the database opens again, intact
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_tui_open_in_tmux_while_ingest_and_query_run(tmp_path, tiny_clip):
+    dsn = _migrated(tmp_path, tiny_clip)
+    sock = f"embedsql-hard-{uuid.uuid4().hex[:8]}"
+    keep = ("EMBEDSQL_DATA_DIR", "EMBEDSQL_CONFIG", "EMBEDSQL_CACHE_DIR")
+    env = [f"{k}={os.environ[k]}" for k in keep] + ["HF_HUB_OFFLINE=1", "TRANSFORMERS_OFFLINE=1",
+                                                    f"PYTHONPATH={ROOT}", "TERM=xterm-256color"]
+    cmd = ["env", *env, sys.executable, "-m", "tui.cli", "--dsn", dsn, "--model", str(tiny_clip)]
+    subprocess.run(["tmux", "-L", sock, "new-session", "-d", "-x", "120", "-y", "40", "-s", "app",
+                    " ".join(f"'{c}'" for c in cmd)], check=True, timeout=30, cwd=ROOT)
+    try:
+        end = time.monotonic() + 60
+        screen = ""
+        while time.monotonic() < end:  # wait until the app has drawn (and used the engine once)
+            screen = subprocess.run(["tmux", "-L", sock, "capture-pane", "-p", "-t", "app"],
+                                    capture_output=True, text=True).stdout
+            if "photos" in screen or "Catalog" in screen or "catalog" in screen:
+                break
+            time.sleep(0.3)
+        time.sleep(2)
+        code, _, err = finish(_ingest(dsn, tiny_clip))
+        assert code == 0, err[-2000:]
+        r = cli("query", "--dsn", dsn, "--model", str(tiny_clip), "--format", "tsv",
+                "SELECT count() FROM photos WHERE cosineDistance(photo_embed, EMBED('a dog')) < 2")
+        assert r.returncode == 0 and rows(r.stdout) == [[str(N_PHOTOS)]], r.stderr
+        alive = subprocess.run(["tmux", "-L", sock, "has-session", "-t", "app"], capture_output=True)
+        assert alive.returncode == 0, "the TUI exited while the others ran:\n" + screen
+    finally:
+        subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True, timeout=30)
+    _check_table(dsn, N_PHOTOS)
