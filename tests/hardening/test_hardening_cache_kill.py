@@ -55,8 +55,8 @@ def _run_and_kill(tiny_clip, cache: Path, batch: int, after_lines: int, extra_de
 def test_kill_9_during_cache_writes_then_reuse(tiny_clip, tmp_path):
     cache = tmp_path / "cache"
     committed = 0
-    # three kills at different points (small and large write batches), same cache dir
-    for batch, lines, delay in ((1, 30, 0.013), (50, 3, 0.05), (200, 1, 0.0)):
+    # two kills at different points (small and large write batches), same cache dir
+    for batch, lines, delay in ((1, 30, 0.013), (200, 1, 0.0)):
         committed = max(committed, _run_and_kill(tiny_clip, cache, batch, lines, delay))
     assert committed >= 200
     # the WAL/SHM left by the killed process are there; a new process-equivalent reader works

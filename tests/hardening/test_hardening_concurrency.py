@@ -1,7 +1,8 @@
 """Real processes sharing the embedded default (one chdb data dir): ingest + ingest, ingest +
 migrate up, an idle session + ingest + queries, the real TUI open in tmux + ingest + query, and a
 holder past EMBEDSQL_LOCK_TIMEOUT. Every subprocess has a timeout; after each pairing the table is
-checked (exact count, no duplicate ids, CHECK TABLE)."""
+checked (exact count, no duplicate ids, CHECK TABLE). The ingest+migrate and TUI pairings are
+marked slow (named *load*, run by `make load`) to keep `make test` short."""
 from __future__ import annotations
 
 import os
@@ -51,26 +52,25 @@ def finish(p: subprocess.Popen, timeout=240) -> tuple[int, str, str]:
 
 
 def _migrated(tmp_path, tiny_clip) -> str:
+    """The built-in schema, applied in this process (the engine is released when the session
+    closes, so the subprocesses get it)."""
+    import sqlext
+    from migrations import files, runner
+
     dsn = f"chdb://{tmp_path}/db"
-    r = cli("migrate", "up", "--dsn", dsn)
-    assert r.returncode == 0, r.stderr
-    # Work around the ingest pipeline's strict model check (known bug, RESULTS.md): record the
-    # tiny model's own id on the column so `ingest --model <tiny dir>` is accepted.
-    r = cli("query", "--dsn", dsn, f"ALTER TABLE photos MODIFY COLUMN photo_embed COMMENT "
-                                    f"'embedsql:model={tiny_clip};dim=512'")
-    assert r.returncode == 0, r.stderr
+    with sqlext.connect(dsn=dsn) as s:
+        runner.Runner(s, files.load([])).up()  # photo_embed records openai/clip-vit-base-patch32
     return dsn
 
 
 def _check_table(dsn: str, expected: int) -> None:
-    r = cli("query", "--dsn", dsn, "--format", "tsv",
-            "SELECT count(), uniqExact(id), uniqExact(photo_image_url) FROM photos")
-    assert r.returncode == 0, r.stderr
-    assert rows(r.stdout) == [[str(expected)] * 3], r.stdout
-    import sqlext  # CHECK TABLE through the API: `embedsql query --format tsv` prints no result for it
+    """Exact count, no duplicate ids or inputs, CHECK TABLE passes (through the API, in this process)."""
+    import sqlext
 
     with sqlext.connect(dsn=dsn) as s:
+        counts = s.query("SELECT count(), uniqExact(id), uniqExact(photo_image_url) FROM photos").rows
         check = s.query("CHECK TABLE photos SETTINGS check_query_single_value_result = 1").rows
+    assert [tuple(int(x) for x in counts[0])] == [(expected,) * 3], counts
     assert str(check[0][0]) in ("1", "True"), check
 
 
@@ -89,7 +89,8 @@ def test_two_ingests_at_once(tmp_path, tiny_clip):
     _check_table(dsn, N_PHOTOS)
 
 
-def test_ingest_and_migrate_up_at_once(tmp_path, tiny_clip):
+@pytest.mark.slow
+def test_concurrent_load_ingest_and_migrate_up_at_once(tmp_path, tiny_clip):
     dsn = _migrated(tmp_path, tiny_clip)
     d = tmp_path / "migs"
     d.mkdir()
@@ -166,8 +167,9 @@ def test_holder_past_the_timeout_gets_a_clear_message(tmp_path, tiny_clip):
     _check_table(dsn, 0)  # the holder died: the database opens again, intact
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
-def test_tui_open_in_tmux_while_ingest_and_query_run(tmp_path, tiny_clip):
+def test_concurrent_load_tui_open_in_tmux_while_ingest_and_query_run(tmp_path, tiny_clip):
     dsn = _migrated(tmp_path, tiny_clip)
     sock = f"embedsql-hard-{uuid.uuid4().hex[:8]}"
     keep = ("EMBEDSQL_DATA_DIR", "EMBEDSQL_CONFIG", "EMBEDSQL_CACHE_DIR")

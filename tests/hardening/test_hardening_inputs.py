@@ -113,11 +113,9 @@ def test_binary_garbage_config(tmp_path, monkeypatch, data):
         pass
 
 
-# Known bugs in sqlext/config.py (owned by the lead; exact fixes in tests/hardening/RESULTS.md).
-# strict xfail: these start failing (XPASS) once fixed, so the marks get removed.
-@pytest.mark.xfail(strict=True, reason="config.py: a non-string `default` raises TypeError (unhashable)")
+# Found by this sweep, fixed in sqlext/config.py (6a36a37): regressions.
 @pytest.mark.parametrize("text", ["default = [1]\n", "default = {a = 1}\n"])
-def test_known_bug_default_not_a_string(tmp_path, monkeypatch, text):
+def test_default_not_a_string_is_a_config_error(tmp_path, monkeypatch, text):
     cfg = tmp_path / "c.toml"
     cfg.write_text(text)
     monkeypatch.setenv("EMBEDSQL_CONFIG", str(cfg))
@@ -125,9 +123,8 @@ def test_known_bug_default_not_a_string(tmp_path, monkeypatch, text):
         resolve()
 
 
-@pytest.mark.xfail(strict=True, reason="config.py: an unusable chdb path raises ValueError/RuntimeError")
 @pytest.mark.parametrize("dsn", ["chdb://\\u0000x", "chdb://~no_such_user_embedsql/db"])
-def test_known_bug_unusable_chdb_path(tmp_path, monkeypatch, dsn):
+def test_unusable_chdb_path_is_a_config_error(tmp_path, monkeypatch, dsn):
     cfg = tmp_path / "c.toml"
     cfg.write_text(f'default = "a"\n[connections.a]\ndsn = "{dsn}"\n')
     monkeypatch.setenv("EMBEDSQL_CONFIG", str(cfg))
@@ -203,9 +200,7 @@ def test_hostile_images_through_ingestion(hostile_dir, tiny_clip, tmp_path):
     s = sqlext.connect(dsn=f"chdb://{tmp_path}/db", model=str(tiny_clip))
     try:
         runner.Runner(s, files.load([])).up()
-        # check_model=False: the pipeline's model check is stricter than the Session's (known bug below)
-        report = ingest_images(s, [d], report_path=tmp_path / "failures.tsv", batch_size=8, workers=4,
-                               check_model=False)
+        report = ingest_images(s, [d], report_path=tmp_path / "failures.tsv", batch_size=8, workers=4)
         failed = {Path(i).name: reason for i, reason in report.failures}
         assert report.inputs == len(expect)
         assert report.ingested + report.failed == len(expect), report.summary()
@@ -224,7 +219,7 @@ def test_hostile_images_through_ingestion(hostile_dir, tiny_clip, tmp_path):
         check = s.query("CHECK TABLE photos SETTINGS check_query_single_value_result = 1").rows
         assert str(check[0][0]) in ("1", "True"), check
         # a rerun adds nothing and refetches nothing that was ingested
-        again = ingest_images(s, [d], batch_size=8, workers=4, check_model=False)
+        again = ingest_images(s, [d], batch_size=8, workers=4)
         assert again.ingested == 0 and again.skipped_existing == len(got)
     finally:
         s.close()
@@ -247,10 +242,8 @@ def test_extreme_aspect_ratio_is_cropped_before_the_model(tiny_clip):
     assert v.shape == (2, 512) and np.allclose(np.linalg.norm(v, axis=1), 1, atol=1e-4)
 
 
-@pytest.mark.xfail(strict=True, raises=sqlext.errors.UsageError,
-                   reason="sqlext/ingest/pipeline.py compares model ids with != where Session uses "
-                          "same_model(): a local copy named clip-vit-base-patch32 is refused by ingest")
-def test_known_bug_ingest_refuses_a_local_copy_of_the_recorded_model(tiny_clip, tmp_path):
+# found by this sweep, fixed in ca22bbe (the pipeline now uses session.same_model): regression
+def test_ingest_accepts_a_local_copy_of_the_recorded_model(tiny_clip, tmp_path):
     from migrations import files, runner
     from sqlext.ingest import ingest_images
 
