@@ -105,6 +105,9 @@ def parse_dsn(dsn: str, *, source: str = "flag") -> ConnectionSpec:
         to = float(opts.get("timeout", 300))
     except ValueError:
         raise ConfigError(f"connect_timeout and timeout in the DSN from {source} must be numbers") from None
+    if not (0 < ct <= 86400 and 0 < to <= 7 * 86400):  # also rejects nan and inf
+        raise ConfigError(f"connect_timeout and timeout in the DSN from {source} must be positive seconds "
+                          f"(at most a day and a week)")
     return ConnectionSpec(
         kind="http",
         host=parts.hostname,

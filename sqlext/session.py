@@ -21,10 +21,9 @@ from dataclasses import dataclass, field
 
 from .config import ConnectionSpec, resolve
 from .engine import Backend, map_error
-from .errors import EmbedSQLError, RewriteError, UsageError
+from .errors import EmbedSQLError, RewriteError, SQLSyntaxError, UsageError
 
-_QUERY_START = re.compile(r"^\s*(?:\(\s*)*(SELECT|WITH|SHOW|DESCRIBE|DESC|EXPLAIN|EXISTS|VALUES)\b", re.I)
-_LEADING_COMMENTS = re.compile(r"^(?:\s+|--[^\n]*\n?|#[^\n]*\n?|/\*.*?\*/)*", re.S)
+_QUERY_START = re.compile(r"^\s*(?:\(\s*)*(SELECT|WITH|SHOW|DESCRIBE|DESC|EXPLAIN|EXISTS|VALUES|CHECK)\b", re.I)
 _VECTOR_RE = re.compile(r"\[(?:\s*-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*,){7,}\s*-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*\]")
 
 
@@ -34,8 +33,21 @@ def elide_vectors(sql: str) -> str:
 
 
 def is_query(sql: str) -> bool:
-    body = _LEADING_COMMENTS.sub("", sql, count=1)
-    return bool(_QUERY_START.match(body))
+    """Does the statement return rows (SELECT, SHOW, CHECK TABLE...)? Leading comments (nested
+    block comments and `//` included) are skipped with the splitter's own scanner."""
+    from .split import scan
+
+    body = sql.lstrip("\ufeff")
+    try:
+        _, comments = scan(body)
+    except SQLSyntaxError:
+        comments = []
+    pos = 0
+    for a, b in comments:
+        if body[pos:a].strip():
+            break
+        pos = b
+    return bool(_QUERY_START.match(body[pos:]))
 
 
 @dataclass

@@ -91,3 +91,9 @@ def test_binary_garbage_config(tmp_path):
     (tmp_path / "config.toml").write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(ConfigError, match="config file"):
         config.resolve()
+
+
+@pytest.mark.parametrize("q", ["timeout=nan", "connect_timeout=1e400", "timeout=0", "timeout=-1"])
+def test_dsn_timeouts_must_be_positive_finite(q):
+    with pytest.raises(ConfigError, match="positive seconds"):
+        config.parse_dsn(f"http://u@h/db?{q}")

@@ -107,3 +107,16 @@ def test_run_script_and_command(session):
         SELECT sum(x) FROM s2;
     """)
     assert results[-1].rows == [(3,)]
+
+
+@pytest.mark.parametrize("sql, expected", [
+    ("SELECT 1", True), ("  (SELECT 1)", True), ("WITH a AS (SELECT 1) SELECT * FROM a", True),
+    ("CHECK TABLE photos", True), ("-- c\nSELECT 1", True), ("// c\nSELECT 1", True),
+    ("/* a /* nested */ b */ SELECT 1", True), ("\ufeffSELECT 1", True), ("# c\nSHOW TABLES", True),
+    ("INSERT INTO t SELECT 1", False), ("CREATE TABLE t (a Int8) ENGINE = Memory", False),
+    ("/* SELECT */ DROP TABLE t", False), ("ALTER TABLE t DELETE WHERE 1", False),
+])
+def test_is_query_decides_rows_or_command(sql, expected):
+    from sqlext.session import is_query
+
+    assert is_query(sql) is expected
