@@ -169,7 +169,7 @@ def _pick_device(device: str | None) -> str:
 
 def make_backend(kind: str | None, model: str | None = None, *, device: str | None = None) -> ClipBackend:
     """The backend named by `kind` or $EMBEDSQL_BACKEND: "torch" (default, fp32), "onnx" (ONNX Runtime,
-    int8), "onnx-int8", "onnx-fp32". The ONNX one lives in embed.onnx_backend (optional extra)."""
+    fp32), "onnx-int8", "onnx-fp32". The ONNX one lives in embed.onnx_backend (optional extra)."""
     name = (kind or os.environ.get("EMBEDSQL_BACKEND") or "torch").strip().lower()
     if name in ("torch", "torch-fp32"):
         return TorchClipBackend(model, device=device)

@@ -3,16 +3,19 @@
 Opt in with `Embedder(model, backend="onnx")` or `EMBEDSQL_BACKEND=onnx` (needs the optional extra:
 `pip install 'embedsql[onnx]'`). The default backend stays torch fp32.
 
-- `precision="int8"` (the default for "onnx"): the exported fp32 graphs with dynamic int8
-  quantization of the weights (`onnxruntime.quantization.quantize_dynamic`); on CPUs with
-  AVX512-VNNI / AMX this is the fast path. `precision="fp32"`: the exported graphs as they are.
+- `precision="fp32"` (the default for "onnx"): the exported graphs as they are; same vectors as
+  torch (cosine 1.0, same top-10), 1.5-3x faster on 2 cores (`make bench`, benchmarks/RESULTS.md).
+  `precision="int8"` ("onnx-int8"): dynamic int8 quantization of the MatMul weights
+  (`onnxruntime.quantization.quantize_dynamic`): 8-28x faster for text, 8x for images on AVX512-VNNI,
+  cosine >= 0.998 to fp32, but on the benchmark's random-weight model only 55% of queries kept
+  exactly the same top-10 (overlap@10 0.94): opt in knowingly.
 - The text tower (+ projection) and the vision tower (+ projection) are exported separately with
   `torch.onnx.export(..., dynamo=False)` (the TorchScript exporter: no onnxscript needed), dynamic
   batch and sequence axes. The export runs once per model revision and is cached under
   `<cache dir>/onnx/<model>/<revision>/`; later loads read only the ONNX files and the processor.
 - Vectors are unit-norm float32 rows like the torch backend's; they differ from fp32 torch by a
   cosine of >= 0.99 (measured by `make bench`), so the vector cache keys them under their own
-  revision (`<revision>+onnx-int8`): vectors of the two backends are never mixed.
+  revision (`<revision>+onnx-fp32` / `+onnx-int8`): vectors of the two backends are never mixed.
 """
 from __future__ import annotations
 
@@ -33,7 +36,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
 PRECISIONS = ("int8", "fp32")
-DEFAULT_PRECISION = "int8"
+DEFAULT_PRECISION = "fp32"
 OPSET = 17
 _FORMAT = 1  # bump when the exported graphs change
 _export_lock = threading.Lock()
@@ -165,6 +168,9 @@ class OnnxClipBackend:
             opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
+        # no busy-waiting between runs: the embedded ClickHouse scan (and torch, if loaded) runs right
+        # after an embed on the same few cores, and spinning ORT threads would steal them
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             from transformers import CLIPProcessor
 

@@ -69,7 +69,7 @@ def test_short_query_not_padded(tiny_clip, export_root):
 
 
 def test_export_is_cached_per_revision(tiny_clip, tmp_path):
-    first = OnnxClipBackend(str(tiny_clip), cache_dir=tmp_path)
+    first = OnnxClipBackend(str(tiny_clip), precision="int8", cache_dir=tmp_path)
     first.load()
     assert first.exported_now and (first.export_dir / "text.int8.onnx").is_file()
     again = OnnxClipBackend(str(tiny_clip), precision="fp32", cache_dir=tmp_path)
@@ -81,11 +81,11 @@ def test_export_is_cached_per_revision(tiny_clip, tmp_path):
 
 
 def test_damaged_export_is_a_model_load_error(tiny_clip, tmp_path):
-    b = OnnxClipBackend(str(tiny_clip), cache_dir=tmp_path)
+    b = OnnxClipBackend(str(tiny_clip), precision="int8", cache_dir=tmp_path)
     b.load()
     (b.export_dir / "text.int8.onnx").write_bytes(b"not onnx")
     with pytest.raises(ModelLoadError) as ei:
-        OnnxClipBackend(str(tiny_clip), cache_dir=tmp_path).load()
+        OnnxClipBackend(str(tiny_clip), precision="int8", cache_dir=tmp_path).load()
     assert "ONNX" in str(ei.value) and str(b.export_dir) in (ei.value.hint or "")
 
 
@@ -96,7 +96,7 @@ def test_selected_by_name_and_env(tiny_clip, tmp_path, monkeypatch):
     assert isinstance(e.backend, OnnxClipBackend) and e.backend.precision == "fp32"
     monkeypatch.setenv("EMBEDSQL_BACKEND", "onnx")
     e = Embedder(str(tiny_clip))
-    assert isinstance(e.backend, OnnxClipBackend) and e.backend.precision == "int8"
+    assert isinstance(e.backend, OnnxClipBackend) and e.backend.precision == "fp32"
     assert isinstance(Embedder(str(tiny_clip), backend="torch").backend, TorchClipBackend)
     monkeypatch.setenv("EMBEDSQL_BACKEND", "tensorrt")
     with pytest.raises(ModelLoadError) as ei:
