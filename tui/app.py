@@ -288,7 +288,9 @@ class EmbedSQLApp(App[int]):
         from .components.editor import sql_highlighting_available
 
         if sql_highlighting_available():
+            selection = self.editor.selection  # setting the language may reset the cursor
             self.editor.language = "sql"
+            self.editor.selection = selection
 
     def _describe(self) -> str:
         try:

@@ -251,9 +251,10 @@ def test_missing_table_says_migrate(session, tmp_path):
 
 
 def test_model_tag_mismatch_refused(session, tmp_path):
-    create_photos(session, model="openai/clip-vit-base-patch32")
+    # (the tiny model's directory is named clip-vit-base-patch32: a local copy of the default)
+    create_photos(session, model="laion/CLIP-ViT-H-14-laion2B-s32B-b79K")
     _save(tmp_path / "a.jpg", (1, 1, 1), (8, 8))
-    with pytest.raises(UsageError, match="openai/clip-vit-base-patch32"):
+    with pytest.raises(UsageError, match="laion/CLIP-ViT-H-14-laion2B-s32B-b79K"):
         ingest_images(session, [tmp_path / "a.jpg"])
     assert count(session) == 0
 

@@ -356,3 +356,16 @@ def test_app_module_imports_no_heavy_libraries():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": os.getcwd()})
     assert out.stdout.strip() == "[]"
+
+
+async def test_cursor_stays_at_the_end_when_highlighting_switches_on(session):
+    """Typing right after start goes after the buffer, not before it: switching on SQL
+    highlighting (after the first paint) must not move the cursor back to the top."""
+    from tui.components.editor import sql_highlighting_available
+
+    if not sql_highlighting_available():
+        pytest.skip("tree-sitter SQL grammar not installed")
+    app = make_app(session, "SELECT 1;\n", syntax=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.editor.language == "sql")
+        assert app.editor.cursor_location == app.editor.document.end
