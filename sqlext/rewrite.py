@@ -69,7 +69,7 @@ try:
 except ImportError:  # embed/__init__ may not re-export them yet
     from embed.types import EmbedQuery, Term
 
-__all__ = ["EmbedCall", "find_embeds", "splice", "format_vector", "rewrite", "DISTANCE_FUNCTIONS"]
+__all__ = ["EmbedCall", "find_embeds", "splice", "splice_text", "format_vector", "rewrite", "DISTANCE_FUNCTIONS"]
 
 # The cheap pre-check: the word "embed" standing alone (not photo_embed, not embedding).
 _EMBED_WORD = re.compile(r"(?<![\w$])embed(?![\w$])", re.IGNORECASE)
@@ -388,15 +388,22 @@ def splice(sql: str, calls: Sequence[EmbedCall], vectors: Sequence[np.ndarray]) 
     """Replace each call's span with its vector literal; all other text is kept byte for byte."""
     if len(calls) != len(vectors):
         raise ValueError(f"{len(calls)} EMBED calls but {len(vectors)} vectors")
+    return splice_text(sql, calls, [format_vector(v) for v in vectors])
+
+
+def splice_text(sql: str, calls: Sequence[EmbedCall], replacements: Sequence[str]) -> str:
+    """Replace each call's span with the given text; all other text is kept byte for byte."""
+    if len(calls) != len(replacements):
+        raise ValueError(f"{len(calls)} EMBED calls but {len(replacements)} replacements")
     if not calls:
         return sql
     parts: list[str] = []
     pos = 0
-    for call, vec in sorted(zip(calls, vectors), key=lambda cv: cv[0].start):
+    for call, rep in sorted(zip(calls, replacements), key=lambda cr: cr[0].start):
         if call.start < pos or sql[call.start:call.end] != call.text:
             raise ValueError(f"EMBED call at {call.start}..{call.end} does not match this SQL text")
         parts.append(sql[pos:call.start])
-        parts.append(format_vector(vec))
+        parts.append(rep)
         pos = call.end
     parts.append(sql[pos:])
     return "".join(parts)

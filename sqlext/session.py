@@ -165,6 +165,7 @@ class Session:
         stats = Stats()
         text = sql
         calls = rw.find_embeds(text)
+        literals: dict[str, str] = {}
         if calls:
             stats.embed_calls = len(calls)
             queries = list(dict.fromkeys(c.query for c in calls))
@@ -175,10 +176,14 @@ class Session:
             ls = self.embedder.last_stats()
             stats.cache_hits, stats.cache_misses = ls.hits, ls.misses
             by_query = dict(zip(queries, vectors))
-            vecs = [by_query[c.query] for c in calls]
-            self._check_dims(text, calls, vecs)
-            text = rw.splice(text, calls, vecs)
-        statements = [text]
+            self._check_dims(text, calls, [by_query[c.query] for c in calls])
+            # Translate and lint a statement holding short placeholders, then put the vectors in:
+            # tokenizing thousands of digits per query would cost more than the rest together.
+            tag = f"__embedsql_vec_{uuid.uuid4().hex[:12]}_"
+            for n, q in enumerate(queries):
+                literals[f"[{tag}{n}]"] = rw.format_vector(by_query[q])
+            index = {q: f"[{tag}{n}]" for n, q in enumerate(queries)}
+            text = rw.splice_text(text, calls, [index[c.query] for c in calls])
         from . import dialects
 
         tr = dialects.translate(text, target=self.dialect, catalog=self.catalog)
@@ -189,6 +194,11 @@ class Session:
             for w in dialects.lint(st, self.catalog, dialect=self.dialect):
                 if w not in stats.warnings:
                     stats.warnings.append(w)
+        if literals:
+            pattern = re.compile("|".join(re.escape(p) for p in literals))
+            statements = [pattern.sub(lambda m: literals[m.group(0)], st) for st in statements]
+            stats.translations = [n.replace(tag, "vector_") for n in stats.translations]
+            stats.warnings = [w.replace(tag, "vector_") for w in stats.warnings]
         stats.sent_sql = elide_vectors(";\n".join(statements))
         return Prepared(sql, statements, stats)
 
