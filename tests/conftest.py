@@ -31,7 +31,7 @@ def _isolated_user_dirs(tmp_path, monkeypatch):
     monkeypatch.setenv("EMBEDSQL_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("EMBEDSQL_CONFIG", str(tmp_path / "config.toml"))
     monkeypatch.setenv("EMBEDSQL_CACHE_DIR", str(tmp_path / "cache"))
-    for var in ("EMBEDSQL_DSN", "EMBEDSQL_PASSWORD", "EMBEDSQL_MODEL"):
+    for var in ("EMBEDSQL_DSN", "EMBEDSQL_PASSWORD", "EMBEDSQL_MODEL", "EMBEDSQL_BACKEND", "EMBEDSQL_LOCK_TIMEOUT"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")

@@ -120,3 +120,11 @@ def test_is_query_decides_rows_or_command(sql, expected):
     from sqlext.session import is_query
 
     assert is_query(sql) is expected
+
+
+def test_hnsw_search_default_is_shipped_unless_the_statement_sets_it(session):
+    # (the name is split so that the statement itself does not mention the setting)
+    assert session.query("SELECT getSetting(concat('hnsw_candidate_list_', 'size_for_search'))").rows == [(64,)]
+    r = session.query("SELECT getSetting('hnsw_candidate_list_size_for_search') "
+                      "SETTINGS hnsw_candidate_list_size_for_search = 200")
+    assert r.rows == [(200,)]
