@@ -601,7 +601,7 @@ def bench_hybrid(session, emb, c_factory, model_dir, data_dir, tmp, smoke):
     qs = distinct_queries(tok, 200, len(tok(QUERY)["input_ids"]))[-(nq + 2):]
     mask = (countries == "FR") & (widths > 1000)
     it = iter(qs)
-    ms, emb_ms, srv_ms = [], [], []
+    ms, emb_ms = [], []
     with session.hold():
         session.query(HYBRID.format(q=next(it)))  # warm: catalog, engine
         for _ in range(nq):

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import os
 import socket
-import sys
 import time
 import uuid
 from dataclasses import dataclass
 
+from sqlext.engine import command_line, pid_alive
 from sqlext.errors import EmbedSQLError, ServerError
 
 STATE_TABLE = "embedsql_migrations"
@@ -139,21 +139,6 @@ class Claim:
         return f"pid {self.pid} on {self.host} ({self.command}), since {self.acquired_at}"
 
 
-def _command_line() -> str:
-    text = " ".join([os.path.basename(sys.argv[0]) if sys.argv else "python"] + sys.argv[1:])
-    return text if len(text) <= 200 else text[:197] + "..."
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class MigrationLock:
     """The database lock (see the module docstring). Use as a context manager, or acquire/release."""
 
@@ -168,7 +153,7 @@ class MigrationLock:
         self.owner = uuid.uuid4().hex
         self.host = socket.gethostname()
         self.pid = os.getpid()
-        self.command = _command_line()
+        self.command = command_line()
         self.held = False
         self._seq = 0
         self._renewed = 0.0
@@ -201,7 +186,7 @@ class MigrationLock:
 
     def is_dead_local(self, c: Claim) -> bool:
         """A claim of a process on this machine that no longer exists."""
-        return c.owner != self.owner and c.host == self.host and c.pid != self.pid and not _pid_alive(c.pid)
+        return c.owner != self.owner and c.host == self.host and c.pid != self.pid and not pid_alive(c.pid)
 
     def _clear_dead_local(self, claims: list[Claim]) -> list[Claim]:
         out = []

@@ -34,13 +34,14 @@ def lock_timeout() -> float:
         return DEFAULT_LOCK_TIMEOUT
 
 
-def _command_line() -> str:
+def command_line() -> str:
+    """This process's command line, shortened: how a lock holder is named to whoever waits."""
     argv = [os.path.basename(sys.argv[0]) if sys.argv else "python"] + sys.argv[1:]
     text = " ".join(argv)
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -87,14 +88,14 @@ class _EmbeddedManager:
                     os.close(fd)
                     raise self._busy(path, timeout) from None
                 time.sleep(0.05)
-        info = json.dumps({"pid": os.getpid(), "command": _command_line(), "since": time.time()})
+        info = json.dumps({"pid": os.getpid(), "command": command_line(), "since": time.time()})
         os.ftruncate(fd, 0)
         os.pwrite(fd, info.encode(), 0)
         return fd
 
     def _busy(self, path: Path, waited: float) -> EngineBusy:
         info = self.holder(path)
-        if info and _pid_alive(int(info["pid"])):
+        if info and pid_alive(int(info["pid"])):
             who = f"embedsql process {info['pid']} ({info.get('command', '?')})"
         else:
             who = "another process"
@@ -303,21 +304,26 @@ class Backend:
         else:
             yield self._http()
 
+    def new_http_client(self, *, timeout: float | None = None):
+        """A new clickhouse-connect client for the server (the session's own, or a second one to
+        cancel a running query)."""
+        import clickhouse_connect
+
+        s = self.spec
+        try:
+            return clickhouse_connect.get_client(
+                host=s.host, port=s.port, username=s.username, password=s.password or "",
+                database=s.database, secure=s.secure, verify=s.verify,
+                connect_timeout=s.connect_timeout, send_receive_timeout=timeout or s.timeout,
+                autogenerate_session_id=False,
+            )
+        except Exception as exc:
+            raise map_error(exc, s) from None
+
     def _http(self):
         with self._http_lock:
             if self._http_client is None:
-                import clickhouse_connect
-
-                s = self.spec
-                try:
-                    self._http_client = clickhouse_connect.get_client(
-                        host=s.host, port=s.port, username=s.username, password=s.password or "",
-                        database=s.database, secure=s.secure, verify=s.verify,
-                        connect_timeout=s.connect_timeout, send_receive_timeout=s.timeout,
-                        autogenerate_session_id=False,
-                    )
-                except Exception as exc:
-                    raise map_error(exc, s) from None
+                self._http_client = self.new_http_client()
             return self._http_client
 
     def close(self):

@@ -280,20 +280,13 @@ class Session:
         qid = self._running_qid
         if not qid or self.backend.embedded:
             return False
-        import clickhouse_connect
-
-        s = self.spec
+        killer = self.backend.new_http_client(timeout=30)
         try:
-            killer = clickhouse_connect.get_client(
-                host=s.host, port=s.port, username=s.username, password=s.password or "",
-                database=s.database, secure=s.secure, verify=s.verify, connect_timeout=s.connect_timeout,
-                send_receive_timeout=30, autogenerate_session_id=False)
-            try:
-                killer.command(f"KILL QUERY WHERE query_id = '{qid}' ASYNC")  # qid: our uuid hex
-            finally:
-                killer.close()
+            killer.command(f"KILL QUERY WHERE query_id = '{qid}' ASYNC")  # qid: our uuid hex
         except Exception as exc:
             raise map_error(exc, self.spec) from None
+        finally:
+            killer.close()
         return True
 
     def _default_settings(self, statement: str) -> dict:

@@ -6,7 +6,6 @@ Runs real processes against tests/chserver.py on 127.0.0.1."""
 from __future__ import annotations
 
 import base64
-import os
 import secrets
 import time
 from pathlib import Path

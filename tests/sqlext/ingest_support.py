@@ -1,40 +1,25 @@
 """Helpers for the ingestion tests: the built-in photo table's DDL (plain ClickHouse) and a session."""
 from __future__ import annotations
 
-PHOTOS_DDL = """
-CREATE TABLE {table}
-(
-    id UInt64,
-    photo_id String,
-    photo_url String,
-    photo_image_url String,
-    photo_embed Array(Float32){comment},
-    photo_description String,
-    ai_description String,
-    photo_width UInt32,
-    photo_height UInt32,
-    photo_aspect_ratio Float32,
-    photographer_username String,
-    photographer_first_name String,
-    photographer_last_name String,
-    photo_location_name String,
-    photo_location_city String,
-    photo_location_country String,
-    photo_submitted_at Nullable(DateTime64(3)),
-    keywords Array(String),
-    source String,
-    ingested_at DateTime DEFAULT now(),
-    CONSTRAINT photo_embed_len CHECK length(photo_embed) = {dim}
-)
-ENGINE = MergeTree
-ORDER BY id
-"""
+def photos_ddl(table: str = "photos", dim: int = 512, model: str | None = None) -> str:
+    """The built-in migration's CREATE TABLE (so these tests follow the real schema), with another
+    table name, dimension or model tag (none: no COMMENT on photo_embed)."""
+    import re
+
+    from migrations.files import BUILTIN_DIR, load_file
+
+    ddl = load_file(BUILTIN_DIR / "0001_photos_table.sql").up[0].text
+    ddl = re.sub(r"CREATE TABLE IF NOT EXISTS photos\b", f"CREATE TABLE {table}", ddl)
+    comment = f" COMMENT 'embedsql:model={model};dim={dim}'" if model else ""
+    ddl = re.sub(r" COMMENT 'embedsql:[^']*'", comment, ddl)
+    ddl, n = re.subn(r"length\(photo_embed\) = 512", f"length(photo_embed) = {dim}", ddl)
+    assert n == 1 and f"CREATE TABLE {table}" in ddl, "the built-in schema changed: update this helper"
+    return ddl
 
 
 def create_photos(session, table: str = "photos", dim: int = 512, model: str | None = None) -> None:
-    comment = f" COMMENT 'embedsql:model={model};dim={dim}'" if model else ""
     with session.hold() as c:
-        c.command(PHOTOS_DDL.format(table=table, dim=dim, comment=comment))
+        c.command(photos_ddl(table, dim, model))
 
 
 def count(session, table: str = "photos", where: str = "") -> int:

@@ -1,5 +1,4 @@
 """DSN and configuration precedence: --dsn, then EMBEDSQL_DSN, then the config file, then the embedded default."""
-from pathlib import Path
 
 import pytest
 

@@ -1,6 +1,5 @@
 """The embedded engine is shared between processes: held only for a unit of work, a waiting
 process gets a clear message naming the holder."""
-import os
 import subprocess
 import sys
 import textwrap
