@@ -293,7 +293,9 @@ class Session:
         """Query defaults embedsql ships for ClickHouse vector search (see README, Performance):
         HNSW candidate list 64 (ClickHouse's default 256 is ~3x slower at the same recall@10 on
         25k rows). Only where the server knows the setting and the statement does not set it."""
-        if self.dialect != "clickhouse" or "hnsw_candidate_list_size_for_search" in statement.lower():
+        low = statement.lower()
+        if (self.dialect != "clickhouse" or "hnsw_candidate_list_size_for_search" in low
+                or not _VECTOR_FN.search(low)):
             return {}
         if self._hnsw_setting is None:
             if self.backend.embedded:
@@ -337,6 +339,9 @@ class Session:
                 except Exception as exc:
                     if _is_client_error(exc):
                         err = map_error(exc, self.spec)
+                        if st_settings and "hnsw_candidate_list_size_for_search" in st_settings \
+                                and not (settings or {}).get("hnsw_candidate_list_size_for_search"):
+                            err.message = _OUR_SETTINGS.sub("", err.message)
                         _add_position(err, st, prepared.original)
                         if len(prepared.statements) > 1:
                             err.message = f"statement {i + 1} of {len(prepared.statements)} failed: {err.message}"
@@ -409,6 +414,9 @@ def same_model(recorded: str, current: str) -> bool:
 
 
 HNSW_EF_SEARCH = 64
+_VECTOR_FN = re.compile(r"(?:cosinedistance|l2distance)\s*\(")
+# the embedded engine echoes settings we add into its error messages: take ours out again
+_OUR_SETTINGS = re.compile(r",? ?(?:SETTINGS )?hnsw_candidate_list_size_for_search = '?%d'?" % HNSW_EF_SEARCH)
 
 _POS_RE = re.compile(r"failed at position (\d+)")
 

@@ -98,6 +98,10 @@ def test_model_recorded_on_the_column_must_match(tmp_path, tiny_clip):
 def test_server_error_is_one_of_ours(session):
     with pytest.raises(ServerError, match="UNKNOWN_TABLE|Unknown table"):
         session.query("SELECT * FROM no_such_table")
+    # the settings embedsql adds never show in the message as if the user had written them
+    with pytest.raises(ServerError) as err:
+        session.query("SELECT cosineDistance(v, [1.0]) FROM no_such_table")
+    assert "hnsw_candidate" not in str(err.value)
 
 
 def test_run_script_and_command(session):
@@ -124,7 +128,9 @@ def test_is_query_decides_rows_or_command(sql, expected):
 
 def test_hnsw_search_default_is_shipped_unless_the_statement_sets_it(session):
     # (the name is split so that the statement itself does not mention the setting)
-    assert session.query("SELECT getSetting(concat('hnsw_candidate_list_', 'size_for_search'))").rows == [(64,)]
+    get = "getSetting(concat('hnsw_candidate_list_', 'size_for_search'))"
+    assert session.query(f"SELECT {get}, cosineDistance([1.0], [1.0])").rows[0][0] == 64
+    assert session.query(f"SELECT {get}").rows == [(256,)]  # not a vector query: untouched
     r = session.query("SELECT getSetting('hnsw_candidate_list_size_for_search') "
                       "SETTINGS hnsw_candidate_list_size_for_search = 200")
     assert r.rows == [(200,)]
