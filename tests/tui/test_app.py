@@ -284,7 +284,7 @@ async def test_catalog_sidebar_shows_vector_columns(session):
         walk(tree.root)
         assert "default" in labels and "photos" in labels
         vec = next(x for x in labels if x.startswith("photo_embed"))
-        assert "Array(Float32)" in vec and "dim 512" in vec and "index HNSW Cosine (vidx)" in vec
+        assert "Array(Float32)" in vec and "dim 512" in vec and "index HNSW Cosine (vidx, Built)" in vec
         assert any(x.startswith("photo_image_url String") for x in labels)
         # selecting a column inserts its name in the editor
         app.editor.load_text("")

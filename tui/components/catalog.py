@@ -76,6 +76,14 @@ def load_catalog(session) -> CatalogData:
             if t in data.databases.get(db, {}):
                 data.databases[db][t].append(ColumnInfo(c, typ))
         cat = session.catalog
+        statuses: dict[tuple[str, str, str], str] = {}
+        if any(c.is_vector for ts in data.databases.values() for cs in ts.values() for c in cs):
+            try:  # MyScale's view; on ClickHouse the dialect bridge computes it from system tables
+                for db, t, name, status in session.query(
+                        "SELECT database, table, name, status FROM system.vector_indices").rows:
+                    statuses[(db, t, name)] = status
+            except Exception:  # no status is not an error for the sidebar
+                pass
         for db, tables in data.databases.items():
             for t, cols in tables.items():
                 for col in cols:
@@ -87,7 +95,8 @@ def load_catalog(session) -> CatalogData:
                         col.model = cat.column_model(name, col.name)
                         idx = cat.vector_index(name, col.name)
                         if idx is not None:
-                            col.index = f"{idx.type} {idx.metric} ({idx.name})"
+                            status = statuses.get((db, t, idx.name))
+                            col.index = f"{idx.type} {idx.metric} ({idx.name}{', ' + status if status else ''})"
                     except Exception:  # a catalog that cannot say is not an error for the sidebar
                         pass
         try:
