@@ -336,6 +336,12 @@ class Session:
                             result.message = f"{summ['written_rows']} rows written"
                 except EmbedSQLError:
                     raise
+                except KeyboardInterrupt:
+                    # Ctrl-C: a server goes on running a query whose client went away; stop it too
+                    if not self.backend.embedded and self._running_qid:
+                        with contextlib.suppress(Exception):
+                            self.cancel()
+                    raise
                 except Exception as exc:
                     if _is_client_error(exc):
                         err = map_error(exc, self.spec)

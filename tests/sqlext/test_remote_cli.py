@@ -136,3 +136,26 @@ def test_cli_no_password_and_no_terminal(server):
     p = run_cli(["query", "SELECT 1", "--dsn", server.dsn()], password=None)
     assert p.returncode == 1
     assert f"user '{USER}'" in _error_line(p.stderr)
+
+
+def test_ctrl_c_kills_the_query_on_the_server_too(server):
+    """A server keeps running a query whose client went away: Ctrl-C sends KILL QUERY for it."""
+    import signal
+    import time
+
+    marker = "ctrlc_" + secrets.token_hex(4)
+    server.fault("sleep", match=marker, seconds=30)
+    try:
+        p = run_cli(["query", f"SELECT '{marker}'", "--dsn", server.dsn()], password=PASSWORD, popen=True)
+        deadline = time.monotonic() + 30
+        while not any(marker in e["query"] for e in server.log()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=20)
+        assert p.returncode == 130, err
+        assert "Traceback" not in err and PASSWORD not in out + err
+        slow = [e for e in server.log() if marker in e["query"] and "KILL" not in e["query"]]
+        kills = [e for e in server.log() if e["query"].lstrip().upper().startswith("KILL QUERY")]
+        assert any(slow[-1]["params"]["query_id"] in k["query"] for k in kills)
+    finally:
+        server.fault("none")
