@@ -198,3 +198,59 @@ def test_concurrent_load_tui_open_in_tmux_while_ingest_and_query_run(tmp_path, t
     finally:
         subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True, timeout=30)
     _check_table(dsn, N_PHOTOS)
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_two_tuis_and_a_migration(tmp_path, tiny_clip):
+    """Two TUIs open on one embedded database each run a query while `migrate up` applies a
+    migration in a third process: all succeed, the TUIs stay up, the table is intact."""
+    dsn = _migrated(tmp_path, tiny_clip)
+    code, _, err = finish(_ingest(dsn, tiny_clip))
+    assert code == 0, err[-2000:]
+    mig = tmp_path / "mig"
+    mig.mkdir()
+    (mig / "0100_tags.sql").write_text("-- +up\nALTER TABLE photos ADD COLUMN tags Array(String);\n"
+                                       "-- +down\nALTER TABLE photos DROP COLUMN tags;\n")
+    sock = f"embedsql-two-{uuid.uuid4().hex[:8]}"
+    keep = ("EMBEDSQL_DATA_DIR", "EMBEDSQL_CONFIG", "EMBEDSQL_CACHE_DIR")
+    env = [f"{k}={os.environ[k]}" for k in keep] + ["HF_HUB_OFFLINE=1", "TRANSFORMERS_OFFLINE=1",
+                                                    f"PYTHONPATH={ROOT}", "TERM=xterm-256color"]
+    cmd = " ".join(f"'{c}'" for c in ["env", *env, sys.executable, "-m", "tui.cli", "--dsn", dsn,
+                                       "--model", str(tiny_clip)])
+
+    def screen(name):
+        return subprocess.run(["tmux", "-L", sock, "capture-pane", "-p", "-t", name],
+                              capture_output=True, text=True).stdout
+
+    def wait(name, needle, timeout=60):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if needle in screen(name):
+                return
+            time.sleep(0.3)
+        raise AssertionError(f"{needle!r} not on {name}'s screen:\n{screen(name)}")
+
+    try:
+        for name in ("a", "b"):
+            subprocess.run(["tmux", "-L", sock, "new-session", "-d", "-x", "120", "-y", "40", "-s", name, cmd],
+                           check=True, timeout=30, cwd=ROOT)
+        for name in ("a", "b"):
+            wait(name, "photo_embed")  # first screen and catalog read
+        m = start("migrate", "up", "--dir", str(mig), "--dsn", dsn)
+        for name, word in (("a", "alpha"), ("b", "beta")):
+            subprocess.run(["tmux", "-L", sock, "send-keys", "-t", name, "-l",
+                            f"\nSELECT count() AS {word} FROM photos;"], check=True)
+            subprocess.run(["tmux", "-L", sock, "send-keys", "-t", name, "F5"], check=True)
+        for name in ("a", "b"):
+            wait(name, "1 row")
+        code, _, err = finish(m)
+        assert code == 0, err[-2000:]
+        for name in ("a", "b"):
+            r = subprocess.run(["tmux", "-L", sock, "has-session", "-t", name], capture_output=True)
+            assert r.returncode == 0, f"TUI {name} exited:\n{screen(name)}"
+    finally:
+        subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True, timeout=30)
+    _check_table(dsn, N_PHOTOS)
+    r = cli("query", "--dsn", dsn, "--format", "tsv", "SELECT count() FROM system.columns "
+            "WHERE table = 'photos' AND name = 'tags'")
+    assert rows(r.stdout) == [["1"]], r.stderr
