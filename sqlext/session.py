@@ -170,14 +170,15 @@ class Session:
         if calls:
             stats.embed_calls = len(calls)
             queries = list(dict.fromkeys(c.query for c in calls))
-            self._check_models(text, calls)
+            refs = self._column_refs(text, calls)
+            self._check_models(refs)
             t0 = time.perf_counter()
             vectors = self.embedder.embed(queries)
             stats.embed_ms = (time.perf_counter() - t0) * 1000
             ls = self.embedder.last_stats()
             stats.cache_hits, stats.cache_misses = ls.hits, ls.misses
             by_query = dict(zip(queries, vectors))
-            self._check_dims(text, calls, [by_query[c.query] for c in calls])
+            self._check_dims(refs, calls, [by_query[c.query] for c in calls])
             # Translate and lint a statement holding short placeholders, then put the vectors in:
             # tokenizing thousands of digits per query would cost more than the rest together.
             tag = f"__embedsql_vec_{uuid.uuid4().hex[:12]}_"
@@ -203,7 +204,9 @@ class Session:
         stats.sent_sql = elide_vectors(";\n".join(statements))
         return Prepared(sql, statements, stats)
 
-    def _tables_of(self, sql: str) -> list[str]:
+    def _tables_of(self, sql: str) -> list[tuple[str, str]]:
+        """(table as written, its alias or name) for each table of the statement; [] when
+        sqlglot cannot parse it (the checks below are best effort)."""
         try:
             import sqlglot
             from sqlglot import exp
@@ -211,14 +214,15 @@ class Session:
             tree = sqlglot.parse_one(sql, read="clickhouse")
         except Exception:
             return []
-        names = []
+        out = []
         for t in tree.find_all(exp.Table):
             name = f"{t.db}.{t.name}" if t.db else t.name
-            if name and name not in names:
-                names.append(name)
-        return names
+            if name and (name, t.alias_or_name) not in out:
+                out.append((name, t.alias_or_name))
+        return out
 
     def _column_refs(self, sql: str, calls) -> list[tuple]:
+        """(call, table, column) for each EMBED compared with a column of a known table."""
         out = []
         tables = None
         for c in calls:
@@ -229,15 +233,15 @@ class Session:
             qual, _, bare = col.rpartition(".")
             if tables is None:
                 tables = self._tables_of(sql)
-            for t in tables:
-                if qual and qual not in (t, t.rpartition(".")[2]):
+            for name, alias in tables:
+                if qual and qual not in (name, name.rpartition(".")[2], alias):
                     continue
-                out.append((c, t, bare))
+                out.append((c, name, bare))
                 break
         return out
 
-    def _check_models(self, sql: str, calls):
-        for call, table, col in self._column_refs(sql, calls):
+    def _check_models(self, refs):
+        for call, table, col in refs:
             try:
                 model = self.catalog.column_model(table, col)
             except EmbedSQLError:
@@ -251,8 +255,7 @@ class Session:
                     hint=f"run with --model {model} (or EMBEDSQL_MODEL) so the vectors are comparable",
                 )
 
-    def _check_dims(self, sql: str, calls, vecs):
-        refs = self._column_refs(sql, calls)
+    def _check_dims(self, refs, calls, vecs):
         index = {id(c): v for c, v in zip(calls, vecs)}
         for call, table, col in refs:
             try:

@@ -83,6 +83,8 @@ def test_dimension_checked_against_the_column_constraint(tmp_path, tiny_clip):
     with pytest.raises(RewriteError, match=r"512-d vectors but small.v holds 16-d") as err:
         s.query("SELECT id FROM small\nORDER BY cosineDistance(v, EMBED('cat')) LIMIT 1")
     assert err.value.line == 2
+    with pytest.raises(RewriteError, match=r"small.v holds 16-d"):  # through a table alias
+        s.query("SELECT s.id FROM small AS s ORDER BY cosineDistance(s.v, EMBED('cat')) LIMIT 1")
     s.close()
 
 
