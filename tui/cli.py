@@ -7,6 +7,7 @@ import getpass
 import importlib
 import os
 import sys
+from pathlib import Path
 
 EXIT_OK, EXIT_SERVER, EXIT_USAGE = 0, 1, 2
 
@@ -118,13 +119,15 @@ def _dsn_has_password(dsn: str) -> bool:
 
 
 def cmd_query(args, ctx: Context) -> int:
+    from embed.errors import EmbedError
+    from sqlext.errors import EmbedSQLError
     from sqlext.split import split_statements
 
     from .output import render
 
     if args.file:
         try:
-            text = sys.stdin.read() if args.file == "-" else open(args.file, encoding="utf-8").read()
+            text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
         except OSError as exc:
             raise UsageFailure(f"cannot read {args.file}: {exc.strerror}") from None
         except UnicodeDecodeError:
@@ -145,8 +148,13 @@ def cmd_query(args, ctx: Context) -> int:
             _print_explain(ctx, p)
         return EXIT_OK
     with s.hold():
-        for st in statements:
-            r = s.execute(st.text)
+        for n, st in enumerate(statements, 1):
+            try:
+                r = s.execute(st.text)
+            except (EmbedSQLError, EmbedError) as exc:
+                if len(statements) > 1:  # say which one: the statements before it have run
+                    exc.message = f"statement {n} of {len(statements)} (line {st.line}): {exc.message}"
+                raise
             for w in r.stats.warnings:
                 ctx.warn(w)
             if r.columns:

@@ -104,3 +104,14 @@ def test_missing_model_offline_is_one_clear_error(tmp_path):
 def test_debug_shows_the_traceback(tmp_path):
     p = run("query", "SELECT * FROM nowhere", "--debug")
     assert p.returncode != 0 and "Traceback" in p.stderr
+
+
+def test_script_error_names_the_statement_and_line(tmp_path):
+    script = tmp_path / "s.sql"
+    script.write_text("CREATE TABLE t (a Int32) ENGINE = MergeTree ORDER BY a;\n"
+                      "INSERT INTO t VALUES (1);\n\nSELECT * FROM nowhere;\nSELECT 2;\n")
+    p = run("query", "-f", str(script), "--format", "csv")
+    assert_clean_error(p, 1)
+    assert "statement 3 of 4 (line 4)" in p.stderr and "nowhere" in p.stderr
+    again = run("query", "SELECT count() FROM t", "--format", "csv")
+    assert again.stdout == "count()\n1\n"  # the statements before it ran
