@@ -185,6 +185,9 @@ def _print_explain(ctx: Context, p):
 
 
 def cmd_tui(args, ctx: Context) -> int:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageFailure("the terminal UI needs a terminal (stdin and stdout are not one); "
+                           "for scripts use `embedsql query \"SQL\"` or `embedsql query -f FILE`")
     try:
         from .app import run_app
     except ImportError as exc:

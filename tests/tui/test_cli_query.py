@@ -115,3 +115,9 @@ def test_script_error_names_the_statement_and_line(tmp_path):
     assert "statement 3 of 4 (line 4)" in p.stderr and "nowhere" in p.stderr
     again = run("query", "SELECT count() FROM t", "--format", "csv")
     assert again.stdout == "count()\n1\n"  # the statements before it ran
+
+
+def test_tui_without_a_terminal_says_so_instead_of_hanging(tmp_path):
+    p = run(input="", timeout=60)
+    assert_clean_error(p, 2)
+    assert "needs a terminal" in p.stderr and "embedsql query" in p.stderr
