@@ -32,10 +32,10 @@ bench-smoke: $(STAMP)
 	$(PY) -m benchmarks.run --smoke --out benchmarks/report-smoke
 
 fuzz: $(STAMP)
-	EMBEDSQL_FUZZ_EXAMPLES=100000 $(PY) -m pytest -q -m slow tests -k fuzz
+	EMBEDSQL_FUZZ_EXAMPLES=100000 $(PY) -m pytest -q -m slow --timeout=3600 tests -k fuzz
 
 load: $(STAMP)
-	$(PY) -m pytest -q -m slow tests -k load
+	$(PY) -m pytest -q -m slow --timeout=3600 tests -k load
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
