@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 
-class EmbedError(Exception):
-    """Base class. `exit_code` 2: these are input or setup problems a user can fix."""
+class UserFacingError(Exception):
+    """An error reported to a person: a message, an optional hint (what to do), and the exit code
+    the command line uses. The base of embed's errors and of sqlext's."""
 
-    exit_code = 2
+    exit_code = 1
 
     def __init__(self, message: str, *, hint: str | None = None):
         super().__init__(message)
@@ -14,6 +15,12 @@ class EmbedError(Exception):
 
     def __str__(self) -> str:
         return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
+
+
+class EmbedError(UserFacingError):
+    """Base class. `exit_code` 2: these are input or setup problems a user can fix."""
+
+    exit_code = 2
 
 
 class InputError(EmbedError):

@@ -3,19 +3,13 @@ position (line:column), and a hint. The CLI maps them to exit codes in one place
 (`exit_code`): 1 for SQL or server errors, 2 for usage or input errors."""
 from __future__ import annotations
 
+from embed.errors import UserFacingError
 
-class EmbedSQLError(Exception):
-    """Base of every error embedsql reports to a user."""
+
+class EmbedSQLError(UserFacingError):
+    """Base of every error the SQL layer reports to a user."""
 
     exit_code = 1
-
-    def __init__(self, message: str, *, hint: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-
-    def __str__(self) -> str:
-        return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
 
 
 class UsageError(EmbedSQLError):

@@ -119,8 +119,7 @@ def _dsn_has_password(dsn: str) -> bool:
 
 
 def cmd_query(args, ctx: Context) -> int:
-    from embed.errors import EmbedError
-    from sqlext.errors import EmbedSQLError
+    from embed.errors import UserFacingError
     from sqlext.split import split_statements
 
     from .output import render
@@ -151,7 +150,7 @@ def cmd_query(args, ctx: Context) -> int:
         for n, st in enumerate(statements, 1):
             try:
                 r = s.execute(st.text)
-            except (EmbedSQLError, EmbedError) as exc:
+            except UserFacingError as exc:
                 if len(statements) > 1:  # say which one: the statements before it have run
                     exc.message = f"statement {n} of {len(statements)} (line {st.line}): {exc.message}"
                 raise
@@ -250,12 +249,11 @@ def _quiet_libraries(debug: bool):
 
 
 def describe_error(exc: BaseException) -> tuple[int, str]:
-    from embed.errors import EmbedError
-    from sqlext.errors import EmbedSQLError
+    from embed.errors import UserFacingError
 
     if isinstance(exc, UsageFailure):
         return EXIT_USAGE, str(exc)
-    if isinstance(exc, (EmbedSQLError, EmbedError)):
+    if isinstance(exc, UserFacingError):
         return exc.exit_code, str(exc)
     if isinstance(exc, SystemExit):
         return int(exc.code or 0), ""
