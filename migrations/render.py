@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from sqlext.catalog import (
     IndexInfo, StaticCatalog, normalize_metric, parse_length_constraints, parse_model_comment,
 )
+from sqlext.catalog import split_table_name as split_name
+from sqlext.catalog import unquote_identifier as unquote
 from sqlext.errors import TranslationError
 
 _IDENT = r'(?:`(?:[^`\\]|\\.)*`|"(?:[^"\\]|\\.)*"|[A-Za-z_][A-Za-z0-9_$]*)'
@@ -59,20 +61,6 @@ _CREATE_VINDEX = re.compile(
 
 def strip_leading_comments(sql: str) -> str:
     return sql[_LEADING.match(sql).end():]
-
-
-def unquote(part: str) -> str:
-    part = part.strip()
-    if len(part) >= 2 and part[0] == part[-1] and part[0] in "`\"":
-        return part[1:-1]
-    return part
-
-
-def split_name(name: str) -> tuple[str | None, str]:
-    m = re.match(rf"^\s*({_IDENT})\s*\.\s*({_IDENT})\s*$", name)
-    if m:
-        return unquote(m.group(1)), unquote(m.group(2))
-    return None, unquote(name)
 
 
 def quote(name: str) -> str:

@@ -68,7 +68,8 @@ class Catalog(Protocol):
     def table_setting(self, table: str, name: str) -> str | None: ...
 
 
-def _unquote(part: str) -> str:
+def unquote_identifier(part: str) -> str:
+    """`x` or "x" -> x; anything else unchanged (stripped)."""
     part = part.strip()
     if len(part) >= 2 and part[0] == part[-1] and part[0] in "`\"":
         return part[1:-1]
@@ -79,8 +80,8 @@ def split_table_name(table: str) -> tuple[str | None, str]:
     """'db.t' -> ('db', 't'); 't' -> (None, 't'); quotes removed."""
     m = re.match(r'^\s*((?:`[^`]*`|"[^"]*"|[^.`"]+))\s*\.\s*((?:`[^`]*`|"[^"]*"|[^.`"]+))\s*$', table)
     if m:
-        return _unquote(m.group(1)), _unquote(m.group(2))
-    return None, _unquote(table)
+        return unquote_identifier(m.group(1)), unquote_identifier(m.group(2))
+    return None, unquote_identifier(table)
 
 
 # ---------------------------------------------------------------- parsers (pure functions)
@@ -92,7 +93,7 @@ _LENGTH_RE = re.compile(
 
 def parse_length_constraints(create_table_query: str) -> dict[str, int]:
     """`CONSTRAINT x CHECK length(col) = N` clauses of a CREATE TABLE text -> {col: N}."""
-    return {_unquote(m.group(1)): int(m.group(2)) for m in _LENGTH_RE.finditer(create_table_query or "")}
+    return {unquote_identifier(m.group(1)): int(m.group(2)) for m in _LENGTH_RE.finditer(create_table_query or "")}
 
 
 _SETTINGS_RE = re.compile(r"\bSETTINGS\s+(.*)$", re.IGNORECASE | re.DOTALL)
@@ -213,12 +214,12 @@ def parse_myscale_index(name: str, type_: str, expr: str,
     params: dict[str, str] = {}
     m = _MYSCALE_EXPR_RE.search(expr or "")
     if m:
-        column = _unquote(m.group(1))
+        column = unquote_identifier(m.group(1))
         type_ = type_ or m.group(2)
         if m.group(3):
             params = parse_index_params(_str_arg(a) for a in _split_args(m.group(3)))
     elif expr and re.fullmatch(_IDENT, expr.strip()):
-        column = _unquote(expr.strip())
+        column = unquote_identifier(expr.strip())
     lowered = {k.lower(): v for k, v in params.items()}
     metric = normalize_metric(lowered.get("metric_type")) or normalize_metric(default_metric) or "L2"
     params = {k: v for k, v in params.items() if k.lower() != "metric_type"}
@@ -410,7 +411,7 @@ class LiveCatalog:
                         f"AND type = 'vector_similarity'"):
                     idx = parse_vector_similarity(type_full, name)
                     if idx is not None:
-                        info.indexes[_unquote(expr)] = idx
+                        info.indexes[unquote_identifier(expr)] = idx
         self._cache[key] = info
         return info
 

@@ -392,16 +392,9 @@ class Session:
         return results
 
     def insert(self, table: str, data, column_names, *, column_oriented: bool = False, settings=None):
-        with self._client() as c:
-            try:
-                return c.insert(table, data, column_names=column_names, column_oriented=column_oriented,
-                                settings=settings)
-            except EmbedSQLError:
-                raise
-            except Exception as exc:
-                if _is_client_error(exc):
-                    raise map_error(exc, self.spec) from None
-                raise
+        with self._client() as c:  # _client maps driver errors raised inside it
+            return c.insert(table, data, column_names=column_names, column_oriented=column_oriented,
+                            settings=settings)
 
     def close(self):
         self.backend.close()
