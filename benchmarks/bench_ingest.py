@@ -115,7 +115,7 @@ def run(smoke: bool = False, images: int | None = None, vectors: int | None = No
     import sqlext
     from embed import Embedder
     from embed.fetch import decode_image
-    from sqlext.ingest import ingest_images, ingest_vectors
+    from ingest import ingest_images, ingest_vectors
 
     n_img = images or (16 if smoke else 256)
     n_vec = vectors or (5_000 if smoke else 300_000)

@@ -113,7 +113,7 @@ def unit_rows(x):
 
 
 def vec_literal(v) -> str:
-    from sqlext.rewrite import format_vector
+    from sqlext.text.rewrite import format_vector
 
     return format_vector(v)
 
@@ -713,7 +713,7 @@ def rewrite_worker(n: int) -> dict:
     import sqlglot
     from sqlglot.tokens import SQLGLOTC_INSTALLED
 
-    from sqlext import rewrite as rw
+    from sqlext.text import rewrite as rw
 
     sql = ("SELECT id, photo_description, cosineDistance(photo_embed, EMBED('a photo of a cat on the beach')) AS d "
            "FROM photos WHERE photo_location_country = 'France' AND photo_width > 1000 ORDER BY d LIMIT 10")

@@ -12,7 +12,7 @@ the leading number, the name the rest. Marker lines split it into parts:
 
 `-- +up` is required, `-- +down` optional (without it the migration cannot be reverted). Each part
 holds any number of `;`-separated statements, split the way ClickHouse's lexer sees the text
-(`sqlext.split.split_statements`). Statements are written in MyScale syntax (or plain
+(`sqlext.text.split.split_statements`). Statements are written in MyScale syntax (or plain
 ClickHouse SQL); embedsql translates them for the target database.
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlext.errors import SQLSyntaxError, UsageError
-from sqlext.split import split_statements
+from sqlext.text.split import split_statements
 
 FILE_RE = re.compile(r"^(\d+)_([A-Za-z0-9][A-Za-z0-9_\-]*)\.sql$")
 MARKER_RE = re.compile(r"^[ \t]*--[ \t]*\+[ \t]*(up|down)[ \t]*$", re.IGNORECASE | re.MULTILINE)

@@ -18,11 +18,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from sqlext.catalog import (
+from sqlext.text.ddl import (
     IndexInfo, StaticCatalog, normalize_metric, parse_length_constraints, parse_model_comment,
 )
-from sqlext.catalog import split_table_name as split_name
-from sqlext.catalog import unquote_identifier as unquote
+from sqlext.text.ddl import split_table_name as split_name
+from sqlext.text.ddl import unquote_identifier as unquote
 from sqlext.errors import TranslationError
 
 _IDENT = r'(?:`(?:[^`\\]|\\.)*`|"(?:[^"\\]|\\.)*"|[A-Za-z_][A-Za-z0-9_$]*)'
@@ -237,7 +237,7 @@ def learn(catalog: StaticCatalog, sql: str) -> None:
 
 def translate(sql: str, dialect: str, catalog) -> tuple[list[str], list[str], list[str]]:
     """The bridge: (statements, notes, warnings)."""
-    from sqlext import dialects
+    from sqlext.text import dialects
 
     tr = dialects.translate(sql, target=dialect, catalog=catalog)
     stmts = getattr(tr, "statements", None)

@@ -5,8 +5,8 @@ import contextlib
 import time
 from dataclasses import dataclass, field
 
-from sqlext.catalog import StaticCatalog
-from sqlext.engine import map_error
+from sqlext.text.ddl import StaticCatalog
+from sqlext.db.engine import map_error
 from sqlext.errors import EmbedSQLError, ServerError, UsageError
 
 from . import render
@@ -48,7 +48,7 @@ class Db:
         return self._run(lambda c: c.command(sql))
 
     def execute(self, sql: str):
-        from sqlext.session import is_query
+        from sqlext.db.session import is_query
 
         return self.query(sql) if is_query(sql) else self.command(sql)
 

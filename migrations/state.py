@@ -23,7 +23,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from sqlext.engine import command_line, pid_alive
+from sqlext.db.engine import command_line, pid_alive
 from sqlext.errors import EmbedSQLError, ServerError
 
 STATE_TABLE = "embedsql_migrations"

@@ -8,4 +8,4 @@ from .errors import (  # noqa: F401
     ConfigError, ConnectionFailed, EmbedSQLError, EngineBusy, RewriteError, ServerError,
     SQLSyntaxError, TranslationError, UsageError,
 )
-from .session import Prepared, Result, Session, Stats, connect, elide_vectors  # noqa: F401
+from .db.session import Prepared, Result, Session, Stats, connect, elide_vectors  # noqa: F401

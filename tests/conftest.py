@@ -14,7 +14,7 @@ def tiny_clip(tmp_path_factory) -> Path:
 
     The directory is named like the default model, as a user's local copy of it would be: the
     built-in schema records `openai/clip-vit-base-patch32` on photo_embed, and embedsql accepts a
-    local directory named after the recorded model (see sqlext.session.same_model)."""
+    local directory named after the recorded model (see sqlext.db.session.same_model)."""
     return build_tiny_clip(tmp_path_factory.mktemp("tiny-clip") / "clip-vit-base-patch32")
 
 

@@ -12,7 +12,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-PHOTOS = Path(__file__).resolve().parent.parent / "tui" / "demo" / "photos"
+PHOTOS = Path(__file__).resolve().parent.parent / "ingest" / "demo" / "photos"
 
 TINY_DIM = 512  # projection dim: matches the built-in schema's 512-d column
 

@@ -71,7 +71,7 @@ def more_like_this_sql(sql: str, ref: str, text: str | None = None, *, result=No
     EMBED('<ref>'[, '<text>']); without EMBED in it, a fresh nearest-neighbour query over the same
     table and its vector column. Raises ValueError when neither is possible."""
     new = embed_call(ref, text)
-    from sqlext.rewrite import find_embeds
+    from sqlext.text.rewrite import find_embeds
 
     calls = find_embeds(sql) if sql else []
     if calls:
@@ -178,7 +178,7 @@ class EmbedSQLApp(App[int]):
         self._warm = warm_model
         self._label = label
         if buffer_path is None:
-            from sqlext.paths import data_dir
+            from sqlext.db.paths import data_dir
 
             buffer_path = data_dir() / "buffer.sql"
         self.buffer_path = Path(buffer_path)

@@ -83,7 +83,7 @@ class Context:
     def session(self):
         if self._session is None:
             import sqlext
-            from sqlext.config import resolve
+            from sqlext.db.config import resolve
 
             spec = resolve(self.opt("dsn"), connection=self.opt("connection"), dialect=self.opt("dialect"))
             if self.opt("dsn") and "@" in self.opt("dsn") and _dsn_has_password(self.opt("dsn")):
@@ -120,7 +120,7 @@ def _dsn_has_password(dsn: str) -> bool:
 
 def cmd_query(args, ctx: Context) -> int:
     from embed.errors import UserFacingError
-    from sqlext.split import split_statements
+    from sqlext.text.split import split_statements
 
     from .output import render
 

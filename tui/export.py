@@ -11,7 +11,7 @@ FORMATS = ("csv", "json", "parquet")
 
 
 def default_dir() -> Path:
-    from sqlext.paths import data_dir
+    from sqlext.db.paths import data_dir
 
     return data_dir() / "exports"
 

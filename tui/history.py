@@ -1,4 +1,4 @@
-"""Query history: one JSON object per line in the user data dir (`sqlext.paths.history_file()`).
+"""Query history: one JSON object per line in the user data dir (`sqlext.db.paths.history_file()`).
 
 Each entry: {"sql", "ts", "duration", "rows", "ok"}. Secrets never reach the file: a DSN password
 (`scheme://user:PASSWORD@host`), `IDENTIFIED ... BY '...'` clauses, `password = '...'` settings and
@@ -43,7 +43,7 @@ class Entry:
 class History:
     def __init__(self, path: Path | None = None, secrets: tuple[str, ...] = ()):
         if path is None:
-            from sqlext.paths import history_file
+            from sqlext.db.paths import history_file
 
             path = history_file()
         self.path = Path(path)

@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hardening_sqlgen import Case, generate
-from sqlext.catalog import IndexInfo, StaticCatalog
-from sqlext.dialects import lint, translate
+from sqlext.text.ddl import IndexInfo, StaticCatalog
+from sqlext.text.dialects import lint, translate
 from sqlext.errors import EmbedSQLError
-from sqlext.rewrite import find_embeds, format_vector, splice
+from sqlext.text.rewrite import find_embeds, format_vector, splice
 
 EF_SETTING = "hnsw_candidate_list_size_for_search"
 

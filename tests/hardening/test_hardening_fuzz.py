@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from hardening_fuzzcheck import check_case, run
 from hardening_sqlgen import generate
-from sqlext.catalog import IndexInfo, StaticCatalog
-from sqlext.dialects import translate
-from sqlext.rewrite import find_embeds
+from sqlext.text.ddl import IndexInfo, StaticCatalog
+from sqlext.text.dialects import translate
+from sqlext.text.rewrite import find_embeds
 
 
 def test_fuzz_short_sweep():

@@ -16,7 +16,7 @@ from embed.errors import InputError
 from embed.fetch import FetchOptions, fetch_image
 from hardening_images import write_all
 from migrations.files import MigrationFileError, load_file, parse
-from sqlext.config import ConnectionSpec, resolve
+from sqlext.db.config import ConnectionSpec, resolve
 from sqlext.errors import ConfigError
 
 HSET = settings(max_examples=300, deadline=None, database=None,
@@ -194,7 +194,7 @@ def test_hostile_images_through_fetch_image(hostile_dir):
 
 def test_hostile_images_through_ingestion(hostile_dir, tiny_clip, tmp_path):
     from migrations import files, runner
-    from sqlext.ingest import ingest_images
+    from ingest import ingest_images
 
     d, expect = hostile_dir
     s = sqlext.connect(dsn=f"chdb://{tmp_path}/db", model=str(tiny_clip))
@@ -245,7 +245,7 @@ def test_extreme_aspect_ratio_is_cropped_before_the_model(tiny_clip):
 # found by this sweep, fixed in ca22bbe (the pipeline now uses session.same_model): regression
 def test_ingest_accepts_a_local_copy_of_the_recorded_model(tiny_clip, tmp_path):
     from migrations import files, runner
-    from sqlext.ingest import ingest_images
+    from ingest import ingest_images
 
     (tmp_path / "p").mkdir()
     shutil.copy(sorted(__import__("support").PHOTOS.glob("*.jpg"))[0], tmp_path / "p" / "a.jpg")

@@ -7,7 +7,7 @@ import pytest
 from migrations import render
 from migrations.files import load, parse
 from migrations.runner import plan
-from sqlext.catalog import StaticCatalog
+from sqlext.text.ddl import StaticCatalog
 from sqlext.errors import TranslationError
 from tui.commands.migrate import format_plan
 

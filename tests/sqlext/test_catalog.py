@@ -1,12 +1,13 @@
 """Catalog: parsers, StaticCatalog, LiveCatalog against chdb (and against MyScale-shaped rows)."""
 import pytest
 
-from sqlext.catalog import (
-    Catalog, IndexInfo, LiveCatalog, StaticCatalog, normalize_metric, parse_length_constraints,
+from sqlext.db.catalog import LiveCatalog
+from sqlext.text.ddl import (
+    Catalog, IndexInfo, StaticCatalog, normalize_metric, parse_length_constraints,
     parse_model_comment, parse_myscale_index, parse_table_settings, parse_vector_similarity,
     split_table_name,
 )
-from sqlext.engine import EMBEDDED
+from sqlext.db.engine import EMBEDDED
 
 
 @pytest.mark.parametrize("raw, metric", [("Cosine", "Cosine"), ("cosine", "Cosine"), (" L2", "L2"),

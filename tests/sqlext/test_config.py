@@ -2,7 +2,7 @@
 
 import pytest
 
-from sqlext import config
+from sqlext.db import config
 from sqlext.errors import ConfigError
 
 

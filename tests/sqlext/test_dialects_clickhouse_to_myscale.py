@@ -1,8 +1,8 @@
 """ClickHouse -> MyScale: golden tables written from MyScale's documented syntax (MYSCALE.md §2, §4)."""
 import pytest
 
-from sqlext.catalog import IndexInfo, StaticCatalog
-from sqlext.dialects import translate
+from sqlext.text.ddl import IndexInfo, StaticCatalog
+from sqlext.text.dialects import translate
 from sqlext.errors import TranslationError
 
 CAT = StaticCatalog(indexes={

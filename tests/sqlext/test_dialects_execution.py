@@ -3,9 +3,9 @@ distance search (nearest row first, served by the vector index), batch_distance.
 import numpy as np
 import pytest
 
-from sqlext.catalog import LiveCatalog
-from sqlext.dialects import lint, translate
-from sqlext.engine import EMBEDDED
+from sqlext.db.catalog import LiveCatalog
+from sqlext.text.dialects import lint, translate
+from sqlext.db.engine import EMBEDDED
 
 DIM = 512
 N = 40

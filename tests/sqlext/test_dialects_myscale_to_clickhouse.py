@@ -1,9 +1,9 @@
 """MyScale -> ClickHouse: golden tables (SQL in -> statements out, notes/warnings), identity, errors."""
 import pytest
 
-from sqlext.catalog import IndexInfo, StaticCatalog
-from sqlext.dialects import Translation, translate
-from sqlext.dialects.myscale_to_clickhouse import VECTOR_INDICES_SUBQUERY
+from sqlext.text.ddl import IndexInfo, StaticCatalog
+from sqlext.text.dialects import Translation, translate
+from sqlext.text.dialects.myscale_to_clickhouse import VECTOR_INDICES_SUBQUERY
 from sqlext.errors import TranslationError
 
 CAT = StaticCatalog(

@@ -8,7 +8,7 @@ import time
 import pytest
 
 import sqlext
-from sqlext.engine import EMBEDDED
+from sqlext.db.engine import EMBEDDED
 from sqlext.errors import EngineBusy
 
 HOLDER = textwrap.dedent("""

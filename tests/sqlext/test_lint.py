@@ -1,8 +1,8 @@
 """Vector-query lints: each warning names the function/column and says what to do."""
 import pytest
 
-from sqlext.catalog import IndexInfo, StaticCatalog
-from sqlext.dialects import lint
+from sqlext.text.ddl import IndexInfo, StaticCatalog
+from sqlext.text.dialects import lint
 
 CAT = StaticCatalog(indexes={("photos", "v"): IndexInfo("vidx", "HNSW", "Cosine", 3),
                              ("l2_t", "v"): IndexInfo("l2_idx", "HNSW", "L2", 3)})

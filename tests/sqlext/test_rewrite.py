@@ -10,7 +10,7 @@ import sqlglot
 from sqlglot import exp
 
 from sqlext.errors import RewriteError, SQLSyntaxError
-from sqlext.rewrite import EmbedCall, find_embeds, format_vector, rewrite, splice
+from sqlext.text.rewrite import EmbedCall, find_embeds, format_vector, rewrite, splice
 
 try:
     from embed import EmbedQuery, Term
@@ -280,7 +280,7 @@ def test_lexical_errors_are_syntax_errors_with_position(sql, line, col):
 
 def test_tokenizer_failure_is_a_syntax_error():
     # `$` inside a name is valid ClickHouse that sqlglot's tokenizer rejects: it is now made
-    # readable for sqlglot (sqlext.split.lexing_copy) and the call is found
+    # readable for sqlglot (sqlext.text.split.lexing_copy) and the call is found
     [call] = find_embeds("SELECT x$y, EMBED('a')")
     assert call.text == "EMBED('a')"
     # text the lexer cannot read is reported with its position, not crashed

@@ -7,7 +7,7 @@ import sqlglot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sqlext.rewrite import find_embeds, format_vector, rewrite
+from sqlext.text.rewrite import find_embeds, format_vector, rewrite
 
 try:
     from embed import EmbedQuery, Term

@@ -123,7 +123,7 @@ def test_run_script_and_command(session):
     ("/* SELECT */ DROP TABLE t", False), ("ALTER TABLE t DELETE WHERE 1", False),
 ])
 def test_is_query_decides_rows_or_command(sql, expected):
-    from sqlext.session import is_query
+    from sqlext.db.session import is_query
 
     assert is_query(sql) is expected
 

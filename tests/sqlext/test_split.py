@@ -6,7 +6,7 @@ from sqlglot.dialects.clickhouse import ClickHouse
 from sqlglot.tokens import TokenType
 
 from sqlext.errors import SQLSyntaxError
-from sqlext.split import Statement, split_statements
+from sqlext.text.split import Statement, split_statements
 
 CASES = [
     ("SELECT 1", ["SELECT 1"]),

@@ -1,7 +1,7 @@
 """`embedsql demo`: the README's main job on the embedded default.
 
 Apply the built-in migrations (photo table + cosine vector index), ingest the sample photos that
-ship in tui/demo/photos (or the first --limit photos of an Unsplash Lite photos.tsv when given),
+ship in ingest/demo/photos (or the first --limit photos of an Unsplash Lite photos.tsv when given),
 run a hybrid query, then open the terminal UI with that query in the editor.
 """
 from __future__ import annotations
@@ -30,7 +30,7 @@ def add_parser(sub, common):
 def run(args, ctx) -> int:
     from migrations.files import load
     from migrations.runner import Runner
-    from sqlext.ingest import ingest_demo, ingest_unsplash
+    from ingest import ingest_demo, ingest_unsplash
 
     from ..output import render
     from .migrate import _printer

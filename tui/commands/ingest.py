@@ -34,7 +34,7 @@ def _positive_float(text: str) -> float:
     return v
 
 
-UNSPLASH_THUMB = "q=75&fm=jpg&w=200&fit=max"  # the tutorial's; sqlext.ingest.UNSPLASH_THUMB (not imported: start-up)
+UNSPLASH_THUMB = "q=75&fm=jpg&w=200&fit=max"  # the tutorial's; ingest.UNSPLASH_THUMB (not imported: start-up)
 
 
 def add_parser(sub, common):
@@ -96,7 +96,7 @@ def add_parser(sub, common):
 def run(args, ctx) -> int:
     from tui.cli import UsageFailure
 
-    import sqlext.ingest as ing
+    import ingest as ing
 
     kind = getattr(args, "ingest_kind", None)
     if not kind:

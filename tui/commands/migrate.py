@@ -143,7 +143,7 @@ def _down(args, ctx) -> int:
 
 def _plan(args, ctx) -> int:
     from migrations.runner import Runner, plan
-    from sqlext.config import resolve
+    from sqlext.db.config import resolve
 
     migrations = _load(args)
     dialect = ctx.opt("dialect")

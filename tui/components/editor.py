@@ -53,7 +53,7 @@ class SqlEditor(TextArea):
         splitter rejects it (the server will then report the error with its position)."""
         text = self.text
         try:
-            from sqlext.split import split_statements
+            from sqlext.text.split import split_statements
 
             stmts = split_statements(text)
         except Exception:

@@ -24,7 +24,7 @@ from typing import Iterable
 
 from embed.errors import InputError
 
-from ..errors import UsageError
+from sqlext.errors import UsageError
 from .progress import NoProgress, Progress
 from .report import FailureLog, IngestReport
 from .sources import Item, image_meta
@@ -108,7 +108,7 @@ def _run(session, target: Target, pending: list[Item], opts: IngestOptions, repo
          log: FailureLog, show, read_meta: bool) -> None:
     from embed.fetch import decode_image, fetch_bytes
 
-    from ..session import same_model
+    from sqlext.db.session import same_model
 
     embedder = session.embedder
     dim = embedder.dim  # loads the model before any download

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import sqlext
-from sqlext.ingest import stable_id
+from ingest import stable_id
 
 from ingest_support import create_photos
 
@@ -149,7 +149,7 @@ pytestmark = pytest.mark.timeout(180)
 
 
 def test_cli_thumbnail_default_is_the_library_default():
-    import sqlext.ingest
+    import ingest
     import tui.commands.ingest
 
-    assert tui.commands.ingest.UNSPLASH_THUMB == sqlext.ingest.UNSPLASH_THUMB
+    assert tui.commands.ingest.UNSPLASH_THUMB == ingest.UNSPLASH_THUMB

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from ..errors import ServerError, UsageError
+from sqlext.errors import ServerError, UsageError
 
 DEFAULT_TABLE = "photos"
 ID, KEY, URL, VECTOR = "id", "photo_id", "photo_image_url", "photo_embed"
@@ -191,7 +191,7 @@ class Target:
 
     @property
     def sql_table(self) -> str:
-        from ..catalog import split_table_name
+        from sqlext.text.ddl import split_table_name
 
         db, name = split_table_name(self.table)
         return f"{_quote_ident(db)}.{_quote_ident(name)}" if db else _quote_ident(name)
@@ -202,7 +202,7 @@ class Target:
             return list(c.query(sql).result_rows)
 
     def _describe(self) -> None:
-        from ..catalog import parse_length_constraints, split_table_name
+        from sqlext.text.ddl import parse_length_constraints, split_table_name
 
         db, name = split_table_name(self.table)
         dbx = _quote_str(db) if db else "currentDatabase()"
@@ -229,7 +229,7 @@ class Target:
         self.dim = dims.get(vec)
 
     def column_model(self) -> str | None:
-        from ..catalog import parse_model_comment
+        from sqlext.text.ddl import parse_model_comment
 
         return parse_model_comment(self.comments.get(self.vector_col)).get("model")
 
@@ -313,8 +313,8 @@ class Target:
 
 def wrap_db_error(exc: Exception, session) -> Exception:
     """An exception from the database as one of ours."""
-    from ..errors import EmbedSQLError
-    from ..engine import map_error
+    from sqlext.errors import EmbedSQLError
+    from sqlext.db.engine import map_error
 
     if isinstance(exc, EmbedSQLError):
         return exc

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from sqlglot.tokens import TokenType
 
-from sqlext.dialects._tokens import (
+from sqlext.text.dialects._tokens import (
     Tok, match_close, read_name, resolve_column, split_args, statements, table_refs, tokenize,
 )
 

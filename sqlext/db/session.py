@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from .config import ConnectionSpec, resolve
 from .engine import Backend, map_error
-from .errors import EmbedSQLError, RewriteError, SQLSyntaxError, UsageError
+from ..errors import EmbedSQLError, RewriteError, SQLSyntaxError, UsageError
 
 _QUERY_START = re.compile(r"^\s*(?:\(\s*)*(SELECT|WITH|SHOW|DESCRIBE|DESC|EXPLAIN|EXISTS|VALUES|CHECK)\b", re.I)
 _VECTOR_RE = re.compile(r"\[(?:\s*-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*,){7,}\s*-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*\]")
@@ -35,7 +35,7 @@ def elide_vectors(sql: str) -> str:
 def is_query(sql: str) -> bool:
     """Does the statement return rows (SELECT, SHOW, CHECK TABLE...)? Leading comments (nested
     block comments and `//` included) are skipped with the splitter's own scanner."""
-    from .split import scan
+    from ..text.split import scan
 
     body = sql.lstrip("\ufeff")
     try:
@@ -161,7 +161,7 @@ class Session:
     # -- the pipeline -------------------------------------------------------------------------
     def prepare(self, sql: str) -> Prepared:
         """Rewrite EMBED, translate, lint. Returns what would be sent; sends nothing."""
-        from . import rewrite as rw
+        from ..text import rewrite as rw
 
         stats = Stats()
         text = sql
@@ -186,7 +186,7 @@ class Session:
                 literals[f"[{tag}{n}]"] = rw.format_vector(by_query[q])
             index = {q: f"[{tag}{n}]" for n, q in enumerate(queries)}
             text = rw.splice_text(text, calls, [index[c.query] for c in calls])
-        from . import dialects
+        from ..text import dialects
 
         tr = dialects.translate(text, target=self.dialect, catalog=self.catalog)
         statements = list(tr.statements)
@@ -378,7 +378,7 @@ class Session:
         return self._send(self.prepare(sql), as_query=None, params=params, settings=settings)
 
     def run_script(self, text: str) -> list[Result]:
-        from .split import split_statements
+        from ..text.split import split_statements
 
         results = []
         stmts = split_statements(text)

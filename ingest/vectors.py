@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from ..errors import UsageError
+from sqlext.errors import UsageError
 from .ids import stable_ids
 from .progress import NoProgress
 from .report import FailureLog, IngestReport

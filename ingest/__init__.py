@@ -2,7 +2,7 @@
 paths, or precomputed vectors. Resumable by key (stable ids), bad inputs reported and skipped.
 
     import sqlext
-    from sqlext.ingest import ingest_images, ingest_unsplash, ingest_vectors
+    from ingest import ingest_images, ingest_unsplash, ingest_vectors
 
     s = sqlext.connect()
     r = ingest_images(s, ["~/Pictures"], report_path="failures.tsv")
@@ -65,7 +65,7 @@ def ingest_images(session, paths: Iterable[str | Path] | str | Path, *, descript
         descriptions = read_descriptions(descriptions)
     items = list(image_items(paths, descriptions=descriptions))
     if not items:
-        from ..errors import UsageError
+        from sqlext.errors import UsageError
 
         raise UsageError(f"no image files found in {', '.join(str(p) for p in paths)}",
                          hint="give a folder, a glob such as 'photos/**/*.jpg', or image files")
@@ -93,5 +93,6 @@ _LICENCE = re.compile(r"\s*(?:Public domain|CC0|CC[ -]BY|No known copyright)\b.*
 
 
 def demo_photos_dir() -> Path:
-    """The sample photos shipped in the tui package (found by path: sqlext never imports tui)."""
-    return Path(__file__).resolve().parents[2] / "tui" / "demo" / "photos"
+    """The 13 sample photos (CC0 / public domain) shipped as package data of `ingest`, with their
+    sources and descriptions in `SOURCES.md` beside them."""
+    return Path(__file__).resolve().parent / "demo" / "photos"

@@ -61,8 +61,8 @@ from sqlglot.dialects.clickhouse import ClickHouse
 from sqlglot.tokens import Token, TokenType
 
 from sqlext.errors import RewriteError, SQLSyntaxError
-from sqlext.split import lexing_copy as _lexing_copy
-from sqlext.split import scan as _scan_lexically
+from sqlext.text.split import lexing_copy as _lexing_copy
+from sqlext.text.split import scan as _scan_lexically
 
 try:
     from embed import EmbedQuery, Term

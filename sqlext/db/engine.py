@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from .config import ConnectionSpec
-from .errors import ConnectionFailed, EngineBusy, ServerError
+from ..errors import ConnectionFailed, EngineBusy, ServerError
 
 DEFAULT_LOCK_TIMEOUT = 10.0
 IDLE_RELEASE_S = 0.5

@@ -46,7 +46,7 @@ def tokenize(sql: str) -> list[Tok] | None:
     """Tokens with spans, or None when the text cannot be tokenized (unclosed quote...): the
     bridge then leaves the text alone and lets the server report the error."""
     from sqlext.errors import SQLSyntaxError
-    from sqlext.split import lexing_copy
+    from sqlext.text.split import lexing_copy
 
     try:
         # ClickHouse comments sqlglot does not know (`//`, nested `/* */`) blanked and `x$y`

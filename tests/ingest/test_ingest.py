@@ -10,9 +10,9 @@ import pytest
 
 import sqlext
 from sqlext.errors import UsageError
-from sqlext.ingest import (convert_value, ingest_csv, ingest_demo, ingest_images, ingest_unsplash,
+from ingest import (convert_value, ingest_csv, ingest_demo, ingest_images, ingest_unsplash,
                            ingest_vectors, read_descriptions, stable_id)
-from sqlext.ingest.sources import with_params
+from ingest.sources import with_params
 
 from ingest_support import count, create_photos, ids
 from support import PHOTOS, jpeg_bytes
@@ -373,6 +373,6 @@ def test_convert_value(value, ch_type, expected):
 def test_stable_id_is_a_uint64_hash():
     assert stable_id("abc") == int.from_bytes(__import__("hashlib").sha1(b"abc").digest()[:8], "big")
     assert 0 <= stable_id("") < 2**64
-    from sqlext.ingest import stable_ids
+    from ingest import stable_ids
 
     assert stable_ids(["abc", "x"]).tolist() == [stable_id("abc"), stable_id("x")]

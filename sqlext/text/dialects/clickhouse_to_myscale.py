@@ -21,11 +21,11 @@ from __future__ import annotations
 
 from sqlglot.tokens import TokenType
 
-from sqlext.catalog import parse_vector_similarity
-from sqlext.dialects._tokens import (
+from sqlext.text.ddl import parse_vector_similarity
+from sqlext.text.dialects._tokens import (
     Tok, error, is_name, match_close, read_name, resolve_column, splice, split_args, table_refs,
 )
-from sqlext.dialects.myscale_to_clickhouse import Result
+from sqlext.text.dialects.myscale_to_clickhouse import Result
 
 FUNCTION_METRIC = {"cosinedistance": "Cosine", "l2distance": "L2", "dotproduct": "IP"}
 CH_ONLY_SETTINGS = {

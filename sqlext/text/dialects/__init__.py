@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlext.dialects._tokens import statements, tokenize
-from sqlext.dialects.lint import lint
+from sqlext.text.dialects._tokens import statements, tokenize
+from sqlext.text.dialects.lint import lint
 
 __all__ = ["translate", "lint", "Translation", "TARGETS"]
 
@@ -55,7 +55,7 @@ def translate(sql: str, *, target: str = "clickhouse", catalog=None) -> Translat
     """Translate `sql` (one statement, or several separated by `;`) for `target`.
 
     target "clickhouse": MyScale constructs -> ClickHouse; target "myscale": ClickHouse vector
-    constructs -> MyScale. `catalog` (sqlext.catalog.Catalog) gives index metrics and
+    constructs -> MyScale. `catalog` (sqlext.text.ddl.Catalog) gives index metrics and
     dimensions; None means nothing is known (MyScale's defaults apply).
     """
     if target not in TARGETS:
@@ -67,10 +67,10 @@ def translate(sql: str, *, target: str = "clickhouse", catalog=None) -> Translat
     if not toks:
         return Translation([sql])
     if target == "clickhouse":
-        from sqlext.dialects.myscale_to_clickhouse import translate_statement
+        from sqlext.text.dialects.myscale_to_clickhouse import translate_statement
         state = None
     else:
-        from sqlext.dialects.clickhouse_to_myscale import translate_statement
+        from sqlext.text.dialects.clickhouse_to_myscale import translate_statement
         state = {}
     out, notes, warnings, changed = [], [], [], False
     for st in statements(sql, toks):

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 
 from sqlglot.tokens import TokenType
 
-from sqlext.catalog import IndexInfo, normalize_metric, parse_index_params
-from sqlext.dialects._tokens import (
+from sqlext.text.ddl import IndexInfo, normalize_metric, parse_index_params
+from sqlext.text.dialects._tokens import (
     Tok, error, is_name, match_close, read_name, resolve_column, settings_edits, split_args,
     table_refs,
 )
@@ -134,7 +134,7 @@ def translate_statement(text: str, toks: list[Tok], catalog) -> Result:
     if ctx.replace_with is not None:
         stmts = ctx.replace_with
     elif ctx.edits:
-        from sqlext.dialects._tokens import splice
+        from sqlext.text.dialects._tokens import splice
         stmts = [splice(text, ctx.edits)]
     else:
         stmts = [text]

@@ -30,7 +30,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import paths
-from .errors import ConfigError
+from ..errors import ConfigError
 
 DIALECTS = ("myscale", "clickhouse")
 
