@@ -21,7 +21,8 @@ def main(argv=None) -> int:
     import numpy as np
     import pyarrow as pa
 
-    import sqlext
+    import clickhouse_connect
+
     from benchmarks.run import make_vectors, numpy_topk, recall
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -36,8 +37,8 @@ def main(argv=None) -> int:
         rng = np.random.default_rng(8)
         Q = X[rng.integers(0, args.rows, args.queries)] + rng.standard_normal((args.queries, 512)).astype(np.float32) * 0.02
         Q /= np.linalg.norm(Q, axis=1, keepdims=True)
-        s = sqlext.connect(dsn=f"chdb://{tmp}/db")
-        with s.hold() as c:
+        c = clickhouse_connect.get_client(dsn=f"chdb://{tmp}/db")  # raw chdb: no embedsql in between
+        try:
             c.command("CREATE TABLE v (id UInt32, vec Array(Float32), "
                       "INDEX i vec TYPE vector_similarity('hnsw', 'cosineDistance', 512)) "
                       "ENGINE = MergeTree ORDER BY id")
@@ -69,7 +70,8 @@ def main(argv=None) -> int:
                       flush=True)
             plan = "\n".join(r[0] for r in c.query(f"EXPLAIN indexes = 1 SELECT id FROM v ORDER BY cosineDistance(vec, {lit}) LIMIT 10").result_rows)
             out["index_used"] = "vector_similarity" in plan or " i" in plan
-        s.close()
+        finally:
+            c.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if args.json:

@@ -137,8 +137,7 @@ def run(smoke: bool = False, images: int | None = None, vectors: int | None = No
         decoded = [decode_image(p.read_bytes(), str(p)) for p in files]
         emb.embed_images(decoded[:batch_size], batch_size=batch_size)  # warm-up
         s = sqlext.connect(dsn=f"chdb://{tmp}/db", embedder=emb)
-        with s.hold() as c:
-            c.command(PHOTOS_DDL)
+        s.command(PHOTOS_DDL, verbatim=True)
         model_rates, e2e_rates, vec_rates = [], [], []
         for _ in range(rounds):
             # model only: already decoded images, batched
@@ -146,8 +145,7 @@ def run(smoke: bool = False, images: int | None = None, vectors: int | None = No
             emb.embed_images(decoded, batch_size=batch_size)
             model_rates.append(n_img / (time.perf_counter() - t))
             # end to end: the same files and (loaded) model, an empty table
-            with s.hold() as c:
-                c.command("TRUNCATE TABLE photos")
+            s.command("TRUNCATE TABLE photos", verbatim=True)
             rep = ingest_images(s, [tmp / "images"], batch_size=batch_size, workers=workers)
             assert rep.ingested == n_img, rep.summary()
             e2e_rates.append(rep.ingested / rep.seconds)
@@ -156,8 +154,7 @@ def run(smoke: bool = False, images: int | None = None, vectors: int | None = No
         # precomputed vectors, clip-retrieval layout
         make_vectors(tmp / "vectors", n_vec)
         for _ in range(rounds):
-            with s.hold() as c:
-                c.command("TRUNCATE TABLE photos")
+            s.command("TRUNCATE TABLE photos", verbatim=True)
             vrep = ingest_vectors(s, tmp / "vectors")
             assert vrep.ingested == n_vec, vrep.summary()
             vec_rates.append(vrep.ingested / vrep.seconds)

@@ -581,19 +581,16 @@ def bench_hybrid(session, emb, c_factory, model_dir, data_dir, tmp, smoke):
     rng = np.random.default_rng(3)
     countries = np.array(["FR", "DE", "US", "JP", "BR"])[rng.integers(0, 5, n)]
     widths = rng.integers(400, 6000, n).astype(np.uint32)
-    with session.hold() as c:
-        c.command("DROP TABLE IF EXISTS hybrid")
-        c.command("CREATE TABLE hybrid (id UInt32, country LowCardinality(String), width UInt32, "
-                  "vec Array(Float32)) ENGINE = MergeTree ORDER BY id")
+    with session.unit_of_work():
+        session.command("DROP TABLE IF EXISTS hybrid", verbatim=True)
+        session.command("CREATE TABLE hybrid (id UInt32, country LowCardinality(String), width UInt32, "
+                        "vec Array(Float32)) ENGINE = MergeTree ORDER BY id", verbatim=True)
         import pyarrow as pa
         tbl = pa.table({"id": pa.array(np.arange(n, dtype=np.uint32)), "country": pa.array(countries.tolist()),
                         "width": pa.array(widths),
                         "vec": pa.FixedSizeListArray.from_arrays(pa.array(X.reshape(-1)), 512)})
-        sink = io.BytesIO()
-        with pa.ipc.new_stream(sink, tbl.schema) as w:
-            w.write_table(tbl)
-        c.raw_insert("hybrid", list(tbl.column_names), insert_block=sink.getvalue(), fmt="ArrowStream")
-        c.command("OPTIMIZE TABLE hybrid FINAL")
+        session.insert_arrow("hybrid", tbl)
+        session.command("OPTIMIZE TABLE hybrid FINAL", verbatim=True)
     tok = emb.backend.processor.tokenizer
     from benchmarks.clipmodel import QUERY
 
@@ -602,7 +599,7 @@ def bench_hybrid(session, emb, c_factory, model_dir, data_dir, tmp, smoke):
     mask = (countries == "FR") & (widths > 1000)
     it = iter(qs)
     ms, emb_ms = [], []
-    with session.hold():
+    with session.unit_of_work():
         session.query(HYBRID.format(q=next(it)))  # warm: catalog, engine
         results = []
         for _ in range(nq):
@@ -920,13 +917,17 @@ def main(argv=None) -> int:
 
         data_dir = tmp / "db"
         if only & {"insert", "search"}:
-            s = sqlext.connect(dsn=f"chdb://{data_dir}")
-            with s.hold() as c:
+            # the floors: raw clickhouse-connect on chdb, no embedsql in between
+            import clickhouse_connect
+
+            c = clickhouse_connect.get_client(dsn=f"chdb://{data_dir}")
+            try:
                 if "insert" in only:
                     bench_insert(c, args.smoke)
                 if "search" in only:
                     bench_search(c, args.smoke, hnsw_1m=args.hnsw_1m)
-            s.close()
+            finally:
+                c.close()
         if "hybrid" in only:
             s = sqlext.connect(dsn=f"chdb://{data_dir}", embedder=emb)
             bench_hybrid(s, emb, None, model_dir, data_dir, tmp, args.smoke)

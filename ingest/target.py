@@ -10,13 +10,13 @@ reader serves any table that has at least an id column and a vector column.
 from __future__ import annotations
 
 import datetime as _dt
-import io
 import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from sqlext.errors import ServerError, UsageError
+from sqlext.errors import UsageError
+from sqlext.text.ddl import qualified_name, quote_identifier
 
 DEFAULT_TABLE = "photos"
 ID, KEY, URL, VECTOR = "id", "photo_id", "photo_image_url", "photo_embed"
@@ -39,12 +39,8 @@ def parse_column_map(pairs: Iterable[str] | Mapping[str, str] | None) -> dict[st
     return out
 
 
-def _quote_ident(name: str) -> str:
-    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
-
-
-def _quote_str(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+def _ident(name: str) -> str:
+    return quote_identifier(name, always=True)
 
 
 # ------------------------------------------------------------------ value conversion (pure)
@@ -191,42 +187,28 @@ class Target:
 
     @property
     def sql_table(self) -> str:
-        from sqlext.text.ddl import split_table_name
-
-        db, name = split_table_name(self.table)
-        return f"{_quote_ident(db)}.{_quote_ident(name)}" if db else _quote_ident(name)
+        """The table's name quoted for SQL text."""
+        return qualified_name(self.table, always=True)
 
     # -- lookups ------------------------------------------------------------------------------
-    def _query(self, sql: str) -> list[tuple]:
-        with self.session.hold() as c:
-            return list(c.query(sql).result_rows)
-
     def _describe(self) -> None:
-        from sqlext.text.ddl import parse_length_constraints, split_table_name
-
-        db, name = split_table_name(self.table)
-        dbx = _quote_str(db) if db else "currentDatabase()"
-        rows = self._query(
-            f"SELECT name, type, comment FROM system.columns WHERE database = {dbx} AND table = {_quote_str(name)} "
-            "ORDER BY position")
-        if not rows:
-            where = self._query("SELECT currentDatabase()")[0][0] if not db else db
+        catalog = self.session.catalog
+        catalog.invalidate(self.table)
+        info = catalog.table_info(self.table)
+        if not info.exists:
             hint = ("run `embedsql migrate up` to create the built-in photos table"
-                    if name == DEFAULT_TABLE else "create it first, or pick another with --table")
-            raise UsageError(f"table {self.table} does not exist in database {where!r} of "
+                    if info.name == DEFAULT_TABLE else "create it first, or pick another with --table")
+            raise UsageError(f"table {self.table} does not exist in database {info.database!r} of "
                              f"{self.session.describe()}", hint=hint)
-        self.columns = {r[0]: r[1] for r in rows}
-        self.comments = {r[0]: r[2] or "" for r in rows}
+        self.columns = dict(info.columns)
+        self.comments = {c: info.comments.get(c, "") for c in info.columns}
         vec = self.vector_col
         self.id_col  # noqa: B018 (raises when missing)
         ctype, _ = _unwrap(self.columns[vec])
         if not ctype.startswith("Array(Float"):
             raise UsageError(f"column {self.table}.{vec} is {self.columns[vec]}, not an Array(Float32) vector column",
                              hint="pick the vector column with --column-map photo_embed=COLUMN")
-        created = self._query(
-            f"SELECT create_table_query FROM system.tables WHERE database = {dbx} AND name = {_quote_str(name)}")
-        dims = parse_length_constraints(created[0][0] if created else "")
-        self.dim = dims.get(vec)
+        self.dim = info.dims.get(vec)
 
     def column_model(self) -> str | None:
         from sqlext.text.ddl import parse_model_comment
@@ -244,8 +226,7 @@ class Target:
         """Sorted numpy uint64 array of every id in the table (one columnar read)."""
         import numpy as np
 
-        with self.session.hold() as c:
-            tbl = c.query_arrow(f"SELECT {_quote_ident(self.id_col)} FROM {self.sql_table}")
+        tbl = self.session.query_arrow(f"SELECT {_ident(self.id_col)} FROM {self.sql_table}", verbatim=True)
         if tbl.num_rows == 0:
             return np.zeros(0, dtype=np.uint64)
         arr = tbl.column(0).to_numpy().astype(np.uint64, copy=False)
@@ -262,11 +243,11 @@ class Target:
         logical = [k for k in dict.fromkeys(k for r in rows for k in r) if k not in (ID, VECTOR)]
         cols = [(k, self.col(k)) for k in logical if self.col(k) and self.col(k) not in (id_col, vec_col)]
         self._yield_gap()
-        with self.session.hold() as c:
+        with self.session.unit_of_work():
             ids = [int(r[ID]) for r in rows]
-            present = {int(x[0]) for x in c.query(
-                f"SELECT {_quote_ident(id_col)} FROM {self.sql_table} WHERE {_quote_ident(id_col)} IN "
-                f"({','.join(str(i) for i in ids)})").result_rows}
+            present = {int(x[0]) for x in self.session.query(
+                f"SELECT {_ident(id_col)} FROM {self.sql_table} WHERE {_ident(id_col)} IN {{ids:Array(UInt64)}}",
+                params={"ids": ids}, verbatim=True).rows}
             keep = [i for i, x in enumerate(ids) if x not in present]
             if keep:
                 data = [[ids[i] for i in keep], [vectors[i] for i in keep]]
@@ -274,34 +255,27 @@ class Target:
                     t = self.columns[name]
                     data.append([convert_value(rows[i].get(k), t) for i in keep])
                 names = [id_col, vec_col] + [name for _, name in cols]
-                c.insert(self.sql_table, data, column_names=names, column_oriented=True,
-                         column_type_names=[self.columns[n] for n in names])
+                self.session.insert(self.sql_table, data, names, column_oriented=True,
+                                    column_types=[self.columns[n] for n in names])
         self._maybe_release()
         return len(keep)
 
     def insert_arrow(self, table) -> int:
         """Insert a pyarrow Table (actual column names) as one ArrowStream INSERT."""
-        import pyarrow.ipc as ipc
-
-        sink = io.BytesIO()
-        with ipc.new_stream(sink, table.schema) as w:
-            w.write_table(table)
         self._yield_gap()
-        with self.session.hold() as c:
-            c.raw_insert(self.sql_table, list(table.column_names), sink.getvalue(), fmt="ArrowStream")
+        n = self.session.insert_arrow(self.sql_table, table)
         self._maybe_release()
-        return table.num_rows
+        return n
 
     def _maybe_release(self) -> None:
         """On the embedded engine, close it between batches every `release_every` seconds, and
         pause briefly before the next batch, so a TUI or query in another terminal gets a turn
         (reopening costs ~0.1 s, so not after every batch)."""
-        backend = getattr(self.session, "backend", None)
-        if not self.release_engine or backend is None or not getattr(backend, "embedded", False):
+        if not self.release_engine or not self.session.embedded:
             return
         now = time.monotonic()
         if now - self._last_release >= self.release_every:
-            backend.close()
+            self.session.release_engine()
             self._last_release = now
             self._pause = True
 
@@ -309,13 +283,3 @@ class Target:
         if self._pause:
             self._pause = False
             time.sleep(0.15)  # the other process polls the lock every 50 ms
-
-
-def wrap_db_error(exc: Exception, session) -> Exception:
-    """An exception from the database as one of ours."""
-    from sqlext.errors import EmbedSQLError
-    from sqlext.db.engine import map_error
-
-    if isinstance(exc, EmbedSQLError):
-        return exc
-    return map_error(exc, session.spec) if hasattr(session, "spec") else ServerError(str(exc))

@@ -5,13 +5,12 @@ import contextlib
 import time
 from dataclasses import dataclass, field
 
-from sqlext.text.ddl import StaticCatalog
-from sqlext.db.engine import map_error
 from sqlext.errors import EmbedSQLError, ServerError, UsageError
+from sqlext.text.ddl import StaticCatalog
 
 from . import render
 from .files import Migration
-from .state import MigrationLock, StateRow, StateStore, lit, state_ddl
+from .state import MigrationLock, StateRow, StateStore, state_ddl
 
 
 class MigrationError(ServerError):
@@ -23,34 +22,24 @@ class IndexBuildError(ServerError):
 
 
 class Db:
-    """Raw access to the session's database: sends exactly the given SQL (already rendered)."""
+    """The runner's access to the database: SQL that is already rendered for the target, sent
+    verbatim (no EMBED, no translation) through the session's public API, values bound as
+    server-side parameters. Failures arrive as `sqlext.errors.ServerError`."""
 
     def __init__(self, session):
         self.session = session
 
-    def _run(self, fn):
-        with self.session.hold() as c:
-            try:
-                return fn(c)
-            except EmbedSQLError:
-                raise
-            except Exception as exc:
-                mod = type(exc).__module__ or ""
-                if mod.startswith(("clickhouse_connect", "chdb", "urllib3", "requests", "socket", "ssl")) \
-                        or isinstance(exc, (OSError, RuntimeError, TimeoutError)):
-                    raise map_error(exc, self.session.spec) from None
-                raise
+    def query(self, sql: str, params: dict | None = None) -> list[tuple]:
+        """Rows of a query."""
+        return self.session.query(sql, params=params, verbatim=True).rows
 
-    def query(self, sql: str) -> list[tuple]:
-        return self._run(lambda c: list(c.query(sql).result_rows))
-
-    def command(self, sql: str):
-        return self._run(lambda c: c.command(sql))
+    def command(self, sql: str, params: dict | None = None):
+        """Run a statement that returns no rows."""
+        return self.session.command(sql, params=params, verbatim=True)
 
     def execute(self, sql: str):
-        from sqlext.db.session import is_query
-
-        return self.query(sql) if is_query(sql) else self.command(sql)
+        """Run a rendered migration statement (a query or a command, by its kind)."""
+        return self.session.execute(sql, verbatim=True)
 
 
 @dataclass
@@ -102,7 +91,7 @@ class Runner:
         self.lock_ttl = lock_ttl
         self.index_timeout = index_timeout
         self.wait_index = wait_index
-        embedded = session.backend.embedded
+        embedded = session.embedded
         self.settle_s = settle_s if settle_s is not None else (0.05 if embedded else (3.0 if cluster else 1.0))
         self.state = StateStore(self.db)
         self._cluster = None
@@ -123,10 +112,7 @@ class Runner:
     @contextlib.contextmanager
     def _engine(self):
         """Embedded: hold the engine for the whole run (another process waits --lock-timeout)."""
-        if self.session.backend.embedded:
-            with self.session.backend.client(timeout=self.lock_timeout):
-                yield
-        else:
+        with self.session.unit_of_work(timeout=self.lock_timeout):
             yield
 
     def statuses(self, rows: dict[int, StateRow] | None = None, *, lock_live: bool | None = None) -> list[Status]:
@@ -364,17 +350,18 @@ class Runner:
 
     def wait_for_index(self, table: str, index: str) -> str:
         db, t = render.split_name(table)
-        where = (f"database = {lit(db)}" if db else "database = currentDatabase()") + \
-            f" AND table = {lit(t)} AND name = {lit(index)}"
-        sql = (f"SELECT status, latest_fail_reason, total_parts, parts_with_vector_index "
+        where = ("database = {db:String}" if db else "database = currentDatabase()") + \
+            " AND table = {t:String} AND name = {index:String}"
+        sql = ("SELECT status, latest_fail_reason, total_parts, parts_with_vector_index "
                f"FROM system.vector_indices WHERE {where}")
         stmts, _, _ = render.translate(sql, self.dialect, self.session.catalog)
         sql = stmts[-1]
+        params = {"t": t, "index": index, **({"db": db} if db else {})}
         deadline = time.monotonic() + self.index_timeout
         delay = 0.1
         last = None
         while True:
-            rows = self.db.query(sql)
+            rows = self.db.query(sql, params)
             if not rows:
                 return f"vector index {index} on {table} does not exist after the migration"
             status, reason, total, done = rows[0][:4]

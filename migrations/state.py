@@ -38,13 +38,6 @@ class LockLost(ServerError):
     """This run's lock expired (it could not renew in time)."""
 
 
-def lit(value) -> str:
-    if isinstance(value, (int, float)):
-        return repr(value)
-    s = str(value)
-    return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
 def state_ddl(cluster=None) -> list[str]:
     """CREATE statements of the state and lock tables (ON CLUSTER + one replicated copy shared by
     all shards when a cluster is given)."""
@@ -101,8 +94,8 @@ class StateStore:
         self.host = socket.gethostname()
 
     def exists(self) -> bool:
-        rows = self.db.query(f"SELECT count() FROM system.tables WHERE database = currentDatabase() "
-                             f"AND name = {lit(STATE_TABLE)}")
+        rows = self.db.query("SELECT count() FROM system.tables WHERE database = currentDatabase() "
+                             "AND name = {t:String}", {"t": STATE_TABLE})
         return bool(rows and int(rows[0][0]))
 
     def read(self) -> dict[int, StateRow]:
@@ -121,9 +114,12 @@ class StateStore:
         self.seq = max(self.seq + 1, time.time_ns())
         pc = prefix_checksum if prefix_checksum is not None else mig.prefix_checksum(done)
         self.db.command(
-            f"INSERT INTO {STATE_TABLE} ({_STATE_COLS}) SELECT {mig.version}, {lit(mig.name)}, "
-            f"{lit(mig.checksum)}, {lit(pc)}, {lit(status)}, {done}, {total}, {part}, {lit(error[:4000])}, "
-            f"now64(3), {int(duration_ms)}, {lit(self.run_id)}, {lit(self.host)}, {self.seq}")
+            f"INSERT INTO {STATE_TABLE} ({_STATE_COLS}) SELECT {{version:UInt64}}, {{name:String}}, "
+            "{checksum:String}, {pc:String}, {status:String}, {done:UInt32}, {total:UInt32}, {part:UInt32}, "
+            "{error:String}, now64(3), {ms:UInt64}, {run:String}, {host:String}, {seq:UInt64}",
+            {"version": mig.version, "name": mig.name, "checksum": mig.checksum, "pc": pc, "status": status,
+             "done": done, "total": total, "part": part, "error": error[:4000], "ms": int(duration_ms),
+             "run": self.run_id, "host": self.host, "seq": self.seq})
 
 
 @dataclass
@@ -173,16 +169,19 @@ class MigrationLock:
     def _insert_claim(self):
         self.db.command(
             f"INSERT INTO {LOCK_TABLE} (owner, host, pid, command, acquired_at, expires_at, released, seq) "
-            f"SELECT {lit(self.owner)}, {lit(self.host)}, {self.pid}, {lit(self.command)}, now64(6), "
-            f"now64(6) + toIntervalMillisecond({self.ttl_ms}), 0, {self._next_seq()}")
+            "SELECT {owner:String}, {host:String}, {pid:UInt32}, {command:String}, now64(6), "
+            "now64(6) + toIntervalMillisecond({ttl:UInt64}), 0, {seq:UInt64}",
+            {"owner": self.owner, "host": self.host, "pid": self.pid, "command": self.command,
+             "ttl": self.ttl_ms, "seq": self._next_seq()})
         self._renewed = time.monotonic()
 
     def _close_claim(self, owner: str):
         """Mark a claim released (ours, or a dead local process's)."""
         self.db.command(
             f"INSERT INTO {LOCK_TABLE} (owner, host, pid, command, acquired_at, expires_at, released, seq) "
-            f"SELECT owner, host, pid, command, acquired_at, now64(6), 1, {self._next_seq()} "
-            f"FROM {LOCK_TABLE} WHERE owner = {lit(owner)} ORDER BY seq DESC LIMIT 1")
+            "SELECT owner, host, pid, command, acquired_at, now64(6), 1, {seq:UInt64} "
+            f"FROM {LOCK_TABLE} WHERE owner = {{owner:String}} ORDER BY seq DESC LIMIT 1",
+            {"seq": self._next_seq(), "owner": owner})
 
     def is_dead_local(self, c: Claim) -> bool:
         """A claim of a process on this machine that no longer exists."""
@@ -240,7 +239,7 @@ class MigrationLock:
             return
         rows = self.db.query(
             f"SELECT dateDiff('millisecond', now64(6), max(expires_at)), argMax(released, seq) "
-            f"FROM {LOCK_TABLE} WHERE owner = {lit(self.owner)}")
+            f"FROM {LOCK_TABLE} WHERE owner = {{owner:String}}", {"owner": self.owner})
         left = int(rows[0][0]) if rows and rows[0][0] is not None else 0
         if left <= 1000 or (rows and int(rows[0][1])):
             self.held = False
@@ -250,8 +249,9 @@ class MigrationLock:
                 hint="run `embedsql migrate status`, then `embedsql migrate up` again to resume")
         self.db.command(
             f"INSERT INTO {LOCK_TABLE} (owner, host, pid, command, acquired_at, expires_at, released, seq) "
-            f"SELECT owner, host, pid, command, acquired_at, now64(6) + toIntervalMillisecond({self.ttl_ms}), 0, "
-            f"{self._next_seq()} FROM {LOCK_TABLE} WHERE owner = {lit(self.owner)} ORDER BY seq DESC LIMIT 1")
+            "SELECT owner, host, pid, command, acquired_at, now64(6) + toIntervalMillisecond({ttl:UInt64}), 0, "
+            f"{{seq:UInt64}} FROM {LOCK_TABLE} WHERE owner = {{owner:String}} ORDER BY seq DESC LIMIT 1",
+            {"ttl": self.ttl_ms, "seq": self._next_seq(), "owner": self.owner})
         self._renewed = time.monotonic()
 
     def release(self):

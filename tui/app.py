@@ -26,6 +26,7 @@ from textual.widgets import Footer, Static
 
 from .components.editor import CompletionList, SqlEditor
 from .components.status import StatusBar
+from .errors import error_text
 
 # The other widgets are imported when they are mounted, just after the first paint (see Sidebar,
 # WorkTabs): the first screen needs only the editor, the status bar and the footer.
@@ -40,28 +41,13 @@ SELECT 1;
 GALLERY_SIZE = 10
 
 
-def error_text(exc: BaseException) -> str:
-    """One message for a person: our error types say what and why; anything else is labelled."""
-    try:
-        from embed.errors import EmbedError
-        from sqlext.errors import EmbedSQLError
-
-        ours = (EmbedSQLError, EmbedError)
-    except ImportError:  # pragma: no cover
-        ours = ()
-    if ours and isinstance(exc, ours):
-        return str(exc)
-    return f"unexpected error: {type(exc).__name__}: {exc}"
-
-
-def sql_string(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
 def embed_call(ref: str, text: str | None = None) -> str:
-    args = [sql_string(ref)]
+    """`EMBED('<ref>'[, '<text>'])` as SQL text for the editor."""
+    from sqlext.text.ddl import string_literal
+
+    args = [string_literal(ref)]
     if text and text.strip():
-        args.append(sql_string(text.strip()))
+        args.append(string_literal(text.strip()))
     return f"EMBED({', '.join(args)})"
 
 
@@ -209,8 +195,7 @@ class EmbedSQLApp(App[int]):
         if self._history is None:
             from .history import History
 
-            spec = getattr(self.session, "spec", None)
-            self._history = History(secrets=(getattr(spec, "password", None) or "",))
+            self._history = History(secrets=tuple(getattr(self.session, "secrets", ())))
         return self._history
 
     @property
@@ -475,7 +460,7 @@ class EmbedSQLApp(App[int]):
         if self._query_worker is not None:
             self._query_worker.cancel()
         cancel = getattr(self.session, "cancel", None)
-        embedded = getattr(getattr(self.session, "backend", None), "embedded", False)
+        embedded = getattr(self.session, "embedded", False)
         if callable(cancel) and not embedded:
             self._cancel_on_server(cancel)
             note = "cancelled: asked the server to stop the query (KILL QUERY)"

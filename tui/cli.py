@@ -9,6 +9,8 @@ import os
 import sys
 from pathlib import Path
 
+from .errors import UsageFailure
+
 EXIT_OK, EXIT_SERVER, EXIT_USAGE = 0, 1, 2
 
 # Subcommands living in their own modules: name -> module with add_parser(sub, common) and run(args, ctx)
@@ -17,10 +19,6 @@ PLUGINS = {
     "ingest": "tui.commands.ingest",
     "demo": "tui.commands.demo",
 }
-
-
-class UsageFailure(Exception):
-    pass
 
 
 class _Parser(argparse.ArgumentParser):
@@ -146,7 +144,7 @@ def cmd_query(args, ctx: Context) -> int:
                 ctx.out.print(f"-- statement {n} (line {st.line})", markup=False, highlight=False)
             _print_explain(ctx, p)
         return EXIT_OK
-    with s.hold():
+    with s.unit_of_work():
         for n, st in enumerate(statements, 1):
             try:
                 r = s.execute(st.text)

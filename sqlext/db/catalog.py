@@ -1,8 +1,13 @@
-"""The live catalog: what the dialect bridge, the lints and the EMBED checks need to know about
-a table, read from a server's system tables (`system.tables`, `system.columns`,
-`system.data_skipping_indices` on ClickHouse, `system.vector_indices` on MyScale) and cached per
-table until `invalidate()`. The DDL parsers it uses live on the text side
-(`sqlext.text.ddl`)."""
+"""The live catalog: the one reader of what a server knows about its tables.
+
+Everything embedsql needs to know about a table (its columns and their types and comments, the
+`CHECK length(col) = N` dimensions, table settings, vector indexes, the model recorded on a vector
+column) is read from the server's system tables (`system.tables`, `system.columns`,
+`system.data_skipping_indices` on ClickHouse, `system.vector_indices` on MyScale) in one go and
+cached per table until `invalidate()`. The session, the dialect bridge, the lints, ingestion,
+migrations and the TUI all read through it. Values are bound as server-side parameters; the
+DDL parsers it uses live on the text side (`sqlext.text.ddl`).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -13,58 +18,81 @@ from sqlext.text.ddl import (
     parse_table_settings, parse_vector_similarity, split_table_name, unquote_identifier,
 )
 
-__all__ = ["LiveCatalog"]
+__all__ = ["LiveCatalog", "TableInfo", "ColumnEntry", "SYSTEM_DATABASES"]
 
+#: Databases that hold no user tables (left out of `overview`).
+SYSTEM_DATABASES = ("system", "INFORMATION_SCHEMA", "information_schema")
 
-def _lit(s: str) -> str:
-    return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'"
+RunQuery = Callable[[str, dict], list]
 
 
 @dataclass
-class _TableInfo:
+class TableInfo:
+    """What the catalog knows about one table.
+
+    `exists`: False for a missing table (every other field empty). `columns`: name -> ClickHouse
+    type, in table order. `comments`: name -> column comment (only non-empty ones). `dims`:
+    vector column -> N from `CHECK length(col) = N`. `settings`: table settings from the CREATE
+    statement (strings as written). `indexes`: vector column -> `IndexInfo`. `create_query`: the
+    server's CREATE TABLE text."""
+
+    database: str
+    name: str
     exists: bool = False
+    columns: dict = field(default_factory=dict)
+    comments: dict = field(default_factory=dict)
     dims: dict = field(default_factory=dict)
     settings: dict = field(default_factory=dict)
-    comments: dict = field(default_factory=dict)
-    indexes: dict = field(default_factory=dict)   # column -> IndexInfo
+    indexes: dict = field(default_factory=dict)
+    create_query: str = ""
+
+    def model_meta(self, column: str) -> dict[str, str]:
+        """The `embedsql:model=...;dim=...` metadata recorded in `column`'s comment ({} if none)."""
+        return parse_model_comment(self.comments.get(column))
+
+
+@dataclass(frozen=True)
+class ColumnEntry:
+    """One row of `LiveCatalog.overview`: a column of a user table."""
+
+    database: str
+    table: str
+    name: str
+    type: str
 
 
 class LiveCatalog:
-    """Catalog over a live server. `run_query(sql) -> list[tuple]` is given by the session.
+    """Catalog over a live server (the `sqlext.text.ddl.Catalog` protocol, plus table info).
 
-    `dialect`: "clickhouse" reads system.data_skipping_indices (vector_similarity);
-    "myscale" reads system.vector_indices; a callable returning one of those is asked when
-    needed; None detects it on first use (a server with a
-    system.vector_indices table is MyScale). Everything about one table is read in one go and
-    cached until `invalidate(table)` / `invalidate()`; a missing table gives None everywhere.
-    """
+    `run_query(sql, params) -> list[tuple]` runs one statement with server-side parameters (the
+    session gives its own). `dialect`: "clickhouse" reads system.data_skipping_indices
+    (vector_similarity indexes), "myscale" reads system.vector_indices; a callable returning one
+    of those is asked when needed (the session passes its own detection, so MyScale is detected in
+    one place). A missing table gives None everywhere. Errors from the server propagate as the
+    session's `ServerError`s."""
 
-    def __init__(self, run_query: Callable[[str], list], *,
-                 dialect: str | Callable[[], str] | None = None,
+    def __init__(self, run_query: RunQuery, *, dialect: str | Callable[[], str] = "clickhouse",
                  database: str | None = None):
         self._run = run_query
         self._dialect = dialect
         self._database = database
-        self._cache: dict[str, _TableInfo] = {}
+        self._cache: dict[str, TableInfo] = {}
 
     @property
     def dialect(self) -> str:
-        if callable(self._dialect):   # e.g. the session's own (lazy) detection
-            return self._dialect()
-        if self._dialect is None:
-            rows = self._run("SELECT count() FROM system.tables WHERE database = 'system' "
-                             "AND name = 'vector_indices'")
-            self._dialect = "myscale" if rows and int(rows[0][0]) > 0 else "clickhouse"
-        return self._dialect
+        """"clickhouse" or "myscale"."""
+        return self._dialect() if callable(self._dialect) else self._dialect
 
     @property
     def database(self) -> str:
+        """The server's current database (what an unqualified table name means)."""
         if self._database is None:
-            rows = self._run("SELECT currentDatabase()")
+            rows = self._run("SELECT currentDatabase()", {})
             self._database = rows[0][0] if rows else "default"
         return self._database
 
     def invalidate(self, table: str | None = None) -> None:
+        """Forget what was read about `table` (all tables when None): call after DDL."""
         if table is None:
             self._cache.clear()
         else:
@@ -74,66 +102,92 @@ class LiveCatalog:
         db, t = split_table_name(table)
         return f"{db or self.database}.{t}"
 
-    def _info(self, table: str) -> _TableInfo:
+    def table_info(self, table: str) -> TableInfo:
+        """Everything about `table` ("t" or "db.t", quotes allowed), read in one go (four small
+        queries at most) and cached until `invalidate`."""
         key = self._key(table)
         if key in self._cache:
             return self._cache[key]
         db, t = key.split(".", 1)
-        info = _TableInfo()
-        rows = self._run(f"SELECT create_table_query FROM system.tables "
-                         f"WHERE database = {_lit(db)} AND name = {_lit(t)}")
+        info = TableInfo(db, t)
+        where = {"db": db, "t": t}
+        rows = self._run("SELECT create_table_query FROM system.tables "
+                         "WHERE database = {db:String} AND name = {t:String}", where)
         if rows:
             info.exists = True
-            ddl = rows[0][0] or ""
+            info.create_query = ddl = rows[0][0] or ""
             info.dims = parse_length_constraints(ddl)
             info.settings = parse_table_settings(ddl)
-            for name, comment in self._run(
-                    f"SELECT name, comment FROM system.columns WHERE database = {_lit(db)} "
-                    f"AND table = {_lit(t)}"):
+            for name, type_, comment in self._run(
+                    "SELECT name, type, comment FROM system.columns WHERE database = {db:String} "
+                    "AND table = {t:String} ORDER BY position", where):
+                info.columns[name] = type_
                 if comment:
                     info.comments[name] = comment
             if self.dialect == "myscale":
                 default_metric = info.settings.get("float_vector_search_metric_type", "L2")
                 for name, type_, expr in self._run(
-                        f"SELECT name, type, expr FROM system.vector_indices "
-                        f"WHERE database = {_lit(db)} AND table = {_lit(t)}"):
+                        "SELECT name, type, expr FROM system.vector_indices "
+                        "WHERE database = {db:String} AND table = {t:String}", where):
                     column, idx = parse_myscale_index(name, type_, expr, default_metric)
                     if column:
                         dim = info.dims.get(column)
                         info.indexes[column] = IndexInfo(idx.name, idx.type, idx.metric, dim, idx.params)
             else:
                 for name, type_full, expr in self._run(
-                        f"SELECT name, type_full, expr FROM system.data_skipping_indices "
-                        f"WHERE database = {_lit(db)} AND table = {_lit(t)} "
-                        f"AND type = 'vector_similarity'"):
+                        "SELECT name, type_full, expr FROM system.data_skipping_indices "
+                        "WHERE database = {db:String} AND table = {t:String} "
+                        "AND type = 'vector_similarity'", where):
                     idx = parse_vector_similarity(type_full, name)
                     if idx is not None:
                         info.indexes[unquote_identifier(expr)] = idx
         self._cache[key] = info
         return info
 
+    def overview(self, skip_databases=SYSTEM_DATABASES) -> tuple[list[str], list[tuple[str, str]], list[ColumnEntry]]:
+        """Every user database, table and column, for browsing (not cached):
+        (databases, [(database, table)], [ColumnEntry]) in name order, columns in table order."""
+        skip = {"skip": list(skip_databases)}
+        dbs = [r[0] for r in self._run(
+            "SELECT name FROM system.databases WHERE name NOT IN {skip:Array(String)} ORDER BY name", skip)]
+        tables = [(r[0], r[1]) for r in self._run(
+            "SELECT database, name FROM system.tables WHERE database NOT IN {skip:Array(String)} "
+            "AND NOT is_temporary ORDER BY database, name", skip)]
+        cols = [ColumnEntry(*r) for r in self._run(
+            "SELECT database, table, name, type FROM system.columns WHERE database NOT IN {skip:Array(String)} "
+            "ORDER BY database, table, position", skip)]
+        return dbs, tables, cols
+
+    # -- the Catalog protocol ----------------------------------------------------------------
     def vector_index(self, table: str, column: str) -> IndexInfo | None:
-        return self._info(table).indexes.get(column)
+        """The vector index on `table.column`, or None."""
+        return self.table_info(table).indexes.get(column)
 
     def vector_indexes(self, table: str) -> dict[str, IndexInfo]:
-        return dict(self._info(table).indexes)
+        """Vector column -> its index, for every indexed column of `table`."""
+        return dict(self.table_info(table).indexes)
 
     def column_dim(self, table: str, column: str) -> int | None:
-        info = self._info(table)
+        """The vector dimension of `table.column`: its length constraint, else its index's
+        dimension, else the `dim=` recorded in its comment; None when unknown."""
+        info = self.table_info(table)
         dim = info.dims.get(column)
         if dim is None and column in info.indexes:
             dim = info.indexes[column].dim
         if dim is None:
-            meta = parse_model_comment(info.comments.get(column))
+            meta = info.model_meta(column)
             if meta.get("dim", "").isdigit():
                 dim = int(meta["dim"])
         return dim
 
     def column_model(self, table: str, column: str) -> str | None:
-        return parse_model_comment(self._info(table).comments.get(column)).get("model")
+        """The embedding model recorded on `table.column` (`embedsql:model=...`), or None."""
+        return self.table_info(table).model_meta(column).get("model")
 
     def table_setting(self, table: str, name: str) -> str | None:
-        return self._info(table).settings.get(name)
+        """A table setting as written in the CREATE statement, or None."""
+        return self.table_info(table).settings.get(name)
 
     def table_exists(self, table: str) -> bool:
-        return self._info(table).exists
+        """Does `table` exist?"""
+        return self.table_info(table).exists

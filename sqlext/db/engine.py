@@ -229,6 +229,15 @@ def clean_server_message(msg: str, secrets: tuple[str, ...] = ()) -> str:
 _CODE_RE = re.compile(r"Code: (\d+)")
 
 
+def is_driver_error(exc: BaseException) -> bool:
+    """Is `exc` raised by the database driver or the network under it (clickhouse-connect, chdb,
+    urllib3, sockets, TLS)? Those are the exceptions `map_error` turns into ours; anything else
+    is a bug and keeps its traceback. The one classification every caller uses."""
+    mod = type(exc).__module__ or ""
+    return (mod.startswith(("clickhouse_connect", "chdb", "urllib3", "requests", "socket", "ssl"))
+            or isinstance(exc, (OSError, RuntimeError, TimeoutError)))
+
+
 def map_error(exc: Exception, spec: ConnectionSpec) -> ServerError:
     """Turn a clickhouse-connect / chdb / socket exception into one of ours."""
     secrets = (spec.password,) if spec.password else ()

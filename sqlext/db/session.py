@@ -1,4 +1,5 @@
-"""Session: the public face of the SQL layer.
+"""Session: the public face of the SQL layer, and the only way the rest of embedsql (migrations,
+ingestion, the TUI, the CLI) reaches a database.
 
     import sqlext
     s = sqlext.connect()                       # embedded default, or dsn="https://user@host/db"
@@ -9,6 +10,20 @@
 Pipeline per statement: find EMBED calls -> embed (cache, else one model batch) -> splice float
 literals at the calls' spans -> translate for the target dialect -> lint -> send. Nothing is sent
 unless every step succeeded: no partially rewritten statement ever reaches the server.
+
+The public API (everything else is private):
+- statements: `query`, `command`, `execute`, `run_script`; `verbatim=True` sends SQL that is
+  already final (rendered migrations, embedsql's own lookups) exactly as given;
+- values: `params={"name": value}` binds ClickHouse server-side parameters (`{name:String}` in
+  the SQL), so no value is ever quoted by hand;
+- `prepare` / `explain` / `rewrite`: what would be sent, sending nothing;
+- `insert`, `insert_arrow`, `query_arrow`: columnar data in and out;
+- `unit_of_work()`: hold the embedded engine across several calls; `release_engine()` hands it
+  back to other processes now;
+- `catalog`: the one reader of tables, columns, vector indexes and the model on a column;
+- `dialect`, `embedded`, `database`, `describe()`, `secrets`, `cancel()`, `close()`.
+Every database or network failure reaches the caller as a `sqlext.errors.ServerError` (or a
+subclass), mapped in one place (`sqlext.db.engine.map_error`).
 """
 from __future__ import annotations
 
@@ -20,7 +35,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from .config import ConnectionSpec, resolve
-from .engine import Backend, map_error
+from .engine import Backend, is_driver_error, map_error
 from ..errors import EmbedSQLError, RewriteError, SQLSyntaxError, UsageError
 
 _QUERY_START = re.compile(r"^\s*(?:\(\s*)*(SELECT|WITH|SHOW|DESCRIBE|DESC|EXPLAIN|EXISTS|VALUES|CHECK)\b", re.I)
@@ -84,9 +99,13 @@ class Result:
 
 @dataclass
 class Prepared:
+    """What `prepare` made of a text: `statements` are sent in order (vectors spliced in);
+    `original` is the text as given; `verbatim` marks text sent exactly as given (no defaults)."""
+
     original: str
     statements: list[str]  # what will be sent, in order
     stats: Stats
+    verbatim: bool = False
 
     @property
     def sql(self) -> str:
@@ -94,6 +113,14 @@ class Prepared:
 
 
 class Session:
+    """One connection target (the embedded engine or a server) plus the embedder that resolves
+    EMBED. Thread-safe for one statement at a time per thread; the TUI runs statements from worker
+    threads. Build it with `sqlext.connect()`.
+
+    `spec`: the resolved connection (`sqlext.db.config.ConnectionSpec`); `model`: a hub id or a
+    local model directory (None: the configured default); `embedder`: an `embed.Embedder` to
+    reuse instead of building one on the first EMBED."""
+
     def __init__(self, spec: ConnectionSpec, *, model: str | None = None, embedder=None):
         self.spec = spec
         self.backend = Backend(spec)
@@ -116,6 +143,8 @@ class Session:
 
     @property
     def dialect(self) -> str:
+        """"myscale" or "clickhouse": as configured, else detected once from the server
+        (`system.build_options` has MYSCALE_VERSION on MyScale); the embedded engine is ClickHouse."""
         if self._dialect is None:
             if self.backend.embedded:
                 self._dialect = "clickhouse"
@@ -126,21 +155,59 @@ class Session:
 
     @property
     def catalog(self):
+        """The live catalog (`sqlext.db.catalog.LiveCatalog`): tables, columns, vector indexes and
+        the model recorded on a vector column, read from the server's system tables and cached
+        per table until the session runs DDL."""
         if self._catalog is None:
             from .catalog import LiveCatalog
 
             self._catalog = LiveCatalog(self._raw_query, dialect=lambda: self.dialect)
         return self._catalog
 
+    @property
+    def embedded(self) -> bool:
+        """True on the embedded engine (chdb), False on a server."""
+        return self.backend.embedded
+
+    @property
+    def database(self) -> str:
+        """The current database (what unqualified table names mean)."""
+        return self.catalog.database
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Values that must never be shown (the password): for redacting logs and history."""
+        return (self.spec.password,) if self.spec.password else ()
+
     def describe(self) -> str:
+        """The target as people should see it, password left out: `embedded ClickHouse at
+        /path` or `http://user@host:8123/db`."""
         return self.spec.display()
 
     # -- engine access ------------------------------------------------------------------------
     @contextlib.contextmanager
-    def hold(self):
-        """Keep the engine open for several calls (one unit of work)."""
-        with self._client() as c:
-            yield c
+    def unit_of_work(self, timeout: float | None = None):
+        """Hold the database for several calls (a script, an insert batch, a migration run).
+
+        On the embedded engine the engine is opened once and kept, so no other process can take it
+        in between; another embedsql process waits (`EMBEDSQL_LOCK_TIMEOUT`, or `timeout`
+        seconds) and then fails with `EngineBusy` naming the holder. Nested units reuse the outer
+        one. On a server this only groups the calls (nothing is held)."""
+        try:
+            with self.backend.client(timeout=timeout):
+                yield self
+        except EmbedSQLError:
+            raise
+        except Exception as exc:
+            if is_driver_error(exc):
+                raise map_error(exc, self.spec) from None
+            raise
+
+    def release_engine(self) -> None:
+        """Hand the embedded engine back now (when no unit of work is open), so a process in
+        another terminal gets a turn; the next call reopens it (~0.1 s). No-op on a server."""
+        if self.backend.embedded:
+            self.backend.close()
 
     @contextlib.contextmanager
     def _client(self):
@@ -150,17 +217,22 @@ class Session:
         except EmbedSQLError:
             raise
         except Exception as exc:
-            if _is_client_error(exc):
+            if is_driver_error(exc):
                 raise map_error(exc, self.spec) from None
             raise
 
-    def _raw_query(self, sql: str) -> list[tuple]:
+    def _raw_query(self, sql: str, params: dict | None = None) -> list[tuple]:
         with self._client() as c:
-            return list(c.query(sql).result_rows)
+            return list(c.query(sql, parameters=params).result_rows)
 
     # -- the pipeline -------------------------------------------------------------------------
     def prepare(self, sql: str) -> Prepared:
-        """Rewrite EMBED, translate, lint. Returns what would be sent; sends nothing."""
+        """Rewrite EMBED, translate, lint. Returns what would be sent; sends nothing.
+
+        Raises `RewriteError` (a bad EMBED argument, a vector of the wrong dimension or model for
+        the column it is compared with), `TranslationError` (no equivalent in the target
+        dialect), `SQLSyntaxError` (an unterminated string or comment), `embed.InputError` (an
+        image that cannot be read) and `embed.ModelLoadError`."""
         from ..text import rewrite as rw
 
         stats = Stats()
@@ -275,6 +347,8 @@ class Session:
         return self.prepare(sql).sql
 
     def explain(self, sql: str) -> Prepared:
+        """What `--explain` shows: the statements that would be sent, the translations, lints,
+        embedding time and cache hits (`Prepared.stats`). Sends nothing."""
         return self.prepare(sql)
 
     def cancel(self) -> bool:
@@ -319,7 +393,8 @@ class Session:
             for i, st in enumerate(prepared.statements):
                 last = i == len(prepared.statements) - 1
                 q = is_query(st) if as_query is None else (as_query and last)
-                st_settings = {**self._default_settings(st), **(settings or {})} if q else settings
+                st_settings = ({**self._default_settings(st), **(settings or {})}
+                               if q and not prepared.verbatim else settings)
                 if not self.backend.embedded:
                     self._running_qid = uuid.uuid4().hex
                     st_settings = {**(st_settings or {}), "query_id": self._running_qid}
@@ -346,7 +421,7 @@ class Session:
                             self.cancel()
                     raise
                 except Exception as exc:
-                    if _is_client_error(exc):
+                    if is_driver_error(exc):
                         err = map_error(exc, self.spec)
                         if st_settings and "hnsw_candidate_list_size_for_search" in st_settings \
                                 and not (settings or {}).get("hnsw_candidate_list_size_for_search"):
@@ -368,21 +443,77 @@ class Session:
         result.stats.total_ms = (time.perf_counter() - t0) * 1000 + prepared.stats.embed_ms
         return result
 
-    def query(self, sql: str, *, params=None, settings=None) -> Result:
-        return self._send(self.prepare(sql), as_query=True, params=params, settings=settings)
+    def _prepared(self, sql: str, verbatim: bool) -> Prepared:
+        if verbatim:
+            return Prepared(sql, [sql], Stats(sent_sql=elide_vectors(sql)), verbatim=True)
+        return self.prepare(sql)
 
-    def command(self, sql: str, *, params=None, settings=None) -> Result:
-        return self._send(self.prepare(sql), as_query=False, params=params, settings=settings)
+    def query(self, sql: str, *, params: dict | None = None, settings: dict | None = None,
+              verbatim: bool = False) -> Result:
+        """Run a statement that returns rows; `Result.columns` / `types` / `rows`.
 
-    def execute(self, sql: str, *, params=None, settings=None) -> Result:
-        return self._send(self.prepare(sql), as_query=None, params=params, settings=settings)
+        `params` binds server-side parameters (`{name:Type}` placeholders in `sql`); `settings`
+        are ClickHouse settings for this statement. `verbatim=True` sends `sql` exactly as given:
+        no EMBED, no dialect translation, no lints, no default settings. Raises the errors of
+        `prepare`, and `ServerError` (or `ConnectionFailed` / `EngineBusy`) when the database
+        refuses the statement or cannot be reached."""
+        return self._send(self._prepared(sql, verbatim), as_query=True, params=params, settings=settings)
+
+    def command(self, sql: str, *, params: dict | None = None, settings: dict | None = None,
+                verbatim: bool = False) -> Result:
+        """Run a statement that returns no rows (DDL, INSERT, SET ...); `Result.message` holds
+        what the server answered. Arguments and errors as `query`."""
+        return self._send(self._prepared(sql, verbatim), as_query=False, params=params, settings=settings)
+
+    def execute(self, sql: str, *, params: dict | None = None, settings: dict | None = None,
+                verbatim: bool = False) -> Result:
+        """Run one statement, as a query when it returns rows and as a command otherwise.
+        Arguments and errors as `query`."""
+        return self._send(self._prepared(sql, verbatim), as_query=None, params=params, settings=settings)
+
+    def query_arrow(self, sql: str, *, params: dict | None = None, settings: dict | None = None,
+                    verbatim: bool = False):
+        """Run one query and return a `pyarrow.Table` (columnar: no Python object per value).
+        Arguments and errors as `query`."""
+        prepared = self._prepared(sql, verbatim)
+        if len(prepared.statements) != 1:
+            raise UsageError("query_arrow runs one statement; this text holds "
+                             f"{len(prepared.statements)}")
+        with self._client() as c:
+            return c.query_arrow(prepared.statements[0], parameters=params, settings=settings)
+
+    def insert(self, table: str, data, column_names: list[str], *, column_types: list[str] | None = None,
+               column_oriented: bool = False, settings: dict | None = None):
+        """Insert Python values: `data` is a list of rows (or of columns with
+        `column_oriented=True`) in `column_names` order. `column_types` (ClickHouse type names)
+        spares the driver a DESCRIBE. `table` is "t" or "db.t". Raises `ServerError`."""
+        with self._client() as c:  # _client maps driver errors raised inside it
+            return c.insert(table, data, column_names=column_names, column_oriented=column_oriented,
+                            column_type_names=column_types, settings=settings)
+
+    def insert_arrow(self, table: str, arrow_table, *, settings: dict | None = None) -> int:
+        """Insert a `pyarrow.Table` whose column names are the table's, as one ArrowStream
+        INSERT. Returns the number of rows sent. Raises `ServerError`."""
+        import io
+
+        import pyarrow.ipc as ipc
+
+        sink = io.BytesIO()
+        with ipc.new_stream(sink, arrow_table.schema) as w:
+            w.write_table(arrow_table)
+        with self._client() as c:
+            c.raw_insert(table, list(arrow_table.column_names), sink.getvalue(), fmt="ArrowStream",
+                         settings=settings)
+        return arrow_table.num_rows
 
     def run_script(self, text: str) -> list[Result]:
+        """Run every statement of a script in order, holding the database for the whole script.
+        Stops at the first failure, whose message names the statement number and line."""
         from ..text.split import split_statements
 
         results = []
         stmts = split_statements(text)
-        with self.hold():
+        with self.unit_of_work():
             for st in stmts:
                 try:
                     results.append(self.execute(st.text))
@@ -391,12 +522,9 @@ class Session:
                     raise
         return results
 
-    def insert(self, table: str, data, column_names, *, column_oriented: bool = False, settings=None):
-        with self._client() as c:  # _client maps driver errors raised inside it
-            return c.insert(table, data, column_names=column_names, column_oriented=column_oriented,
-                            settings=settings)
-
     def close(self):
+        """Release the engine (embedded) or close the HTTP connection. The session can be used
+        again afterwards: the next call reopens."""
         self.backend.close()
 
     def __enter__(self):
@@ -435,16 +563,15 @@ def _add_position(err, sent: str, original: str):
     err.message = err.message[:m.end()] + f" (line {line}, column {col})" + err.message[m.end():]
 
 
-def _is_client_error(exc: Exception) -> bool:
-    mod = type(exc).__module__ or ""
-    return (mod.startswith(("clickhouse_connect", "chdb", "urllib3", "requests", "socket", "ssl"))
-            or isinstance(exc, (OSError, RuntimeError, TimeoutError)))
-
-
 def connect(dsn: str | None = None, *, model: str | None = None, dialect: str | None = None,
             password: str | None = None, config=None, connection: str | None = None,
             embedder=None) -> Session:
-    """Open a session. Nothing configured: the embedded ClickHouse in the user data dir."""
+    """Open a session (nothing is contacted until the first statement).
+
+    Precedence for the target: `dsn`, then EMBEDSQL_DSN, then the config file's `connection` (or
+    its default), then the embedded ClickHouse in the user data dir. `model`: hub id or local
+    model directory for EMBED. `dialect`: force "myscale" or "clickhouse". Raises `ConfigError`
+    for a DSN or config file that cannot be used."""
     spec = resolve(dsn, connection=connection, dialect=dialect, config_path=config, password=password)
     return Session(spec, model=model, embedder=embedder)
 

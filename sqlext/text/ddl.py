@@ -20,7 +20,8 @@ __all__ = [
     "IndexInfo", "Catalog", "StaticCatalog", "EmptyCatalog",
     "parse_vector_similarity", "parse_myscale_index", "parse_length_constraints",
     "parse_model_comment", "parse_table_settings", "split_table_name",
-    "normalize_metric", "MODEL_COMMENT_PREFIX",
+    "normalize_metric", "MODEL_COMMENT_PREFIX", "quote_identifier", "qualified_name", "string_literal",
+    "unquote_identifier",
 ]
 
 MODEL_COMMENT_PREFIX = "embedsql:"
@@ -73,6 +74,30 @@ def unquote_identifier(part: str) -> str:
     if len(part) >= 2 and part[0] == part[-1] and part[0] in "`\"":
         return part[1:-1]
     return part
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def quote_identifier(name: str, *, always: bool = False) -> str:
+    """An identifier for SQL text: `name` as it is when it is a plain name (letters, digits, _),
+    else (or with `always`) in backquotes with `\\` and `` ` `` escaped, as ClickHouse's own
+    lexer reads them. The one identifier quoter; values are bound as server-side parameters."""
+    if not always and _PLAIN_NAME.fullmatch(name):
+        return name
+    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
+
+
+def qualified_name(table: str, *, always: bool = False) -> str:
+    """'db.t' / 't' (quotes allowed) -> the same name quoted for SQL text (`quote_identifier`)."""
+    db, t = split_table_name(table)
+    return (quote_identifier(db, always=always) + "." if db else "") + quote_identifier(t, always=always)
+
+
+def string_literal(value: str) -> str:
+    """A ClickHouse string literal for SQL text people see and edit (the TUI writes EMBED('...')
+    into the editor): single quotes, with `\\` and `'` escaped."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def split_table_name(table: str) -> tuple[str | None, str]:

@@ -118,7 +118,7 @@ IDLE = textwrap.dedent("""
 HOLDER = textwrap.dedent("""
     import sys, time, sqlext
     s = sqlext.connect(dsn=sys.argv[1])
-    with s.hold():
+    with s.unit_of_work():
         s.query("SELECT 1")
         print("held", flush=True)
         time.sleep(120)

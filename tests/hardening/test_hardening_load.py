@@ -50,7 +50,7 @@ def api_load(n: int, tiny_clip, tmp_path) -> dict:
         s.command(sql)
     marks = {}
     t0 = time.monotonic()
-    with s.hold():
+    with s.unit_of_work():
         for i in range(n):
             r = s.query(query_text(i))
             assert len(r.rows) == 3 and r.stats.cache_misses == 1

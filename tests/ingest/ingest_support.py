@@ -18,15 +18,12 @@ def photos_ddl(table: str = "photos", dim: int = 512, model: str | None = None) 
 
 
 def create_photos(session, table: str = "photos", dim: int = 512, model: str | None = None) -> None:
-    with session.hold() as c:
-        c.command(photos_ddl(table, dim, model))
+    session.command(photos_ddl(table, dim, model), verbatim=True)
 
 
 def count(session, table: str = "photos", where: str = "") -> int:
-    with session.hold() as c:
-        return int(c.query(f"SELECT count() FROM {table} {where}").result_rows[0][0])
+    return int(session.query(f"SELECT count() FROM {table} {where}", verbatim=True).rows[0][0])
 
 
 def ids(session, table: str = "photos") -> list[int]:
-    with session.hold() as c:
-        return sorted(int(r[0]) for r in c.query(f"SELECT id FROM {table}").result_rows)
+    return sorted(int(r[0]) for r in session.query(f"SELECT id FROM {table}", verbatim=True).rows)

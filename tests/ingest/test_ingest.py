@@ -260,9 +260,8 @@ def test_model_tag_mismatch_refused(session, tmp_path):
 
 
 def test_column_map_into_another_table(session, tmp_path):
-    with session.hold() as c:
-        c.command("CREATE TABLE pics (pk UInt64, name String, path String, vec Array(Float32), caption String, "
-                  "CONSTRAINT l CHECK length(vec) = 512) ENGINE = MergeTree ORDER BY pk")
+    session.command("CREATE TABLE pics (pk UInt64, name String, path String, vec Array(Float32), caption String, "
+                    "CONSTRAINT l CHECK length(vec) = 512) ENGINE = MergeTree ORDER BY pk")
     _save(tmp_path / "p" / "a.jpg", (9, 9, 9), (8, 8))
     r = ingest_images(session, [tmp_path / "p"], table="pics", descriptions={"a.jpg": "grey"},
                       column_map=["id=pk", "photo_id=name", "photo_image_url=path", "photo_embed=vec",

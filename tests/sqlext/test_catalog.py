@@ -92,9 +92,9 @@ def test_live_catalog_on_chdb(db):
                "CONSTRAINT tl CHECK length(thumb) = 8) ENGINE = MergeTree ORDER BY id")
     queries = []
 
-    def run(sql):
+    def run(sql, params):
         queries.append(sql)
-        return list(db.query(sql).result_rows)
+        return list(db.query(sql, parameters=params).result_rows)
 
     cat = LiveCatalog(run)
     assert isinstance(cat, Catalog)
@@ -123,9 +123,7 @@ def test_live_catalog_on_chdb(db):
 
 def test_live_catalog_myscale_rows():
     """A MyScale server answers system.vector_indices; the catalog reads metric and params from expr."""
-    def run(sql):
-        if "count() FROM system.tables" in sql:
-            return [(1,)]
+    def run(sql, params):
         if "currentDatabase" in sql:
             return [("default",)]
         if "FROM system.tables" in sql:
@@ -133,12 +131,12 @@ def test_live_catalog_myscale_rows():
                      "CONSTRAINT vector_len CHECK length(vector) = 3) ENGINE = MergeTree ORDER BY id "
                      "SETTINGS index_granularity = 8192",)]
         if "FROM system.columns" in sql:
-            return [("id", ""), ("vector", "")]
+            return [("id", "UInt32", ""), ("vector", "Array(Float32)", "")]
         if "FROM system.vector_indices" in sql:
             return [("v2", "HNSWFLAT", "v2 vector TYPE hnswflat('metric_type=IP', 'm=16')")]
         raise AssertionError(sql)
 
-    cat = LiveCatalog(run)
+    cat = LiveCatalog(run, dialect="myscale")
     assert cat.dialect == "myscale"
     info = cat.vector_index("t", "vector")
     assert info == IndexInfo("v2", "HNSWFLAT", "IP", 3, {"m": "16"})
@@ -146,5 +144,5 @@ def test_live_catalog_myscale_rows():
 
 
 def test_live_catalog_dialect_may_be_a_callable():
-    cat = LiveCatalog(lambda sql: [], dialect=lambda: "myscale")
+    cat = LiveCatalog(lambda sql, params: [], dialect=lambda: "myscale")
     assert cat.dialect == "myscale"

@@ -32,7 +32,7 @@ def vec_literal(v) -> str:
 
 @pytest.fixture(scope="module")
 def catalog(db):
-    return LiveCatalog(lambda sql: list(db.query(sql).result_rows), dialect="clickhouse")
+    return LiveCatalog(lambda sql, params: list(db.query(sql, parameters=params).result_rows), dialect="clickhouse")
 
 
 def run(db, catalog, sql):

@@ -16,7 +16,7 @@ HOLDER = textwrap.dedent("""
     s = sqlext.connect(dsn=sys.argv[1])
     mode = sys.argv[2]
     if mode == "hold":
-        with s.hold():
+        with s.unit_of_work():
             s.command("CREATE TABLE IF NOT EXISTS t (a Int32) ENGINE = MergeTree ORDER BY a")
             print("held", flush=True)
             time.sleep(float(sys.argv[3]))
@@ -93,7 +93,7 @@ def test_one_process_switches_between_databases(tmp_path):
     b.command("CREATE TABLE tb (x Int32) ENGINE = MergeTree ORDER BY x")
     assert a.query("EXISTS TABLE ta").rows == [(1,)]
     assert b.query("EXISTS TABLE ta").rows == [(0,)]
-    with a.hold():
+    with a.unit_of_work():
         with pytest.raises(EngineBusy, match="one embedded database at a time"):
             b.query("SELECT 1")
     a.close()

@@ -94,7 +94,7 @@ def add_parser(sub, common):
 
 
 def run(args, ctx) -> int:
-    from tui.cli import UsageFailure
+    from ..errors import UsageFailure
 
     import ingest as ing
 

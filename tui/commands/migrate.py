@@ -66,7 +66,7 @@ def _load(args):
 
 
 def run(args, ctx) -> int:
-    from tui.cli import UsageFailure
+    from ..errors import UsageFailure
 
     action = getattr(args, "migrate_action", None)
     if action is None:
@@ -158,7 +158,7 @@ def _plan(args, ctx) -> int:
         runner = Runner(session, migrations)
         statuses = runner.status()
         dialect = session.dialect
-        database = session.backend.spec.database if not session.backend.embedded else "default"
+        database = session.database
         want = "applied" if not args.down else None
         chosen = [s.migration for s in statuses if s.migration is not None and
                   ((s.state != want) if want else s.is_applied)]

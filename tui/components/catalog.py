@@ -8,9 +8,6 @@ from rich.markup import escape
 from textual.message import Message
 from textual.widgets import Tree
 
-SKIP_DATABASES = ("system", "INFORMATION_SCHEMA", "information_schema")
-
-
 @dataclass
 class ColumnInfo:
     name: str
@@ -60,22 +57,20 @@ class CatalogData:
 
 
 def load_catalog(session) -> CatalogData:
-    """Read databases, tables, columns (+ vector column facts) and function names. Blocking."""
+    """Read databases, tables, columns (+ vector column facts) and function names through the
+    session's catalog. Blocking: call from a worker thread."""
     data = CatalogData()
-    skip = ", ".join(f"'{d}'" for d in SKIP_DATABASES)
-    with session.hold():
-        for (db,) in session.query(f"SELECT name FROM system.databases WHERE name NOT IN ({skip}) ORDER BY name").rows:
+    cat = session.catalog
+    cat.invalidate()  # a refresh shows what is there now
+    with session.unit_of_work():
+        dbs, tables, columns = cat.overview()
+        for db in dbs:
             data.databases[db] = {}
-        for db, t in session.query(
-                f"SELECT database, name FROM system.tables WHERE database NOT IN ({skip}) "
-                f"AND NOT is_temporary ORDER BY database, name").rows:
+        for db, t in tables:
             data.databases.setdefault(db, {})[t] = []
-        for db, t, c, typ in session.query(
-                f"SELECT database, table, name, type FROM system.columns WHERE database NOT IN ({skip}) "
-                f"ORDER BY database, table, position").rows:
-            if t in data.databases.get(db, {}):
-                data.databases[db][t].append(ColumnInfo(c, typ))
-        cat = session.catalog
+        for c in columns:
+            if c.table in data.databases.get(c.database, {}):
+                data.databases[c.database][c.table].append(ColumnInfo(c.name, c.type))
         statuses: dict[tuple[str, str, str], str] = {}
         if any(c.is_vector for ts in data.databases.values() for cs in ts.values() for c in cs):
             try:  # MyScale's view; on ClickHouse the dialect bridge computes it from system tables
@@ -100,7 +95,8 @@ def load_catalog(session) -> CatalogData:
                     except Exception:  # a catalog that cannot say is not an error for the sidebar
                         pass
         try:
-            data.functions = sorted({r[0] for r in session.query("SELECT name FROM system.functions").rows})
+            data.functions = sorted({r[0] for r in session.query("SELECT name FROM system.functions",
+                                                                 verbatim=True).rows})
         except Exception:
             data.functions = []
     return data

@@ -12,14 +12,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, RichLog, Static
 
+from ..errors import error_text
+
 STATE_STYLE = {"applied": "green", "pending": "yellow", "failed": "red", "interrupted": "red",
                "revert_failed": "red", "running": "cyan", "reverting": "cyan"}
-
-
-def _error_text(exc: BaseException) -> str:
-    from ..app import error_text
-
-    return error_text(exc)
 
 
 class MigrationsScreen(ModalScreen[bool]):
@@ -82,21 +78,26 @@ class MigrationsScreen(ModalScreen[bool]):
         self.log_widget.write(f"[b]{what}…[/b]")
         return True
 
-    def _emit(self, text: str) -> None:
+    def _on_ui(self, fn, *args) -> None:
+        """From a worker thread: run fn on the UI thread, unless the screen has been closed."""
+        def safe():
+            if self.is_attached:
+                fn(*args)
+
         try:
-            self.app._later(self.log_widget.write, text)
+            self.app.call_from_thread(safe)
         except RuntimeError:
-            pass
+            pass  # the app has exited
+
+    def _emit(self, text: str) -> None:
+        self._on_ui(lambda: self.log_widget.write(text))
 
     def _finish(self, fn, *args) -> None:
         def run():
             self.busy = False
             fn(*args)
 
-        try:
-            self.app._later(run)
-        except RuntimeError:
-            pass
+        self._on_ui(run)
 
     # -- status --------------------------------------------------------------------------------
     def action_status(self) -> None:
@@ -188,10 +189,7 @@ class MigrationsScreen(ModalScreen[bool]):
         self._finish(self._applied, report, statuses)
 
     def _refresh_after(self) -> None:
-        try:
-            self.app._later(self.action_status)
-        except RuntimeError:
-            pass
+        self._on_ui(self.action_status)
 
     def _applied(self, report, statuses) -> None:
         for w in report.warnings:
@@ -200,7 +198,7 @@ class MigrationsScreen(ModalScreen[bool]):
         self._show_status(statuses)
 
     def _failed(self, exc: BaseException) -> None:
-        msg = _error_text(exc)
+        msg = error_text(exc)
         self.log_widget.write(f"[red]error:[/red] {escape(msg)}")
         self.app.notify(msg.splitlines()[0][:300], title="migrations", severity="error")
 
