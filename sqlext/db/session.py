@@ -496,8 +496,10 @@ class Session:
         goes through the pipeline of `query` (EMBED, translation, lints, default settings);
         `params` / `settings` as there. Raises the errors of `prepare`, `UsageError` for a text
         holding several statements, and `ServerError` (or a subclass) when the database refuses it."""
-        with self.raw_stream(sql, fmt=fmt, params=params, settings=settings) as chunks:
-            return b"".join(chunks)
+        prepared = self.prepare(sql)
+        if len(prepared.statements) != 1:
+            raise UsageError(f"raw_query runs one statement; this text holds {len(prepared.statements)}")
+        return b"".join(self._raw_chunks(prepared, fmt, params, settings, stream=False))
 
     def raw_stream(self, sql: str, *, fmt: str | None = None, params: dict | None = None,
                    settings: dict | None = None) -> "RawStream":
@@ -511,7 +513,8 @@ class Session:
             raise UsageError(f"raw_stream runs one statement; this text holds {len(prepared.statements)}")
         return RawStream(self._raw_chunks(prepared, fmt, params, settings), prepared.stats)
 
-    def _raw_chunks(self, prepared: Prepared, fmt, params, settings, chunk_size: int = 1 << 16):
+    def _raw_chunks(self, prepared: Prepared, fmt, params, settings, *, stream: bool = True,
+                    chunk_size: int = 1 << 16):
         st = prepared.statements[0]
         st_settings = {**self._default_settings(st), **(settings or {})}
         with self._client() as c:
@@ -519,16 +522,21 @@ class Session:
                 self._running_qid = uuid.uuid4().hex
                 st_settings["query_id"] = self._running_qid
             try:
-                stream = c.raw_stream(st, parameters=params, settings=st_settings or None, fmt=fmt)
+                # the embedded engine streams SELECTs only (DESCRIBE, SHOW...: "Streaming query is
+                # not supported"); what it cannot stream comes in one piece
+                if not stream or (self.backend.embedded and not _SELECT_LIKE.match(_skip_comments(st))):
+                    yield c.raw_query(st, parameters=params, settings=st_settings or None, fmt=fmt)
+                    return
+                body = c.raw_stream(st, parameters=params, settings=st_settings or None, fmt=fmt)
                 try:
                     while True:
-                        chunk = stream.read(chunk_size)
+                        chunk = body.read(chunk_size)
                         if not chunk:
                             break
                         yield chunk
                 finally:
                     with contextlib.suppress(Exception):
-                        stream.close()
+                        body.close()
             except EmbedSQLError:
                 raise
             except KeyboardInterrupt:
