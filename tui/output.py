@@ -59,8 +59,12 @@ def own_format(statement: str) -> str | None:
     try:
         import sqlglot
 
+        from sqlglot import exp
+
         tree = sqlglot.parse_one(text, read="clickhouse")
-        fmt = tree.args.get("format") if tree is not None else None
+        if tree is None or isinstance(tree, exp.Command):  # SHOW ...: not parsed, only kept
+            raise ValueError("not parsed")
+        fmt = tree.args.get("format")
         return fmt.name if fmt is not None else None
     except Exception:
         m = _OWN_FORMAT.search(text.strip().rstrip(";"))
