@@ -14,8 +14,8 @@ statement with its own FORMAT clause is printed in that format, vectors and all.
 
 `table` is embedsql's: the result is fetched as ClickHouse's TSVWithNamesAndTypes (so every value
 is ClickHouse's own text), and printed as a Rich table: the column names and types, the cells as
-`tui.chtext.display` shows them (NULL as ᴺᵁᴸᴸ, control characters visible, long values cut
-with …), then `N rows`.
+`tui.chtext.display` shows them (NULL as ᴺᵁᴸᴸ, control characters visible, values longer than
+80 characters cut with …), then `N rows`.
 """
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ FORMATS = {
     "markdown": "Markdown",
 }
 
+TABLE_CELL = 80  # characters of a cell in the table format; longer values end with "…"
 _SELECT_LIKE = re.compile(r"^\s*(?:\(\s*)*(?:SELECT|WITH)\b", re.I)
 _OWN_FORMAT = re.compile(r"\bFORMAT\s+([A-Za-z_]\w*)\s*(?:\bSETTINGS\b.*)?$", re.I | re.S)
 
@@ -168,7 +169,7 @@ def print_table(names, types, rows, console, *, full_vectors: bool = False) -> N
             if cell is not None and chtext.is_vector_type(t) and cell.startswith("[") and not full_vectors \
                     and not cell.endswith(" x " + chtext.parse_type(t).arg(0).name + "]"):
                 cell = chtext.vector_label(0 if cell == "[]" else cell.count(",") + 1, t)
-            cells.append(chtext.display(cell, t))
+            cells.append(chtext.display(cell, t, max_len=TABLE_CELL))
         table.add_row(*cells)
     console.print(table)
     n = len(rows)

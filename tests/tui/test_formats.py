@@ -216,3 +216,108 @@ def test_raw_query_and_stream(db):
     with db.raw_stream("SELECT length(EMBED('a red bicycle')) AS n", fmt="TSV") as chunks:
         assert b"".join(chunks) == b"512\n"
         assert chunks.stats.embed_calls == 1 and "[512 x Float32]" in chunks.stats.sent_sql
+
+
+# -- the command line ----------------------------------------------------------------------------------
+CLI_FORMATS = {"csv": "CSVWithNames", "tsv": "TSVWithNames", "json": "JSON", "jsoneachrow": "JSONEachRow",
+               "vertical": "Vertical", "markdown": "Markdown"}
+NO_STATS = " SETTINGS output_format_write_statistics = 0"  # JSON's elapsed time differs run to run
+
+
+def _cli(tmp_path, *args):
+    """`embedsql query ...` as a user runs it (a process); stdout as bytes, stderr as text."""
+    import subprocess
+    import sys
+
+    p = subprocess.run([sys.executable, "-m", "tui.cli", "query", *args, "--dsn", f"chdb://{tmp_path}/db"],
+                       capture_output=True, env={**os.environ, "COLUMNS": "1000"}, timeout=120)
+    p.stderr = p.stderr.decode(errors="replace")
+    return p
+
+
+def test_each_text_format_is_clickhouses_output_byte_for_byte(db, tmp_path):
+    script = tmp_path / "q.sql"
+    script.write_text(f"{Q}{NO_STATS};\n{Q_EMPTY}{NO_STATS};\n")
+    want = {f: db.raw_query(Q + NO_STATS, fmt=ch) + db.raw_query(Q_EMPTY + NO_STATS, fmt=ch)
+            for f, ch in CLI_FORMATS.items()}
+    db.release_engine()
+    for f in CLI_FORMATS:
+        p = _cli(tmp_path, "-f", str(script), "--format", f, "--full-vectors")
+        assert p.returncode == 0, p.stderr
+        assert p.stdout == want[f], f
+    empty_json = db.raw_query(Q_EMPTY + NO_STATS, fmt="JSON")
+    assert json.loads(empty_json)["rows"] == 0 and len(json.loads(empty_json)["meta"]) == 42
+
+
+def test_vectors_are_elided_on_the_server(db, tmp_path):
+    q = "SELECT id, vec, s FROM alltypes WHERE id IN (1, 4) ORDER BY id"
+    elided = ("SELECT * REPLACE (concat('[', toString(length(`vec`)), ' x Float32]') AS `vec`) "
+              f"FROM (\n{q}\n)")
+    want = db.raw_query(elided, fmt="CSVWithNames")
+    assert want == b'"id","vec","s"\n1,"[20 x Float32]","hello"\n4,"[16 x Float32]","x"\n'
+    want_json = db.raw_query(elided, fmt="JSONEachRow")
+    db.release_engine()
+    assert _cli(tmp_path, q, "--format", "csv").stdout == want
+    assert _cli(tmp_path, q, "--format", "jsonl").stdout == want_json
+    own = _cli(tmp_path, q + " FORMAT TSV").stdout.decode()  # its own FORMAT clause: as written, vectors too
+    assert own.startswith("1\t[0,0.1,0.2,") and own.count("\n") == 2
+
+
+def test_table_format_shows_every_type_readably(db, tmp_path):
+    db.release_engine()
+    p = _cli(tmp_path, "SELECT id, s, ns, fs, f64, d, ip6, arrs, vec FROM alltypes ORDER BY id")
+    assert p.returncode == 0, p.stderr
+    out = p.stdout.decode()
+    assert "24 rows" in out and "Array(Float32)" in out and "Nullable(String)" in out
+    for shown in ("x[/]y", "[bold]red[/bold]", "[explored] sunset", "a[b]c", "مرحبا بالعالم", "emoji 🙂👍🏽",
+                  "tab␉here", "new␊line", "it's \"quoted\"", "back\\slash \\n", "FR\\x00\\x00",
+                  "\\xff\\x00\\xaba", "1e300", "-999999.999", "::ffff:1.2.3.4", "[20 x Float32]",
+                  "['a','it\\'s','b\\\\s','x[/]y','NULL']", "x" * 79 + "…", "NULL", "ᴺᵁᴸᴸ"):
+        assert shown in out, shown
+    empty = _cli(tmp_path, Q_EMPTY).stdout.decode()
+    assert "0 rows" in empty and "Array(Nullable(Int32))" in empty  # the header, with no rows
+
+
+# -- the terminal UI -----------------------------------------------------------------------------------
+async def test_grid_renders_every_type_and_hostile_strings_verbatim(db, tmp_path):
+    from conftest import run_sql, wait_for
+    from tui.app import EmbedSQLApp
+
+    app = EmbedSQLApp(session=db, initial_sql=Q, warm_model=False, syntax=False)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await run_sql(app, pilot)
+        assert app.last_error is None and app.table.row_count == len(app.result.rows) == 24
+        r = app.result
+        for i, row in enumerate(r.rows):
+            cells = app.table.get_row_at(i)
+            for v, t, cell in zip(row, r.types, cells):
+                if chtext.is_vector_type(t):
+                    assert cell.plain == f"[{len(v)} x Float32]"
+                else:
+                    assert cell.plain == chtext.display_plain(chtext.text(v, t), t)
+        s_col = r.columns.index("s")
+        shown = [app.table.get_row_at(i)[s_col].plain for i in range(len(r.rows))]
+        for h in HOSTILE:
+            if h.isprintable() and len(h) < 200:
+                assert h in shown, h  # as written: no markup, no escaping
+        assert "x" * 199 + "…" in shown and "tab␉here" in shown
+        ns_col = r.columns.index("ns")
+        assert app.table.get_row_at(1)[ns_col].plain == "ᴺᵁᴸᴸ" and app.table.get_row_at(0)[ns_col].plain == "NULL"
+        svg = app.export_screenshot().replace("&#160;", " ")
+        for h in ("x[/]y", "[bold]red[/bold]", "[explored] sunset", "tags: [bold]", "a[b]c"):
+            assert h in svg, h
+        for _ in range(3):  # scroll through the columns and rows: every cell renders
+            await pilot.press("end", "right", "right", "right", "right", "right")
+            app.export_screenshot()
+        # the same result exports in every format
+        app.table.focus()
+        await pilot.press("e")
+        await wait_for(pilot, lambda: app.screen.id == "export-prompt")
+        out = tmp_path / "grid.parquet"
+        app.screen.query_one("#prompt-input").value = str(out)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: out.exists() and "exported 24 rows" in app.status.message)
+        # an empty result: the columns, no rows
+        await run_sql(app, pilot, Q_EMPTY)
+        assert app.last_error is None and app.table.row_count == 0
+        assert len(app.table.columns) == 42 and "0 rows" in app.status.message
