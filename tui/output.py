@@ -77,13 +77,13 @@ def own_format(statement: str) -> str | None:
 def describe(session, statement: str) -> list[tuple[str, str]]:
     """(name, ClickHouse type) of each column the statement returns, without running it:
     `DESCRIBE TABLE (statement)`. [] when the server cannot describe it (SHOW, EXPLAIN...)."""
-    from embed.errors import UserFacingError
+    from sqlext.errors import ServerError
 
     if not _SELECT_LIKE.match(_code(statement)):
         return []
     try:
         data = session.raw_query(f"DESCRIBE TABLE (\n{statement}\n)", fmt="TabSeparated")
-    except UserFacingError:
+    except ServerError:  # the statement itself will say what is wrong with it (EMBED errors: now)
         return []
     out = []
     for line in data.split(b"\n"):
