@@ -556,5 +556,5 @@ def value_display(value, type_name: str = "", *, full_vectors: bool = False, max
     if value is not None and not full_vectors and is_vector_type(type_name) and isinstance(value, (list, tuple)):
         from rich.text import Text
 
-        return Text(vector_label(len(value), type_name), style="dim")
+        return Text(vector_label(len(value), type_name))
     return display(text(value, type_name), type_name, max_len)
