@@ -224,15 +224,33 @@ CLI_FORMATS = {"csv": "CSVWithNames", "tsv": "TSVWithNames", "json": "JSON", "js
 NO_STATS = " SETTINGS output_format_write_statistics = 0"  # JSON's elapsed time differs run to run
 
 
-def _cli(tmp_path, *args):
-    """`embedsql query ...` as a user runs it (a process); stdout as bytes, stderr as text."""
+_MANY = """
+import io, json, sys
+from tui.cli import main
+runs = json.loads(sys.argv[1])
+for n, args in enumerate(runs):
+    with open(f"{sys.argv[2]}/out{n}", "wb") as raw:
+        sys.stdout = io.TextIOWrapper(raw, encoding="utf-8", write_through=True)
+        code = main(["query", *args])
+        sys.stdout.flush()
+    with open(f"{sys.argv[2]}/code{n}", "w") as f:
+        f.write(str(code))
+"""
+
+
+def _cli_many(tmp_path, runs):
+    """Several `embedsql query` command lines run by `tui.cli.main` in one process (one start-up):
+    [(exit code, stdout bytes)]."""
     import subprocess
     import sys
 
-    p = subprocess.run([sys.executable, "-m", "tui.cli", "query", *args, "--dsn", f"chdb://{tmp_path}/db"],
-                       capture_output=True, env={**os.environ, "COLUMNS": "1000"}, timeout=120)
-    p.stderr = p.stderr.decode(errors="replace")
-    return p
+    outdir = tmp_path / "cli-out"
+    outdir.mkdir()
+    runs = [[*a, "--dsn", f"chdb://{tmp_path}/db"] for a in runs]
+    p = subprocess.run([sys.executable, "-c", _MANY, json.dumps(runs), str(outdir)], capture_output=True,
+                       text=True, timeout=300, env={**os.environ, "COLUMNS": "1000"})  # the table's width
+    assert p.returncode == 0, p.stderr
+    return [(int((outdir / f"code{n}").read_text()), (outdir / f"out{n}").read_bytes()) for n in range(len(runs))]
 
 
 def test_each_text_format_is_clickhouses_output_byte_for_byte(db, tmp_path):
@@ -241,10 +259,10 @@ def test_each_text_format_is_clickhouses_output_byte_for_byte(db, tmp_path):
     want = {f: db.raw_query(Q + NO_STATS, fmt=ch) + db.raw_query(Q_EMPTY + NO_STATS, fmt=ch)
             for f, ch in CLI_FORMATS.items()}
     db.release_engine()
-    for f in CLI_FORMATS:
-        p = _cli(tmp_path, "-f", str(script), "--format", f, "--full-vectors")
-        assert p.returncode == 0, p.stderr
-        assert p.stdout == want[f], f
+    runs = _cli_many(tmp_path, [["-f", str(script), "--format", f, "--full-vectors"] for f in CLI_FORMATS])
+    for f, (code, out) in zip(CLI_FORMATS, runs):
+        assert code == 0, f
+        assert out == want[f], f
     empty_json = db.raw_query(Q_EMPTY + NO_STATS, fmt="JSON")
     assert json.loads(empty_json)["rows"] == 0 and len(json.loads(empty_json)["meta"]) == 42
 
@@ -257,24 +275,27 @@ def test_vectors_are_elided_on_the_server(db, tmp_path):
     assert want == b'"id","vec","s"\n1,"[20 x Float32]","hello"\n4,"[16 x Float32]","x"\n'
     want_json = db.raw_query(elided, fmt="JSONEachRow")
     db.release_engine()
-    assert _cli(tmp_path, q, "--format", "csv").stdout == want
-    assert _cli(tmp_path, q, "--format", "jsonl").stdout == want_json
-    own = _cli(tmp_path, q + " FORMAT TSV").stdout.decode()  # its own FORMAT clause: as written, vectors too
+    (c1, csv), (c2, jsonl), (c3, own) = _cli_many(tmp_path, [[q, "--format", "csv"], [q, "--format", "jsonl"],
+                                                             [q + " FORMAT TSV"]])
+    assert c1 == c2 == c3 == 0
+    assert csv == want and jsonl == want_json
+    own = own.decode()  # its own FORMAT clause: as written, vectors too
     assert own.startswith("1\t[0,0.1,0.2,") and own.count("\n") == 2
 
 
 def test_table_format_shows_every_type_readably(db, tmp_path):
     db.release_engine()
-    p = _cli(tmp_path, "SELECT id, s, ns, fs, f64, d, ip6, arrs, vec FROM alltypes ORDER BY id")
-    assert p.returncode == 0, p.stderr
-    out = p.stdout.decode()
+    (code, out), (code_empty, empty) = _cli_many(tmp_path, [
+        ["SELECT id, s, ns, fs, f64, d, ip6, arrs, vec FROM alltypes ORDER BY id"], [Q_EMPTY]])
+    assert code == code_empty == 0
+    out = out.decode()
     assert "24 rows" in out and "Array(Float32)" in out and "Nullable(String)" in out
     for shown in ("x[/]y", "[bold]red[/bold]", "[explored] sunset", "a[b]c", "مرحبا بالعالم", "emoji 🙂👍🏽",
                   "tab␉here", "new␊line", "it's \"quoted\"", "back\\slash \\n", "FR\\x00\\x00",
                   "\\xff\\x00\\xaba", "1e300", "-999999.999", "::ffff:1.2.3.4", "[20 x Float32]",
                   "['a','it\\'s','b\\\\s','x[/]y','NULL']", "x" * 79 + "…", "NULL", "ᴺᵁᴸᴸ"):
         assert shown in out, shown
-    empty = _cli(tmp_path, Q_EMPTY).stdout.decode()
+    empty = empty.decode()
     assert "0 rows" in empty and "Array(Nullable(Int32))" in empty  # the header, with no rows
 
 
