@@ -32,7 +32,6 @@ import functools
 import ipaddress
 import math
 import re
-import uuid
 from dataclasses import dataclass
 
 NULL_MARK = "ᴺᵁᴸᴸ"  # ClickHouse's Pretty formats show NULL so: never confused with the string 'NULL'

@@ -200,6 +200,7 @@ def cmd_tui(args, ctx: Context) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
+    from .output import ReaderGone
     _quiet_libraries(debug)
     ctx = None
     try:
@@ -216,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # `embedsql query ... | head`: the reader has what it wanted
+    except (BrokenPipeError, ReaderGone):  # `embedsql query ... | head`: the reader has what it wanted
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK

@@ -120,6 +120,11 @@ def elided(statement: str, columns: list[tuple[str, str]]) -> str:
     return f"SELECT * REPLACE ({', '.join(repl)}) FROM (\n{statement}\n)"
 
 
+class ReaderGone(Exception):
+    """stdout was closed by its reader (`embedsql query ... | head`): stop writing, quietly.
+    Not an OSError, so that no layer on the way up takes it for a database failure."""
+
+
 def write_statement(session, statement: str, fmt: str, *, full_vectors: bool = False,
                     out=None, console=None, warn=None) -> None:
     """Run one statement that returns rows and write its result in `fmt` (a key of FORMATS) to
@@ -133,25 +138,28 @@ def write_statement(session, statement: str, fmt: str, *, full_vectors: bool = F
         columns = describe(session, statement)
         sql = elided(statement, columns)
     ch_format = None if own is not None else (FORMATS[fmt] or "TSVWithNamesAndTypes")
-    with session.raw_stream(sql, fmt=ch_format) as chunks:
-        if fmt == "table" and own is None:
-            data = b"".join(chunks)
-        else:
-            data = None
-            for chunk in chunks:
-                out.write(chunk)
-            out.flush()
-        for w in chunks.stats.warnings:
-            if warn is not None:
-                warn(w)
-    if data is not None:
-        names, types, rows = chtext.parse_tsv(data)
-        if columns and [n for n, _ in columns] == names:
-            types = [t for _, t in columns]  # the vector columns' own types, not String
-        print_table(names, types, rows, console, full_vectors=full_vectors)
+    try:
+        with session.raw_stream(sql, fmt=ch_format) as chunks:
+            if fmt == "table" and own is None:
+                data = b"".join(chunks)
+            else:
+                data = None
+                for chunk in chunks:
+                    out.write(chunk)
+                out.flush()
+            for w in chunks.stats.warnings:
+                if warn is not None:
+                    warn(w)
+        if data is not None:
+            names, types, rows = chtext.parse_tsv(data)
+            if columns and [n for n, _ in columns] == names:
+                types = [t for _, t in columns]  # the vector columns' own types, not String
+            print_table(names, types, rows, console)
+    except BrokenPipeError:
+        raise ReaderGone() from None
 
 
-def print_table(names, types, rows, console, *, full_vectors: bool = False) -> None:
+def print_table(names, types, rows, console) -> None:
     """Print a result as a Rich table: header `name` over its type (dim), cells from ClickHouse
     text (`chtext.display`: never markup), then `N rows`."""
     from rich.table import Table
@@ -164,13 +172,7 @@ def print_table(names, types, rows, console, *, full_vectors: bool = False) -> N
             head.append("\n" + t, style="dim")
         table.add_column(head, overflow="fold", justify="right" if chtext.right_aligned(t) else "left")
     for row in rows:
-        cells = []
-        for cell, t in zip(row, types):
-            if cell is not None and chtext.is_vector_type(t) and cell.startswith("[") and not full_vectors \
-                    and not cell.endswith(" x " + chtext.parse_type(t).arg(0).name + "]"):
-                cell = chtext.vector_label(0 if cell == "[]" else cell.count(",") + 1, t)
-            cells.append(chtext.display(cell, t, max_len=TABLE_CELL))
-        table.add_row(*cells)
+        table.add_row(*[chtext.display(cell, t, max_len=TABLE_CELL) for cell, t in zip(row, types)])
     console.print(table)
     n = len(rows)
     console.print(Text(f"{n} row{'s' if n != 1 else ''}", style="dim"))
@@ -191,4 +193,4 @@ def render(result, fmt: str = "table", *, full_vectors: bool = False, console=No
             else:
                 row.append(chtext.text(v, t))
         rows.append(row)
-    print_table(list(result.columns), types, rows, console, full_vectors=True)
+    print_table(list(result.columns), types, rows, console)
