@@ -28,7 +28,7 @@ TARGETS = ("clickhouse", "myscale")
 # Cheap lower-case substring checks: a statement without any of these is returned untouched
 # without tokenizing (query vectors can be thousands of characters).
 _KEYWORDS = {
-    "clickhouse": ("distance", "vector"),
+    "clickhouse": ("distance", "vector", "textsearch", "hybridsearch", "fts", "tantivy"),
     "myscale": ("vector", "distance", "dotproduct", "hnsw", "materialize"),
 }
 
