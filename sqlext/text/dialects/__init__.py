@@ -29,7 +29,7 @@ TARGETS = ("clickhouse", "myscale")
 # without tokenizing (query vectors can be thousands of characters).
 _KEYWORDS = {
     "clickhouse": ("distance", "vector", "textsearch", "hybridsearch", "fts", "tantivy"),
-    "myscale": ("vector", "distance", "dotproduct", "hnsw", "materialize"),
+    "myscale": ("vector", "distance", "dotproduct", "hnsw", "materialize", "text", "__tokens"),
 }
 
 

@@ -275,8 +275,6 @@ class _Scope:
 def _clause_end(toks, k, d):
     j = k + 1
     while j < len(toks) and not (toks[j].depth < d or (toks[j].depth == d and toks[j].type in _CLAUSES)):
-        if toks[j].depth == d and toks[j].type == TokenType.R_PAREN:
-            break
         j += 1
     return j
 
@@ -298,7 +296,7 @@ def _scope(text: str, toks: list[Tok], i: int, fname: str) -> _Scope:
             with_i = w
             break
         w -= 1
-    f = i
+    f = s
     while f < len(toks) and not (toks[f].depth == d and toks[f].type == TokenType.FROM):
         if toks[f].depth < d:
             f = len(toks)
@@ -703,3 +701,84 @@ def translate_search_calls(text: str, toks: list[Tok], catalog, metric_for) -> F
     if not calls:
         return FtsResult()
     return _Translator(text, toks, catalog, metric_for).run(calls)
+
+
+# ---------------------------------------------------------------- ClickHouse -> MyScale
+
+def reverse_statement(text: str, toks: list[Tok]) -> tuple[FtsResult, bool]:
+    """ClickHouse text indexes -> MyScale FTS indexes. The bridge's own form (a `<col>__tokens`
+    column and `INDEX i <col>__tokens TYPE text(tokenizer = array)`) becomes `INDEX i <col> TYPE
+    fts GRANULARITY 1` and the column goes; a native text index on a column becomes the same with
+    a warning (MyScale's default tokenizer splits and lower-cases differently). Returns (result,
+    drop the whole statement?)."""
+    res = FtsResult()
+    n = len(toks)
+    if n >= 4 and toks[0].type == TokenType.ALTER:
+        for k in range(n - 1):
+            if toks[k].up in ("ADD", "MATERIALIZE") and toks[k + 1].up == "COLUMN":
+                j = k + 2
+                if j + 2 < n and toks[j].up == "IF":
+                    j += 3 if toks[j + 1].up == "NOT" else 2
+                if j < n and toks[j].text.endswith("__tokens"):
+                    res.notes.append(f"{toks[k].up} COLUMN {toks[j].text} dropped: MyScale's FTS index keeps "
+                                     f"its own tokens")
+                    return res, True
+    i = 0
+    while i < n:
+        t = toks[i]
+        if t.up == "TYPE" and i + 2 < n and toks[i + 1].low == "text" and toks[i + 2].type == TokenType.L_PAREN:
+            k = i - 1
+            idx_i = None
+            while k >= 0:
+                if toks[k].type == TokenType.INDEX:
+                    idx_i = k
+                    break
+                if toks[k].type in (TokenType.COMMA, TokenType.SEMICOLON) and toks[k].depth <= t.depth:
+                    break
+                k -= 1
+            close = match_close(toks, i + 2)
+            if idx_i is None or close < 0:
+                i += 1
+                continue
+            end = close + 1
+            if end + 1 < n and toks[end].up == "GRANULARITY" and toks[end + 1].type == TokenType.NUMBER:
+                end += 2
+            name_i = idx_i + 1
+            if toks[name_i].up == "IF":
+                name_i += 3
+            a, b = name_i + 1, i
+            if b - a == 3 and toks[a].type == TokenType.L_PAREN:
+                a, b = a + 1, b - 1
+            expr = _src(text, toks, a, b)
+            params = _src(text, toks, i + 3, close) if close > i + 3 else ""
+            if b - a == 1 and expr.endswith("__tokens") and params.replace(" ", "") == "tokenizer=array":
+                col = expr[:-len("__tokens")]
+            elif b - a == 1 and is_name(toks[a]):
+                col = expr
+                res.warnings.append(
+                    f"text index {toks[name_i].text} ({params}) -> MyScale FTS index with the default tokenizer, "
+                    f"which splits on Unicode punctuation and lower-cases: matches can differ")
+            else:
+                raise error(text, toks[a], f"text index {toks[name_i].text} on the expression {expr!r} has no "
+                                           f"MyScale FTS equivalent", hint="MyScale's FTS index takes a column")
+            head = _src(text, toks, idx_i, name_i + 1)
+            res.edits.append((toks[idx_i].start, toks[end - 1].end, f"{head} {col} TYPE fts GRANULARITY 1"))
+            res.notes.append(f"text index {toks[name_i].text} -> MyScale FTS index on {col}")
+            i = end
+            continue
+        # the bridge's token column inside CREATE TABLE: `<col>__tokens Array(String) MATERIALIZED ...,`
+        if toks[0].type == TokenType.CREATE and t.depth == 1 and t.text.endswith("__tokens") and i > 0 \
+                and toks[i - 1].type in (TokenType.COMMA, TokenType.L_PAREN) and i + 1 < n and toks[i + 1].low == "array":
+            j = i + 1
+            while j < n and not (toks[j].depth == 1 and toks[j].type in (TokenType.COMMA, TokenType.R_PAREN)):
+                j += 1
+            if j < n and toks[j].type == TokenType.COMMA:
+                stop = toks[j + 1].start if j + 1 < n else toks[j].end
+                res.edits.append((t.start, stop, ""))
+            else:   # last element: remove the comma before it
+                res.edits.append((toks[i - 1].start, toks[j - 1].end, ""))
+            res.notes.append(f"column {t.text} dropped: MyScale's FTS index keeps its own tokens")
+            i = j
+            continue
+        i += 1
+    return res, False
