@@ -45,7 +45,7 @@ def test_builtin_up_creates_table_index_and_model_comment(session):
     assert runner(session).up().applied == []
     rows = session.query(f"SELECT version, count() FROM {STATE_TABLE} WHERE status = 'applied' GROUP BY version "
                          f"ORDER BY version").rows
-    assert rows == [(1, 1), (2, 1)]
+    assert rows == [(1, 1), (2, 1), (3, 1)]
 
 
 def test_index_wait_after_rows_exist(session):
