@@ -370,3 +370,21 @@ def test_reference_formulas_module():
     assert rsf[13] == 0.5 and rsf[1] == 0.5 and rsf[0] == pytest.approx(0.4921875)
     assert fulltext.fusion_rrf([1, 0], [13, 0], 60)[0] == pytest.approx(2 / 62)
     json.dumps(rsf)
+
+
+@pytest.mark.parametrize("sql", ["SELECT type fts FROM t", "SELECT textsearch, hybridsearch FROM t",
+                                 "SELECT 'TextSearch(d, ''x'')' AS s", "SELECT 1 -- HybridSearch(v, d, [1.0], 'x')",
+                                 "SELECT db.TextSearch(d, 'x') FROM t"])
+def test_statements_without_a_search_call_are_left_alone(sql):
+    tr = translate(sql, target="clickhouse", catalog=StaticCatalog())
+    assert tr.sql == [sql] and not tr.changed
+
+
+def test_search_in_a_subquery_with_alias_and_prewhere(db, catalog, desc_table):
+    docs, _ = desc_table
+    sql = ("SELECT count() FROM (SELECT x.id, TextSearch(x.d, 'fox') AS s FROM descs AS x PREWHERE x.id < 500 "
+           "ORDER BY s DESC LIMIT 1000) WHERE s > 0")
+    rows, tr = run(db, catalog, sql)
+    want = sum(1 for i, d in enumerate(docs[:500]) if "fox" in reference_tokens(d))
+    assert rows == [(want,)] and want > 0
+    assert "x.d__tokens" in tr.sql[0]

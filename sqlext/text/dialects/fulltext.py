@@ -213,8 +213,8 @@ def translate_index_def(text: str, toks: list[Tok], type_i: int, *, alter_table:
         if toks[k].type in (TokenType.COMMA, TokenType.SEMICOLON) and toks[k].depth <= toks[type_i].depth:
             break
         k -= 1
-    if idx_i is None:
-        raise error(text, toks[type_i], "TYPE fts outside an INDEX definition")
+    if idx_i is None:          # not an index definition (a column named `type`...): leave it
+        return res, type_i + 1
     name_i = idx_i + 1
     ine = ""
     if toks[name_i].up == "IF" and name_i + 2 < n and toks[name_i + 1].up == "NOT":
