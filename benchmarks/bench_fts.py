@@ -87,7 +87,9 @@ def setup_lance(tmp: Path, docs, vecs):
         "vector": pa.FixedSizeListArray.from_arrays(flat, DIM),
         "d": pa.array(docs)}))
     t0 = time.perf_counter()
-    tbl.create_fts_index("d", use_tantivy=False, with_position=False)
+    from lancedb.index import FTS
+
+    tbl.create_index("d", config=FTS(with_position=False))
     return tbl, time.perf_counter() - t0
 
 
@@ -95,7 +97,7 @@ def vec_sql(v) -> str:
     return "[" + ", ".join(f"{x:.9g}" for x in v) + "]"
 
 
-def run(sizes, smoke: bool) -> dict:
+def run(sizes, smoke: bool, iters: int = 9, json_path: Path | None = None) -> dict:
     from tests.fts_support import corpus
 
     out = {"sizes": {}, "queries": QUERIES, "versions": {}}
@@ -104,7 +106,7 @@ def run(sizes, smoke: bool) -> dict:
 
     import chdb
     out["versions"] = {"chdb": chdb.__version__, "duckdb": duckdb.__version__, "lancedb": lancedb.__version__}
-    iters = 3 if smoke else 15
+    iters = 3 if smoke else iters
     qv = vectors(len(QUERIES), seed=42)
     for n in sizes:
         tmp = Path(tempfile.mkdtemp(prefix="bench-fts-"))
@@ -170,6 +172,8 @@ def run(sizes, smoke: bool) -> dict:
             })
             out["sizes"][n] = res
             print(json.dumps({n: res}), flush=True)
+            if json_path:                      # after each size: a long run keeps what it measured
+                json_path.write_text(json.dumps(out, indent=2))
             s.close()
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -180,12 +184,11 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--sizes", default="25000,200000")
+    ap.add_argument("--iters", type=int, default=9, help="timed rounds per query (each method per round)")
     ap.add_argument("--json", type=Path)
     a = ap.parse_args(argv)
     sizes = [2000] if a.smoke else [int(x) for x in a.sizes.split(",")]
-    out = run(sizes, a.smoke)
-    if a.json:
-        a.json.write_text(json.dumps(out, indent=2))
+    run(sizes, a.smoke, a.iters, a.json)
     return 0
 
 
