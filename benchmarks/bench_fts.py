@@ -6,7 +6,9 @@ and hybrid search on the same corpus, in the same run (iterations alternate).
 
 Corpus: `tests/fts_support.corpus` descriptions (4-40 words, stop words, case, punctuation,
 unicode), 512-d CLIP-like vectors (clustered, narrow cone). No vector index on either side (both
-scan exactly), so the hybrid figure compares fusion + BM25 + an exact scan on each. Needs the
+scan exactly), so the hybrid figure compares fusion + BM25 + an exact scan on each; then, up to
+`--hnsw-upto` rows, HybridSearch again with an HNSW index on the vector column (the photos table's
+setup) beside the same LanceDB hybrid search. Needs the
 `bench` extra (duckdb, duckdb-extension-fts, lancedb). Not a test: figures go to RESULTS.md."""
 from __future__ import annotations
 
@@ -97,7 +99,7 @@ def vec_sql(v) -> str:
     return "[" + ", ".join(f"{x:.9g}" for x in v) + "]"
 
 
-def run(sizes, smoke: bool, iters: int = 9, json_path: Path | None = None) -> dict:
+def run(sizes, smoke: bool, iters: int = 9, json_path: Path | None = None, hnsw_upto: int = 0) -> dict:
     from tests.fts_support import corpus
 
     out = {"sizes": {}, "queries": QUERIES, "versions": {}}
@@ -170,6 +172,27 @@ def run(sizes, smoke: bool, iters: int = 9, json_path: Path | None = None) -> di
                 "hybrid_vs_lance_hybrid": round(p50(t_hs) / p50(t_lh), 2),
                 "top10_overlap_with_duckdb": round(float(np.mean(agree)), 3),
             })
+            if hnsw_upto and n <= hnsw_upto:
+                # the production setup: an HNSW index on the vector column (MyScale DDL, translated)
+                t0 = time.perf_counter()
+                s.command("ALTER TABLE descs ADD VECTOR INDEX v_idx v TYPE HNSWFLAT('metric_type=L2')")
+                while s.query("SELECT count() FROM system.mutations WHERE table = 'descs' AND NOT is_done",
+                              verbatim=True).rows[0][0]:
+                    time.sleep(0.5)
+                res["load_s"]["chdb_hnsw_build"] = round(time.perf_counter() - t0, 2)
+                t_hh, t_lh2 = [], []
+                for q, v in zip(QUERIES, qv):
+                    fns = [(hs(q, v), t_hh), (lance_h(q, v), t_lh2)]
+                    for f, _ in fns:
+                        f()
+                    for _ in range(iters):
+                        for f, acc in fns:
+                            t0 = time.perf_counter()
+                            f()
+                            acc.append((time.perf_counter() - t0) * 1000)
+                res.update({"hybridsearch_rrf_hnsw_ms_p50": round(p50(t_hh), 2),
+                            "lance_hybrid_same_rounds_ms_p50": round(p50(t_lh2), 2),
+                            "hybrid_hnsw_vs_lance_hybrid": round(p50(t_hh) / p50(t_lh2), 2)})
             out["sizes"][n] = res
             print(json.dumps({n: res}), flush=True)
             if json_path:                      # after each size: a long run keeps what it measured
@@ -185,10 +208,12 @@ def main(argv=None) -> int:
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--sizes", default="25000,200000")
     ap.add_argument("--iters", type=int, default=9, help="timed rounds per query (each method per round)")
+    ap.add_argument("--hnsw-upto", type=int, default=25000,
+                    help="also time HybridSearch with an HNSW index on the vector column at sizes up to N")
     ap.add_argument("--json", type=Path)
     a = ap.parse_args(argv)
     sizes = [2000] if a.smoke else [int(x) for x in a.sizes.split(",")]
-    run(sizes, a.smoke, a.iters, a.json)
+    run(sizes, a.smoke, a.iters, a.json, 2000 if a.smoke else a.hnsw_upto)
     return 0
 
 

@@ -613,8 +613,12 @@ class _Translator:
         pre = f" PREWHERE {self.src(sc.prewhere[0] + 1, sc.prewhere[1])}" if sc.prewhere else ""
         vec_sub = (f"SELECT _part, _part_offset, {dist} AS __d FROM {sc.table_src}{uw} "
                    f"ORDER BY __d{' DESC' if not asc else ''} LIMIT {nc}")
-        txt_sub = (f"SELECT _part, _part_offset, {bm25_expr} AS __s FROM {sc.table_src}{pre}{where_text} "
+        # the BM25 side is self-contained (its statistics in its own WITH): a subquery that reads
+        # aliases of the outer WITH was ~2.5x slower on chdb 26.9
+        txt_sub = (f"WITH {', '.join(items)} "
+                   f"SELECT _part, _part_offset, {bm25_expr} AS __s FROM {sc.table_src}{pre}{where_text} "
                    f"ORDER BY __s DESC LIMIT {nc}")
+        items = []
         order = "x.3" if asc else "-x.3"
         items.append(f"arraySort(x -> ({order}, x.1, x.2), (SELECT groupArray((_part, _part_offset, {value})) "
                      f"FROM ({vec_sub}))) AS {alias}_v")
