@@ -145,6 +145,8 @@ def run(sizes, smoke: bool, iters: int = 9, json_path: Path | None = None, hnsw_
             def lance_h(q, v):
                 return lambda: (lance.search(query_type="hybrid").vector(v.tolist()).text(q).limit(10).to_arrow())
 
+            hold = s.unit_of_work()      # as a TUI or script session: the embedded engine stays open
+            hold.__enter__()
             t_ts, t_duck, t_lance, t_hs, t_lh, t_raw = [], [], [], [], [], []
             for q, v in zip(QUERIES, qv):
                 fns = [(ts(q), t_ts), (duck_q(q), t_duck), (lance_q(q), t_lance), (hs(q, v), t_hs),
@@ -193,6 +195,7 @@ def run(sizes, smoke: bool, iters: int = 9, json_path: Path | None = None, hnsw_
                 res.update({"hybridsearch_rrf_hnsw_ms_p50": round(p50(t_hh), 2),
                             "lance_hybrid_same_rounds_ms_p50": round(p50(t_lh2), 2),
                             "hybrid_hnsw_vs_lance_hybrid": round(p50(t_hh) / p50(t_lh2), 2)})
+            hold.__exit__(None, None, None)
             out["sizes"][n] = res
             print(json.dumps({n: res}), flush=True)
             if json_path:                      # after each size: a long run keeps what it measured
