@@ -5,7 +5,6 @@ Truth comes from three independent places: MyScale's own published test output
 (tests/queries/2_vector_search/00040_mqvs_hybrid_search.reference and 00043), a reference BM25
 implementation (bm25s, Lucene variant) on a corpus of a few thousand descriptions written for the
 test, and the fusion formulas of MYSCALE.md computed in numpy."""
-import json
 import re
 
 import numpy as np
@@ -369,7 +368,6 @@ def test_reference_formulas_module():
     rsf = fulltext.fusion_rsf([(1, 0.0), (0, 3.0), (2, 3.0), (9, 192.0)], [(13, 2.16), (0, 1.94)], 0.5)
     assert rsf[13] == 0.5 and rsf[1] == 0.5 and rsf[0] == pytest.approx(0.4921875)
     assert fulltext.fusion_rrf([1, 0], [13, 0], 60)[0] == pytest.approx(2 / 62)
-    json.dumps(rsf)
 
 
 @pytest.mark.parametrize("sql", ["SELECT type fts FROM t", "SELECT textsearch, hybridsearch FROM t",

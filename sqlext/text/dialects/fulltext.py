@@ -433,7 +433,7 @@ class _Translator:
             return stored, True
         return token_sql(column), False
 
-    def query_terms(self, fname, q: str, opts: _TextOpts, tok) -> list[str]:
+    def query_terms(self, fname, q: str, opts: _TextOpts) -> list[str]:
         words = q
         if opts.nlq:
             ops = [w for w in re.findall(r"\S+", q) if w in _NLQ_OPERATORS]
@@ -521,7 +521,7 @@ class _Translator:
             if not _text_param(self.text, self.toks[call.i], fname, key, val, opts):
                 raise error(self.text, self.toks[call.i], f"unknown parameter {key!r} for {fname}",
                             hint="TextSearch takes 'enable_nlq=0|1' and 'operator=OR|AND'")
-        terms = self.query_terms(fname, q, opts, self.toks[call.i])
+        terms = self.query_terms(fname, q, opts)
         alias = f"__embedsql_fts{self.n}"
         items, expr, filt = self.bm25_parts(alias, sc.table, col_src, column, terms, opts)
         self.with_items.setdefault(sc.select_i, []).extend(items + [f"{expr} AS {alias}"])
@@ -603,7 +603,7 @@ class _Translator:
         metric, msource = self.metric_for(sc.table, vcol)
         fn = _METRIC_FN[metric]
         asc = metric != "IP"
-        terms = self.query_terms(fname, q, opts, self.toks[call.i])
+        terms = self.query_terms(fname, q, opts)
         alias = f"__embedsql_hs{self.n}"
         items, bm25_expr, filt = self.bm25_parts(alias, sc.table, tcol_src, tcol, terms, opts)
         uw = self.user_where(sc)
