@@ -123,6 +123,28 @@ class Embedder:
             self.runtime.load()
         return self
 
+    def prepare_fast_path(self, cache_dir: Path | None = None) -> str | None:
+        """Export the model for the ONNX fast path when it runs on torch now, the fast path's
+        libraries are installed, the family has one and no export exists yet; reuses the loaded
+        torch weights. Returns the export directory made, or None when nothing was to do.
+        ModelLoadError when the export fails."""
+        from .choice import fast_path_available
+        from .torch_runtime import TorchRuntime
+
+        rt = self.runtime
+        if not isinstance(rt, TorchRuntime) or fast_path_available() is not None:
+            return None
+        from .onnx_export import export
+        from .onnx_runtime import export_dir_for, export_status
+
+        reason = export_status(rt.ref, cache_dir=cache_dir)
+        if reason is None or "no ONNX export" not in reason:
+            return None
+        target = export_dir_for(rt.identity.digest, cache_dir)
+        with self._model_lock:
+            export(rt, target)
+        return str(target)
+
     @property
     def dim(self) -> int:
         """The embedding dimension, from the model's config when possible (no weights loaded)."""

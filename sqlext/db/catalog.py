@@ -132,6 +132,11 @@ class LiveCatalog:
     def column_model(self, table: str, column: str) -> str | None:
         return parse_model_comment(self._info(table).comments.get(column)).get("model")
 
+    def column_model_record(self, table: str, column: str) -> dict:
+        """What the column's comment records about its model (`parse_model_comment`: model,
+        family, dim, digest); {} when nothing is recorded or the table does not exist."""
+        return parse_model_comment(self._info(table).comments.get(column))
+
     def table_setting(self, table: str, name: str) -> str | None:
         return self._info(table).settings.get(name)
 

@@ -108,10 +108,14 @@ class Session:
     # -- lazily built parts -------------------------------------------------------------------
     @property
     def embedder(self):
+        """The session's Embedder (built on first use): the model is `model=`, else
+        $EMBEDSQL_MODEL, else the config file's (sqlext.db.config.model_setting)."""
         if self._embedder is None:
             from embed import Embedder
 
-            self._embedder = Embedder(self._model)
+            from .config import model_setting
+
+            self._embedder = Embedder(model_setting(self._model, self.spec))
         return self._embedder
 
     @property
@@ -241,19 +245,24 @@ class Session:
         return out
 
     def _check_models(self, refs):
+        """EMBED compared with a column that records another model: ModelMismatch (see
+        sqlext.db.model_check), positioned at the EMBED call."""
+        from .model_check import ModelMismatch, check_column_model
+
         for call, table, col in refs:
             try:
-                model = self.catalog.column_model(table, col)
+                recorded = self.catalog.column_model_record(table, col)
             except EmbedSQLError:
                 return
-            mine = self.embedder.model_id
-            if model and mine and not same_model(model, mine):
-                raise RewriteError(
-                    f"EMBED is compared with {table}.{col}, which holds vectors of model {model!r}, "
-                    f"but embedsql is using {mine!r}",
-                    line=call.line, col=call.col,
-                    hint=f"run with --model {model} (or EMBEDSQL_MODEL) so the vectors are comparable",
-                )
+            if not recorded.get("model"):
+                continue
+            try:
+                check_column_model(table, col, recorded, self.embedder.identity,
+                                   lambda: self._raw_query(f"SELECT count() FROM {_quote_table(table)}")[0][0],
+                                   model_ref=self.embedder.runtime.model_ref)
+            except ModelMismatch as exc:
+                raise RewriteError(f"EMBED is compared with {exc.message}", line=call.line, col=call.col,
+                                   hint=exc.hint) from None
 
     def _check_dims(self, refs, calls, vecs):
         index = {id(c): v for c, v in zip(calls, vecs)}
@@ -406,13 +415,12 @@ class Session:
         self.close()
 
 
-def same_model(recorded: str, current: str) -> bool:
-    """A column records the model id it was filled with. A local directory holding a copy of a hub
-    model counts as that model when it is named after it (…/clip-vit-base-patch32)."""
-    if recorded == current:
-        return True
-    tail = lambda m: m.rstrip("/").rsplit("/", 1)[-1]  # noqa: E731
-    return tail(recorded) == tail(current)
+def _quote_table(table: str) -> str:
+    from ..text.ddl import split_table_name
+
+    db, name = split_table_name(table)
+    q = lambda x: "`" + x.replace("\\", "\\\\").replace("`", "\\`") + "`"  # noqa: E731
+    return f"{q(db)}.{q(name)}" if db else q(name)
 
 
 HNSW_EF_SEARCH = 64
