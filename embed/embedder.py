@@ -143,6 +143,9 @@ class Embedder:
         target = export_dir_for(rt.identity.digest, cache_dir)
         with self._model_lock:
             export(rt, target)
+        from .onnx_runtime import OnnxRuntime
+
+        OnnxRuntime(rt.ref, cache_dir=cache_dir).prepare()
         return str(target)
 
     @property

@@ -127,6 +127,13 @@ class OnnxRuntime(ModelRuntime):
             for name in ("text", "vision"):
                 self._graph_path(name)
 
+    def prepare(self) -> None:
+        """Load, and write both graphs' optimised forms now (export time), so the first query in a
+        new process only reads files."""
+        self.load()
+        for name in ("text", "vision"):
+            self._optimized(name)
+
     def _graph_path(self, name: str) -> Path:
         assert self.export_dir is not None
         fp32 = self.export_dir / f"{name}.onnx"
@@ -141,12 +148,43 @@ class OnnxRuntime(ModelRuntime):
                     quantize(fp32, q)
         return q
 
+    def _optimized(self, name: str) -> Path:
+        """The graph after ONNX Runtime's extended (hardware-neutral) optimisations, saved once per
+        ONNX Runtime version beside the export: loading it skips the optimiser, about half the
+        cold load of a ViT-B/32 text tower. Falls back to the plain graph if it cannot be written."""
+        import onnxruntime as ort
+
+        src = self._graph_path(name)
+        dst = src.with_name(f"{src.stem}.opt-ort{ort.__version__}.onnx")
+        if dst.is_file():
+            return dst
+        tmp = dst.with_name(f".{dst.name}.{os.getpid()}.{threading.get_ident()}")
+        try:
+            opts = ort.SessionOptions()
+            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+            opts.optimized_model_filepath = str(tmp)
+            opts.log_severity_level = 3
+            ort.InferenceSession(str(src), opts, providers=["CPUExecutionProvider"])
+            os.replace(tmp, dst)
+            return dst
+        except Exception:  # noqa: BLE001 - a read-only cache, a full disk: run the plain graph
+            return src
+        finally:
+            tmp.unlink(missing_ok=True)
+
     def _session(self, name: str):
         import onnxruntime as ort
 
         path = self._graph_path(name)
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        try:
+            opt = self._optimized(name)
+        except Exception:  # noqa: BLE001 - a damaged file: reported by the session below
+            opt = path
+        if opt != path:
+            path = opt
+            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         if self.threads:
             opts.intra_op_num_threads = self.threads
         opts.inter_op_num_threads = 1

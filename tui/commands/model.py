@@ -66,7 +66,7 @@ def _export(args, ctx) -> int:
         return 0
     rt = OnnxRuntime(emb.runtime.ref)
     ctx.err.print(f"exporting {emb.runtime.model_ref} for the fast path (torch loads once) ...", highlight=False)
-    rt.load()
+    rt.prepare()
     ctx.err.print(f"done: {rt.export_dir}", markup=False, highlight=False)
     return 0
 
