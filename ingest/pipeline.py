@@ -71,7 +71,10 @@ def run_items(session, items: Iterable[Item], opts: IngestOptions | None = None,
     report.inputs = len(items)
     for it in items:
         err = it.meta.get("_error")
-        if err:
+        skip = it.meta.get("_skip")
+        if skip:
+            log.add(it.label, skip, skipped=True)
+        elif err:
             log.add(it.label, err)
         elif it.id in present or it.id in seen:
             report.skipped_existing += 1
@@ -86,7 +89,7 @@ def run_items(session, items: Iterable[Item], opts: IngestOptions | None = None,
 
     def show():
         with lock:
-            progress.update(report.ingested + report.failed + report.skipped_existing,
+            progress.update(report.ingested + report.failed + report.skipped + report.skipped_existing,
                             report.ingested, report.failed, report.skipped_existing)
 
     progress.start(report.inputs, description)
