@@ -47,6 +47,7 @@ class Stats:
     model_batches: int = 0
 
     def add(self, other: "Stats") -> None:
+        """Add another call's counters to these."""
         for f in ("hits", "misses", "model_ms", "load_ms", "fetch_ms", "total_ms",
                   "texts_encoded", "images_encoded", "model_batches"):
             setattr(self, f, getattr(self, f) + getattr(other, f))
@@ -250,6 +251,7 @@ class Embedder:
         return out
 
     def last_stats(self) -> Stats:
+        """A copy of the counters of the last `.embed` call (hits, misses, times in ms)."""
         with self._stats_lock:
             return replace(self._last)
 
@@ -318,6 +320,7 @@ class Embedder:
         return self._cache
 
     def close(self) -> None:
+        """Close the vector cache's file."""
         if self._cache is not None:
             self._cache.close()
 

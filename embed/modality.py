@@ -15,6 +15,7 @@ _HINT = "if you meant text, write text('...')"
 
 
 def is_url(value: str) -> bool:
+    """True for http://, https:// and file:// references (any case)."""
     return value[:8].lower().startswith(URL_PREFIXES)
 
 

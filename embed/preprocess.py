@@ -33,11 +33,13 @@ class TextSpec:
     inputs: tuple[str, ...]
 
     def to_json(self) -> dict:
+        """As stored in embed.json."""
         return {"max_tokens": self.max_tokens, "padding": self.padding, "pad_id": self.pad_id,
                 "pad_token": self.pad_token, "pad_side": self.pad_side, "inputs": list(self.inputs)}
 
     @classmethod
     def from_json(cls, d: dict) -> "TextSpec":
+        """From embed.json's "text" entry (KeyError / ValueError when malformed)."""
         return cls(int(d["max_tokens"]), str(d["padding"]), int(d["pad_id"]), str(d["pad_token"]),
                    str(d["pad_side"]), tuple(d["inputs"]))
 
@@ -86,12 +88,14 @@ class ImageSpec:
     convert_rgb: bool = True
 
     def to_json(self) -> dict:
+        """As stored in embed.json."""
         return {"resize": self.resize, "resample": self.resample, "crop": self.crop, "rescale": self.rescale,
                 "mean": list(self.mean) if self.mean else None, "std": list(self.std) if self.std else None,
                 "convert_rgb": self.convert_rgb}
 
     @classmethod
     def from_json(cls, d: dict) -> "ImageSpec":
+        """From embed.json's "image" entry."""
         return cls(d.get("resize"), int(d.get("resample", 3)), d.get("crop"), d.get("rescale"),
                    tuple(d["mean"]) if d.get("mean") else None, tuple(d["std"]) if d.get("std") else None,
                    bool(d.get("convert_rgb", True)))
@@ -133,6 +137,7 @@ class ImagePreprocessor:
         self.spec = spec
 
     def one(self, image: "Image.Image") -> "np.ndarray":
+        """One PIL image -> (3, H, W) float32, as the family's processor makes it."""
         import numpy as np
 
         s = self.spec

@@ -77,6 +77,7 @@ class ModelRuntime:
     # -- loading -----------------------------------------------------------------------------------
     @property
     def loaded(self) -> bool:
+        """True once load() has succeeded."""
         return self._loaded
 
     def load(self) -> None:
