@@ -42,7 +42,7 @@ def export(torch_runtime, target: Path) -> None:
     rt.load()
     if not rt.family.fast_images:
         raise ModelLoadError(f"model {rt.model_ref!r} ({rt.family.name}) has no ONNX fast path: its image "
-                             "inputs vary per image", hint="use the torch runtime (--runtime torch)")
+                             "inputs vary per image", hint="it runs on the torch runtime (the default picks it)")
     model = rt.model
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=target.parent))
@@ -92,25 +92,25 @@ def export(torch_runtime, target: Path) -> None:
     except Exception as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ModelLoadError(f"cannot export model {rt.model_ref!r} to ONNX: {first}",
-                             hint="use the torch runtime (--runtime torch)") from None
+                             hint="use the torch runtime (--runtime torch or EMBEDSQL_RUNTIME=torch)") from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _save_tokenizer(tok, path: Path, ref: str) -> None:
-    backend = getattr(tok, "backend_tokenizer", None) or getattr(tok, "_tokenizer", None)
-    if backend is None:  # a SentencePiece-only tokenizer: convert it the way transformers does
+    fast = getattr(tok, "backend_tokenizer", None) or getattr(tok, "_tokenizer", None)
+    if fast is None:  # a SentencePiece-only tokenizer: convert it the way transformers does
         try:
             from transformers.convert_slow_tokenizer import convert_slow_tokenizer
 
-            backend = convert_slow_tokenizer(tok)
-        except Exception as e:  # noqa: BLE001
-            raise ModelLoadError(f"cannot export model {ref!r} to ONNX: its tokenizer "
-                                 f"({type(tok).__name__}) has no tokenizers form ({e})",
-                                 hint="use the torch runtime (--runtime torch)") from None
+            fast = convert_slow_tokenizer(tok)
+        except Exception:  # noqa: BLE001 - transformers has no converter for it
+            raise ModelLoadError(f"cannot export model {ref!r} to ONNX: its tokenizer ({type(tok).__name__}) "
+                                 "has no `tokenizers` form", hint="it runs on the torch runtime "
+                                 "(the default picks it)") from None
     from tokenizers import Tokenizer
 
-    copy = Tokenizer.from_str(backend.to_str())
+    copy = Tokenizer.from_str(fast.to_str())
     copy.no_padding()
     copy.no_truncation()
     copy.save(str(path))

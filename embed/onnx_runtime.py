@@ -60,11 +60,27 @@ def export_status(ref: ModelRef | str | None, *, cache_dir: Path | None = None) 
         return e.message
     if not by_name(ident.family).fast_images:
         return f"{ident.family} models take variable image patches, which the ONNX export does not cover"
+    if _sentencepiece_only(mref.directory):
+        return ("its tokenizer is SentencePiece-only (SiglipTokenizer), which has no `tokenizers` form "
+                "for the fast path")
     target = export_dir_for(ident.digest, cache_dir)
     if not (target / "embed.json").is_file():
         return (f"there is no ONNX export of {ident.name!r} yet (make it once with `embedsql model export`; "
                 "`embedsql ingest` and `demo` make it too)")
     return None
+
+
+_SPM_ONLY = ("SiglipTokenizer",)
+
+
+def _sentencepiece_only(directory: Path) -> bool:
+    if (directory / "tokenizer.json").is_file():
+        return False
+    try:
+        cfg = json.loads((directory / "tokenizer_config.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(cfg, dict) and cfg.get("tokenizer_class") in _SPM_ONLY
 
 
 class OnnxRuntime(ModelRuntime):

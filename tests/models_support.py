@@ -16,7 +16,7 @@ import numpy as np
 FAMILY_TEXTS = ["a cat on the beach", "一个男人站在海滩上", "the", "Ein Hund im Schnee", "the cat " * 60]
 
 # the text towers are tiny; the dimensions differ per family so the schema has to follow them
-DIMS = {"clip": 48, "siglip": 40, "siglip2": 40, "chinese_clip": 24, "altclip": 56}
+DIMS = {"clip": 48, "siglip": 40, "siglip2": 40, "chinese_clip": 24, "altclip": 56, "siglip_spm": 32}
 
 _WORDS = "a cat on the beach man standing dog in snow ein hund im schnee photo of an the".split()
 
@@ -43,6 +43,25 @@ def _gemma_tokenizer():
             vocab.setdefault(cur, len(vocab))
     tok = GemmaTokenizer(vocab=vocab, merges=merges, add_bos_token=False, add_eos_token=True)
     tok.padding_side = "right"
+    tok.model_max_length = 64
+    return tok
+
+
+def _siglip_spm_tokenizer(directory: Path):
+    """SigLIP (v1)'s own SentencePiece tokenizer, trained on a few sentences (needs sentencepiece)."""
+    import io
+
+    import sentencepiece as spm
+    from transformers import SiglipTokenizer
+
+    text = ["a cat on the beach", "a man standing on the beach", "ein hund im schnee", "photo of an old dog"] * 40
+    buf = io.BytesIO()
+    spm.SentencePieceTrainer.train(sentence_iterator=iter(text), model_writer=buf, vocab_size=60,
+                                   model_type="unigram", pad_id=0, eos_id=1, unk_id=2, bos_id=-1,
+                                   character_coverage=1.0, hard_vocab_limit=False, minloglevel=2)
+    path = directory / "spiece.model"
+    path.write_bytes(buf.getvalue())
+    tok = SiglipTokenizer(vocab_file=str(path))
     tok.model_max_length = 64
     return tok
 
@@ -88,6 +107,18 @@ def build_tiny(family: str, directory: Path, seed: int = 0) -> Path:
             text_config=dict(vocab_size=len(tok), hidden_size=dim, max_position_embeddings=64,
                              pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
                              bos_token_id=tok.bos_token_id, **small),
+            vision_config=dict(hidden_size=dim, image_size=32, patch_size=8, **small))
+        model = SiglipModel(cfg)
+        proc = SiglipProcessor(image_processor=SiglipImageProcessorPil(size={"height": 32, "width": 32}),
+                               tokenizer=tok)
+    elif family == "siglip_spm":  # SigLIP (v1) as google/siglip-* ships: a SentencePiece tokenizer
+        from transformers import SiglipConfig, SiglipImageProcessorPil, SiglipModel, SiglipProcessor
+
+        tok = _siglip_spm_tokenizer(directory)
+        cfg = SiglipConfig(
+            text_config=dict(vocab_size=len(tok), hidden_size=dim, max_position_embeddings=64,
+                             pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, bos_token_id=None,
+                             **small),
             vision_config=dict(hidden_size=dim, image_size=32, patch_size=8, **small))
         model = SiglipModel(cfg)
         proc = SiglipProcessor(image_processor=SiglipImageProcessorPil(size={"height": 32, "width": 32}),
@@ -143,8 +174,8 @@ class Reference:
     get_text_features / get_image_features, padding as the family was trained (SigLIP:
     padding="max_length")."""
 
-    PADDING = {"siglip": "max_length", "siglip2": "max_length"}
-    MAX_LEN = {"clip": 77, "siglip": 64, "siglip2": 64, "chinese_clip": 52, "altclip": 77}
+    PADDING = {"siglip": "max_length", "siglip2": "max_length", "siglip_spm": "max_length"}
+    MAX_LEN = {"clip": 77, "siglip": 64, "siglip2": 64, "chinese_clip": 52, "altclip": 77, "siglip_spm": 64}
 
     def __init__(self, family: str, directory: Path):
         import torch

@@ -41,6 +41,9 @@ def common_options() -> argparse.ArgumentParser:
     g.add_argument("--model", default=argparse.SUPPRESS,
                    help="embedding model: hub id or local directory (default: EMBEDSQL_MODEL, the config file's "
                         "model, else openai/clip-vit-base-patch32)")
+    g.add_argument("--runtime", choices=["auto", "torch", "onnx", "onnx-fp32", "onnx-int8"], default=argparse.SUPPRESS,
+                   help="model runtime (default: EMBEDSQL_RUNTIME, else auto: the ONNX fast path when the model "
+                        "is exported, else torch)")
     p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     return p
 
@@ -207,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
+        if getattr(args, "runtime", None):  # read by embed.choice when the session's Embedder is built
+            os.environ["EMBEDSQL_RUNTIME"] = args.runtime
         ctx = Context(args)
         cmd = args.command or "tui"
         if cmd == "query":

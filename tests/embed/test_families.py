@@ -16,8 +16,8 @@ from embed import EmbedQuery, Embedder, ModelLoadError
 from embed.identity import identify
 from embed.torch_runtime import TorchRuntime
 
-FAMILIES = ["clip", "siglip", "siglip2", "chinese_clip", "altclip"]
-FAST = [f for f in FAMILIES if f != "siglip2"]
+FAMILIES = ["clip", "siglip", "siglip2", "chinese_clip", "altclip", "siglip_spm"]
+FAST = [f for f in FAMILIES if f not in ("siglip2", "siglip_spm")]
 
 
 def _images():
@@ -30,7 +30,12 @@ def _images():
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory):
     root = tmp_path_factory.mktemp("families")
-    return {f: build_tiny(f, root / f) for f in FAMILIES}
+    families = FAMILIES
+    try:
+        import sentencepiece  # noqa: F401  (SigLIP v1's tokenizer; the `siglip` extra)
+    except ImportError:
+        families = [f for f in FAMILIES if f != "siglip_spm"]
+    return {f: build_tiny(f, root / f) for f in families}
 
 
 @pytest.fixture(scope="session")
@@ -49,6 +54,8 @@ def references(tiny_models):
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_torch_runtime_equals_the_family_pipeline(family, tiny_models, references):
+    if family not in tiny_models:
+        pytest.skip("sentencepiece is not installed (pip install 'embedsql[siglip]')")
     rt = TorchRuntime(str(tiny_models[family]), device="cpu")
     texts, images = rt.encode_text(FAMILY_TEXTS), rt.encode_images([im.convert("RGB") for im in _images()])
     ref_t, ref_i = references[family]
@@ -56,7 +63,7 @@ def test_torch_runtime_equals_the_family_pipeline(family, tiny_models, reference
     assert (texts * ref_t).sum(1).min() >= 0.9999
     assert (images * ref_i).sum(1).min() >= 0.9999
     assert (texts * ref_t[::-1]).sum(1).min() < 0.9999  # the comparison can fail
-    assert rt.identity.family == family and rt.dim == DIMS[family]
+    assert rt.identity.family == family.replace("_spm", "") and rt.dim == DIMS[family]
 
 
 @pytest.mark.parametrize("family", FAST)
@@ -80,6 +87,19 @@ def test_naflex_has_no_fast_path_and_auto_says_why(tiny_models, onnx_root):
     assert rt.kind == "torch" and "variable image patches" in rt.choice_reason
     with pytest.raises(ModelLoadError, match="no ONNX fast path"):
         OnnxRuntime(str(tiny_models["siglip2"]), cache_dir=onnx_root).load()
+
+
+def test_sentencepiece_only_siglip_runs_on_torch_and_auto_says_why(tiny_models, onnx_root):
+    from embed.choice import make_runtime
+
+    if "siglip_spm" not in tiny_models:
+        pytest.skip("sentencepiece is not installed (pip install 'embedsql[siglip]')")
+    rt = make_runtime("auto", str(tiny_models["siglip_spm"]), cache_dir=onnx_root)
+    assert rt.kind == "torch" and "SentencePiece-only" in rt.choice_reason
+    with pytest.raises(ModelLoadError, match="no `tokenizers` form"):
+        from embed.onnx_runtime import OnnxRuntime
+
+        OnnxRuntime(str(tiny_models["siglip_spm"]), cache_dir=onnx_root).load()
 
 
 def test_embed_a_chinese_query_with_the_multilingual_model(tiny_models, references, tmp_path):
