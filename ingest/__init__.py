@@ -88,7 +88,8 @@ def ingest_demo(session, photos_dir: str | Path | None = None, **options) -> Ing
     sources = d / "SOURCES.md"
     desc = read_descriptions(sources) if sources.is_file() else {}
     desc = {k: _LICENCE.sub("", v).strip() for k, v in desc.items()}
-    return ingest_images(session, [d], descriptions=desc, **options)
+    photos = sorted(p for p in d.iterdir() if p.is_file() and p.name != "SOURCES.md")  # not a photo, not skipped
+    return ingest_images(session, photos or [d], descriptions=desc, **options)
 
 
 _LICENCE = re.compile(r"\s*(?:Public domain|CC0|CC[ -]BY|No known copyright)\b.*$", re.I)

@@ -69,6 +69,10 @@ def test_the_offline_hint_end_to_end(tmp_path, user_models):
     assert "-- runtime: onnx-fp32 (fast path)" in exp.stdout, exp.stdout
     res = _ok(_cli(tmp_path, "query", QUERY, "--dsn", dsn, "--format", "json", env_extra=env))
     assert len(json.loads(res.stdout)) == 3
+    info = _ok(_cli(tmp_path, "model", "info", "--dsn", dsn, env_extra=env))
+    from embed.identity import identify
+
+    assert f"digest {identify(str(mine)).digest}" in info.stdout and "fast path: ready" in info.stdout
 
     # a copy of the model in a folder with another name is that model
     copy = shutil.copytree(mine, tmp_path / "elsewhere" / "clip-copy")
