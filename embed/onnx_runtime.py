@@ -166,27 +166,45 @@ class OnnxRuntime(ModelRuntime):
 
     def _optimized(self, name: str) -> Path:
         """The graph after ONNX Runtime's extended (hardware-neutral) optimisations, saved once per
-        ONNX Runtime version beside the export: loading it skips the optimiser, about half the
-        cold load of a ViT-B/32 text tower. Falls back to the plain graph if it cannot be written."""
+        ONNX Runtime version beside the export, its weights in a separate data file: loading it
+        skips the optimiser and the protobuf copy of the weights (a ViT-B/32 text tower opens in
+        about a third of the time). Falls back to the plain graph if it cannot be written."""
         import onnxruntime as ort
 
         src = self._graph_path(name)
         dst = src.with_name(f"{src.stem}.opt-ort{ort.__version__}.onnx")
-        if dst.is_file():
+        data = dst.with_name(dst.name + ".data")
+        if dst.is_file() and data.is_file():
             return dst
-        tmp = dst.with_name(f".{dst.name}.{os.getpid()}.{threading.get_ident()}")
+        tag = f"{os.getpid()}.{threading.get_ident()}"
+        tmp = dst.with_name(f".{dst.stem}.{tag}.onnx")
+        tmp_data = f"{tmp.name}.data"
         try:
             opts = ort.SessionOptions()
             opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
             opts.optimized_model_filepath = str(tmp)
+            opts.add_session_config_entry("session.optimized_model_external_initializers_file_name", tmp_data)
+            opts.add_session_config_entry("session.optimized_model_external_initializers_min_size_in_bytes",
+                                          "1024")
             opts.log_severity_level = 3
             ort.InferenceSession(str(src), opts, providers=["CPUExecutionProvider"])
+            # the graph names its data file: rewrite that name to the final one, then move both in place
+            import onnx
+
+            model = onnx.load(str(tmp), load_external_data=False)
+            for t in model.graph.initializer:
+                for entry in t.external_data:
+                    if entry.key == "location":
+                        entry.value = data.name
+            os.replace(tmp.with_name(tmp_data), data)
+            onnx.save(model, str(tmp))
             os.replace(tmp, dst)
             return dst
         except Exception:  # noqa: BLE001 - a read-only cache, a full disk: run the plain graph
             return src
         finally:
             tmp.unlink(missing_ok=True)
+            tmp.with_name(tmp_data).unlink(missing_ok=True)
 
     def _session(self, name: str):
         import onnxruntime as ort
