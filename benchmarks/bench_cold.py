@@ -125,6 +125,9 @@ def main(argv=None) -> int:
     print(json.dumps(res, indent=1))
     if args.out:
         Path(args.out).write_text(json.dumps(res, indent=1))
+    import shutil
+
+    shutil.rmtree(work, ignore_errors=True)  # exports weigh about 1.2 GB (the model dir is kept if given)
     return 0
 
 
