@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(PIP) install --quiet --upgrade pip
 	# torch pinned: 2.13.0 is the CPU build (an unpinned torch pulls a multi-GB CUDA build)
 	$(PIP) install --quiet "torch==2.13.0"
-	$(PIP) install --quiet --config-settings editable_mode=compat -e ".[test,onnx]"
+	$(PIP) install --quiet --config-settings editable_mode=compat -e ".[test,onnx,heif]"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -179,15 +179,15 @@ def bench_model(model_dir: Path, tmp: Path, smoke: bool):
 
     from benchmarks.clipmodel import QUERY
     from embed import Embedder, EmbedQuery, Term
-    from embed.backend import _pooled
+    from embed.torch_runtime import pooled as _pooled
 
     n_text = 8 if smoke else 40
     n_img = 2 if smoke else 5
-    emb = Embedder(str(model_dir), cache_dir=tmp / "vcache-1")
+    emb = Embedder(str(model_dir), cache_dir=tmp / "vcache-1", runtime="torch")
     t = time.perf_counter()
     emb.load()
     EXTRA["model_load_s"] = round(time.perf_counter() - t, 2)
-    tb = emb.backend
+    tb = emb.runtime
     model, proc = tb.model, tb.processor
     EXTRA["model_params"] = sum(p.numel() for p in model.parameters())
     tok = proc.tokenizer
@@ -249,17 +249,17 @@ def bench_model(model_dir: Path, tmp: Path, smoke: bool):
     try:
         import onnxruntime  # noqa: F401
 
-        from embed.onnx_backend import OnnxClipBackend
+        from embed.onnx_runtime import OnnxRuntime
     except ImportError as e:
         for k, what in (("3a", "text"), ("3b", "images")):
-            fig(k, f"ONNX backend speed-up, {what}", None, "x", "torch fp32", None, None, ">= 2x" if k == "3a" else ">= 1.5x",
+            fig(k, f"ONNX runtime speed-up, {what}", None, "x", "torch fp32", None, None, ">= 2x" if k == "3a" else ">= 1.5x",
                 False, note=f"onnxruntime not installed ({e}); pip install 'embedsql[onnx]'")
         return emb
     t = time.perf_counter()
-    o8 = OnnxClipBackend(str(model_dir), precision="int8", cache_dir=tmp / "onnx")
+    o8 = OnnxRuntime(str(model_dir), precision="int8", cache_dir=tmp / "onnx")
     o8.load()
     EXTRA["onnx_export_s"] = round(time.perf_counter() - t, 2)
-    o32 = OnnxClipBackend(str(model_dir), precision="fp32", cache_dir=tmp / "onnx")
+    o32 = OnnxRuntime(str(model_dir), precision="fp32", cache_dir=tmp / "onnx")
     o32.load()
     q = [QUERY]
     res = {}
@@ -591,7 +591,7 @@ def bench_hybrid(session, emb, c_factory, model_dir, data_dir, tmp, smoke):
                         "vec": pa.FixedSizeListArray.from_arrays(pa.array(X.reshape(-1)), 512)})
         session.insert_arrow("hybrid", tbl)
         session.command("OPTIMIZE TABLE hybrid FINAL", verbatim=True)
-    tok = emb.backend.processor.tokenizer
+    tok = emb.runtime.processor.tokenizer
     from benchmarks.clipmodel import QUERY
 
     nq = 6 if smoke else 30

@@ -18,6 +18,7 @@ PLUGINS = {
     "migrate": "tui.commands.migrate",
     "ingest": "tui.commands.ingest",
     "demo": "tui.commands.demo",
+    "model": "tui.commands.model",
 }
 
 
@@ -36,7 +37,11 @@ def common_options() -> argparse.ArgumentParser:
     g.add_argument("--dialect", choices=["myscale", "clickhouse"], default=argparse.SUPPRESS,
                    help="override the detected dialect")
     g.add_argument("--model", default=argparse.SUPPRESS,
-                   help="CLIP model: hub id or local directory (default: EMBEDSQL_MODEL or openai/clip-vit-base-patch32)")
+                   help="embedding model: hub id or local directory (default: EMBEDSQL_MODEL, the config file's "
+                        "model, else openai/clip-vit-base-patch32)")
+    g.add_argument("--runtime", choices=["auto", "torch", "onnx", "onnx-fp32", "onnx-int8"], default=argparse.SUPPRESS,
+                   help="model runtime (default: EMBEDSQL_RUNTIME, else auto: the ONNX fast path when the model "
+                        "is exported, else torch)")
     p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     return p
 
@@ -181,6 +186,9 @@ def _print_explain(ctx: Context, p):
     if st.embed_calls:
         ctx.out.print(f"-- embedding: {st.embed_calls} EMBED call(s), {st.embed_ms:.1f} ms, "
                       f"cache {st.cache_hits} hit(s) / {st.cache_misses} miss(es)", highlight=False)
+        rt = ctx.session().embedder.runtime
+        ctx.out.print(f"-- model: {escape(rt.describe())}", highlight=False)
+        ctx.out.print(f"-- runtime: {escape(rt.choice_reason or rt.kind)}", highlight=False)
     else:
         ctx.out.print("-- embedding: no EMBED calls", highlight=False)
     ctx.out.print("-- server: not run (--explain)", highlight=False)
@@ -206,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
+        if getattr(args, "runtime", None):  # read by embed.choice when the session's Embedder is built
+            os.environ["EMBEDSQL_RUNTIME"] = args.runtime
         ctx = Context(args)
         cmd = args.command or "tui"
         if cmd == "query":

@@ -136,10 +136,14 @@ class Session:
     # -- lazily built parts -------------------------------------------------------------------
     @property
     def embedder(self):
+        """The session's Embedder (built on first use): the model is `model=`, else
+        $EMBEDSQL_MODEL, else the config file's (sqlext.db.config.model_setting)."""
         if self._embedder is None:
             from embed import Embedder
 
-            self._embedder = Embedder(self._model)
+            from .config import model_setting
+
+            self._embedder = Embedder(model_setting(self._model, self.spec))
         return self._embedder
 
     @property
@@ -314,19 +318,24 @@ class Session:
         return out
 
     def _check_models(self, refs):
+        """EMBED compared with a column that records another model: ModelMismatch (see
+        sqlext.db.model_check), positioned at the EMBED call."""
+        from .model_check import ModelMismatch, check_column_model
+
         for call, table, col in refs:
             try:
-                model = self.catalog.column_model(table, col)
+                recorded = self.catalog.column_model_record(table, col)
             except EmbedSQLError:
                 return
-            mine = self.embedder.model_id
-            if model and mine and not same_model(model, mine):
-                raise RewriteError(
-                    f"EMBED is compared with {table}.{col}, which holds vectors of model {model!r}, "
-                    f"but embedsql is using {mine!r}",
-                    line=call.line, col=call.col,
-                    hint=f"run with --model {model} (or EMBEDSQL_MODEL) so the vectors are comparable",
-                )
+            if not recorded.get("model"):
+                continue
+            try:
+                check_column_model(table, col, recorded, self.embedder.identity,
+                                   lambda: self._raw_query(f"SELECT count() FROM {qualified_name(table, always=True)}")[0][0],
+                                   model_ref=self.embedder.runtime.model_ref)
+            except ModelMismatch as exc:
+                raise RewriteError(f"EMBED is compared with {exc.message}", line=call.line, col=call.col,
+                                   hint=exc.hint) from None
 
     def _check_dims(self, refs, calls, vecs):
         index = {id(c): v for c, v in zip(calls, vecs)}
@@ -664,15 +673,6 @@ def _skip_comments(sql: str) -> str:
         return lexing_copy(sql)
     except SQLSyntaxError:
         return sql
-
-
-def same_model(recorded: str, current: str) -> bool:
-    """A column records the model id it was filled with. A local directory holding a copy of a hub
-    model counts as that model when it is named after it (…/clip-vit-base-patch32)."""
-    if recorded == current:
-        return True
-    tail = lambda m: m.rstrip("/").rsplit("/", 1)[-1]  # noqa: E731
-    return tail(recorded) == tail(current)
 
 
 HNSW_EF_SEARCH = 64
