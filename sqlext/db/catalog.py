@@ -187,7 +187,7 @@ class LiveCatalog:
     def column_model_record(self, table: str, column: str) -> dict:
         """What the column's comment records about its model (`parse_model_comment`: model,
         family, dim, digest); {} when nothing is recorded or the table does not exist."""
-        return parse_model_comment(self._info(table).comments.get(column))
+        return self.table_info(table).model_meta(column)
 
     def table_setting(self, table: str, name: str) -> str | None:
         """A table setting as written in the CREATE statement, or None."""
