@@ -24,12 +24,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlglot.tokens import TokenType
-
 from sqlext.text.ddl import IndexInfo, normalize_metric, parse_index_params
-from sqlext.text.dialects._tokens import (
-    Tok, error, is_name, match_close, read_name, resolve_column, settings_edits, split_args,
-    table_refs,
+from sqlext.text.dialects._common import (
+    Tok, Tokens, TokenType, apply_edits, error, is_name, match_close, read_name, resolve_column,
+    settings_edits, split_args, table_refs, tokenize,
 )
 from sqlext.errors import TranslationError
 
@@ -70,10 +68,14 @@ VECTOR_INDICES_SUBQUERY = (
 
 @dataclass
 class Result:
+    """What one statement became: the statements to run (text, and their tokens), notes on what
+    was translated, warnings on what could not be carried over."""
+
     statements: list[str]
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     changed: bool = False
+    tokens: list[Tokens] = field(default_factory=list)
 
 
 class _Ctx:
@@ -105,7 +107,9 @@ class _Ctx:
                                   or c.column_dim(table, column) is not None)
 
 
-def translate_statement(text: str, toks: list[Tok], catalog) -> Result:
+def translate_statement(tokens: Tokens, catalog) -> Result:
+    """Translate one statement (its tokens) from MyScale to ClickHouse."""
+    text, toks = tokens.text, tokens.tokens
     ctx = _Ctx(text, toks, catalog)
     n = len(toks)
     i = 0
@@ -131,16 +135,16 @@ def translate_statement(text: str, toks: list[Tok], catalog) -> Result:
         ctx.edits.extend(edits)
         for key in skipped:
             ctx.notes.append(f"kept your own SETTINGS {key}; the search parameter for it was not added")
+    origin = toks[0].origin if toks else 0   # written statements stand for the user's statement
     if ctx.replace_with is not None:
-        stmts = ctx.replace_with
+        toks_out = [tokenize(st).with_origin(origin) for st in ctx.replace_with]
     elif ctx.edits:
-        from sqlext.text.dialects._tokens import splice
-        stmts = [splice(text, ctx.edits)]
+        toks_out = [apply_edits(tokens, ctx.edits)]
     else:
-        stmts = [text]
-    stmts = stmts + ctx.extra
+        toks_out = [tokens]
+    toks_out = toks_out + [tokenize(st).with_origin(origin) for st in ctx.extra]
     changed = bool(ctx.edits or ctx.extra or ctx.replace_with is not None)
-    return Result(stmts, ctx.notes, ctx.warnings, changed)
+    return Result([t.text for t in toks_out], ctx.notes, ctx.warnings, changed, toks_out)
 
 
 # ---------------------------------------------------------------- distance / batch_distance
