@@ -49,7 +49,7 @@ def error_text(exc: BaseException) -> str:
         ours = (EmbedSQLError, EmbedError)
     except ImportError:  # pragma: no cover
         ours = ()
-    if ours and isinstance(exc, ours):
+    if ours and isinstance(exc, ours) or isinstance(exc, FormatClauseRefused):
         return str(exc)
     return f"unexpected error: {type(exc).__name__}: {exc}"
 
@@ -115,6 +115,41 @@ def _first_table(sql: str) -> str | None:
         pass
     m = re.search(r"\bFROM\s+([\w.`\"]+)", sql or "", re.I)
     return m.group(1) if m else None
+
+
+class FormatClauseRefused(Exception):
+    """A statement with its own FORMAT clause, which the grid cannot show."""
+
+    def __init__(self, message: str, line: int | None = None, col: int | None = None):
+        super().__init__(message)
+        self.line, self.col = line, col
+
+
+def format_clause_refusal(sql: str) -> FormatClauseRefused | None:
+    """The refusal for a statement (or script) holding a statement with its own FORMAT clause:
+    the grid shows rows, and the server's bytes in another format are for `embedsql query`.
+    None when there is none (or the text cannot be read: running it reports that)."""
+    try:
+        from sqlext.errors import EmbedSQLError
+        from sqlext.text.kinds import statement_kind
+        from sqlext.text.split import split_statements
+
+        statements = split_statements(sql)
+    except EmbedSQLError:
+        return None
+    for n, st in enumerate(statements, 1):
+        kind = statement_kind(st.tokens)
+        if kind.format is not None:
+            start = st.start + kind.format_at[0]
+            line = sql.count("\n", 0, start) + 1
+            col = start - sql.rfind("\n", 0, start)
+            which = f"statement {n} " if len(statements) > 1 else ""
+            return FormatClauseRefused(
+                f"{which}has its own FORMAT {kind.format} clause (line {line}, column {col}): the "
+                f"results grid shows rows, not the server's {kind.format} output. Remove the FORMAT "
+                f"clause to see the rows here, or run the statement with `embedsql query` to get "
+                f"its {kind.format} output as the server sends it.", line, col)
+    return None
 
 
 class Sidebar(Vertical):
@@ -404,6 +439,11 @@ class EmbedSQLApp(App[int]):
         if self._active is not None:
             self.notify("a query is running; escape cancels it", severity="warning")
             return False
+        refusal = format_clause_refusal(sql)
+        if refusal is not None:
+            self.last_sql = sql
+            self.show_error(sql, refusal)
+            return False
         self.editor.close_completion()
         self.save_buffer()
         self._seq += 1
@@ -548,7 +588,8 @@ class EmbedSQLApp(App[int]):
         else:
             table.show(None)
             self.image_col = None
-            msg = result.message or "done"
+            msg = result.message or ("done: the statement's INTO OUTFILE clause wrote the result"
+                                      if getattr(result, "raw", None) is not None else "done")
             self.status.message = f"{msg} ({duration:.2f}s)"
             details.show(result.stats, note=f"server: {msg}")
         for w in result.stats.warnings:

@@ -128,17 +128,55 @@ class SentText:
         col = o - user.rfind("\n", 0, o)
         return self.source.position(line, col)
 
-    def map_error(self, err, index: int) -> None:
-        """Make a ServerError about sent statement `index` readable, in place: vectors as EMBED
-        calls, "failed at position N" (ClickHouse counts UTF-8 bytes from 1) as the line and
-        column in the user's text, also set as `err.line` / `err.col`."""
-        msg = err.message
-        m = _POSITION_RE.search(msg)
+    def map_message(self, message: str, index: int) -> tuple[str, int | None, int | None]:
+        """A server's error text about sent statement `index` -> (text in the user's terms, line,
+        column). "failed at position N" (ClickHouse counts UTF-8 bytes from 1) becomes the line
+        and column in the user's text, and the text ClickHouse quotes from there (up to 160
+        characters of what it received, the driver's own `FORMAT Native` included) becomes the
+        user's text from there; vectors become the EMBED calls written."""
+        line = col = None
+        m = _POSITION_RE.search(message)
         if m is not None and 0 <= index < len(self.sent):
             sent = self.sent[index].text
             byte_pos = int(m.group(1)) - 1
             char_pos = len(sent.encode("utf-8")[:max(byte_pos, 0)].decode("utf-8", errors="ignore"))
             line, col = self.user_position(index, char_pos)
+            rest = message[m.end():]
+            if rest.startswith(": "):
+                quoted_end = _match_loosely(rest, 2, sent[char_pos:char_pos + _QUOTED_CHARS])
+                if quoted_end >= 0:
+                    tail = rest[quoted_end:]
+                    extra = _DRIVER_SUFFIX.match(tail)   # what the driver appended
+                    tail = tail[extra.end():] if extra else tail
+                    uo = self.user_offset(index, char_pos)
+                    rest = ": " + self.source.text[uo:uo + _QUOTED_CHARS].rstrip() + tail
+            message = message[:m.start()] + f"failed at line {line}, column {col}{m.group(2)}" + rest
+        return self.readable(message), line, col
+
+    def map_error(self, err, index: int) -> None:
+        """`map_message` applied to a ServerError in place (`err.line` / `err.col` set too)."""
+        err.message, line, col = self.map_message(err.message, index)
+        if line is not None:
             err.line, err.col = line, col
-            msg = msg[:m.start()] + f"failed at line {line}, column {col}{m.group(2)}" + msg[m.end():]
-        err.message = self.readable(msg)
+
+
+# ClickHouse quotes this much of the query from the place of a syntax error
+_QUOTED_CHARS = 160
+_DRIVER_SUFFIX = re.compile(r"\s*(?:SETTINGS\s+[\w\s=',.]*?)?\s*FORMAT\s+\w+")
+
+
+def _match_loosely(text: str, at: int, expected: str) -> int:
+    """Where `expected` ends when text[at:] starts with it, whitespace runs matching any
+    whitespace; -1 when it does not."""
+    i, n = at, len(text)
+    for ch in expected.strip():
+        if ch.isspace():
+            while i < n and text[i].isspace():
+                i += 1
+            continue
+        while i < n and text[i].isspace() and ch != text[i]:
+            i += 1
+        if i >= n or text[i] != ch:
+            return -1
+        i += 1
+    return i

@@ -387,12 +387,15 @@ class Session:
     def _server_error(self, exc: Exception, prepared: Prepared, i: int, st_settings, settings) -> EmbedSQLError:
         """A driver error of statement i as one of ours, in the user's terms: line and column in
         the text as written, EMBED calls instead of vectors, settings embedsql added left out."""
-        err = map_error(exc, self.spec)
+        text, line, col = str(exc), None, None
+        if prepared.sent is not None:  # before map_error cuts a long message
+            text, line, col = prepared.sent.map_message(text, i)
+        err = map_error(exc, self.spec, text)
+        if line is not None:
+            err.line, err.col = line, col
         if st_settings and "hnsw_candidate_list_size_for_search" in st_settings \
                 and not (settings or {}).get("hnsw_candidate_list_size_for_search"):
             err.message = _OUR_SETTINGS.sub("", err.message)
-        if prepared.sent is not None:
-            prepared.sent.map_error(err, i)
         if len(prepared.statements) > 1:
             err.message = f"statement {i + 1} of {len(prepared.statements)} failed: {err.message}"
         return err
