@@ -112,6 +112,7 @@ class Session:
         self._lock = threading.RLock()
         self._running_qid: str | None = None
         self._hnsw_setting: bool | None = None
+        self._literals: dict = {}  # EmbedQuery -> (vector, its literal): a warm query formats nothing
 
     # -- lazily built parts -------------------------------------------------------------------
     @property
@@ -202,7 +203,7 @@ class Session:
             by_query = dict(zip(queries, embedded))
             vectors = [by_query[c.query] for c in calls]
             self._check_dims(refs, calls, vectors)
-            literal_of = {q: rw.format_vector(by_query[q]) for q in queries}
+            literal_of = {q: self._literal(q, by_query[q]) for q in queries}
             literals = [literal_of[c.query] for c in calls]
             tokens = rw.splice_tokens(tokens, calls, literals)
         tr = dialects.translate(tokens, target=self.dialect, catalog=self.catalog)
@@ -217,8 +218,24 @@ class Session:
                 if w not in stats.warnings:
                     stats.warnings.append(w)
         kinds = [statement_kind(t) for t in sent_tokens]
-        stats.sent_sql = elide_vectors(";\n".join(statements))
+        shown = ";\n".join(statements)
+        for lit in dict.fromkeys(literals):  # our vectors elided without scanning their digits
+            shown = shown.replace(lit, f"[{lit.count(',') + 1} x Float32]")
+        stats.sent_sql = elide_vectors(shown)
         return Prepared(src.text, statements, stats, kinds, sent_tokens, sent)
+
+    def _literal(self, query, vector) -> str:
+        """The vector literal of an EMBED query, formatted once per distinct vector."""
+        from ..text import rewrite as rw
+
+        hit = self._literals.get(query)
+        if hit is not None and hit[0].shape == vector.shape and (hit[0] is vector or (hit[0] == vector).all()):
+            return hit[1]
+        literal = rw.format_vector(vector)
+        if len(self._literals) >= 256:
+            self._literals.clear()
+        self._literals[query] = (vector, literal)
+        return literal
 
     def _column_refs(self, tokens: Tokens, calls) -> list[tuple]:
         """(call, table, column) for each EMBED compared with a column of a table the statement
