@@ -40,6 +40,7 @@ __all__ = ["SentText", "elide_vectors"]
 _NUM = r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _ARRAY_RE = re.compile(r"\[\s*(" + _NUM + r"(?:\s*,\s*" + _NUM + r"){7,})\s*\]")
 _CUT_ARRAY_RE = re.compile(r"\[\s*(?:" + _NUM + r"\s*,\s*){7,}(?:" + _NUM + r")?\s*(?=$|…|\.\.\.)")
+_OTHER_POSITION_RE = re.compile(r"(?<!failed )\bat position (\d+)")
 _POSITION_RE = re.compile(r"failed at position (\d+)((?: \([^()]*\))?)(?: \(line \d+, col \d+\))?")
 
 
@@ -151,7 +152,16 @@ class SentText:
                     uo = self.user_offset(index, char_pos)
                     rest = ": " + self.source.text[uo:uo + _QUOTED_CHARS].rstrip() + tail
             message = message[:m.start()] + f"failed at line {line}, column {col}{m.group(2)}" + rest
+            # other positions in the sent text the parser names ("')' at position 7491 has no
+            # matching opening bracket")
+            message = _OTHER_POSITION_RE.sub(lambda p: self._at(index, int(p.group(1))), message)
         return self.readable(message), line, col
+
+    def _at(self, index: int, position: int) -> str:
+        sent = self.sent[index].text
+        char_pos = len(sent.encode("utf-8")[:max(position - 1, 0)].decode("utf-8", errors="ignore"))
+        line, col = self.user_position(index, char_pos)
+        return f"at line {line}, column {col}"
 
     def map_error(self, err, index: int) -> None:
         """`map_message` applied to a ServerError in place (`err.line` / `err.col` set too)."""
