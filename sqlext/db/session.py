@@ -385,7 +385,13 @@ class Session:
         """Run statement i of `prepared` as a query and put its columns (named in the user's
         terms), types and rows in `result`. Returns the server's summary."""
         kind = prepared.kinds[i]
-        if kind.name in _DRIVER_COMMANDS:
+        if not kind.format_appendable:
+            # EXPLAIN AST: a FORMAT appended by the driver would be explained too; its output is
+            # one String column `explain`, in TabSeparated
+            body = c.raw_query(st, parameters=params, settings=st_settings or None)
+            columns, types, rows = _rows_from_tsv(body, columns=["explain"], types=["String"])
+            summ = {}
+        elif kind.name in _DRIVER_COMMANDS:
             # clickhouse-connect sends CHECK / KILL as commands (untyped text): read their rows
             # from TabSeparatedWithNamesAndTypes instead
             body = c.raw_query(st, parameters=params, settings=st_settings or None,
@@ -447,7 +453,8 @@ class Session:
         and has no FORMAT clause of its own; None: the statement's own FORMAT clause decides, and
         without one the server's default (TabSeparated) applies. A statement's own FORMAT always
         wins over `fmt` (as with clickhouse-client's --format); a statement without rows ignores
-        `fmt` and returns b"". `params`: server-side parameters (`{name:Type}`); `settings`: query
+        `fmt` and returns b"". EXPLAIN AST is always answered in TabSeparated: a FORMAT after it,
+        written or appended, would be part of the query it explains. `params`: server-side parameters (`{name:Type}`); `settings`: query
         settings. Raises UsageError for a bad `fmt`, and the errors `query` raises."""
         _check_format(fmt)
         prepared = self.prepare(sql, settings=settings)
@@ -473,7 +480,8 @@ class Session:
                 if not self.backend.embedded:
                     self._running_qid = uuid.uuid4().hex
                     st_settings = {**(st_settings or {}), "query_id": self._running_qid}
-                use_fmt = fmt if (fmt and kind.format is None and (kind.returns_rows or kind.into_outfile)) else None
+                use_fmt = fmt if (fmt and kind.format is None and kind.format_appendable
+                                  and (kind.returns_rows or kind.into_outfile)) else None
                 try:
                     if i < n - 1:
                         c.command(st, parameters=params, settings=st_settings or None)
@@ -604,17 +612,21 @@ def _tsv_value(field: str, type_name: str):
     return _unescape_tsv(field)
 
 
-def _rows_from_tsv(body: bytes) -> tuple[list[str], list[str], list[tuple]]:
-    """Columns, types and rows of a TabSeparatedWithNamesAndTypes answer (integers and floats
-    typed, other values as strings)."""
+def _rows_from_tsv(body: bytes, *, columns: list[str] | None = None,
+                   types: list[str] | None = None) -> tuple[list[str], list[str], list[tuple]]:
+    """Columns, types and rows of a TabSeparatedWithNamesAndTypes answer, or of a TabSeparated
+    one whose `columns` and `types` are given (integers and floats typed, other values as
+    strings)."""
     lines = body.decode("utf-8", errors="replace").split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    if len(lines) < 2:
-        return [], [], []
-    columns = [_unescape_tsv(x) for x in lines[0].split("\t")]
-    types = lines[1].split("\t")
-    rows = [tuple(_tsv_value(f, t) for f, t in zip(line.split("\t"), types)) for line in lines[2:]]
+    if columns is None:
+        if len(lines) < 2:
+            return [], [], []
+        columns = [_unescape_tsv(x) for x in lines[0].split("\t")]
+        types = lines[1].split("\t")
+        lines = lines[2:]
+    rows = [tuple(_tsv_value(f, t) for f, t in zip(line.split("\t"), types)) for line in lines]
     return columns, types, rows
 
 

@@ -56,7 +56,11 @@ class Kind:
       (INSERT's FORMAT names its input data and is not counted).
     - `format_at`: (start, end) offsets of the FORMAT clause (keyword and name), or None.
     - `into_outfile`: the statement writes its result to a file (`INTO OUTFILE '...'`).
-    - `explained`: for EXPLAIN, the kind name of the statement it explains.
+    - `explained`: for EXPLAIN, the kind name of the statement it explains; `explain_form`: its
+      form ("AST", "SYNTAX", "PLAN" (also when none is written), "PIPELINE", "ESTIMATE",
+      "QUERY TREE", ...). After EXPLAIN AST a FORMAT clause belongs to the explained query (it
+      shows in the AST, the output stays TabSeparated: checked on chdb), so it is not counted
+      and nothing may be appended to such a statement (`format_appendable`).
     """
 
     name: str
@@ -65,6 +69,13 @@ class Kind:
     format_at: tuple[int, int] | None = None
     into_outfile: bool = False
     explained: str | None = None
+    explain_form: str | None = None
+
+    @property
+    def format_appendable(self) -> bool:
+        """Whether a FORMAT clause appended to the statement sets its output format (a driver
+        appends `FORMAT Native`): not after EXPLAIN AST, where it would change the AST shown."""
+        return not (self.name == "explain" and self.explain_form == "AST")
 
     @property
     def raw_output(self) -> bool:
@@ -113,30 +124,35 @@ def statement_kind(tokens: Tokens | list[Token]) -> Kind:
         head = "INSERT"
     if head in ROW_KINDS:
         name = ROW_KINDS[head]
-        explained = _explained(toks, i) if name == "explain" else None
-        fmt, fmt_at = _format_clause(toks)
+        explained = form = None
+        if name == "explain":
+            form, explained = _explained(toks, i)
+        fmt, fmt_at = _format_clause(toks) if form != "AST" else (None, None)
         outfile = _into_outfile(toks)
         rows = fmt is None and not outfile
-        return Kind(name, rows, fmt, fmt_at, outfile, explained)
+        return Kind(name, rows, fmt, fmt_at, outfile, explained, form)
     if head in NO_ROW_KINDS:
         return Kind(head.lower(), False)
     return Kind("other", False)
 
 
-def _explained(toks: list[Token], i: int) -> str | None:
-    """The kind of the statement after EXPLAIN [AST | SYNTAX | PLAN | ...] [setting = value, ...]."""
+def _explained(toks: list[Token], i: int) -> tuple[str, str | None]:
+    """(form, kind of the explained statement) after EXPLAIN [AST | SYNTAX | PLAN | ...]
+    [setting = value, ...]."""
     j = i + 1
     n = len(toks)
+    words = []
     while j < n and _word(toks[j]) in _EXPLAIN_WORDS:
+        words.append(_word(toks[j]))
         j += 1
+    form = " ".join(words) or "PLAN"
     while j + 2 < n and is_name(toks[j]) and toks[j + 1].type == TokenType.EQ:
         j += 3
         if j < n and toks[j].type == TokenType.COMMA:
             j += 1
     if j >= n:
-        return None
-    k = statement_kind(toks[j:])
-    return k.name
+        return form, None
+    return form, statement_kind(toks[j:]).name
 
 
 def _format_clause(toks: list[Token]) -> tuple[str | None, tuple[int, int] | None]:
