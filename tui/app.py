@@ -143,9 +143,9 @@ def format_clause_refusal(sql: str) -> FormatClauseRefused | None:
             start = st.start + kind.format_at[0]
             line = sql.count("\n", 0, start) + 1
             col = start - sql.rfind("\n", 0, start)
-            which = f"statement {n} " if len(statements) > 1 else ""
+            which = f"statement {n}" if len(statements) > 1 else "this statement"
             return FormatClauseRefused(
-                f"{which}has its own FORMAT {kind.format} clause (line {line}, column {col}): the "
+                f"{which} has its own FORMAT {kind.format} clause (line {line}, column {col}): the "
                 f"results grid shows rows, not the server's {kind.format} output. Remove the FORMAT "
                 f"clause to see the rows here, or run the statement with `embedsql query` to get "
                 f"its {kind.format} output as the server sends it.", line, col)
@@ -541,7 +541,12 @@ class EmbedSQLApp(App[int]):
         err = self.query_one("#error", Static)
         err.update(f"[b red]error:[/b red] {escape(msg)}")
         err.display = True
-        self.query_one("#details").show_error(sql, msg)
+        from textual.css.query import NoMatches
+
+        try:
+            self.query_one("#details").show_error(sql, msg)
+        except NoMatches:  # the tabs mount just after the first paint
+            pass
         self.status.message = "error (details above)"
         self.notify(msg.splitlines()[0][:300], title="error", severity="error", timeout=8)
         line, col = getattr(exc, "line", None), getattr(exc, "col", None)
