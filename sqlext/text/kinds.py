@@ -191,6 +191,10 @@ _CLAUSES = {
     TokenType.JOIN: "JOIN", TokenType.ON: "ON", TokenType.USING: "USING", TokenType.OFFSET: "OFFSET",
 }
 _BRANCH = {TokenType.UNION, TokenType.EXCEPT, TokenType.INTERSECT}
+# TokenType is an Enum whose __hash__ runs in Python: the scan below looks types up by id()
+_CLAUSE_BY_ID = {id(k): v for k, v in _CLAUSES.items()}
+_BRANCH_IDS = frozenset(map(id, _BRANCH))
+_CLOSERS = frozenset(map(id, (TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.R_BRACE)))
 
 
 @dataclass
@@ -224,28 +228,29 @@ def query_scopes(tokens: Tokens | list[Token]) -> Scopes:
     stack: list[list] = [[0, 0, "", True]]
     for k, t in enumerate(toks):
         frame = stack[-1]
-        if t.type in (TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.R_BRACE):
+        tid = id(t.type)
+        if tid in _CLOSERS:
             if len(stack) > 1 and t.depth < frame[1]:
                 stack.pop()
                 frame = stack[-1]
         scope[k] = frame[0]
         if t.depth == frame[1]:
-            name = _CLAUSES.get(t.type)
-            if t.type in _BRANCH:
+            name = _CLAUSE_BY_ID.get(tid)
+            if tid in _BRANCH_IDS:
                 frame[0] = next_id
                 next_id += 1
                 frame[2] = ""
                 scope[k] = frame[0]
                 keyword[k] = True
-            elif name is not None and not (t.type == TokenType.FORMAT and k + 1 < n
-                                             and toks[k + 1].type == TokenType.L_PAREN):
+            elif name is not None and not (t.type is TokenType.FORMAT and k + 1 < n
+                                           and toks[k + 1].type is TokenType.L_PAREN):
                 frame[2] = name
                 keyword[k] = True
-            elif t.type == TokenType.INTO and k + 1 < n and toks[k + 1].up == "OUTFILE":
+            elif t.type is TokenType.INTO and k + 1 < n and toks[k + 1].up == "OUTFILE":
                 frame[2] = "INTO OUTFILE"
                 keyword[k] = True
         clause[k] = frame[2]
-        if t.type == TokenType.L_PAREN and _opens_query(toks, k):
+        if t.type is TokenType.L_PAREN and _opens_query(toks, k):
             stack.append([next_id, t.depth + 1, "", True])
             next_id += 1
     return Scopes(scope, clause, keyword)

@@ -52,6 +52,9 @@ __all__ = ["Token", "Tokens", "TokenType", "tokenize", "vector_tokens", "match_c
 OPEN = {TokenType.L_PAREN: TokenType.R_PAREN, TokenType.L_BRACKET: TokenType.R_BRACKET,
         TokenType.L_BRACE: TokenType.R_BRACE}
 CLOSE = frozenset(OPEN.values())
+# TokenType is an Enum whose __hash__ runs in Python: hot loops test membership by id()
+_OPEN_IDS = frozenset(map(id, OPEN))
+_CLOSE_IDS = frozenset(map(id, CLOSE))
 _NOT_NAMES = frozenset({TokenType.STRING, TokenType.HEREDOC_STRING, TokenType.NUMBER,
                         TokenType.NATIONAL_STRING, TokenType.HEX_STRING, TokenType.BIT_STRING,
                         TokenType.BYTE_STRING, TokenType.RAW_STRING})
@@ -238,14 +241,15 @@ def tokenize(text: str) -> "Tokens":
     restore = copy is not text
     for t in raw:
         tt = t.token_type
-        if tt in CLOSE and depth:
+        tid = id(tt)
+        if depth and tid in _CLOSE_IDS:
             depth -= 1
         value = t.text
         start, end = t.start, t.end + 1
         if restore and tt not in _NOT_NAMES and copy[start:end] != text[start:end]:
             value = text[start:end]  # x$y keeps its own spelling; `#` stays `#`
         append(Token(tt, value, start, end, depth, start))
-        if tt in OPEN:
+        if tid in _OPEN_IDS:
             depth += 1
     return Tokens(text, out)
 
@@ -262,10 +266,11 @@ def vector_tokens(literal: str, start: int = 0) -> list[Token]:
 def _with_depths(tokens: list[Token]) -> list[Token]:
     depth = 0
     for t in tokens:
-        if t.type in CLOSE and depth:
+        tid = id(t.type)
+        if depth and tid in _CLOSE_IDS:
             depth -= 1
         t.depth = depth
-        if t.type in OPEN:
+        if tid in _OPEN_IDS:
             depth += 1
     return tokens
 
@@ -393,14 +398,14 @@ class Tokens(Sequence[Token]):
 def match_close(toks: Sequence[Token], i: int) -> int:
     """Index of the bracket closing toks[i] (an opening one), or -1 when it is not closed, or
     closed by another kind of bracket."""
-    want = OPEN.get(toks[i].type)
-    if want is None:
+    if id(toks[i].type) not in _OPEN_IDS:
         return -1
+    want = OPEN[toks[i].type]
     d = toks[i].depth
     for j in range(i + 1, len(toks)):
         t = toks[j]
-        if t.depth == d and t.type in CLOSE:
-            return j if t.type == want else -1
+        if t.depth == d and id(t.type) in _CLOSE_IDS:
+            return j if t.type is want else -1
     return -1
 
 

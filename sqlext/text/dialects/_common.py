@@ -53,7 +53,7 @@ def splice(text: str, edits: list[tuple[int, int, str]]) -> str:
 def statement_pieces(tokens: Tokens) -> list[Tokens]:
     """The statements of a text. One statement: the tokens as given (a trailing `;` and comments
     included, so an untouched statement comes back byte for byte); several: each one's tokens."""
-    if not any(t.type == TokenType.SEMICOLON for t in tokens):
+    if ";" not in tokens.text or not any(t.type is TokenType.SEMICOLON for t in tokens):
         return [tokens]
     pieces = tokens.statements()
     if len(pieces) <= 1:

@@ -126,8 +126,9 @@ def _calls(tokens: Tokens, catalog, scopes: Scopes) -> list[DistanceCall]:
 
     names = set(_CH_FUNCS) | _MS_FUNCS
     out = []
+    n = len(toks)
     for i, t in enumerate(toks):
-        if t.low not in names or i + 1 >= len(toks) or toks[i + 1].type != TokenType.L_PAREN:
+        if i + 1 >= n or toks[i + 1].type is not TokenType.L_PAREN or t.text.lower() not in names:
             continue
         if i > 0 and toks[i - 1].type == TokenType.DOT:
             continue

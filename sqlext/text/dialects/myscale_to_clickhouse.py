@@ -115,15 +115,16 @@ def translate_statement(tokens: Tokens, catalog) -> Result:
     i = 0
     while i < n:
         t = toks[i]
+        low = t.text.lower() if len(t.text) in (6, 8, 14) else ""  # vector, system, (batch_)distance
         nxt = toks[i + 1] if i + 1 < n else None
-        if (t.type == TokenType.VECTOR or t.up == "VECTOR") and nxt is not None and nxt.type == TokenType.INDEX:
+        if low == "vector" and nxt is not None and nxt.type is TokenType.INDEX:
             i = _vector_index(ctx, i)
             continue
-        if t.low in ("distance", "batch_distance") and nxt is not None and nxt.type == TokenType.L_PAREN \
-                and not (i > 0 and toks[i - 1].type == TokenType.DOT):
+        if low in ("distance", "batch_distance") and nxt is not None and nxt.type is TokenType.L_PAREN \
+                and not (i > 0 and toks[i - 1].type is TokenType.DOT):
             i = _distance(ctx, i)
             continue
-        if t.low == "system" and i + 2 < n and toks[i + 1].type == TokenType.DOT \
+        if low == "system" and i + 2 < n and toks[i + 1].type == TokenType.DOT \
                 and toks[i + 2].low == "vector_indices" and i > 0 \
                 and toks[i - 1].type in (TokenType.FROM, TokenType.JOIN):
             _vector_indices(ctx, i)
