@@ -103,18 +103,16 @@ def more_like_this_sql(sql: str, ref: str, text: str | None = None, *, result=No
 
 
 def _first_table(sql: str) -> str | None:
+    """The first table the statement names after FROM / JOIN (read from its tokens)."""
     try:
-        import sqlglot
-        from sqlglot import exp
+        from sqlext.errors import EmbedSQLError
+        from sqlext.text.kinds import table_refs
+        from sqlext.text.tokens import tokenize
 
-        tree = sqlglot.parse_one(sql, read="clickhouse")
-        for t in tree.find_all(exp.Table):
-            if t.name:
-                return f"{t.db}.{t.name}" if t.db else t.name
-    except Exception:
-        pass
-    m = re.search(r"\bFROM\s+([\w.`\"]+)", sql or "", re.I)
-    return m.group(1) if m else None
+        refs = table_refs(tokenize(sql or ""))
+    except EmbedSQLError:
+        return None
+    return refs[0].name if refs else None
 
 
 class FormatClauseRefused(Exception):
