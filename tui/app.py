@@ -123,31 +123,31 @@ class FormatClauseRefused(Exception):
         self.line, self.col = line, col
 
 
-def format_clause_refusal(sql: str) -> FormatClauseRefused | None:
-    """The refusal for a statement (or script) holding a statement with its own FORMAT clause:
-    the grid shows rows, and the server's bytes in another format are for `embedsql query`.
-    None when there is none (or the text cannot be read: running it reports that)."""
+def read_statements(sql: str):
+    """(the statements of `sql`, each lexed once: they are run as they are; the refusal for a
+    statement with its own FORMAT clause, or None). The grid shows rows: the server's bytes in
+    another format are for `embedsql query`. Text that cannot be read gives (None, None): running
+    it reports why."""
     try:
         from sqlext.errors import EmbedSQLError
-        from sqlext.text.kinds import statement_kind
         from sqlext.text.split import split_statements
 
         statements = split_statements(sql)
+        kinds = [st.kind for st in statements]
     except EmbedSQLError:
-        return None
-    for n, st in enumerate(statements, 1):
-        kind = statement_kind(st.tokens)
+        return None, None
+    for n, (st, kind) in enumerate(zip(statements, kinds), 1):
         if kind.format is not None:
             start = st.start + kind.format_at[0]
             line = sql.count("\n", 0, start) + 1
             col = start - sql.rfind("\n", 0, start)
             which = f"statement {n}" if len(statements) > 1 else "this statement"
-            return FormatClauseRefused(
+            return statements, FormatClauseRefused(
                 f"{which} has its own FORMAT {kind.format} clause (line {line}, column {col}): the "
                 f"results grid shows rows, not the server's {kind.format} output. Remove the FORMAT "
                 f"clause to see the rows here, or run the statement with `embedsql query` to get "
                 f"its {kind.format} output as the server sends it.", line, col)
-    return None
+    return statements, None
 
 
 class Sidebar(Vertical):
@@ -437,7 +437,7 @@ class EmbedSQLApp(App[int]):
         if self._active is not None:
             self.notify("a query is running; escape cancels it", severity="warning")
             return False
-        refusal = format_clause_refusal(sql)
+        statements, refusal = read_statements(sql)
         if refusal is not None:
             self.last_sql = sql
             self.show_error(sql, refusal)
@@ -448,7 +448,7 @@ class EmbedSQLApp(App[int]):
         self._active = (self._seq, sql)
         self.status.busy = True
         self.status.message = "running… (escape cancels)"
-        self._query_worker = self._run_query(self._seq, sql, script)
+        self._query_worker = self._run_query(self._seq, sql, script, statements)
         return True
 
     @property
@@ -460,19 +460,21 @@ class EmbedSQLApp(App[int]):
         return self._active is not None
 
     @work(thread=True, group="query")
-    def _run_query(self, seq: int, sql: str, script: bool) -> None:
+    def _run_query(self, seq: int, sql: str, script: bool, statements=None) -> None:
         t0 = time.perf_counter()
         result = error = None
         count = 1
         try:
             s = self.session
             if script:
-                results = s.run_script(sql)
+                results = s.run_script(statements if statements is not None else sql)
                 count = len(results)
                 with_rows = [r for r in results if r.columns]
                 result = with_rows[-1] if with_rows else (results[-1] if results else None)
             else:
-                result = s.execute(sql)
+                # the statement as read (lexed once); its positions are those of `sql`
+                one = statements[0] if statements is not None and len(statements) == 1 else sql
+                result = s.execute(one)
         except BaseException as exc:  # everything is shown, nothing crashes the app
             error = exc
         duration = time.perf_counter() - t0

@@ -168,11 +168,9 @@ def cmd_query(args, ctx: Context) -> int:
 def _run_statement(ctx: Context, s, st, args) -> None:
     """Run one statement of `embedsql query` and print what it returns: rows in --format, the
     server's bytes for a statement with its own FORMAT clause, a command's answer on stderr."""
-    from sqlext.text.kinds import statement_kind
-
     from .output import render
 
-    if statement_kind(st.tokens).raw_output:
+    if st.kind.raw_output:
         # its own FORMAT (or INTO OUTFILE): the server's bytes as they are, like clickhouse-client
         sys.stdout.flush()
         out = sys.stdout.buffer

@@ -54,7 +54,7 @@ class SentText:
     """The statements sent for one user statement, and how to read the server's answers about
     them in the user's terms (see the module doc).
 
-    `source`: the user's statement (offsets and tokens' origins relative to its script);
+    `source`: the user's statement (tokens' origins are offsets in its text);
     `calls` / `literals` / `vectors`: the EMBED calls, the literal sent for each, its vector
     (1-d float32); `sent`: the tokens of each statement sent."""
 
@@ -105,16 +105,15 @@ class SentText:
     def user_offset(self, index: int, offset: int) -> int:
         """A character offset in sent statement `index` -> offset in the user's statement text."""
         toks = self.sent[index].tokens if 0 <= index < len(self.sent) else []
-        base = self.source.start
         user = self.source.text
-        if not toks:
+        if not toks:  # not lexed: sent as written
             return max(0, min(offset, len(user)))
         starts = [t.start for t in toks]
         k = bisect.bisect_right(starts, offset) - 1
         if k < 0:
-            return max(0, min(toks[0].origin - base - (toks[0].start - offset), len(user)))
+            return max(0, min(toks[0].origin - (toks[0].start - offset), len(user)))
         t = toks[k]
-        o = t.origin - base
+        o = t.origin
         written = self.sent[index].text[t.start:t.end]
         if user[o:o + len(written)] == written:  # a token the user wrote: exact
             return max(0, min(o + (offset - t.start), len(user)))

@@ -186,6 +186,9 @@ class Session:
         from ..text import rewrite as rw
 
         stats = Stats()
+        quick = self._prepare_large(src)
+        if quick is not None:
+            return quick
         tokens = src.tokens
         calls = rw.find_embeds(tokens)
         literals: list[str] = []
@@ -223,6 +226,24 @@ class Session:
             shown = shown.replace(lit, f"[{lit.count(',') + 1} x Float32]")
         stats.sent_sql = elide_vectors(shown)
         return Prepared(src.text, statements, stats, kinds, sent_tokens, sent)
+
+    def _prepare_large(self, src: Statement) -> Prepared | None:
+        """A large statement (a data dump's INSERT) with nothing for embedsql to do in it (no
+        EMBED, nothing the bridge or the lints look at) and a head that says it returns no rows
+        is sent as written without being lexed into tokens (the fast pass still checks its
+        quoting). None for any other statement."""
+        from ..text import dialects
+        from ..text import rewrite as rw
+        from ..text.kinds import LARGE, head_kind
+
+        text = src.text
+        if len(text) <= LARGE or rw.has_embed_word(text) or dialects.may_change(text, self.dialect):
+            return None
+        kind = head_kind(text)
+        if kind is None:
+            return None
+        stats = Stats(sent_sql=elide_vectors(text))
+        return Prepared(text, [text], stats, [kind], [], SentText(src, [], [], [], []))
 
     def _literal(self, query, vector) -> str:
         """The vector literal of an EMBED query, formatted once per distinct vector."""
@@ -514,13 +535,14 @@ class Session:
                     self._running_qid = None
         self._after_send(prepared)
 
-    def run_script(self, text: str) -> list[Result]:
+    def run_script(self, text: "str | list[Statement]") -> list[Result]:
         """Run the statements of a script in order (each with `execute`); stops at the first
-        error, which names the statement and its line (positions in it are the script's)."""
+        error, which names the statement and its line (positions in it are the script's).
+        `text`: the script, or its statements from `split_statements`."""
         from ..text.split import split_statements
 
         results = []
-        stmts = split_statements(text)
+        stmts = split_statements(text) if isinstance(text, str) else list(text)
         with self.hold():
             for st in stmts:
                 try:

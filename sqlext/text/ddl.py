@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Protocol, runtime_checkable
 
 from sqlext.errors import EmbedSQLError
-from sqlext.text.tokens import Token, Tokens, TokenType, is_name, match_close, read_name, split_args, tokenize
+from sqlext.text.tokens import Tokens, TokenType, is_name, match_close, read_name, split_args, tokenize
 
 __all__ = [
     "IndexInfo", "Catalog", "StaticCatalog", "EmptyCatalog",

@@ -22,10 +22,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlext.text.tokens import Token, Tokens, TokenType, is_name, read_name
+import re
 
-__all__ = ["Kind", "statement_kind", "Scopes", "query_scopes", "TableRef", "table_refs",
-           "settings_of", "ROW_KINDS"]
+from sqlext.text.tokens import Token, Tokens, TokenType, is_name, read_name, scan
+
+__all__ = ["Kind", "statement_kind", "head_kind", "kind_of", "Scopes", "query_scopes", "TableRef", "table_refs",
+           "settings_of", "ROW_KINDS", "LARGE"]
 
 #: Statement heads (first word) that return a result set, and their kind names.
 ROW_KINDS = {
@@ -134,6 +136,36 @@ def statement_kind(tokens: Tokens | list[Token]) -> Kind:
     if head in NO_ROW_KINDS:
         return Kind(head.lower(), False)
     return Kind("other", False)
+
+
+#: Statements longer than this (characters) are classified from their head when it makes them a
+#: statement without rows (a large INSERT's data is not lexed into tokens for that).
+LARGE = 64 * 1024
+_HEAD = re.compile(r"[\s(]*([A-Za-z_]+)")
+
+
+def head_kind(text: str) -> Kind | None:
+    """The kind of a statement that returns no rows, read from its first word only (comments
+    skipped, with the fast pass of `sqlext.text.tokens.scan`, which also checks the quoting);
+    None when the statement's tokens are needed (a kind with rows, WITH, or an unknown head).
+    Raises SQLSyntaxError like `scan`."""
+    m = _HEAD.match(scan(text).copy.lstrip("\ufeff"))
+    head = m.group(1).upper() if m else ""
+    if head in NO_ROW_KINDS:
+        return Kind(head.lower(), False)
+    return None
+
+
+def kind_of(text: str, tokens: Tokens | None = None) -> Kind:
+    """The kind of a statement: from its head when it is large and its head says it returns no
+    rows (`head_kind`), else from its tokens (given, or lexed here)."""
+    if tokens is None and len(text) > LARGE:
+        k = head_kind(text)
+        if k is not None:
+            return k
+    from sqlext.text.tokens import tokenize
+
+    return statement_kind(tokens if tokens is not None else tokenize(text))
 
 
 def _explained(toks: list[Token], i: int) -> tuple[str, str | None]:

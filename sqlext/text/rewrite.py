@@ -66,7 +66,7 @@ try:
 except ImportError:  # embed/__init__ may not re-export them yet
     from embed.types import EmbedQuery, Term
 
-__all__ = ["EmbedCall", "find_embeds", "splice", "splice_text", "splice_tokens", "format_vector", "rewrite",
+__all__ = ["EmbedCall", "find_embeds", "has_embed_word", "splice", "splice_text", "splice_tokens", "format_vector", "rewrite",
            "DISTANCE_FUNCTIONS"]
 
 # The cheap pre-check: the word "embed" standing alone (not photo_embed, not embedding).
@@ -120,6 +120,12 @@ class EmbedCall:
 
 def _position(sql: str, offset: int) -> tuple[int, int]:
     return position(sql, offset)
+
+
+def has_embed_word(sql: str) -> bool:
+    """Whether the word EMBED occurs at all (in any case, not inside a longer name): without it
+    there is no call to find."""
+    return _EMBED_WORD.search(sql) is not None
 
 
 def find_embeds(sql: "str | Tokens") -> list[EmbedCall]:

@@ -46,8 +46,8 @@ from sqlglot.tokens import TokenType
 
 from sqlext.errors import SQLSyntaxError
 
-__all__ = ["Token", "Tokens", "TokenType", "tokenize", "vector_tokens", "match_close", "split_args",
-           "read_name", "is_name", "position", "OPEN", "CLOSE"]
+__all__ = ["Token", "Tokens", "TokenType", "tokenize", "scan", "Scan", "vector_tokens", "match_close",
+           "split_args", "read_name", "is_name", "position", "OPEN", "CLOSE"]
 
 OPEN = {TokenType.L_PAREN: TokenType.R_PAREN, TokenType.L_BRACKET: TokenType.R_BRACKET,
         TokenType.L_BRACE: TokenType.R_BRACE}
@@ -117,7 +117,7 @@ def _sqlglot_tokenize(text: str):
 # ----------------------------------------------------------------------------------------------
 # ClickHouse's lexical differences: one pass that makes the text readable for sqlglot
 
-_SPECIAL = re.compile(r"""['"`$]|--|//|/\*|#""")
+_SPECIAL = re.compile(r"""['"`$;]|--|//|/\*|#""")
 _BLOCK = re.compile(r"/\*|\*/")
 _QUOTE_END = {q: re.compile(r"[%s\\]" % re.escape(q)) for q in "'\"`"}
 _HEREDOC_TAG = re.compile(r"\$(\w*)\$")
@@ -144,13 +144,28 @@ def _needs_prepass(text: str) -> bool:
     return "$" in text or "#" in text or "//" in text or "/*" in text or text.startswith("\ufeff")
 
 
-def _prepass(text: str) -> str:
-    """A copy of text, same length and offsets, that sqlglot lexes the way ClickHouse lexes text:
-    comments blanked (line breaks kept), `$` of words made `_`, a non-comment `#` made `?` (one
-    token either way), a leading byte order mark made a space. Strings, quoted identifiers and
-    heredocs are untouched. Raises SQLSyntaxError on an unterminated string, identifier or comment."""
+class Scan:
+    """ClickHouse's lexical boundaries in a text, found without making tokens (a fast pass:
+    a large INSERT's data is split and classified with it, not lexed):
+    - `semicolons`: offsets of the `;` that end statements (not in strings or comments);
+    - `comments`: (start, end) spans of comments;
+    - `copy`: the text made readable for sqlglot's tokenizer, same length and offsets: comments
+      blanked (line breaks kept), `$` of words made `_`, a `#` that is not a comment made `?`, a
+      leading byte order mark made a space."""
+
+    __slots__ = ("text", "copy", "semicolons", "comments")
+
+    def __init__(self, text: str, copy: str, semicolons: list[int], comments: list[tuple[int, int]]):
+        self.text, self.copy, self.semicolons, self.comments = text, copy, semicolons, comments
+
+
+def scan(text: str) -> Scan:
+    """The fast pass (see `Scan`). Raises SQLSyntaxError, with the line and column of its opening
+    character, on an unterminated string, quoted identifier or block comment."""
     n = len(text)
     chars: list[str] | None = None
+    semicolons: list[int] = []
+    comments: list[tuple[int, int]] = []
     pos = 0
     if text.startswith("\ufeff"):
         chars = list(text)
@@ -159,10 +174,14 @@ def _prepass(text: str) -> str:
     while True:
         m = search(text, pos)
         if m is None:
-            return text if chars is None else "".join(chars)
+            return Scan(text, text if chars is None else "".join(chars), semicolons, comments)
         start = m.start()
         tok = m.group()
         c = tok[0]
+        if c == ";":
+            semicolons.append(start)
+            pos = start + 1
+            continue
         if c in "'\"`":
             end_re = _QUOTE_END[c]
             i = start + 1
@@ -212,12 +231,17 @@ def _prepass(text: str) -> str:
         else:  # --, //, "# ", "#!": to the end of the line
             end = text.find("\n", start)
             end = n if end == -1 else end
+        comments.append((start, end))
         if chars is None:
             chars = list(text)
         for k in range(start, end):
             if chars[k] not in "\r\n":
                 chars[k] = " "
         pos = end
+
+
+def _prepass(text: str) -> str:
+    return scan(text).copy
 
 
 def tokenize(text: str) -> "Tokens":
@@ -362,12 +386,13 @@ class Tokens(Sequence[Token]):
         out.extend(t.shifted(delta) for t in toks[k:])
         return Tokens("".join(parts), _with_depths(out))
 
-    def statements(self) -> list[tuple[int, "Tokens"]]:
+    def statements(self, *, rebase_origins: bool = False) -> list[tuple[int, "Tokens"]]:
         """The statements of a script, split on `;` (outside strings, identifiers and comments):
         (offset in this text, Tokens of the statement text). A statement's text is stripped of
         surrounding whitespace and has no `;`; comments before it are kept, statements holding
         no token (empty, or only comments) are dropped. One statement starting at offset 0 comes
-        back as these very tokens."""
+        back as these very tokens. `rebase_origins`: origins made relative to each statement's
+        text (as if it had been lexed alone), else kept relative to this text."""
         toks = self.tokens
         text = self.text
         groups: list[tuple[int, int, int, int]] = []  # (first token, end token, seg start, seg end)
@@ -388,7 +413,8 @@ class Tokens(Sequence[Token]):
             if start == 0 and a == 0 and b == len(toks) and len(body) == len(text):
                 out.append((0, self))
                 continue
-            out.append((start, Tokens(body, _with_depths([t.shifted(-start) for t in toks[a:b]]))))
+            out.append((start, Tokens(body, _with_depths(
+                [t.shifted(-start, t.origin - start if rebase_origins else None) for t in toks[a:b]]))))
         return out
 
 

@@ -60,3 +60,17 @@ def test_query_refuses_a_format_clause_and_execute_returns_its_bytes(s):
 def test_a_bad_format_name_is_a_usage_error(s):
     with pytest.raises(UsageError):
         s.raw_query("SELECT 1", fmt="CSV; DROP TABLE photos")
+
+
+def test_a_large_insert_is_sent_as_written_without_lexing_its_data(s):
+    rows = ", ".join(f"({i}, 'it''s row {i}; not a split')" for i in range(3000))
+    sql = "INSERT INTO big VALUES " + rows
+    assert len(sql) > 64 * 1024
+    s.command("CREATE TABLE big (id UInt64, name String) ENGINE = MergeTree ORDER BY id")
+    p = s.prepare(sql)
+    assert p.statements == [sql] and p.kinds[0].name == "insert" and p.tokens == []
+    s.execute(sql)
+    assert s.query("SELECT count(), argMax(name, id) FROM big").rows == [(3000, "it's row 2999; not a split")]
+    bad = sql.replace("VALUES (0,", "VALUES (0 0,", 1)
+    with pytest.raises(sqlext.ServerError):
+        s.execute(bad)

@@ -69,6 +69,7 @@ def test_statements_keep_comments_before_and_drop_empty_ones():
     assert [(start, p.text) for start, p in pieces] == [(0, "-- head\nSELECT 1"), (34, "SELECT 2")]
     assert [x.text for x in pieces[1][1]] == ["SELECT", "2"]
     assert pieces[1][1][0].start == 0 and pieces[1][1][0].origin == 34
+    assert t.statements(rebase_origins=True)[1][1][0].origin == 0
 
 
 def test_one_statement_comes_back_as_the_same_tokens():

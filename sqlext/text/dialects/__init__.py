@@ -27,7 +27,7 @@ from sqlext.text.dialects._common import statement_pieces
 from sqlext.text.dialects.lint import lint
 from sqlext.text.tokens import Tokens, tokenize
 
-__all__ = ["translate", "lint", "Translation", "TARGETS"]
+__all__ = ["translate", "lint", "may_change", "Translation", "TARGETS"]
 
 TARGETS = ("clickhouse", "myscale")
 
@@ -59,6 +59,13 @@ class Translation:
     def text(self) -> str:
         """The statements as one script (for display)."""
         return ";\n".join(s.rstrip().rstrip(";") for s in self.sql) if self.changed else "".join(self.sql)
+
+
+def may_change(sql: str, target: str) -> bool:
+    """Whether the bridge (for `target`) or the lints might change or warn about `sql`: the words
+    they look for occur in it. False means translate() returns it as is and lint() finds nothing."""
+    low = sql.lower()
+    return any(k in low for k in _KEYWORDS.get(target, ())) or "distance" in low or "dotproduct" in low
 
 
 def translate(sql: "str | Tokens", *, target: str = "clickhouse", catalog=None) -> Translation:
