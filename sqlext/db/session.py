@@ -362,7 +362,7 @@ class Session:
             for i, st in enumerate(prepared.statements):
                 last = i == len(prepared.statements) - 1
                 mode = _mode(prepared.kinds[i], as_query, last)
-                st_settings = {**self._default_settings(st), **(settings or {})} if mode == "rows" else settings
+                st_settings = {**self._default_settings(st), **(settings or {})} if mode != "command" else settings
                 if not self.backend.embedded:
                     self._running_qid = uuid.uuid4().hex
                     st_settings = {**(st_settings or {}), "query_id": self._running_qid}
@@ -497,7 +497,7 @@ class Session:
             n = len(prepared.statements)
             for i, st in enumerate(prepared.statements):
                 kind = prepared.kinds[i]
-                st_settings = {**self._default_settings(st), **(settings or {})} if kind.returns_rows else settings
+                st_settings = {**self._default_settings(st), **(settings or {})} if kind.is_query else settings
                 if not self.backend.embedded:
                     self._running_qid = uuid.uuid4().hex
                     st_settings = {**(st_settings or {}), "query_id": self._running_qid}
