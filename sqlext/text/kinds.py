@@ -12,6 +12,9 @@
   ALTER, DROP, SET, USE, SYSTEM, OPTIMIZE and the other DDL do not. A statement with its own
   FORMAT clause returns the server's bytes in that format (`returns_rows` is False: there is no
   result set to read), `FORMAT Null` returns nothing, and `INTO OUTFILE` writes a file instead.
+- `kind_of(text, tokens=None) -> Kind`: the same, except that a large statement whose first word
+  says it returns no rows (a data dump's INSERT) is classified from that word, not lexed
+  (`head_kind`).
 - `query_scopes(tokens) -> Scopes`: for each token, the query level (SELECT, subquery, UNION
   branch) it belongs to and the clause (WHERE, ORDER BY, ...) it is in.
 - `table_refs(tokens)`: the tables named after FROM / JOIN, with their aliases.
