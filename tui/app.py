@@ -437,18 +437,13 @@ class EmbedSQLApp(App[int]):
         if self._active is not None:
             self.notify("a query is running; escape cancels it", severity="warning")
             return False
-        statements, refusal = read_statements(sql)
-        if refusal is not None:
-            self.last_sql = sql
-            self.show_error(sql, refusal)
-            return False
         self.editor.close_completion()
         self.save_buffer()
         self._seq += 1
         self._active = (self._seq, sql)
         self.status.busy = True
         self.status.message = "running… (escape cancels)"
-        self._query_worker = self._run_query(self._seq, sql, script, statements)
+        self._query_worker = self._run_query(self._seq, sql, script)
         return True
 
     @property
@@ -460,12 +455,17 @@ class EmbedSQLApp(App[int]):
         return self._active is not None
 
     @work(thread=True, group="query")
-    def _run_query(self, seq: int, sql: str, script: bool, statements=None) -> None:
+    def _run_query(self, seq: int, sql: str, script: bool) -> None:
         t0 = time.perf_counter()
         result = error = None
         count = 1
         try:
             s = self.session
+            # read here, off the UI thread (the lexer imports sqlglot): each statement is lexed
+            # once and run as read; a FORMAT clause is refused before anything is sent
+            statements, refusal = read_statements(sql)
+            if refusal is not None:
+                raise refusal
             if script:
                 results = s.run_script(statements if statements is not None else sql)
                 count = len(results)

@@ -14,16 +14,18 @@ def make_app(session, sql):
 
 
 async def test_a_format_clause_is_refused_with_a_clear_message(session):
-    app = make_app(session, "SELECT 1;\nSELECT id FROM photos\nFORMAT JSONEachRow;")
+    # throwIf(1) would fail on the server: the message below shows nothing was sent
+    app = make_app(session, "SELECT 1;\nSELECT throwIf(1) FROM photos\nFORMAT JSONEachRow;")
     async with app.run_test(size=SIZE) as pilot:
         app.editor.cursor_location = (1, 3)
-        await pilot.press("f5")
-        await pilot.pause()
-        assert app.queries_started == 0  # nothing ran
+        await run_sql(app, pilot)
         msg = app.last_error
         assert "FORMAT JSONEachRow" in msg and "embedsql query" in msg and "line 2" in msg
+        assert "throwIf" not in msg
         assert app.query_one("#error").display
         assert app.editor.cursor_location == (2, 0)  # on the FORMAT clause
+        await run_sql(app, pilot, key="f9")  # the whole buffer: refused too, naming the statement
+        assert "statement 2 has its own FORMAT JSONEachRow" in app.last_error
         await run_sql(app, pilot, "SELECT 42 AS answer")
         assert app.result.columns == ["answer"]
 
