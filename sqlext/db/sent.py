@@ -14,7 +14,8 @@ expressions with the vector in them. `SentText` puts them back in the user's ter
   (`1.23456789e-05` comes back as `0.0000123456789`; the numbers are compared as float32), shown
   as the EMBED call the user wrote (`EMBED('a cat')`); any other long numeric array elided
   (`[512 x Float32]`), a cut one too (`[…`);
-- `column_names(names)`: `readable` applied to result column names;
+- `column_names(names)`: result column names with the vectors embedsql spliced shown as their
+  EMBED calls (other names, arrays written in the SQL included, are the server's);
 - `map_error(err, i)`: a ServerError from statement i made readable, with "failed at position N"
   replaced by the line and column in the user's text (also set as `err.line` / `err.col`).
 
@@ -74,6 +75,10 @@ class SentText:
     # -- names ---------------------------------------------------------------------------------
     def readable(self, text: str) -> str:
         """`text` with embedsql's vectors shown as EMBED calls and other long arrays elided."""
+        return elide_vectors(self._named(text))
+
+    def _named(self, text: str) -> str:
+        """`text` with embedsql's vectors shown as EMBED calls (nothing else changed)."""
         if "[" not in text:
             return text
         for lit, call_text in self._by_literal.items():
@@ -81,7 +86,7 @@ class SentText:
                 text = text.replace(lit, call_text)
         if self._by_dim:
             text = _ARRAY_RE.sub(self._name_array, text)
-        return elide_vectors(text)
+        return text
 
     def _name_array(self, m: re.Match) -> str:
         body = m.group(1)
@@ -98,8 +103,9 @@ class SentText:
         return m.group(0)
 
     def column_names(self, names: Sequence[str]) -> list[str]:
-        """Result column names with embedsql's vectors shown as the EMBED calls written."""
-        return [self.readable(n) for n in names]
+        """Result column names with embedsql's vectors shown as the EMBED calls written (any other
+        name is the server's, unchanged)."""
+        return [self._named(n) for n in names]
 
     # -- positions -----------------------------------------------------------------------------
     def user_offset(self, index: int, offset: int) -> int:

@@ -74,3 +74,9 @@ def test_a_large_insert_is_sent_as_written_without_lexing_its_data(s):
     bad = sql.replace("VALUES (0,", "VALUES (0 0,", 1)
     with pytest.raises(sqlext.ServerError):
         s.execute(bad)
+
+
+def test_column_names_keep_arrays_written_in_the_sql(s):
+    r = s.query("SELECT [1, 2, 3, 4, 5, 6, 7, 8, 9], cosineDistance(photo_embed, EMBED('a cat')) "
+                "FROM photos ORDER BY id LIMIT 1")
+    assert r.columns == ["[1, 2, 3, 4, 5, 6, 7, 8, 9]", "cosineDistance(photo_embed, EMBED('a cat'))"]
