@@ -6,10 +6,15 @@ ingestion, the TUI, the CLI) reaches a database.
     r = s.query("SELECT photo_id, cosineDistance(photo_embed, EMBED('a cat')) AS d "
                 "FROM photos ORDER BY d LIMIT 5")
     r.columns, r.types, r.rows, r.stats
+    s.raw_query("SELECT photo_id FROM photos LIMIT 3 FORMAT JSONEachRow")   # the server's bytes
 
-Pipeline per statement: find EMBED calls -> embed (cache, else one model batch) -> splice float
-literals at the calls' spans -> translate for the target dialect -> lint -> send. Nothing is sent
-unless every step succeeded: no partially rewritten statement ever reaches the server.
+Pipeline per statement: lex (once: `sqlext.text.tokens`; a `Statement` from
+`sqlext.text.split.split_statements` brings its tokens) -> find EMBED calls -> embed (cache, else
+one model batch) -> splice float literals at the calls' spans -> translate for the target
+dialect -> lint -> read the statement's kind (`sqlext.text.kinds`: rows, no rows, or its own
+FORMAT) -> send. Nothing is sent unless every step succeeded: no partially rewritten statement
+ever reaches the server. Server errors and result column names come back in the user's terms
+(`sqlext.db.sent`): positions in the text as written, EMBED calls instead of vectors.
 
 The public API (everything else is private):
 - statements: `query`, `command`, `execute`, `run_script`; `verbatim=True` sends SQL that is
@@ -34,36 +39,25 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import Iterator
 
 from .config import ConnectionSpec, resolve
 from .engine import Backend, is_driver_error, map_error
+from .sent import SentText, elide_vectors
 from ..errors import EmbedSQLError, RewriteError, SQLSyntaxError, UsageError
-
-_QUERY_START = re.compile(r"^\s*(?:\(\s*)*(SELECT|WITH|SHOW|DESCRIBE|DESC|EXPLAIN|EXISTS|VALUES|CHECK)\b", re.I)
-_VECTOR_RE = re.compile(r"\[(?:\s*-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*,){7,}\s*-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*\]")
-
-
-def elide_vectors(sql: str) -> str:
-    """Show long numeric array literals as `[N x Float32]` (for display only)."""
-    return _VECTOR_RE.sub(lambda m: f"[{m.group(0).count(',') + 1} x Float32]", sql)
+from ..text.kinds import Kind, kind_of, statement_kind, table_refs
+from ..text.split import Statement, statement
+from ..text.tokens import Tokens, tokenize
 
 
 def is_query(sql: str) -> bool:
-    """Does the statement return rows (SELECT, SHOW, CHECK TABLE...)? Leading comments (nested
-    block comments and `//` included) are skipped with the splitter's own scanner."""
-    from ..text.split import scan
-
-    body = sql.lstrip("\ufeff")
+    """Does the statement return rows to read (SELECT, SHOW, CHECK TABLE, EXPLAIN ...)? Read
+    from its tokens by ClickHouse's grammar (`sqlext.text.kinds`); a statement that cannot be
+    lexed is not a query."""
     try:
-        _, comments = scan(body)
+        return statement_kind(tokenize(sql)).returns_rows
     except SQLSyntaxError:
-        comments = []
-    pos = 0
-    for a, b in comments:
-        if body[pos:a].strip():
-            break
-        pos = b
-    return bool(_QUERY_START.match(body[pos:]))
+        return False
 
 
 @dataclass
@@ -82,11 +76,17 @@ class Stats:
 
 @dataclass
 class Result:
+    """What a statement returned: `columns` (names; an EMBED expression without an alias is named
+    with the call as written, never its vector), `types` (ClickHouse type names), `rows` (tuples),
+    `stats`; `message` for a statement without rows (what the server answered); `raw`, for a
+    statement with its own FORMAT (or INTO OUTFILE) clause, the server's bytes as sent."""
+
     columns: list[str] = field(default_factory=list)
     types: list[str] = field(default_factory=list)
     rows: list[tuple] = field(default_factory=list)
     stats: Stats = field(default_factory=Stats)
     message: str = ""  # for commands: what the server answered
+    raw: bytes | None = None
 
     def __iter__(self):
         return iter(self.rows)
@@ -100,12 +100,18 @@ class Result:
 
 @dataclass
 class Prepared:
-    """What `prepare` made of a text: `statements` are sent in order (vectors spliced in);
-    `original` is the text as given; `verbatim` marks text sent exactly as given (no defaults)."""
+    """A statement ready to send: `original` (the text as written), `statements` (what will be
+    sent, in order: the bridge may turn one statement into two), `stats`; `kinds` (the kind of
+    each statement sent, `sqlext.text.kinds.Kind`), `tokens` (their tokens) and `sent` (how to
+    read the server's answers in the user's terms, `sqlext.db.sent.SentText`); `verbatim` marks
+    text sent exactly as given (no EMBED, translation, lints or default settings)."""
 
     original: str
     statements: list[str]  # what will be sent, in order
     stats: Stats
+    kinds: list[Kind] = field(default_factory=list)
+    tokens: list[Tokens] = field(default_factory=list, repr=False)
+    sent: SentText | None = field(default=None, repr=False)
     verbatim: bool = False
 
     @property
@@ -132,6 +138,7 @@ class Session:
         self._lock = threading.RLock()
         self._running_qid: str | None = None
         self._hnsw_setting: bool | None = None
+        self._literals: dict = {}  # EmbedQuery -> (vector, its literal): a warm query formats nothing
 
     # -- lazily built parts -------------------------------------------------------------------
     @property
@@ -231,75 +238,103 @@ class Session:
             return list(c.query(sql, parameters=params).result_rows)
 
     # -- the pipeline -------------------------------------------------------------------------
-    def prepare(self, sql: str) -> Prepared:
-        """Rewrite EMBED, translate, lint. Returns what would be sent; sends nothing.
+    def prepare(self, sql: "str | Statement", *, settings: dict | None = None) -> Prepared:
+        """Rewrite EMBED, translate, lint, read each statement's kind. Returns what would be sent;
+        sends nothing. `sql`: text, or a `Statement` of a script (`split_statements`: its tokens
+        are used and positions in errors are the script's); `settings`: the settings it will be
+        sent with (the lints respect them).
 
         Raises `RewriteError` (a bad EMBED argument, a vector of the wrong dimension or model for
         the column it is compared with), `TranslationError` (no equivalent in the target
-        dialect), `SQLSyntaxError` (an unterminated string or comment), `embed.InputError` (an
-        image that cannot be read) and `embed.ModelLoadError`."""
+        dialect), `SQLSyntaxError` (an unterminated string or comment), each with line and
+        column, `embed.InputError` (an image that cannot be read) and `embed.ModelLoadError`."""
+        src = statement(sql)
+        try:
+            return self._prepare(src, settings)
+        except SQLSyntaxError as exc:
+            _to_script_position(exc, src)
+            raise
+
+    def _prepare(self, src: Statement, settings: dict | None) -> Prepared:
+        from ..text import dialects
         from ..text import rewrite as rw
 
         stats = Stats()
-        text = sql
-        calls = rw.find_embeds(text)
-        literals: dict[str, str] = {}
+        quick = self._prepare_large(src)
+        if quick is not None:
+            return quick
+        tokens = src.tokens
+        calls = rw.find_embeds(tokens)
+        literals: list[str] = []
+        vectors: list = []
         if calls:
             stats.embed_calls = len(calls)
             queries = list(dict.fromkeys(c.query for c in calls))
-            refs = self._column_refs(text, calls)
+            refs = self._column_refs(tokens, calls)
             self._check_models(refs)
             t0 = time.perf_counter()
-            vectors = self.embedder.embed(queries)
+            embedded = self.embedder.embed(queries)
             stats.embed_ms = (time.perf_counter() - t0) * 1000
             ls = self.embedder.last_stats()
             stats.cache_hits, stats.cache_misses = ls.hits, ls.misses
-            by_query = dict(zip(queries, vectors))
-            self._check_dims(refs, calls, [by_query[c.query] for c in calls])
-            # Translate and lint a statement holding short placeholders, then put the vectors in:
-            # tokenizing thousands of digits per query would cost more than the rest together.
-            tag = f"__embedsql_vec_{uuid.uuid4().hex[:12]}_"
-            for n, q in enumerate(queries):
-                literals[f"[{tag}{n}]"] = rw.format_vector(by_query[q])
-            index = {q: f"[{tag}{n}]" for n, q in enumerate(queries)}
-            text = rw.splice_text(text, calls, [index[c.query] for c in calls])
-        from ..text import dialects
-
-        tr = dialects.translate(text, target=self.dialect, catalog=self.catalog)
-        statements = list(tr.statements)
-        stats.translations = list(tr.notes)
-        stats.warnings = list(tr.warnings)
-        for st in statements:
-            for w in dialects.lint(st, self.catalog, dialect=self.dialect):
+            by_query = dict(zip(queries, embedded))
+            vectors = [by_query[c.query] for c in calls]
+            self._check_dims(refs, calls, vectors)
+            literal_of = {q: self._literal(q, by_query[q]) for q in queries}
+            literals = [literal_of[c.query] for c in calls]
+            tokens = rw.splice_tokens(tokens, calls, literals)
+        tr = dialects.translate(tokens, target=self.dialect, catalog=self.catalog)
+        sent_tokens = list(tr.tokens)
+        statements = [t.text for t in sent_tokens]
+        sent = SentText(src, calls, literals, vectors, sent_tokens)
+        stats.translations = [sent.readable(n) for n in tr.notes]
+        stats.warnings = [sent.readable(w) for w in tr.warnings]
+        for st in sent_tokens:
+            for w in dialects.lint(st, self.catalog, dialect=self.dialect, settings=settings):
+                w = sent.readable(w)
                 if w not in stats.warnings:
                     stats.warnings.append(w)
-        if literals:
-            pattern = re.compile("|".join(re.escape(p) for p in literals))
-            statements = [pattern.sub(lambda m: literals[m.group(0)], st) for st in statements]
-            stats.translations = [n.replace(tag, "vector_") for n in stats.translations]
-            stats.warnings = [w.replace(tag, "vector_") for w in stats.warnings]
-        stats.sent_sql = elide_vectors(";\n".join(statements))
-        return Prepared(sql, statements, stats)
+        kinds = [statement_kind(t) for t in sent_tokens]
+        shown = ";\n".join(statements)
+        for lit in dict.fromkeys(literals):  # our vectors elided without scanning their digits
+            shown = shown.replace(lit, f"[{lit.count(',') + 1} x Float32]")
+        stats.sent_sql = elide_vectors(shown)
+        return Prepared(src.text, statements, stats, kinds, sent_tokens, sent)
 
-    def _tables_of(self, sql: str) -> list[tuple[str, str]]:
-        """(table as written, its alias or name) for each table of the statement; [] when
-        sqlglot cannot parse it (the checks below are best effort)."""
-        try:
-            import sqlglot
-            from sqlglot import exp
+    def _prepare_large(self, src: Statement) -> Prepared | None:
+        """A large statement (a data dump's INSERT) with nothing for embedsql to do in it (no
+        EMBED, nothing the bridge or the lints look at) and a head that says it returns no rows
+        is sent as written without being lexed into tokens (the fast pass still checks its
+        quoting). None for any other statement."""
+        from ..text import dialects
+        from ..text import rewrite as rw
+        from ..text.kinds import LARGE, head_kind
 
-            tree = sqlglot.parse_one(sql, read="clickhouse")
-        except Exception:
-            return []
-        out = []
-        for t in tree.find_all(exp.Table):
-            name = f"{t.db}.{t.name}" if t.db else t.name
-            if name and (name, t.alias_or_name) not in out:
-                out.append((name, t.alias_or_name))
-        return out
+        text = src.text
+        if len(text) <= LARGE or rw.has_embed_word(text) or dialects.may_change(text, self.dialect):
+            return None
+        kind = head_kind(text)
+        if kind is None:
+            return None
+        stats = Stats(sent_sql=elide_vectors(text))
+        return Prepared(text, [text], stats, [kind], [], SentText(src, [], [], [], []))
 
-    def _column_refs(self, sql: str, calls) -> list[tuple]:
-        """(call, table, column) for each EMBED compared with a column of a known table."""
+    def _literal(self, query, vector) -> str:
+        """The vector literal of an EMBED query, formatted once per distinct vector."""
+        from ..text import rewrite as rw
+
+        hit = self._literals.get(query)
+        if hit is not None and hit[0].shape == vector.shape and (hit[0] is vector or (hit[0] == vector).all()):
+            return hit[1]
+        literal = rw.format_vector(vector)
+        if len(self._literals) >= 256:
+            self._literals.clear()
+        self._literals[query] = (vector, literal)
+        return literal
+
+    def _column_refs(self, tokens: Tokens, calls) -> list[tuple]:
+        """(call, table, column) for each EMBED compared with a column of a table the statement
+        names (table aliases followed)."""
         out = []
         tables = None
         for c in calls:
@@ -309,7 +344,11 @@ class Session:
             col = col.strip("`\"")
             qual, _, bare = col.rpartition(".")
             if tables is None:
-                tables = self._tables_of(sql)
+                tables = []
+                for ref in table_refs(tokens):
+                    pair = (ref.name, ref.alias or ref.name.rpartition(".")[2])
+                    if pair not in tables:
+                        tables.append(pair)
             for name, alias in tables:
                 if qual and qual not in (name, name.rpartition(".")[2], alias):
                     continue
@@ -352,14 +391,13 @@ class Session:
                     hint="use the model the column was filled with (--model / EMBEDSQL_MODEL)",
                 )
 
-    def rewrite(self, sql: str) -> str:
+    def rewrite(self, sql: "str | Statement") -> str:
         """The exact SQL that would be sent (several statements joined by ';\\n')."""
         return self.prepare(sql).sql
 
-    def explain(self, sql: str) -> Prepared:
-        """What `--explain` shows: the statements that would be sent, the translations, lints,
-        embedding time and cache hits (`Prepared.stats`). Sends nothing."""
-        return self.prepare(sql)
+    def explain(self, sql: "str | Statement", *, settings: dict | None = None) -> Prepared:
+        """What `prepare` gives (the SQL to send, translations, lints, embedding stats); runs nothing."""
+        return self.prepare(sql, settings=settings)
 
     def cancel(self) -> bool:
         """Ask the server to kill the statement now running in this session (from another thread).
@@ -402,21 +440,18 @@ class Session:
         with self._client() as c:
             for i, st in enumerate(prepared.statements):
                 last = i == len(prepared.statements) - 1
-                q = is_query(st) if as_query is None else (as_query and last)
+                mode = _mode(prepared.kinds[i], as_query, last)
                 st_settings = ({**self._default_settings(st), **(settings or {})}
-                               if q and not prepared.verbatim else settings)
+                               if mode != "command" and not prepared.verbatim else settings)
                 if not self.backend.embedded:
                     self._running_qid = uuid.uuid4().hex
                     st_settings = {**(st_settings or {}), "query_id": self._running_qid}
                 try:
-                    if q:
-                        r = c.query(st, parameters=params, settings=st_settings or None)
-                        result.columns = list(r.column_names)
-                        result.types = [t.name for t in r.column_types]
-                        result.rows = list(r.result_rows)
-                        summ = getattr(r, "summary", None) or {}
-                        if not result.columns:  # an empty result carries no header: ask for it
-                            result.columns, result.types = _empty_result_columns(c, st, params, st_settings)
+                    if mode == "rows":
+                        summ = self._read_rows(c, st, prepared, i, params, st_settings, result)
+                    elif mode == "raw":
+                        result.raw = c.raw_query(st, parameters=params, settings=st_settings or None)
+                        summ = {}
                     else:
                         r = c.command(st, parameters=params, settings=st_settings or None)
                         summ = getattr(r, "summary", None) or {}
@@ -434,14 +469,7 @@ class Session:
                     raise
                 except Exception as exc:
                     if is_driver_error(exc):
-                        err = map_error(exc, self.spec)
-                        if st_settings and "hnsw_candidate_list_size_for_search" in st_settings \
-                                and not (settings or {}).get("hnsw_candidate_list_size_for_search"):
-                            err.message = _OUR_SETTINGS.sub("", err.message)
-                        _add_position(err, st, prepared.original)
-                        if len(prepared.statements) > 1:
-                            err.message = f"statement {i + 1} of {len(prepared.statements)} failed: {err.message}"
-                        raise err from None
+                        raise self._server_error(exc, prepared, i, st_settings, settings) from None
                     raise
                 finally:
                     self._running_qid = None
@@ -450,120 +478,177 @@ class Session:
                         result.stats.server_ms = (result.stats.server_ms or 0) + int(summ["elapsed_ns"]) / 1e6
                     if summ.get("read_rows"):
                         result.stats.rows_read = (result.stats.rows_read or 0) + int(summ["read_rows"])
-        if self._catalog is not None and not all(is_query(s) for s in prepared.statements):
-            self._catalog.invalidate()
+        self._after_send(prepared)
         result.stats.total_ms = (time.perf_counter() - t0) * 1000 + prepared.stats.embed_ms
         return result
 
-    def _prepared(self, sql: str, verbatim: bool) -> Prepared:
-        if verbatim:
-            return Prepared(sql, [sql], Stats(sent_sql=elide_vectors(sql)), verbatim=True)
-        return self.prepare(sql)
+    def _read_rows(self, c, st: str, prepared: Prepared, i: int, params, st_settings, result: Result) -> dict:
+        """Run statement i of `prepared` as a query and put its columns (named in the user's
+        terms), types and rows in `result`. Returns the server's summary."""
+        kind = prepared.kinds[i]
+        if not kind.format_appendable:
+            # EXPLAIN AST: a FORMAT appended by the driver would be explained too; its output is
+            # one String column `explain`, in TabSeparated
+            body = c.raw_query(st, parameters=params, settings=st_settings or None)
+            columns, types, rows = _rows_from_tsv(body, columns=["explain"], types=["String"])
+            summ = {}
+        elif kind.name in _DRIVER_COMMANDS:
+            # clickhouse-connect sends CHECK / KILL as commands (untyped text): read their rows
+            # from TabSeparatedWithNamesAndTypes instead
+            body = c.raw_query(st, parameters=params, settings=st_settings or None,
+                               fmt="TabSeparatedWithNamesAndTypes")
+            columns, types, rows = _rows_from_tsv(body)
+            summ = {}
+        else:
+            r = c.query(st, parameters=params, settings=st_settings or None)
+            columns, types, rows = list(r.column_names), [t.name for t in r.column_types], list(r.result_rows)
+            summ = getattr(r, "summary", None) or {}
+            if not columns:  # an empty result carries no header: ask for it
+                columns, types = _empty_result_columns(c, st, kind, params, st_settings)
+        result.columns = prepared.sent.column_names(columns) if prepared.sent is not None else columns
+        result.types = types
+        result.rows = rows
+        return summ
 
-    def query(self, sql: str, *, params: dict | None = None, settings: dict | None = None,
+    def _server_error(self, exc: Exception, prepared: Prepared, i: int, st_settings, settings) -> EmbedSQLError:
+        """A driver error of statement i as one of ours, in the user's terms: line and column in
+        the text as written, EMBED calls instead of vectors, settings embedsql added left out."""
+        text, line, col = str(exc), None, None
+        if prepared.sent is not None:  # before map_error cuts a long message
+            text, line, col = prepared.sent.map_message(text, i)
+        err = map_error(exc, self.spec, text)
+        if line is not None:
+            err.line, err.col = line, col
+        if st_settings and "hnsw_candidate_list_size_for_search" in st_settings \
+                and not (settings or {}).get("hnsw_candidate_list_size_for_search"):
+            err.message = _OUR_SETTINGS.sub("", err.message)
+        if len(prepared.statements) > 1:
+            err.message = f"statement {i + 1} of {len(prepared.statements)} failed: {err.message}"
+        return err
+
+    def _after_send(self, prepared: Prepared) -> None:
+        if self._catalog is not None and not all(k.is_query for k in prepared.kinds):
+            self._catalog.invalidate()
+
+    def _prepared(self, sql: "str | Statement", verbatim: bool, settings: dict | None) -> Prepared:
+        """`prepare`, or for `verbatim` text the statement exactly as given (its kind read)."""
+        if not verbatim:
+            return self.prepare(sql, settings=settings)
+        text = sql.text if isinstance(sql, Statement) else sql
+        return Prepared(text, [text], Stats(sent_sql=elide_vectors(text)), kinds=[kind_of(text)],
+                        verbatim=True)
+
+    def query(self, sql: "str | Statement", *, params: dict | None = None, settings: dict | None = None,
               verbatim: bool = False) -> Result:
-        """Run a statement that returns rows; `Result.columns` / `types` / `rows`.
+        """Run a statement that returns rows; `Result.columns` / `types` / `rows` (columns and
+        types even for an empty result). A statement of several (a translation may make two)
+        runs the earlier ones as commands.
 
         `params` binds server-side parameters (`{name:Type}` placeholders in `sql`); `settings`
         are ClickHouse settings for this statement. `verbatim=True` sends `sql` exactly as given:
         no EMBED, no dialect translation, no lints, no default settings. Raises the errors of
-        `prepare`, and `ServerError` (or `ConnectionFailed` / `EngineBusy`) when the database
-        refuses the statement or cannot be reached."""
-        return self._send(self._prepared(sql, verbatim), as_query=True, params=params, settings=settings)
+        `prepare`; `UsageError` for a statement with its own FORMAT clause (use `raw_query`);
+        `ServerError` (or `ConnectionFailed` / `EngineBusy`) when the database refuses the
+        statement or cannot be reached, with positions in the text as written."""
+        return self._send(self._prepared(sql, verbatim, settings), as_query=True, params=params, settings=settings)
 
-    def command(self, sql: str, *, params: dict | None = None, settings: dict | None = None,
+    def command(self, sql: "str | Statement", *, params: dict | None = None, settings: dict | None = None,
                 verbatim: bool = False) -> Result:
-        """Run a statement that returns no rows (DDL, INSERT, SET ...); `Result.message` holds
-        what the server answered. Arguments and errors as `query`."""
-        return self._send(self._prepared(sql, verbatim), as_query=False, params=params, settings=settings)
+        """Run a statement for its effect (DDL, INSERT, SET ...); `Result.message` holds what the
+        server answered. Arguments and errors as `query`."""
+        return self._send(self._prepared(sql, verbatim, settings), as_query=False, params=params, settings=settings)
 
-    def execute(self, sql: str, *, params: dict | None = None, settings: dict | None = None,
+    def execute(self, sql: "str | Statement", *, params: dict | None = None, settings: dict | None = None,
                 verbatim: bool = False) -> Result:
-        """Run one statement, as a query when it returns rows and as a command otherwise.
+        """Run any statement, the way its kind says (`sqlext.text.kinds`): rows for a query
+        (`Result.columns/types/rows`), the server's answer for a command (`Result.message`), the
+        server's bytes for a statement with its own FORMAT or INTO OUTFILE clause (`Result.raw`).
         Arguments and errors as `query`."""
-        return self._send(self._prepared(sql, verbatim), as_query=None, params=params, settings=settings)
+        return self._send(self._prepared(sql, verbatim, settings), as_query=None, params=params, settings=settings)
 
     def query_arrow(self, sql: str, *, params: dict | None = None, settings: dict | None = None,
                     verbatim: bool = False):
         """Run one query and return a `pyarrow.Table` (columnar: no Python object per value).
         Arguments and errors as `query`."""
-        prepared = self._prepared(sql, verbatim)
+        prepared = self._prepared(sql, verbatim, settings)
         if len(prepared.statements) != 1:
             raise UsageError("query_arrow runs one statement; this text holds "
                              f"{len(prepared.statements)}")
         with self._client() as c:
             return c.query_arrow(prepared.statements[0], parameters=params, settings=settings)
 
-    # == raw results (issue 12; issue 11 adds the same two methods: keep one) ====================
-    # `raw_query` / `raw_stream` return a statement's result as the bytes of a ClickHouse output
-    # format, EMBED-aware like `query`. The command line prints them as they come.
-    def raw_query(self, sql: str, *, fmt: str | None = None, params: dict | None = None,
-                  settings: dict | None = None) -> bytes:
-        """Run one statement and return its result in ClickHouse output format `fmt` (a name
-        ClickHouse knows: "CSVWithNames", "JSON", "Parquet", ...), as the server wrote it.
-        `fmt=None`: the statement's own FORMAT clause (TabSeparated without one). The statement
-        goes through the pipeline of `query` (EMBED, translation, lints, default settings);
-        `params` / `settings` as there. Raises the errors of `prepare`, `UsageError` for a text
-        holding several statements, and `ServerError` (or a subclass) when the database refuses it."""
-        prepared = self.prepare(sql)
-        if len(prepared.statements) != 1:
-            raise UsageError(f"raw_query runs one statement; this text holds {len(prepared.statements)}")
-        return b"".join(self._raw_chunks(prepared, fmt, params, settings, stream=False))
+    def raw_query(self, sql: "str | Statement", *, fmt: str | None = None, params=None,
+                  settings=None) -> bytes:
+        """Run one statement (EMBED and the dialect bridge applied, like `query`) and return the
+        server's bytes as they are, the way clickhouse-client prints them.
 
-    def raw_stream(self, sql: str, *, fmt: str | None = None, params: dict | None = None,
-                   settings: dict | None = None) -> "RawStream":
-        """`raw_query` as an iterator of byte chunks (a `RawStream`: its `stats` say what was sent:
-        SQL with vectors elided, translations, lints, embedding time). The statement is prepared
-        (EMBED resolved) at once and sent on the first `next()`; the database is held until the
-        stream is exhausted or closed (`with session.raw_stream(...) as chunks:`). Errors as
-        `raw_query`; a server that fails mid-result raises from `next()`."""
-        prepared = self.prepare(sql)
-        if len(prepared.statements) != 1:
-            raise UsageError(f"raw_stream runs one statement; this text holds {len(prepared.statements)}")
-        return RawStream(self._raw_chunks(prepared, fmt, params, settings), prepared.stats)
+        `fmt`: the output format (`"CSV"`, `"JSONEachRow"`, ...) for a statement that returns rows
+        and has no FORMAT clause of its own; None: the statement's own FORMAT clause decides, and
+        without one the server's default (TabSeparated) applies. A statement's own FORMAT always
+        wins over `fmt` (as with clickhouse-client's --format); a statement without rows ignores
+        `fmt` and returns b"". EXPLAIN AST is always answered in TabSeparated: a FORMAT after it,
+        written or appended, would be part of the query it explains. `params`: server-side parameters (`{name:Type}`); `settings`: query
+        settings. Raises UsageError for a bad `fmt`, and the errors `query` raises."""
+        _check_format(fmt)
+        prepared = self.prepare(sql, settings=settings)
+        return b"".join(self._raw(prepared, fmt, params, settings, stream=False))
 
-    def _raw_chunks(self, prepared: Prepared, fmt, params, settings, *, stream: bool = True,
-                    chunk_size: int = 1 << 16):
-        st = prepared.statements[0]
-        st_settings = {**self._default_settings(st), **(settings or {})}
+    def raw_stream(self, sql: "str | Statement", *, fmt: str | None = None, params=None,
+                   settings=None) -> "RawStream":
+        """`raw_query`, as an iterator of byte chunks (in the order the server sends them): a
+        `RawStream`, whose `stats` say what was sent (SQL with vectors elided, translations,
+        lints, embedding time). The statement is prepared (EMBED resolved) at once and sent on
+        the first `next()`; the embedded engine is held until the stream is exhausted or closed
+        (`with session.raw_stream(...) as chunks:`). On the embedded engine, formats with a header
+        or footer (JSON, CSVWithNames, Parquet, ...) and statements sent with settings come in one
+        chunk (clickhouse-connect's chdb client reads them whole: per-block chunks would not
+        concatenate into a valid document)."""
+        _check_format(fmt)
+        prepared = self.prepare(sql, settings=settings)
+        return RawStream(self._raw(prepared, fmt, params, settings, stream=True), prepared.stats)
+
+    def _raw(self, prepared: Prepared, fmt, params, settings, stream: bool) -> Iterator[bytes]:
         with self._client() as c:
-            if not self.backend.embedded:
-                self._running_qid = uuid.uuid4().hex
-                st_settings["query_id"] = self._running_qid
-            try:
-                # the embedded engine streams SELECTs only (DESCRIBE, SHOW...: "Streaming query is
-                # not supported"); what it cannot stream comes in one piece
-                if not stream or (self.backend.embedded and not _SELECT_LIKE.match(_skip_comments(st))):
-                    yield c.raw_query(st, parameters=params, settings=st_settings or None, fmt=fmt)
-                    return
-                body = c.raw_stream(st, parameters=params, settings=st_settings or None, fmt=fmt)
+            n = len(prepared.statements)
+            for i, st in enumerate(prepared.statements):
+                kind = prepared.kinds[i]
+                st_settings = {**self._default_settings(st), **(settings or {})} if kind.is_query else settings
+                if not self.backend.embedded:
+                    self._running_qid = uuid.uuid4().hex
+                    st_settings = {**(st_settings or {}), "query_id": self._running_qid}
+                use_fmt = fmt if (fmt and kind.format is None and kind.format_appendable
+                                  and (kind.returns_rows or kind.into_outfile)) else None
                 try:
-                    while True:
-                        chunk = body.read(chunk_size)
-                        if not chunk:
-                            break
-                        yield chunk
+                    if i < n - 1:
+                        c.command(st, parameters=params, settings=st_settings or None)
+                        continue
+                    if not stream:
+                        yield c.raw_query(st, parameters=params, settings=st_settings or None, fmt=use_fmt)
+                        continue
+                    source = c.raw_stream(st, parameters=params, settings=st_settings or None, fmt=use_fmt)
+                    try:
+                        while True:
+                            chunk = source.read(_CHUNK)
+                            if not chunk:
+                                break
+                            yield chunk
+                    finally:
+                        with contextlib.suppress(Exception):
+                            source.close()
+                except EmbedSQLError:
+                    raise
+                except KeyboardInterrupt:
+                    if not self.backend.embedded and self._running_qid:
+                        with contextlib.suppress(Exception):
+                            self.cancel()
+                    raise
+                except Exception as exc:
+                    if is_driver_error(exc):
+                        raise self._server_error(exc, prepared, i, st_settings, settings) from None
+                    raise
                 finally:
-                    with contextlib.suppress(Exception):
-                        body.close()
-            except EmbedSQLError:
-                raise
-            except KeyboardInterrupt:
-                if not self.backend.embedded and self._running_qid:
-                    with contextlib.suppress(Exception):
-                        self.cancel()
-                raise
-            except Exception as exc:
-                if is_driver_error(exc):
-                    err = map_error(exc, self.spec)
-                    if "hnsw_candidate_list_size_for_search" not in (settings or {}):
-                        err.message = _OUR_SETTINGS.sub("", err.message)
-                    _add_position(err, st, prepared.original)
-                    raise err from None
-                raise
-            finally:
-                self._running_qid = None
-    # == end of raw results ======================================================================
+                    self._running_qid = None
+        self._after_send(prepared)
 
     def insert(self, table: str, data, column_names: list[str], *, column_types: list[str] | None = None,
                column_oriented: bool = False, settings: dict | None = None):
@@ -589,17 +674,18 @@ class Session:
                          settings=settings)
         return arrow_table.num_rows
 
-    def run_script(self, text: str) -> list[Result]:
-        """Run every statement of a script in order, holding the database for the whole script.
-        Stops at the first failure, whose message names the statement number and line."""
+    def run_script(self, text: "str | list[Statement]") -> list[Result]:
+        """Run the statements of a script in order (each with `execute`); stops at the first
+        error, which names the statement and its line (positions in it are the script's).
+        `text`: the script, or its statements from `split_statements`."""
         from ..text.split import split_statements
 
         results = []
-        stmts = split_statements(text)
+        stmts = split_statements(text) if isinstance(text, str) else list(text)
         with self.unit_of_work():
             for st in stmts:
                 try:
-                    results.append(self.execute(st.text))
+                    results.append(self.execute(st))
                 except EmbedSQLError as exc:
                     exc.message = f"statement {len(results) + 1} (line {st.line}): {exc.message}"
                     raise
@@ -642,10 +728,7 @@ class RawStream:
         self.close()
 
 
-_SELECT_LIKE = re.compile(r"^\s*(?:\(\s*)*(?:SELECT|WITH)\b", re.I)
-
-
-def _empty_result_columns(client, statement: str, params, settings) -> tuple[list[str], list[str]]:
+def _empty_result_columns(client, statement: str, kind: Kind, params, settings) -> tuple[list[str], list[str]]:
     """Names and types of a query whose result came back empty (ClickHouse sends no header
     with zero rows in Native). A SELECT is described without running it again
     (`DESCRIBE TABLE (query)`, a few ms); another statement (SHOW ... on an empty database) is
@@ -655,7 +738,7 @@ def _empty_result_columns(client, statement: str, params, settings) -> tuple[lis
 
     settings = {k: v for k, v in (settings or {}).items() if k != "query_id"} or None
     try:
-        if _SELECT_LIKE.match(statement) or _SELECT_LIKE.match(_skip_comments(statement)):
+        if kind.name == "select":
             rows = client.query(f"DESCRIBE TABLE (\n{statement}\n)", parameters=params,
                                 settings=settings).result_rows
             return [r[0] for r in rows], [r[1] for r in rows]
@@ -666,33 +749,90 @@ def _empty_result_columns(client, statement: str, params, settings) -> tuple[lis
         return [], []
 
 
-def _skip_comments(sql: str) -> str:
-    from ..text.split import lexing_copy
-
-    try:
-        return lexing_copy(sql)
-    except SQLSyntaxError:
-        return sql
-
-
 HNSW_EF_SEARCH = 64
 _VECTOR_FN = re.compile(r"(?:cosinedistance|l2distance)\s*\(")
 # the embedded engine echoes settings we add into its error messages: take ours out again
 _OUR_SETTINGS = re.compile(r",? ?(?:SETTINGS )?hnsw_candidate_list_size_for_search = '?%d'?" % HNSW_EF_SEARCH)
 
-_POS_RE = re.compile(r"failed at position (\d+)")
+_FORMAT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_CHUNK = 1 << 16
+# statements that return rows but that clickhouse-connect's query() sends as commands
+_DRIVER_COMMANDS = ("check", "kill")
 
 
-def _add_position(err, sent: str, original: str):
-    """Syntax errors: say line:column in the user's own text when the sent text is the same."""
-    m = _POS_RE.search(err.message)
-    if not m or sent != original or "(line " in err.message[m.end():m.end() + 40]:
+def _check_format(fmt: str | None) -> None:
+    if fmt is not None and not _FORMAT_NAME.fullmatch(fmt):
+        raise UsageError(f"{fmt!r} is not a ClickHouse format name",
+                         hint="use a format such as CSV, TSV, JSONEachRow, Parquet or PrettyCompact")
+
+
+def _mode(kind: Kind, as_query: bool | None, last: bool) -> str:
+    """How to send a statement: "rows" (a result set to read), "raw" (the server's bytes, for a
+    statement with its own FORMAT / INTO OUTFILE) or "command". `as_query`: True for `query`
+    (the last statement's rows), False for `command`, None for `execute` (the kind decides)."""
+    if as_query is False:
+        return "command"
+    if as_query is True and not last:
+        return "command"
+    if kind.raw_output:
+        if as_query:
+            what = f"FORMAT {kind.format}" if kind.format else "INTO OUTFILE"
+            raise UsageError(f"this statement has its own {what} clause, so it returns the server's "
+                             f"bytes, not rows",
+                             hint="use Session.raw_query() / raw_stream() for the bytes, or remove the clause "
+                                  "to get rows")
+        return "raw"
+    if as_query or kind.returns_rows:
+        return "rows"
+    return "command"
+
+
+def _unescape_tsv(field: str) -> str:
+    if "\\" not in field:
+        return field
+    return re.sub(r"\\(.)", lambda m: _TSV_ESCAPES.get(m.group(1), m.group(1)), field)
+
+
+_TSV_ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "0": "\0", "b": "\b", "f": "\f", "\\": "\\", "'": "'"}
+
+
+def _tsv_value(field: str, type_name: str):
+    if field == "\\N" and type_name.startswith("Nullable("):
+        return None
+    base = type_name[9:-1] if type_name.startswith("Nullable(") else type_name
+    if re.fullmatch(r"U?Int\d+", base):
+        return int(field)
+    if re.fullmatch(r"Float\d+", base):
+        return float(field)
+    return _unescape_tsv(field)
+
+
+def _rows_from_tsv(body: bytes, *, columns: list[str] | None = None,
+                   types: list[str] | None = None) -> tuple[list[str], list[str], list[tuple]]:
+    """Columns, types and rows of a TabSeparatedWithNamesAndTypes answer, or of a TabSeparated
+    one whose `columns` and `types` are given (integers and floats typed, other values as
+    strings)."""
+    lines = body.decode("utf-8", errors="replace").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if columns is None:
+        if len(lines) < 2:
+            return [], [], []
+        columns = [_unescape_tsv(x) for x in lines[0].split("\t")]
+        types = lines[1].split("\t")
+        lines = lines[2:]
+    rows = [tuple(_tsv_value(f, t) for f, t in zip(line.split("\t"), types)) for line in lines]
+    return columns, types, rows
+
+
+def _to_script_position(exc: SQLSyntaxError, src: Statement) -> None:
+    """An error found in a statement of a script: its line and column made the script's."""
+    if exc.line is None or (src.line == 1 and src.col == 1):
         return
-    pos = int(m.group(1)) - 1
-    before = original[:pos]
-    line = before.count("\n") + 1
-    col = pos - (before.rfind("\n") + 1) + 1
-    err.message = err.message[:m.end()] + f" (line {line}, column {col})" + err.message[m.end():]
+    line, col = src.position(exc.line, exc.col or 1)
+    old = f"(at line {exc.line}, column {exc.col})"
+    exc.message = exc.message.replace(old, f"(at line {line}, column {col})")
+    exc.line, exc.col = line, col
 
 
 def connect(dsn: str | None = None, *, model: str | None = None, dialect: str | None = None,
