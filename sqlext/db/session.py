@@ -62,6 +62,7 @@ class Stats:
     total_ms: float = 0.0
     translations: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    plan: object = None  # sqlext.db.planner.VectorPlan of the last top-k statement, or None
 
 
 @dataclass
@@ -87,10 +88,22 @@ class Prepared:
     original: str
     statements: list[str]  # what will be sent, in order
     stats: Stats
+    # for the vector query planner: each statement as recognized (query vectors still short
+    # placeholders), its top-k searches (sqlext.text.topk.TopK) and the placeholder -> literal map
+    recognized: list[str] = field(default_factory=list)
+    searches: list[list] = field(default_factory=list)
+    literals: dict = field(default_factory=dict)
 
     @property
     def sql(self) -> str:
         return ";\n".join(self.statements)
+
+    def fill(self, text: str) -> str:
+        """`text` (from a recognized statement) with the query vectors' literals in place."""
+        if not self.literals or "__embedsql_vec_" not in text:
+            return text
+        pattern = re.compile("|".join(re.escape(p) for p in self.literals))
+        return pattern.sub(lambda m: self.literals[m.group(0)], text)
 
 
 class Session:
@@ -104,6 +117,9 @@ class Session:
         self._lock = threading.RLock()
         self._running_qid: str | None = None
         self._hnsw_setting: bool | None = None
+        self._user_settings: dict[str, str] = {}   # what the user SET in this session
+        self._planner = None
+        self._planner_ok: bool | None = None       # the server has the settings plans use
 
     # -- lazily built parts -------------------------------------------------------------------
     @property
@@ -196,13 +212,15 @@ class Session:
             for w in dialects.lint(st, self.catalog, dialect=self.dialect):
                 if w not in stats.warnings:
                     stats.warnings.append(w)
+        recognized = list(statements)
+        searches = _recognize(statements, self.dialect)
         if literals:
             pattern = re.compile("|".join(re.escape(p) for p in literals))
             statements = [pattern.sub(lambda m: literals[m.group(0)], st) for st in statements]
             stats.translations = [n.replace(tag, "vector_") for n in stats.translations]
             stats.warnings = [w.replace(tag, "vector_") for w in stats.warnings]
         stats.sent_sql = elide_vectors(";\n".join(statements))
-        return Prepared(sql, statements, stats)
+        return Prepared(sql, statements, stats, recognized, searches, literals)
 
     def _tables_of(self, sql: str) -> list[tuple[str, str]]:
         """(table as written, its alias or name) for each table of the statement; [] when
@@ -275,7 +293,17 @@ class Session:
         return self.prepare(sql).sql
 
     def explain(self, sql: str) -> Prepared:
-        return self.prepare(sql)
+        """What `query` would send, and the vector plan it would start with (the planner's row
+        counts run; the statement does not). `stats.plan` holds the plan of the last statement
+        with a top-k search; the check after the run may still switch it to an exact scan."""
+        p = self.prepare(sql)
+        for i in range(len(p.statements)):
+            if p.searches and p.searches[i]:
+                with self._client():
+                    plan = self._plan(p, i, None)
+                if plan is not None:
+                    p.stats.plan = plan
+        return p
 
     def cancel(self) -> bool:
         """Ask the server to kill the statement now running in this session (from another thread).
@@ -292,12 +320,14 @@ class Session:
             killer.close()
         return True
 
-    def _default_settings(self, statement: str) -> dict:
+    def _default_settings(self, statement: str, user: dict) -> dict:
         """Query defaults embedsql ships for ClickHouse vector search (see README, Performance):
-        HNSW candidate list 64 (ClickHouse's default 256 is ~3x slower at the same recall@10 on
-        25k rows). Only where the server knows the setting and the statement does not set it."""
+        the HNSW candidate list size tuned on CLIP-like data. Only where the server knows the
+        setting and the user did not give it (statement SETTINGS, SET, call settings)."""
+        from .planner import EF_KEY, HNSW_EF_SEARCH
+
         low = statement.lower()
-        if (self.dialect != "clickhouse" or "hnsw_candidate_list_size_for_search" in low
+        if (self.dialect != "clickhouse" or EF_KEY in low or EF_KEY in user
                 or not _VECTOR_FN.search(low)):
             return {}
         if self._hnsw_setting is None:
@@ -306,11 +336,96 @@ class Session:
             else:
                 try:
                     self._hnsw_setting = bool(self._raw_query(
-                        "SELECT count() FROM system.settings WHERE name = 'hnsw_candidate_list_size_for_search'"
-                    )[0][0])
+                        f"SELECT count() FROM system.settings WHERE name = '{EF_KEY}'")[0][0])
                 except EmbedSQLError:
                     self._hnsw_setting = False
-        return {"hnsw_candidate_list_size_for_search": HNSW_EF_SEARCH} if self._hnsw_setting else {}
+        return {EF_KEY: HNSW_EF_SEARCH} if self._hnsw_setting else {}
+
+    # -- what the user set --------------------------------------------------------------------
+    @property
+    def user_settings(self) -> dict[str, str]:
+        """Settings the user gave with SET in this session (lower-case names, values as written).
+        They are sent with every later statement, so they hold on the embedded engine (which is
+        reopened after an idle pause) and over HTTP (where each request is its own session), and
+        embedsql's own defaults and plans never override them."""
+        return dict(self._user_settings)
+
+    def _track_set(self, statement: str) -> None:
+        """After `statement` ran: remember the settings of a `SET a = 1, …`."""
+        from ..text.topk import parse_set
+
+        got = parse_set(statement)
+        if got:
+            self._user_settings.update({k: _setting_value(v) for k, v in got.items()})
+
+    def _given_settings(self, recognized: str, settings: dict | None) -> dict:
+        """Every setting the user gave for one statement: SET earlier, the call's `settings=`,
+        the statement's SETTINGS clauses (lower-case keys)."""
+        from ..text.topk import statement_settings
+
+        out = dict(self._user_settings)
+        out.update({k.lower(): v for k, v in (settings or {}).items()})
+        out.update(statement_settings(recognized))
+        return out
+
+    # -- the vector query planner -------------------------------------------------------------
+    @property
+    def planner(self):
+        """The session's vector query planner (sqlext.db.planner.Planner); its `config` is the
+        cost model."""
+        if self._planner is None:
+            from .planner import Planner
+
+            def run(sql, settings):
+                with self._client() as c:
+                    return list(c.query(sql, settings=settings or None).result_rows)
+
+            self._planner = Planner(run, self.catalog)
+        return self._planner
+
+    def _planner_available(self) -> bool:
+        if self._planner_ok is None:
+            if self.dialect != "clickhouse":
+                self._planner_ok = False
+            elif self.backend.embedded:
+                self._planner_ok = True
+            else:
+                from .planner import NEEDED_SETTINGS
+
+                names = ", ".join(f"'{n}'" for n in NEEDED_SETTINGS)
+                try:
+                    self._planner_ok = int(self._raw_query(
+                        f"SELECT count() FROM system.settings WHERE name IN ({names})")[0][0]) == len(NEEDED_SETTINGS)
+                except EmbedSQLError:
+                    self._planner_ok = False
+        return self._planner_ok
+
+    def _plan(self, prepared: Prepared, i: int, settings: dict | None):
+        """The planner's plan for statement i of `prepared`, or None when it has no top-k search
+        (or the server lacks the settings plans need)."""
+        from .planner import VectorPlan
+
+        if not prepared.searches or not prepared.searches[i]:
+            return None
+        if self.dialect != "clickhouse":
+            return VectorPlan("none", "MyScale filters inside its vector index search: the planner does not act")
+        if not self._planner_available():
+            return VectorPlan("none", "this server lacks the vector search settings the planner uses "
+                                      "(ClickHouse 25.8 or later has them)")
+        rec = prepared.recognized[i]
+        return self.planner.plan(rec, prepared.searches[i], fill=prepared.fill,
+                                 user=self._given_settings(rec, settings), dialect=self.dialect)
+
+    def _our_settings(self, prepared: Prepared, i: int, st: str, plan, settings: dict | None) -> dict:
+        """Settings embedsql adds to query statement i: the plan's, else the shipped defaults;
+        never a key the user gave."""
+        rec = prepared.recognized[i] if prepared.recognized else st
+        user = self._given_settings(rec, settings)
+        if plan is not None and plan.kind not in ("none", "yours"):
+            ours = dict(plan.settings)
+        else:
+            ours = self._default_settings(st if len(st) < 20_000 else rec, user)
+        return {k: v for k, v in ours.items() if k.lower() not in user}
 
     def _send(self, prepared: Prepared, *, as_query: bool | None, params=None, settings=None) -> Result:
         t0 = time.perf_counter()
@@ -319,19 +434,29 @@ class Session:
             for i, st in enumerate(prepared.statements):
                 last = i == len(prepared.statements) - 1
                 q = is_query(st) if as_query is None else (as_query and last)
-                st_settings = {**self._default_settings(st), **(settings or {})} if q else settings
+                plan = self._plan(prepared, i, settings) if q else None
+                ours = self._our_settings(prepared, i, st, plan, settings) if q else {}
+                st_settings = {**self._user_settings, **(settings or {}), **ours}
+                if plan is not None:
+                    result.stats.plan = plan
                 if not self.backend.embedded:
                     self._running_qid = uuid.uuid4().hex
                     st_settings = {**(st_settings or {}), "query_id": self._running_qid}
                 try:
                     if q:
                         r = c.query(st, parameters=params, settings=st_settings or None)
+                        if plan is not None and plan.needs_exact_rerun(len(r.result_rows)):
+                            exact = {**{k: v for k, v in st_settings.items() if k not in ours},
+                                     **plan.fallback}
+                            r = c.query(st, parameters=params, settings=exact)
+                            plan.rows = len(r.result_rows)
                         result.columns = list(r.column_names)
                         result.types = [t.name for t in r.column_types]
                         result.rows = list(r.result_rows)
                         summ = getattr(r, "summary", None) or {}
                     else:
                         r = c.command(st, parameters=params, settings=st_settings or None)
+                        self._track_set(st)
                         summ = getattr(r, "summary", None) or {}
                         if not hasattr(r, "summary") and r is not None:
                             result.message = str(r)
@@ -348,9 +473,7 @@ class Session:
                 except Exception as exc:
                     if _is_client_error(exc):
                         err = map_error(exc, self.spec)
-                        if st_settings and "hnsw_candidate_list_size_for_search" in st_settings \
-                                and not (settings or {}).get("hnsw_candidate_list_size_for_search"):
-                            err.message = _OUR_SETTINGS.sub("", err.message)
+                        err.message = _strip_settings(err.message, ours)
                         _add_position(err, st, prepared.original)
                         if len(prepared.statements) > 1:
                             err.message = f"statement {i + 1} of {len(prepared.statements)} failed: {err.message}"
@@ -415,10 +538,35 @@ def same_model(recorded: str, current: str) -> bool:
     return tail(recorded) == tail(current)
 
 
-HNSW_EF_SEARCH = 64
 _VECTOR_FN = re.compile(r"(?:cosinedistance|l2distance)\s*\(")
-# the embedded engine echoes settings we add into its error messages: take ours out again
-_OUR_SETTINGS = re.compile(r",? ?(?:SETTINGS )?hnsw_candidate_list_size_for_search = '?%d'?" % HNSW_EF_SEARCH)
+
+
+def _setting_value(text: str) -> str:
+    """A setting's value as written in SQL -> as a client passes it: `'x'` -> x (quotes and
+    escapes removed); numbers and words unchanged."""
+    t = text.strip()
+    if len(t) >= 2 and t[0] == t[-1] == "'":
+        return re.sub(r"\\(.)|''", lambda m: m.group(1) or "'", t[1:-1])
+    return t
+
+
+def _strip_settings(message: str, ours: dict) -> str:
+    """The embedded engine echoes the settings we add into its error messages: take ours out
+    again, so that they do not read as if the user had written them."""
+    for k, v in ours.items():
+        message = re.sub(r",? ?(?:SETTINGS )?" + re.escape(k) + r" = '?" + re.escape(str(v)) + r"'?", "", message)
+    return message
+
+
+def _recognize(statements: list[str], dialect: str) -> list[list]:
+    """The top-k vector searches of each query statement, for the planner ([] for the others,
+    and everywhere on MyScale, which filters natively)."""
+    from ..text.topk import find_topk
+
+    out = []
+    for st in statements:
+        out.append(find_topk(st) if dialect == "clickhouse" and is_query(st) else [])
+    return out
 
 _POS_RE = re.compile(r"failed at position (\d+)")
 
