@@ -180,7 +180,12 @@ def _print_explain(ctx: Context, p):
                       f"cache {st.cache_hits} hit(s) / {st.cache_misses} miss(es)", highlight=False)
     else:
         ctx.out.print("-- embedding: no EMBED calls", highlight=False)
-    ctx.out.print("-- server: not run (--explain)", highlight=False)
+    if st.plan is not None:
+        for line in st.plan.describe():
+            ctx.out.print(f"-- {escape(line)}", highlight=False)
+    ctx.out.print("-- server: not run (--explain)" + (
+        "; the planner's row count ran" if st.plan is not None and any(
+            s.matching is not None for s in st.plan.searches) else ""), highlight=False)
 
 
 def cmd_tui(args, ctx: Context) -> int:

@@ -36,11 +36,31 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-__all__ = ["PlannerConfig", "SearchPlan", "VectorPlan", "Planner", "PLAN_KEYS", "HNSW_EF_SEARCH"]
+__all__ = ["PlannerConfig", "SearchPlan", "VectorPlan", "Planner", "PLAN_KEYS", "HNSW_EF_SEARCH", "ef_for_rows"]
 
-#: The shipped `hnsw_candidate_list_size_for_search` (ClickHouse's default is 256). Tuned on
-#: CLIP-like data (benchmarks/bench_hnsw_defaults.py; README, Performance).
-HNSW_EF_SEARCH = 256
+#: The shipped `hnsw_candidate_list_size_for_search` for a vector query the planner does not plan
+#: (ClickHouse's default is 256). On CLIP-like data with ClickHouse's index construction defaults
+#: (m = 32, ef_construction = 128, bf16), unfiltered recall@10 of text queries was, at 25k rows,
+#: 0.984 with 256 and 0.994 with 512; at 200k rows 0.856 with 256, 0.944 with 512 and 0.972 with
+#: 1024 (benchmarks/bench_hnsw_defaults.py; benchmarks/RESULTS.md). 1024 is the smallest measured
+#: value with recall >= 0.95 at 200k rows; a planned query uses `ef_for_rows` instead.
+HNSW_EF_SEARCH = 1024
+
+#: (rows up to, candidate list size): the smallest measured setting with recall@10 >= 0.95 at
+#: that table size (see HNSW_EF_SEARCH); larger tables get the last.
+EF_BY_ROWS = ((50_000, 256), (100_000, 512))
+
+
+def ef_for_rows(rows: int | None) -> int:
+    """The candidate list size an unfiltered index plan uses on a table of `rows` rows (None:
+    unknown size -> HNSW_EF_SEARCH). 256 up to 50k rows, 512 up to 100k (interpolated between the
+    measured 25k and 200k), 1024 beyond."""
+    if rows is None:
+        return HNSW_EF_SEARCH
+    for limit, ef in EF_BY_ROWS:
+        if rows <= limit:
+            return ef
+    return HNSW_EF_SEARCH
 
 #: Settings with which the user chooses the plan; when any is given the planner steps aside.
 PLAN_KEYS = frozenset({
@@ -66,13 +86,14 @@ class PlannerConfig:
     - safety: candidates fetched per row needed, divided by the selectivity (3: the filter's
       expected share of the candidates is three times k);
     - max_multiplier: ClickHouse's upper bound for vector_search_index_fetch_multiplier;
-    - ef_search: hnsw_candidate_list_size_for_search sent with an index plan the user did not tune."""
+    - ef_search: hnsw_candidate_list_size_for_search sent with an index plan the user did not
+      tune; None: by table size (`ef_for_rows`)."""
 
     index_fixed: float = 5000.0
     candidate_cost: float = 10.0
     safety: float = 3.0
     max_multiplier: int = 1000
-    ef_search: int = HNSW_EF_SEARCH
+    ef_search: int | None = None
 
 
 @dataclass
@@ -313,7 +334,11 @@ class Planner:
         settings: dict = {}
         if index_plans:
             if EF_KEY not in user:
-                settings[EF_KEY] = self.config.ef_search
+                ef = self.config.ef_search
+                if ef is None:
+                    sizes = [sp.total for sp in index_plans]
+                    ef = ef_for_rows(None if any(x is None for x in sizes) else max(sizes))
+                settings[EF_KEY] = ef
             mults = [sp.multiplier for sp in index_plans if sp.filtered and sp.multiplier]
             if mults:
                 settings["vector_search_filter_strategy"] = "postfilter"

@@ -1,5 +1,6 @@
 """Query details: the SQL actually sent (vectors elided), embedding time and cache hits, server
-time, rows read, translations and lints from the dialect bridge."""
+time, rows read, the vector plan and why it was chosen, translations and lints from the dialect
+bridge."""
 from __future__ import annotations
 
 from rich.console import Group
@@ -25,6 +26,9 @@ def details_text(stats, *, rows: int | None = None, shown: int | None = None, no
                  f"{'n/a' if stats.rows_read is None else stats.rows_read}, total: {_ms(stats.total_ms)}")
     if rows is not None:
         lines.append(f"rows returned: {rows}" + (f" (showing the first {shown})" if shown is not None and shown < rows else ""))
+    plan = getattr(stats, "plan", None)
+    if plan is not None:
+        lines.extend(plan.describe())
     for t in stats.translations:
         lines.append(f"translated: {t}")
     for w in stats.warnings:

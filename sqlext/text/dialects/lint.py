@@ -8,9 +8,11 @@ names the function/column and says what to do:
    the vector index only serves `ORDER BY <distance> LIMIT k`, so this scans everything;
 2. (ClickHouse) a distance function that does not match the column's index metric (e.g.
    L2Distance on a cosine index): ClickHouse silently scans everything;
-3. (ClickHouse) WHERE + ORDER BY <distance> LIMIT k on an indexed column: the index may be
-   post-filtered and return fewer than k rows (settings vector_search_filter_strategy,
-   vector_search_index_fetch_multiplier, hnsw_candidate_list_size_for_search);
+3. (ClickHouse) WHERE + ORDER BY <distance> LIMIT k on an indexed column in a shape the
+   session's vector query planner cannot check (a JOIN, several ORDER BY keys, LIMIT BY…): the
+   index may be post-filtered and return fewer than k rows. The shapes it does check
+   (sqlext.text.topk.find_topk) get no warning: the planner picks the plan and reruns exactly when
+   rows are missing, so nobody has to set vector_search_filter_strategy by hand;
 4. an integer literal query vector (`[1, 2, 3]`): MyScale rejects it (Array(UInt8/UInt64)),
    write it with a decimal point.
 """
@@ -115,6 +117,7 @@ def _lint_statement(text: str, toks: list[Tok], catalog, dialect: str) -> list[s
     calls = _calls(text, toks, catalog, dialect)
     if not calls:
         return []
+    planned = None  # (table, column) of the top-k searches the planner checks
     out = []
     wheres = _regions(toks, {TokenType.WHERE, TokenType.PREWHERE})
     orders = _regions(toks, {TokenType.ORDER_BY})
@@ -128,8 +131,11 @@ def _lint_statement(text: str, toks: list[Tok], catalog, dialect: str) -> list[s
         for a, b in regions:
             if a < c.i < b:
                 return True
-            if use_alias and c.alias and any(toks[k].text == c.alias and toks[k].type in (
-                    TokenType.VAR, TokenType.IDENTIFIER) for k in range(a + 1, b)):
+            # the alias counts in a clause of its own SELECT (not in an enclosing query's WHERE,
+            # which filters the k results: what lint 1 recommends)
+            if use_alias and c.alias and toks[a].depth == toks[c.i].depth and any(
+                    toks[k].text == c.alias and toks[k].type in (TokenType.VAR, TokenType.IDENTIFIER)
+                    for k in range(a + 1, b)):
                 return True
         return False
 
@@ -150,14 +156,21 @@ def _lint_statement(text: str, toks: list[Tok], catalog, dialect: str) -> list[s
                     f"{c.name} on {c.table}.{c.column} does not match its vector index {info.name} "
                     f"(metric {info.metric}): ClickHouse silently scans every row. Use "
                     f"{_METRIC_FN.get(info.metric, 'the index metric')}({c.col_src}, …) to use the index.")
-        # 3. post-filtering with WHERE + ORDER BY distance LIMIT k
+        # 3. post-filtering with WHERE + ORDER BY distance LIMIT k, in a shape the planner cannot check
         if dialect == "clickhouse" and info is not None and wheres and in_region(c, orders) \
                 and not in_region(c, wheres) and any(t.type == TokenType.LIMIT for t in toks):
-            out.append(
-                f"WHERE with ORDER BY {desc} LIMIT k on {c.table}.{c.column}: ClickHouse may apply the "
-                f"filter after the vector index search (post-filtering) and return fewer than k rows. "
-                f"Add SETTINGS vector_search_filter_strategy = 'prefilter' for exact filtered results, "
-                f"or raise vector_search_index_fetch_multiplier / hnsw_candidate_list_size_for_search.")
+            if planned is None:
+                from sqlext.text.topk import find_topk
+
+                planned = {(t.table, t.column) for t in find_topk(text)}
+            if (c.table, c.column) not in planned:
+                out.append(
+                    f"WHERE with ORDER BY {desc} LIMIT k on {c.table}.{c.column}: ClickHouse may apply "
+                    f"the filter after the vector index search (post-filtering) and return fewer than k "
+                    f"rows, and embedsql's planner checks only a top-k over one table (`SELECT … FROM t "
+                    f"WHERE … ORDER BY <distance>(col, <vector>) LIMIT k`, alone or as a subquery). "
+                    f"Write it in that shape, or add SETTINGS vector_search_filter_strategy = 'prefilter' "
+                    f"for an exact answer.")
         # 4. integer literal vector
         if c.vec is not None:
             a, b = c.vec

@@ -1,0 +1,48 @@
+"""Shared helpers for the vector query planner tests: CLIP-like tables on the embedded engine and
+the exact answer from numpy (the oracle for every row count and top-k)."""
+from __future__ import annotations
+
+import numpy as np
+
+from benchmarks.bench_hnsw_defaults import create_vector_table
+from benchmarks.clipdata import VectorSet, exact_topk, make_clip_like
+from sqlext.text.rewrite import format_vector
+
+__all__ = ["make_table", "expected_rows", "assert_answer", "vec", "VectorSet"]
+
+
+def make_table(c, name: str, vs: VectorSet, *, index: bool, quantization: str = "f32") -> None:
+    """Table `name` (id, u, c, vec) holding vs, with a cosine HNSW index when `index`."""
+    d = vs.images.shape[1]
+    spec = f"vector_similarity('hnsw', 'cosineDistance', {d}, '{quantization}', 16, 128)" if index else None
+    create_vector_table(c, name, vs, spec)
+
+
+def vec(q: np.ndarray) -> str:
+    return format_vector(q)
+
+
+def expected_rows(vs: VectorSet, q: np.ndarray, mask, k: int, offset: int = 0) -> list[int]:
+    """Ids of the exact answer (cosine distance, best first), after the offset."""
+    top = exact_topk(vs.images, q, k + offset, mask)
+    return [int(i) for i in top[offset:]]
+
+
+def assert_answer(rows, vs: VectorSet, q: np.ndarray, mask, k: int, offset: int = 0, *, id_col=0, dist_col=1):
+    """rows (id, distance, …) are exactly the top-k of numpy: same count, same ids, distances
+    within 1e-4 of the exact ones, in ascending order (a near-tie may swap places)."""
+    want = expected_rows(vs, q, mask, k, offset)
+    got = [int(r[id_col]) for r in rows]
+    assert len(got) == len(want), f"{len(got)} rows, the answer has {len(want)}"
+    assert set(got) == set(want), f"ids differ: got {sorted(got)}, exact {sorted(want)}"
+    if dist_col is not None:
+        exact = 1.0 - vs.images[got] @ q
+        d = np.array([float(r[dist_col]) for r in rows])
+        assert np.allclose(d, exact, atol=1e-4)
+        assert np.all(np.diff(d) >= -1e-4)
+
+
+def small_clip_like(n: int, dim: int, seed: int, queries: int = 6) -> VectorSet:
+    """CLIP-like vectors at a small dimension (the geometry, not the width, is what matters to
+    the planner)."""
+    return make_clip_like(n, queries, dim=dim, rank=max(4, dim // 2), seed=seed)
