@@ -97,6 +97,7 @@ def make_clip_like(n: int, n_queries: int = 30, *, dim: int = 512, seed: int = 0
     query carries (matched text-image cosine). Deterministic for a given seed. Memory: n * dim * 4
     bytes for the result plus one chunk of work space."""
     rng = np.random.default_rng(seed)
+    rank = min(rank, dim - 2)  # B0 and B1 are taken
     basis, _ = np.linalg.qr(rng.standard_normal((dim, dim)))
     basis = basis.T.astype(np.float32)                     # rows: orthonormal directions
     mean_dir, gap_dir, sem = basis[0], basis[1], basis[2:2 + rank]

@@ -181,8 +181,8 @@ def _print_explain(ctx: Context, p):
     else:
         ctx.out.print("-- embedding: no EMBED calls", highlight=False)
     if st.plan is not None:
-        for line in st.plan.describe():
-            ctx.out.print(f"-- {escape(line)}", highlight=False)
+        for line in st.plan.describe():  # one line each, whatever the width: scripts grep them
+            ctx.out.print(f"-- {escape(line)}", highlight=False, soft_wrap=True)
     ctx.out.print("-- server: not run (--explain)" + (
         "; the planner's row count ran" if st.plan is not None and any(
             s.matching is not None for s in st.plan.searches) else ""), highlight=False)

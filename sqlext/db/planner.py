@@ -15,8 +15,11 @@ The planner knows the statement, the table and its index, so for each top-k sear
    index hands over about three times the candidates needed to find k rows passing the filter);
    the cost model weighs the rows an exact scan reads against the candidates the index must
    produce (`PlannerConfig`);
-3. checks the answer: when the index plan returns fewer than min(k, matching rows) rows, the
-   statement runs again as an exact scan. It never returns fewer rows than the true answer has.
+3. checks the answer: when the index plan returns fewer than k rows, the statement runs again as
+   an exact scan (the index plan is chosen only when many more than k rows match, so a short
+   answer means rows were missed). It never returns fewer rows than the true answer has. A
+   filter's count is reused for `Planner.COUNT_TTL` seconds (cleared when the session writes):
+   a stale count can make a plan slower, never an answer shorter.
    A top-k inside a subquery, CTE or UNION is checked before the statement runs, with
    `SELECT count() FROM (<that query>)` under the same settings (an index search is deterministic).
 
@@ -177,7 +180,9 @@ class VectorPlan:
                 self.checked = f"{rows} row(s)"
             return False
         s = outer[0]
-        want = s.expected if s.expected is not None else s.k
+        # k, not the count: a count reused from the cache may be stale (the index plan is only
+        # chosen when many more than k rows match, so a short answer means missed rows)
+        want = s.k
         if rows >= want:
             self.checked = f"{rows} row(s), as many as the answer has ({want})"
             return False
@@ -197,10 +202,32 @@ class Planner:
     `run(sql, settings) -> list[tuple]` runs a planning query on the session's engine (the caller
     maps its errors); `catalog` is the session's LiveCatalog; `config` the cost model."""
 
+    #: seconds a filter's row count is reused (the session clears it when it writes). A stale
+    #: count can only make a plan slower, never an answer shorter: the check compares the rows
+    #: with k, not with the count.
+    COUNT_TTL = 60.0
+
     def __init__(self, run: Callable[[str, dict | None], list], catalog, config: PlannerConfig | None = None):
         self._run = run
         self.catalog = catalog
         self.config = config or PlannerConfig()
+        self._counts: dict[str, tuple[float, int]] = {}
+
+    def invalidate(self) -> None:
+        """Forget the cached row counts (after a write)."""
+        self._counts.clear()
+
+    def _count(self, sql: str) -> tuple[int, bool]:
+        """(rows, from the cache?) of a `SELECT count()` planning query."""
+        now = time.monotonic()
+        hit = self._counts.get(sql)
+        if hit is not None and now - hit[0] < self.COUNT_TTL:
+            return hit[1], True
+        n = int(self._run(sql, None)[0][0])
+        if len(self._counts) > 256:
+            self._counts.clear()
+        self._counts[sql] = (now, n)
+        return n, False
 
     def plan(self, statement: str, topks, *, fill: Callable[[str], str], user: dict, dialect: str) -> VectorPlan:
         """The plan for `statement` (as recognized: vectors may still be placeholders, which
@@ -267,7 +294,7 @@ class Planner:
             return
         sql = self._count_sql(t)
         try:
-            sp.matching = int(self._run(fill(sql), None)[0][0])
+            sp.matching, cached = self._count(fill(sql))
         except (EmbedSQLError, IndexError, TypeError, ValueError) as exc:
             sp.choice = "exact"
             sp.reason = f"the filter's rows could not be counted ({str(exc)[:120]}): exact scan"
@@ -284,7 +311,7 @@ class Planner:
         exact_rows = min(total, sp.matching * granularity)
         index_rows = cfg.index_fixed + cfg.candidate_cost * want * mult
         pct = f"{100 * s:.3g} %"
-        kept = f"the filter keeps {sp.matching:,} of {total:,} rows ({pct})"
+        kept = f"the filter keeps {sp.matching:,} of {total:,} rows ({pct}{', counted earlier' if cached else ''})"
         if mult > cfg.max_multiplier:
             sp.choice = "exact"
             sp.reason = (f"{kept}: the index would need over {cfg.max_multiplier}x the candidates "
@@ -354,7 +381,7 @@ class Planner:
     def _check_nested(self, statement: str, t, sp: SearchPlan, fill, plan: VectorPlan) -> None:
         from ..errors import EmbedSQLError
 
-        want = sp.expected if sp.expected is not None else t.k
+        want = t.k  # as in VectorPlan.needs_exact_rerun
         # names from the statement's WITH clause (a query vector, the CTEs) stay visible
         prefix = (t.with_clause + " ") if t.with_clause and t.start > 0 else ""
         sql = f"{prefix}SELECT count() FROM ({t.query_text(statement)})"

@@ -488,6 +488,8 @@ class Session:
                         result.stats.rows_read = (result.stats.rows_read or 0) + int(summ["read_rows"])
         if self._catalog is not None and not all(is_query(s) for s in prepared.statements):
             self._catalog.invalidate()
+            if self._planner is not None:
+                self._planner.invalidate()
         result.stats.total_ms = (time.perf_counter() - t0) * 1000 + prepared.stats.embed_ms
         return result
 
