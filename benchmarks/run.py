@@ -455,17 +455,18 @@ def bench_search(c, smoke, hnsw_1m=False, budget_s=None):
     targets = {sizes[0]: 8, sizes[-1]: 4}
     # index config sweep at the first size (builds are the expensive part)
     configs = [(16, 64), (32, 128)] if not smoke else [(16, 64)]
-    ef_list = [16, 32, 64, 128, 256] if not smoke else [64]
+    ef_list = [64, 128, 256, 512, 1024] if not smoke else [256]
     chosen = None
     rates = {}
     EXTRA["search"] = {}
+    from benchmarks.clipdata import make_clip_like
+
     for n in sizes:
         t = time.perf_counter()
-        X, centers = make_vectors(n, seed=1)
+        vs = make_clip_like(n, nq, seed=1)  # CLIP-like: clusters, a narrow cone, text queries across a gap
+        X, Q = vs.images, vs.queries
+        del vs
         gen_s = time.perf_counter() - t
-        rng = np.random.default_rng(7)
-        Q = unit_rows(centers[rng.integers(0, len(centers), nq)]
-                      + rng.standard_normal((nq, 512), dtype=np.float32) * (1.3 / np.sqrt(512)))
         lits = [vec_literal(q) for q in Q]
         table = f"vs_{n}"
         c.command(f"DROP TABLE IF EXISTS {table}")
