@@ -10,9 +10,9 @@ What real CLIP embeddings look like (the targets; `clip_stats` measures each on 
 
 | property | CLIP ViT-B/32 (published) | here (defaults, 512-d) |
 |---|---|---|
-| narrow cone: mean cosine between two images | ~0.5 (Liang et al. 2022, "Mind the Gap", NeurIPS, Fig. 2: the cone effect; the brief's ~0.5 for ViT-B/32 image-image) | `img_img_cos` 0.52-0.56 |
+| narrow cone: mean cosine between two images | ~0.5, as commonly reported for ViT-B/32 (the cone effect: Liang et al. 2022, "Mind the Gap", NeurIPS) | `img_img_cos` 0.52-0.56 |
 | modality gap: distance between the image and text centroids (unit vectors) | 0.82 on MSCOCO (Liang et al. 2022) | `gap` 0.84-0.86 |
-| a caption's cosine to its matching image | ~0.3; rarely above 0.4 (Hessel et al. 2021, CLIPScore, rescale by w = 2.5 for that reason) | `txt_img_top1_cos` ~0.38 (the best of n images) |
+| a caption's cosine to its matching image | ~0.3, rarely above 0.4 (Hessel et al. 2021, CLIPScore, which rescales cosines by w = 2.5) | `txt_img_top1_cos` ~0.38 (the best of n images) |
 | clustered, hierarchical content | photo collections group into topics and sub-topics | `topics` x `clusters` two-level mixture, Zipf-sized |
 | low effective dimension | the variance sits in a small subspace (anisotropy: Ethayarajh 2019 for text encoders; Liang et al. 2022 for CLIP's cone) | power-law spectrum over `rank` semantic dimensions plus an isotropic part: `participation_ratio` ~40, 90 % of the variance in ~250 of 512 dimensions |
 
