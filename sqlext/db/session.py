@@ -448,6 +448,8 @@ class Session:
                         if plan is not None and plan.needs_exact_rerun(len(r.result_rows)):
                             exact = {**{k: v for k, v in st_settings.items() if k not in ours},
                                      **plan.fallback}
+                            if not self.backend.embedded:  # a query id names one query
+                                self._running_qid = exact["query_id"] = uuid.uuid4().hex
                             r = c.query(st, parameters=params, settings=exact)
                             plan.rows = len(r.result_rows)
                         result.columns = list(r.column_names)
