@@ -344,7 +344,8 @@ class Session:
     # -- what the user set --------------------------------------------------------------------
     @property
     def user_settings(self) -> dict[str, str]:
-        """Settings the user gave with SET in this session (lower-case names, values as written).
+        """Settings the user gave with SET in this session (lower-case names; values as a client
+        passes them: a string's quotes removed).
         They are sent with every later statement, so they hold on the embedded engine (which is
         reopened after an idle pause) and over HTTP (where each request is its own session), and
         embedsql's own defaults and plans never override them."""
@@ -571,6 +572,7 @@ def _recognize(statements: list[str], dialect: str) -> list[list]:
     for st in statements:
         out.append(find_topk(st) if dialect == "clickhouse" and is_query(st) else [])
     return out
+
 
 _POS_RE = re.compile(r"failed at position (\d+)")
 
