@@ -28,18 +28,26 @@ def expected_rows(vs: VectorSet, q: np.ndarray, mask, k: int, offset: int = 0) -
     return [int(i) for i in top[offset:]]
 
 
-def assert_answer(rows, vs: VectorSet, q: np.ndarray, mask, k: int, offset: int = 0, *, id_col=0, dist_col=1):
-    """rows (id, distance, …) are exactly the top-k of numpy: same count, same ids, distances
-    within 1e-4 of the exact ones, in ascending order (a near-tie may swap places)."""
+def assert_answer(rows, vs: VectorSet, q: np.ndarray, mask, k: int, offset: int = 0, *, id_col=0, dist_col=1,
+                  tie: float = 5e-4):
+    """rows (id, distance, …) are the exact top-k of numpy: as many rows as the answer has, the
+    same ids, distances within 1e-3 of the exact ones, in ascending order. An index plan orders by
+    the index's distances (bf16: within about 2e-4 of the exact ones), so at the k-th place two
+    rows closer than `tie` may change places: such a near-tie is the only difference allowed."""
     want = expected_rows(vs, q, mask, k, offset)
     got = [int(r[id_col]) for r in rows]
     assert len(got) == len(want), f"{len(got)} rows, the answer has {len(want)}"
-    assert set(got) == set(want), f"ids differ: got {sorted(got)}, exact {sorted(want)}"
+    if set(got) != set(want):
+        dist = 1.0 - vs.images @ q
+        kth = max(dist[want])
+        missed, extra = set(want) - set(got), set(got) - set(want)
+        assert all(dist[i] >= kth - tie for i in missed) and all(dist[i] <= kth + tie for i in extra), \
+            f"ids differ beyond a near-tie: got {sorted(got)}, exact {sorted(want)}"
     if dist_col is not None:
         exact = 1.0 - vs.images[got] @ q
         d = np.array([float(r[dist_col]) for r in rows])
-        assert np.allclose(d, exact, atol=1e-4)
-        assert np.all(np.diff(d) >= -1e-4)
+        assert np.allclose(d, exact, atol=1e-3)
+        assert np.all(np.diff(d) >= -1e-3)
 
 
 def small_clip_like(n: int, dim: int, seed: int, queries: int = 6) -> VectorSet:

@@ -280,3 +280,34 @@ def test_embed_through_the_planner(tmp_path, tiny_clip):
         assert_answer(r.rows, vs512, q, vs512.mask(kind, sel), 10)
         assert r.stats.plan.searches[0].indexes == ["vi"]
     s.close()
+
+
+@pytest.mark.parametrize("planner", ["default", "index-leaning"])
+def test_the_demo_query_returns_k_rows_whenever_k_rows_match(tmp_path, tiny_clip, planner):
+    """tui/commands/demo.py's DEMO_QUERY on the built-in schema (photos + its cosine vector index):
+    `WHERE photo_width >= 100 … ORDER BY dist LIMIT 5` returns min(5, matching) rows, the exact
+    top 5, however many photos pass the filter (before the planner: 4 rows where 18 matched)."""
+    from migrations.files import load
+    from migrations.runner import Runner
+    from tui.commands.demo import DEMO_QUERY
+
+    n = 1500
+    vs512 = small_clip_like(n, 512, seed=9)
+    s = sqlext.connect(dsn=f"chdb://{tmp_path}/db", model=str(tiny_clip))
+    if planner == "index-leaning":
+        # the index even on a small table, with the fewest candidates that can hold the answer;
+        # a candidate list as long as the table keeps the index's answer exact (the query is a
+        # random tiny CLIP's text vector, nearly orthogonal to every row: the hardest case for HNSW)
+        s.planner.config = PlannerConfig(index_fixed=0, safety=1.0, ef_search=2000)
+    Runner(s, load([])).up()
+    s.insert("photos", [[i, f"p{i}", vs512.images[i].tolist(), 50] for i in range(n)],
+             ["id", "photo_id", "photo_embed", "photo_width"])
+    q = s.embedder.embed_texts(["a cat with green eyes"])[0]
+    for matching in (0, 3, 5, 40, 400, n):
+        s.command(f"ALTER TABLE photos UPDATE photo_width = if(id < {matching}, 200, 50) WHERE 1 "
+                  f"SETTINGS mutations_sync = 2")
+        r = s.query(DEMO_QUERY)
+        mask = np.arange(n) < matching
+        assert_answer([(x[0][1:], x[1]) for x in r.rows], vs512, q, mask, 5)
+        assert r.stats.plan.searches[0].indexes == ["photo_embed_index"]
+    s.close()
