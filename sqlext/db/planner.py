@@ -192,10 +192,6 @@ class VectorPlan:
         return True
 
 
-def _lit(s: str) -> str:
-    return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
 class Planner:
     """Plans the top-k searches of one statement at a time.
 
