@@ -29,20 +29,27 @@ def expected_rows(vs: VectorSet, q: np.ndarray, mask, k: int, offset: int = 0) -
 
 
 def assert_answer(rows, vs: VectorSet, q: np.ndarray, mask, k: int, offset: int = 0, *, id_col=0, dist_col=1,
-                  tie: float = 5e-4):
-    """rows (id, distance, …) are the exact top-k of numpy: as many rows as the answer has, the
-    same ids, distances within 1e-3 of the exact ones, in ascending order. An index plan orders by
-    the index's distances (bf16: within about 2e-4 of the exact ones), so at the k-th place two
-    rows closer than `tie` may change places: such a near-tie is the only difference allowed."""
+                  plan=None, tie: float = 5e-4):
+    """rows (id, distance, …) are numpy's top-k: as many rows as the answer has, distances within
+    1e-3 of the exact ones, in ascending order, and the same ids.
+
+    Where `plan` (Result.stats.plan) searched a vector index, the rows are the index's: HNSW is
+    approximate, and one row of the answer may be missing (replaced by the next one). ClickHouse's
+    index missed one row of a top-10 now and then even with a candidate list longer than the table
+    (2 of 30 index builds x queries; some nodes are not reachable in every build). An index plan
+    also orders by the index's distances (bf16: within about 2e-4 of the exact ones), so at the k-th
+    place two rows closer than `tie` may change places."""
     want = expected_rows(vs, q, mask, k, offset)
     got = [int(r[id_col]) for r in rows]
     assert len(got) == len(want), f"{len(got)} rows, the answer has {len(want)}"
+    approximate = plan is not None and not plan.reran and any(s.choice == "index" for s in plan.searches)
     if set(got) != set(want):
         dist = 1.0 - vs.images @ q
         kth = max(dist[want])
         missed, extra = set(want) - set(got), set(got) - set(want)
-        assert all(dist[i] >= kth - tie for i in missed) and all(dist[i] <= kth + tie for i in extra), \
-            f"ids differ beyond a near-tie: got {sorted(got)}, exact {sorted(want)}"
+        near_tie = all(dist[i] >= kth - tie for i in missed) and all(dist[i] <= kth + tie for i in extra)
+        assert near_tie or (approximate and len(missed) <= 1), \
+            f"ids differ: got {sorted(got)}, exact {sorted(want)}{' (index plan)' if approximate else ''}"
     if dist_col is not None:
         exact = 1.0 - vs.images[got] @ q
         d = np.array([float(r[dist_col]) for r in rows])

@@ -8,7 +8,9 @@ uniformly (`u`) or following the clusters (`c`), on a table with a vector index 
 
 The index is built with 'f32' quantization and the planner searches it with a large candidate list
 (ef 1024 for 12k rows): these tests check the planner's plans and answers, not the index's recall
-at the shipped setting, which the benchmarks measure (benchmarks/bench_hnsw_defaults.py).
+at the shipped setting, which the benchmarks measure (benchmarks/bench_hnsw_defaults.py). An exact
+plan must give numpy's answer exactly; an index plan exactly as many rows, of which at most one
+may differ (HNSW is approximate: see planner_support.assert_answer).
 """
 from __future__ import annotations
 
@@ -68,7 +70,7 @@ def test_filtered_top_k_is_exact_at_every_selectivity(session, vs, kind, sel, ta
     for q in vs.queries[:2]:
         r = session.query(f"SELECT id, cosineDistance(vec, {vec(q)}) AS d FROM {table} "
                           f"{_where(vs, kind, sel)} ORDER BY d LIMIT 10")
-        assert_answer(r.rows, vs, q, mask, 10)
+        assert_answer(r.rows, vs, q, mask, 10, plan=r.stats.plan)
         plan = r.stats.plan
         assert plan is not None
         if table == "t_plain":
@@ -100,10 +102,10 @@ def test_prewhere_and_offset(session, vs):
     q = vs.queries[1]
     r = session.query(f"SELECT id, cosineDistance(vec, {vec(q)}) AS d FROM t_idx PREWHERE {vs.where('uniform', 0.1)} "
                       f"ORDER BY d LIMIT 5 OFFSET 3")
-    assert_answer(r.rows, vs, q, mask, 5, offset=3)
+    assert_answer(r.rows, vs, q, mask, 5, offset=3, plan=r.stats.plan)
     r = session.query(f"SELECT id, cosineDistance(vec, {vec(q)}) AS d FROM t_idx WHERE {vs.where('uniform', 0.1)} "
                       f"ORDER BY d LIMIT 3, 5")
-    assert_answer(r.rows, vs, q, mask, 5, offset=3)
+    assert_answer(r.rows, vs, q, mask, 5, offset=3, plan=r.stats.plan)
 
 
 def test_fewer_rows_match_than_k(session, vs):
@@ -112,7 +114,7 @@ def test_fewer_rows_match_than_k(session, vs):
     q = vs.queries[2]
     r = session.query(f"SELECT id, cosineDistance(vec, {vec(q)}) AS d FROM t_idx WHERE u < 1 AND id % 2 = 0 "
                       f"ORDER BY d LIMIT 50")
-    assert_answer(r.rows, vs, q, mask & (np.arange(N) % 2 == 0), 50)
+    assert_answer(r.rows, vs, q, mask & (np.arange(N) % 2 == 0), 50, plan=r.stats.plan)
     r = session.query(f"SELECT id FROM t_idx WHERE u > 5000 ORDER BY cosineDistance(vec, {vec(q)}) LIMIT 10")
     assert r.rows == [] and r.stats.plan.searches[0].matching == 0
 
@@ -132,11 +134,14 @@ def test_subqueries_and_ctes(session, vs, form, kind, sel):
     q = vs.queries[3]
     inner = f"SELECT id, cosineDistance(vec, {vec(q)}) AS d FROM t_idx {_where(vs, kind, sel)} ORDER BY d LIMIT 10"
     r = session.query(FORMS[form].format(inner=inner))
-    if form == "union":
+    if form == "union":  # the same search twice: each branch gives the answer
         want = expected_rows(vs, q, mask, 10)
-        assert len(r.rows) == 2 * len(want) and sorted({x[0] for x in r.rows}) == sorted(want)
+        ids = {x[0] for x in r.rows}
+        index = any(s.choice == "index" for s in r.stats.plan.searches)
+        assert len(r.rows) == 2 * len(want)
+        assert ids == set(want) or (index and len(ids & set(want)) >= len(want) - 1 and len(ids - set(want)) <= 2)
     else:
-        assert_answer(r.rows, vs, q, mask, 10)
+        assert_answer(r.rows, vs, q, mask, 10, plan=r.stats.plan)
     plan = r.stats.plan
     assert all(not s.outermost for s in plan.searches)
     for s in plan.searches:
@@ -149,11 +154,11 @@ def test_query_vector_named_in_with(session, vs):
     q = vs.queries[4]
     r = session.query(f"WITH {vec(q)} AS qv SELECT id, cosineDistance(vec, qv) AS d FROM t_idx "
                       f"WHERE {vs.where('correlated', 0.5)} ORDER BY d LIMIT 10")
-    assert_answer(r.rows, vs, q, mask, 10)
+    assert_answer(r.rows, vs, q, mask, 10, plan=r.stats.plan)
     assert r.stats.plan.searches[0].matching == int(mask.sum())
     r = session.query(f"WITH {vec(q)} AS qv SELECT * FROM (SELECT id, cosineDistance(vec, qv) AS d FROM t_idx "
                       f"WHERE {vs.where('correlated', 0.5)} ORDER BY d LIMIT 10) ORDER BY d")
-    assert_answer(r.rows, vs, q, mask, 10)
+    assert_answer(r.rows, vs, q, mask, 10, plan=r.stats.plan)
 
 
 @pytest.mark.parametrize("table", ["t_idx", "t_plain", "t_merge"])
@@ -163,12 +168,12 @@ def test_myscale_distance_after_translation(session, vs, table):
     r = session.query(f"SELECT id, distance(vec, {vec(q)}) AS d FROM {table} WHERE {vs.where('uniform', 0.5)} "
                       f"ORDER BY d LIMIT 10")
     if table == "t_plain":  # no index: MyScale's default metric L2 (same order for unit vectors)
-        assert_answer(r.rows, vs, q, mask, 10, dist_col=None)
+        assert_answer(r.rows, vs, q, mask, 10, dist_col=None, plan=r.stats.plan)
         assert r.stats.plan.kind == "none"
     else:
         # the Merge table is followed to t_idx: its index's metric (Cosine), and its index
         assert any("cosineDistance" in n and "vi" in n for n in r.stats.translations), r.stats.translations
-        assert_answer(r.rows, vs, q, mask, 10)
+        assert_answer(r.rows, vs, q, mask, 10, plan=r.stats.plan)
         assert r.stats.plan.searches[0].indexes == ["vi"]
 
 
@@ -179,7 +184,7 @@ def test_a_short_index_answer_is_rerun_exactly(session, vs):
     for q in vs.queries:
         r = session.query(f"SELECT id, cosineDistance(vec, {vec(q)}) AS d FROM t_idx "
                           f"WHERE {vs.where('correlated', 0.1)} ORDER BY d LIMIT 10")
-        assert_answer(r.rows, vs, q, mask, 10)
+        assert_answer(r.rows, vs, q, mask, 10, plan=r.stats.plan)
         plan = r.stats.plan
         assert plan.searches[0].choice == "index" and plan.searches[0].multiplier == 1
         if plan.reran:
@@ -188,7 +193,7 @@ def test_a_short_index_answer_is_rerun_exactly(session, vs):
     q = vs.queries[0]
     r = session.query(f"SELECT * FROM (SELECT id, cosineDistance(vec, {vec(q)}) AS d FROM t_idx "
                       f"WHERE {vs.where('correlated', 0.01)} ORDER BY d LIMIT 10) ORDER BY d")
-    assert_answer(r.rows, vs, q, vs.mask("correlated", 0.01), 10)
+    assert_answer(r.rows, vs, q, vs.mask("correlated", 0.01), 10, plan=r.stats.plan)
 
 
 def test_the_check_reruns_when_rows_are_missing(session, vs):
@@ -197,11 +202,11 @@ def test_the_check_reruns_when_rows_are_missing(session, vs):
     q = vs.queries[0]
     r = session.query(f"SELECT id, cosineDistance(vec, {vec(q)}) AS d FROM t_idx "
                       f"WHERE {vs.where('uniform', 0.01)} ORDER BY d LIMIT 10")
-    assert_answer(r.rows, vs, q, vs.mask("uniform", 0.01), 10)
+    assert_answer(r.rows, vs, q, vs.mask("uniform", 0.01), 10, plan=r.stats.plan)
     assert r.stats.plan.reran and "ran again as an exact scan" in r.stats.plan.checked
     r = session.query(f"SELECT id, d FROM (SELECT id, cosineDistance(vec, {vec(q)}) AS d FROM t_idx "
                       f"WHERE {vs.where('uniform', 0.01)} ORDER BY d LIMIT 10) ORDER BY d")
-    assert_answer(r.rows, vs, q, vs.mask("uniform", 0.01), 10)
+    assert_answer(r.rows, vs, q, vs.mask("uniform", 0.01), 10, plan=r.stats.plan)
     assert r.stats.plan.searches[0].choice == "exact" and r.stats.plan.searches[0].check.endswith("exact scan")
 
 
@@ -242,7 +247,7 @@ def test_a_user_ef_is_kept_and_the_plan_still_checked(session, vs, how):
     else:
         session.execute(f"SET {EF_KEY} = 999")
         r = session.query(sql)
-    assert_answer(r.rows, vs, q, mask, 10)
+    assert_answer(r.rows, vs, q, mask, 10, plan=r.stats.plan)
     assert {x[2] for x in r.rows} == {999}
     assert EF_KEY not in r.stats.plan.settings and r.stats.plan.kind in ("index", "exact")
 
@@ -277,7 +282,7 @@ def test_embed_through_the_planner(tmp_path, tiny_clip):
     for kind, sel in [("uniform", 0.01), ("uniform", 0.5), ("correlated", 0.1), ("uniform", 1.0)]:
         r = s.query(f"SELECT id, cosineDistance(vec, EMBED('{text}')) AS d FROM p {_where(vs512, kind, sel)} "
                     f"ORDER BY d LIMIT 10")
-        assert_answer(r.rows, vs512, q, vs512.mask(kind, sel), 10)
+        assert_answer(r.rows, vs512, q, vs512.mask(kind, sel), 10, plan=r.stats.plan)
         assert r.stats.plan.searches[0].indexes == ["vi"]
     s.close()
 
@@ -308,6 +313,6 @@ def test_the_demo_query_returns_k_rows_whenever_k_rows_match(tmp_path, tiny_clip
                   f"SETTINGS mutations_sync = 2")
         r = s.query(DEMO_QUERY)
         mask = np.arange(n) < matching
-        assert_answer([(x[0][1:], x[1]) for x in r.rows], vs512, q, mask, 5)
+        assert_answer([(x[0][1:], x[1]) for x in r.rows], vs512, q, mask, 5, plan=r.stats.plan)
         assert r.stats.plan.searches[0].indexes == ["photo_embed_index"]
     s.close()

@@ -319,7 +319,7 @@ def test_planner_and_set_over_http(server):
         q = vs.queries[0]
         r = s.query(f"SELECT id, cosineDistance(vec, {vec(q)}) AS d FROM {t} WHERE {vs.where('uniform', 0.5)} "
                     f"ORDER BY d LIMIT 10")
-        assert_answer(r.rows, vs, q, vs.mask("uniform", 0.5), 10)
+        assert_answer(r.rows, vs, q, vs.mask("uniform", 0.5), 10, plan=r.stats.plan)
         assert r.stats.plan.searches[0].choice == "index"
     sent = [e for e in server.log() if f"FROM {t} WHERE" in e["query"] and "ORDER BY d LIMIT 10" in e["query"]]
     assert sent and sent[-1]["params"].get("vector_search_filter_strategy") == "postfilter"
