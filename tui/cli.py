@@ -222,7 +222,12 @@ def _print_explain(ctx: Context, p):
         ctx.out.print(f"-- runtime: {escape(rt.choice_reason or rt.kind)}", highlight=False)
     else:
         ctx.out.print("-- embedding: no EMBED calls", highlight=False)
-    ctx.out.print("-- server: not run (--explain)", highlight=False)
+    if st.plan is not None:
+        for line in st.plan.describe():  # one line each, whatever the width: scripts grep them
+            ctx.out.print(f"-- {escape(line)}", highlight=False, soft_wrap=True)
+    ctx.out.print("-- server: not run (--explain)" + (
+        "; the planner's row count ran" if st.plan is not None and any(
+            s.matching is not None for s in st.plan.searches) else ""), highlight=False)
 
 
 def cmd_tui(args, ctx: Context) -> int:

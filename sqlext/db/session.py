@@ -72,6 +72,7 @@ class Stats:
     total_ms: float = 0.0
     translations: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    plan: object = None  # sqlext.db.planner.VectorPlan of the last top-k statement, or None
 
 
 @dataclass
@@ -113,10 +114,23 @@ class Prepared:
     tokens: list[Tokens] = field(default_factory=list, repr=False)
     sent: SentText | None = field(default=None, repr=False)
     verbatim: bool = False
+    # for the vector query planner: each statement as recognized, its top-k searches
+    # (sqlext.text.topk.TopK) and, when the statements hold short placeholders for the query
+    # vectors, the placeholder -> literal map (empty: the statements hold the literals)
+    recognized: list[str] = field(default_factory=list)
+    searches: list[list] = field(default_factory=list)
+    literals: dict = field(default_factory=dict)
 
     @property
     def sql(self) -> str:
         return ";\n".join(self.statements)
+
+    def fill(self, text: str) -> str:
+        """`text` (from a recognized statement) with the query vectors' literals in place."""
+        if not self.literals or "__embedsql_vec_" not in text:
+            return text
+        pattern = re.compile("|".join(re.escape(p) for p in self.literals))
+        return pattern.sub(lambda m: self.literals[m.group(0)], text)
 
 
 class Session:
@@ -139,6 +153,9 @@ class Session:
         self._running_qid: str | None = None
         self._hnsw_setting: bool | None = None
         self._literals: dict = {}  # EmbedQuery -> (vector, its literal): a warm query formats nothing
+        self._user_settings: dict[str, str] = {}   # what the user SET in this session
+        self._planner = None
+        self._planner_ok: bool | None = None       # the server has the settings plans use
 
     # -- lazily built parts -------------------------------------------------------------------
     @property
@@ -299,7 +316,9 @@ class Session:
         for lit in dict.fromkeys(literals):  # our vectors elided without scanning their digits
             shown = shown.replace(lit, f"[{lit.count(',') + 1} x Float32]")
         stats.sent_sql = elide_vectors(shown)
-        return Prepared(src.text, statements, stats, kinds, sent_tokens, sent)
+        searches = _recognize(sent_tokens, kinds, self.dialect)
+        return Prepared(src.text, statements, stats, kinds, sent_tokens, sent,
+                        recognized=list(statements), searches=searches)
 
     def _prepare_large(self, src: Statement) -> Prepared | None:
         """A large statement (a data dump's INSERT) with nothing for embedsql to do in it (no
@@ -396,8 +415,18 @@ class Session:
         return self.prepare(sql).sql
 
     def explain(self, sql: "str | Statement", *, settings: dict | None = None) -> Prepared:
-        """What `prepare` gives (the SQL to send, translations, lints, embedding stats); runs nothing."""
-        return self.prepare(sql, settings=settings)
+        """What `query` would send (the SQL, translations, lints, embedding stats), and the vector
+        plan it would start with (the planner's row counts run; the statement does not).
+        `stats.plan` holds the plan of the last statement with a top-k search; the check after
+        the run may still switch it to an exact scan."""
+        p = self.prepare(sql, settings=settings)
+        for i in range(len(p.statements)):
+            if p.searches and p.searches[i]:
+                with self._client():
+                    plan = self._plan(p, i, settings)
+                if plan is not None:
+                    p.stats.plan = plan
+        return p
 
     def cancel(self) -> bool:
         """Ask the server to kill the statement now running in this session (from another thread).
@@ -414,12 +443,14 @@ class Session:
             killer.close()
         return True
 
-    def _default_settings(self, statement: str) -> dict:
+    def _default_settings(self, statement: str, user: dict) -> dict:
         """Query defaults embedsql ships for ClickHouse vector search (see README, Performance):
-        HNSW candidate list 64 (ClickHouse's default 256 is ~3x slower at the same recall@10 on
-        25k rows). Only where the server knows the setting and the statement does not set it."""
+        the HNSW candidate list size tuned on CLIP-like data. Only where the server knows the
+        setting and the user did not give it (statement SETTINGS, SET, call settings)."""
+        from .planner import EF_KEY, HNSW_EF_SEARCH
+
         low = statement.lower()
-        if (self.dialect != "clickhouse" or "hnsw_candidate_list_size_for_search" in low
+        if (self.dialect != "clickhouse" or EF_KEY in low or EF_KEY in user
                 or not _VECTOR_FN.search(low)):
             return {}
         if self._hnsw_setting is None:
@@ -428,11 +459,105 @@ class Session:
             else:
                 try:
                     self._hnsw_setting = bool(self._raw_query(
-                        "SELECT count() FROM system.settings WHERE name = 'hnsw_candidate_list_size_for_search'"
-                    )[0][0])
+                        f"SELECT count() FROM system.settings WHERE name = '{EF_KEY}'")[0][0])
                 except EmbedSQLError:
                     self._hnsw_setting = False
-        return {"hnsw_candidate_list_size_for_search": HNSW_EF_SEARCH} if self._hnsw_setting else {}
+        return {EF_KEY: HNSW_EF_SEARCH} if self._hnsw_setting else {}
+
+    # -- what the user set --------------------------------------------------------------------
+    @property
+    def user_settings(self) -> dict[str, str]:
+        """Settings the user gave with SET in this session (lower-case names; values as a client
+        passes them: a string's quotes removed).
+        They are sent with every later statement, so they hold on the embedded engine (which is
+        reopened after an idle pause) and over HTTP (where each request is its own session), and
+        embedsql's own defaults and plans never override them."""
+        return dict(self._user_settings)
+
+    def _track_set(self, statement: str) -> None:
+        """After `statement` ran: remember the settings of a `SET a = 1, …`."""
+        from ..text.topk import parse_set
+
+        got = parse_set(statement)
+        if got:
+            self._user_settings.update({k: _setting_value(v) for k, v in got.items()})
+
+    def _given_settings(self, recognized: str, settings: dict | None) -> dict:
+        """Every setting the user gave for one statement: SET earlier, the call's `settings=`,
+        the statement's SETTINGS clauses (lower-case keys)."""
+        from ..text.topk import statement_settings
+
+        out = dict(self._user_settings)
+        out.update({k.lower(): v for k, v in (settings or {}).items()})
+        out.update(statement_settings(recognized))
+        return out
+
+    # -- the vector query planner -------------------------------------------------------------
+    @property
+    def planner(self):
+        """The session's vector query planner (sqlext.db.planner.Planner); its `config` is the
+        cost model."""
+        if self._planner is None:
+            from .planner import Planner
+
+            def run(sql, settings):
+                with self._client() as c:
+                    return list(c.query(sql, settings=settings or None).result_rows)
+
+            self._planner = Planner(run, self.catalog)
+        return self._planner
+
+    def _planner_available(self) -> bool:
+        if self._planner_ok is None:
+            if self.dialect != "clickhouse":
+                self._planner_ok = False
+            elif self.backend.embedded:
+                self._planner_ok = True
+            else:
+                from .planner import NEEDED_SETTINGS
+
+                names = ", ".join(f"'{n}'" for n in NEEDED_SETTINGS)
+                try:
+                    self._planner_ok = int(self._raw_query(
+                        f"SELECT count() FROM system.settings WHERE name IN ({names})")[0][0]) == len(NEEDED_SETTINGS)
+                except EmbedSQLError:
+                    self._planner_ok = False
+        return self._planner_ok
+
+    def _plan(self, prepared: Prepared, i: int, settings: dict | None):
+        """The planner's plan for statement i of `prepared`, or None when it has no top-k search
+        (or the server lacks the settings plans need)."""
+        from .planner import VectorPlan
+
+        if not prepared.searches or not prepared.searches[i]:
+            return None
+        if self.dialect != "clickhouse":
+            return VectorPlan("none", "MyScale filters inside its vector index search: the planner does not act")
+        if not self._planner_available():
+            return VectorPlan("none", "this server lacks the vector search settings the planner uses "
+                                      "(ClickHouse 25.8 or later has them)")
+        rec = prepared.recognized[i]
+        return self.planner.plan(rec, prepared.searches[i], fill=prepared.fill,
+                                 user=self._given_settings(rec, settings), dialect=self.dialect)
+
+    def _our_settings(self, prepared: Prepared, i: int, st: str, plan, settings: dict | None, *,
+                      checked: bool = True) -> dict:
+        """Settings embedsql adds to query statement i: the plan's, else the shipped defaults;
+        never a key the user gave. `checked=False`: the rows cannot be counted after the run (a
+        statement with its own FORMAT returns bytes), so a post-filtered index plan is replaced
+        by its exact fallback rather than risk a short answer."""
+        rec = prepared.recognized[i] if prepared.recognized else st
+        user = self._given_settings(rec, settings)
+        if plan is not None and plan.kind not in ("none", "yours"):
+            ours = dict(plan.settings)
+            if not checked and any(sp.choice == "index" and sp.filtered for sp in plan.searches):
+                ours = dict(plan.fallback)
+                plan.settings = ours
+                plan.checked = ("not checked (the statement's own FORMAT returns bytes): ran as an "
+                                "exact scan")
+        else:
+            ours = self._default_settings(st if len(st) < 20_000 else rec, user)
+        return {k: v for k, v in ours.items() if k.lower() not in user}
 
     def _send(self, prepared: Prepared, *, as_query: bool | None, params=None, settings=None) -> Result:
         t0 = time.perf_counter()
@@ -441,19 +566,32 @@ class Session:
             for i, st in enumerate(prepared.statements):
                 last = i == len(prepared.statements) - 1
                 mode = _mode(prepared.kinds[i], as_query, last)
-                st_settings = ({**self._default_settings(st), **(settings or {})}
-                               if mode != "command" and not prepared.verbatim else settings)
+                planned = mode != "command" and not prepared.verbatim
+                plan = self._plan(prepared, i, settings) if planned else None
+                ours = self._our_settings(prepared, i, st, plan, settings, checked=mode == "rows") \
+                    if planned else {}
+                st_settings = {**self._user_settings, **(settings or {}), **ours}
+                if plan is not None:
+                    result.stats.plan = plan
                 if not self.backend.embedded:
                     self._running_qid = uuid.uuid4().hex
                     st_settings = {**(st_settings or {}), "query_id": self._running_qid}
                 try:
                     if mode == "rows":
                         summ = self._read_rows(c, st, prepared, i, params, st_settings, result)
+                        if plan is not None and plan.needs_exact_rerun(len(result.rows)):
+                            exact = {**{k: v for k, v in st_settings.items() if k not in ours},
+                                     **plan.fallback}
+                            if not self.backend.embedded:  # a query id names one query
+                                self._running_qid = exact["query_id"] = uuid.uuid4().hex
+                            summ = self._read_rows(c, st, prepared, i, params, exact, result)
+                            plan.rows = len(result.rows)
                     elif mode == "raw":
                         result.raw = c.raw_query(st, parameters=params, settings=st_settings or None)
                         summ = {}
                     else:
                         r = c.command(st, parameters=params, settings=st_settings or None)
+                        self._track_set(st)
                         summ = getattr(r, "summary", None) or {}
                         if not hasattr(r, "summary") and r is not None:
                             result.message = str(r)
@@ -469,7 +607,7 @@ class Session:
                     raise
                 except Exception as exc:
                     if is_driver_error(exc):
-                        raise self._server_error(exc, prepared, i, st_settings, settings) from None
+                        raise self._server_error(exc, prepared, i, st_settings, settings, ours) from None
                     raise
                 finally:
                     self._running_qid = None
@@ -510,7 +648,8 @@ class Session:
         result.rows = rows
         return summ
 
-    def _server_error(self, exc: Exception, prepared: Prepared, i: int, st_settings, settings) -> EmbedSQLError:
+    def _server_error(self, exc: Exception, prepared: Prepared, i: int, st_settings, settings,
+                      ours: dict | None = None) -> EmbedSQLError:
         """A driver error of statement i as one of ours, in the user's terms: line and column in
         the text as written, EMBED calls instead of vectors, settings embedsql added left out."""
         text, line, col = str(exc), None, None
@@ -519,9 +658,7 @@ class Session:
         err = map_error(exc, self.spec, text)
         if line is not None:
             err.line, err.col = line, col
-        if st_settings and "hnsw_candidate_list_size_for_search" in st_settings \
-                and not (settings or {}).get("hnsw_candidate_list_size_for_search"):
-            err.message = _OUR_SETTINGS.sub("", err.message)
+        err.message = _strip_settings(err.message, ours or {})
         if len(prepared.statements) > 1:
             err.message = f"statement {i + 1} of {len(prepared.statements)} failed: {err.message}"
         return err
@@ -529,6 +666,8 @@ class Session:
     def _after_send(self, prepared: Prepared) -> None:
         if self._catalog is not None and not all(k.is_query for k in prepared.kinds):
             self._catalog.invalidate()
+            if self._planner is not None:
+                self._planner.invalidate()
 
     def _prepared(self, sql: "str | Statement", verbatim: bool, settings: dict | None) -> Prepared:
         """`prepare`, or for `verbatim` text the statement exactly as given (its kind read)."""
@@ -612,7 +751,13 @@ class Session:
             n = len(prepared.statements)
             for i, st in enumerate(prepared.statements):
                 kind = prepared.kinds[i]
-                st_settings = {**self._default_settings(st), **(settings or {})} if kind.is_query else settings
+                ours = {}
+                if kind.is_query:  # rows in bytes cannot be counted: a filtered index plan runs exactly
+                    plan = self._plan(prepared, i, settings)
+                    ours = self._our_settings(prepared, i, st, plan, settings, checked=False)
+                    if plan is not None:
+                        prepared.stats.plan = plan
+                st_settings = {**self._user_settings, **(settings or {}), **ours}
                 if not self.backend.embedded:
                     self._running_qid = uuid.uuid4().hex
                     st_settings = {**(st_settings or {}), "query_id": self._running_qid}
@@ -644,7 +789,7 @@ class Session:
                     raise
                 except Exception as exc:
                     if is_driver_error(exc):
-                        raise self._server_error(exc, prepared, i, st_settings, settings) from None
+                        raise self._server_error(exc, prepared, i, st_settings, settings, ours) from None
                     raise
                 finally:
                     self._running_qid = None
@@ -749,10 +894,33 @@ def _empty_result_columns(client, statement: str, kind: Kind, params, settings) 
         return [], []
 
 
-HNSW_EF_SEARCH = 64
 _VECTOR_FN = re.compile(r"(?:cosinedistance|l2distance)\s*\(")
-# the embedded engine echoes settings we add into its error messages: take ours out again
-_OUR_SETTINGS = re.compile(r",? ?(?:SETTINGS )?hnsw_candidate_list_size_for_search = '?%d'?" % HNSW_EF_SEARCH)
+
+
+def _setting_value(text: str) -> str:
+    """A setting's value as written in SQL -> as a client passes it: `'x'` -> x (quotes and
+    escapes removed); numbers and words unchanged."""
+    t = text.strip()
+    if len(t) >= 2 and t[0] == t[-1] == "'":
+        return re.sub(r"\\(.)|''", lambda m: m.group(1) or "'", t[1:-1])
+    return t
+
+
+def _strip_settings(message: str, ours: dict) -> str:
+    """The embedded engine echoes the settings we add into its error messages: take ours out
+    again, so that they do not read as if the user had written them."""
+    for k, v in ours.items():
+        message = re.sub(r",? ?(?:SETTINGS )?" + re.escape(k) + r" = '?" + re.escape(str(v)) + r"'?", "", message)
+    return message
+
+
+def _recognize(tokens: list[Tokens], kinds: list[Kind], dialect: str) -> list[list]:
+    """The top-k vector searches of each statement that returns rows, for the planner ([] for
+    the others, and everywhere on MyScale, which filters natively)."""
+    from ..text.topk import find_topk
+
+    return [find_topk(t) if dialect == "clickhouse" and k.is_query else [] for t, k in zip(tokens, kinds)]
+
 
 _FORMAT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _CHUNK = 1 << 16

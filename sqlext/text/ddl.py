@@ -25,7 +25,7 @@ __all__ = [
     "parse_vector_similarity", "parse_myscale_index", "parse_length_constraints",
     "parse_model_comment", "parse_table_settings", "split_table_name",
     "normalize_metric", "MODEL_COMMENT_PREFIX", "quote_identifier", "qualified_name", "string_literal",
-    "unquote_identifier",
+    "unquote_identifier", "parse_engine_target",
 ]
 
 MODEL_COMMENT_PREFIX = "embedsql:"
@@ -211,6 +211,33 @@ def parse_vector_similarity(type_full: str, name: str = "") -> IndexInfo | None:
     for key, val in zip(("quantization", "m", "ef_c"), args[3:]):
         params[key] = val
     return IndexInfo(name=name, type=args[0].upper(), metric=metric, dim=dim, params=params)
+
+
+_ENGINE_RE = re.compile(r"^\s*(Distributed|Merge)\s*\((.*)\)\s*$", re.IGNORECASE | re.DOTALL)
+_REGEXP_RE = re.compile(r"^REGEXP\s*\((.*)\)$", re.IGNORECASE | re.DOTALL)
+
+
+def parse_engine_target(engine_full: str | None) -> tuple[str, dict] | None:
+    """Where a table that reads other tables gets its rows, from system.tables.engine_full:
+    `Distributed('c', 'db', 'local'[, key])` -> ("Distributed", {"database": "db", "table": "local"});
+    `Merge('db', '^re')` -> ("Merge", {"database": "db", "table_regexp": "^re"}), or with
+    `REGEXP('^d')` as the database -> {"database_regexp": "^d", ...}. None for other engines or
+    arguments that are not literals (the server writes them as literals in engine_full)."""
+    m = _ENGINE_RE.match(engine_full or "")
+    if not m:
+        return None
+    engine = "Distributed" if m.group(1).lower() == "distributed" else "Merge"
+    args = _split_args(m.group(2))
+    if engine == "Distributed":
+        if len(args) < 3:
+            return None
+        return engine, {"database": unquote_identifier(_str_arg(args[1])),
+                        "table": unquote_identifier(_str_arg(args[2]))}
+    if len(args) != 2:
+        return None
+    rx = _REGEXP_RE.match(args[0].strip())
+    db = {"database_regexp": _str_arg(rx.group(1))} if rx else {"database": unquote_identifier(_str_arg(args[0]))}
+    return engine, {**db, "table_regexp": _str_arg(args[1])}
 
 
 def parse_index_params(args: Iterable[str]) -> dict[str, str]:

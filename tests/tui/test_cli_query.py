@@ -79,6 +79,22 @@ def test_explain_shows_rewritten_hybrid_query_and_runs_nothing(photos_db):
     assert "not run" in out
 
 
+def test_explain_shows_the_vector_plan_and_why(photos_db):
+    dsn, model = photos_db
+    p = run("query", "ALTER TABLE photos ADD INDEX vi photo_embed TYPE vector_similarity('hnsw', 'cosineDistance', 512)",
+            "--dsn", dsn, "--model", model)
+    assert p.returncode == 0, p.stderr
+    sql = ("SELECT photo_id, distance(photo_embed, EMBED('a red cup of coffee')) AS dist FROM photos "
+           "WHERE year > 2020 ORDER BY dist ASC LIMIT 2")
+    p = run("query", sql, "--dsn", dsn, "--model", model, "--explain")
+    assert p.returncode == 0, p.stderr
+    out = p.stdout
+    assert "cosineDistance(photo_embed, [512 x Float32]) AS dist" in out  # the index's metric
+    assert ("-- vector plan: photos.photo_embed top 2: exact scan (vector index vi not used) — "
+            "the filter keeps 2 of 3 rows") in out
+    assert "not run (--explain); the planner's row count ran" in out
+
+
 @pytest.mark.parametrize("args, code, needle", [
     (["query", "SELECT embed(photo_id) FROM photos"], 2, "EMBED"),
     (["query", "SELECT EMBED('/no/such/file.jpg')"], 2, "/no/such/file.jpg"),

@@ -10,10 +10,12 @@ level that holds the distance (a subquery, a UNION branch), never at the queries
    everything. Filtering the k results in an outer query is what this lint recommends: no warning;
 2. (ClickHouse) a distance function that does not match the column's index metric (e.g.
    L2Distance on a cosine index): ClickHouse silently scans everything;
-3. (ClickHouse) WHERE + ORDER BY <distance> LIMIT k on an indexed column, in one query: the index
-   may be post-filtered and return fewer than k rows. Not when that query (or the statement, or
-   `settings`, the settings the statement is sent with) sets
-   vector_search_filter_strategy = 'prefilter';
+3. (ClickHouse) WHERE + ORDER BY <distance> LIMIT k on an indexed column, in one query, in a
+   shape the session's vector query planner cannot check (a JOIN, several ORDER BY keys, LIMIT
+   BY…): the index may be post-filtered and return fewer than k rows. The shapes it does check
+   (sqlext.text.topk.find_topk) get no warning: the planner picks the plan and reruns exactly when
+   rows are missing. Not when that query (or the statement, or `settings`, the settings the
+   statement is sent with) sets vector_search_filter_strategy = 'prefilter';
 4. an integer literal query vector (`[1, 2, 3]`): MyScale rejects it (Array(UInt8/UInt64)),
    write it with a decimal point.
 
@@ -78,10 +80,12 @@ def metric_mismatch(c: DistanceCall, info) -> str:
 
 
 def post_filtering(c: DistanceCall, info) -> str:
-    return (f"WHERE with ORDER BY {c.desc} LIMIT k on {c.table}.{c.column}: ClickHouse may apply the "
-            f"filter after the vector index search (post-filtering) and return fewer than k rows. "
-            f"Add SETTINGS vector_search_filter_strategy = 'prefilter' for exact filtered results, "
-            f"or raise vector_search_index_fetch_multiplier / hnsw_candidate_list_size_for_search.")
+    return (f"WHERE with ORDER BY {c.desc} LIMIT k on {c.table}.{c.column}: ClickHouse may apply "
+            f"the filter after the vector index search (post-filtering) and return fewer than k "
+            f"rows, and embedsql's planner checks only a top-k over one table (`SELECT … FROM t "
+            f"WHERE … ORDER BY <distance>(col, <vector>) LIMIT k`, alone or as a subquery). "
+            f"Write it in that shape, or add SETTINGS vector_search_filter_strategy = 'prefilter' "
+            f"for an exact answer.")
 
 
 def integer_vector(c: DistanceCall, literal: str) -> str:
@@ -184,7 +188,9 @@ def _lint_statement(tokens: Tokens, catalog, dialect: str, extra_settings: dict)
     calls = _calls(tokens, catalog, scopes)
     if not calls:
         return []
+    planned = None  # (table, column) of the top-k searches the planner checks
     out = []
+    planned = None  # (table, column) of the top-k searches the planner checks, read when needed
     for c in calls:
         in_where = c.clause in _FILTERS or _alias_in(toks, scopes, c, _FILTERS)
         # 1. distance threshold in WHERE
@@ -198,12 +204,18 @@ def _lint_statement(tokens: Tokens, catalog, dialect: str, extra_settings: dict)
             fn_metric = _CH_FUNCS[c.name.lower()]
             if fn_metric != info.metric or c.name.lower() == "l2squareddistance":
                 out.append(metric_mismatch(c, info))
-        # 3. post-filtering: WHERE + ORDER BY distance LIMIT k in the same query
+        # 3. post-filtering: WHERE + ORDER BY distance LIMIT k in the same query, in a shape the
+        #    planner does not check
         if dialect == "clickhouse" and info is not None and not in_where \
                 and (c.clause == "ORDER BY" or _alias_in(toks, scopes, c, ("ORDER BY",))) \
                 and _has_clause(scopes, c.scope, _FILTERS) and _has_clause(scopes, c.scope, ("LIMIT",)) \
                 and not _prefiltered(toks, scopes, c.scope, extra_settings):
-            out.append(post_filtering(c, info))
+            if planned is None:
+                from sqlext.text.topk import find_topk
+
+                planned = {(t.table, t.column) for t in find_topk(text)}
+            if (c.table, c.column) not in planned:
+                out.append(post_filtering(c, info))
         # 4. integer literal vector
         if c.vec is not None:
             a, b = c.vec
