@@ -9,11 +9,17 @@ import contextlib
 
 @contextlib.contextmanager
 def raw_client(session):
-    """Hold the session's embedded engine and yield its clickhouse-connect client (statements
-    sent to it skip embedsql entirely: no EMBED, no translation, no planner)."""
+    """A clickhouse-connect client on the session's database (statements sent to it skip embedsql
+    entirely: no EMBED, no translation, no planner). Embedded: the session's own engine, held for
+    the block. Server: a second connection, closed after the block."""
     from sqlext.db.engine import EMBEDDED, lock_timeout
 
     if not session.embedded:
-        raise ValueError("raw_client needs an embedded (chdb://) session")
+        client = session.backend.new_http_client()
+        try:
+            yield client
+        finally:
+            client.close()
+        return
     with session.unit_of_work(), EMBEDDED.use(session.spec.path, lock_timeout()) as client:
         yield client

@@ -392,7 +392,9 @@ class Session:
                                    lambda: self._raw_query(f"SELECT count() FROM {qualified_name(table, always=True)}")[0][0],
                                    model_ref=self.embedder.runtime.model_ref)
             except ModelMismatch as exc:
-                raise RewriteError(f"EMBED is compared with {exc.message}", line=call.line, col=call.col,
+                where = f"{exc.table}.{exc.column}"
+                msg = exc.message.replace(f"{where} is for model", f"{where}, which is for model", 1)
+                raise RewriteError(f"EMBED is compared with {msg}", line=call.line, col=call.col,
                                    hint=exc.hint) from None
 
     def _check_dims(self, refs, calls, vecs):
@@ -915,11 +917,13 @@ def _strip_settings(message: str, ours: dict) -> str:
 
 
 def _recognize(tokens: list[Tokens], kinds: list[Kind], dialect: str) -> list[list]:
-    """The top-k vector searches of each statement that returns rows, for the planner ([] for
-    the others, and everywhere on MyScale, which filters natively)."""
+    """The top-k vector searches of each SELECT, for the planner ([] for other statements, and
+    everywhere on MyScale, which filters natively). EXPLAIN shows ClickHouse's plan of the query as
+    written: the planner leaves it alone (`--explain` shows embedsql's plan)."""
     from ..text.topk import find_topk
 
-    return [find_topk(t) if dialect == "clickhouse" and k.is_query else [] for t, k in zip(tokens, kinds)]
+    return [find_topk(t) if dialect == "clickhouse" and k.name == "select" else []
+            for t, k in zip(tokens, kinds)]
 
 
 _FORMAT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")

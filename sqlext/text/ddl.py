@@ -213,31 +213,39 @@ def parse_vector_similarity(type_full: str, name: str = "") -> IndexInfo | None:
     return IndexInfo(name=name, type=args[0].upper(), metric=metric, dim=dim, params=params)
 
 
-_ENGINE_RE = re.compile(r"^\s*(Distributed|Merge)\s*\((.*)\)\s*$", re.IGNORECASE | re.DOTALL)
-_REGEXP_RE = re.compile(r"^REGEXP\s*\((.*)\)$", re.IGNORECASE | re.DOTALL)
-
-
-def parse_engine_target(engine_full: str | None) -> tuple[str, dict] | None:
+def parse_engine_target(engine_full: "str | None") -> tuple[str, dict] | None:
     """Where a table that reads other tables gets its rows, from system.tables.engine_full:
     `Distributed('c', 'db', 'local'[, key])` -> ("Distributed", {"database": "db", "table": "local"});
     `Merge('db', '^re')` -> ("Merge", {"database": "db", "table_regexp": "^re"}), or with
     `REGEXP('^d')` as the database -> {"database_regexp": "^d", ...}. None for other engines or
     arguments that are not literals (the server writes them as literals in engine_full)."""
-    m = _ENGINE_RE.match(engine_full or "")
-    if not m:
+    t = _lex(engine_full or "")
+    if t is None or not t.tokens or t.tokens[0].up not in ("DISTRIBUTED", "MERGE"):
         return None
-    engine = "Distributed" if m.group(1).lower() == "distributed" else "Merge"
-    args = _split_args(m.group(2))
+    toks = t.tokens
+    engine = "Distributed" if toks[0].up == "DISTRIBUTED" else "Merge"
+    if len(toks) < 2 or toks[1].type != TokenType.L_PAREN:
+        return None
+    close = match_close(toks, 1)
+    if close < 0:
+        return None
+    spans = [(a, b) for a, b in split_args(toks, 1, close) if b > a]
+    args = [_value(t, a, b) for a, b in spans]
     if engine == "Distributed":
         if len(args) < 3:
             return None
-        return engine, {"database": unquote_identifier(_str_arg(args[1])),
-                        "table": unquote_identifier(_str_arg(args[2]))}
+        return engine, {"database": unquote_identifier(args[1]), "table": unquote_identifier(args[2])}
     if len(args) != 2:
         return None
-    rx = _REGEXP_RE.match(args[0].strip())
-    db = {"database_regexp": _str_arg(rx.group(1))} if rx else {"database": unquote_identifier(_str_arg(args[0]))}
-    return engine, {**db, "table_regexp": _str_arg(args[1])}
+    a, b = spans[0]
+    if toks[a].up == "REGEXP" and b - a >= 3:
+        inner = _call_args(t, a)
+        if not inner:
+            return None
+        db = {"database_regexp": inner[0]}
+    else:
+        db = {"database": unquote_identifier(args[0])}
+    return engine, {**db, "table_regexp": args[1]}
 
 
 def parse_index_params(args: Iterable[str]) -> dict[str, str]:

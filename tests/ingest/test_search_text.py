@@ -16,7 +16,7 @@ from tests.ingest.test_ingest import _save, unique_routes, write_unsplash_tsv
 @pytest.fixture
 def photos(tmp_path, tiny_clip):
     s = sqlext.connect(dsn=f"chdb://{tmp_path}/db", model=str(tiny_clip))
-    Runner(s, load([])).up()
+    Runner(s, load([], model=s.embedder.identity)).up()
     yield s
     s.close()
 

@@ -168,7 +168,7 @@ def test_merge_table_is_followed_to_the_tables_it_reads(db):
     db.command("CREATE TABLE mphotos_2024 AS mphotos")
     db.command("CREATE TABLE everything AS mphotos ENGINE = Merge(currentDatabase(), '^mphotos')")
     db.command("INSERT INTO mphotos VALUES (1, [1.0, 0, 0]), (2, [0, 1.0, 0])")
-    cat = LiveCatalog(lambda sql: list(db.query(sql).result_rows))
+    cat = LiveCatalog(lambda sql, params: list(db.query(sql, parameters=params).result_rows))
     assert cat.vector_index("everything", "v") == cat.vector_index("mphotos", "v")
     assert cat.vector_index("everything", "v").metric == "Cosine"
     assert cat.base_tables("everything") == ["default.mphotos", "default.mphotos_2024"]
@@ -190,8 +190,8 @@ from sqlext.db.catalog import LiveCatalog
 
 con = chdb.connect(sys.argv[1] + "?config-file=" + sys.argv[2])
 
-def run(sql):
-    body = con.query(sql, "JSONCompact").bytes()
+def run(sql, params=None):
+    body = con.query(sql, "JSONCompact", params=params or None).bytes()
     return [tuple(r) for r in json.loads(body)["data"]] if body else []
 
 run("CREATE TABLE photos_local (id UInt64, photo_embed Array(Float32) COMMENT 'embedsql:model=m/x;dim=4', "

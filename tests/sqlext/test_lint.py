@@ -120,9 +120,15 @@ def test_a_subquery_in_where_is_its_own_query():
 
 
 def test_post_filtering_inside_a_subquery_is_found():
+    # two ORDER BY keys: a shape the planner does not check
     w = one("SELECT * FROM (SELECT id FROM photos WHERE id > 3 "
-            "ORDER BY cosineDistance(v, [1.0, 0, 0]) LIMIT 3) AS near")
+            "ORDER BY cosineDistance(v, [1.0, 0, 0]), id LIMIT 3) AS near")
     assert "post-filtering" in w
+
+
+def test_no_post_filtering_warning_where_the_planner_checks_the_answer():
+    assert lint("SELECT * FROM (SELECT id FROM photos WHERE id > 3 "
+                "ORDER BY cosineDistance(v, [1.0, 0, 0]) LIMIT 3) AS near", CAT) == []
 
 
 def test_explain_of_a_post_filtered_query_is_linted_like_the_query():
@@ -145,7 +151,7 @@ def test_prefilter_already_set_in_the_statement(sql):
 
 
 def test_prefilter_set_by_the_caller():
-    sql = "SELECT id FROM photos WHERE id > 3 ORDER BY cosineDistance(v, [1.0, 0, 0]) LIMIT 3"
+    sql = "SELECT id FROM photos WHERE id > 3 ORDER BY cosineDistance(v, [1.0, 0, 0]), id LIMIT 3"
     assert lint(sql, CAT, settings={"vector_search_filter_strategy": "prefilter"}) == []
     assert len(lint(sql, CAT, settings={"vector_search_filter_strategy": "postfilter"})) == 1
     assert len(lint(sql, CAT, settings={"max_threads": 1})) == 1
@@ -158,7 +164,7 @@ def test_warning_wording_lives_in_one_function_per_rule():
     from sqlext.text.tokens import tokenize
 
     m = importlib.import_module("sqlext.text.dialects.lint")
-    sql = "SELECT id FROM photos PREWHERE id > 3 ORDER BY cosineDistance(v, [1.0, 0, 0]) LIMIT 3"
+    sql = "SELECT id FROM photos PREWHERE id > 3 ORDER BY cosineDistance(v, [1.0, 0, 0]) LIMIT 3 BY id"
     t = tokenize(sql)
     [call] = m._calls(t, CAT, query_scopes(t))
     assert one(sql) == m.post_filtering(call, CAT.vector_index("photos", "v"))

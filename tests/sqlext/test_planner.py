@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import sqlext
+from benchmarks.floor import raw_client
 from sqlext.db.engine import EMBEDDED
 from sqlext.db.planner import EF_KEY, PlannerConfig, ef_for_rows
 
@@ -38,7 +39,7 @@ def vs():
 def db(tmp_path_factory, vs):
     path = tmp_path_factory.mktemp("planner") / "db"
     s = sqlext.connect(dsn=f"chdb://{path}")
-    with s.hold() as c:
+    with raw_client(s) as c:
         make_table(c, "t_idx", vs, index=True)
         make_table(c, "t_plain", vs, index=False)
         c.command("CREATE TABLE t_merge AS t_idx ENGINE = Merge(currentDatabase(), '^t_idx$')")
@@ -211,7 +212,7 @@ def test_the_check_reruns_when_rows_are_missing(session, vs):
 
 
 def _raw(db_session, sql, settings=None):
-    with db_session.hold() as c:
+    with raw_client(db_session) as c:
         return list(c.query(sql, settings=settings).result_rows)
 
 
@@ -275,7 +276,7 @@ def test_embed_through_the_planner(tmp_path, tiny_clip):
     vs512 = small_clip_like(3000, 512, seed=5)
     s = sqlext.connect(dsn=f"chdb://{tmp_path}/db", model=str(tiny_clip))
     s.planner.config = PlannerConfig(ef_search=1024, index_fixed=0)  # use the index on 3k rows
-    with s.hold() as c:
+    with raw_client(s) as c:
         make_table(c, "p", vs512, index=True)
     text = "a tabby cat with green eyes"
     q = s.embedder.embed_texts([text])[0]
@@ -304,7 +305,7 @@ def test_the_demo_query_returns_k_rows_whenever_k_rows_match(tmp_path, tiny_clip
         # a candidate list as long as the table keeps the index's answer exact (the query is a
         # random tiny CLIP's text vector, nearly orthogonal to every row: the hardest case for HNSW)
         s.planner.config = PlannerConfig(index_fixed=0, safety=1.0, ef_search=2000)
-    Runner(s, load([])).up()
+    Runner(s, load([], model=s.embedder.identity)).up()
     s.insert("photos", [[i, f"p{i}", vs512.images[i].tolist(), 50] for i in range(n)],
              ["id", "photo_id", "photo_embed", "photo_width"])
     q = s.embedder.embed_texts(["a cat with green eyes"])[0]

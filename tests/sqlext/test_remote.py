@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import sqlext
+from benchmarks.floor import raw_client
 from chserver import ChServer
 from sqlext.errors import ConnectionFailed, ServerError
 
@@ -312,7 +313,7 @@ def test_planner_and_set_over_http(server):
     t = _unique("vt")
     with sqlext.connect(server.dsn(), password=PASSWORD) as s:
         s.planner.config = PlannerConfig(index_fixed=0, ef_search=1024)  # the index, even on 3k rows
-        with s.hold() as c:
+        with raw_client(s) as c:
             make_table(c, t, vs, index=True)
         s.execute("SET max_threads = 1")
         assert s.query("SELECT getSetting('max_threads')").rows == [(1,)]

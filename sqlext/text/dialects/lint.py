@@ -210,10 +210,12 @@ def _lint_statement(tokens: Tokens, catalog, dialect: str, extra_settings: dict)
                 and (c.clause == "ORDER BY" or _alias_in(toks, scopes, c, ("ORDER BY",))) \
                 and _has_clause(scopes, c.scope, _FILTERS) and _has_clause(scopes, c.scope, ("LIMIT",)) \
                 and not _prefiltered(toks, scopes, c.scope, extra_settings):
-            if planned is None:
+            if planned is None:  # what the session's planner checks: SELECTs (not EXPLAIN)
+                from sqlext.text.kinds import statement_kind
                 from sqlext.text.topk import find_topk
 
-                planned = {(t.table, t.column) for t in find_topk(text)}
+                planned = ({(t.table, t.column) for t in find_topk(tokens)}
+                           if statement_kind(tokens).name == "select" else set())
             if (c.table, c.column) not in planned:
                 out.append(post_filtering(c, info))
         # 4. integer literal vector
