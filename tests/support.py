@@ -1,4 +1,5 @@
-"""Shared test helpers: a tiny random CLIP saved to disk, and a loopback HTTP image server.
+"""Shared test helpers: a tiny random CLIP saved to disk, a loopback HTTP image server, vector math.
+Import as `tests.support` (tests/ is a package; conftest files hold fixtures only).
 
 The tiny CLIP goes through exactly the loading code the real model uses
 (`from_pretrained(dir)`), so tests exercise the real path with random weights.
@@ -12,7 +13,10 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-PHOTOS = Path(__file__).resolve().parent.parent / "tui" / "demo" / "photos"
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent  # the repository root (put on PYTHONPATH for subprocesses)
+PHOTOS = REPO / "tui" / "demo" / "photos"
 
 TINY_DIM = 512  # projection dim: matches the built-in schema's 512-d column
 
@@ -158,3 +162,16 @@ class ImageServer:
     def __exit__(self, *exc):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def cos(a, b) -> float:
+    """Cosine similarity of two vectors (any sequences of numbers), in float64."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+def unit(v) -> np.ndarray:
+    """v scaled to length 1, as float64."""
+    v = np.asarray(v, dtype=np.float64)
+    return v / np.linalg.norm(v)

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import cos
-from support import PHOTOS, build_tiny_clip
 
 from embed import EmbedQuery, Embedder, Term
 from embed.cache import FILE_NAME, VectorCache
+
+from tests.support import PHOTOS, build_tiny_clip, cos
 
 PHOTO = sorted(PHOTOS.glob("*.jpg"))[2]
 QUERIES = [EmbedQuery.of("the cat"), EmbedQuery.of("a dog on the beach", str(PHOTO))]

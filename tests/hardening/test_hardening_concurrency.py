@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from support import PHOTOS
+from tests.support import PHOTOS
+
 
 ROOT = Path(__file__).resolve().parents[2]
 N_PHOTOS = len(list(PHOTOS.glob("*.jpg")))

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 import sqlext
-from chserver import ChServer
 from sqlext.errors import ConnectionFailed, ServerError
+
+from tests.chserver import ChServer
 
 USER = "alice"
 PASSWORD = "pw-" + secrets.token_hex(12)  # distinctive: any leak is easy to spot

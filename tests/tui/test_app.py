@@ -6,8 +6,10 @@ import os
 
 import pytest
 
-from conftest import run_sql, wait_for
 from tui.app import EmbedSQLApp, more_like_this_sql
+
+from tests.support import REPO
+from tests.tui.pilot_support import run_sql, wait_for
 
 SIZE = (150, 45)
 Q_EMBED = ("SELECT id, photo_id, photo_image_url, photo_embed, "
@@ -354,7 +356,7 @@ def test_app_module_imports_no_heavy_libraries():
     code = ("import sys, tui.app; bad = [m for m in ('torch', 'transformers', 'sqlglot', 'clickhouse_connect', "
             "'chdb', 'textual_image') if m in sys.modules]; print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONPATH": os.getcwd()})
+                         env={**os.environ, "PYTHONPATH": str(REPO)})
     assert out.stdout.strip() == "[]"
 
 

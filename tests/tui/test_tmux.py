@@ -11,6 +11,8 @@ import uuid
 
 import pytest
 
+from tests.support import REPO
+
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
 
@@ -35,7 +37,7 @@ def test_real_app_in_tmux(session, tiny_clip, tmp_path):
     session.close()  # release the embedded engine: the app's process takes it
     sock = f"embedsql-test-{uuid.uuid4().hex[:8]}"
     env = {k: os.environ[k] for k in ("EMBEDSQL_DATA_DIR", "EMBEDSQL_CONFIG", "EMBEDSQL_CACHE_DIR")}
-    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONPATH=os.getcwd(), TERM="xterm-256color")
+    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONPATH=str(REPO), TERM="xterm-256color")
     cmd = ["env", *[f"{k}={v}" for k, v in env.items()],
            sys.executable, "-m", "tui.cli", "--dsn", dsn, "--model", str(tiny_clip)]
     subprocess.run(["tmux", "-L", sock, "-f", "/dev/null", "new-session", "-d", "-s", "app", "-x", "120", "-y", "40",
