@@ -4,8 +4,9 @@ from __future__ import annotations
 import asyncio
 
 
-async def wait_for(pilot, cond, timeout: float = 20.0, step: float = 0.05):
-    """Let the app run until cond() is true (workers finish on their own time)."""
+async def wait_for(pilot, cond, timeout: float = 60.0, step: float = 0.05):
+    """Let the app run until cond() is true (workers finish on their own time). The timeout only
+    bounds a hang: on a loaded 2-core machine a worker that takes 0.5 s alone can take 20 s."""
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
     while loop.time() < end:
