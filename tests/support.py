@@ -81,12 +81,14 @@ class ImageServer:
     Routes: /photos/<name> (the sample photos), /red.jpg, /404, /slow.jpg (sleeps `slow_seconds`),
     /truncated.jpg, /notimage.jpg (HTML with a .jpg name), /huge.jpg (over 20 MB),
     /bomb.png (decompression bomb), /redirect/<n> (n redirects then /red.jpg), /loop (redirects forever).
-    Extra routes: `server.routes[path] = (status, content_type, body)`.
+    Extra routes: `server.routes[path] = (status, content_type, body)`; `server.gate(path, body)`
+    makes GET `path` wait until the test sets the returned event.
     """
 
     def __init__(self, slow_seconds: float = 30.0):
         self.slow_seconds = slow_seconds
         self.hits: dict[str, int] = {}
+        self.gates: dict[str, threading.Event] = {}
         red = jpeg_bytes()
         self.routes: dict[str, tuple[int, str, bytes]] = {
             "/red.jpg": (200, "image/jpeg", red),
@@ -106,6 +108,9 @@ class ImageServer:
             def do_GET(self):  # noqa: N802
                 path = self.path.split("?", 1)[0]
                 server.hits[path] = server.hits.get(path, 0) + 1
+                gate = server.gates.get(path)
+                if gate is not None:
+                    gate.wait(120)  # bounded: a test that fails before opening it frees the thread
                 if path == "/slow.jpg":
                     time.sleep(server.slow_seconds)
                     return self._send(200, "image/jpeg", red)
@@ -154,6 +159,15 @@ class ImageServer:
 
     def url(self, path: str) -> str:
         return self.base + path
+
+    def gate(self, path: str, body: bytes, content_type: str = "text/plain") -> threading.Event:
+        """Serve `body` at `path`, but only once the returned event is set: whatever reads it (a
+        fetch, an embedded query through url()) runs until the test says so, however slow the
+        machine."""
+        event = threading.Event()
+        self.routes[path] = (200, content_type, body)
+        self.gates[path] = event
+        return event
 
     def __enter__(self):
         self.thread.start()
