@@ -13,7 +13,20 @@ async def wait_for(pilot, cond, timeout: float = 60.0, step: float = 0.05):
         if cond():
             return True
         await pilot.pause(step)
-    raise AssertionError(f"condition not met in {timeout} s")
+    raise AssertionError(f"condition not met in {timeout} s; the app: {describe(pilot.app)}")
+
+
+def describe(app) -> str:
+    """What the app shows: status line, error, preview, notifications (for failure messages)."""
+    bits = []
+    for name, get in (("status", lambda: app.status.message), ("error", lambda: app.last_error),
+                      ("preview", lambda: (app.query_one("#preview").state, app.query_one("#preview").ref)),
+                      ("toasts", lambda: [n.message for n in app._notifications])):
+        try:
+            bits.append(f"{name}={get()!r}")
+        except Exception:
+            pass
+    return ", ".join(bits)
 
 
 async def run_sql(app, pilot, sql: str | None = None, key: str = "f5"):
