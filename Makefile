@@ -30,8 +30,10 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/embedsql demo
 
+# one run in a random order (pytest-randomly; the seed is printed); PYTEST_ARGS adds options,
+# e.g. PYTEST_ARGS="-p randomly --randomly-seed=123" repeats an order
 test: $(BENCH)
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
 bench: $(BENCH)
 	$(PY) -m benchmarks.run --out benchmarks/report

@@ -627,18 +627,27 @@ if __name__ == "__main__":
 REPO = Path(__file__).resolve().parent.parent
 
 
+# `python -m tui.cli ARGS` with SIGINT at its default, as in a program started from a terminal.
+# A child inherits an ignored SIGINT (pytest run in the background of a non-interactive shell, as
+# `make test &` or many CI runners do), and Python then never raises KeyboardInterrupt: a test
+# of Ctrl-C would hang. The exec keeps the command line the CLI sees unchanged.
+_AS_TYPED = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+             "os.execv(sys.executable, [sys.executable, '-m', 'tui.cli', *sys.argv[1:]])")
+
+
 def run_cli(args: list[str], *, password: str | None = None, timeout: float = 60.0,
             popen: bool = False, extra_env: dict | None = None):
-    """Run `python -m tui.cli ARGS` as a user would: the password only in EMBEDSQL_PASSWORD
-    (none when `password` is None), stdin closed (so no prompt), the test's isolated EMBEDSQL_*
-    dirs inherited from the environment. Returns CompletedProcess (text), or the Popen."""
+    """Run `python -m tui.cli ARGS` as a user would in a terminal: SIGINT at its default, the
+    password only in EMBEDSQL_PASSWORD (none when `password` is None), stdin closed (so no prompt),
+    the test's isolated EMBEDSQL_* dirs inherited from the environment. Returns CompletedProcess
+    (text), or the Popen."""
     env = dict(os.environ)
     env.pop("EMBEDSQL_PASSWORD", None)
     if password is not None:
         env["EMBEDSQL_PASSWORD"] = password
     env.update(extra_env or {})
     env.setdefault("COLUMNS", "200")
-    cmd = [sys.executable, "-m", "tui.cli", *args]
+    cmd = [sys.executable, "-c", _AS_TYPED, *args]
     if popen:
         return subprocess.Popen(cmd, env=env, cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)

@@ -1,11 +1,41 @@
+"""Fixtures shared by every test folder, and the guards that keep tests independent of each other
+and of the order they run in (pytest-randomly shuffles it on every run; see README, Tests).
+
+Helpers live in importable modules (tests/support.py, tests/<folder>/*_support.py), imported as
+`tests.support` etc.; conftest files hold fixtures and hooks only."""
+from __future__ import annotations
+
+import logging
+import os
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from tests.support import ImageServer, build_tiny_clip
 
-from support import ImageServer, build_tiny_clip  # noqa: E402
+# Test switches, read by the tests themselves (not by embedsql): kept when a test starts.
+TEST_SWITCHES = {"EMBEDSQL_FUZZ_EXAMPLES", "EMBEDSQL_UPDATE_GOLDEN"}
+
+# The module holding the process-wide embedded engine (one chdb data directory per process).
+ENGINE_MODULE = "sqlext.db.engine"
+
+
+def pytest_configure(config):
+    # pytest-textual-snapshot writes its mismatch report to ./snapshot_report.html (the repo, when
+    # run from there); send it to the temp dir unless --snapshot-report says where.
+    if config.getoption("--snapshot-report", default=None) == "snapshot_report.html":
+        config.option.snapshot_report = str(Path(tempfile.gettempdir()) / f"embedsql-snapshot-report-{os.getpid()}.html")
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    # -q hides pytest-randomly's header line: say which order ran, and how to run it again
+    if config.pluginmanager.hasplugin("randomly") and isinstance(config.getoption("randomly_seed", None), int):
+        seed = config.getoption("randomly_seed")
+        terminalreporter.write_line(f"test order: pytest-randomly seed {seed} (the same order again: "
+                                    f"-p randomly --randomly-seed={seed}; file order: -p no:randomly)")
 
 
 @pytest.fixture(scope="session")
@@ -24,12 +54,63 @@ def image_server():
 
 
 @pytest.fixture(autouse=True)
+def _isolated_environment():
+    """Whatever a test does to os.environ is undone after it (code under test may set variables
+    directly, e.g. the CLI's main() quietens transformers through the environment)."""
+    saved = dict(os.environ)
+    yield
+    for k in set(os.environ) - set(saved):
+        del os.environ[k]
+    for k, v in saved.items():
+        if os.environ.get(k) != v:
+            os.environ[k] = v
+
+
+@pytest.fixture(autouse=True)
+def _isolated_logging():
+    """The root logger and every logger that existed before a test are restored after it (the
+    CLI's main(), run in process, puts a handler on the root logger that writes to that test's
+    captured stderr, and silences library loggers)."""
+    manager = logging.Logger.manager
+    loggers = [logging.getLogger()] + [lg for lg in manager.loggerDict.values() if isinstance(lg, logging.Logger)]
+    saved = [(lg, lg.level, lg.propagate, lg.disabled, list(lg.handlers)) for lg in loggers]
+    saved_disable = manager.disable
+    yield
+    for lg, level, propagate, disabled, handlers in saved:
+        if lg.level != level:
+            lg.setLevel(level)
+        lg.propagate, lg.disabled = propagate, disabled
+        if lg.handlers != handlers:
+            lg.handlers[:] = handlers
+    logging.disable(saved_disable)
+
+
+@pytest.fixture(autouse=True)
 def _isolated_user_dirs(tmp_path, monkeypatch):
-    """Never touch the real ~/.local/share or ~/.config: each test gets its own."""
+    """Never touch the real ~/.local/share or ~/.config: each test gets its own, and no EMBEDSQL_*
+    setting of the shell running the tests reaches the code under test."""
+    for var in list(os.environ):
+        if var.startswith("EMBEDSQL_") and var not in TEST_SWITCHES:
+            monkeypatch.delenv(var)
     monkeypatch.setenv("EMBEDSQL_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("EMBEDSQL_CONFIG", str(tmp_path / "config.toml"))
     monkeypatch.setenv("EMBEDSQL_CACHE_DIR", str(tmp_path / "cache"))
-    for var in ("EMBEDSQL_DSN", "EMBEDSQL_PASSWORD", "EMBEDSQL_MODEL", "EMBEDSQL_BACKEND", "EMBEDSQL_RUNTIME", "EMBEDSQL_LOCK_TIMEOUT"):
-        monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _embedded_engine_released():
+    """Each test module starts and ends with the process's embedded engine closed (one chdb data
+    directory per process): a module never inherits another's open database, whatever the order.
+    Background work still holding it (an app worker finishing a statement) gets 30 s to finish."""
+    yield
+    engine = sys.modules.get(ENGINE_MODULE)
+    if engine is None:
+        return
+    manager = engine.EMBEDDED
+    deadline = time.monotonic() + 30
+    while manager.depth and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert manager.depth == 0, f"the embedded database at {manager.path} is still in use after the module's tests"
+    manager.release_now()

@@ -96,7 +96,7 @@ def build_tiny(family: str, directory: Path, seed: int = 0) -> Path:
     dim = DIMS[family]
     small = dict(intermediate_size=64, num_hidden_layers=2, num_attention_heads=2)
     if family == "clip":
-        from support import build_tiny_clip
+        from tests.support import build_tiny_clip
 
         return build_tiny_clip(directory, projection_dim=dim, seed=seed)
     if family == "siglip":

@@ -1,4 +1,5 @@
-"""Shared test helpers: a tiny random CLIP saved to disk, and a loopback HTTP image server.
+"""Shared test helpers: a tiny random CLIP saved to disk, a loopback HTTP image server, vector math.
+Import as `tests.support` (tests/ is a package; conftest files hold fixtures only).
 
 The tiny CLIP goes through exactly the loading code the real model uses
 (`from_pretrained(dir)`), so tests exercise the real path with random weights.
@@ -12,7 +13,10 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-PHOTOS = Path(__file__).resolve().parent.parent / "ingest" / "demo" / "photos"
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent  # the repository root (put on PYTHONPATH for subprocesses)
+PHOTOS = REPO / "ingest" / "demo" / "photos"
 
 TINY_DIM = 512  # projection dim: matches the built-in schema's 512-d column
 
@@ -77,12 +81,14 @@ class ImageServer:
     Routes: /photos/<name> (the sample photos), /red.jpg, /404, /slow.jpg (sleeps `slow_seconds`),
     /truncated.jpg, /notimage.jpg (HTML with a .jpg name), /huge.jpg (over 20 MB),
     /bomb.png (decompression bomb), /redirect/<n> (n redirects then /red.jpg), /loop (redirects forever).
-    Extra routes: `server.routes[path] = (status, content_type, body)`.
+    Extra routes: `server.routes[path] = (status, content_type, body)`; `server.gate(path, body)`
+    makes GET `path` wait until the test sets the returned event.
     """
 
     def __init__(self, slow_seconds: float = 30.0):
         self.slow_seconds = slow_seconds
         self.hits: dict[str, int] = {}
+        self.gates: dict[str, threading.Event] = {}
         red = jpeg_bytes()
         self.routes: dict[str, tuple[int, str, bytes]] = {
             "/red.jpg": (200, "image/jpeg", red),
@@ -102,6 +108,9 @@ class ImageServer:
             def do_GET(self):  # noqa: N802
                 path = self.path.split("?", 1)[0]
                 server.hits[path] = server.hits.get(path, 0) + 1
+                gate = server.gates.get(path)
+                if gate is not None:
+                    gate.wait(120)  # bounded: a test that fails before opening it frees the thread
                 if path == "/slow.jpg":
                     time.sleep(server.slow_seconds)
                     return self._send(200, "image/jpeg", red)
@@ -151,6 +160,15 @@ class ImageServer:
     def url(self, path: str) -> str:
         return self.base + path
 
+    def gate(self, path: str, body: bytes, content_type: str = "text/plain") -> threading.Event:
+        """Serve `body` at `path`, but only once the returned event is set: whatever reads it (a
+        fetch, an embedded query through url()) runs until the test says so, however slow the
+        machine."""
+        event = threading.Event()
+        self.routes[path] = (200, content_type, body)
+        self.gates[path] = event
+        return event
+
     def __enter__(self):
         self.thread.start()
         return self
@@ -158,3 +176,16 @@ class ImageServer:
     def __exit__(self, *exc):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def cos(a, b) -> float:
+    """Cosine similarity of two vectors (any sequences of numbers), in float64."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+def unit(v) -> np.ndarray:
+    """v scaled to length 1, as float64."""
+    v = np.asarray(v, dtype=np.float64)
+    return v / np.linalg.norm(v)

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 import sqlext
-from chserver import ChServer, closed_port, run_cli
 from sqlext.errors import EmbedSQLError
+
+from tests.chserver import ChServer, closed_port, run_cli
 
 USER = "alice"
 PASSWORD = "pw-" + secrets.token_hex(12)

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import cos
-from support import PHOTOS, build_tiny_clip
 
 from embed import EmbedQuery, Embedder, Term
 from embed.cache import FILE_NAME, VectorCache
+
+from tests.support import PHOTOS, build_tiny_clip, cos
 
 PHOTO = sorted(PHOTOS.glob("*.jpg"))[2]
 QUERIES = [EmbedQuery.of("the cat"), EmbedQuery.of("a dog on the beach", str(PHOTO))]
@@ -27,7 +27,9 @@ def _fresh(tiny_clip, cache_dir) -> Embedder:
 
 def test_second_instance_hits_without_loading_the_model(tiny_clip, tmp_path, image_server):
     first = _fresh(tiny_clip, tmp_path)
-    url = image_server.url(f"/photos/{PHOTO.name}")
+    route = f"/cache-test/{tmp_path.name}/{PHOTO.name}"  # this test's own, so its hit count is too
+    image_server.routes[route] = (200, "image/jpeg", PHOTO.read_bytes())
+    url = image_server.url(route)
     queries = QUERIES + [EmbedQuery.of(url)]
     v1 = first.embed(queries)
     s = first.last_stats()
@@ -41,7 +43,7 @@ def test_second_instance_hits_without_loading_the_model(tiny_clip, tmp_path, ima
     assert not second.model_loaded
     for a, b in zip(v1, v2):
         np.testing.assert_array_equal(a, b)
-    assert image_server.hits[f"/photos/{PHOTO.name}"] == 2  # image URLs are fetched to hash their bytes
+    assert image_server.hits[route] == 2  # image URLs are fetched to hash their bytes
     assert second.stats.hits == 3
 
 

@@ -6,9 +6,10 @@ import io
 import numpy as np
 import pytest
 from PIL import Image
-from support import PHOTOS, jpeg_bytes
 
 from embed import EmbedQuery, FetchOptions, InputError, decode_image, fetch_image
+
+from tests.support import PHOTOS, jpeg_bytes
 
 FAST = FetchOptions(timeout=1)
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import cos, unit
 from PIL import Image
-from support import PHOTOS, TINY_DIM
 
 from embed import EmbedQuery, Embedder, InputError, ModelLoadError, Term
+
+from tests.support import PHOTOS, TINY_DIM, cos, unit
 
 TEXTS = ["the cat", "a photo of an astronaut on the moon", "x", "the " * 200]  # last: > 77 tokens, truncated
 PHOTO_FILES = sorted(PHOTOS.glob("*.jpg"))[:4]

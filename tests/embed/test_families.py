@@ -8,9 +8,9 @@ import shutil
 
 import numpy as np
 import pytest
-from models_support import DIMS, FAMILY_TEXTS, Reference, build_tiny
+from tests.models_support import DIMS, FAMILY_TEXTS, Reference, build_tiny
 from PIL import Image
-from support import PHOTOS
+from tests.support import PHOTOS
 
 from embed import EmbedQuery, Embedder, ModelLoadError
 from embed.identity import identify

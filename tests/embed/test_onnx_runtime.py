@@ -135,7 +135,7 @@ def test_auto_picks_the_export_and_a_new_process_imports_neither_torch_nor_trans
     import sys
     from pathlib import Path
 
-    from support import PHOTOS
+    from tests.support import PHOTOS
 
     env = dict(os.environ, EMBEDSQL_CACHE_DIR=str(tmp_path / "cache"))
     env.pop("EMBEDSQL_RUNTIME", None)

@@ -26,11 +26,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hardening_sqlgen import Case, generate
+from sqlext.errors import EmbedSQLError
 from sqlext.text.ddl import IndexInfo, StaticCatalog
 from sqlext.text.dialects import lint, translate
-from sqlext.errors import EmbedSQLError
 from sqlext.text.rewrite import find_embeds, format_vector, splice
+
+from tests.hardening.hardening_sqlgen import Case, generate
 
 EF_SETTING = "hnsw_candidate_list_size_for_search"
 

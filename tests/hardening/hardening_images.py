@@ -11,7 +11,7 @@ import zlib
 
 from PIL import Image, PngImagePlugin
 
-from support import PHOTOS, jpeg_bytes, png_bomb_bytes
+from tests.support import PHOTOS, jpeg_bytes, png_bomb_bytes
 
 
 def _save(img: Image.Image, fmt: str, **kw) -> bytes:

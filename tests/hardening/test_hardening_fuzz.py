@@ -10,11 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hardening_fuzzcheck import check_case, run
-from hardening_sqlgen import generate
 from sqlext.text.ddl import IndexInfo, StaticCatalog
 from sqlext.text.dialects import translate
 from sqlext.text.rewrite import find_embeds
+
+from tests.hardening.hardening_fuzzcheck import check_case, run
+from tests.hardening.hardening_sqlgen import generate
 
 
 def test_fuzz_short_sweep():

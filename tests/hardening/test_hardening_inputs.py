@@ -14,10 +14,12 @@ from hypothesis import strategies as st
 import sqlext
 from embed.errors import InputError
 from embed.fetch import FetchOptions, fetch_image
-from hardening_images import write_all
 from migrations.files import MigrationFileError, load_file, parse
 from sqlext.db.config import ConnectionSpec, resolve
 from sqlext.errors import ConfigError
+
+from tests.hardening.hardening_images import write_all
+from tests.support import PHOTOS
 
 HSET = settings(max_examples=300, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
@@ -249,7 +251,7 @@ def test_ingest_accepts_a_local_copy_of_the_recorded_model(tiny_clip, tmp_path):
     from ingest import ingest_images
 
     (tmp_path / "p").mkdir()
-    shutil.copy(sorted(__import__("support").PHOTOS.glob("*.jpg"))[0], tmp_path / "p" / "a.jpg")
+    shutil.copy(sorted(PHOTOS.glob("*.jpg"))[0], tmp_path / "p" / "a.jpg")
     copy = shutil.copytree(tiny_clip, tmp_path / "copies" / "my-clip")  # another folder, another name
     s = sqlext.connect(dsn=f"chdb://{tmp_path}/db", model=str(copy))
     try:

@@ -14,8 +14,9 @@ from ingest import (convert_value, ingest_csv, ingest_demo, ingest_images, inges
                            ingest_vectors, read_descriptions, stable_id)
 from ingest.sources import with_params
 
-from ingest_support import count, create_photos, ids
-from support import PHOTOS, jpeg_bytes
+from tests.ingest.ingest_support import count, create_photos, ids
+from tests.support import PHOTOS, jpeg_bytes
+
 
 _n = itertools.count()
 

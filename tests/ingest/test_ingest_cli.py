@@ -15,7 +15,8 @@ import pytest
 import sqlext
 from ingest import stable_id
 
-from ingest_support import create_photos
+from tests.ingest.ingest_support import create_photos
+
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -7,8 +7,9 @@ import time
 import pytest
 
 import sqlext
-from conftest import PY, REPO, cli_env, write
 from tui.cli import main
+
+from tests.migrations.migration_support import PY, REPO, cli_env, write
 
 
 @pytest.fixture(autouse=True)

@@ -6,11 +6,12 @@ import time
 import numpy as np
 import pytest
 
-from conftest import write
 from migrations import LockTimeout, MigrationError, MigrationLock, Runner, load
 from migrations.runner import IndexBuildError
 from migrations.state import LOCK_TABLE, STATE_TABLE
 from sqlext.errors import UsageError
+
+from tests.migrations.migration_support import write
 
 
 def runner(session, dirs=(), builtin=True, **kw):

@@ -18,8 +18,8 @@ import re
 import pytest
 
 import sqlext
-from chdb_oracle import run_on_chdb
-from corpus import CORPUS
+from tests.sqlext.chdb_oracle import run_on_chdb
+from tests.sqlext.corpus import CORPUS
 from sqlext.errors import EmbedSQLError
 from sqlext.text.kinds import statement_kind
 from sqlext.text.tokens import tokenize

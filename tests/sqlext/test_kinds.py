@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import sqlext
-from chdb_oracle import run_on_chdb
+from tests.sqlext.chdb_oracle import run_on_chdb
 from sqlext.text.kinds import statement_kind
 from sqlext.text.tokens import tokenize
 

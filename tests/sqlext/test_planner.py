@@ -22,7 +22,7 @@ from benchmarks.floor import raw_client
 from sqlext.db.engine import EMBEDDED
 from sqlext.db.planner import EF_KEY, PlannerConfig, ef_for_rows
 
-from planner_support import assert_answer, expected_rows, make_table, small_clip_like, vec
+from tests.sqlext.planner_support import assert_answer, expected_rows, make_table, small_clip_like, vec
 
 N = 12_000
 DIM = 16

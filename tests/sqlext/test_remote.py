@@ -9,8 +9,9 @@ import pytest
 
 import sqlext
 from benchmarks.floor import raw_client
-from chserver import ChServer
 from sqlext.errors import ConnectionFailed, ServerError
+
+from tests.chserver import ChServer
 
 USER = "alice"
 PASSWORD = "pw-" + secrets.token_hex(12)  # distinctive: any leak is easy to spot
@@ -306,7 +307,7 @@ def test_planner_and_set_over_http(server):
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from planner_support import assert_answer, make_table, small_clip_like, vec
+    from tests.sqlext.planner_support import assert_answer, make_table, small_clip_like, vec
     from sqlext.db.planner import PlannerConfig
 
     vs = small_clip_like(3000, 16, seed=7)

@@ -6,7 +6,8 @@ import secrets
 
 import pytest
 
-from chserver import ChServer, closed_port, run_cli
+from tests.chserver import ChServer, closed_port, run_cli
+
 
 USER = "alice"
 PASSWORD = "pw-" + secrets.token_hex(12)
@@ -145,12 +146,15 @@ def test_ctrl_c_kills_the_query_on_the_server_too(server):
 
     marker = "ctrlc_" + secrets.token_hex(4)
     server.fault("sleep", match=marker, seconds=30)
+    p = None
     try:
         p = run_cli(["query", f"SELECT '{marker}'", "--dsn", server.dsn()], password=PASSWORD, popen=True)
-        deadline = time.monotonic() + 30
-        while not any(marker in e["query"] for e in server.log()) and time.monotonic() < deadline:
+        deadline = time.monotonic() + 60
+        while not any(marker in e["query"] for e in server.log()):
+            assert p.poll() is None, p.communicate()[1]
+            assert time.monotonic() < deadline, "the query did not reach the server in 60 s"
             time.sleep(0.05)
-        p.send_signal(signal.SIGINT)
+        p.send_signal(signal.SIGINT)  # the query is running on the server now
         out, err = p.communicate(timeout=20)
         assert p.returncode == 130, err
         assert "Traceback" not in err and PASSWORD not in out + err
@@ -158,4 +162,7 @@ def test_ctrl_c_kills_the_query_on_the_server_too(server):
         kills = [e for e in server.log() if e["query"].lstrip().upper().startswith("KILL QUERY")]
         assert any(slow[-1]["params"]["query_id"] in k["query"] for k in kills)
     finally:
+        if p is not None and p.poll() is None:
+            p.kill()
+            p.communicate()
         server.fault("none")

@@ -5,7 +5,8 @@ import pytest
 import sqlext
 from embed import EmbedQuery, Term
 from sqlext.errors import RewriteError, ServerError
-from support import PHOTOS
+
+from tests.support import PHOTOS
 
 DDL = """CREATE TABLE photos (
     id UInt64, photo_id String, photo_image_url String, photo_description String, year UInt16,

@@ -7,7 +7,8 @@ import inspect
 
 import pytest
 
-from support import PHOTOS
+from tests.support import PHOTOS
+
 
 PHOTO_NAMES = ["astronaut.jpg", "chelsea.jpg", "coffee.jpg", "horse.jpg", "rocket.jpg"]
 PHOTOS_DDL = ("CREATE TABLE photos(id UInt64, photo_id String, photo_image_url String, photo_embed Array(Float32), "
@@ -56,25 +57,3 @@ def session(empty_session, image_server, photo_vectors):
             for i, (n, v) in enumerate(zip(PHOTO_NAMES, photo_vectors))]
     s.insert("photos", rows, ["id", "photo_id", "photo_image_url", "photo_embed"])
     return s
-
-
-async def wait_for(pilot, cond, timeout: float = 20.0, step: float = 0.05):
-    """Let the app run until cond() is true (workers finish on their own time)."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while loop.time() < end:
-        if cond():
-            return True
-        await pilot.pause(step)
-    raise AssertionError(f"condition not met in {timeout} s")
-
-
-async def run_sql(app, pilot, sql: str | None = None, key: str = "f5"):
-    if sql is not None:
-        app.editor.load_text(sql)
-        app.editor.move_cursor(app.editor.document.end)
-    app.editor.focus()
-    before = app.queries_started
-    await pilot.press(key)
-    await wait_for(pilot, lambda: app.queries_started > before and not app.running)
-    await pilot.pause()

@@ -6,8 +6,10 @@ import os
 
 import pytest
 
-from conftest import run_sql, wait_for
 from tui.app import EmbedSQLApp, more_like_this_sql
+
+from tests.support import REPO
+from tests.tui.pilot_support import run_sql, wait_for
 
 SIZE = (150, 45)
 Q_EMBED = ("SELECT id, photo_id, photo_image_url, photo_embed, "
@@ -191,20 +193,28 @@ async def test_completion_of_tables_columns_and_embed(session):
         assert app.last_error is None and app.result.rows == [(5,)]
 
 
-async def test_cancel_a_running_query(session):
-    app = make_app(session, "SELECT sleep(1.5) AS slept")
-    async with app.run_test(size=SIZE) as pilot:
-        app.editor.focus()
-        await pilot.press("f5")
-        await wait_for(pilot, lambda: app.running)
-        assert app.status.busy
-        await pilot.press("escape")
-        assert not app.running and not app.status.busy
-        assert "cancelled" in app.status.message and "embedded" in app.status.message
-        await run_sql(app, pilot, "SELECT 7 AS seven")  # waits for the engine, then runs
-        assert app.result.columns == ["seven"]
-        await pilot.pause(0.2)
-        assert app.result.columns == ["seven"]  # the cancelled result never shows
+async def test_cancel_a_running_query(session, image_server, tmp_path):
+    # The statement reads a loopback URL that answers only when the test opens the gate: it is
+    # still running when escape is pressed, however slow the machine (a fixed sleep could end first).
+    route = f"/gate/{tmp_path.name}"
+    gate = image_server.gate(route, b"a\nb\n")
+    app = make_app(session, f"SELECT count() AS n FROM url('{image_server.url(route)}', 'LineAsString')")
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            app.editor.focus()
+            await pilot.press("f5")
+            await wait_for(pilot, lambda: image_server.hits.get(route))  # the engine is reading the URL
+            assert app.running and app.status.busy
+            await pilot.press("escape")
+            assert not app.running and not app.status.busy
+            assert "cancelled" in app.status.message and "embedded" in app.status.message
+            gate.set()  # the statement finishes in the background; its result is discarded
+            await run_sql(app, pilot, "SELECT 7 AS seven")  # waits for the engine, then runs
+            assert app.result.columns == ["seven"]
+            await pilot.pause(0.2)
+            assert app.result.columns == ["seven"]  # the cancelled result never shows
+    finally:
+        gate.set()
 
 
 @pytest.mark.parametrize("ext", ["csv", "json", "parquet"])
@@ -356,7 +366,7 @@ def test_app_module_imports_no_heavy_libraries():
     code = ("import sys, tui.app; bad = [m for m in ('torch', 'transformers', 'sqlglot', 'clickhouse_connect', "
             "'chdb', 'textual_image') if m in sys.modules]; print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONPATH": os.getcwd()})
+                         env={**os.environ, "PYTHONPATH": str(REPO)})
     assert out.stdout.strip() == "[]"
 
 

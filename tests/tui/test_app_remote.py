@@ -7,9 +7,10 @@ import secrets
 import pytest
 
 import sqlext
-from chserver import ChServer
-from conftest import run_sql
 from tui.app import EmbedSQLApp
+
+from tests.chserver import ChServer
+from tests.tui.pilot_support import run_sql
 
 PASSWORD = "pw-" + secrets.token_hex(8)
 

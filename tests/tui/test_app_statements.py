@@ -3,7 +3,7 @@ errors point into the editor's text and show EMBED calls (never floats), an unal
 expression is a readable grid column, EXPLAIN and FROM-first statements show their rows."""
 from __future__ import annotations
 
-from conftest import run_sql
+from tests.tui.pilot_support import run_sql
 from tui.app import EmbedSQLApp
 
 SIZE = (150, 45)

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from support import PHOTOS
+from tests.support import PHOTOS
 
 
 def run(*args, env_extra=None, input=None, timeout=120):

@@ -11,8 +11,8 @@ import os
 
 import pytest
 
-import alltypes
-from alltypes import HOSTILE
+from tests import alltypes
+from tests.alltypes import HOSTILE
 from tui import chtext
 from tui.export import ExportError, export_result
 
@@ -301,7 +301,7 @@ def test_table_format_shows_every_type_readably(db, tmp_path):
 
 # -- the terminal UI -----------------------------------------------------------------------------------
 async def test_grid_renders_every_type_and_hostile_strings_verbatim(db, tmp_path):
-    from conftest import run_sql, wait_for
+    from tests.tui.pilot_support import run_sql, wait_for
     from tui.app import EmbedSQLApp
 
     app = EmbedSQLApp(session=db, initial_sql=Q, warm_model=False, syntax=False)

@@ -2,7 +2,7 @@
 column, rows come in score order, and the details pane explains the fusion."""
 from __future__ import annotations
 
-from conftest import run_sql
+from tests.tui.pilot_support import run_sql
 
 from tui.app import EmbedSQLApp
 

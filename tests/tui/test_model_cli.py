@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from models_support import DIMS, build_tiny
+from tests.models_support import DIMS, build_tiny
 
 REPO = Path(__file__).resolve().parents[2]
 QUERY = ("SELECT photo_id, cosineDistance(photo_embed, EMBED('a cat on the beach')) AS d "

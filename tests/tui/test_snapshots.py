@@ -1,24 +1,43 @@
-"""SVG snapshots of the main screens (deterministic content: fixed label, no model warm-up,
-no syntax highlighting, no EMBED distances). Update with `pytest tests/tui --snapshot-update`."""
+"""SVG snapshots of the main screens. Everything in the picture is fixed: terminal size, theme,
+no animations, no Textual environment switches (NO_COLOR, TEXTUAL_FILTERS), fixed connection label,
+no model warm-up, no syntax highlighting, no timings, no blinking cursor (headless: see
+SqlEditor.on_mount). Update with `pytest tests/tui/test_snapshots.py --snapshot-update`; a mismatch
+report goes to the temp dir (tests/conftest.py), not the repo."""
 from __future__ import annotations
 
-from conftest import wait_for
+import pytest
+from textual.lazy import Lazy
+
 from tui.app import EmbedSQLApp
 
+from tests.tui.pilot_support import wait_for
+
 SIZE = (130, 36)
+THEME = "textual-dark"
+
+
+@pytest.fixture(autouse=True)
+def _fixed_look(monkeypatch):
+    import textual.constants
+
+    monkeypatch.delenv("NO_COLOR", raising=False)  # read by App.__init__
+    monkeypatch.setattr(textual.constants, "FILTERS", "")  # TEXTUAL_FILTERS, read by App.__init__
 
 
 async def settle(pilot):
-    """Let lazy mounts and the tab underline animation finish before the picture is taken; stop
-    the editor's cursor blink (its phase would differ between runs)."""
-    pilot.app.editor.cursor_blink = False
-    await pilot.pause(0.3)
+    """Wait until the lazy widgets are mounted and nothing is animating, then one more frame."""
+    app = pilot.app
+    assert not app.editor.cursor_blink and app.theme == THEME
+    await wait_for(pilot, lambda: not app.query(Lazy))
     await pilot.wait_for_animation()
     await pilot.pause()
 
 
 def app_for(session, sql):
-    return EmbedSQLApp(session=session, initial_sql=sql, syntax=False, warm_model=False, label="embedded ClickHouse")
+    app = EmbedSQLApp(session=session, initial_sql=sql, syntax=False, warm_model=False, label="embedded ClickHouse")
+    app.theme = THEME  # not TEXTUAL_THEME's
+    app.animation_level = "none"  # not TEXTUAL_ANIMATIONS's
+    return app
 
 
 def test_main_screen_with_results(session, snap_compare):

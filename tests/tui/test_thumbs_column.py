@@ -1,6 +1,7 @@
 """Which column the preview pane shows: the one whose values are images you can open."""
-from support import PHOTOS
 from tui.thumbs import image_column
+
+from tests.support import PHOTOS
 
 
 def test_resolving_path_beats_a_bare_file_name_in_a_photo_column():

@@ -11,6 +11,8 @@ import uuid
 
 import pytest
 
+from tests.support import REPO
+
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
 
@@ -19,7 +21,9 @@ def _capture(sock: str) -> str:
                           capture_output=True, text=True).stdout
 
 
-def _wait_screen(sock: str, *needles: str, timeout: float = 40.0) -> str:
+def _wait_screen(sock: str, *needles: str, timeout: float = 120.0) -> str:
+    """The screen once it shows every needle (the timeout only bounds a hang: a cold start loads
+    textual, chdb and torch, slow on a loaded machine)."""
     end = time.monotonic() + timeout
     text = ""
     while time.monotonic() < end:
@@ -35,13 +39,13 @@ def test_real_app_in_tmux(session, tiny_clip, tmp_path):
     session.close()  # release the embedded engine: the app's process takes it
     sock = f"embedsql-test-{uuid.uuid4().hex[:8]}"
     env = {k: os.environ[k] for k in ("EMBEDSQL_DATA_DIR", "EMBEDSQL_CONFIG", "EMBEDSQL_CACHE_DIR")}
-    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONPATH=os.getcwd(), TERM="xterm-256color")
+    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONPATH=str(REPO), TERM="xterm-256color")
     cmd = ["env", *[f"{k}={v}" for k, v in env.items()],
            sys.executable, "-m", "tui.cli", "--dsn", dsn, "--model", str(tiny_clip)]
     subprocess.run(["tmux", "-L", sock, "-f", "/dev/null", "new-session", "-d", "-s", "app", "-x", "120", "-y", "40",
                     " ".join(f"'{c}'" for c in cmd)], check=True)
     try:
-        _wait_screen(sock, "F5 runs the statement", "photo_embed")  # first screen + catalog
+        _wait_screen(sock, "F5 runs the statement", "photo_embed Array")  # first screen + the catalog's column
         subprocess.run(["tmux", "-L", sock, "send-keys", "-t", "app", "-l",
                         "SELECT photo_id, cosineDistance(photo_embed, EMBED('a cat')) AS distance "
                         "FROM photos ORDER BY photo_id"], check=True)

@@ -42,6 +42,13 @@ class SqlEditor(TextArea):
         self._popup: CompletionList | None = None
         self._prefix = ""
 
+    def on_mount(self) -> None:
+        # Headless (tests, screenshots, benchmarks): no blinking cursor. A blink phase is timing,
+        # and TextArea's line cache keys the cursor on the blink phase, so a blink switched off
+        # later can leave a stale cursor-less line on screen (a flaky snapshot).
+        if self.app.is_headless:
+            self.cursor_blink = False
+
     # -- statements ---------------------------------------------------------------------------
     def cursor_offset(self) -> int:
         row, col = self.cursor_location

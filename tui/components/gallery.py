@@ -13,28 +13,47 @@ MAX_TILES = 20
 
 
 class Tile(Vertical):
+    """One result's image (or why there is none) above its caption. The image can arrive before
+    the tile's own children are mounted (a cached thumbnail, on a busy machine): it is kept and
+    shown once they are."""
+
     def __init__(self, ref: str, caption: str, **kw) -> None:
         super().__init__(classes="tile", **kw)
         self.ref = ref
         self.caption = caption
         self.state = "loading"
+        self._pending: tuple[str, object] | None = None  # ("image", PIL image) | ("error", message)
 
     def compose(self) -> ComposeResult:
         yield Static("[dim]loading…[/dim]", classes="tile-body")
         yield Static(escape(self.caption), classes="tile-caption")
 
+    def on_mount(self) -> None:
+        if self._pending is not None:
+            kind, value = self._pending
+            self._pending = None
+            self.set_image(value) if kind == "image" else self.set_error(value)
+
     def set_image(self, image) -> None:
         if self.state == "image":  # a cached thumbnail and a fetch may both arrive: show one
             return
         self.state = "image"
-        body = self.query_one(".tile-body")
-        img = image_widget_class()(image, classes="tile-image")
-        self.mount(img, before=body)
-        body.remove()
+        shown, body = self.query(".tile-image"), self.query(".tile-body")
+        if shown:
+            shown.first().image = image
+        elif body:
+            self.mount(image_widget_class()(image, classes="tile-image"), before=body.first())
+            body.first().remove()
+        else:
+            self._pending = ("image", image)
 
     def set_error(self, message: str) -> None:
         self.state = "error"
-        self.query_one(".tile-body", Static).update(f"[red]{escape(message)}[/red]")
+        body = self.query(".tile-body")
+        if body:
+            body.first(Static).update(f"[red]{escape(message)}[/red]")
+        else:
+            self._pending = ("error", message)
 
 
 class Gallery(VerticalScroll):
