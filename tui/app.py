@@ -369,24 +369,26 @@ class EmbedSQLApp(App[int]):
         self._later(self._catalog_loaded, data)
 
     def _later(self, fn, *args, **kw) -> None:
-        """Run fn on the UI thread. Widgets mounted lazily (just after the first paint) may not
-        be there yet: retry for up to a second; a no-op once the app is gone."""
-        from textual.css.query import NoMatches
+        """Run fn on the UI thread, once the widgets mounted lazily just after the first paint
+        (sidebar, result tabs) are all there; a no-op once the app is gone. (Retrying fn when it
+        met a missing widget re-ran work it had half done: a preview marked 'loading' before the
+        retry was never fetched.)"""
 
-        def safe(tries: int = 20):
-            try:
-                fn(*args, **kw)
-            except NoMatches:
-                if tries and self.is_running:
-                    self.set_timer(0.05, lambda: safe(tries - 1))
+        def when_ready():
+            if not self.is_running:
+                return
+            if self.query(Lazy):  # a lazy widget is still mounting (slow on a busy machine)
+                self.set_timer(0.02, when_ready)
+                return
+            fn(*args, **kw)
 
         try:
-            self.call_from_thread(safe)
+            self.call_from_thread(when_ready)
         except RuntimeError:
             pass  # the app has exited
 
     def _catalog_loaded(self, data) -> None:
-        tree = self.query_one("#catalog")  # NoMatches before the lazy mount: _later retries
+        tree = self.query_one("#catalog")  # mounted lazily: _later waits for it
         self.catalog_data = data
         tree.load(data)
         self.editor.completions = data.names() + ["EMBED"]
@@ -595,7 +597,10 @@ class EmbedSQLApp(App[int]):
         if self.result is None or self.image_col is None or index >= len(self.result.rows):
             return
         ref = self.result.rows[index][self.image_col]
-        preview = self.query_one("#preview")
+        found = self.query("#preview")
+        if not found:
+            return  # a row highlighted while the app closes: the result tabs are already gone
+        preview = found.first()
         if not isinstance(ref, str) or not ref:
             preview.show_none("This row has no image reference.")
             return

@@ -13,7 +13,23 @@ async def wait_for(pilot, cond, timeout: float = 60.0, step: float = 0.05):
         if cond():
             return True
         await pilot.pause(step)
-    raise AssertionError(f"condition not met in {timeout} s; the app: {describe(pilot.app)}")
+    raise AssertionError(f"condition not met in {timeout} s; the app: {describe(pilot.app)}\n{thread_stacks()}")
+
+
+def thread_stacks() -> str:
+    """Where every other thread is (for a timeout's message: a worker stuck shows here)."""
+    import sys
+    import threading
+    import traceback
+
+    names = {t.ident: t.name for t in threading.enumerate()}
+    out = []
+    for ident, frame in sys._current_frames().items():
+        if ident == threading.get_ident():
+            continue
+        stack = traceback.extract_stack(frame)[-6:]
+        out.append(f"thread {names.get(ident, ident)}:\n" + "".join(traceback.format_list(stack)))
+    return "\n".join(out)
 
 
 def describe(app) -> str:
