@@ -44,8 +44,9 @@ def resolves(value) -> bool:
 
 def image_column(columns: list[str], rows: list[tuple], types: list[str] | None = None) -> int | None:
     """Index of the column holding image references (judged on the first 5 rows), or None.
-    Values that resolve (URLs, existing files) beat values that only look like image names (`photo_id = 'cat.jpg'`); among equals, a column
-    named like *url*/*path*/*file* beats *image*/*photo*, which beats any other name."""
+    Values that resolve (URLs, existing files) beat values that only look like image names
+    (`photo_id = 'cat.jpg'`); among equals, a column named like *url*/*path*/*file* beats
+    *image*/*photo*, which beats any other name."""
     if not rows:
         return None
     sample = rows[:5]
