@@ -22,11 +22,11 @@ DDL = """CREATE TABLE photos (
 COLUMNS = ["id", "photo_id", "photo_image_url", "photo_description", "year", "taken_at", "rating", "photo_embed"]
 
 
-def create_photos(session, image_url: str | None = None) -> list[list]:
+def create_photos(session, image_url: str | None = None, urls: list[str] | None = None) -> list[list]:
     """Create and fill `photos` through `session` (its embedder gives the vectors); returns the
-    rows inserted. Row i (0..4): photo_id p{i}, description TEXTS[i], year 2000+i, rating NULL for
-    odd i. Row 99: photo_id cat-photo, the vector of IMAGE, photo_image_url `image_url` (default
-    the local path of IMAGE)."""
+    rows inserted. Row i (0..4): photo_id p{i}, description TEXTS[i], photo_image_url urls[i]
+    (default https://img.invalid/p{i}.jpg), year 2000+i, rating NULL for odd i. Row 99: photo_id
+    cat-photo, the vector of IMAGE, photo_image_url `image_url` (default the local path of IMAGE)."""
     import datetime as dt
 
     from embed import EmbedQuery, Term
@@ -35,7 +35,8 @@ def create_photos(session, image_url: str | None = None) -> list[list]:
     vecs = session.embedder.embed_texts(TEXTS)
     img = session.embedder.embed([EmbedQuery((Term("image", str(IMAGE)),))])[0]
     taken = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.timezone.utc)
-    rows = [[i, f"p{i}", f"https://img.invalid/p{i}.jpg", t, 2000 + i, taken + dt.timedelta(days=i),
+    urls = urls or [f"https://img.invalid/p{i}.jpg" for i in range(len(TEXTS))]
+    rows = [[i, f"p{i}", urls[i], t, 2000 + i, taken + dt.timedelta(days=i),
              None if i % 2 else float(i), v.tolist()]
             for i, (t, v) in enumerate(zip(TEXTS, vecs))]
     rows.append([99, "cat-photo", image_url or str(IMAGE), "photo", 2099, taken, 5.0, img.tolist()])
