@@ -489,6 +489,9 @@ class Session:
             raise UsageError(f"{what} runs one statement; this text holds {count}",
                              hint="run the others with execute() or run_script() first")
         st = prepared.statements[0]
+        parts = split_statements(st)  # without a trailing `;` (and comments after it): the
+        if len(parts) == 1:           # statement is wrapped (DESCRIBE (...)) or gets a FORMAT
+            st = parts[0].text
         st_settings = dict(settings or {}) if verbatim else {**self._default_settings(st), **(settings or {})}
         return prepared, st, st_settings
 

@@ -25,13 +25,20 @@ def shell(tmp_path, monkeypatch):
     InteractiveShell.clear_instance()
 
 
+@pytest.fixture(scope="module")
+def embedder(tiny_clip, tmp_path_factory):
+    from embed import Embedder
+
+    return Embedder(str(tiny_clip), cache_dir=tmp_path_factory.mktemp("vec-cache"))
+
+
 @pytest.fixture
-def db(tmp_path, tiny_clip, image_server):
+def db(tmp_path, embedder, image_server):
     """A DSN whose photos table points at the loopback image server (row 4: a 404)."""
     import sqlext
 
     dsn = f"chdb://{tmp_path}/db"
-    s = sqlext.connect(dsn, model=str(tiny_clip))
+    s = sqlext.connect(dsn, embedder=embedder)
     urls = [image_server.url(f"/photos/{n}") for n in PHOTO_NAMES] + [image_server.url("/404")]
     create_photos(s, urls=urls)
     s.close()
