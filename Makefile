@@ -14,7 +14,8 @@ $(STAMP): pyproject.toml
 	$(PIP) install --quiet --upgrade pip
 	# torch pinned: 2.13.0 is the CPU build (an unpinned torch pulls a multi-GB CUDA build)
 	$(PIP) install --quiet "torch==2.13.0"
-	$(PIP) install --quiet --config-settings editable_mode=compat -e ".[test,onnx]"
+	# harlequin and jupyter: the integration tests drive Harlequin and an IPython shell
+	$(PIP) install --quiet --config-settings editable_mode=compat -e ".[test,onnx,harlequin,jupyter]"
 	touch $(STAMP)
 
 install: $(STAMP)
