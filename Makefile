@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install bench bench-smoke fuzz load clean
+.PHONY: demo test install bench bench-fts bench-smoke fuzz load clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run --out benchmarks/report
+
+bench-fts: $(STAMP)
+	$(PIP) install --quiet --config-settings editable_mode=compat -e ".[test,onnx,bench]"
+	$(PY) -m benchmarks.bench_fts --json benchmarks/report-fts.json
 
 bench-smoke: $(STAMP)
 	$(PY) -m benchmarks.run --smoke --out benchmarks/report-smoke

@@ -121,10 +121,42 @@ def unsplash_items(path: str | os.PathLike, *, limit: int | None = None, thumb_p
         meta["photo_image_url"] = url
         if pid in kw:
             meta["keywords"] = kw[pid]
+        meta["search_text"] = search_text(meta)
         if not pid or not url:
             yield Item(0, pid, "", label, {"_error": f"line {n}: empty photo_id or photo_image_url"})
             continue
         yield Item(stable_id(pid), pid, with_params(url, thumb_params), label, meta)
+
+
+# ------------------------------------------------------------------ searchable text
+
+#: the fields joined into `search_text` (the photos table's DEFAULT, migration 0003, joins the same)
+SEARCH_TEXT_FIELDS = ("photo_description", "ai_description", "keywords", "photo_location_name",
+                      "photo_location_city", "photo_location_country")
+_NAME_SPLIT = re.compile(r"[\W_]+")
+
+
+def file_words(relpath: str) -> str:
+    """The words of an image's path, for keyword search: `trips/lisbon/red_tram-01.jpg` ->
+    `trips lisbon red tram 01` (extension dropped, separators become spaces)."""
+    stem = relpath.rsplit(".", 1)[0] if "." in relpath.rsplit("/", 1)[-1] else relpath
+    return " ".join(w for w in _NAME_SPLIT.split(stem) if w)
+
+
+def search_text(meta: dict, extra: str = "") -> str:
+    """The searchable text of a photo (the `search_text` column that TextSearch / HybridSearch
+    read): descriptions, keywords and places, then `extra` (a folder image's path words), joined
+    by spaces, empty parts left out."""
+    parts = []
+    for k in SEARCH_TEXT_FIELDS:
+        v = meta.get(k)
+        if isinstance(v, (list, tuple)):
+            v = " ".join(str(x) for x in v if x)
+        if v:
+            parts.append(str(v).strip())
+    if extra:
+        parts.append(extra)
+    return " ".join(p for p in parts if p)
 
 
 # ------------------------------------------------------------------ local images
@@ -158,6 +190,7 @@ def image_items(specs: Iterable[str | os.PathLike], *, descriptions: dict[str, s
             desc = descriptions.get(rel) or descriptions.get(f.name) or descriptions.get(str(f))
             if desc:
                 meta["photo_description"] = desc
+            meta["search_text"] = search_text(meta, file_words(rel))
             yield Item(stable_id(str(f)), rel, str(f), str(f), meta)
 
 

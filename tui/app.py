@@ -664,7 +664,7 @@ class EmbedSQLApp(App[int]):
 
         from .components.prompt_screen import PromptScreen
 
-        self.push_screen(PromptScreen("Export the result to (.csv, .json or .parquet):", str(default),
+        self.push_screen(PromptScreen("Export the result to (.csv, .json, .jsonl or .parquet):", str(default),
                                       id="export-prompt"), done)
 
     @work(thread=True, group="export")

@@ -49,7 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser("query", parents=[common], help="run SQL with EMBED() and print the result")
     q.add_argument("sql", nargs="?", help="the SQL text (or use -f)")
     q.add_argument("-f", "--file", help="a script file with several statements (use - for stdin)")
-    q.add_argument("--format", choices=["table", "csv", "json", "tsv"], default="table")
+    q.add_argument("--format", choices=["table", "csv", "tsv", "json", "jsoneachrow", "jsonl", "vertical", "markdown"],
+                   default="table", type=str.lower,
+                   help="table (default); or ClickHouse's own CSVWithNames, TSVWithNames, JSON, JSONEachRow "
+                        "(jsonl), Vertical, Markdown")
     q.add_argument("--full-vectors", action="store_true", help="print vectors in full instead of [512 x Float32]")
     q.add_argument("--explain", action="store_true",
                    help="print the SQL that would be sent (vectors elided), translations, lints and timings; run nothing")
@@ -120,7 +123,9 @@ def cmd_query(args, ctx: Context) -> int:
     from embed.errors import UserFacingError
     from sqlext.text.split import split_statements
 
-    from .output import render
+    from sqlext.db.session import is_query
+
+    from .output import write_statement
 
     if args.file:
         try:
@@ -147,6 +152,10 @@ def cmd_query(args, ctx: Context) -> int:
     with s.unit_of_work():
         for n, st in enumerate(statements, 1):
             try:
+                if is_query(st.text):  # rows: in the format asked for, as ClickHouse writes it
+                    write_statement(s, st.text, args.format, full_vectors=args.full_vectors,
+                                    console=ctx.out, warn=ctx.warn)
+                    continue
                 r = s.execute(st.text)
             except UserFacingError as exc:
                 if len(statements) > 1:  # say which one: the statements before it have run
@@ -154,11 +163,7 @@ def cmd_query(args, ctx: Context) -> int:
                 raise
             for w in r.stats.warnings:
                 ctx.warn(w)
-            if r.columns:
-                text_out = render(r, args.format, full_vectors=args.full_vectors, console=ctx.out)
-                if text_out is not None:
-                    sys.stdout.write(text_out)
-            elif r.message and args.format == "table":
+            if r.message and args.format == "table":
                 ctx.err.print(f"[dim]{r.message}[/dim]", highlight=False)
     return EXIT_OK
 
@@ -195,6 +200,7 @@ def cmd_tui(args, ctx: Context) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
+    from .output import ReaderGone
     _quiet_libraries(debug)
     ctx = None
     try:
@@ -211,6 +217,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except (BrokenPipeError, ReaderGone):  # `embedsql query ... | head`: the reader has what it wanted
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except Exception as exc:  # the one place errors become messages
         if debug:
             raise

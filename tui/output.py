@@ -1,109 +1,196 @@
-"""Rendering of query results for the command line: rich table, CSV, TSV, JSON."""
+"""What `embedsql query --format F` writes for a statement that returns rows.
+
+Every format but `table` is ClickHouse's own: the statement is sent with `FORMAT <name>` and the
+bytes the server writes are passed through as they come (`Session.raw_stream`):
+
+    csv -> CSVWithNames    tsv -> TSVWithNames    json -> JSON    jsoneachrow (jsonl) -> JSONEachRow
+    vertical -> Vertical   markdown -> Markdown
+
+Vector columns (Array(Float32), Array(Float64), Array(BFloat16)) are shown as `[N x Float32]`
+unless `--full-vectors`: the server does it, by sending
+`SELECT * REPLACE (concat('[', toString(length(v)), ' x Float32]') AS v) FROM (<statement>)` when
+`DESCRIBE TABLE (<statement>)` names such a column (one extra round trip, no extra execution). A
+statement with its own FORMAT clause is printed in that format, vectors and all.
+
+`table` is embedsql's: the result is fetched as ClickHouse's TSVWithNamesAndTypes (so every value
+is ClickHouse's own text), and printed as a Rich table: the column names and types, the cells as
+`tui.chtext.display` shows them (NULL as ᴺᵁᴸᴸ, control characters visible, values longer than
+80 characters cut with …), then `N rows`.
+"""
 from __future__ import annotations
 
-import csv
-import datetime as _dt
-import decimal
-import io
-import json
-import uuid
+import re
+import sys
 
-VECTOR_MIN_LEN = 16
+from . import chtext
 
+FORMATS = {
+    "table": None,
+    "csv": "CSVWithNames",
+    "tsv": "TSVWithNames",
+    "json": "JSON",
+    "jsoneachrow": "JSONEachRow",
+    "jsonl": "JSONEachRow",
+    "vertical": "Vertical",
+    "markdown": "Markdown",
+}
 
-def is_vector(value) -> bool:
-    return isinstance(value, (list, tuple)) and len(value) >= VECTOR_MIN_LEN and all(
-        isinstance(x, float) for x in value[:4])
-
-
-def elide(value, type_name: str = "") -> str:
-    elem = "Float32"
-    if "Float64" in type_name:
-        elem = "Float64"
-    return f"[{len(value)} x {elem}]"
-
-
-def cell_text(value, type_name: str = "", full_vectors: bool = False, compact: bool = False) -> str:
-    """Text of one cell. compact (tables on screen): floats to 6 significant digits."""
-    if value is None:
-        return "NULL"
-    if is_vector(value) and not full_vectors:
-        return elide(value, type_name)
-    if isinstance(value, float):
-        if compact:
-            return f"{value:.6g}"
-        if "Float32" in type_name:
-            return repr(float(_f32(value)))
-        return repr(value)
-    if isinstance(value, (bytes, bytearray)):
-        return value.hex()
-    if isinstance(value, (list, tuple)) and "Float32" in type_name:
-        value = _f32_deep(value)
-    if isinstance(value, (list, tuple, dict)):
-        return json.dumps(_jsonable(value, full_vectors), ensure_ascii=False)
-    return str(value)
+TABLE_CELL = 80  # characters of a cell in the table format; longer values end with "…"
+_SELECT_LIKE = re.compile(r"^\s*(?:\(\s*)*(?:SELECT|WITH)\b", re.I)
+_OWN_FORMAT = re.compile(r"\bFORMAT\s+([A-Za-z_]\w*)\s*(?:\bSETTINGS\b.*)?$", re.I | re.S)
 
 
-def _f32(value: float):
-    import numpy as np
+def own_format(statement: str) -> str | None:
+    """The statement's own `FORMAT name` clause, or None. sqlglot's ClickHouse parser decides;
+    a statement it cannot parse is checked for a FORMAT clause at its end."""
+    from sqlext.errors import SQLSyntaxError
+    from sqlext.text.split import lexing_copy
 
-    return float(str(np.float32(value)))
+    try:
+        text = lexing_copy(statement)
+    except SQLSyntaxError:
+        return None
+    if not re.search(r"\bformat\b", text, re.I):
+        return None
+    import logging
+
+    log = logging.getLogger("sqlglot")
+    level = log.level
+    log.setLevel(logging.CRITICAL + 1)  # its "falling back to Command" is not for our users
+    try:
+        import sqlglot
+
+        from sqlglot import exp
+
+        tree = sqlglot.parse_one(text, read="clickhouse")
+        if tree is None or isinstance(tree, exp.Command):  # SHOW ...: not parsed, only kept
+            raise ValueError("not parsed")
+        fmt = tree.args.get("format")
+        return fmt.name if fmt is not None else None
+    except Exception:
+        m = _OWN_FORMAT.search(text.strip().rstrip(";"))
+        return m.group(1) if m else None
+    finally:
+        log.setLevel(level)
 
 
-def _f32_deep(value):
-    if isinstance(value, float):
-        return _f32(value)
-    if isinstance(value, (list, tuple)):
-        return [_f32_deep(v) for v in value]
-    return value
+def describe(session, statement: str) -> list[tuple[str, str]]:
+    """(name, ClickHouse type) of each column the statement returns, without running it:
+    `DESCRIBE TABLE (statement)`. [] when the server cannot describe it (SHOW, EXPLAIN...)."""
+    from sqlext.errors import ServerError
+
+    if not _SELECT_LIKE.match(_code(statement)):
+        return []
+    try:
+        data = session.raw_query(f"DESCRIBE TABLE (\n{statement}\n)", fmt="TabSeparated")
+    except ServerError:  # the statement itself will say what is wrong with it (EMBED errors: now)
+        return []
+    out = []
+    for line in data.split(b"\n"):
+        if line:
+            f = line.split(b"\t")
+            out.append((chtext.tsv_field(f[0]) or "", chtext.tsv_field(f[1]) or ""))
+    return out
 
 
-def _jsonable(value, full_vectors: bool):
-    if is_vector(value) and not full_vectors:
-        return elide(value)
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v, full_vectors) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v, full_vectors) for k, v in value.items()}
-    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
-        return value.isoformat()
-    if isinstance(value, (decimal.Decimal, uuid.UUID)):
-        return str(value)
-    if isinstance(value, (bytes, bytearray)):
-        return value.hex()
-    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
-        return str(value)
-    return value
+def _code(statement: str) -> str:
+    from sqlext.errors import SQLSyntaxError
+    from sqlext.text.split import lexing_copy
+
+    try:
+        return lexing_copy(statement)
+    except SQLSyntaxError:
+        return statement
 
 
-def render(result, fmt: str, *, full_vectors: bool = False, console=None) -> str | None:
-    """Return text for csv/tsv/json; print a rich table for `table` (returns None)."""
-    cols, types = result.columns, result.types or [""] * len(result.columns)
-    if fmt == "json":
-        rows = [{c: _jsonable(_f32_deep(v) if "Float32" in t else v, full_vectors)
-                 for c, t, v in zip(cols, types, r)} for r in result.rows]
-        return json.dumps(rows, ensure_ascii=False, indent=None) + "\n"
-    if fmt in ("csv", "tsv"):
-        buf = io.StringIO()
-        w = csv.writer(buf, delimiter="," if fmt == "csv" else "\t", lineterminator="\n")
-        w.writerow(cols)
-        for r in result.rows:
-            w.writerow([cell_text(v, t, full_vectors) for v, t in zip(r, types)])
-        return buf.getvalue()
+def elided(statement: str, columns: list[tuple[str, str]]) -> str:
+    """The statement with its vector columns replaced by `[N x Float32]` on the server; the
+    statement itself when it has none (or when a vector column's name is not unique)."""
+    from sqlext.text.ddl import quote_identifier
+
+    names = [n for n, _ in columns]
+    repl = []
+    for name, type_name in columns:
+        if chtext.is_vector_type(type_name) and names.count(name) == 1:
+            q = quote_identifier(name, always=True)
+            elem = chtext.parse_type(type_name).arg(0).name
+            repl.append(f"concat('[', toString(length({q})), ' x {elem}]') AS {q}")
+    if not repl:
+        return statement
+    return f"SELECT * REPLACE ({', '.join(repl)}) FROM (\n{statement}\n)"
+
+
+class ReaderGone(Exception):
+    """stdout was closed by its reader (`embedsql query ... | head`): stop writing, quietly.
+    Not an OSError, so that no layer on the way up takes it for a database failure."""
+
+
+def write_statement(session, statement: str, fmt: str, *, full_vectors: bool = False,
+                    out=None, console=None, warn=None) -> None:
+    """Run one statement that returns rows and write its result in `fmt` (a key of FORMATS) to
+    `out` (a binary stream; default stdout) or, for `table`, to the Rich `console`. `warn` gets
+    each lint of the statement. Raises what `Session.raw_stream` raises."""
+    out = out if out is not None else sys.stdout.buffer
+    own = own_format(statement)
+    columns: list[tuple[str, str]] = []
+    sql = statement
+    if own is None and not full_vectors:
+        columns = describe(session, statement)
+        sql = elided(statement, columns)
+    ch_format = None if own is not None else (FORMATS[fmt] or "TSVWithNamesAndTypes")
+    try:
+        with session.raw_stream(sql, fmt=ch_format) as chunks:
+            if fmt == "table" and own is None:
+                data = b"".join(chunks)
+            else:
+                data = None
+                for chunk in chunks:
+                    out.write(chunk)
+                out.flush()
+            for w in chunks.stats.warnings:
+                if warn is not None:
+                    warn(w)
+        if data is not None:
+            names, types, rows = chtext.parse_tsv(data)
+            if columns and [n for n, _ in columns] == names:
+                types = [t for _, t in columns]  # the vector columns' own types, not String
+            print_table(names, types, rows, console)
+    except BrokenPipeError:
+        raise ReaderGone() from None
+
+
+def print_table(names, types, rows, console) -> None:
+    """Print a result as a Rich table: header `name` over its type (dim), cells from ClickHouse
+    text (`chtext.display`: never markup), then `N rows`."""
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(show_header=True, header_style="bold", show_lines=False)
-    for c, t in zip(cols, types):
-        table.add_column(f"{c}\n[dim]{t}[/dim]" if t else c, overflow="fold")
-    for r in result.rows:
-        table.add_row(*[_escape(cell_text(v, t, full_vectors, compact=True)) for v, t in zip(r, types)])
+    for name, t in zip(names, types):
+        head = Text(name)
+        if t:
+            head.append("\n" + t, style="dim")
+        table.add_column(head, overflow="fold", justify="right" if chtext.right_aligned(t) else "left")
+    for row in rows:
+        table.add_row(*[chtext.display(cell, t, max_len=TABLE_CELL) for cell, t in zip(row, types)])
     console.print(table)
-    n = len(result.rows)
-    console.print(f"[dim]{n} row{'s' if n != 1 else ''}[/dim]")
-    return None
+    n = len(rows)
+    console.print(Text(f"{n} row{'s' if n != 1 else ''}", style="dim"))
 
 
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
+def render(result, fmt: str = "table", *, full_vectors: bool = False, console=None) -> None:
+    """Print a `sqlext.Result` (Python values) as the `table` format does; vectors as
+    `[N x Float32]` unless `full_vectors`."""
+    if fmt != "table":
+        raise ValueError(f"render prints the table format; {fmt!r} is written by write_statement")
+    types = list(result.types or [""] * len(result.columns))
+    rows = []
+    for r in result.rows:
+        row = []
+        for v, t in zip(r, types):
+            if v is not None and not full_vectors and chtext.is_vector_type(t):
+                row.append(chtext.vector_label(len(v), t))
+            else:
+                row.append(chtext.text(v, t))
+        rows.append(row)
+    print_table(list(result.columns), types, rows, console)

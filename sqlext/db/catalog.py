@@ -188,6 +188,13 @@ class LiveCatalog:
         """A table setting as written in the CREATE statement, or None."""
         return self.table_info(table).settings.get(name)
 
+    def text_tokens_column(self, table: str, column: str) -> str | None:
+        """The stored token column of `column`'s FTS index on ClickHouse (`<column>__tokens`,
+        Array(String), written by the dialect bridge for `TYPE fts`), or None when the table has
+        none (TextSearch then tokenizes on the fly)."""
+        name = f"{column}__tokens"
+        return name if self.table_info(table).columns.get(name) == "Array(String)" else None
+
     def table_exists(self, table: str) -> bool:
         """Does `table` exist?"""
         return self.table_info(table).exists

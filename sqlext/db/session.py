@@ -20,6 +20,7 @@ The public API (everything else is private):
 - `insert`, `insert_arrow`: columnar data in; `query_arrow`, `query_df`, `query_np`,
   `query_arrow_stream`: columnar results (Arrow, pandas, numpy), named as clickhouse-connect names
   them, EMBED resolved as in `query`; `columns_of`: a query's columns without running it;
+- `raw_query`, `raw_stream`: a result as the bytes of a ClickHouse output format;
 - `unit_of_work()`: hold the embedded engine across several calls; `release_engine()` hands it
   back to other processes now;
 - `catalog`: the one reader of tables, columns, vector indexes and the model on a column;
@@ -407,6 +408,8 @@ class Session:
                         result.types = [t.name for t in r.column_types]
                         result.rows = list(r.result_rows)
                         summ = getattr(r, "summary", None) or {}
+                        if not result.columns:  # an empty result carries no header: ask for it
+                            result.columns, result.types = _empty_result_columns(c, st, params, st_settings)
                     else:
                         r = c.command(st, parameters=params, settings=st_settings or None)
                         summ = getattr(r, "summary", None) or {}
@@ -623,6 +626,77 @@ class Session:
 
         return ArrowStream(batches())
 
+    # == raw results (issue 12; issue 11 adds the same two methods: keep one) ====================
+    # `raw_query` / `raw_stream` return a statement's result as the bytes of a ClickHouse output
+    # format, EMBED-aware like `query`. The command line prints them as they come.
+    def raw_query(self, sql: str, *, fmt: str | None = None, params: dict | None = None,
+                  settings: dict | None = None) -> bytes:
+        """Run one statement and return its result in ClickHouse output format `fmt` (a name
+        ClickHouse knows: "CSVWithNames", "JSON", "Parquet", ...), as the server wrote it.
+        `fmt=None`: the statement's own FORMAT clause (TabSeparated without one). The statement
+        goes through the pipeline of `query` (EMBED, translation, lints, default settings);
+        `params` / `settings` as there. Raises the errors of `prepare`, `UsageError` for a text
+        holding several statements, and `ServerError` (or a subclass) when the database refuses it."""
+        prepared = self.prepare(sql)
+        if len(prepared.statements) != 1:
+            raise UsageError(f"raw_query runs one statement; this text holds {len(prepared.statements)}")
+        return b"".join(self._raw_chunks(prepared, fmt, params, settings, stream=False))
+
+    def raw_stream(self, sql: str, *, fmt: str | None = None, params: dict | None = None,
+                   settings: dict | None = None) -> "RawStream":
+        """`raw_query` as an iterator of byte chunks (a `RawStream`: its `stats` say what was sent:
+        SQL with vectors elided, translations, lints, embedding time). The statement is prepared
+        (EMBED resolved) at once and sent on the first `next()`; the database is held until the
+        stream is exhausted or closed (`with session.raw_stream(...) as chunks:`). Errors as
+        `raw_query`; a server that fails mid-result raises from `next()`."""
+        prepared = self.prepare(sql)
+        if len(prepared.statements) != 1:
+            raise UsageError(f"raw_stream runs one statement; this text holds {len(prepared.statements)}")
+        return RawStream(self._raw_chunks(prepared, fmt, params, settings), prepared.stats)
+
+    def _raw_chunks(self, prepared: Prepared, fmt, params, settings, *, stream: bool = True,
+                    chunk_size: int = 1 << 16):
+        st = prepared.statements[0]
+        st_settings = {**self._default_settings(st), **(settings or {})}
+        with self._client() as c:
+            if not self.backend.embedded:
+                self._running_qid = uuid.uuid4().hex
+                st_settings["query_id"] = self._running_qid
+            try:
+                # the embedded engine streams SELECTs only (DESCRIBE, SHOW...: "Streaming query is
+                # not supported"); what it cannot stream comes in one piece
+                if not stream or (self.backend.embedded and not _SELECT_LIKE.match(_skip_comments(st))):
+                    yield c.raw_query(st, parameters=params, settings=st_settings or None, fmt=fmt)
+                    return
+                body = c.raw_stream(st, parameters=params, settings=st_settings or None, fmt=fmt)
+                try:
+                    while True:
+                        chunk = body.read(chunk_size)
+                        if not chunk:
+                            break
+                        yield chunk
+                finally:
+                    with contextlib.suppress(Exception):
+                        body.close()
+            except EmbedSQLError:
+                raise
+            except KeyboardInterrupt:
+                if not self.backend.embedded and self._running_qid:
+                    with contextlib.suppress(Exception):
+                        self.cancel()
+                raise
+            except Exception as exc:
+                if is_driver_error(exc):
+                    err = map_error(exc, self.spec)
+                    if "hnsw_candidate_list_size_for_search" not in (settings or {}):
+                        err.message = _OUR_SETTINGS.sub("", err.message)
+                    _add_position(err, st, prepared.original)
+                    raise err from None
+                raise
+            finally:
+                self._running_qid = None
+    # == end of raw results ======================================================================
+
     def insert(self, table: str, data, column_names: list[str], *, column_types: list[str] | None = None,
                column_oriented: bool = False, settings: dict | None = None):
         """Insert Python values: `data` is a list of rows (or of columns with
@@ -675,6 +749,64 @@ class Session:
         self.close()
 
 
+class RawStream:
+    """The byte chunks of one statement's result in a ClickHouse output format (from
+    `Session.raw_stream`). Iterate it; `stats` (`Stats`) says what was sent. `close()` (or leaving
+    a `with` block) stops early and hands the database back."""
+
+    def __init__(self, chunks, stats: Stats):
+        self._chunks = chunks
+        self.stats = stats
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> bytes:
+        return next(self._chunks)
+
+    def close(self) -> None:
+        self._chunks.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+_SELECT_LIKE = re.compile(r"^\s*(?:\(\s*)*(?:SELECT|WITH)\b", re.I)
+
+
+def _empty_result_columns(client, statement: str, params, settings) -> tuple[list[str], list[str]]:
+    """Names and types of a query whose result came back empty (ClickHouse sends no header
+    with zero rows in Native). A SELECT is described without running it again
+    (`DESCRIBE TABLE (query)`, a few ms); another statement (SHOW ... on an empty database) is
+    run again in JSONCompact for its `meta`. ([], []) when neither works: the empty result itself
+    stands."""
+    import json
+
+    settings = {k: v for k, v in (settings or {}).items() if k != "query_id"} or None
+    try:
+        if _SELECT_LIKE.match(statement) or _SELECT_LIKE.match(_skip_comments(statement)):
+            rows = client.query(f"DESCRIBE TABLE (\n{statement}\n)", parameters=params,
+                                settings=settings).result_rows
+            return [r[0] for r in rows], [r[1] for r in rows]
+        meta = json.loads(client.raw_query(statement, parameters=params, settings=settings,
+                                           fmt="JSONCompact"))["meta"]
+        return [m["name"] for m in meta], [m["type"] for m in meta]
+    except Exception:  # best effort: the query itself succeeded
+        return [], []
+
+
+def _skip_comments(sql: str) -> str:
+    from ..text.split import lexing_copy
+
+    try:
+        return lexing_copy(sql)
+    except SQLSyntaxError:
+        return sql
+
+
 def same_model(recorded: str, current: str) -> bool:
     """A column records the model id it was filled with. A local directory holding a copy of a hub
     model counts as that model when it is named after it (…/clip-vit-base-patch32)."""
@@ -717,4 +849,4 @@ def connect(dsn: str | None = None, *, model: str | None = None, dialect: str | 
     return Session(spec, model=model, embedder=embedder)
 
 
-__all__ = ["Session", "Result", "Stats", "Prepared", "connect", "elide_vectors", "UsageError"]
+__all__ = ["Session", "Result", "Stats", "Prepared", "RawStream", "connect", "elide_vectors", "UsageError"]

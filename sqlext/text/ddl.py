@@ -283,6 +283,7 @@ class StaticCatalog:
         self._dims: dict = {}
         self._models: dict = {}
         self._settings: dict = {}
+        self._text: set = set()
         for src, dst in ((indexes, self._indexes), (dims, self._dims), (models, self._models),
                          (settings, self._settings)):
             for (t, c), v in (src or {}).items():
@@ -329,6 +330,14 @@ class StaticCatalog:
 
     def table_setting(self, table: str, name: str) -> str | None:
         return self._settings.get((self._key(table), name))
+
+    def add_text_tokens(self, table: str, column: str) -> None:
+        """Record that `column` has a stored FTS token column (`<column>__tokens`)."""
+        self._text.add((self._key(table), column))
+
+    def text_tokens_column(self, table: str, column: str) -> str | None:
+        """`<column>__tokens` when recorded with `add_text_tokens`, else None."""
+        return f"{column}__tokens" if (self._key(table), column) in self._text else None
 
     def invalidate(self, table: str | None = None) -> None:
         """Nothing cached: a no-op, so code can call it on any catalog."""

@@ -24,12 +24,14 @@ def run(capsys, *argv):
 
 def test_status_up_status_down(capsys, dsn):
     code, out, err = run(capsys, "migrate", "status", "--dsn", dsn)
-    assert code == 0 and "0001" in out and "pending" in out and "0 applied or started, 2 pending" in out
+    assert code == 0 and "0001" in out and "pending" in out and "0 applied or started, 3 pending" in out
     code, out, err = run(capsys, "migrate", "up", "--dsn", dsn)
     assert code == 0, err
     assert "applying 0001_photos_table" in err and "vector index photo_embed_index on photos: Built" in err
     code, out, err = run(capsys, "migrate", "status", "--dsn", dsn)
-    assert code == 0 and out.count("applied") >= 2 and "2 applied or started, 0 pending" in out
+    assert code == 0 and out.count("applied") >= 2 and "3 applied or started, 0 pending" in out
+    code, out, err = run(capsys, "migrate", "down", "--dsn", dsn)
+    assert code == 0 and "reverted 0003_photos_text_index" in err
     code, out, err = run(capsys, "migrate", "down", "--dsn", dsn)
     assert code == 0 and "reverted 0002_photo_embed_index" in err
     code, out, err = run(capsys, "migrate", "down", "--dsn", dsn, "--to", "0")

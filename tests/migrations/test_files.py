@@ -69,7 +69,7 @@ def test_checksums_whole_file_and_prefix():
 
 def test_builtin_set():
     ms = load([])
-    assert [m.label for m in ms] == ["0001_photos_table", "0002_photo_embed_index"]
+    assert [m.label for m in ms] == ["0001_photos_table", "0002_photo_embed_index", "0003_photos_text_index"]
     assert all(m.path.parent == BUILTIN_DIR and m.down for m in ms)
     create = ms[0].up[0].text
     assert "CONSTRAINT photo_embed_len CHECK length(photo_embed) = 512" in create

@@ -35,12 +35,12 @@ def test_builtin_plan_golden(dialect, direction, cluster):
 def test_plan_translates_index_with_dim_from_the_files_constraint():
     _, steps = plan(load([]), "clickhouse")
     sql = [s for st in steps for s in st.sql]
-    assert sql[-2] == ("ALTER TABLE photos ADD INDEX photo_embed_index photo_embed "
-                       "TYPE vector_similarity('hnsw', 'cosineDistance', 512)")
-    assert sql[-1] == "ALTER TABLE photos MATERIALIZE INDEX photo_embed_index"
+    i = sql.index("ALTER TABLE photos ADD INDEX photo_embed_index photo_embed "
+                  "TYPE vector_similarity('hnsw', 'cosineDistance', 512)")
+    assert sql[i + 1] == "ALTER TABLE photos MATERIALIZE INDEX photo_embed_index"
     _, steps = plan(load([]), "myscale")
-    assert [s for st in steps for s in st.sql][-1] == \
-        "ALTER TABLE photos ADD VECTOR INDEX photo_embed_index photo_embed TYPE MSTG('metric_type=Cosine')"
+    assert "ALTER TABLE photos ADD VECTOR INDEX photo_embed_index photo_embed TYPE MSTG('metric_type=Cosine')" \
+        in [s for st in steps for s in st.sql]
 
 
 def test_learn_from_ddl():

@@ -28,8 +28,9 @@ def states(r):
 def test_builtin_up_creates_table_index_and_model_comment(session):
     r = runner(session)
     rep = r.up()
-    assert rep.applied == ["0001_photos_table", "0002_photo_embed_index"]
-    assert states(r) == {"0001_photos_table": "applied", "0002_photo_embed_index": "applied"}
+    assert rep.applied == ["0001_photos_table", "0002_photo_embed_index", "0003_photos_text_index"]
+    assert states(r) == {"0001_photos_table": "applied", "0002_photo_embed_index": "applied",
+                         "0003_photos_text_index": "applied"}
     cols = dict(session.query("SELECT name, type FROM system.columns WHERE table = 'photos'").rows)
     assert cols["photo_embed"] == "Array(Float32)" and cols["keywords"] == "Array(String)"
     assert session.catalog.column_model("photos", "photo_embed") == "openai/clip-vit-base-patch32"
@@ -44,7 +45,7 @@ def test_builtin_up_creates_table_index_and_model_comment(session):
     assert runner(session).up().applied == []
     rows = session.query(f"SELECT version, count() FROM {STATE_TABLE} WHERE status = 'applied' GROUP BY version "
                          f"ORDER BY version").rows
-    assert rows == [(1, 1), (2, 1)]
+    assert rows == [(1, 1), (2, 1), (3, 1)]
 
 
 def test_index_wait_after_rows_exist(session):

@@ -221,8 +221,8 @@ async def test_export(session, tmp_path, ext):
         await wait_for(pilot, lambda: out.exists() and "exported" in app.status.message)
     if ext == "csv":
         lines = out.read_text().splitlines()
-        assert lines[0] == "id,photo_id,photo_embed" and len(lines) == 6
-        assert lines[1].startswith("1,astronaut,") and lines[1].count(",") > 500  # vectors in full
+        assert lines[0] == '"id","photo_id","photo_embed"' and len(lines) == 6  # ClickHouse's CSVWithNames
+        assert lines[1].startswith('1,"astronaut","[') and lines[1].count(",") > 500  # vectors in full
     elif ext == "json":
         data = json.loads(out.read_text())
         assert data[0]["photo_id"] == "astronaut" and len(data[0]["photo_embed"]) == 512

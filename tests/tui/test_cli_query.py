@@ -25,16 +25,17 @@ def assert_clean_error(p, code):
 def test_select_1_with_nothing_configured(tmp_path):
     p = run("query", "SELECT 1 AS one", "--format", "csv")
     assert p.returncode == 0, p.stderr
-    assert p.stdout == "one\n1\n"
+    assert p.stdout == '"one"\n1\n'  # ClickHouse's CSVWithNames
     assert (tmp_path / "data" / "db").is_dir()  # the embedded default lives in the user data dir
 
 
 def test_formats_and_vector_elision(tmp_path):
     sql = "SELECT 1 AS n, 'x' AS s, arrayMap(i -> toFloat32(i / 10), range(20)) AS v"
-    j = json.loads(run("query", sql, "--format", "json").stdout)
-    assert j == [{"n": 1, "s": "x", "v": "[20 x Float32]"}]
+    j = json.loads(run("query", sql, "--format", "json").stdout)  # ClickHouse's JSON document
+    assert j["data"] == [{"n": 1, "s": "x", "v": "[20 x Float32]"}] and j["rows"] == 1
+    assert j["meta"][2] == {"name": "v", "type": "String"}  # the server wrote the elided vector
     full = json.loads(run("query", sql, "--format", "json", "--full-vectors").stdout)
-    assert full[0]["v"][:3] == [0.0, 0.1, 0.2]
+    assert full["data"][0]["v"][:3] == [0, 0.1, 0.2]
     assert run("query", sql, "--format", "tsv").stdout.splitlines()[1] == "1\tx\t[20 x Float32]"
     table = run("query", sql).stdout
     assert "[20 x Float32]" in table and "1 row" in table
@@ -62,7 +63,7 @@ def test_hybrid_query_from_the_command_line(photos_db):
            "WHERE year > 2000 ORDER BY dist ASC LIMIT 2")
     p = run("query", sql, "--dsn", dsn, "--model", model, "--format", "csv")
     assert p.returncode == 0, p.stderr
-    assert p.stdout.splitlines()[1].startswith("coffee,")
+    assert p.stdout.splitlines()[1].startswith('"coffee",')
 
 
 def test_explain_shows_rewritten_hybrid_query_and_runs_nothing(photos_db):
@@ -114,7 +115,7 @@ def test_script_error_names_the_statement_and_line(tmp_path):
     assert_clean_error(p, 1)
     assert "statement 3 of 4 (line 4)" in p.stderr and "nowhere" in p.stderr
     again = run("query", "SELECT count() FROM t", "--format", "csv")
-    assert again.stdout == "count()\n1\n"  # the statements before it ran
+    assert again.stdout == '"count()"\n1\n'  # the statements before it ran
 
 
 def test_tui_without_a_terminal_says_so_instead_of_hanging(tmp_path):

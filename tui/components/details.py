@@ -1,5 +1,6 @@
 """Query details: the SQL actually sent (vectors elided), embedding time and cache hits, server
-time, rows read, translations and lints from the dialect bridge."""
+time, rows read, translations and lints from the dialect bridge; for a HybridSearch, how its score
+was fused (formula, weights, candidates per side)."""
 from __future__ import annotations
 
 from rich.console import Group
@@ -8,6 +9,10 @@ from rich.syntax import Syntax
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
+
+
+FUSION_HELP = ("the score column is the fused score (Float32, higher is better): each side's "
+               "candidates are ranked (RRF) or min-max normalised (RSF) before they are added")
 
 
 def _ms(v) -> str:
@@ -26,7 +31,11 @@ def details_text(stats, *, rows: int | None = None, shown: int | None = None, no
     if rows is not None:
         lines.append(f"rows returned: {rows}" + (f" (showing the first {shown})" if shown is not None and shown < rows else ""))
     for t in stats.translations:
-        lines.append(f"translated: {t}")
+        if t.startswith("HybridSearch("):
+            lines.append(f"fusion: {t}")
+            lines.append("  " + FUSION_HELP)
+        else:
+            lines.append(f"translated: {t}")
     for w in stats.warnings:
         lines.append(f"warning: {w}")
     if note:

@@ -1,5 +1,7 @@
-"""The result grid: a DataTable filled in chunks (the first MAX_ROWS rows are shown, with a note),
-vectors elided as `[512 x Float32]`, distances with fixed decimals."""
+"""The result grid: a DataTable filled in chunks (the first MAX_ROWS rows are shown, with a note).
+Every cell is a `rich.text.Text` made by `tui.chtext` (ClickHouse's own text of the value, never
+read as markup): NULL as ᴺᵁᴸᴸ, vectors as `[512 x Float32]`, control characters visible, long
+values cut with …; distances with 4 decimals."""
 from __future__ import annotations
 
 import re
@@ -9,7 +11,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
-from ..output import cell_text
+from .. import chtext
 
 MAX_ROWS = 10_000
 FIRST_CHUNK = 200
@@ -17,17 +19,12 @@ CHUNK = 2_000
 _DISTANCE = re.compile(r"(dist|score|similarity|sim$|^d$)", re.I)
 
 
-def format_cell(value, type_name: str = "", column: str = "") -> Text | str:
-    if isinstance(value, float):
-        if _DISTANCE.search(column or ""):
-            return Text(f"{value:.4f}", justify="right")
-        return Text(cell_text(value, type_name), justify="right")
-    if isinstance(value, int) and not isinstance(value, bool):
-        return Text(str(value), justify="right")
-    text = cell_text(value, type_name)
-    if len(text) > 200:
-        text = text[:199] + "…"
-    return text
+def format_cell(value, type_name: str = "", column: str = "") -> Text:
+    """The grid's cell for `value` of ClickHouse type `type_name` in column `column`."""
+    if isinstance(value, float) and value == value and _DISTANCE.search(column or "") \
+            and chtext.parse_type(type_name).name in ("Float32", "Float64", ""):
+        return Text(f"{value:.4f}", justify="right")
+    return chtext.value_display(value, type_name)
 
 
 class ResultsTable(DataTable):
@@ -74,7 +71,7 @@ class ResultsTable(DataTable):
             return
         types = result.types or [""] * len(result.columns)
         for c in result.columns:
-            self.add_column(c, key=c if result.columns.count(c) == 1 else None)
+            self.add_column(Text(c), key=c if result.columns.count(c) == 1 else None)
         self._types = types
         self._add_chunk(self._generation, FIRST_CHUNK)
 

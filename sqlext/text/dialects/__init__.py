@@ -28,8 +28,8 @@ TARGETS = ("clickhouse", "myscale")
 # Cheap lower-case substring checks: a statement without any of these is returned untouched
 # without tokenizing (query vectors can be thousands of characters).
 _KEYWORDS = {
-    "clickhouse": ("distance", "vector"),
-    "myscale": ("vector", "distance", "dotproduct", "hnsw", "materialize"),
+    "clickhouse": ("distance", "vector", "textsearch", "hybridsearch", "fts", "tantivy"),
+    "myscale": ("vector", "distance", "dotproduct", "hnsw", "materialize", "text", "__tokens"),
 }
 
 

@@ -13,6 +13,8 @@ Translated (everything else is left byte for byte):
   col's MyScale vector index has that metric (so the index is used). When it has another metric
   the function is left as is (MyScale is ClickHouse-based and computes it by brute force) with
   a warning; without a vector index it is left alone.
+- Text indexes (`sqlext.text.dialects.fulltext.reverse_statement`): the bridge's token column and
+  `text(tokenizer = array)` index, or a native text index on a column -> `INDEX i col TYPE fts`.
 - `SETTINGS hnsw_candidate_list_size_for_search = N` -> `distance('ef_s=N')(...)` on the
   translated distance calls; other ClickHouse-only vector search settings are removed (MyScale
   would reject them as unknown) with a note.
@@ -25,6 +27,7 @@ from sqlext.text.ddl import parse_vector_similarity
 from sqlext.text.dialects._tokens import (
     Tok, error, is_name, match_close, read_name, resolve_column, splice, split_args, table_refs,
 )
+from sqlext.text.dialects import fulltext
 from sqlext.text.dialects.myscale_to_clickhouse import Result
 
 FUNCTION_METRIC = {"cosinedistance": "Cosine", "l2distance": "L2", "dotproduct": "IP"}
@@ -63,6 +66,14 @@ class _Ctx:
 def translate_statement(text: str, toks: list[Tok], catalog, state: dict) -> Result:
     ctx = _Ctx(text, toks, catalog, state)
     n = len(toks)
+    low = text.lower()
+    if "text" in low or "__tokens" in low:
+        fres, drop = fulltext.reverse_statement(text, toks)
+        if drop:
+            return Result([], fres.notes, fres.warnings, True)
+        ctx.edits.extend(fres.edits)
+        ctx.notes.extend(fres.notes)
+        ctx.warnings.extend(fres.warnings)
     if n >= 2 and toks[0].type == TokenType.CREATE and toks[1].type == TokenType.INDEX:
         _create_index(ctx)
     elif n >= 3 and toks[0].type == TokenType.ALTER and _materialize_vector_index(ctx):

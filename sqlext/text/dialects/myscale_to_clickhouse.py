@@ -19,6 +19,9 @@ Translated (everything else is left byte for byte):
   skip indexes; an added index is followed by `ALTER TABLE t MATERIALIZE INDEX name` (a second
   statement) because ClickHouse only indexes new parts by itself.
 - `FROM system.vector_indices` -> a subquery over ClickHouse's system tables with MyScale's columns.
+- Full-text search (`sqlext.text.dialects.fulltext`): `INDEX i col TYPE fts` -> a stored token
+  column plus a ClickHouse `text` index; `TextSearch(col, 'q')` -> Okapi BM25 in SQL;
+  `HybridSearch('fusion_type=RSF|RRF')(vec, col, q_vec, 'q')` -> the fusion of the two candidate lists.
 """
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ from dataclasses import dataclass, field
 from sqlglot.tokens import TokenType
 
 from sqlext.text.ddl import IndexInfo, normalize_metric, parse_index_params
+from sqlext.text.dialects import fulltext
 from sqlext.text.dialects._tokens import (
     Tok, error, is_name, match_close, read_name, resolve_column, settings_edits, split_args,
     table_refs,
@@ -83,6 +87,7 @@ class _Ctx:
         self.catalog = catalog
         self.edits: list[tuple[int, int, str]] = []
         self.extra: list[str] = []          # statements to run after this one
+        self.before: list[str] = []         # statements to run before this one
         self.replace_with: list[str] | None = None   # the statement replaced wholesale
         self.settings: dict[str, str] = {}
         self.notes: list[str] = []
@@ -108,10 +113,19 @@ class _Ctx:
 def translate_statement(text: str, toks: list[Tok], catalog) -> Result:
     ctx = _Ctx(text, toks, catalog)
     n = len(toks)
+    low = text.lower()
+    if "textsearch" in low or "hybridsearch" in low:
+        _fts_merge(ctx, fulltext.translate_search_calls(
+            text, toks, catalog, lambda table, column: _metric_for(ctx, table, column)))
     i = 0
     while i < n:
         t = toks[i]
         nxt = toks[i + 1] if i + 1 < n else None
+        if fulltext.is_fts_type(toks, i):
+            alt = _alter_table(ctx) if toks[0].type == TokenType.ALTER else None
+            res, i = fulltext.translate_index_def(text, toks, i, alter_table=alt[1] if alt else None)
+            _fts_merge(ctx, res)
+            continue
         if (t.type == TokenType.VECTOR or t.up == "VECTOR") and nxt is not None and nxt.type == TokenType.INDEX:
             i = _vector_index(ctx, i)
             continue
@@ -138,9 +152,19 @@ def translate_statement(text: str, toks: list[Tok], catalog) -> Result:
         stmts = [splice(text, ctx.edits)]
     else:
         stmts = [text]
-    stmts = stmts + ctx.extra
-    changed = bool(ctx.edits or ctx.extra or ctx.replace_with is not None)
+    stmts = ctx.before + stmts + ctx.extra
+    changed = bool(ctx.edits or ctx.extra or ctx.before or ctx.replace_with is not None)
     return Result(stmts, ctx.notes, ctx.warnings, changed)
+
+
+def _fts_merge(ctx: _Ctx, res) -> None:
+    """Fold a full-text translation step (sqlext.text.dialects.fulltext) into the statement."""
+    ctx.edits.extend(res.edits)
+    ctx.before.extend(res.before)
+    ctx.extra.extend(res.after)
+    ctx.notes.extend(res.notes)
+    ctx.warnings.extend(res.warnings)
+    ctx.settings.update(res.settings)
 
 
 # ---------------------------------------------------------------- distance / batch_distance

@@ -1,5 +1,13 @@
 -- embedsql migrate plan (down): dialect clickhouse; golden
 
+-- 0003_photos_text_index (down): 3 statements from 0003_photos_text_index.sql
+-- statement 1 (line 14)
+ALTER TABLE photos DROP INDEX IF EXISTS photos_text_index;
+-- statement 2 (line 15)
+ALTER TABLE photos DROP COLUMN IF EXISTS search_text__tokens;
+-- statement 3 (line 16)
+ALTER TABLE photos DROP COLUMN IF EXISTS search_text;
+
 -- 0002_photo_embed_index (down): 1 statement from 0002_photo_embed_index.sql
 -- statement 1 (line 9)
 -- translated: DROP VECTOR INDEX -> DROP INDEX

@@ -95,3 +95,18 @@ ENGINE = Distributed(prod, photos_db, photos_local, cityHash64(id));
 -- translated: ADD VECTOR INDEX photo_embed_index -> ADD INDEX, then ALTER TABLE photos MATERIALIZE INDEX photo_embed_index to index the existing rows
 ALTER TABLE photos_local ON CLUSTER prod ADD INDEX photo_embed_index photo_embed TYPE vector_similarity('hnsw', 'cosineDistance', 512);
 ALTER TABLE photos_local ON CLUSTER prod MATERIALIZE INDEX photo_embed_index;
+
+-- 0003_photos_text_index (up): 4 statements from 0003_photos_text_index.sql
+-- statement 1 (line 8)
+ALTER TABLE photos_local ON CLUSTER prod ADD COLUMN IF NOT EXISTS search_text String DEFAULT arrayStringConcat(arrayFilter(x -> x != '', [photo_description, ai_description, arrayStringConcat(keywords, ' '), photo_location_name, photo_location_city, photo_location_country]), ' ');
+ALTER TABLE photos ON CLUSTER prod ADD COLUMN IF NOT EXISTS search_text String DEFAULT arrayStringConcat(arrayFilter(x -> x != '', [photo_description, ai_description, arrayStringConcat(keywords, ' '), photo_location_name, photo_location_city, photo_location_country]), ' ');
+-- statement 2 (line 9)
+ALTER TABLE photos_local ON CLUSTER prod MATERIALIZE COLUMN search_text;
+-- statement 3 (line 10)
+-- translated: FTS index photos_text_index on search_text -> stored token column search_text__tokens (MyScale's default tokenizer: Unicode letters/digits, lower-cased, under 40 bytes) and a ClickHouse text index on it (tokenizer = array); TextSearch/HybridSearch read both
+ALTER TABLE photos_local ON CLUSTER prod ADD COLUMN IF NOT EXISTS search_text__tokens Array(String) MATERIALIZED arrayMap(__t -> lowerUTF8(__t), arrayFilter(__t -> length(__t) < 40, extractAll(search_text, '[\\p{L}\\p{N}]+')));
+ALTER TABLE photos ON CLUSTER prod ADD COLUMN IF NOT EXISTS search_text__tokens Array(String) MATERIALIZED arrayMap(__t -> lowerUTF8(__t), arrayFilter(__t -> length(__t) < 40, extractAll(search_text, '[\\p{L}\\p{N}]+')));
+ALTER TABLE photos_local ON CLUSTER prod MATERIALIZE COLUMN search_text__tokens;
+ALTER TABLE photos_local ON CLUSTER prod ADD INDEX IF NOT EXISTS photos_text_index search_text__tokens TYPE text(tokenizer = array);
+-- statement 4 (line 11)
+ALTER TABLE photos_local ON CLUSTER prod MATERIALIZE INDEX photos_text_index;

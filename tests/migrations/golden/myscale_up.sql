@@ -67,3 +67,13 @@ ORDER BY id;
 -- 0002_photo_embed_index (up): 1 statement from 0002_photo_embed_index.sql
 -- statement 1 (line 6)
 ALTER TABLE photos ADD VECTOR INDEX photo_embed_index photo_embed TYPE MSTG('metric_type=Cosine');
+
+-- 0003_photos_text_index (up): 4 statements from 0003_photos_text_index.sql
+-- statement 1 (line 8)
+ALTER TABLE photos ADD COLUMN IF NOT EXISTS search_text String DEFAULT arrayStringConcat(arrayFilter(x -> x != '', [photo_description, ai_description, arrayStringConcat(keywords, ' '), photo_location_name, photo_location_city, photo_location_country]), ' ');
+-- statement 2 (line 9)
+ALTER TABLE photos MATERIALIZE COLUMN search_text;
+-- statement 3 (line 10)
+ALTER TABLE photos ADD INDEX IF NOT EXISTS photos_text_index search_text TYPE fts GRANULARITY 1;
+-- statement 4 (line 11)
+ALTER TABLE photos MATERIALIZE INDEX photos_text_index;
