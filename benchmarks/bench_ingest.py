@@ -128,11 +128,11 @@ def run(smoke: bool = False, images: int | None = None, vectors: int | None = No
         build_s = time.perf_counter() - t
         files = make_images(tmp / "images", n_img, (64, 48) if smoke else (640, 480))
 
-        emb = Embedder(str(model_dir))
+        emb = Embedder(str(model_dir), runtime="torch")
         t = time.perf_counter()
         emb.load()
         load_s = time.perf_counter() - t
-        params = sum(p.numel() for p in emb.backend.model.parameters())
+        params = sum(p.numel() for p in emb.runtime.model.parameters())
 
         decoded = [decode_image(p.read_bytes(), str(p)) for p in files]
         emb.embed_images(decoded[:batch_size], batch_size=batch_size)  # warm-up
@@ -167,7 +167,7 @@ def run(smoke: bool = False, images: int | None = None, vectors: int | None = No
         "benchmark": "ingest",
         "smoke": smoke,
         "machine": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-                    "device": str(next(emb.backend.model.parameters()).device)},
+                    "device": str(next(emb.runtime.model.parameters()).device)},
         "model": {"params": params, "shape": "tiny" if smoke else "ViT-B/32 (CLIPConfig defaults)",
                   "build_s": round(build_s, 2), "load_s": round(load_s, 2)},
         "rounds": rounds,

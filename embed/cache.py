@@ -52,6 +52,10 @@ class VectorCache:
     # --- public ---------------------------------------------------------------------------------
 
     def get_many(self, keys: Iterable[CacheKey]) -> dict[CacheKey, np.ndarray]:
+        """{key: vector} for the keys found (memory first, then the sqlite file); missing keys are absent.
+
+        Keys are (model name, revision, kind, payload); vectors are read-only float32 (dim,) arrays.
+        Never raises: a damaged entry is dropped and recomputed by the caller."""
         found: dict[CacheKey, np.ndarray] = {}
         with self._lock:
             missing = []
@@ -69,6 +73,7 @@ class VectorCache:
         return found
 
     def put_many(self, items: dict[CacheKey, np.ndarray]) -> None:
+        """Remember vectors in memory and (best effort) in the sqlite file. Never raises."""
         if not items:
             return
         with self._lock:
@@ -78,10 +83,12 @@ class VectorCache:
                 self._disk_put(items)
 
     def clear_memory(self) -> None:
+        """Forget the in-memory entries (the file keeps them)."""
         with self._lock:
             self._mem.clear()
 
     def close(self) -> None:
+        """Close the sqlite connection (reopened on the next use)."""
         with self._lock:
             if self._conn is not None:
                 try:

@@ -1,4 +1,8 @@
-"""The Embedder: EMBED queries in, unit-norm float32 vectors out, cache first, one batch per modality."""
+"""The Embedder: EMBED queries in, unit-norm float32 vectors out, cache first, one batch per modality.
+
+It owns one model runtime (embed.choice.make_runtime: the ONNX fast path or torch) and one vector
+cache (embed.cache). Vectors are keyed in the cache by (model name, `<digest>+<runtime>`, kind,
+payload), so two models, or two runtimes of one model, never share vectors."""
 from __future__ import annotations
 
 import hashlib
@@ -9,10 +13,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-from .backend import ClipBackend, make_backend
+from .choice import make_runtime
 from .errors import InputError
 from .fetch import FetchOptions, decode_image, fetch_bytes, for_model
 from .modality import resolve_kind
+from .runtime import ModelRuntime
 from .types import EmbedQuery, Term
 
 if TYPE_CHECKING:
@@ -20,6 +25,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
     from .cache import VectorCache
+    from .identity import ModelIdentity
 
 IMAGE_BATCH = 32
 TEXT_BATCH = 256  # ingestion only; EMBED queries send all missing texts in one batch
@@ -41,6 +47,7 @@ class Stats:
     model_batches: int = 0
 
     def add(self, other: "Stats") -> None:
+        """Add another call's counters to these."""
         for f in ("hits", "misses", "model_ms", "load_ms", "fetch_ms", "total_ms",
                   "texts_encoded", "images_encoded", "model_batches"):
             setattr(self, f, getattr(self, f) + getattr(other, f))
@@ -56,16 +63,21 @@ class _Input:
 
 
 class Embedder:
-    """CLIP embeddings for EMBED queries. Lazy: the model loads on first use (or `.load()`).
+    """Embeddings for EMBED queries and ingestion. Lazy: the model loads on first use (or `.load()`).
+
+    `model`: hub id or local directory (None: $EMBEDSQL_MODEL, else openai/clip-vit-base-patch32);
+    `runtime`: a ModelRuntime, or a name ("auto" | "torch" | "onnx" | "onnx-fp32" | "onnx-int8";
+    None: $EMBEDSQL_RUNTIME, else "auto"); `cache_dir`: the vector cache's directory (default
+    embed.paths.cache_dir()); `cache=False`: memory only. Errors: ModelLoadError (model or runtime
+    unusable), InputError (an input that cannot be read or embedded).
 
     Thread-safe: model load and inference are guarded by one lock; the cache has its own.
     """
 
     def __init__(self, model: str | None = None, *, device: str | None = None, cache_dir: Path | None = None,
-                 fetch: FetchOptions | None = None, backend: ClipBackend | str | None = None, cache: bool = True):
-        # backend: a ClipBackend, or a name ("torch" | "onnx" | "onnx-int8" | "onnx-fp32"); None: $EMBEDSQL_BACKEND or torch
-        self.backend: ClipBackend = (backend if backend is not None and not isinstance(backend, str)
-                                     else make_backend(backend, model, device=device))
+                 fetch: FetchOptions | None = None, runtime: ModelRuntime | str | None = None, cache: bool = True):
+        self.runtime: ModelRuntime = (runtime if isinstance(runtime, ModelRuntime)
+                                      else make_runtime(runtime, model, device=device))
         self.fetch_options = fetch or FetchOptions()
         self._cache_dir = Path(cache_dir) if cache_dir is not None else None
         self._use_disk_cache = cache
@@ -80,33 +92,67 @@ class Embedder:
 
     @property
     def model_id(self) -> str:
-        return self.backend.model_id
+        """The model's name: its hub id, or the folder name of a local directory."""
+        return self.runtime.model_id
+
+    @property
+    def identity(self) -> "ModelIdentity":
+        """Family, name, dimension and content digest (embed.identity); reads files, loads nothing.
+        ModelLoadError when the model's files are not here and it is not a well-known hub id."""
+        return self.runtime.identity
 
     @property
     def revision(self) -> str:
-        """The model's revision (commit hash, or a hash of the local directory). Loads the model
-        only when it cannot be known otherwise (a hub id not yet in the local cache)."""
+        """The vector-cache revision: `<content digest>+<runtime>`. Loads the model only when it
+        cannot be known otherwise (a hub id not yet in the local cache)."""
         if self._revision is None:
-            rev = self.backend.known_revision() if hasattr(self.backend, "known_revision") else None
+            rev = self.runtime.known_revision()
             if not rev:
                 self.load()
-                rev = getattr(self.backend, "revision", None) or "unknown"
+                rev = self.runtime.revision or "unknown"
             self._revision = rev
         return self._revision
 
     @property
     def model_loaded(self) -> bool:
-        return self.backend.loaded
+        """True once the weights are loaded."""
+        return self.runtime.loaded
 
     def load(self) -> "Embedder":
+        """Load the model now (it loads on first use otherwise). ModelLoadError when it cannot."""
         with self._model_lock:
-            self.backend.load()
+            self.runtime.load()
         return self
+
+    def prepare_fast_path(self, cache_dir: Path | None = None) -> str | None:
+        """Export the model for the ONNX fast path when it runs on torch now, the fast path's
+        libraries are installed, the family has one and no export exists yet; reuses the loaded
+        torch weights. Returns the export directory made, or None when nothing was to do.
+        ModelLoadError when the export fails."""
+        from .choice import fast_path_available
+        from .torch_runtime import TorchRuntime
+
+        rt = self.runtime
+        if not isinstance(rt, TorchRuntime) or fast_path_available() is not None:
+            return None
+        from .onnx_export import export
+        from .onnx_runtime import export_dir_for, export_status
+
+        reason = export_status(rt.ref, cache_dir=cache_dir)
+        if reason is None or "no ONNX export" not in reason:
+            return None
+        target = export_dir_for(rt.identity.digest, cache_dir)
+        with self._model_lock:
+            export(rt, target)
+        from .onnx_runtime import OnnxRuntime
+
+        OnnxRuntime(rt.ref, cache_dir=cache_dir).prepare()
+        return str(target)
 
     @property
     def dim(self) -> int:
-        self.load()
-        return self.backend.dim
+        """The embedding dimension, from the model's config when possible (no weights loaded)."""
+        return self.runtime.dim
 
     # --- ingestion (no cache) ------------------------------------------------------------------
 
@@ -118,8 +164,8 @@ class Embedder:
         with self._model_lock:
             self.load()
             if len(texts) <= batch_size:
-                return self.backend.encode_text(texts)
-            parts = [self.backend.encode_text(texts[i:i + batch_size]) for i in range(0, len(texts), batch_size)]
+                return self.runtime.encode_text(texts)
+            parts = [self.runtime.encode_text(texts[i:i + batch_size]) for i in range(0, len(texts), batch_size)]
         return np.concatenate(parts, axis=0)
 
     def embed_images(self, images: Sequence["Image.Image"], *, batch_size: int = IMAGE_BATCH) -> "np.ndarray":
@@ -132,8 +178,8 @@ class Embedder:
         with self._model_lock:
             self.load()
             if not images:
-                return np.zeros((0, self.backend.dim), dtype=np.float32)
-            parts = [self.backend.encode_images(images[i:i + batch_size]) for i in range(0, len(images), batch_size)]
+                return np.zeros((0, self.runtime.dim), dtype=np.float32)
+            parts = [self.runtime.encode_images(images[i:i + batch_size]) for i in range(0, len(images), batch_size)]
         return np.concatenate(parts, axis=0)
 
     # --- queries --------------------------------------------------------------------------------
@@ -205,6 +251,7 @@ class Embedder:
         return out
 
     def last_stats(self) -> Stats:
+        """A copy of the counters of the last `.embed` call (hits, misses, times in ms)."""
         with self._stats_lock:
             return replace(self._last)
 
@@ -237,21 +284,21 @@ class Embedder:
         images = [(k, i) for k, i in missing if i.kind == "image"]
         decoded = [(k, decode_image(i.data, i.value, self.fetch_options)) for k, i in images]
         with self._model_lock:
-            was_loaded = self.backend.loaded
+            was_loaded = self.runtime.loaded
             t0 = time.perf_counter()
-            self.backend.load()
+            self.runtime.load()
             if not was_loaded:
                 st.load_ms = (time.perf_counter() - t0) * 1000
             t0 = time.perf_counter()
             if texts:
-                vecs = self.backend.encode_text([i.value for _, i in texts])
+                vecs = self.runtime.encode_text([i.value for _, i in texts])
                 st.model_batches += 1
                 st.texts_encoded += len(texts)
                 for (k, _), v in zip(texts, vecs):
                     result[k] = np.ascontiguousarray(v, dtype=np.float32)
             for s in range(0, len(decoded), IMAGE_BATCH):
                 chunk = decoded[s:s + IMAGE_BATCH]
-                vecs = self.backend.encode_images([for_model(im) for _, im in chunk])
+                vecs = self.runtime.encode_images([for_model(im) for _, im in chunk])
                 st.model_batches += 1
                 st.images_encoded += len(chunk)
                 for (k, _), v in zip(chunk, vecs):
@@ -273,6 +320,7 @@ class Embedder:
         return self._cache
 
     def close(self) -> None:
+        """Close the vector cache's file."""
         if self._cache is not None:
             self._cache.close()
 

@@ -198,6 +198,34 @@ def _url_error(ref: str, reason, opts: FetchOptions) -> InputError:
 
 # --- decoding ----------------------------------------------------------------------------------
 
+_plugins_done = False
+
+
+def register_optional_plugins() -> None:
+    """Let Pillow open HEIC/HEIF (iPhone photos) when the optional `pillow-heif` is installed
+    (`pip install 'embedsql[heif]'`). Idempotent; cheap after the first call."""
+    global _plugins_done
+    if _plugins_done:
+        return
+    _plugins_done = True
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:
+        return
+    register_heif_opener()
+
+
+def image_extensions() -> frozenset[str]:
+    """File extensions (lower case, with the dot) of every format the installed Pillow can open,
+    optional plugins included: .jpg .jpeg .jfif .png .webp .avif .gif .bmp .tif .heic (with
+    pillow-heif) and the rest of Pillow's list."""
+    from PIL import Image
+
+    register_optional_plugins()
+    Image.init()
+    return frozenset(e.lower() for e, fmt in Image.registered_extensions().items() if fmt in Image.OPEN)
+
+
 def decode_image(data: bytes, ref: str, opts: FetchOptions | None = None) -> "Image.Image":
     """Decode `data` with Pillow (content sniffing, never the extension) into a loaded RGB image.
 
@@ -208,6 +236,7 @@ def decode_image(data: bytes, ref: str, opts: FetchOptions | None = None) -> "Im
 
     opts = opts or DEFAULT_FETCH
     _bombs_are_errors()
+    register_optional_plugins()
     try:
         img = Image.open(io.BytesIO(data))
         w, h = img.size

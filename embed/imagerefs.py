@@ -6,10 +6,13 @@ from __future__ import annotations
 import os
 import re
 
+from .modality import IMAGE_EXTENSIONS
+
 __all__ = ["looks_like_image_ref", "resolves", "image_column"]
 
 _NAME_HINT = re.compile(r"(url|uri|path|image|img|photo|picture|file|thumb)", re.I)
-_IMAGE_EXT = re.compile(r"\.(jpe?g|png|gif|webp|bmp|tiff?)(\?.*)?$", re.I)
+# the image extensions EMBED knows (one list: embed.modality), then an optional URL query
+_IMAGE_EXT = re.compile(r"(?:" + "|".join(re.escape(e) for e in IMAGE_EXTENSIONS) + r")(\?.*)?$", re.I)
 
 
 def looks_like_image_ref(value) -> bool:

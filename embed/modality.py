@@ -7,13 +7,15 @@ from typing import Literal
 
 from .errors import InputError
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".jfif", ".png", ".gif", ".webp", ".avif", ".bmp", ".tif", ".tiff",
+                    ".heic", ".heif")
 URL_PREFIXES = ("http://", "https://", "file://")
 _PATHLIKE = re.compile(r"^(\./|\.\./|/|~[\w.-]*(/|$))")
 _HINT = "if you meant text, write text('...')"
 
 
 def is_url(value: str) -> bool:
+    """True for http://, https:// and file:// references (any case)."""
     return value[:8].lower().startswith(URL_PREFIXES)
 
 

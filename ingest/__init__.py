@@ -64,10 +64,12 @@ def ingest_images(session, paths: Iterable[str | Path] | str | Path, *, descript
     if descriptions is not None and not isinstance(descriptions, dict):
         descriptions = read_descriptions(descriptions)
     items = list(image_items(paths, descriptions=descriptions))
-    if not items:
+    if not any(not it.meta.get("_skip") for it in items):
         from sqlext.errors import UsageError
 
-        raise UsageError(f"no image files found in {', '.join(str(p) for p in paths)}",
+        others = [it for it in items if it.meta.get("_skip")]
+        seen = f" ({len(others)} other file{'s' * (len(others) != 1)}: {others[0].meta['_skip']})" if others else ""
+        raise UsageError(f"no image files found in {', '.join(str(p) for p in paths)}{seen}",
                          hint="give a folder, a glob such as 'photos/**/*.jpg', or image files")
     return run_items(session, items, _opts(options), description="ingest images", read_meta=True,
                      source="images")
@@ -86,7 +88,8 @@ def ingest_demo(session, photos_dir: str | Path | None = None, **options) -> Ing
     sources = d / "SOURCES.md"
     desc = read_descriptions(sources) if sources.is_file() else {}
     desc = {k: _LICENCE.sub("", v).strip() for k, v in desc.items()}
-    return ingest_images(session, [d], descriptions=desc, **options)
+    photos = sorted(p for p in d.iterdir() if p.is_file() and p.name != "SOURCES.md")  # not a photo, not skipped
+    return ingest_images(session, photos or [d], descriptions=desc, **options)
 
 
 _LICENCE = re.compile(r"\s*(?:Public domain|CC0|CC[ -]BY|No known copyright)\b.*$", re.I)

@@ -71,7 +71,10 @@ def run_items(session, items: Iterable[Item], opts: IngestOptions | None = None,
     report.inputs = len(items)
     for it in items:
         err = it.meta.get("_error")
-        if err:
+        skip = it.meta.get("_skip")
+        if skip:
+            log.add(it.label, skip, skipped=True)
+        elif err:
             log.add(it.label, err)
         elif it.id in present or it.id in seen:
             report.skipped_existing += 1
@@ -86,7 +89,7 @@ def run_items(session, items: Iterable[Item], opts: IngestOptions | None = None,
 
     def show():
         with lock:
-            progress.update(report.ingested + report.failed + report.skipped_existing,
+            progress.update(report.ingested + report.failed + report.skipped + report.skipped_existing,
                             report.ingested, report.failed, report.skipped_existing)
 
     progress.start(report.inputs, description)
@@ -108,18 +111,15 @@ def _run(session, target: Target, pending: list[Item], opts: IngestOptions, repo
          log: FailureLog, show, read_meta: bool) -> None:
     from embed.fetch import decode_image, fetch_bytes
 
-    from sqlext.db.session import same_model
+    from sqlext.db.model_check import check_column_model
 
     embedder = session.embedder
-    dim = embedder.dim  # loads the model before any download
-    target.check_dim(dim, f"model {embedder.model_id}")
+    embedder.load()  # before any download: a model that cannot load stops the run here
+    dim = embedder.dim
     if opts.check_model:
-        tagged = target.column_model()
-        if tagged and not same_model(tagged, embedder.model_id):
-            raise UsageError(
-                f"{target.table}.{target.vector_col} holds vectors of model {tagged!r}, "
-                f"but embedsql is using {embedder.model_id!r}",
-                hint=f"run with --model {tagged} so the vectors are comparable")
+        check_column_model(target.table, target.vector_col, target.column_model_record(), embedder.identity,
+                           target.count_rows, model_ref=embedder.runtime.model_ref, using="embedsql is ingesting with")
+    target.check_dim(dim, f"model {embedder.model_id}")
 
     fopts = _fetch_options(opts)
     batch_size = max(1, int(opts.batch_size))

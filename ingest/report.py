@@ -14,6 +14,7 @@ class IngestReport:
 
     ingested: int = 0
     skipped_existing: int = 0  # already in the table (or repeated in the input)
+    skipped: int = 0  # files of a folder that are not images (listed in `failures` with the reason)
     failed: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
@@ -28,13 +29,15 @@ class IngestReport:
     @property
     def ok(self) -> bool:
         """False when there was something to ingest and nothing was ingested."""
-        return self.ingested > 0 or self.inputs - self.skipped_existing <= 0
+        return self.ingested > 0 or self.inputs - self.skipped_existing - self.skipped <= 0
 
     def summary(self) -> str:
-        text = (f"ingested {self.ingested}, already present {self.skipped_existing}, failed {self.failed} "
+        """One line: `ingested N, already present N[, skipped N (not images)], failed N in S s (R rows/s)`."""
+        skipped = f", skipped {self.skipped} (not images)" if self.skipped else ""
+        text = (f"ingested {self.ingested}, already present {self.skipped_existing}{skipped}, failed {self.failed} "
                 f"in {self.seconds:.1f} s ({self.rate:.1f} rows/s)")
-        if self.failed and self.report_path is not None:
-            text += f"; failures listed in {self.report_path}"
+        if (self.failed or self.skipped) and self.report_path is not None:
+            text += f"; failures and skipped files listed in {self.report_path}"
         return text
 
 
@@ -56,9 +59,14 @@ class FailureLog:
         self._fh = None
         self._lock = threading.Lock()
 
-    def add(self, input_value: str, reason: str) -> None:
+    def add(self, input_value: str, reason: str, *, skipped: bool = False) -> None:
+        """Record one input that was not ingested: a failure, or (skipped=True) a file skipped as
+        not an image; both go to `failures` and the TSV with their reason."""
         with self._lock:
-            self.report.failed += 1
+            if skipped:
+                self.report.skipped += 1
+            else:
+                self.report.failed += 1
             self.report.failures.append((input_value, reason))
             if self.path is None:
                 return

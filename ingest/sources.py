@@ -16,7 +16,8 @@ from typing import Iterable, Iterator
 from sqlext.errors import UsageError
 from .ids import stable_id
 
-IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".jfif", ".png", ".webp", ".avif", ".gif", ".bmp", ".tif", ".tiff",
+                    ".heic", ".heif"}  # names in description files; folder scans take every format Pillow opens
 UNSPLASH_THUMB = "q=75&fm=jpg&w=200&fit=max"
 
 # Unsplash Lite photos.tsv columns kept as metadata (they are the built-in table's column names)
@@ -161,12 +162,28 @@ def search_text(meta: dict, extra: str = "") -> str:
 
 # ------------------------------------------------------------------ local images
 
-def find_images(spec: str | os.PathLike) -> list[Path]:
-    """A directory (recursive), a glob (** allowed) or one file -> image files, sorted."""
+def find_images(spec: str | os.PathLike, skipped: list[tuple[Path, str]] | None = None) -> list[Path]:
+    """A directory (recursive), a glob (** allowed) or one file -> image files, sorted. In a
+    directory, a file is an image when its extension is one the installed Pillow can open
+    (`embed.fetch.image_extensions`: AVIF, JFIF, HEIC with pillow-heif, ...); every other file
+    is appended to `skipped` as (path, reason), so the caller reports it."""
+    from embed.fetch import image_extensions
+
     text = str(spec)
     p = Path(text).expanduser()
     if p.is_dir():
-        files = [q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in IMAGE_EXTENSIONS]
+        exts = image_extensions()
+        files = []
+        for q in p.rglob("*"):
+            if not q.is_file():
+                continue
+            if q.suffix.lower() in exts:
+                files.append(q)
+            elif skipped is not None:
+                heif = q.suffix.lower() in (".heic", ".heif")
+                skipped.append((q.resolve(), (
+                    f"skipped: {q.suffix} needs the optional pillow-heif (pip install 'embedsql[heif]')" if heif
+                    else f"skipped: not an image format the installed Pillow opens ({q.suffix or 'no extension'})")))
     elif p.is_file():
         files = [p]
     elif glob.has_magic(text):
@@ -184,7 +201,11 @@ def image_items(specs: Iterable[str | os.PathLike], *, descriptions: dict[str, s
     for spec in specs:
         p = Path(str(spec)).expanduser()
         base = p.resolve() if p.is_dir() else None
-        for f in find_images(spec):
+        skipped: list[tuple[Path, str]] = []
+        found = find_images(spec, skipped)
+        for f, reason in sorted(skipped):
+            yield Item(0, f.name, "", str(f), {"_skip": reason})
+        for f in found:
             rel = f.relative_to(base).as_posix() if base is not None else f.name
             meta = {"photo_id": rel, "photo_image_url": str(f)}
             desc = descriptions.get(rel) or descriptions.get(f.name) or descriptions.get(str(f))

@@ -211,9 +211,18 @@ class Target:
         self.dim = info.dims.get(vec)
 
     def column_model(self) -> str | None:
+        """The model name the vector column's comment records, or None."""
+        return self.column_model_record().get("model")
+
+    def column_model_record(self) -> dict:
+        """What the vector column's comment records about its model (model, family, dim, digest)."""
         from sqlext.text.ddl import parse_model_comment
 
-        return parse_model_comment(self.comments.get(self.vector_col)).get("model")
+        return parse_model_comment(self.comments.get(self.vector_col))
+
+    def count_rows(self) -> int:
+        """The number of rows in the table."""
+        return int(self._query(f"SELECT count() FROM {self.sql_table}")[0][0])
 
     def check_dim(self, got: int, source: str) -> None:
         if self.dim is not None and got != self.dim:

@@ -17,9 +17,12 @@ translates them for the target (`ADD VECTOR INDEX ... TYPE MSTG('metric_type=Cos
 
 The built-in set (versions 0001-0099) creates the photo-search schema: `photos` (id, the
 Unsplash Lite metadata people filter on, and `photo_embed Array(Float32)` with
-`CHECK length(photo_embed) = 512` and the column comment
-`embedsql:model=openai/clip-vit-base-patch32;dim=512`, which makes EMBED() refuse another
-model's vectors), then its cosine vector index. Your own files (`--dir DIR`) are added to it;
+`CHECK length(photo_embed) = <dim>` and the column comment
+`embedsql:model=<name>;family=<family>;dim=<dim>;digest=<hex>`, which makes EMBED() and
+ingestion refuse another model's vectors), then its cosine vector index. The dimension and the
+comment come from the configured model at `migrate up` (files.load_builtin; `migrate plan`
+shows them); `migrate up` refuses when the table exists for another model (model.check_table),
+and `embedsql model stamp` re-stamps an empty table (stamp.stamp). Your own files (`--dir DIR`) are added to it;
 `embedsql migrate new NAME --dir DIR` numbers them from 0100. `--no-builtin` leaves the built-in
 set out.
 

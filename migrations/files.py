@@ -10,6 +10,11 @@ the leading number, the name the rest. Marker lines split it into parts:
     -- +down
     DROP TABLE IF EXISTS ...;
 
+The built-in files are templates: `{{embedding_dim}}` and `{{embedding_model}}` are filled in
+from the configured model's identity (`embed.identity.ModelIdentity`: its dimension, and the
+column comment `embedsql:model=...;family=...;dim=...;digest=...`) when they are loaded, so a
+migration's text and checksum are those of the model it was applied for (stable for one model).
+
 `-- +up` is required, `-- +down` optional (without it the migration cannot be reverted). Each part
 holds any number of `;`-separated statements, split the way ClickHouse's lexer sees the text
 (`sqlext.text.split.split_statements`). Statements are written in MyScale syntax (or plain
@@ -46,12 +51,17 @@ class Step:
 
 @dataclass
 class Migration:
+    """One migration file, parsed. `text`: the file's text (a built-in template filled in for
+    the model); `up` / `down`: its statements; `model`: the ModelIdentity a built-in file was
+    filled in for (None for your own files)."""
+
     version: int
     name: str
     path: Path
     text: str
     up: list[Step] = field(default_factory=list)
     down: list[Step] | None = None  # None: no `-- +down` part
+    model: object | None = None
 
     @property
     def label(self) -> str:
@@ -61,6 +71,16 @@ class Migration:
     def checksum(self) -> str:
         """sha256 of the whole file (newlines normalised): an edit to an applied file shows."""
         return digest(self.text)
+
+    def same_checksum(self, recorded: str) -> bool:
+        """Is `recorded` (from the state table) this file's checksum? Built-in files applied by
+        embedsql 0.1, before they followed the model, count as unchanged for the model they
+        were written for (openai/clip-vit-base-patch32, 512-d)."""
+        if recorded == self.checksum:
+            return True
+        m = self.model
+        return (m is not None and getattr(m, "name", None) == _LEGACY_MODEL[0] and getattr(m, "dim", None)
+                == _LEGACY_MODEL[1] and recorded == _LEGACY_CHECKSUMS.get((self.version, self.name)))
 
     def prefix_checksum(self, n: int) -> str:
         """sha256 of the first n up statements: what a resumed run must find unchanged."""
@@ -141,11 +161,44 @@ def load_dir(directory: Path) -> list[Migration]:
     return out
 
 
-def load(directories: list[Path], *, builtin: bool = True) -> list[Migration]:
-    """The migration set: the built-in files (unless builtin=False) plus each directory's, by version."""
+PLACEHOLDERS = ("{{embedding_dim}}", "{{embedding_model}}")
+_LEGACY_MODEL = ("openai/clip-vit-base-patch32", 512)
+_LEGACY_CHECKSUMS = {  # the built-in files as embedsql 0.1 shipped them (fixed 512-d, fixed model)
+    (1, "photos_table"): "568fe0f99f43090d34bb337c53f77fdcda28a20a7839ae7a90230db9bee7d945",
+    (2, "photo_embed_index"): "18dfa47f5a7b3e8f0e5547509334ee3c382ab30daa1b399937ec3137b2a5bfc5",
+}
+
+
+def fill_template(text: str, model) -> str:
+    """A built-in file's text for a model (embed.identity.ModelIdentity): its dimension and its
+    column comment in place of the placeholders (the comment escaped as a SQL string body)."""
+    tag = model.tag().replace("\\", "\\\\").replace("'", "\\'")
+    return text.replace("{{embedding_dim}}", str(int(model.dim))).replace("{{embedding_model}}", tag)
+
+
+def load_builtin(model=None) -> list[Migration]:
+    """The built-in migrations filled in for `model` (a ModelIdentity; None: the default model,
+    openai/clip-vit-base-patch32, as embed.identity.identify gives it)."""
+    if model is None:
+        from embed.identity import DEFAULT_MODEL, identify
+
+        model = identify(DEFAULT_MODEL)
+    out = []
+    for p in sorted(BUILTIN_DIR.iterdir()):
+        if p.suffix.lower() == ".sql" and p.is_file():
+            mig = parse(fill_template(p.read_text(encoding="utf-8"), model), p)
+            mig.model = model
+            out.append(mig)
+    return out
+
+
+def load(directories: list[Path], *, builtin: bool = True, model=None) -> list[Migration]:
+    """The migration set: the built-in files (unless builtin=False; filled in for `model`, see
+    load_builtin) plus each directory's, by version. MigrationFileError for a bad file or two
+    files with one version; ModelLoadError when the default model cannot be identified."""
     found: list[Migration] = []
     if builtin:
-        found += load_dir(BUILTIN_DIR)
+        found += load_builtin(model)
     for d in directories:
         found += load_dir(d)
     by_version: dict[int, Migration] = {}

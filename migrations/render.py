@@ -18,49 +18,26 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from sqlext.errors import TranslationError
 from sqlext.text.ddl import (
     IndexInfo, StaticCatalog, normalize_metric, parse_length_constraints, parse_model_comment,
+    parse_vector_similarity,
 )
 from sqlext.text.ddl import split_table_name as split_name
-from sqlext.text.ddl import unquote_identifier as unquote
-from sqlext.errors import TranslationError
+from sqlext.text.tokens import Token, Tokens, TokenType, is_name, match_close, read_name, split_args, tokenize
 
-_IDENT = r'(?:`(?:[^`\\]|\\.)*`|"(?:[^"\\]|\\.)*"|[A-Za-z_][A-Za-z0-9_$]*)'
-_NAME = rf"{_IDENT}(?:\s*\.\s*{_IDENT})?"
-_LEADING = re.compile(r"^(?:\s+|--[^\n]*(?:\n|$)|#[ !][^\n]*(?:\n|$)|/\*.*?\*/)*", re.S)
-
-CREATE_RE = re.compile(
-    rf"^CREATE\s+(?:OR\s+REPLACE\s+)?TABLE\s+(?P<ine>IF\s+NOT\s+EXISTS\s+)?(?P<name>{_NAME})"
-    rf"(?P<oc>\s+ON\s+CLUSTER\s+{_IDENT})?\s*(?=\()", re.I | re.S)
-ALTER_RE = re.compile(
-    rf"^ALTER\s+TABLE\s+(?P<name>{_NAME})(?P<oc>\s+ON\s+CLUSTER\s+{_IDENT})?\s+(?P<rest>.*)$", re.I | re.S)
-DROP_RE = re.compile(
-    rf"^DROP\s+TABLE\s+(?P<ie>IF\s+EXISTS\s+)?(?P<name>{_NAME})(?P<oc>\s+ON\s+CLUSTER\s+{_IDENT})?"
-    rf"(?P<rest>.*)$", re.I | re.S)
-OTHER_DDL_RE = re.compile(
-    rf"^(?P<head>(?:CREATE|DROP)\s+(?:OR\s+REPLACE\s+)?(?:TEMPORARY\s+)?"
-    rf"(?:TABLE|VIEW|MATERIALIZED\s+VIEW|DICTIONARY|DATABASE|FUNCTION)\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?"
-    rf"{_NAME}|TRUNCATE\s+(?:TABLE\s+)?(?:IF\s+EXISTS\s+)?{_NAME}|RENAME\s+TABLE\s+.*?)"
-    rf"(?P<oc>\s+ON\s+CLUSTER\s+{_IDENT})?(?=\s|\(|$)", re.I | re.S)
-ENGINE_RE = re.compile(r"\s*ENGINE\s*=\s*(?P<engine>[A-Za-z][A-Za-z0-9_]*)\s*", re.I)
-ORDER_BY_RE = re.compile(r"\bORDER\s+BY\s+(?P<expr>\(.*?\)|[^\s,]+)", re.I | re.S)
-
-_COLUMN_CMD = re.compile(r"^\s*(?:ADD|DROP|MODIFY|RENAME|COMMENT|CLEAR)\s+COLUMN\b", re.I)
-_INDEX_CMD = re.compile(
-    r"^\s*(?:(?:ADD|DROP|MATERIALIZE|CLEAR)\s+(?:VECTOR\s+)?INDEX|UPDATE|DELETE|MATERIALIZE\s+COLUMN|"
-    r"(?:ADD|DROP|MATERIALIZE|CLEAR)\s+PROJECTION|(?:ADD|DROP)\s+CONSTRAINT|MODIFY\s+(?:TTL|SETTING|ORDER\s+BY)|"
-    r"FREEZE|DETACH|ATTACH|DROP\s+PARTITION|DROP\s+PART)\b", re.I)
-
-# vector indexes a statement creates: (table, index name)
-_ADD_VINDEX = re.compile(
-    rf"\bADD\s+(?:VECTOR\s+)?INDEX\s+(?:IF\s+NOT\s+EXISTS\s+)?(?P<index>{_IDENT})\s+(?P<body>.*?)(?=,\s*(?:ADD|DROP|MODIFY)\b|$)",
-    re.I | re.S)
-_CREATE_VINDEX = re.compile(
-    rf"^CREATE\s+VECTOR\s+INDEX\s+(?:IF\s+NOT\s+EXISTS\s+)?(?P<index>{_IDENT})\s+ON\s+(?P<name>{_NAME})", re.I | re.S)
+# Statements are read from their tokens (sqlext.text.tokens, the one lexer): commas, parentheses
+# and keywords inside strings or comments never count.
 
 
-def strip_leading_comments(sql: str) -> str:
-    return sql[_LEADING.match(sql).end():]
+def _lex(sql: "str | Tokens") -> Tokens:
+    return sql if isinstance(sql, Tokens) else tokenize(sql)
+
+
+def strip_leading_comments(sql: "str | Tokens") -> str:
+    """The statement text from its first token on (comments and whitespace before it removed)."""
+    t = _lex(sql)
+    return t.text[t[0].start:] if len(t) else ""
 
 
 def quote(name: str) -> str:
@@ -71,66 +48,39 @@ def _table_key(name: str) -> str:
     return split_name(name)[1]
 
 
-def match_paren(text: str, open_at: int) -> int:
-    """Index of the `)` closing the `(` at open_at; strings, quoted names and comments skipped."""
-    depth = 0
-    i = open_at
-    n = len(text)
-    while i < n:
-        ch = text[i]
-        if ch in "'\"`":
-            j = i + 1
-            while j < n:
-                if text[j] == "\\":
-                    j += 2
-                    continue
-                if text[j] == ch:
-                    if j + 1 < n and text[j + 1] == ch:
-                        j += 2
-                        continue
-                    break
-                j += 1
-            i = j + 1
-            continue
-        if text.startswith("--", i):
-            e = text.find("\n", i)
-            i = n if e < 0 else e + 1
-            continue
-        if text.startswith("/*", i):
-            e = text.find("*/", i + 2)
-            i = n if e < 0 else e + 2
-            continue
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    raise TranslationError("unbalanced parentheses", hint="check the statement's ( and )")
+def _words(toks: list[Token], i: int, *words: str) -> bool:
+    """Whether toks[i:] starts with these words (upper case; quoted identifiers never match)."""
+    if i + len(words) > len(toks):
+        return False
+    return all(toks[i + k].type != TokenType.IDENTIFIER and toks[i + k].up == w for k, w in enumerate(words))
 
 
-def split_top(text: str) -> list[str]:
-    """Split on commas outside parentheses, strings and quoted names."""
-    parts, depth, start, i, n = [], 0, 0, 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch in "'\"`":
-            j = i + 1
-            while j < n and text[j] != ch:
-                j += 2 if text[j] == "\\" else 1
-            i = j + 1
-            continue
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-        i += 1
-    parts.append(text[start:])
-    return [p.strip() for p in parts if p.strip()]
+def _skip(toks: list[Token], i: int, *words: str) -> int:
+    """i moved past these words when they come next."""
+    return i + len(words) if _words(toks, i, *words) else i
+
+
+@dataclass
+class _Name:
+    """A table name in a statement: its text as written and the token range [a, b)."""
+
+    text: str
+    a: int
+    b: int
+
+
+def _name_at(t: Tokens, i: int) -> _Name | None:
+    parts, j = read_name(t.tokens, i)
+    if not parts:
+        return None
+    return _Name(t.src(i, j), i, j)
+
+
+def _on_cluster(toks: list[Token], i: int) -> int:
+    """Index after `ON CLUSTER name` when it comes next at i, else i."""
+    if _words(toks, i, "ON", "CLUSTER") and i + 2 < len(toks) and is_name(toks[i + 2]):
+        return i + 3
+    return i
 
 
 @dataclass
@@ -142,108 +92,198 @@ class CreateTable:
     engine: str | None
     engine_args: str      # inside ENGINE = X(...), "" if none
     after_engine: str     # text after the ENGINE clause
+    items: list[str] = field(default_factory=list)   # the column list's items, as written
 
 
-def parse_create(sql: str) -> CreateTable | None:
-    body_sql = strip_leading_comments(sql)
-    m = CREATE_RE.match(body_sql)
-    if not m:
+def parse_create(sql: "str | Tokens") -> CreateTable | None:
+    """`CREATE [OR REPLACE] TABLE [IF NOT EXISTS] name [ON CLUSTER c] (...) [ENGINE = X(...)] ...`;
+    None for any other statement (CREATE TABLE ... AS ... included)."""
+    t = _lex(sql)
+    toks, text = t.tokens, t.text
+    if not _words(toks, 0, "CREATE"):
         return None
-    open_at = m.end()
-    close = match_paren(body_sql, open_at)
-    tail = body_sql[close + 1:]
+    i = _skip(toks, 1, "OR", "REPLACE")
+    if not _words(toks, i, "TABLE"):
+        return None
+    i += 1
+    ine = _words(toks, i, "IF", "NOT", "EXISTS")
+    i = _skip(toks, i, "IF", "NOT", "EXISTS")
+    name = _name_at(t, i)
+    if name is None:
+        return None
+    i = _on_cluster(toks, name.b)
+    if i >= len(toks) or toks[i].type != TokenType.L_PAREN:
+        return None
+    close = match_close(toks, i)
+    if close < 0:
+        raise TranslationError("unbalanced parentheses", hint="check the statement's ( and )")
+    body = text[toks[i].end:toks[close].start]
+    items = [t.src(a, b) for a, b in split_args(toks, i, close) if b > a]
+    tail = text[toks[close].end:]
     engine, args, after = None, "", tail
-    em = ENGINE_RE.match(tail)
-    if em:
-        engine = em.group("engine")
-        rest = tail[em.end():]
-        if rest.startswith("("):
-            c2 = match_paren(rest, 0)
-            args, after = rest[1:c2], rest[c2 + 1:]
+    k = close + 1
+    if _words(toks, k, "ENGINE") and k + 2 < len(toks) and toks[k + 1].type == TokenType.EQ \
+            and is_name(toks[k + 2]):
+        engine = toks[k + 2].text
+        if k + 3 < len(toks) and toks[k + 3].type == TokenType.L_PAREN:
+            c2 = match_close(toks, k + 3)
+            if c2 < 0:
+                raise TranslationError("unbalanced parentheses", hint="check the statement's ( and )")
+            args, after = text[toks[k + 3].end:toks[c2].start], text[toks[c2].end:]
         else:
-            after = rest
-    head = "CREATE TABLE " + ("IF NOT EXISTS " if m.group("ine") else "")
-    return CreateTable(m.group("name"), body_sql[open_at + 1:close], head, tail, engine, args.strip(), after)
+            after = text[toks[k + 2].end:]
+    head = "CREATE TABLE " + ("IF NOT EXISTS " if ine else "")
+    return CreateTable(name.text, body, head, tail, engine, args.strip(), after, items)
+
+
+@dataclass
+class _Alter:
+    name: _Name
+    rest: str                           # the commands as written
+    commands: list[tuple[int, int]]     # token ranges of the comma-separated commands
+
+
+def _parse_alter(t: Tokens) -> _Alter | None:
+    toks = t.tokens
+    if not _words(toks, 0, "ALTER", "TABLE"):
+        return None
+    name = _name_at(t, 2)
+    if name is None:
+        return None
+    i = _on_cluster(toks, name.b)
+    if i >= len(toks):
+        return None
+    cmds, a = [], i
+    for k in range(i, len(toks)):
+        if toks[k].type == TokenType.COMMA and toks[k].depth == 0:
+            cmds.append((a, k))
+            a = k + 1
+    cmds.append((a, len(toks)))
+    return _Alter(name, t.text[toks[i].start:], [(x, y) for x, y in cmds if y > x])
 
 
 # ---------------------------------------------------------------- what a migration creates
 
-def created_tables(sql: str) -> list[str]:
+def created_tables(sql: "str | Tokens") -> list[str]:
     ct = parse_create(sql)
     return [ct.name] if ct else []
 
 
-def vector_indexes(sql: str) -> list[tuple[str, str]]:
-    """(table, index) of every vector index a (MyScale or ClickHouse) statement adds."""
-    text = strip_leading_comments(sql)
+def _index_name(toks: list[Token], i: int) -> tuple[str | None, int]:
+    """`[IF NOT EXISTS] name` at i -> (name unquoted, index after it)."""
+    i = _skip(toks, i, "IF", "NOT", "EXISTS")
+    if i < len(toks) and is_name(toks[i]):
+        return toks[i].text, i + 1
+    return None, i
+
+
+def _vector_index_defs(t: Tokens) -> list[tuple[str, str, int, int]]:
+    """(table as written, index name, first token, end token) of every vector index a (MyScale or
+    ClickHouse) statement adds: CREATE VECTOR INDEX, ALTER TABLE ... ADD [VECTOR] INDEX, and
+    [VECTOR] INDEX items of CREATE TABLE (a ClickHouse INDEX counts when its TYPE is
+    vector_similarity)."""
+    toks = t.tokens
+    if _words(toks, 0, "CREATE", "VECTOR", "INDEX"):
+        idx, j = _index_name(toks, 3)
+        if idx and _words(toks, j, "ON"):
+            name = _name_at(t, j + 1)
+            if name is not None:
+                return [(name.text, idx, 0, len(toks))]
+        return []
+    alter = _parse_alter(t)
     out = []
-    m = _CREATE_VINDEX.match(text)
-    if m:
-        return [(m.group("name"), unquote(m.group("index")))]
-    am = ALTER_RE.match(text)
-    if am:
-        for im in _ADD_VINDEX.finditer(am.group("rest")):
-            whole = im.group(0)
-            if re.search(r"\bADD\s+VECTOR\s+INDEX\b", whole, re.I) or re.search(r"vector_similarity", whole, re.I):
-                out.append((am.group("name"), unquote(im.group("index"))))
+    if alter is not None:
+        for a, b in alter.commands:
+            vector = _words(toks, a, "ADD", "VECTOR", "INDEX")
+            if not (vector or _words(toks, a, "ADD", "INDEX")):
+                continue
+            idx, _ = _index_name(toks, a + (3 if vector else 2))
+            if idx and (vector or any(x.low == "vector_similarity" for x in toks[a:b])):
+                out.append((alter.name.text, idx, a, b))
         return out
-    ct = parse_create(text)
-    if ct:
-        for item in split_top(ct.body):
-            vm = re.match(rf"^VECTOR\s+INDEX\s+({_IDENT})", item, re.I)
-            im = re.match(rf"^INDEX\s+({_IDENT})\s+.*\bTYPE\s+vector_similarity\b", item, re.I | re.S)
-            if vm or im:
-                out.append((ct.name, unquote((vm or im).group(1))))
+    ct = parse_create(t)
+    if ct is not None:
+        open_i = next(k for k, x in enumerate(toks) if x.type == TokenType.L_PAREN and x.depth == 0)
+        for a, b in split_args(toks, open_i, match_close(toks, open_i)):
+            vector = _words(toks, a, "VECTOR", "INDEX")
+            if not (vector or _words(toks, a, "INDEX")):
+                continue
+            idx, _ = _index_name(toks, a + (2 if vector else 1))
+            if idx and (vector or any(x.low == "vector_similarity" for x in toks[a:b])):
+                out.append((ct.name, idx, a, b))
     return out
 
 
-def learn(catalog: StaticCatalog, sql: str) -> None:
+def vector_indexes(sql: "str | Tokens") -> list[tuple[str, str]]:
+    """(table, index) of every vector index a (MyScale or ClickHouse) statement adds."""
+    return [(table, idx) for table, idx, _, _ in _vector_index_defs(_lex(sql))]
+
+
+def _index_info(t: Tokens, index: str, a: int, b: int, catalog: StaticCatalog, table: str
+                ) -> tuple[str | None, IndexInfo | None]:
+    """The column and IndexInfo of `[VECTOR] INDEX index col TYPE X(params)` within tokens [a, b)."""
+    toks = t.tokens
+    for k in range(a, b - 2):
+        if toks[k].text == index and is_name(toks[k]) and toks[k + 2].up == "TYPE" and is_name(toks[k + 1]):
+            col = toks[k + 1].text
+            typ = toks[k + 3].up if k + 3 < b else "DEFAULT"
+            if typ == "VECTOR_SIMILARITY":
+                close = match_close(toks, k + 4) if k + 4 < b and toks[k + 4].type == TokenType.L_PAREN else -1
+                vs = parse_vector_similarity(t.src(k + 3, close + 1), index) if close > 0 else None
+                if vs is not None:
+                    return col, vs
+            metric = "L2"
+            for x in toks[k + 3:b]:
+                if x.type == TokenType.STRING and x.text.replace(" ", "").lower().startswith("metric_type="):
+                    metric = normalize_metric(x.text.split("=", 1)[1]) or metric
+            return col, IndexInfo(index, typ, metric, catalog.column_dim(table, col))
+    return None, None
+
+
+def learn(catalog: StaticCatalog, sql: "str | Tokens") -> None:
     """Teach a StaticCatalog what a MyScale statement creates: vector column dimensions (from
     `CHECK length(col) = N`), models (from `COMMENT 'embedsql:model=...'`), vector indexes."""
-    text = strip_leading_comments(sql)
-    ct = parse_create(text)
+    t = _lex(sql)
+    toks = t.tokens
+    ct = parse_create(t)
     if ct:
         for col, dim in parse_length_constraints(ct.body).items():
             catalog.set_dim(ct.name, col, dim)
-        for item in split_top(ct.body):
-            cm = re.match(rf"^({_IDENT})\s+.*?\bCOMMENT\s+'((?:[^'\\]|\\.)*)'", item, re.I | re.S)
-            if cm:
-                meta = parse_model_comment(cm.group(2))
-                if meta.get("model"):
-                    catalog.set_model(ct.name, unquote(cm.group(1)), meta["model"])
-                if meta.get("dim", "").isdigit() and catalog.column_dim(ct.name, unquote(cm.group(1))) is None:
-                    catalog.set_dim(ct.name, unquote(cm.group(1)), int(meta["dim"]))
-    dm = DROP_RE.match(text)
-    if dm:
-        pass  # a later CREATE re-teaches; dims of a dropped table do no harm in a plan
-    am = ALTER_RE.match(text)
-    for table, index in vector_indexes(text):
-        col, metric, typ = None, "L2", "DEFAULT"
-        src = am.group("rest") if am else text
-        m = re.search(rf"\b{re.escape(index)}`?\s+({_IDENT})\s+TYPE\s+([A-Za-z_][A-Za-z0-9_]*)(.*)", src, re.I | re.S)
-        if m:
-            col, typ = unquote(m.group(1)), m.group(2).upper()
-            mt = re.search(r"metric_type\s*=\s*([A-Za-z0-9]+)", m.group(3), re.I)
-            if mt:
-                metric = normalize_metric(mt.group(1)) or metric
-        if col:
-            catalog.add_index(table, col, IndexInfo(index, typ, metric, catalog.column_dim(table, col)))
-    if am:
-        for dmi in re.finditer(rf"\bDROP\s+(?:VECTOR\s+)?INDEX\s+(?:IF\s+EXISTS\s+)?({_IDENT})", am.group("rest"), re.I):
-            catalog.drop_index(am.group("name"), unquote(dmi.group(1)))
+        open_i = next(k for k, x in enumerate(toks) if x.type == TokenType.L_PAREN and x.depth == 0)
+        for a, b in split_args(toks, open_i, match_close(toks, open_i)):
+            if b <= a or not is_name(toks[a]):
+                continue
+            for k in range(a + 1, b - 1):
+                if toks[k].up == "COMMENT" and toks[k + 1].type == TokenType.STRING:
+                    col = toks[a].text
+                    meta = parse_model_comment(toks[k + 1].text)
+                    if meta.get("model"):
+                        catalog.set_model(ct.name, col, meta["model"])
+                    if meta.get("dim", "").isdigit() and catalog.column_dim(ct.name, col) is None:
+                        catalog.set_dim(ct.name, col, int(meta["dim"]))
+                    break
+    for table, index, a, b in _vector_index_defs(t):
+        col, info = _index_info(t, index, a, b, catalog, table)
+        if col and info is not None:
+            catalog.add_index(table, col, info)
+    alter = _parse_alter(t)
+    if alter is not None:
+        for a, b in alter.commands:
+            vector = _words(toks, a, "DROP", "VECTOR", "INDEX")
+            if vector or _words(toks, a, "DROP", "INDEX"):
+                j = _skip(toks, a + (3 if vector else 2), "IF", "EXISTS")
+                if j < b and is_name(toks[j]):
+                    catalog.drop_index(alter.name.text, toks[j].text)
 
 
 # ---------------------------------------------------------------- dialect bridge
 
-def translate(sql: str, dialect: str, catalog) -> tuple[list[str], list[str], list[str]]:
+def translate(sql: "str | Tokens", dialect: str, catalog) -> tuple[list[str], list[str], list[str]]:
     """The bridge: (statements, notes, warnings)."""
     from sqlext.text import dialects
 
     tr = dialects.translate(sql, target=dialect, catalog=catalog)
-    stmts = getattr(tr, "statements", None)
-    if stmts is None:
-        stmts = tr.sql if isinstance(tr.sql, list) else [tr.sql]
-    out = [s.strip().rstrip(";").rstrip() for s in stmts]
+    out = [s.strip().rstrip(";").rstrip() for s in tr.statements]
     return [s for s in out if s], list(tr.notes), list(tr.warnings)
 
 
@@ -283,42 +323,89 @@ def replicated_engine(engine: str | None, args: str, path_args: str = REPLICA_PA
 
 
 def _sharding_key(after_engine: str) -> str:
-    m = ORDER_BY_RE.search(after_engine)
-    if not m:
+    """cityHash64 of the first ORDER BY column (an expression as written), rand() without one."""
+    t = tokenize(after_engine)
+    toks = t.tokens
+    k = next((k for k, x in enumerate(toks) if x.type == TokenType.ORDER_BY and x.depth == 0), None)
+    if k is None or k + 1 >= len(toks):
         return "rand()"
-    expr = m.group("expr").strip()
-    if expr.startswith("("):
-        items = split_top(expr[1:-1])
-        expr = items[0] if items else ""
-    if not expr or expr.lower() == "tuple()":
+    a = k + 1
+    if toks[a].type == TokenType.L_PAREN:
+        close = match_close(toks, a)
+        args = split_args(toks, a, close) if close > 0 else []
+        if not args or args[0][1] <= args[0][0]:
+            return "rand()"
+        expr = t.src(*args[0])
+    else:
+        parts, b = read_name(toks, a)
+        if not parts:
+            return "rand()"
+        if b < len(toks) and toks[b].type == TokenType.L_PAREN:
+            b = match_close(toks, b) + 1
+            if b <= 0:
+                return "rand()"
+        expr = t.src(a, b)
+    if not expr or expr.replace(" ", "").lower() == "tuple()":
         return "rand()"
     return f"cityHash64({expr})"
 
 
-def cluster_statements(sql: str, cluster: Cluster) -> list[str]:
+_COLUMN_CMDS = ("ADD", "DROP", "MODIFY", "RENAME", "COMMENT", "CLEAR")
+_OTHER_DDL = ("TABLE", "VIEW", "DICTIONARY", "DATABASE", "FUNCTION")
+
+
+def _is_column_command(toks: list[Token], a: int) -> bool:
+    return any(_words(toks, a, w, "COLUMN") for w in _COLUMN_CMDS)
+
+
+def _other_ddl_head(toks: list[Token]) -> int | None:
+    """For CREATE/DROP of a table, view, dictionary, database or function, and TRUNCATE: the
+    index after the object's name, where ON CLUSTER goes. None for anything else."""
+    i = 0
+    if _words(toks, 0, "TRUNCATE"):
+        i = _skip(toks, 1, "TABLE")
+        i = _skip(toks, i, "IF", "EXISTS")
+    elif _words(toks, 0, "CREATE") or _words(toks, 0, "DROP"):
+        i = _skip(toks, 1, "OR", "REPLACE")
+        i = _skip(toks, i, "TEMPORARY")
+        if _words(toks, i, "MATERIALIZED", "VIEW"):
+            i += 2
+        elif i < len(toks) and toks[i].up in _OTHER_DDL:
+            i += 1
+        else:
+            return None
+        i = _skip(toks, i, "IF", "NOT", "EXISTS")
+        i = _skip(toks, i, "IF", "EXISTS")
+    else:
+        return None
+    parts, j = read_name(toks, i)
+    return j if parts else None
+
+
+def cluster_statements(sql: "str | Tokens", cluster: Cluster) -> list[str]:
     """One rendered (already translated) statement -> the statements to run on the cluster."""
     text = strip_leading_comments(sql).strip()
-    ct = parse_create(text)
+    t = tokenize(text)
+    toks = t.tokens
+    ct = parse_create(t)
     if ct:
         if not cluster.is_sharded(ct.name):
             return [f"{ct.head}{ct.name}{cluster.on}\n({ct.body}){ct.tail}"]
         engine = replicated_engine(ct.engine, ct.engine_args)
         local = (f"{ct.head}{cluster.local(ct.name)}{cluster.on}\n({ct.body})\n"
                  f"ENGINE = {engine}{_norm_after(ct.after_engine)}")
-        cols = [c for c in split_top(ct.body)
-                if not re.match(r"^(?:VECTOR\s+)?INDEX\b|^PROJECTION\b", c, re.I)]
-        db, t = split_name(ct.name)
+        cols = [c for c in ct.items if not re.match(r"^(?:VECTOR\s+)?INDEX\b|^PROJECTION\b", c, re.I)]
+        db, tb = split_name(ct.name)
         dist = (f"{ct.head}{ct.name}{cluster.on}\n(\n    " + ",\n    ".join(cols) + "\n)\n"
                 f"ENGINE = Distributed({quote(cluster.name)}, {quote(db or cluster.database)}, "
-                f"{quote(t + cluster.local_suffix)}, {_sharding_key(ct.after_engine)})")
+                f"{quote(tb + cluster.local_suffix)}, {_sharding_key(ct.after_engine)})")
         return [local, dist]
-    am = ALTER_RE.match(text)
-    if am:
-        name, rest = am.group("name"), am.group("rest")
+    alter = _parse_alter(t)
+    if alter is not None:
+        name, rest = alter.name.text, alter.rest
         if not cluster.is_sharded(name):
             return [f"ALTER TABLE {name}{cluster.on} {rest}"]
-        cmds = split_top(rest)
-        col = [bool(_COLUMN_CMD.match(c)) for c in cmds]
+        col = [_is_column_command(toks, a) for a, _ in alter.commands]
         if all(col):
             return [f"ALTER TABLE {cluster.local(name)}{cluster.on} {rest}",
                     f"ALTER TABLE {name}{cluster.on} {rest}"]
@@ -327,24 +414,33 @@ def cluster_statements(sql: str, cluster: Cluster) -> list[str]:
                 f"--cluster: ALTER TABLE {name} mixes column commands with other commands",
                 hint="write column changes and index/data changes as separate ALTER statements")
         return [f"ALTER TABLE {cluster.local(name)}{cluster.on} {rest}"]
-    dm = DROP_RE.match(text)
-    if dm:
-        name = dm.group("name")
-        rest = dm.group("rest").strip()
-        ie = "IF EXISTS " if dm.group("ie") else ""
-        sync = "" if re.search(r"\bSYNC\b", rest, re.I) else " SYNC"
-        tail = (" " + rest if rest else "") + sync
-        if not cluster.is_sharded(name):
-            return [f"DROP TABLE {ie}{name}{cluster.on}{tail}"]
-        return [f"DROP TABLE {ie}{name}{cluster.on}{tail}",
-                f"DROP TABLE {ie}{cluster.local(name)}{cluster.on}{tail}"]
-    if _CREATE_VINDEX.match(text) or re.match(r"^DROP\s+VECTOR\s+INDEX\b", text, re.I):
+    if _words(toks, 0, "DROP", "TABLE"):
+        ie = _words(toks, 2, "IF", "EXISTS")
+        name = _name_at(t, _skip(toks, 2, "IF", "EXISTS"))
+        if name is not None:
+            after = _on_cluster(toks, name.b)
+            rest = text[toks[after].start:].strip() if after < len(toks) else ""
+            sync = "" if any(x.up == "SYNC" for x in toks[after:]) else " SYNC"
+            tail = (" " + rest if rest else "") + sync
+            ie_text = "IF EXISTS " if ie else ""
+            if not cluster.is_sharded(name.text):
+                return [f"DROP TABLE {ie_text}{name.text}{cluster.on}{tail}"]
+            return [f"DROP TABLE {ie_text}{name.text}{cluster.on}{tail}",
+                    f"DROP TABLE {ie_text}{cluster.local(name.text)}{cluster.on}{tail}"]
+    if _words(toks, 0, "CREATE", "VECTOR", "INDEX") or _words(toks, 0, "DROP", "VECTOR", "INDEX"):
         raise TranslationError(
             "--cluster: CREATE/DROP VECTOR INDEX ... ON t is not rendered for clusters",
             hint="write ALTER TABLE t ADD VECTOR INDEX / DROP VECTOR INDEX instead")
-    om = OTHER_DDL_RE.match(text)
-    if om and not om.group("oc"):
-        return [text[:om.end("head")] + cluster.on + text[om.end("head"):]]
+    if _words(toks, 0, "RENAME", "TABLE"):
+        if any(_words(toks, k, "ON", "CLUSTER") for k in range(len(toks))):
+            return [text]
+        return [text + cluster.on]
+    head_end = _other_ddl_head(toks)
+    if head_end is not None:
+        if _on_cluster(toks, head_end) != head_end:
+            return [text]
+        at = toks[head_end - 1].end
+        return [text[:at] + cluster.on + text[at:]]
     return [text]
 
 

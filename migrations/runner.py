@@ -133,7 +133,7 @@ class Runner:
                     st.state = "revert_failed"
                 if mig is not None:
                     if st.state == "applied":
-                        st.changed = mig.checksum != row.checksum
+                        st.changed = not mig.same_checksum(row.checksum)
                     elif st.state in ("failed", "interrupted"):
                         st.changed = mig.prefix_checksum(row.statements_done) != row.prefix_checksum
                 if st.state in ("failed", "interrupted"):

@@ -514,6 +514,21 @@ class Connection:
         self.close()
 
 
+def _refuse_own_format(sql: str) -> None:
+    """A statement with its own FORMAT clause answers in bytes, not rows: refused before it runs."""
+    from .errors import SQLSyntaxError
+    from .text.kinds import kind_of
+
+    try:
+        kind = kind_of(sql)
+    except SQLSyntaxError:
+        return  # running it reports where
+    if kind.format is not None and not kind.into_outfile:
+        raise ProgrammingError(f"the statement has its own FORMAT clause ({kind.format}): its answer is "
+                               f"bytes, not rows", hint="remove the FORMAT clause; for the bytes use "
+                               "connection.session.raw_query()")
+
+
 def _description(columns: list[tuple[str, str]]) -> list[tuple]:
     out = []
     for name, ch_type in columns:
@@ -561,6 +576,7 @@ class Cursor:
 
         self.description, self.rowcount, self._rows, self._pos, self.messages = None, -1, [], 0, []
         sql, params = _bind(operation, parameters)
+        _refuse_own_format(sql)
         session = self.connection.session
         with _mapped():
             result = session.execute(sql, params=params)

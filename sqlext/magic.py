@@ -108,6 +108,7 @@ def _magics_class():
 
         def _run(self, args, cell: str):
             from sqlext.db.session import is_query
+            from sqlext.text.kinds import kind_of
             from sqlext.text.split import split_statements
 
             statements = split_statements(cell)
@@ -118,7 +119,7 @@ def _magics_class():
                 for n, st in enumerate(statements, 1):
                     last = n == len(statements)
                     try:
-                        if last and is_query(st.text):
+                        if last and is_query(st.text) and kind_of(st.text).format is None:
                             return to_frame(session.query_df(st.text), thumbs=not args.no_thumbs)
                         r = session.execute(st.text)
                     except Exception as exc:
@@ -126,7 +127,9 @@ def _magics_class():
                             exc.message = f"statement {n} of {len(statements)} (line {st.line}): {exc.message}"
                         raise
                     if last:
-                        if r.message:
+                        if r.raw is not None:  # its own FORMAT clause: the server's text, as sent
+                            print(r.raw.decode("utf-8", errors="replace"), end="")
+                        elif r.message:
                             print(r.message)
                         return None
             return None

@@ -12,9 +12,8 @@ from support import ImageServer, build_tiny_clip  # noqa: E402
 def tiny_clip(tmp_path_factory) -> Path:
     """Directory holding a tiny random CLIP (512-d projection) saved with save_pretrained.
 
-    The directory is named like the default model, as a user's local copy of it would be: the
-    built-in schema records `openai/clip-vit-base-patch32` on photo_embed, and embedsql accepts a
-    local directory named after the recorded model (see sqlext.db.session.same_model)."""
+    The directory is named like the default model, as a user's local copy of it would be; embedsql
+    recognises a model by its weights, not its folder name (embed.identity)."""
     return build_tiny_clip(tmp_path_factory.mktemp("tiny-clip") / "clip-vit-base-patch32")
 
 
@@ -30,7 +29,7 @@ def _isolated_user_dirs(tmp_path, monkeypatch):
     monkeypatch.setenv("EMBEDSQL_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("EMBEDSQL_CONFIG", str(tmp_path / "config.toml"))
     monkeypatch.setenv("EMBEDSQL_CACHE_DIR", str(tmp_path / "cache"))
-    for var in ("EMBEDSQL_DSN", "EMBEDSQL_PASSWORD", "EMBEDSQL_MODEL", "EMBEDSQL_BACKEND", "EMBEDSQL_LOCK_TIMEOUT"):
+    for var in ("EMBEDSQL_DSN", "EMBEDSQL_PASSWORD", "EMBEDSQL_MODEL", "EMBEDSQL_BACKEND", "EMBEDSQL_RUNTIME", "EMBEDSQL_LOCK_TIMEOUT"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")

@@ -44,3 +44,32 @@ def test_bench_smoke_writes_every_figure(tmp_path):
     for name in ("bench_ingest", "bench_tui"):
         assert name in data["external"], name
         assert data["external"][name]["status"] in ("ok", "missing"), data["external"][name]
+
+
+def test_bench_peers_smoke(tmp_path):
+    """The peer comparison (issue 10) at 2,000 rows of 64-d: every system that is installed answers every
+    filter, embedsql with the right number of rows and the exact answer (a table this small is
+    planned as exact scans); a missing peer is reported as not installed."""
+    out = tmp_path / "peers.json"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.bench_peers", "--smoke", "--json", str(out)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=280)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = json.loads(out.read_text())
+    size = data["sizes"][0]
+    assert size["rows"] == 2000 and size["queries"] == 5 and size["dim"] == 64
+    assert len(size["cells"]) == 9  # no filter + {uniform, correlated} x {0.1, 1, 10, 50} %
+    expected = {"embedsql", "embedsql-fresh", "chdb-exact", "chdb-hnsw", "numpy"}
+    for peer, mods in (("duckdb", ("duckdb", "duckdb_extension_vss")), ("lancedb", ("lancedb",))):
+        try:
+            for m in mods:
+                __import__(m)
+            expected.add(peer)
+        except ImportError:
+            assert any(n.startswith(f"{peer}: not installed") for n in data["notes"])
+    for cell in size["cells"]:
+        assert set(cell["systems"]) == expected, cell["cell"]
+        for e in (cell["systems"]["embedsql"], cell["systems"]["embedsql-fresh"]):
+            assert e["rows_right"] and e["recall10"] == 1.0, cell
+        assert cell["systems"]["numpy"]["recall10"] == 1.0 and cell["systems"]["chdb-exact"]["recall10"] == 1.0
+    assert "| filter (rows kept) |" in data["markdown"]

@@ -24,6 +24,8 @@ from textual.containers import Horizontal, Vertical
 from textual.lazy import Lazy
 from textual.widgets import Footer, Static
 
+from embed.errors import UserFacingError
+
 from .components.editor import CompletionList, SqlEditor
 from .components.status import StatusBar
 from .errors import error_text
@@ -89,18 +91,51 @@ def more_like_this_sql(sql: str, ref: str, text: str | None = None, *, result=No
 
 
 def _first_table(sql: str) -> str | None:
+    """The first table the statement names after FROM / JOIN (read from its tokens)."""
     try:
-        import sqlglot
-        from sqlglot import exp
+        from sqlext.errors import EmbedSQLError
+        from sqlext.text.kinds import table_refs
+        from sqlext.text.tokens import tokenize
 
-        tree = sqlglot.parse_one(sql, read="clickhouse")
-        for t in tree.find_all(exp.Table):
-            if t.name:
-                return f"{t.db}.{t.name}" if t.db else t.name
-    except Exception:
-        pass
-    m = re.search(r"\bFROM\s+([\w.`\"]+)", sql or "", re.I)
-    return m.group(1) if m else None
+        refs = table_refs(tokenize(sql or ""))
+    except EmbedSQLError:
+        return None
+    return refs[0].name if refs else None
+
+
+class FormatClauseRefused(UserFacingError):
+    """A statement with its own FORMAT clause, which the grid cannot show."""
+
+    def __init__(self, message: str, line: int | None = None, col: int | None = None):
+        super().__init__(message)
+        self.line, self.col = line, col
+
+
+def read_statements(sql: str):
+    """(the statements of `sql`, each lexed once: they are run as they are; the refusal for a
+    statement with its own FORMAT clause, or None). The grid shows rows: the server's bytes in
+    another format are for `embedsql query`. Text that cannot be read gives (None, None): running
+    it reports why."""
+    try:
+        from sqlext.errors import EmbedSQLError
+        from sqlext.text.split import split_statements
+
+        statements = split_statements(sql)
+        kinds = [st.kind for st in statements]
+    except EmbedSQLError:
+        return None, None
+    for n, (st, kind) in enumerate(zip(statements, kinds), 1):
+        if kind.format is not None:
+            start = st.start + kind.format_at[0]
+            line = sql.count("\n", 0, start) + 1
+            col = start - sql.rfind("\n", 0, start)
+            which = f"statement {n}" if len(statements) > 1 else "this statement"
+            return statements, FormatClauseRefused(
+                f"{which} has its own FORMAT {kind.format} clause (line {line}, column {col}): the "
+                f"results grid shows rows, not the server's {kind.format} output. Remove the FORMAT "
+                f"clause to see the rows here, or run the statement with `embedsql query` to get "
+                f"its {kind.format} output as the server sends it.", line, col)
+    return statements, None
 
 
 class Sidebar(Vertical):
@@ -413,13 +448,20 @@ class EmbedSQLApp(App[int]):
         count = 1
         try:
             s = self.session
+            # read here, off the UI thread (the lexer imports sqlglot): each statement is lexed
+            # once and run as read; a FORMAT clause is refused before anything is sent
+            statements, refusal = read_statements(sql)
+            if refusal is not None:
+                raise refusal
             if script:
-                results = s.run_script(sql)
+                results = s.run_script(statements if statements is not None else sql)
                 count = len(results)
                 with_rows = [r for r in results if r.columns]
                 result = with_rows[-1] if with_rows else (results[-1] if results else None)
             else:
-                result = s.execute(sql)
+                # the statement as read (lexed once); its positions are those of `sql`
+                one = statements[0] if statements is not None and len(statements) == 1 else sql
+                result = s.execute(one)
         except BaseException as exc:  # everything is shown, nothing crashes the app
             error = exc
         duration = time.perf_counter() - t0
@@ -486,7 +528,12 @@ class EmbedSQLApp(App[int]):
         err = self.query_one("#error", Static)
         err.update(f"[b red]error:[/b red] {escape(msg)}")
         err.display = True
-        self.query_one("#details").show_error(sql, msg)
+        from textual.css.query import NoMatches
+
+        try:
+            self.query_one("#details").show_error(sql, msg)
+        except NoMatches:  # the tabs mount just after the first paint
+            pass
         self.status.message = "error (details above)"
         self.notify(msg.splitlines()[0][:300], title="error", severity="error", timeout=8)
         line, col = getattr(exc, "line", None), getattr(exc, "col", None)
@@ -533,7 +580,8 @@ class EmbedSQLApp(App[int]):
         else:
             table.show(None)
             self.image_col = None
-            msg = result.message or "done"
+            msg = result.message or ("done: the statement's INTO OUTFILE clause wrote the result"
+                                      if getattr(result, "raw", None) is not None else "done")
             self.status.message = f"{msg} ({duration:.2f}s)"
             details.show(result.stats, note=f"server: {msg}")
         for w in result.stats.warnings:

@@ -18,6 +18,7 @@ PLUGINS = {
     "migrate": "tui.commands.migrate",
     "ingest": "tui.commands.ingest",
     "demo": "tui.commands.demo",
+    "model": "tui.commands.model",
 }
 
 
@@ -36,7 +37,11 @@ def common_options() -> argparse.ArgumentParser:
     g.add_argument("--dialect", choices=["myscale", "clickhouse"], default=argparse.SUPPRESS,
                    help="override the detected dialect")
     g.add_argument("--model", default=argparse.SUPPRESS,
-                   help="CLIP model: hub id or local directory (default: EMBEDSQL_MODEL or openai/clip-vit-base-patch32)")
+                   help="embedding model: hub id or local directory (default: EMBEDSQL_MODEL, the config file's "
+                        "model, else openai/clip-vit-base-patch32)")
+    g.add_argument("--runtime", choices=["auto", "torch", "onnx", "onnx-fp32", "onnx-int8"], default=argparse.SUPPRESS,
+                   help="model runtime (default: EMBEDSQL_RUNTIME, else auto: the ONNX fast path when the model "
+                        "is exported, else torch)")
     p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     return p
 
@@ -49,10 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser("query", parents=[common], help="run SQL with EMBED() and print the result")
     q.add_argument("sql", nargs="?", help="the SQL text (or use -f)")
     q.add_argument("-f", "--file", help="a script file with several statements (use - for stdin)")
+    q.add_argument("--ignore-error", action="store_true",
+                   help="with several statements: report each failure and go on (exit 1 at the end if any failed)")
     q.add_argument("--format", choices=["table", "csv", "tsv", "json", "jsoneachrow", "jsonl", "vertical", "markdown"],
                    default="table", type=str.lower,
                    help="table (default); or ClickHouse's own CSVWithNames, TSVWithNames, JSON, JSONEachRow "
-                        "(jsonl), Vertical, Markdown")
+                        "(jsonl), Vertical, Markdown (a statement's own FORMAT clause wins: its bytes are printed "
+                        "as the server sends them)")
     q.add_argument("--full-vectors", action="store_true", help="print vectors in full instead of [512 x Float32]")
     q.add_argument("--explain", action="store_true",
                    help="print the SQL that would be sent (vectors elided), translations, lints and timings; run nothing")
@@ -123,10 +131,6 @@ def cmd_query(args, ctx: Context) -> int:
     from embed.errors import UserFacingError
     from sqlext.text.split import split_statements
 
-    from sqlext.db.session import is_query
-
-    from .output import write_statement
-
     if args.file:
         try:
             text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
@@ -144,28 +148,54 @@ def cmd_query(args, ctx: Context) -> int:
     s = ctx.session()
     if args.explain:
         for n, st in enumerate(statements, 1):
-            p = s.explain(st.text)
+            p = s.explain(st)
             if len(statements) > 1:
                 ctx.out.print(f"-- statement {n} (line {st.line})", markup=False, highlight=False)
             _print_explain(ctx, p)
         return EXIT_OK
+    failed = 0
     with s.unit_of_work():
         for n, st in enumerate(statements, 1):
             try:
-                if is_query(st.text):  # rows: in the format asked for, as ClickHouse writes it
-                    write_statement(s, st.text, args.format, full_vectors=args.full_vectors,
-                                    console=ctx.out, warn=ctx.warn)
-                    continue
-                r = s.execute(st.text)
+                _run_statement(ctx, s, st, args)
             except UserFacingError as exc:
                 if len(statements) > 1:  # say which one: the statements before it have run
                     exc.message = f"statement {n} of {len(statements)} (line {st.line}): {exc.message}"
-                raise
-            for w in r.stats.warnings:
-                ctx.warn(w)
-            if r.message and args.format == "table":
-                ctx.err.print(f"[dim]{r.message}[/dim]", highlight=False)
+                if not args.ignore_error:
+                    raise
+                failed += 1
+                _print_error(str(exc))
+    if failed:
+        _print_error(f"{failed} of {len(statements)} statements failed")
+        return EXIT_SERVER
     return EXIT_OK
+
+
+def _run_statement(ctx: Context, s, st, args) -> None:
+    """Run one statement of `embedsql query` and print what it returns: rows in --format, the
+    server's bytes for a statement with its own FORMAT clause, a command's answer on stderr."""
+    from .output import write_statement
+
+    if st.kind.raw_output:
+        # its own FORMAT (or INTO OUTFILE): the server's bytes as they are, like clickhouse-client
+        sys.stdout.flush()
+        out = sys.stdout.buffer
+        with s.raw_stream(st) as chunks:
+            for chunk in chunks:
+                out.write(chunk)
+            for w in chunks.stats.warnings:
+                ctx.warn(w)
+        out.flush()
+        return
+    if st.kind.returns_rows:  # rows: in the format asked for, as ClickHouse writes it
+        sys.stdout.flush()
+        write_statement(s, st, args.format, full_vectors=args.full_vectors, console=ctx.out, warn=ctx.warn)
+        return
+    r = s.execute(st)
+    for w in r.stats.warnings:
+        ctx.warn(w)
+    if r.message and args.format == "table":
+        ctx.err.print(f"[dim]{r.message}[/dim]", highlight=False)
 
 
 def _print_explain(ctx: Context, p):
@@ -174,6 +204,12 @@ def _print_explain(ctx: Context, p):
     st = p.stats
     sys.stdout.write(p.stats.sent_sql.rstrip() + "\n\n")
     sys.stdout.flush()
+    for k in getattr(p, "kinds", []):
+        what = (f"its own FORMAT {k.format} (the server's bytes are printed as sent)" if k.format
+                else "INTO OUTFILE (written by the statement)" if k.into_outfile
+                else "returns rows" if k.returns_rows else "returns no rows")
+        explained = f" of {k.explained}" if k.explained else ""
+        ctx.out.print(f"-- statement: {k.name}{explained}, {what}", highlight=False, markup=False)
     for note in st.translations:
         ctx.out.print(f"-- translated: {escape(note)}", highlight=False)
     for w in st.warnings:
@@ -181,9 +217,17 @@ def _print_explain(ctx: Context, p):
     if st.embed_calls:
         ctx.out.print(f"-- embedding: {st.embed_calls} EMBED call(s), {st.embed_ms:.1f} ms, "
                       f"cache {st.cache_hits} hit(s) / {st.cache_misses} miss(es)", highlight=False)
+        rt = ctx.session().embedder.runtime
+        ctx.out.print(f"-- model: {escape(rt.describe())}", highlight=False)
+        ctx.out.print(f"-- runtime: {escape(rt.choice_reason or rt.kind)}", highlight=False)
     else:
         ctx.out.print("-- embedding: no EMBED calls", highlight=False)
-    ctx.out.print("-- server: not run (--explain)", highlight=False)
+    if st.plan is not None:
+        for line in st.plan.describe():  # one line each, whatever the width: scripts grep them
+            ctx.out.print(f"-- {escape(line)}", highlight=False, soft_wrap=True)
+    ctx.out.print("-- server: not run (--explain)" + (
+        "; the planner's row count ran" if st.plan is not None and any(
+            s.matching is not None for s in st.plan.searches) else ""), highlight=False)
 
 
 def cmd_tui(args, ctx: Context) -> int:
@@ -206,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
+        if getattr(args, "runtime", None):  # read by embed.choice when the session's Embedder is built
+            os.environ["EMBEDSQL_RUNTIME"] = args.runtime
         ctx = Context(args)
         cmd = args.command or "tui"
         if cmd == "query":

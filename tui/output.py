@@ -19,7 +19,6 @@ is ClickHouse's own text), and printed as a Rich table: the column names and typ
 """
 from __future__ import annotations
 
-import re
 import sys
 
 from . import chtext
@@ -36,42 +35,22 @@ FORMATS = {
 }
 
 TABLE_CELL = 80  # characters of a cell in the table format; longer values end with "…"
-_SELECT_LIKE = re.compile(r"^\s*(?:\(\s*)*(?:SELECT|WITH)\b", re.I)
-_OWN_FORMAT = re.compile(r"\bFORMAT\s+([A-Za-z_]\w*)\s*(?:\bSETTINGS\b.*)?$", re.I | re.S)
 
 
 def own_format(statement: str) -> str | None:
-    """The statement's own `FORMAT name` clause, or None. sqlglot's ClickHouse parser decides;
-    a statement it cannot parse is checked for a FORMAT clause at its end."""
+    """The statement's own output `FORMAT name` clause, or None (`sqlext.text.kinds`)."""
+    kind = _kind(statement)
+    return kind.format if kind is not None else None
+
+
+def _kind(statement: str):
     from sqlext.errors import SQLSyntaxError
-    from sqlext.text.split import lexing_copy
+    from sqlext.text.kinds import kind_of
 
     try:
-        text = lexing_copy(statement)
+        return kind_of(statement)
     except SQLSyntaxError:
         return None
-    if not re.search(r"\bformat\b", text, re.I):
-        return None
-    import logging
-
-    log = logging.getLogger("sqlglot")
-    level = log.level
-    log.setLevel(logging.CRITICAL + 1)  # its "falling back to Command" is not for our users
-    try:
-        import sqlglot
-
-        from sqlglot import exp
-
-        tree = sqlglot.parse_one(text, read="clickhouse")
-        if tree is None or isinstance(tree, exp.Command):  # SHOW ...: not parsed, only kept
-            raise ValueError("not parsed")
-        fmt = tree.args.get("format")
-        return fmt.name if fmt is not None else None
-    except Exception:
-        m = _OWN_FORMAT.search(text.strip().rstrip(";"))
-        return m.group(1) if m else None
-    finally:
-        log.setLevel(level)
 
 
 def describe(session, statement: str) -> list[tuple[str, str]]:
@@ -79,7 +58,8 @@ def describe(session, statement: str) -> list[tuple[str, str]]:
     `DESCRIBE TABLE (statement)`. [] when the server cannot describe it (SHOW, EXPLAIN...)."""
     from sqlext.errors import ServerError
 
-    if not _SELECT_LIKE.match(_code(statement)):
+    kind = _kind(statement)
+    if kind is None or kind.name != "select":
         return []
     try:
         data = session.raw_query(f"DESCRIBE TABLE (\n{statement}\n)", fmt="TabSeparated")
@@ -91,16 +71,6 @@ def describe(session, statement: str) -> list[tuple[str, str]]:
             f = line.split(b"\t")
             out.append((chtext.tsv_field(f[0]) or "", chtext.tsv_field(f[1]) or ""))
     return out
-
-
-def _code(statement: str) -> str:
-    from sqlext.errors import SQLSyntaxError
-    from sqlext.text.split import lexing_copy
-
-    try:
-        return lexing_copy(statement)
-    except SQLSyntaxError:
-        return statement
 
 
 def elided(statement: str, columns: list[tuple[str, str]]) -> str:
@@ -131,6 +101,7 @@ def write_statement(session, statement: str, fmt: str, *, full_vectors: bool = F
     `out` (a binary stream; default stdout) or, for `table`, to the Rich `console`. `warn` gets
     each lint of the statement. Raises what `Session.raw_stream` raises."""
     out = out if out is not None else sys.stdout.buffer
+    statement = getattr(statement, "text", statement)  # a script's Statement, or text
     own = own_format(statement)
     columns: list[tuple[str, str]] = []
     sql = statement

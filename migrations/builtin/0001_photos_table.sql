@@ -1,7 +1,8 @@
--- The photos table of the CLIP photo-search tutorial (Unsplash Lite metadata + a 512-d CLIP vector).
+-- The photos table of the CLIP photo-search tutorial (Unsplash Lite metadata + the image's vector).
 -- Written in MyScale syntax; embedsql translates it for ClickHouse.
--- photo_embed's COMMENT records the embedding model and dimension: EMBED() against this column
--- refuses to run with another model.
+-- The vector's dimension and the column comment are filled in from the configured model at
+-- `migrate up` (`migrate plan` shows them): photo_embed's COMMENT records the model (family, name, dimension,
+-- content digest), and EMBED() or ingestion with another model is refused.
 
 -- +up
 CREATE TABLE IF NOT EXISTS photos
@@ -10,7 +11,7 @@ CREATE TABLE IF NOT EXISTS photos
     photo_id String,
     photo_url String,
     photo_image_url String,
-    photo_embed Array(Float32) COMMENT 'embedsql:model=openai/clip-vit-base-patch32;dim=512',
+    photo_embed Array(Float32) COMMENT '{{embedding_model}}',
     photo_description String,
     ai_description String,
     photo_width UInt32,
@@ -26,7 +27,7 @@ CREATE TABLE IF NOT EXISTS photos
     keywords Array(String),
     source String,
     ingested_at DateTime DEFAULT now(),
-    CONSTRAINT photo_embed_len CHECK length(photo_embed) = 512
+    CONSTRAINT photo_embed_len CHECK length(photo_embed) = {{embedding_dim}}
 )
 ENGINE = MergeTree
 ORDER BY id;

@@ -1,5 +1,5 @@
 -- Cosine vector index on photo_embed (the tutorial's step 7). On ClickHouse this becomes a
--- vector_similarity('hnsw', 'cosineDistance', 512) index, then MATERIALIZE INDEX; `migrate up`
+-- vector_similarity('hnsw', 'cosineDistance', <dim>) index, then MATERIALIZE INDEX; `migrate up`
 -- waits until it is built.
 
 -- +up

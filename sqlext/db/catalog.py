@@ -4,9 +4,15 @@ Everything embedsql needs to know about a table (its columns and their types and
 `CHECK length(col) = N` dimensions, table settings, vector indexes, the model recorded on a vector
 column) is read from the server's system tables (`system.tables`, `system.columns`,
 `system.data_skipping_indices` on ClickHouse, `system.vector_indices` on MyScale) in one go and
-cached per table until `invalidate()`. The session, the dialect bridge, the lints, ingestion,
-migrations and the TUI all read through it. Values are bound as server-side parameters; the
-DDL parsers it uses live on the text side (`sqlext.text.ddl`).
+cached per table until `invalidate()`. The session, the dialect bridge, the lints, the vector
+query planner, ingestion, migrations and the TUI all read through it. Values are bound as
+server-side parameters; the DDL parsers it uses live on the text side (`sqlext.text.ddl`).
+
+A table that holds no rows itself but reads other tables is followed to them: a `Distributed`
+table (what `migrate --cluster` creates over `<table>_local`) to its local table, a `Merge` table
+to the tables its regular expression matches. Their vector indexes, vector dimensions, embedding
+models and settings are the Distributed/Merge table's own: `distance(col, …)` on a Merge table
+over `photos` takes the metric of `photos`' index, and the planner finds the index it can use.
 """
 from __future__ import annotations
 
@@ -14,11 +20,14 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from sqlext.text.ddl import (
-    IndexInfo, parse_length_constraints, parse_model_comment, parse_myscale_index,
+    IndexInfo, parse_engine_target, parse_length_constraints, parse_model_comment, parse_myscale_index,
     parse_table_settings, parse_vector_similarity, split_table_name, unquote_identifier,
 )
 
-__all__ = ["LiveCatalog", "TableInfo", "ColumnEntry", "SYSTEM_DATABASES"]
+__all__ = ["LiveCatalog", "TableInfo", "ColumnEntry", "SYSTEM_DATABASES", "MAX_FOLLOW"]
+
+#: How many Distributed/Merge hops are followed (a Distributed table over a Merge table is two).
+MAX_FOLLOW = 3
 
 #: Databases that hold no user tables (left out of `overview`).
 SYSTEM_DATABASES = ("system", "INFORMATION_SCHEMA", "information_schema")
@@ -34,7 +43,9 @@ class TableInfo:
     type, in table order. `comments`: name -> column comment (only non-empty ones). `dims`:
     vector column -> N from `CHECK length(col) = N`. `settings`: table settings from the CREATE
     statement (strings as written). `indexes`: vector column -> `IndexInfo`. `create_query`: the
-    server's CREATE TABLE text."""
+    server's CREATE TABLE text. `engine`: its engine name; `total_rows`: rows as system.tables
+    says (None when unknown). `base`: "db.t" of the tables holding the rows for a Distributed or
+    Merge table (whose indexes, dims, comments and settings are taken from them), else []."""
 
     database: str
     name: str
@@ -45,6 +56,9 @@ class TableInfo:
     settings: dict = field(default_factory=dict)
     indexes: dict = field(default_factory=dict)
     create_query: str = ""
+    engine: str = ""
+    total_rows: int | None = None
+    base: list = field(default_factory=list)
 
     def model_meta(self, column: str) -> dict[str, str]:
         """The `embedsql:model=...;dim=...` metadata recorded in `column`'s comment ({} if none)."""
@@ -104,18 +118,23 @@ class LiveCatalog:
 
     def table_info(self, table: str) -> TableInfo:
         """Everything about `table` ("t" or "db.t", quotes allowed), read in one go (four small
-        queries at most) and cached until `invalidate`."""
-        key = self._key(table)
+        queries at most, more for a Distributed/Merge table) and cached until `invalidate`."""
+        return self._info(self._key(table), 0)
+
+    def _info(self, key: str, depth: int) -> TableInfo:
         if key in self._cache:
             return self._cache[key]
         db, t = key.split(".", 1)
         info = TableInfo(db, t)
+        self._cache[key] = info   # a Merge table matching itself, or a cycle, stops here
         where = {"db": db, "t": t}
-        rows = self._run("SELECT create_table_query FROM system.tables "
+        rows = self._run("SELECT create_table_query, engine, engine_full, total_rows FROM system.tables "
                          "WHERE database = {db:String} AND name = {t:String}", where)
         if rows:
             info.exists = True
-            info.create_query = ddl = rows[0][0] or ""
+            ddl, info.engine, engine_full, total = rows[0]
+            info.create_query = ddl = ddl or ""
+            info.total_rows = int(total) if total is not None else None
             info.dims = parse_length_constraints(ddl)
             info.settings = parse_table_settings(ddl)
             for name, type_, comment in self._run(
@@ -141,8 +160,39 @@ class LiveCatalog:
                     idx = parse_vector_similarity(type_full, name)
                     if idx is not None:
                         info.indexes[unquote_identifier(expr)] = idx
-        self._cache[key] = info
+            target = parse_engine_target(engine_full)
+            if target is not None and depth < MAX_FOLLOW:
+                self._follow(info, key, target, depth)
         return info
+
+    def _follow(self, info: TableInfo, key: str, target, depth: int) -> None:
+        """Take the indexes (and what the table itself lacks) from the tables it reads."""
+        engine, where = target
+        if engine == "Distributed":
+            names = [f"{where['database']}.{where['table']}"]
+        else:
+            if "database_regexp" in where:
+                cond, params = "match(database, {dbre:String})", {"dbre": where["database_regexp"]}
+            else:
+                cond, params = "database = {db:String}", {"db": where["database"]}
+            params["tre"] = where["table_regexp"]
+            names = [f"{d}.{n}" for d, n in self._run(
+                f"SELECT database, name FROM system.tables WHERE {cond} "
+                "AND match(name, {tre:String}) ORDER BY database, name", params)
+                if f"{d}.{n}" != key]
+        for name in names:
+            base = self._info(name, depth + 1)
+            if not base.exists:
+                continue
+            info.base.extend(base.base or [name])
+            for col, idx in base.indexes.items():
+                info.indexes.setdefault(col, idx)
+            for col, dim in base.dims.items():
+                info.dims.setdefault(col, dim)
+            for col, comment in base.comments.items():
+                info.comments.setdefault(col, comment)
+            for k, v in base.settings.items():
+                info.settings.setdefault(k, v)
 
     def overview(self, skip_databases=SYSTEM_DATABASES) -> tuple[list[str], list[tuple[str, str]], list[ColumnEntry]]:
         """Every user database, table and column, for browsing (not cached):
@@ -184,6 +234,11 @@ class LiveCatalog:
         """The embedding model recorded on `table.column` (`embedsql:model=...`), or None."""
         return self.table_info(table).model_meta(column).get("model")
 
+    def column_model_record(self, table: str, column: str) -> dict:
+        """What the column's comment records about its model (`parse_model_comment`: model,
+        family, dim, digest); {} when nothing is recorded or the table does not exist."""
+        return self.table_info(table).model_meta(column)
+
     def table_setting(self, table: str, name: str) -> str | None:
         """A table setting as written in the CREATE statement, or None."""
         return self.table_info(table).settings.get(name)
@@ -198,3 +253,28 @@ class LiveCatalog:
     def table_exists(self, table: str) -> bool:
         """Does `table` exist?"""
         return self.table_info(table).exists
+
+    def base_tables(self, table: str) -> list[str]:
+        """"db.t" of the tables holding the rows: the table itself, or for a Distributed / Merge
+        table the tables it reads (followed through up to MAX_FOLLOW such tables)."""
+        info = self.table_info(table)
+        return list(info.base) if info.base else [self._key(table)]
+
+    def vector_indexes_behind(self, table: str, column: str) -> list[IndexInfo]:
+        """The vector index on `column` of each table holding the rows (several for a Merge table
+        over tables with differently named indexes); [] when none has one."""
+        out = []
+        for name in self.base_tables(table):
+            idx = self._info(name, 0).indexes.get(column)
+            if idx is not None and idx not in out:
+                out.append(idx)
+        return out
+
+    def total_rows(self, table: str) -> int | None:
+        """Rows in the table as system.tables last said (cached like the rest; None when the
+        server does not know, as for a Distributed table whose shards are elsewhere)."""
+        info = self.table_info(table)
+        if not info.base:
+            return info.total_rows
+        counts = [self._info(n, 0).total_rows for n in info.base]
+        return None if info.engine == "Distributed" or any(c is None for c in counts) else sum(counts)

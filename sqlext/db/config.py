@@ -13,11 +13,16 @@ Query-string options of http(s) DSNs: `dialect=myscale|clickhouse`, `verify=fals
 
 Config file:
   default = "prod"                       # optional: connection used when no DSN is given
+  model = "/models/clip-vit-base-patch32" # optional: the embedding model (hub id or local directory)
   [connections.prod]
   dsn = "https://alice@abc.aws.myscale.com:443/default"
   dialect = "myscale"                     # optional; detected from the server otherwise
+  model = "google/siglip2-base-patch16-224" # optional: this connection's model
   [connections.laptop]
   dsn = "chdb:///home/alice/photos-db"
+
+The model: `--model`, then `EMBEDSQL_MODEL`, then the connection's `model`, then the file's
+top-level `model`, then openai/clip-vit-base-patch32 (`model_setting`).
 
 Passwords never live in the config: `EMBEDSQL_PASSWORD`, or an interactive prompt.
 """
@@ -50,6 +55,7 @@ class ConnectionSpec:
     timeout: float = 300.0
     password: str | None = field(default=None, repr=False)  # never printed
     source: str = "default"  # where it came from: flag / env / config:NAME / default
+    model: str | None = None  # the config file's model for this connection (or its global one)
 
     def display(self) -> str:
         """A safe description: never contains the password."""
@@ -143,16 +149,19 @@ def load_config(path: Path | None = None) -> dict:
 
 def resolve(dsn: str | None = None, *, connection: str | None = None, dialect: str | None = None,
             config_path: Path | None = None, password: str | None = None) -> ConnectionSpec:
-    """Pick the connection by the documented precedence."""
+    """Pick the connection by the documented precedence. The returned spec's `model` is the config
+    file's model for it (the connection's, else the file's top-level one), or None.
+    Raises ConfigError for a bad DSN, dialect, connection name or config file."""
     if dialect is not None and dialect not in DIALECTS:
         raise ConfigError(f"unknown dialect {dialect!r}", hint="use --dialect myscale or --dialect clickhouse")
+    cfg_path = config_path or paths.config_file()
+    cfg = load_config(cfg_path)
+    model = _model_entry(cfg.get("model"), cfg_path, "model")
     if dsn:
         spec = parse_dsn(dsn, source="--dsn")
     elif os.environ.get("EMBEDSQL_DSN") and not connection:
         spec = parse_dsn(os.environ["EMBEDSQL_DSN"], source="EMBEDSQL_DSN")
     else:
-        cfg_path = config_path or paths.config_file()
-        cfg = load_config(cfg_path)
         conns = cfg.get("connections", {})
         name = connection or cfg.get("default")
         if name is not None and not isinstance(name, str):
@@ -168,6 +177,7 @@ def resolve(dsn: str | None = None, *, connection: str | None = None, dialect: s
                 raise ConfigError(f"{cfg_path}: [connections.{name}] holds a password; remove it",
                                   hint="passwords come from EMBEDSQL_PASSWORD or the prompt, never from files")
             spec = parse_dsn(entry["dsn"], source=f"config:{name}")
+            model = _model_entry(entry.get("model"), cfg_path, f"[connections.{name}] model") or model
             if entry.get("dialect"):
                 if entry["dialect"] not in DIALECTS:
                     raise ConfigError(f"{cfg_path}: [connections.{name}] dialect must be myscale or clickhouse")
@@ -176,7 +186,28 @@ def resolve(dsn: str | None = None, *, connection: str | None = None, dialect: s
             spec = parse_dsn("", source="default")
     if dialect:
         spec = replace(spec, dialect=dialect)
+    if model:
+        spec = replace(spec, model=model)
     if spec.kind == "http":
         pw = password if password is not None else os.environ.get("EMBEDSQL_PASSWORD", spec.password)
         spec = replace(spec, password=pw)
     return spec
+
+
+def _model_entry(value, cfg_path: Path, key: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{cfg_path}: {key} must be a hub id or a directory, as a non-empty string")
+    return value.strip()
+
+
+def model_setting(flag: str | None, spec: ConnectionSpec | None = None) -> str:
+    """The embedding model to use: `flag` (--model), then $EMBEDSQL_MODEL, then the config file's
+    (spec.model), then embed's default (openai/clip-vit-base-patch32)."""
+    from embed.identity import DEFAULT_MODEL
+
+    for value in (flag, os.environ.get("EMBEDSQL_MODEL"), spec.model if spec is not None else None):
+        if value and value.strip():
+            return value.strip()
+    return DEFAULT_MODEL

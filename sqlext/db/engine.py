@@ -239,10 +239,11 @@ def is_driver_error(exc: BaseException) -> bool:
             or isinstance(exc, (OSError, RuntimeError, TimeoutError)))
 
 
-def map_error(exc: Exception, spec: ConnectionSpec) -> ServerError:
-    """Turn a clickhouse-connect / chdb / socket exception into one of ours."""
+def map_error(exc: Exception, spec: ConnectionSpec, message: str | None = None) -> ServerError:
+    """Turn a clickhouse-connect / chdb / socket exception into one of ours. `message`: the
+    exception's text to use instead of str(exc) (the session's, in the user's terms)."""
     secrets = (spec.password,) if spec.password else ()
-    msg = clean_server_message(str(exc), secrets)
+    msg = clean_server_message(str(exc) if message is None else message, secrets)
     m = _CODE_RE.search(msg)
     code = int(m.group(1)) if m else None
     name = type(exc).__name__

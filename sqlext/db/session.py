@@ -6,10 +6,15 @@ ingestion, the TUI, the CLI) reaches a database.
     r = s.query("SELECT photo_id, cosineDistance(photo_embed, EMBED('a cat')) AS d "
                 "FROM photos ORDER BY d LIMIT 5")
     r.columns, r.types, r.rows, r.stats
+    s.raw_query("SELECT photo_id FROM photos LIMIT 3 FORMAT JSONEachRow")   # the server's bytes
 
-Pipeline per statement: find EMBED calls -> embed (cache, else one model batch) -> splice float
-literals at the calls' spans -> translate for the target dialect -> lint -> send. Nothing is sent
-unless every step succeeded: no partially rewritten statement ever reaches the server.
+Pipeline per statement: lex (once: `sqlext.text.tokens`; a `Statement` from
+`sqlext.text.split.split_statements` brings its tokens) -> find EMBED calls -> embed (cache, else
+one model batch) -> splice float literals at the calls' spans -> translate for the target
+dialect -> lint -> read the statement's kind (`sqlext.text.kinds`: rows, no rows, or its own
+FORMAT) -> send. Nothing is sent unless every step succeeded: no partially rewritten statement
+ever reaches the server. Server errors and result column names come back in the user's terms
+(`sqlext.db.sent`): positions in the text as written, EMBED calls instead of vectors.
 
 The public API (everything else is private):
 - statements: `query`, `command`, `execute`, `run_script`; `verbatim=True` sends SQL that is
@@ -36,36 +41,25 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import Iterator
 
 from .config import ConnectionSpec, resolve
 from .engine import Backend, is_driver_error, map_error
+from .sent import SentText, elide_vectors
 from ..errors import EmbedSQLError, RewriteError, SQLSyntaxError, UsageError
-
-_QUERY_START = re.compile(r"^\s*(?:\(\s*)*(SELECT|WITH|SHOW|DESCRIBE|DESC|EXPLAIN|EXISTS|VALUES|CHECK)\b", re.I)
-_VECTOR_RE = re.compile(r"\[(?:\s*-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*,){7,}\s*-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*\]")
-
-
-def elide_vectors(sql: str) -> str:
-    """Show long numeric array literals as `[N x Float32]` (for display only)."""
-    return _VECTOR_RE.sub(lambda m: f"[{m.group(0).count(',') + 1} x Float32]", sql)
+from ..text.kinds import Kind, kind_of, statement_kind, table_refs
+from ..text.split import Statement, statement
+from ..text.tokens import Tokens, tokenize
 
 
 def is_query(sql: str) -> bool:
-    """Does the statement return rows (SELECT, SHOW, CHECK TABLE...)? Leading comments (nested
-    block comments and `//` included) are skipped with the splitter's own scanner."""
-    from ..text.split import scan
-
-    body = sql.lstrip("\ufeff")
+    """Does the statement return rows to read (SELECT, SHOW, CHECK TABLE, EXPLAIN ...)? Read
+    from its tokens by ClickHouse's grammar (`sqlext.text.kinds`); a statement that cannot be
+    lexed is not a query."""
     try:
-        _, comments = scan(body)
+        return statement_kind(tokenize(sql)).returns_rows
     except SQLSyntaxError:
-        comments = []
-    pos = 0
-    for a, b in comments:
-        if body[pos:a].strip():
-            break
-        pos = b
-    return bool(_QUERY_START.match(body[pos:]))
+        return False
 
 
 @dataclass
@@ -80,15 +74,22 @@ class Stats:
     total_ms: float = 0.0
     translations: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    plan: object = None  # sqlext.db.planner.VectorPlan of the last top-k statement, or None
 
 
 @dataclass
 class Result:
+    """What a statement returned: `columns` (names; an EMBED expression without an alias is named
+    with the call as written, never its vector), `types` (ClickHouse type names), `rows` (tuples),
+    `stats`; `message` for a statement without rows (what the server answered); `raw`, for a
+    statement with its own FORMAT (or INTO OUTFILE) clause, the server's bytes as sent."""
+
     columns: list[str] = field(default_factory=list)
     types: list[str] = field(default_factory=list)
     rows: list[tuple] = field(default_factory=list)
     stats: Stats = field(default_factory=Stats)
     message: str = ""  # for commands: what the server answered
+    raw: bytes | None = None
 
     def __iter__(self):
         return iter(self.rows)
@@ -102,17 +103,36 @@ class Result:
 
 @dataclass
 class Prepared:
-    """What `prepare` made of a text: `statements` are sent in order (vectors spliced in);
-    `original` is the text as given; `verbatim` marks text sent exactly as given (no defaults)."""
+    """A statement ready to send: `original` (the text as written), `statements` (what will be
+    sent, in order: the bridge may turn one statement into two), `stats`; `kinds` (the kind of
+    each statement sent, `sqlext.text.kinds.Kind`), `tokens` (their tokens) and `sent` (how to
+    read the server's answers in the user's terms, `sqlext.db.sent.SentText`); `verbatim` marks
+    text sent exactly as given (no EMBED, translation, lints or default settings)."""
 
     original: str
     statements: list[str]  # what will be sent, in order
     stats: Stats
+    kinds: list[Kind] = field(default_factory=list)
+    tokens: list[Tokens] = field(default_factory=list, repr=False)
+    sent: SentText | None = field(default=None, repr=False)
     verbatim: bool = False
+    # for the vector query planner: each statement as recognized, its top-k searches
+    # (sqlext.text.topk.TopK) and, when the statements hold short placeholders for the query
+    # vectors, the placeholder -> literal map (empty: the statements hold the literals)
+    recognized: list[str] = field(default_factory=list)
+    searches: list[list] = field(default_factory=list)
+    literals: dict = field(default_factory=dict)
 
     @property
     def sql(self) -> str:
         return ";\n".join(self.statements)
+
+    def fill(self, text: str) -> str:
+        """`text` (from a recognized statement) with the query vectors' literals in place."""
+        if not self.literals or "__embedsql_vec_" not in text:
+            return text
+        pattern = re.compile("|".join(re.escape(p) for p in self.literals))
+        return pattern.sub(lambda m: self.literals[m.group(0)], text)
 
 
 class Session:
@@ -134,14 +154,22 @@ class Session:
         self._lock = threading.RLock()
         self._running_qid: str | None = None
         self._hnsw_setting: bool | None = None
+        self._literals: dict = {}  # EmbedQuery -> (vector, its literal): a warm query formats nothing
+        self._user_settings: dict[str, str] = {}   # what the user SET in this session
+        self._planner = None
+        self._planner_ok: bool | None = None       # the server has the settings plans use
 
     # -- lazily built parts -------------------------------------------------------------------
     @property
     def embedder(self):
+        """The session's Embedder (built on first use): the model is `model=`, else
+        $EMBEDSQL_MODEL, else the config file's (sqlext.db.config.model_setting)."""
         if self._embedder is None:
             from embed import Embedder
 
-            self._embedder = Embedder(self._model)
+            from .config import model_setting
+
+            self._embedder = Embedder(model_setting(self._model, self.spec))
         return self._embedder
 
     @property
@@ -229,75 +257,105 @@ class Session:
             return list(c.query(sql, parameters=params).result_rows)
 
     # -- the pipeline -------------------------------------------------------------------------
-    def prepare(self, sql: str) -> Prepared:
-        """Rewrite EMBED, translate, lint. Returns what would be sent; sends nothing.
+    def prepare(self, sql: "str | Statement", *, settings: dict | None = None) -> Prepared:
+        """Rewrite EMBED, translate, lint, read each statement's kind. Returns what would be sent;
+        sends nothing. `sql`: text, or a `Statement` of a script (`split_statements`: its tokens
+        are used and positions in errors are the script's); `settings`: the settings it will be
+        sent with (the lints respect them).
 
         Raises `RewriteError` (a bad EMBED argument, a vector of the wrong dimension or model for
         the column it is compared with), `TranslationError` (no equivalent in the target
-        dialect), `SQLSyntaxError` (an unterminated string or comment), `embed.InputError` (an
-        image that cannot be read) and `embed.ModelLoadError`."""
+        dialect), `SQLSyntaxError` (an unterminated string or comment), each with line and
+        column, `embed.InputError` (an image that cannot be read) and `embed.ModelLoadError`."""
+        src = statement(sql)
+        try:
+            return self._prepare(src, settings)
+        except SQLSyntaxError as exc:
+            _to_script_position(exc, src)
+            raise
+
+    def _prepare(self, src: Statement, settings: dict | None) -> Prepared:
+        from ..text import dialects
         from ..text import rewrite as rw
 
         stats = Stats()
-        text = sql
-        calls = rw.find_embeds(text)
-        literals: dict[str, str] = {}
+        quick = self._prepare_large(src)
+        if quick is not None:
+            return quick
+        tokens = src.tokens
+        calls = rw.find_embeds(tokens)
+        literals: list[str] = []
+        vectors: list = []
         if calls:
             stats.embed_calls = len(calls)
             queries = list(dict.fromkeys(c.query for c in calls))
-            refs = self._column_refs(text, calls)
+            refs = self._column_refs(tokens, calls)
             self._check_models(refs)
             t0 = time.perf_counter()
-            vectors = self.embedder.embed(queries)
+            embedded = self.embedder.embed(queries)
             stats.embed_ms = (time.perf_counter() - t0) * 1000
             ls = self.embedder.last_stats()
             stats.cache_hits, stats.cache_misses = ls.hits, ls.misses
-            by_query = dict(zip(queries, vectors))
-            self._check_dims(refs, calls, [by_query[c.query] for c in calls])
-            # Translate and lint a statement holding short placeholders, then put the vectors in:
-            # tokenizing thousands of digits per query would cost more than the rest together.
-            tag = f"__embedsql_vec_{uuid.uuid4().hex[:12]}_"
-            for n, q in enumerate(queries):
-                literals[f"[{tag}{n}]"] = rw.format_vector(by_query[q])
-            index = {q: f"[{tag}{n}]" for n, q in enumerate(queries)}
-            text = rw.splice_text(text, calls, [index[c.query] for c in calls])
-        from ..text import dialects
-
-        tr = dialects.translate(text, target=self.dialect, catalog=self.catalog)
-        statements = list(tr.statements)
-        stats.translations = list(tr.notes)
-        stats.warnings = list(tr.warnings)
-        for st in statements:
-            for w in dialects.lint(st, self.catalog, dialect=self.dialect):
+            by_query = dict(zip(queries, embedded))
+            vectors = [by_query[c.query] for c in calls]
+            self._check_dims(refs, calls, vectors)
+            literal_of = {q: self._literal(q, by_query[q]) for q in queries}
+            literals = [literal_of[c.query] for c in calls]
+            tokens = rw.splice_tokens(tokens, calls, literals)
+        tr = dialects.translate(tokens, target=self.dialect, catalog=self.catalog)
+        sent_tokens = list(tr.tokens)
+        statements = [t.text for t in sent_tokens]
+        sent = SentText(src, calls, literals, vectors, sent_tokens)
+        stats.translations = [sent.readable(n) for n in tr.notes]
+        stats.warnings = [sent.readable(w) for w in tr.warnings]
+        for st in sent_tokens:
+            for w in dialects.lint(st, self.catalog, dialect=self.dialect, settings=settings):
+                w = sent.readable(w)
                 if w not in stats.warnings:
                     stats.warnings.append(w)
-        if literals:
-            pattern = re.compile("|".join(re.escape(p) for p in literals))
-            statements = [pattern.sub(lambda m: literals[m.group(0)], st) for st in statements]
-            stats.translations = [n.replace(tag, "vector_") for n in stats.translations]
-            stats.warnings = [w.replace(tag, "vector_") for w in stats.warnings]
-        stats.sent_sql = elide_vectors(";\n".join(statements))
-        return Prepared(sql, statements, stats)
+        kinds = [statement_kind(t) for t in sent_tokens]
+        shown = ";\n".join(statements)
+        for lit in dict.fromkeys(literals):  # our vectors elided without scanning their digits
+            shown = shown.replace(lit, f"[{lit.count(',') + 1} x Float32]")
+        stats.sent_sql = elide_vectors(shown)
+        searches = _recognize(sent_tokens, kinds, self.dialect)
+        return Prepared(src.text, statements, stats, kinds, sent_tokens, sent,
+                        recognized=list(statements), searches=searches)
 
-    def _tables_of(self, sql: str) -> list[tuple[str, str]]:
-        """(table as written, its alias or name) for each table of the statement; [] when
-        sqlglot cannot parse it (the checks below are best effort)."""
-        try:
-            import sqlglot
-            from sqlglot import exp
+    def _prepare_large(self, src: Statement) -> Prepared | None:
+        """A large statement (a data dump's INSERT) with nothing for embedsql to do in it (no
+        EMBED, nothing the bridge or the lints look at) and a head that says it returns no rows
+        is sent as written without being lexed into tokens (the fast pass still checks its
+        quoting). None for any other statement."""
+        from ..text import dialects
+        from ..text import rewrite as rw
+        from ..text.kinds import LARGE, head_kind
 
-            tree = sqlglot.parse_one(sql, read="clickhouse")
-        except Exception:
-            return []
-        out = []
-        for t in tree.find_all(exp.Table):
-            name = f"{t.db}.{t.name}" if t.db else t.name
-            if name and (name, t.alias_or_name) not in out:
-                out.append((name, t.alias_or_name))
-        return out
+        text = src.text
+        if len(text) <= LARGE or rw.has_embed_word(text) or dialects.may_change(text, self.dialect):
+            return None
+        kind = head_kind(text)
+        if kind is None:
+            return None
+        stats = Stats(sent_sql=elide_vectors(text))
+        return Prepared(text, [text], stats, [kind], [], SentText(src, [], [], [], []))
 
-    def _column_refs(self, sql: str, calls) -> list[tuple]:
-        """(call, table, column) for each EMBED compared with a column of a known table."""
+    def _literal(self, query, vector) -> str:
+        """The vector literal of an EMBED query, formatted once per distinct vector."""
+        from ..text import rewrite as rw
+
+        hit = self._literals.get(query)
+        if hit is not None and hit[0].shape == vector.shape and (hit[0] is vector or (hit[0] == vector).all()):
+            return hit[1]
+        literal = rw.format_vector(vector)
+        if len(self._literals) >= 256:
+            self._literals.clear()
+        self._literals[query] = (vector, literal)
+        return literal
+
+    def _column_refs(self, tokens: Tokens, calls) -> list[tuple]:
+        """(call, table, column) for each EMBED compared with a column of a table the statement
+        names (table aliases followed)."""
         out = []
         tables = None
         for c in calls:
@@ -307,7 +365,11 @@ class Session:
             col = col.strip("`\"")
             qual, _, bare = col.rpartition(".")
             if tables is None:
-                tables = self._tables_of(sql)
+                tables = []
+                for ref in table_refs(tokens):
+                    pair = (ref.name, ref.alias or ref.name.rpartition(".")[2])
+                    if pair not in tables:
+                        tables.append(pair)
             for name, alias in tables:
                 if qual and qual not in (name, name.rpartition(".")[2], alias):
                     continue
@@ -316,19 +378,24 @@ class Session:
         return out
 
     def _check_models(self, refs):
+        """EMBED compared with a column that records another model: ModelMismatch (see
+        sqlext.db.model_check), positioned at the EMBED call."""
+        from .model_check import ModelMismatch, check_column_model
+
         for call, table, col in refs:
             try:
-                model = self.catalog.column_model(table, col)
+                recorded = self.catalog.column_model_record(table, col)
             except EmbedSQLError:
                 return
-            mine = self.embedder.model_id
-            if model and mine and not same_model(model, mine):
-                raise RewriteError(
-                    f"EMBED is compared with {table}.{col}, which holds vectors of model {model!r}, "
-                    f"but embedsql is using {mine!r}",
-                    line=call.line, col=call.col,
-                    hint=f"run with --model {model} (or EMBEDSQL_MODEL) so the vectors are comparable",
-                )
+            if not recorded.get("model"):
+                continue
+            try:
+                check_column_model(table, col, recorded, self.embedder.identity,
+                                   lambda: self._raw_query(f"SELECT count() FROM {qualified_name(table, always=True)}")[0][0],
+                                   model_ref=self.embedder.runtime.model_ref)
+            except ModelMismatch as exc:
+                raise RewriteError(f"EMBED is compared with {exc.message}", line=call.line, col=call.col,
+                                   hint=exc.hint) from None
 
     def _check_dims(self, refs, calls, vecs):
         index = {id(c): v for c, v in zip(calls, vecs)}
@@ -345,14 +412,23 @@ class Session:
                     hint="use the model the column was filled with (--model / EMBEDSQL_MODEL)",
                 )
 
-    def rewrite(self, sql: str) -> str:
+    def rewrite(self, sql: "str | Statement") -> str:
         """The exact SQL that would be sent (several statements joined by ';\\n')."""
         return self.prepare(sql).sql
 
-    def explain(self, sql: str) -> Prepared:
-        """What `--explain` shows: the statements that would be sent, the translations, lints,
-        embedding time and cache hits (`Prepared.stats`). Sends nothing."""
-        return self.prepare(sql)
+    def explain(self, sql: "str | Statement", *, settings: dict | None = None) -> Prepared:
+        """What `query` would send (the SQL, translations, lints, embedding stats), and the vector
+        plan it would start with (the planner's row counts run; the statement does not).
+        `stats.plan` holds the plan of the last statement with a top-k search; the check after
+        the run may still switch it to an exact scan."""
+        p = self.prepare(sql, settings=settings)
+        for i in range(len(p.statements)):
+            if p.searches and p.searches[i]:
+                with self._client():
+                    plan = self._plan(p, i, settings)
+                if plan is not None:
+                    p.stats.plan = plan
+        return p
 
     def cancel(self) -> bool:
         """Ask the server to kill the statement now running in this session (from another thread).
@@ -369,12 +445,14 @@ class Session:
             killer.close()
         return True
 
-    def _default_settings(self, statement: str) -> dict:
+    def _default_settings(self, statement: str, user: dict) -> dict:
         """Query defaults embedsql ships for ClickHouse vector search (see README, Performance):
-        HNSW candidate list 64 (ClickHouse's default 256 is ~3x slower at the same recall@10 on
-        25k rows). Only where the server knows the setting and the statement does not set it."""
+        the HNSW candidate list size tuned on CLIP-like data. Only where the server knows the
+        setting and the user did not give it (statement SETTINGS, SET, call settings)."""
+        from .planner import EF_KEY, HNSW_EF_SEARCH
+
         low = statement.lower()
-        if (self.dialect != "clickhouse" or "hnsw_candidate_list_size_for_search" in low
+        if (self.dialect != "clickhouse" or EF_KEY in low or EF_KEY in user
                 or not _VECTOR_FN.search(low)):
             return {}
         if self._hnsw_setting is None:
@@ -383,11 +461,105 @@ class Session:
             else:
                 try:
                     self._hnsw_setting = bool(self._raw_query(
-                        "SELECT count() FROM system.settings WHERE name = 'hnsw_candidate_list_size_for_search'"
-                    )[0][0])
+                        f"SELECT count() FROM system.settings WHERE name = '{EF_KEY}'")[0][0])
                 except EmbedSQLError:
                     self._hnsw_setting = False
-        return {"hnsw_candidate_list_size_for_search": HNSW_EF_SEARCH} if self._hnsw_setting else {}
+        return {EF_KEY: HNSW_EF_SEARCH} if self._hnsw_setting else {}
+
+    # -- what the user set --------------------------------------------------------------------
+    @property
+    def user_settings(self) -> dict[str, str]:
+        """Settings the user gave with SET in this session (lower-case names; values as a client
+        passes them: a string's quotes removed).
+        They are sent with every later statement, so they hold on the embedded engine (which is
+        reopened after an idle pause) and over HTTP (where each request is its own session), and
+        embedsql's own defaults and plans never override them."""
+        return dict(self._user_settings)
+
+    def _track_set(self, statement: str) -> None:
+        """After `statement` ran: remember the settings of a `SET a = 1, …`."""
+        from ..text.topk import parse_set
+
+        got = parse_set(statement)
+        if got:
+            self._user_settings.update({k: _setting_value(v) for k, v in got.items()})
+
+    def _given_settings(self, recognized: str, settings: dict | None) -> dict:
+        """Every setting the user gave for one statement: SET earlier, the call's `settings=`,
+        the statement's SETTINGS clauses (lower-case keys)."""
+        from ..text.topk import statement_settings
+
+        out = dict(self._user_settings)
+        out.update({k.lower(): v for k, v in (settings or {}).items()})
+        out.update(statement_settings(recognized))
+        return out
+
+    # -- the vector query planner -------------------------------------------------------------
+    @property
+    def planner(self):
+        """The session's vector query planner (sqlext.db.planner.Planner); its `config` is the
+        cost model."""
+        if self._planner is None:
+            from .planner import Planner
+
+            def run(sql, settings):
+                with self._client() as c:
+                    return list(c.query(sql, settings=settings or None).result_rows)
+
+            self._planner = Planner(run, self.catalog)
+        return self._planner
+
+    def _planner_available(self) -> bool:
+        if self._planner_ok is None:
+            if self.dialect != "clickhouse":
+                self._planner_ok = False
+            elif self.backend.embedded:
+                self._planner_ok = True
+            else:
+                from .planner import NEEDED_SETTINGS
+
+                names = ", ".join(f"'{n}'" for n in NEEDED_SETTINGS)
+                try:
+                    self._planner_ok = int(self._raw_query(
+                        f"SELECT count() FROM system.settings WHERE name IN ({names})")[0][0]) == len(NEEDED_SETTINGS)
+                except EmbedSQLError:
+                    self._planner_ok = False
+        return self._planner_ok
+
+    def _plan(self, prepared: Prepared, i: int, settings: dict | None):
+        """The planner's plan for statement i of `prepared`, or None when it has no top-k search
+        (or the server lacks the settings plans need)."""
+        from .planner import VectorPlan
+
+        if not prepared.searches or not prepared.searches[i]:
+            return None
+        if self.dialect != "clickhouse":
+            return VectorPlan("none", "MyScale filters inside its vector index search: the planner does not act")
+        if not self._planner_available():
+            return VectorPlan("none", "this server lacks the vector search settings the planner uses "
+                                      "(ClickHouse 25.8 or later has them)")
+        rec = prepared.recognized[i]
+        return self.planner.plan(rec, prepared.searches[i], fill=prepared.fill,
+                                 user=self._given_settings(rec, settings), dialect=self.dialect)
+
+    def _our_settings(self, prepared: Prepared, i: int, st: str, plan, settings: dict | None, *,
+                      checked: bool = True) -> dict:
+        """Settings embedsql adds to query statement i: the plan's, else the shipped defaults;
+        never a key the user gave. `checked=False`: the rows cannot be counted after the run (a
+        statement with its own FORMAT returns bytes), so a post-filtered index plan is replaced
+        by its exact fallback rather than risk a short answer."""
+        rec = prepared.recognized[i] if prepared.recognized else st
+        user = self._given_settings(rec, settings)
+        if plan is not None and plan.kind not in ("none", "yours"):
+            ours = dict(plan.settings)
+            if not checked and any(sp.choice == "index" and sp.filtered for sp in plan.searches):
+                ours = dict(plan.fallback)
+                plan.settings = ours
+                plan.checked = ("not checked (the statement's own FORMAT returns bytes): ran as an "
+                                "exact scan")
+        else:
+            ours = self._default_settings(st if len(st) < 20_000 else rec, user)
+        return {k: v for k, v in ours.items() if k.lower() not in user}
 
     def _send(self, prepared: Prepared, *, as_query: bool | None, params=None, settings=None) -> Result:
         t0 = time.perf_counter()
@@ -395,23 +567,33 @@ class Session:
         with self._client() as c:
             for i, st in enumerate(prepared.statements):
                 last = i == len(prepared.statements) - 1
-                q = is_query(st) if as_query is None else (as_query and last)
-                st_settings = ({**self._default_settings(st), **(settings or {})}
-                               if q and not prepared.verbatim else settings)
+                mode = _mode(prepared.kinds[i], as_query, last)
+                planned = mode != "command" and not prepared.verbatim
+                plan = self._plan(prepared, i, settings) if planned else None
+                ours = self._our_settings(prepared, i, st, plan, settings, checked=mode == "rows") \
+                    if planned else {}
+                st_settings = {**self._user_settings, **(settings or {}), **ours}
+                if plan is not None:
+                    result.stats.plan = plan
                 if not self.backend.embedded:
                     self._running_qid = uuid.uuid4().hex
                     st_settings = {**(st_settings or {}), "query_id": self._running_qid}
                 try:
-                    if q:
-                        r = c.query(st, parameters=params, settings=st_settings or None)
-                        result.columns = list(r.column_names)
-                        result.types = [t.name for t in r.column_types]
-                        result.rows = list(r.result_rows)
-                        summ = getattr(r, "summary", None) or {}
-                        if not result.columns:  # an empty result carries no header: ask for it
-                            result.columns, result.types = _empty_result_columns(c, st, params, st_settings)
+                    if mode == "rows":
+                        summ = self._read_rows(c, st, prepared, i, params, st_settings, result)
+                        if plan is not None and plan.needs_exact_rerun(len(result.rows)):
+                            exact = {**{k: v for k, v in st_settings.items() if k not in ours},
+                                     **plan.fallback}
+                            if not self.backend.embedded:  # a query id names one query
+                                self._running_qid = exact["query_id"] = uuid.uuid4().hex
+                            summ = self._read_rows(c, st, prepared, i, params, exact, result)
+                            plan.rows = len(result.rows)
+                    elif mode == "raw":
+                        result.raw = c.raw_query(st, parameters=params, settings=st_settings or None)
+                        summ = {}
                     else:
                         r = c.command(st, parameters=params, settings=st_settings or None)
+                        self._track_set(st)
                         summ = getattr(r, "summary", None) or {}
                         if not hasattr(r, "summary") and r is not None:
                             result.message = str(r)
@@ -427,14 +609,7 @@ class Session:
                     raise
                 except Exception as exc:
                     if is_driver_error(exc):
-                        err = map_error(exc, self.spec)
-                        if st_settings and "hnsw_candidate_list_size_for_search" in st_settings \
-                                and not (settings or {}).get("hnsw_candidate_list_size_for_search"):
-                            err.message = _OUR_SETTINGS.sub("", err.message)
-                        _add_position(err, st, prepared.original)
-                        if len(prepared.statements) > 1:
-                            err.message = f"statement {i + 1} of {len(prepared.statements)} failed: {err.message}"
-                        raise err from None
+                        raise self._server_error(exc, prepared, i, st_settings, settings, ours) from None
                     raise
                 finally:
                     self._running_qid = None
@@ -443,67 +618,134 @@ class Session:
                         result.stats.server_ms = (result.stats.server_ms or 0) + int(summ["elapsed_ns"]) / 1e6
                     if summ.get("read_rows"):
                         result.stats.rows_read = (result.stats.rows_read or 0) + int(summ["read_rows"])
-        if self._catalog is not None and not all(is_query(s) for s in prepared.statements):
-            self._catalog.invalidate()
+        self._after_send(prepared)
         result.stats.total_ms = (time.perf_counter() - t0) * 1000 + prepared.stats.embed_ms
         return result
 
-    def _prepared(self, sql: str, verbatim: bool) -> Prepared:
-        if verbatim:
-            return Prepared(sql, [sql], Stats(sent_sql=elide_vectors(sql)), verbatim=True)
-        return self.prepare(sql)
+    def _read_rows(self, c, st: str, prepared: Prepared, i: int, params, st_settings, result: Result) -> dict:
+        """Run statement i of `prepared` as a query and put its columns (named in the user's
+        terms), types and rows in `result`. Returns the server's summary."""
+        kind = prepared.kinds[i]
+        if not kind.format_appendable:
+            # EXPLAIN AST: a FORMAT appended by the driver would be explained too; its output is
+            # one String column `explain`, in TabSeparated
+            body = c.raw_query(st, parameters=params, settings=st_settings or None)
+            columns, types, rows = _rows_from_tsv(body, columns=["explain"], types=["String"])
+            summ = {}
+        elif kind.name in _DRIVER_COMMANDS:
+            # clickhouse-connect sends CHECK / KILL as commands (untyped text): read their rows
+            # from TabSeparatedWithNamesAndTypes instead
+            body = c.raw_query(st, parameters=params, settings=st_settings or None,
+                               fmt="TabSeparatedWithNamesAndTypes")
+            columns, types, rows = _rows_from_tsv(body)
+            summ = {}
+        else:
+            r = c.query(st, parameters=params, settings=st_settings or None)
+            columns, types, rows = list(r.column_names), [t.name for t in r.column_types], list(r.result_rows)
+            summ = getattr(r, "summary", None) or {}
+            if not columns:  # an empty result carries no header: ask for it
+                columns, types = _empty_result_columns(c, st, kind, params, st_settings)
+        result.columns = prepared.sent.column_names(columns) if prepared.sent is not None else columns
+        result.types = types
+        result.rows = rows
+        return summ
 
-    def query(self, sql: str, *, params: dict | None = None, settings: dict | None = None,
+    def _server_error(self, exc: Exception, prepared: Prepared, i: int, st_settings, settings,
+                      ours: dict | None = None) -> EmbedSQLError:
+        """A driver error of statement i as one of ours, in the user's terms: line and column in
+        the text as written, EMBED calls instead of vectors, settings embedsql added left out."""
+        text, line, col = str(exc), None, None
+        if prepared.sent is not None:  # before map_error cuts a long message
+            text, line, col = prepared.sent.map_message(text, i)
+        err = map_error(exc, self.spec, text)
+        if line is not None:
+            err.line, err.col = line, col
+        err.message = _strip_settings(err.message, ours or {})
+        if len(prepared.statements) > 1:
+            err.message = f"statement {i + 1} of {len(prepared.statements)} failed: {err.message}"
+        return err
+
+    def _after_send(self, prepared: Prepared) -> None:
+        if self._catalog is not None and not all(k.is_query for k in prepared.kinds):
+            self._catalog.invalidate()
+            if self._planner is not None:
+                self._planner.invalidate()
+
+    def _prepared(self, sql: "str | Statement", verbatim: bool, settings: dict | None) -> Prepared:
+        """`prepare`, or for `verbatim` text the statement exactly as given (its kind read)."""
+        if not verbatim:
+            return self.prepare(sql, settings=settings)
+        text = sql.text if isinstance(sql, Statement) else sql
+        return Prepared(text, [text], Stats(sent_sql=elide_vectors(text)), kinds=[kind_of(text)],
+                        verbatim=True)
+
+    def query(self, sql: "str | Statement", *, params: dict | None = None, settings: dict | None = None,
               verbatim: bool = False) -> Result:
-        """Run a statement that returns rows; `Result.columns` / `types` / `rows`.
+        """Run a statement that returns rows; `Result.columns` / `types` / `rows` (columns and
+        types even for an empty result). A statement of several (a translation may make two)
+        runs the earlier ones as commands.
 
         `params` binds server-side parameters (`{name:Type}` placeholders in `sql`); `settings`
         are ClickHouse settings for this statement. `verbatim=True` sends `sql` exactly as given:
         no EMBED, no dialect translation, no lints, no default settings. Raises the errors of
-        `prepare`, and `ServerError` (or `ConnectionFailed` / `EngineBusy`) when the database
-        refuses the statement or cannot be reached."""
-        return self._send(self._prepared(sql, verbatim), as_query=True, params=params, settings=settings)
+        `prepare`; `UsageError` for a statement with its own FORMAT clause (use `raw_query`);
+        `ServerError` (or `ConnectionFailed` / `EngineBusy`) when the database refuses the
+        statement or cannot be reached, with positions in the text as written."""
+        return self._send(self._prepared(sql, verbatim, settings), as_query=True, params=params, settings=settings)
 
-    def command(self, sql: str, *, params: dict | None = None, settings: dict | None = None,
+    def command(self, sql: "str | Statement", *, params: dict | None = None, settings: dict | None = None,
                 verbatim: bool = False) -> Result:
-        """Run a statement that returns no rows (DDL, INSERT, SET ...); `Result.message` holds
-        what the server answered. Arguments and errors as `query`."""
-        return self._send(self._prepared(sql, verbatim), as_query=False, params=params, settings=settings)
+        """Run a statement for its effect (DDL, INSERT, SET ...); `Result.message` holds what the
+        server answered. Arguments and errors as `query`."""
+        return self._send(self._prepared(sql, verbatim, settings), as_query=False, params=params, settings=settings)
 
-    def execute(self, sql: str, *, params: dict | None = None, settings: dict | None = None,
+    def execute(self, sql: "str | Statement", *, params: dict | None = None, settings: dict | None = None,
                 verbatim: bool = False) -> Result:
-        """Run one statement, as a query when it returns rows and as a command otherwise.
+        """Run any statement, the way its kind says (`sqlext.text.kinds`): rows for a query
+        (`Result.columns/types/rows`), the server's answer for a command (`Result.message`), the
+        server's bytes for a statement with its own FORMAT or INTO OUTFILE clause (`Result.raw`).
         Arguments and errors as `query`."""
-        return self._send(self._prepared(sql, verbatim), as_query=None, params=params, settings=settings)
+        return self._send(self._prepared(sql, verbatim, settings), as_query=None, params=params, settings=settings)
 
     # -- columnar results: Arrow, pandas, numpy ------------------------------------------------
-    def _prepare_one(self, sql: str, *, verbatim: bool, settings: dict | None,
-                     what: str) -> tuple[Prepared, str, dict]:
+    def _prepare_one(self, sql: str, *, verbatim: bool, settings: dict | None, what: str,
+                     checked: bool = True) -> tuple[Prepared, str, dict, dict, object]:
         """The one statement `sql` holds, prepared as `query` prepares it (EMBED, translation,
-        lints; as given with `verbatim`), and the settings it is sent with (embedsql's query
-        defaults under the caller's). The step every columnar method shares; raises the errors of
-        `prepare`, and `UsageError` when the text holds several statements."""
+        lints, the planner's plan; as given with `verbatim`). Returns (prepared, the statement to
+        send (a trailing `;` dropped: it is wrapped in DESCRIBE or gets a FORMAT), the settings to
+        send it with (SET, the call's, then embedsql's), embedsql's own among them, the plan or
+        None). `checked=False`: the rows cannot be counted before they are handed out (a stream),
+        so a post-filtered index plan runs as its exact fallback. The step every columnar method
+        shares. Raises the errors of `prepare`, and `UsageError` for several statements or a
+        statement with its own FORMAT clause."""
         from ..text.split import split_statements
 
         count = len(split_statements(sql))
-        prepared = self._prepared(sql, verbatim) if count == 1 else None
+        prepared = self._prepared(sql, verbatim, settings) if count == 1 else None
         if prepared is None or len(prepared.statements) != 1:
             count = count if prepared is None else len(prepared.statements)
             raise UsageError(f"{what} runs one statement; this text holds {count}",
                              hint="run the others with execute() or run_script() first")
+        kind = prepared.kinds[0]
+        if kind.format is not None:
+            raise UsageError(f"{what} reads the result as Arrow, but the statement has its own FORMAT clause",
+                             hint="remove the FORMAT clause, or use raw_query() for the server's bytes")
         st = prepared.statements[0]
-        parts = split_statements(st)  # without a trailing `;` (and comments after it): the
-        if len(parts) == 1:           # statement is wrapped (DESCRIBE (...)) or gets a FORMAT
+        parts = split_statements(st)
+        if len(parts) == 1:
             st = parts[0].text
-        st_settings = dict(settings or {}) if verbatim else {**self._default_settings(st), **(settings or {})}
-        return prepared, st, st_settings
+        planned = kind.is_query and not prepared.verbatim
+        plan = self._plan(prepared, 0, settings) if planned else None
+        ours = self._our_settings(prepared, 0, st, plan, settings, checked=checked) if planned else {}
+        if plan is not None:
+            prepared.stats.plan = plan
+        return prepared, st, {**self._user_settings, **(settings or {}), **ours}, ours, plan
 
     @contextlib.contextmanager
-    def _sending(self, prepared: Prepared, st: str, st_settings: dict, settings: dict | None):
-        """Around one driver call that sends `st`: yields the settings to send (a query id added on
-        a server, so `cancel` can stop it); Ctrl-C kills the query on a server; driver errors
-        become ours with the same cleanup as `query` (our own settings taken out of the message,
-        line:column in the user's text)."""
+    def _sending(self, prepared: Prepared, st_settings: dict, settings: dict | None, ours: dict):
+        """Around one driver call that sends the statement of `prepared`: yields the settings to
+        send (a query id added on a server, so `cancel` can stop it); Ctrl-C kills the query on a
+        server; driver errors become ours as `query` reports them (`_server_error`)."""
         sent = dict(st_settings)
         if not self.backend.embedded:
             self._running_qid = uuid.uuid4().hex
@@ -520,14 +762,14 @@ class Session:
         except Exception as exc:
             if not is_driver_error(exc):
                 raise
-            err = map_error(exc, self.spec)
-            if "hnsw_candidate_list_size_for_search" in st_settings \
-                    and not (settings or {}).get("hnsw_candidate_list_size_for_search"):
-                err.message = _OUR_SETTINGS.sub("", err.message)
-            _add_position(err, st, prepared.original)
-            raise err from None
+            raise self._server_error(exc, prepared, 0, sent, settings, ours) from None
         finally:
             self._running_qid = None
+
+    @staticmethod
+    def _user_names(prepared: Prepared, names: list[str]) -> list[str]:
+        """Result column names in the user's terms (EMBED calls instead of vectors)."""
+        return prepared.sent.column_names(names) if prepared.sent is not None else list(names)
 
     def _describe(self, statement: str, params: dict | None) -> list[tuple[str, str]]:
         """(name, ClickHouse type) of each column `statement` returns, asked with DESCRIBE (the
@@ -539,9 +781,10 @@ class Session:
         """The columns a query would return, as [(name, ClickHouse type)], without running it
         (EMBED is resolved, from the cache when it can be; the statement is analysed with
         DESCRIBE). For the header of an empty result. Arguments and errors as `query`."""
-        _, st, _ = self._prepare_one(sql, verbatim=verbatim, settings=None, what="columns_of")
+        prepared, st, _, _, _ = self._prepare_one(sql, verbatim=verbatim, settings=None, what="columns_of")
         with self._client():
-            return self._describe(st, params)
+            described = self._describe(st, params)
+        return list(zip(self._user_names(prepared, [n for n, _ in described]), [t for _, t in described]))
 
     def query_arrow(self, sql: str, *, params: dict | None = None, settings: dict | None = None,
                     verbatim: bool = False, fixed_vectors: bool = True):
@@ -555,11 +798,19 @@ class Session:
         statements."""
         from .columnar import BatchFixer, fix_table
 
-        prepared, st, st_settings = self._prepare_one(sql, verbatim=verbatim, settings=settings,
-                                                      what="query_arrow")
-        with self._client() as c, self._sending(prepared, st, st_settings, settings) as sent:
-            table = c.query_arrow(st, parameters=params, settings=sent)
-        return fix_table(table, BatchFixer(lambda: self._describe(st, params), fixed_vectors))
+        prepared, st, st_settings, ours, plan = self._prepare_one(
+            sql, verbatim=verbatim, settings=settings, what="query_arrow")
+        with self._client() as c:
+            with self._sending(prepared, st_settings, settings, ours) as sent:
+                table = c.query_arrow(st, parameters=params, settings=sent)
+            if plan is not None and plan.needs_exact_rerun(table.num_rows):
+                # a post-filtered index search gave too few rows: the plan's exact fallback
+                exact = {**{k: v for k, v in st_settings.items() if k not in ours}, **plan.fallback}
+                with self._sending(prepared, exact, settings, plan.fallback) as sent:
+                    table = c.query_arrow(st, parameters=params, settings=sent)
+                plan.rows = table.num_rows
+        table = fix_table(table, BatchFixer(lambda: self._describe(st, params), fixed_vectors))
+        return table.rename_columns(self._user_names(prepared, table.column_names))
 
     def query_df(self, sql: str, *, params: dict | None = None, settings: dict | None = None,
                  verbatim: bool = False):
@@ -608,16 +859,19 @@ class Session:
 
         if not isinstance(batch_rows, int) or batch_rows < 1:
             raise UsageError(f"batch_rows must be a positive number of rows, not {batch_rows!r}")
-        prepared, st, st_settings = self._prepare_one(sql, verbatim=verbatim, settings=settings,
-                                                      what="query_arrow_stream")
+        prepared, st, st_settings, ours, _ = self._prepare_one(
+            sql, verbatim=verbatim, settings=settings, what="query_arrow_stream", checked=False)
 
         def batches():
             fixer = BatchFixer(lambda: self._describe(st, params), fixed_vectors)
+            names = None
             finished = False
-            with self._client() as c, self._sending(prepared, st, st_settings, settings) as sent:
+            with self._client() as c, self._sending(prepared, st_settings, settings, ours) as sent:
                 try:
                     for batch in self.backend.arrow_batches(c, st, params, sent, batch_rows):
-                        yield fix_batch(batch, fixer)
+                        batch = fix_batch(batch, fixer)
+                        names = names or self._user_names(prepared, batch.schema.names)
+                        yield batch.rename_columns(names)
                     finished = True
                 finally:
                     if not finished and not self.backend.embedded:
@@ -626,76 +880,84 @@ class Session:
 
         return ArrowStream(batches())
 
-    # == raw results (issue 12; issue 11 adds the same two methods: keep one) ====================
-    # `raw_query` / `raw_stream` return a statement's result as the bytes of a ClickHouse output
-    # format, EMBED-aware like `query`. The command line prints them as they come.
-    def raw_query(self, sql: str, *, fmt: str | None = None, params: dict | None = None,
-                  settings: dict | None = None) -> bytes:
-        """Run one statement and return its result in ClickHouse output format `fmt` (a name
-        ClickHouse knows: "CSVWithNames", "JSON", "Parquet", ...), as the server wrote it.
-        `fmt=None`: the statement's own FORMAT clause (TabSeparated without one). The statement
-        goes through the pipeline of `query` (EMBED, translation, lints, default settings);
-        `params` / `settings` as there. Raises the errors of `prepare`, `UsageError` for a text
-        holding several statements, and `ServerError` (or a subclass) when the database refuses it."""
-        prepared = self.prepare(sql)
-        if len(prepared.statements) != 1:
-            raise UsageError(f"raw_query runs one statement; this text holds {len(prepared.statements)}")
-        return b"".join(self._raw_chunks(prepared, fmt, params, settings, stream=False))
+    def raw_query(self, sql: "str | Statement", *, fmt: str | None = None, params=None,
+                  settings=None) -> bytes:
+        """Run one statement (EMBED and the dialect bridge applied, like `query`) and return the
+        server's bytes as they are, the way clickhouse-client prints them.
 
-    def raw_stream(self, sql: str, *, fmt: str | None = None, params: dict | None = None,
-                   settings: dict | None = None) -> "RawStream":
-        """`raw_query` as an iterator of byte chunks (a `RawStream`: its `stats` say what was sent:
-        SQL with vectors elided, translations, lints, embedding time). The statement is prepared
-        (EMBED resolved) at once and sent on the first `next()`; the database is held until the
-        stream is exhausted or closed (`with session.raw_stream(...) as chunks:`). Errors as
-        `raw_query`; a server that fails mid-result raises from `next()`."""
-        prepared = self.prepare(sql)
-        if len(prepared.statements) != 1:
-            raise UsageError(f"raw_stream runs one statement; this text holds {len(prepared.statements)}")
-        return RawStream(self._raw_chunks(prepared, fmt, params, settings), prepared.stats)
+        `fmt`: the output format (`"CSV"`, `"JSONEachRow"`, ...) for a statement that returns rows
+        and has no FORMAT clause of its own; None: the statement's own FORMAT clause decides, and
+        without one the server's default (TabSeparated) applies. A statement's own FORMAT always
+        wins over `fmt` (as with clickhouse-client's --format); a statement without rows ignores
+        `fmt` and returns b"". EXPLAIN AST is always answered in TabSeparated: a FORMAT after it,
+        written or appended, would be part of the query it explains. `params`: server-side parameters (`{name:Type}`); `settings`: query
+        settings. Raises UsageError for a bad `fmt`, and the errors `query` raises."""
+        _check_format(fmt)
+        prepared = self.prepare(sql, settings=settings)
+        return b"".join(self._raw(prepared, fmt, params, settings, stream=False))
 
-    def _raw_chunks(self, prepared: Prepared, fmt, params, settings, *, stream: bool = True,
-                    chunk_size: int = 1 << 16):
-        st = prepared.statements[0]
-        st_settings = {**self._default_settings(st), **(settings or {})}
+    def raw_stream(self, sql: "str | Statement", *, fmt: str | None = None, params=None,
+                   settings=None) -> "RawStream":
+        """`raw_query`, as an iterator of byte chunks (in the order the server sends them): a
+        `RawStream`, whose `stats` say what was sent (SQL with vectors elided, translations,
+        lints, embedding time). The statement is prepared (EMBED resolved) at once and sent on
+        the first `next()`; the embedded engine is held until the stream is exhausted or closed
+        (`with session.raw_stream(...) as chunks:`). On the embedded engine, formats with a header
+        or footer (JSON, CSVWithNames, Parquet, ...) and statements sent with settings come in one
+        chunk (clickhouse-connect's chdb client reads them whole: per-block chunks would not
+        concatenate into a valid document)."""
+        _check_format(fmt)
+        prepared = self.prepare(sql, settings=settings)
+        return RawStream(self._raw(prepared, fmt, params, settings, stream=True), prepared.stats)
+
+    def _raw(self, prepared: Prepared, fmt, params, settings, stream: bool) -> Iterator[bytes]:
         with self._client() as c:
-            if not self.backend.embedded:
-                self._running_qid = uuid.uuid4().hex
-                st_settings["query_id"] = self._running_qid
-            try:
-                # the embedded engine streams SELECTs only (DESCRIBE, SHOW...: "Streaming query is
-                # not supported"); what it cannot stream comes in one piece
-                if not stream or (self.backend.embedded and not _SELECT_LIKE.match(_skip_comments(st))):
-                    yield c.raw_query(st, parameters=params, settings=st_settings or None, fmt=fmt)
-                    return
-                body = c.raw_stream(st, parameters=params, settings=st_settings or None, fmt=fmt)
+            n = len(prepared.statements)
+            for i, st in enumerate(prepared.statements):
+                kind = prepared.kinds[i]
+                ours = {}
+                if kind.is_query:  # rows in bytes cannot be counted: a filtered index plan runs exactly
+                    plan = self._plan(prepared, i, settings)
+                    ours = self._our_settings(prepared, i, st, plan, settings, checked=False)
+                    if plan is not None:
+                        prepared.stats.plan = plan
+                st_settings = {**self._user_settings, **(settings or {}), **ours}
+                if not self.backend.embedded:
+                    self._running_qid = uuid.uuid4().hex
+                    st_settings = {**(st_settings or {}), "query_id": self._running_qid}
+                use_fmt = fmt if (fmt and kind.format is None and kind.format_appendable
+                                  and (kind.returns_rows or kind.into_outfile)) else None
                 try:
-                    while True:
-                        chunk = body.read(chunk_size)
-                        if not chunk:
-                            break
-                        yield chunk
+                    if i < n - 1:
+                        c.command(st, parameters=params, settings=st_settings or None)
+                        continue
+                    if not stream:
+                        yield c.raw_query(st, parameters=params, settings=st_settings or None, fmt=use_fmt)
+                        continue
+                    source = c.raw_stream(st, parameters=params, settings=st_settings or None, fmt=use_fmt)
+                    try:
+                        while True:
+                            chunk = source.read(_CHUNK)
+                            if not chunk:
+                                break
+                            yield chunk
+                    finally:
+                        with contextlib.suppress(Exception):
+                            source.close()
+                except EmbedSQLError:
+                    raise
+                except KeyboardInterrupt:
+                    if not self.backend.embedded and self._running_qid:
+                        with contextlib.suppress(Exception):
+                            self.cancel()
+                    raise
+                except Exception as exc:
+                    if is_driver_error(exc):
+                        raise self._server_error(exc, prepared, i, st_settings, settings, ours) from None
+                    raise
                 finally:
-                    with contextlib.suppress(Exception):
-                        body.close()
-            except EmbedSQLError:
-                raise
-            except KeyboardInterrupt:
-                if not self.backend.embedded and self._running_qid:
-                    with contextlib.suppress(Exception):
-                        self.cancel()
-                raise
-            except Exception as exc:
-                if is_driver_error(exc):
-                    err = map_error(exc, self.spec)
-                    if "hnsw_candidate_list_size_for_search" not in (settings or {}):
-                        err.message = _OUR_SETTINGS.sub("", err.message)
-                    _add_position(err, st, prepared.original)
-                    raise err from None
-                raise
-            finally:
-                self._running_qid = None
-    # == end of raw results ======================================================================
+                    self._running_qid = None
+        self._after_send(prepared)
 
     def insert(self, table: str, data, column_names: list[str], *, column_types: list[str] | None = None,
                column_oriented: bool = False, settings: dict | None = None):
@@ -721,17 +983,18 @@ class Session:
                          settings=settings)
         return arrow_table.num_rows
 
-    def run_script(self, text: str) -> list[Result]:
-        """Run every statement of a script in order, holding the database for the whole script.
-        Stops at the first failure, whose message names the statement number and line."""
+    def run_script(self, text: "str | list[Statement]") -> list[Result]:
+        """Run the statements of a script in order (each with `execute`); stops at the first
+        error, which names the statement and its line (positions in it are the script's).
+        `text`: the script, or its statements from `split_statements`."""
         from ..text.split import split_statements
 
         results = []
-        stmts = split_statements(text)
+        stmts = split_statements(text) if isinstance(text, str) else list(text)
         with self.unit_of_work():
             for st in stmts:
                 try:
-                    results.append(self.execute(st.text))
+                    results.append(self.execute(st))
                 except EmbedSQLError as exc:
                     exc.message = f"statement {len(results) + 1} (line {st.line}): {exc.message}"
                     raise
@@ -774,10 +1037,7 @@ class RawStream:
         self.close()
 
 
-_SELECT_LIKE = re.compile(r"^\s*(?:\(\s*)*(?:SELECT|WITH)\b", re.I)
-
-
-def _empty_result_columns(client, statement: str, params, settings) -> tuple[list[str], list[str]]:
+def _empty_result_columns(client, statement: str, kind: Kind, params, settings) -> tuple[list[str], list[str]]:
     """Names and types of a query whose result came back empty (ClickHouse sends no header
     with zero rows in Native). A SELECT is described without running it again
     (`DESCRIBE TABLE (query)`, a few ms); another statement (SHOW ... on an empty database) is
@@ -787,7 +1047,7 @@ def _empty_result_columns(client, statement: str, params, settings) -> tuple[lis
 
     settings = {k: v for k, v in (settings or {}).items() if k != "query_id"} or None
     try:
-        if _SELECT_LIKE.match(statement) or _SELECT_LIKE.match(_skip_comments(statement)):
+        if kind.name == "select":
             rows = client.query(f"DESCRIBE TABLE (\n{statement}\n)", parameters=params,
                                 settings=settings).result_rows
             return [r[0] for r in rows], [r[1] for r in rows]
@@ -798,42 +1058,113 @@ def _empty_result_columns(client, statement: str, params, settings) -> tuple[lis
         return [], []
 
 
-def _skip_comments(sql: str) -> str:
-    from ..text.split import lexing_copy
-
-    try:
-        return lexing_copy(sql)
-    except SQLSyntaxError:
-        return sql
-
-
-def same_model(recorded: str, current: str) -> bool:
-    """A column records the model id it was filled with. A local directory holding a copy of a hub
-    model counts as that model when it is named after it (…/clip-vit-base-patch32)."""
-    if recorded == current:
-        return True
-    tail = lambda m: m.rstrip("/").rsplit("/", 1)[-1]  # noqa: E731
-    return tail(recorded) == tail(current)
-
-
-HNSW_EF_SEARCH = 64
 _VECTOR_FN = re.compile(r"(?:cosinedistance|l2distance)\s*\(")
-# the embedded engine echoes settings we add into its error messages: take ours out again
-_OUR_SETTINGS = re.compile(r",? ?(?:SETTINGS )?hnsw_candidate_list_size_for_search = '?%d'?" % HNSW_EF_SEARCH)
-
-_POS_RE = re.compile(r"failed at position (\d+)")
 
 
-def _add_position(err, sent: str, original: str):
-    """Syntax errors: say line:column in the user's own text when the sent text is the same."""
-    m = _POS_RE.search(err.message)
-    if not m or sent != original or "(line " in err.message[m.end():m.end() + 40]:
+def _setting_value(text: str) -> str:
+    """A setting's value as written in SQL -> as a client passes it: `'x'` -> x (quotes and
+    escapes removed); numbers and words unchanged."""
+    t = text.strip()
+    if len(t) >= 2 and t[0] == t[-1] == "'":
+        return re.sub(r"\\(.)|''", lambda m: m.group(1) or "'", t[1:-1])
+    return t
+
+
+def _strip_settings(message: str, ours: dict) -> str:
+    """The embedded engine echoes the settings we add into its error messages: take ours out
+    again, so that they do not read as if the user had written them."""
+    for k, v in ours.items():
+        message = re.sub(r",? ?(?:SETTINGS )?" + re.escape(k) + r" = '?" + re.escape(str(v)) + r"'?", "", message)
+    return message
+
+
+def _recognize(tokens: list[Tokens], kinds: list[Kind], dialect: str) -> list[list]:
+    """The top-k vector searches of each statement that returns rows, for the planner ([] for
+    the others, and everywhere on MyScale, which filters natively)."""
+    from ..text.topk import find_topk
+
+    return [find_topk(t) if dialect == "clickhouse" and k.is_query else [] for t, k in zip(tokens, kinds)]
+
+
+_FORMAT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_CHUNK = 1 << 16
+# statements that return rows but that clickhouse-connect's query() sends as commands
+_DRIVER_COMMANDS = ("check", "kill")
+
+
+def _check_format(fmt: str | None) -> None:
+    if fmt is not None and not _FORMAT_NAME.fullmatch(fmt):
+        raise UsageError(f"{fmt!r} is not a ClickHouse format name",
+                         hint="use a format such as CSV, TSV, JSONEachRow, Parquet or PrettyCompact")
+
+
+def _mode(kind: Kind, as_query: bool | None, last: bool) -> str:
+    """How to send a statement: "rows" (a result set to read), "raw" (the server's bytes, for a
+    statement with its own FORMAT / INTO OUTFILE) or "command". `as_query`: True for `query`
+    (the last statement's rows), False for `command`, None for `execute` (the kind decides)."""
+    if as_query is False:
+        return "command"
+    if as_query is True and not last:
+        return "command"
+    if kind.raw_output:
+        if as_query:
+            what = f"FORMAT {kind.format}" if kind.format else "INTO OUTFILE"
+            raise UsageError(f"this statement has its own {what} clause, so it returns the server's "
+                             f"bytes, not rows",
+                             hint="use Session.raw_query() / raw_stream() for the bytes, or remove the clause "
+                                  "to get rows")
+        return "raw"
+    if as_query or kind.returns_rows:
+        return "rows"
+    return "command"
+
+
+def _unescape_tsv(field: str) -> str:
+    if "\\" not in field:
+        return field
+    return re.sub(r"\\(.)", lambda m: _TSV_ESCAPES.get(m.group(1), m.group(1)), field)
+
+
+_TSV_ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "0": "\0", "b": "\b", "f": "\f", "\\": "\\", "'": "'"}
+
+
+def _tsv_value(field: str, type_name: str):
+    if field == "\\N" and type_name.startswith("Nullable("):
+        return None
+    base = type_name[9:-1] if type_name.startswith("Nullable(") else type_name
+    if re.fullmatch(r"U?Int\d+", base):
+        return int(field)
+    if re.fullmatch(r"Float\d+", base):
+        return float(field)
+    return _unescape_tsv(field)
+
+
+def _rows_from_tsv(body: bytes, *, columns: list[str] | None = None,
+                   types: list[str] | None = None) -> tuple[list[str], list[str], list[tuple]]:
+    """Columns, types and rows of a TabSeparatedWithNamesAndTypes answer, or of a TabSeparated
+    one whose `columns` and `types` are given (integers and floats typed, other values as
+    strings)."""
+    lines = body.decode("utf-8", errors="replace").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if columns is None:
+        if len(lines) < 2:
+            return [], [], []
+        columns = [_unescape_tsv(x) for x in lines[0].split("\t")]
+        types = lines[1].split("\t")
+        lines = lines[2:]
+    rows = [tuple(_tsv_value(f, t) for f, t in zip(line.split("\t"), types)) for line in lines]
+    return columns, types, rows
+
+
+def _to_script_position(exc: SQLSyntaxError, src: Statement) -> None:
+    """An error found in a statement of a script: its line and column made the script's."""
+    if exc.line is None or (src.line == 1 and src.col == 1):
         return
-    pos = int(m.group(1)) - 1
-    before = original[:pos]
-    line = before.count("\n") + 1
-    col = pos - (before.rfind("\n") + 1) + 1
-    err.message = err.message[:m.end()] + f" (line {line}, column {col})" + err.message[m.end():]
+    line, col = src.position(exc.line, exc.col or 1)
+    old = f"(at line {exc.line}, column {exc.col})"
+    exc.message = exc.message.replace(old, f"(at line {line}, column {col})")
+    exc.line, exc.col = line, col
 
 
 def connect(dsn: str | None = None, *, model: str | None = None, dialect: str | None = None,

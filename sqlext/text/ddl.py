@@ -11,17 +11,21 @@ either part are ignored.
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
 from typing import Iterable, Protocol, runtime_checkable
+
+from sqlext.errors import EmbedSQLError
+from sqlext.text.tokens import Tokens, TokenType, is_name, match_close, read_name, split_args, tokenize
 
 __all__ = [
     "IndexInfo", "Catalog", "StaticCatalog", "EmptyCatalog",
     "parse_vector_similarity", "parse_myscale_index", "parse_length_constraints",
     "parse_model_comment", "parse_table_settings", "split_table_name",
     "normalize_metric", "MODEL_COMMENT_PREFIX", "quote_identifier", "qualified_name", "string_literal",
-    "unquote_identifier",
+    "unquote_identifier", "parse_engine_target",
 ]
 
 MODEL_COMMENT_PREFIX = "embedsql:"
@@ -100,103 +104,103 @@ def string_literal(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+@functools.lru_cache(maxsize=1024)
 def split_table_name(table: str) -> tuple[str | None, str]:
-    """'db.t' -> ('db', 't'); 't' -> (None, 't'); quotes removed."""
-    m = re.match(r'^\s*((?:`[^`]*`|"[^"]*"|[^.`"]+))\s*\.\s*((?:`[^`]*`|"[^"]*"|[^.`"]+))\s*$', table)
-    if m:
-        return unquote_identifier(m.group(1)), unquote_identifier(m.group(2))
+    """'db.t' -> ('db', 't'); 't' -> (None, 't'); quotes removed. Text that is not a (dotted)
+    name comes back as the table name, unquoted."""
+    try:
+        toks = tokenize(table).tokens
+    except EmbedSQLError:
+        toks = []
+    parts, j = read_name(toks, 0) if toks else ([], 0)
+    if parts and j == len(toks) and len(parts) <= 2:
+        return (parts[0], parts[1]) if len(parts) == 2 else (None, parts[0])
     return None, unquote_identifier(table)
 
 
-# ---------------------------------------------------------------- parsers (pure functions)
+# ---------------------------------------------------------------- parsers (pure functions, over tokens)
 
-_IDENT = r'(?:`(?:[^`\\]|\\.)*`|"(?:[^"\\]|\\.)*"|[A-Za-z_][A-Za-z0-9_]*)'
-_LENGTH_RE = re.compile(
-    r"CHECK\s+\(?\s*length\s*\(\s*(" + _IDENT + r")\s*\)\s*={1,2}\s*(\d+)", re.IGNORECASE)
+def _lex(text: "str | Tokens | None") -> Tokens | None:
+    if isinstance(text, Tokens):
+        return text
+    try:
+        return tokenize(text or "")
+    except EmbedSQLError:
+        return None
 
 
-def parse_length_constraints(create_table_query: str) -> dict[str, int]:
+def parse_length_constraints(create_table_query: "str | Tokens") -> dict[str, int]:
     """`CONSTRAINT x CHECK length(col) = N` clauses of a CREATE TABLE text -> {col: N}."""
-    return {unquote_identifier(m.group(1)): int(m.group(2)) for m in _LENGTH_RE.finditer(create_table_query or "")}
-
-
-_SETTINGS_RE = re.compile(r"\bSETTINGS\s+(.*)$", re.IGNORECASE | re.DOTALL)
-_SETTING_ITEM_RE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*('(?:[^'\\]|\\.)*'|[^,\s]+)\s*(?:,|$)")
-
-
-def parse_table_settings(create_table_query: str) -> dict[str, str]:
-    """The trailing `SETTINGS a = 1, b = 'x'` of a CREATE TABLE text -> {'a': '1', 'b': 'x'}."""
-    text = create_table_query or ""
-    # the table-level SETTINGS come after the column list (last closing paren)
-    close = text.rfind(")")
-    m = _SETTINGS_RE.search(text, close + 1 if close >= 0 else 0)
-    out: dict[str, str] = {}
-    if not m:
+    t = _lex(create_table_query)
+    out: dict[str, int] = {}
+    if t is None:
         return out
-    rest = m.group(1)
-    pos = 0
-    while pos < len(rest):
-        im = _SETTING_ITEM_RE.match(rest, pos)
-        if not im:
-            break
-        val = im.group(2)
-        if val.startswith("'"):
-            val = val[1:-1].replace("\\'", "'")
-        out[im.group(1)] = val
-        pos = im.end()
+    toks = t.tokens
+    n = len(toks)
+    for k, tok in enumerate(toks):
+        if tok.up != "CHECK" or tok.type == TokenType.IDENTIFIER:
+            continue
+        j = k + 1
+        while j < n and toks[j].type == TokenType.L_PAREN:
+            j += 1
+        if (j + 5 < n and toks[j].low == "length" and toks[j + 1].type == TokenType.L_PAREN
+                and is_name(toks[j + 2]) and toks[j + 3].type == TokenType.R_PAREN
+                and toks[j + 4].text in ("=", "==") and toks[j + 5].type == TokenType.NUMBER
+                and toks[j + 5].text.isdigit()):
+            out[toks[j + 2].text] = int(toks[j + 5].text)
     return out
 
 
-_VS_RE = re.compile(r"vector_similarity\s*\((.*)\)\s*$", re.IGNORECASE | re.DOTALL)
+def _value(t: Tokens, a: int, b: int) -> str:
+    """A setting or argument value: a lone string literal's value, else the text as written."""
+    if b == a + 1 and t[a].type in (TokenType.STRING, TokenType.HEREDOC_STRING):
+        return t[a].text
+    return t.src(a, b)
 
 
-def _split_args(text: str) -> list[str]:
-    args, depth, cur, quote = [], 0, [], None
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            cur.append(ch)
-            if ch == "\\" and i + 1 < len(text):
-                cur.append(text[i + 1])
-                i += 2
-                continue
-            if ch == quote:
-                quote = None
-        elif ch in "'\"`":
-            quote = ch
-            cur.append(ch)
-        elif ch in "([":
-            depth += 1
-            cur.append(ch)
-        elif ch in ")]":
-            depth -= 1
-            cur.append(ch)
-        elif ch == "," and depth == 0:
-            args.append("".join(cur).strip())
-            cur = []
-        else:
-            cur.append(ch)
-        i += 1
-    if "".join(cur).strip():
-        args.append("".join(cur).strip())
-    return args
+def parse_table_settings(create_table_query: "str | Tokens") -> dict[str, str]:
+    """The table-level `SETTINGS a = 1, b = 'x'` of a CREATE TABLE text -> {'a': '1', 'b': 'x'}."""
+    t = _lex(create_table_query)
+    out: dict[str, str] = {}
+    if t is None:
+        return out
+    toks = t.tokens
+    n = len(toks)
+    for k, tok in enumerate(toks):
+        if tok.type != TokenType.SETTINGS or tok.depth != 0:
+            continue
+        j = k + 1
+        while j + 2 < n and is_name(toks[j]) and toks[j + 1].type == TokenType.EQ:
+            e = j + 2
+            while e < n and not (toks[e].depth == 0 and toks[e].type in (TokenType.COMMA, TokenType.COMMENT)):
+                e += 1
+            out[toks[j].text] = _value(t, j + 2, e)
+            if e < n and toks[e].type == TokenType.COMMA:
+                j = e + 1
+            else:
+                break
+    return out
 
 
-def _str_arg(arg: str) -> str:
-    arg = arg.strip()
-    if len(arg) >= 2 and arg[0] == arg[-1] == "'":
-        return arg[1:-1].replace("\\'", "'")
-    return arg
+def _call_args(t: Tokens, name_i: int) -> list[str] | None:
+    """The arguments of the call whose name is at name_i, as values (see `_value`)."""
+    toks = t.tokens
+    if name_i + 1 >= len(toks) or toks[name_i + 1].type != TokenType.L_PAREN:
+        return None
+    close = match_close(toks, name_i + 1)
+    if close < 0:
+        return None
+    return [_value(t, a, b) for a, b in split_args(toks, name_i + 1, close) if b > a]
 
 
 def parse_vector_similarity(type_full: str, name: str = "") -> IndexInfo | None:
     """ClickHouse `vector_similarity('hnsw', 'cosineDistance', 512[, 'bf16', 16, 100])` -> IndexInfo."""
-    m = _VS_RE.search(type_full or "")
-    if not m:
+    t = _lex(type_full)
+    if t is None:
         return None
-    args = [_str_arg(a) for a in _split_args(m.group(1))]
-    if len(args) < 3:
+    k = next((k for k, x in enumerate(t.tokens) if x.low == "vector_similarity"), None)
+    args = _call_args(t, k) if k is not None else None
+    if not args or len(args) < 3:
         return None
     metric = normalize_metric(args[1]) or args[1]
     try:
@@ -207,6 +211,33 @@ def parse_vector_similarity(type_full: str, name: str = "") -> IndexInfo | None:
     for key, val in zip(("quantization", "m", "ef_c"), args[3:]):
         params[key] = val
     return IndexInfo(name=name, type=args[0].upper(), metric=metric, dim=dim, params=params)
+
+
+_ENGINE_RE = re.compile(r"^\s*(Distributed|Merge)\s*\((.*)\)\s*$", re.IGNORECASE | re.DOTALL)
+_REGEXP_RE = re.compile(r"^REGEXP\s*\((.*)\)$", re.IGNORECASE | re.DOTALL)
+
+
+def parse_engine_target(engine_full: str | None) -> tuple[str, dict] | None:
+    """Where a table that reads other tables gets its rows, from system.tables.engine_full:
+    `Distributed('c', 'db', 'local'[, key])` -> ("Distributed", {"database": "db", "table": "local"});
+    `Merge('db', '^re')` -> ("Merge", {"database": "db", "table_regexp": "^re"}), or with
+    `REGEXP('^d')` as the database -> {"database_regexp": "^d", ...}. None for other engines or
+    arguments that are not literals (the server writes them as literals in engine_full)."""
+    m = _ENGINE_RE.match(engine_full or "")
+    if not m:
+        return None
+    engine = "Distributed" if m.group(1).lower() == "distributed" else "Merge"
+    args = _split_args(m.group(2))
+    if engine == "Distributed":
+        if len(args) < 3:
+            return None
+        return engine, {"database": unquote_identifier(_str_arg(args[1])),
+                        "table": unquote_identifier(_str_arg(args[2]))}
+    if len(args) != 2:
+        return None
+    rx = _REGEXP_RE.match(args[0].strip())
+    db = {"database_regexp": _str_arg(rx.group(1))} if rx else {"database": unquote_identifier(_str_arg(args[0]))}
+    return engine, {**db, "table_regexp": _str_arg(args[1])}
 
 
 def parse_index_params(args: Iterable[str]) -> dict[str, str]:
@@ -226,24 +257,23 @@ def parse_index_params(args: Iterable[str]) -> dict[str, str]:
     return out
 
 
-_MYSCALE_EXPR_RE = re.compile(
-    r"(" + _IDENT + r")\s+TYPE\s+([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\))?\s*$", re.IGNORECASE | re.DOTALL)
-
-
 def parse_myscale_index(name: str, type_: str, expr: str,
                         default_metric: str = "L2") -> tuple[str | None, IndexInfo]:
     """A row of MyScale's system.vector_indices -> (column, IndexInfo). `expr` echoes the DDL
     (`[name] col TYPE hnswflat('metric_type=Cosine', 'm=16')`), or is just the column."""
     column = None
     params: dict[str, str] = {}
-    m = _MYSCALE_EXPR_RE.search(expr or "")
-    if m:
-        column = unquote_identifier(m.group(1))
-        type_ = type_ or m.group(2)
-        if m.group(3):
-            params = parse_index_params(_str_arg(a) for a in _split_args(m.group(3)))
-    elif expr and re.fullmatch(_IDENT, expr.strip()):
-        column = unquote_identifier(expr.strip())
+    t = _lex(expr)
+    toks = t.tokens if t is not None else []
+    type_at = next((k for k, x in enumerate(toks) if x.depth == 0 and x.up == "TYPE"), None)
+    if type_at is not None and type_at >= 1 and is_name(toks[type_at - 1]) and type_at + 1 < len(toks):
+        column = toks[type_at - 1].text
+        type_ = type_ or toks[type_at + 1].text
+        args = _call_args(t, type_at + 1)
+        if args:
+            params = parse_index_params(args)
+    elif toks and len(toks) == 1 and is_name(toks[0]):
+        column = toks[0].text
     lowered = {k.lower(): v for k, v in params.items()}
     metric = normalize_metric(lowered.get("metric_type")) or normalize_metric(default_metric) or "L2"
     params = {k: v for k, v in params.items() if k.lower() != "metric_type"}

@@ -52,24 +52,22 @@ from __future__ import annotations
 
 import functools
 import re
-import threading
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
-from sqlglot.dialects.clickhouse import ClickHouse
-from sqlglot.tokens import Token, TokenType
-
-from sqlext.errors import RewriteError, SQLSyntaxError
-from sqlext.text.split import lexing_copy as _lexing_copy
-from sqlext.text.split import scan as _scan_lexically
+from sqlext.errors import RewriteError
+from sqlext.text.tokens import (
+    CLOSE, OPEN, Token, Tokens, TokenType, match_close, position, tokenize, vector_tokens,
+)
 
 try:
     from embed import EmbedQuery, Term
 except ImportError:  # embed/__init__ may not re-export them yet
     from embed.types import EmbedQuery, Term
 
-__all__ = ["EmbedCall", "find_embeds", "splice", "splice_text", "format_vector", "rewrite", "DISTANCE_FUNCTIONS"]
+__all__ = ["EmbedCall", "find_embeds", "has_embed_word", "splice", "splice_text", "splice_tokens", "format_vector", "rewrite",
+           "DISTANCE_FUNCTIONS"]
 
 # The cheap pre-check: the word "embed" standing alone (not photo_embed, not embedding).
 _EMBED_WORD = re.compile(r"(?<![\w$])embed(?![\w$])", re.IGNORECASE)
@@ -87,9 +85,8 @@ _HINT = ("EMBED is resolved once, before the query runs, so its arguments must b
          "ingestion (`embedsql ingest`) into an Array(Float32) column and compare with "
          "distance(that_column, EMBED('...')).")
 
-_OPEN = {TokenType.L_PAREN: TokenType.R_PAREN, TokenType.L_BRACKET: TokenType.R_BRACKET,
-         TokenType.L_BRACE: TokenType.R_BRACE}
-_CLOSE = frozenset(_OPEN.values())
+_OPEN = OPEN
+_CLOSE = CLOSE
 _STRINGS = frozenset({TokenType.STRING, TokenType.HEREDOC_STRING})
 _SIGNS = {TokenType.DASH: -1.0, TokenType.PLUS: 1.0}
 _NOT_NAMES = frozenset({TokenType.STRING, TokenType.HEREDOC_STRING, TokenType.NUMBER,
@@ -121,52 +118,37 @@ class EmbedCall:
 # ----------------------------------------------------------------------------------------------
 # Finding calls
 
-_local = threading.local()
-
-
-def _tokenize(sql: str) -> list[Token]:
-    tokenizer = getattr(_local, "tokenizer", None)
-    if tokenizer is None:  # one per thread: the TUI embeds from worker threads
-        tokenizer = _local.tokenizer = ClickHouse().tokenizer()
-    # ClickHouse comments sqlglot does not know (`//`, nested `/* */`) blanked, `x$y` made readable
-    # (same offsets); raises SQLSyntaxError at an unterminated string or comment
-    text = _lexing_copy(sql)
-    try:
-        tokens = tokenizer.tokenize(text)
-        if text is not sql:
-            for tok in tokens:  # names such as x$y keep their own spelling
-                orig = sql[tok.start:tok.end + 1]
-                if orig != text[tok.start:tok.end + 1]:
-                    tok.text = orig
-        return tokens
-    except Exception as exc:  # sqlglot raises TokenError; anything else must not escape either
-        _scan_lexically(sql)  # unterminated string/comment -> SQLSyntaxError at its opening
-        offset = getattr(getattr(tokenizer, "_core", None), "_start", None)
-        if not isinstance(offset, int) or not 0 <= offset <= len(sql):
-            offset = 0
-        line, col = _position(sql, offset)
-        raise SQLSyntaxError("cannot read the SQL text around here to look for EMBED calls",
-                             line=line, col=col,
-                             hint="check the quoting near this position") from exc
-
-
 def _position(sql: str, offset: int) -> tuple[int, int]:
-    return sql.count("\n", 0, offset) + 1, offset - sql.rfind("\n", 0, offset)
+    return position(sql, offset)
 
 
-def find_embeds(sql: str) -> list[EmbedCall]:
-    """Every EMBED(...) call in `sql` (one statement or a script), in text order."""
+def has_embed_word(sql: str) -> bool:
+    """Whether the word EMBED occurs at all (in any case, not inside a longer name): without it
+    there is no call to find."""
+    return _EMBED_WORD.search(sql) is not None
+
+
+def find_embeds(sql: "str | Tokens") -> list[EmbedCall]:
+    """Every EMBED(...) call in `sql` (one statement or a script, as text or as its tokens from
+    `sqlext.text.tokens.tokenize`), in text order. Text without the word "embed" is not lexed."""
+    if isinstance(sql, Tokens):
+        if not _EMBED_WORD.search(sql.text):
+            return []
+        return _find(sql.text, sql.tokens)
     if not _EMBED_WORD.search(sql):
         return []
-    tokens = _tokenize(sql)
+    return _find(sql, tokenize(sql).tokens)
+
+
+def _find(sql: str, tokens: list[Token]) -> list[EmbedCall]:
     calls: list[EmbedCall] = []
     n = len(tokens)
     i = 0
     while i < n:
         tok = tokens[i]
-        if (len(tok.text) != 5 or tok.text.upper() != "EMBED" or tok.token_type == TokenType.IDENTIFIER
-                or i + 1 >= n or tokens[i + 1].token_type != TokenType.L_PAREN
-                or (i and tokens[i - 1].token_type == TokenType.DOT)):
+        if (len(tok.text) != 5 or tok.text.upper() != "EMBED" or tok.type == TokenType.IDENTIFIER
+                or i + 1 >= n or tokens[i + 1].type != TokenType.L_PAREN
+                or (i and tokens[i - 1].type == TokenType.DOT)):
             i += 1
             continue
         close = _matching(tokens, i + 1)
@@ -174,7 +156,7 @@ def find_embeds(sql: str) -> list[EmbedCall]:
             line, col = _position(sql, tok.start)
             raise RewriteError(f"EMBED( at {_snippet(sql[tok.start:])} is never closed",
                                line=line, col=col, hint="add the missing ')'")
-        start, end = tok.start, tokens[close].end + 1
+        start, end = tok.start, tokens[close].end
         text = sql[start:end]
         query = _parse_args(sql, tokens, i, close, text)
         line, col = _position(sql, start)
@@ -185,17 +167,8 @@ def find_embeds(sql: str) -> list[EmbedCall]:
 
 def _matching(tokens: list[Token], open_index: int) -> int | None:
     """Index of the bracket closing tokens[open_index]; None if unclosed or closed by another kind."""
-    stack = [_OPEN[tokens[open_index].token_type]]
-    for j in range(open_index + 1, len(tokens)):
-        tt = tokens[j].token_type
-        if tt in _OPEN:
-            stack.append(_OPEN[tt])
-        elif tt in _CLOSE:
-            if stack.pop() != tt:
-                return None
-            if not stack:
-                return j
-    return None
+    j = match_close(tokens, open_index)
+    return None if j < 0 else j
 
 
 def _split_args(tokens: list[Token], lo: int, hi: int) -> list[list[Token]]:
@@ -203,7 +176,7 @@ def _split_args(tokens: list[Token], lo: int, hi: int) -> list[list[Token]]:
     args: list[list[Token]] = [[]]
     depth = 0
     for tok in tokens[lo:hi]:
-        tt = tok.token_type
+        tt = tok.type
         if tt in _OPEN:
             depth += 1
         elif tt in _CLOSE:
@@ -238,19 +211,19 @@ def _parse_args(sql: str, tokens: list[Token], name: int, close: int, call_text:
 def _parse_term(sql: str, arg: list[Token], fail) -> Term:
     if not arg:
         raise fail("an argument is empty (a stray comma?)")
-    arg_text = sql[arg[0].start:arg[-1].end + 1]
+    arg_text = sql[arg[0].start:arg[-1].end]
     toks = list(arg)
     sign = 1.0
     weight: float | None = None
-    if toks[0].token_type in _SIGNS:
-        sign = _SIGNS[toks.pop(0).token_type]
-    if len(toks) >= 2 and toks[0].token_type == TokenType.NUMBER and toks[1].token_type == TokenType.STAR:
+    if toks[0].type in _SIGNS:
+        sign = _SIGNS[toks.pop(0).type]
+    if len(toks) >= 2 and toks[0].type == TokenType.NUMBER and toks[1].type == TokenType.STAR:
         weight, toks = _number(toks[:1], arg_text, fail), toks[2:]
-    elif len(toks) >= 3 and toks[0].token_type == TokenType.DOT and toks[2].token_type == TokenType.STAR:
+    elif len(toks) >= 3 and toks[0].type == TokenType.DOT and toks[2].type == TokenType.STAR:
         weight, toks = _number(toks[:2], arg_text, fail), toks[3:]
     atom, rest = _atom(toks, arg_text, fail)
     if rest:
-        if weight is None and len(rest) in (2, 3) and rest[0].token_type == TokenType.STAR:
+        if weight is None and len(rest) in (2, 3) and rest[0].type == TokenType.STAR:
             weight = _number(rest[1:], arg_text, fail)
         else:
             raise _not_literal(arg_text, fail)
@@ -261,8 +234,8 @@ def _parse_term(sql: str, arg: list[Token], fail) -> Term:
 
 
 def _number(toks: list[Token], arg_text: str, fail) -> float:
-    text = "".join(t.text if t.token_type != TokenType.DOT else "." for t in toks)
-    if toks[-1].token_type != TokenType.NUMBER or (len(toks) == 2 and toks[0].token_type != TokenType.DOT):
+    text = "".join(t.text if t.type != TokenType.DOT else "." for t in toks)
+    if toks[-1].type != TokenType.NUMBER or (len(toks) == 2 and toks[0].type != TokenType.DOT):
         raise _not_literal(arg_text, fail)
     try:
         value = float(text.replace("_", ""))
@@ -277,16 +250,16 @@ def _atom(toks: list[Token], arg_text: str, fail) -> tuple[tuple[str, str], list
     if not toks:
         raise _not_literal(arg_text, fail)
     first = toks[0]
-    if first.token_type in _STRINGS:
+    if first.type in _STRINGS:
         return ("auto", first.text), toks[1:]
-    if (first.token_type != TokenType.IDENTIFIER and first.text.lower() in ("text", "image")
-            and len(toks) >= 4 and toks[1].token_type == TokenType.L_PAREN
-            and toks[2].token_type in _STRINGS and toks[3].token_type == TokenType.R_PAREN):
+    if (first.type != TokenType.IDENTIFIER and first.text.lower() in ("text", "image")
+            and len(toks) >= 4 and toks[1].type == TokenType.L_PAREN
+            and toks[2].type in _STRINGS and toks[3].type == TokenType.R_PAREN):
         return (first.text.lower(), toks[2].text), toks[4:]
-    if first.token_type == TokenType.IDENTIFIER and len(toks) == 1 and arg_text.startswith('"'):
+    if first.type == TokenType.IDENTIFIER and len(toks) == 1 and arg_text.startswith('"'):
         raise fail(f"{arg_text} is a quoted identifier, not text",
                    f"write text in single quotes: '{first.text}'")
-    if first.text.lower() in ("text", "image") and len(toks) > 1 and toks[1].token_type == TokenType.L_PAREN:
+    if first.text.lower() in ("text", "image") and len(toks) > 1 and toks[1].type == TokenType.L_PAREN:
         raise fail(f"{first.text.lower()}(...) takes one string literal, got {_snippet(arg_text)}")
     raise _not_literal(arg_text, fail)
 
@@ -300,7 +273,7 @@ def _compared_column(tokens: list[Token], name: int, close: int) -> str | None:
     depth = 0
     o = name - 1
     while o >= 0:  # the bracket enclosing the call
-        tt = tokens[o].token_type
+        tt = tokens[o].type
         if tt in _CLOSE:
             depth += 1
         elif tt in _OPEN:
@@ -308,13 +281,13 @@ def _compared_column(tokens: list[Token], name: int, close: int) -> str | None:
                 break
             depth -= 1
         o -= 1
-    if o < 1 or tokens[o].token_type != TokenType.L_PAREN:
+    if o < 1 or tokens[o].type != TokenType.L_PAREN:
         return None
     fn = o - 1
-    if tokens[fn].token_type == TokenType.R_PAREN:  # parametric: distance('ef_s=50')(col, EMBED(...))
+    if tokens[fn].type == TokenType.R_PAREN:  # parametric: distance('ef_s=50')(col, EMBED(...))
         depth, j = 0, fn
         while j >= 0:
-            tt = tokens[j].token_type
+            tt = tokens[j].type
             if tt in _CLOSE:
                 depth += 1
             elif tt in _OPEN:
@@ -323,7 +296,7 @@ def _compared_column(tokens: list[Token], name: int, close: int) -> str | None:
                     break
             j -= 1
         fn = j - 1
-    if fn < 0 or tokens[fn].text.lower() not in DISTANCE_FUNCTIONS or tokens[fn].token_type in _NOT_NAMES:
+    if fn < 0 or tokens[fn].text.lower() not in DISTANCE_FUNCTIONS or tokens[fn].type in _NOT_NAMES:
         return None
     group_close = _matching(tokens, o)
     if group_close is None:
@@ -346,10 +319,10 @@ def _column_name(arg: list[Token]) -> str | None:
     parts = []
     for k, tok in enumerate(arg):
         if k % 2:
-            if tok.token_type != TokenType.DOT:
+            if tok.type != TokenType.DOT:
                 return None
-        elif tok.token_type == TokenType.IDENTIFIER or (
-                tok.token_type not in _NOT_NAMES and _NAME_RE.match(tok.text)):
+        elif tok.type == TokenType.IDENTIFIER or (
+                tok.type not in _NOT_NAMES and _NAME_RE.match(tok.text)):
             parts.append(tok.text)
         else:
             return None
@@ -407,6 +380,18 @@ def splice_text(sql: str, calls: Sequence[EmbedCall], replacements: Sequence[str
         pos = call.end
     parts.append(sql[pos:])
     return "".join(parts)
+
+
+def splice_tokens(tokens: Tokens, calls: Sequence[EmbedCall], literals: Sequence[str]) -> Tokens:
+    """`splice_text` on tokens: each call's span replaced by its vector literal, the literal's
+    tokens made without lexing its digits (`sqlext.text.tokens.vector_tokens`); every other token
+    is kept (offsets shifted). `tokens` must be those the calls were found in."""
+    if len(calls) != len(literals):
+        raise ValueError(f"{len(calls)} EMBED calls but {len(literals)} literals")
+    for call in calls:
+        if tokens.text[call.start:call.end] != call.text:
+            raise ValueError(f"EMBED call at {call.start}..{call.end} does not match this SQL text")
+    return tokens.splice([(c.start, c.end, lit, vector_tokens(lit)) for c, lit in zip(calls, literals)])
 
 
 def rewrite(sql: str, embed_fn: Callable[[list[EmbedQuery]], Sequence[np.ndarray]]

@@ -9,7 +9,7 @@ import pytest
 def embedder(tiny_clip, tmp_path):
     from embed import Embedder
 
-    e = Embedder(str(tiny_clip), device="cpu", cache_dir=tmp_path / "vec-cache")
+    e = Embedder(str(tiny_clip), device="cpu", cache_dir=tmp_path / "vec-cache", runtime="torch")
     yield e
     e.close()
 

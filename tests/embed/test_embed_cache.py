@@ -47,9 +47,9 @@ def test_second_instance_hits_without_loading_the_model(tiny_clip, tmp_path, ima
 
 def test_repeat_in_one_instance_is_a_memory_hit(embedder):
     embedder.embed(QUERIES)
-    before = embedder.backend.texts_encoded
+    before = embedder.runtime.texts_encoded
     embedder.embed(QUERIES)
-    assert embedder.last_stats().hits == 3 and embedder.backend.texts_encoded == before
+    assert embedder.last_stats().hits == 3 and embedder.runtime.texts_encoded == before
     assert embedder.stats.hits == 3 and embedder.stats.misses == 3
 
 
@@ -182,10 +182,10 @@ def test_threads_share_one_embedder(embedder):
 
 def test_batching_embeds_each_distinct_input_once(embedder, image_server):
     calls = []
-    backend = embedder.backend
-    orig_text, orig_images = backend.encode_text, backend.encode_images
-    backend.encode_text = lambda texts: calls.append(("text", list(texts))) or orig_text(texts)
-    backend.encode_images = lambda imgs: calls.append(("image", len(imgs))) or orig_images(imgs)
+    runtime = embedder.runtime
+    orig_text, orig_images = runtime.encode_text, runtime.encode_images
+    runtime.encode_text = lambda texts: calls.append(("text", list(texts))) or orig_text(texts)
+    runtime.encode_images = lambda imgs: calls.append(("image", len(imgs))) or orig_images(imgs)
     url = image_server.url("/red.jpg")
     queries = [EmbedQuery.of("the cat", "a dog"), EmbedQuery.of("the cat"),
                EmbedQuery.of(url, "the cat"), EmbedQuery.of(url), EmbedQuery((Term("image", url, 2.0),))]

@@ -93,13 +93,15 @@ def test_embed_texts_and_images_for_ingestion(embedder, direct):
 
 def test_lazy_load_and_identity(tiny_clip, monkeypatch):
     monkeypatch.setenv("EMBEDSQL_MODEL", str(tiny_clip))
-    e = Embedder(device="cpu")
-    assert e.model_id == str(Path(tiny_clip).resolve())
-    assert e.revision.startswith("local-")
-    assert not e.model_loaded  # the revision of a local directory needs no model load
+    e = Embedder(device="cpu", runtime="torch")
+    assert e.model_id == Path(tiny_clip).name
+    ident = e.identity
+    assert ident.family == "clip" and ident.dim == TINY_DIM and len(ident.digest) == 16
+    assert e.revision == f"{ident.digest}+torch"
+    assert not e.model_loaded  # the identity of a local directory needs no model load
     e.load()
     assert e.model_loaded and e.dim == TINY_DIM
-    assert not e.backend.model.training  # eval() mode
+    assert not e.runtime.model.training  # eval() mode
 
 
 def test_default_model_id():
@@ -142,7 +144,7 @@ def test_import_is_cheap():
 def test_short_text_is_not_padded_to_77_and_long_text_is_truncated(embedder):
     embedder.load()
     seen = []
-    proc = embedder.backend.processor
+    proc = embedder.runtime.processor
 
     class Spy:
         def __call__(self, *a, **kw):
@@ -150,7 +152,7 @@ def test_short_text_is_not_padded_to_77_and_long_text_is_truncated(embedder):
             seen.append(tuple(out["input_ids"].shape))
             return out
 
-    embedder.backend.processor = Spy()
+    embedder.runtime.processor = Spy()
     embedder.embed([EmbedQuery((Term("text", "the cat"),))])
     embedder.embed_texts(["the cat", "the " * 200])
     assert seen[0][0] == 1 and seen[0][1] < 10

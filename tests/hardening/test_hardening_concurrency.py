@@ -55,11 +55,12 @@ def _migrated(tmp_path, tiny_clip) -> str:
     """The built-in schema, applied in this process (the engine is released when the session
     closes, so the subprocesses get it)."""
     import sqlext
+    from embed.identity import identify
     from migrations import files, runner
 
     dsn = f"chdb://{tmp_path}/db"
     with sqlext.connect(dsn=dsn) as s:
-        runner.Runner(s, files.load([])).up()  # photo_embed records openai/clip-vit-base-patch32
+        runner.Runner(s, files.load([], model=identify(str(tiny_clip)))).up()  # photo_embed records the tiny model
     return dsn
 
 
@@ -97,13 +98,13 @@ def test_concurrent_load_ingest_and_migrate_up_at_once(tmp_path, tiny_clip):
     (d / "0100_add_tags.sql").write_text("-- +up\nALTER TABLE photos ADD COLUMN tags2 Array(String);\n"
                                          "-- +down\nALTER TABLE photos DROP COLUMN tags2;\n")
     a = _ingest(dsn, tiny_clip)
-    m = start("migrate", "up", "--dir", str(d), "--dsn", dsn, EMBEDSQL_LOCK_TIMEOUT="60")
+    m = start("migrate", "up", "--dir", str(d), "--dsn", dsn, EMBEDSQL_LOCK_TIMEOUT="60", EMBEDSQL_MODEL=str(tiny_clip))
     for p in (a, m):
         code, out, err = finish(p)
         assert code == 0, err[-2000:]
         assert "Traceback" not in err
     _check_table(dsn, N_PHOTOS)
-    r = cli("migrate", "status", "--dir", str(d), "--dsn", dsn)
+    r = cli("migrate", "status", "--dir", str(d), "--dsn", dsn, EMBEDSQL_MODEL=str(tiny_clip))
     assert r.returncode == 0 and "0100" in r.stdout, r.stdout + r.stderr
 
 
@@ -236,7 +237,7 @@ def test_two_tuis_and_a_migration(tmp_path, tiny_clip):
                            check=True, timeout=30, cwd=ROOT)
         for name in ("a", "b"):
             wait(name, "photo_embed")  # first screen and catalog read
-        m = start("migrate", "up", "--dir", str(mig), "--dsn", dsn)
+        m = start("migrate", "up", "--dir", str(mig), "--dsn", dsn, EMBEDSQL_MODEL=str(tiny_clip))
         for name, word in (("a", "alpha"), ("b", "beta")):
             subprocess.run(["tmux", "-L", sock, "send-keys", "-t", name, "-l",
                             f"\nSELECT count() AS {word} FROM photos;"], check=True)

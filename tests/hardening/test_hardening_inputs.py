@@ -199,7 +199,7 @@ def test_hostile_images_through_ingestion(hostile_dir, tiny_clip, tmp_path):
     d, expect = hostile_dir
     s = sqlext.connect(dsn=f"chdb://{tmp_path}/db", model=str(tiny_clip))
     try:
-        runner.Runner(s, files.load([])).up()
+        runner.Runner(s, files.load([], model=s.embedder.identity)).up()
         report = ingest_images(s, [d], report_path=tmp_path / "failures.tsv", batch_size=8, workers=4)
         failed = {Path(i).name: reason for i, reason in report.failures}
         assert report.inputs == len(expect)
@@ -242,16 +242,18 @@ def test_extreme_aspect_ratio_is_cropped_before_the_model(tiny_clip):
     assert v.shape == (2, 512) and np.allclose(np.linalg.norm(v, axis=1), 1, atol=1e-4)
 
 
-# found by this sweep, fixed in ca22bbe (the pipeline now uses session.same_model): regression
+# found by this sweep, fixed in ca22bbe; since issue 13 a copy is recognised by its weights: regression
 def test_ingest_accepts_a_local_copy_of_the_recorded_model(tiny_clip, tmp_path):
+    from embed.identity import identify
     from migrations import files, runner
     from ingest import ingest_images
 
     (tmp_path / "p").mkdir()
     shutil.copy(sorted(__import__("support").PHOTOS.glob("*.jpg"))[0], tmp_path / "p" / "a.jpg")
-    s = sqlext.connect(dsn=f"chdb://{tmp_path}/db", model=str(tiny_clip))
+    copy = shutil.copytree(tiny_clip, tmp_path / "copies" / "my-clip")  # another folder, another name
+    s = sqlext.connect(dsn=f"chdb://{tmp_path}/db", model=str(copy))
     try:
-        runner.Runner(s, files.load([])).up()
+        runner.Runner(s, files.load([], model=identify(str(tiny_clip)))).up()
         assert ingest_images(s, [tmp_path / "p"]).ingested == 1
     finally:
         s.close()

@@ -11,8 +11,8 @@ def photos_ddl(table: str = "photos", dim: int = 512, model: str | None = None) 
     ddl = load_file(BUILTIN_DIR / "0001_photos_table.sql").up[0].text
     ddl = re.sub(r"CREATE TABLE IF NOT EXISTS photos\b", f"CREATE TABLE {table}", ddl)
     comment = f" COMMENT 'embedsql:model={model};dim={dim}'" if model else ""
-    ddl = re.sub(r" COMMENT 'embedsql:[^']*'", comment, ddl)
-    ddl, n = re.subn(r"length\(photo_embed\) = 512", f"length(photo_embed) = {dim}", ddl)
+    ddl = re.sub(r" COMMENT '\{\{embedding_model\}\}'", comment, ddl)
+    ddl, n = re.subn(r"length\(photo_embed\) = \{\{embedding_dim\}\}", f"length(photo_embed) = {dim}", ddl)
     assert n == 1 and f"CREATE TABLE {table}" in ddl, "the built-in schema changed: update this helper"
     return ddl
 

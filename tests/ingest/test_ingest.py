@@ -171,13 +171,15 @@ def test_local_folder_metadata_and_rerun(photos, tmp_path):
     _save(root / "sub" / "b.png", (10, 200, 10), (30, 60), fmt="PNG")
     _save(root / "sub" / "deeper" / "c.jpeg", (10, 10, 200), (50, 50))
     (root / "broken.jpg").write_bytes(b"<html>no</html>")
-    (root / "notes.txt").write_text("ignored: not an image extension")
+    (root / "notes.txt").write_text("skipped, and said so: not an image extension")
     report = tmp_path / "f.tsv"
 
     r = ingest_images(photos, [root], report_path=report)
 
-    assert (r.inputs, r.ingested, r.failed) == (4, 3, 1)
-    assert r.failures == [(str((root / "broken.jpg").resolve()), "not an image (content looks like HTML)")]
+    assert (r.inputs, r.ingested, r.failed, r.skipped) == (5, 3, 1, 1)
+    assert r.failures == [
+        (str((root / "notes.txt").resolve()), "skipped: not an image format the installed Pillow opens (.txt)"),
+        (str((root / "broken.jpg").resolve()), "not an image (content looks like HTML)")]
     rows = {row[0]: row[1:] for row in photos.query(
         "SELECT photo_id, photo_image_url, photo_width, photo_height, photo_aspect_ratio, photo_submitted_at, "
         "source FROM photos").rows}
@@ -375,3 +377,34 @@ def test_stable_id_is_a_uint64_hash():
     from ingest import stable_ids
 
     assert stable_ids(["abc", "x"]).tolist() == [stable_id("abc"), stable_id("x")]
+
+
+def test_folder_scan_takes_every_format_pillow_opens_and_reports_the_rest(session, tmp_path):
+    """a.jpg, b.avif, c.jfif, d.heic (through pillow-heif) are ingested; notes.txt and e.xyz are
+    skipped, counted and listed with the reason; nothing is left out silently."""
+    from PIL import Image
+
+    from embed.fetch import image_extensions
+
+    create_photos(session)
+    d = tmp_path / "mixed"
+    d.mkdir()
+    Image.new("RGB", (20, 16), (200, 10, 10)).save(d / "a.jpg", "JPEG")
+    Image.new("RGB", (20, 16), (10, 200, 10)).save(d / "b.avif", "AVIF")
+    Image.new("RGB", (20, 16), (10, 10, 200)).save(d / "c.jfif", "JPEG")
+    names = {"a.jpg", "b.avif", "c.jfif"}
+    if ".heic" in image_extensions():  # the heif extra is installed
+        Image.new("RGB", (20, 16), (90, 90, 10)).save(d / "d.heic", "HEIF")
+        names.add("d.heic")
+    (d / "notes.txt").write_text("not an image")
+    (d / "e.xyz").write_bytes(b"\0\1")
+    report = tmp_path / "report.tsv"
+    r = ingest_images(session, [d], report_path=report)
+    assert r.ingested == len(names) and r.failed == 0 and r.skipped == 2
+    assert {row[0] for row in session.query("SELECT photo_id FROM photos").rows} == names
+    reasons = dict(r.failures)
+    assert "not an image format" in reasons[str((d / "notes.txt").resolve())]
+    assert "(.xyz)" in reasons[str((d / "e.xyz").resolve())]
+    assert "skipped 2 (not images)" in r.summary()
+    text = report.read_text()
+    assert "notes.txt" in text and "e.xyz" in text

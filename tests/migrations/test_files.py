@@ -73,7 +73,7 @@ def test_builtin_set():
     assert all(m.path.parent == BUILTIN_DIR and m.down for m in ms)
     create = ms[0].up[0].text
     assert "CONSTRAINT photo_embed_len CHECK length(photo_embed) = 512" in create
-    assert "COMMENT 'embedsql:model=openai/clip-vit-base-patch32;dim=512'" in create
+    assert "COMMENT 'embedsql:model=openai/clip-vit-base-patch32;family=clip;dim=512'" in create
     assert "ADD VECTOR INDEX photo_embed_index photo_embed TYPE MSTG('metric_type=Cosine')" in ms[1].up[0].text
 
 

@@ -118,3 +118,20 @@ def test_plan_of_user_file_with_inline_index_and_cluster(tmp_path):
     assert "INDEX vi v TYPE vector_similarity('hnsw', 'L2Distance', 8" in local
     assert local.startswith("CREATE TABLE docs_local ON CLUSTER c1")
     assert "INDEX" not in dist and "ENGINE = Distributed(c1, default, docs_local, cityHash64(id))" in dist
+
+
+def test_cluster_layout_reads_tokens_not_commas_in_comments():
+    # commas in `--` and `/* */` comments and in strings are not column separators
+    sql = ("CREATE TABLE photos (\n"
+           "    id UInt64,  -- the id, unique\n"
+           "    /* a, b */ v Array(Float32) COMMENT 'x, y', -- vectors (512, float)\n"
+           "    INDEX i v TYPE minmax\n"
+           ") ENGINE = MergeTree ORDER BY id")
+    local, dist = render.cluster_statements(sql, CL)
+    assert "-- the id, unique" in local and "INDEX i v TYPE minmax" in local
+    assert dist == ("CREATE TABLE photos ON CLUSTER c1\n(\n    id UInt64,\n    v Array(Float32) COMMENT 'x, y'\n)\n"
+                    "ENGINE = Distributed(c1, db1, photos_local, cityHash64(id))")
+
+
+def test_rename_gets_on_cluster_at_the_end():
+    assert render.cluster_statements("RENAME TABLE a TO b", CL) == ["RENAME TABLE a TO b ON CLUSTER c1"]

@@ -126,10 +126,11 @@ def test_live_catalog_myscale_rows():
     def run(sql, params):
         if "currentDatabase" in sql:
             return [("default",)]
-        if "FROM system.tables" in sql:
+        if "FROM system.tables" in sql:  # create_table_query, engine, engine_full, total_rows
             return [("CREATE TABLE default.t (`id` UInt32, `vector` Array(Float32), "
                      "CONSTRAINT vector_len CHECK length(vector) = 3) ENGINE = MergeTree ORDER BY id "
-                     "SETTINGS index_granularity = 8192",)]
+                     "SETTINGS index_granularity = 8192", "MergeTree",
+                     "MergeTree ORDER BY id SETTINGS index_granularity = 8192", 0)]
         if "FROM system.columns" in sql:
             return [("id", "UInt32", ""), ("vector", "Array(Float32)", "")]
         if "FROM system.vector_indices" in sql:
@@ -146,3 +147,83 @@ def test_live_catalog_myscale_rows():
 def test_live_catalog_dialect_may_be_a_callable():
     cat = LiveCatalog(lambda sql, params: [], dialect=lambda: "myscale")
     assert cat.dialect == "myscale"
+
+
+def test_parse_engine_target():
+    from sqlext.text.ddl import parse_engine_target
+
+    assert parse_engine_target("Distributed('prod', 'photos_db', 'photos_local', cityHash64(id))") == (
+        "Distributed", {"database": "photos_db", "table": "photos_local"})
+    assert parse_engine_target("Merge('default', '^photos_l')") == (
+        "Merge", {"database": "default", "table_regexp": "^photos_l"})
+    assert parse_engine_target("Merge(REGEXP('^db'), 'x')") == ("Merge", {"database_regexp": "^db", "table_regexp": "x"})
+    assert parse_engine_target("MergeTree ORDER BY id SETTINGS index_granularity = 8192") is None
+
+
+def test_merge_table_is_followed_to_the_tables_it_reads(db):
+    from sqlext.text.dialects import translate
+
+    db.command("CREATE TABLE mphotos (id UInt64, v Array(Float32), CONSTRAINT l CHECK length(v) = 3, "
+               "INDEX vidx v TYPE vector_similarity('hnsw', 'cosineDistance', 3)) ENGINE = MergeTree ORDER BY id")
+    db.command("CREATE TABLE mphotos_2024 AS mphotos")
+    db.command("CREATE TABLE everything AS mphotos ENGINE = Merge(currentDatabase(), '^mphotos')")
+    db.command("INSERT INTO mphotos VALUES (1, [1.0, 0, 0]), (2, [0, 1.0, 0])")
+    cat = LiveCatalog(lambda sql: list(db.query(sql).result_rows))
+    assert cat.vector_index("everything", "v") == cat.vector_index("mphotos", "v")
+    assert cat.vector_index("everything", "v").metric == "Cosine"
+    assert cat.base_tables("everything") == ["default.mphotos", "default.mphotos_2024"]
+    assert cat.column_dim("everything", "v") == 3
+    assert cat.total_rows("everything") == 2
+    assert [i.name for i in cat.vector_indexes_behind("everything", "v")] == ["vidx"]
+    # distance() takes the index's metric (before: MyScale's default L2, another function and
+    # other values, and the index unusable)
+    t = translate("SELECT id, distance(v, [1.0, 0.0, 0.0]) AS d FROM everything ORDER BY d LIMIT 1",
+                  target="clickhouse", catalog=cat)
+    assert "cosineDistance(v, [1.0, 0.0, 0.0])" in t.sql[0]
+    assert list(db.query(t.sql[0]).result_rows)[0][0] == 1
+
+
+_DISTRIBUTED = r'''
+import json, sys
+import chdb
+from sqlext.db.catalog import LiveCatalog
+
+con = chdb.connect(sys.argv[1] + "?config-file=" + sys.argv[2])
+
+def run(sql):
+    body = con.query(sql, "JSONCompact").bytes()
+    return [tuple(r) for r in json.loads(body)["data"]] if body else []
+
+run("CREATE TABLE photos_local (id UInt64, photo_embed Array(Float32) COMMENT 'embedsql:model=m/x;dim=4', "
+    "CONSTRAINT l CHECK length(photo_embed) = 4, "
+    "INDEX photo_embed_index photo_embed TYPE vector_similarity('hnsw', 'cosineDistance', 4)) "
+    "ENGINE = MergeTree ORDER BY id")
+run("CREATE TABLE photos AS photos_local ENGINE = Distributed(prod, currentDatabase(), photos_local, cityHash64(id))")
+engine = run("SELECT engine_full FROM system.tables WHERE name = 'photos'")[0][0]
+cat = LiveCatalog(run, dialect="clickhouse")
+idx = cat.vector_index("photos", "photo_embed")
+print(json.dumps({"engine": engine, "index": [idx.name, idx.metric, idx.dim] if idx else None,
+                  "base": cat.base_tables("photos"), "dim": cat.column_dim("photos", "photo_embed"),
+                  "model": cat.column_model("photos", "photo_embed"), "rows": cat.total_rows("photos")}))
+'''
+
+
+def test_distributed_table_is_followed_to_its_local_table(tmp_path):
+    """What `migrate --cluster` creates: photos = Distributed(prod, db, photos_local). chdb reads the
+    cluster from a config file (its own process: the engine takes one configuration)."""
+    import json
+    import subprocess
+    import sys
+
+    cfg = tmp_path / "cluster.xml"
+    cfg.write_text("<clickhouse><remote_servers><prod><shard><replica><host>127.0.0.1</host>"
+                   "<port>9000</port></replica></shard></prod></remote_servers></clickhouse>")
+    p = subprocess.run([sys.executable, "-c", _DISTRIBUTED, str(tmp_path / "db"), str(cfg)],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr[-2000:]
+    got = json.loads(p.stdout.strip().splitlines()[-1])
+    assert got["engine"].startswith("Distributed('prod', 'default', 'photos_local'")
+    assert got["index"] == ["photo_embed_index", "Cosine", 4]   # the Distributed table has no index itself
+    assert got["base"] == ["default.photos_local"]
+    assert got["dim"] == 4 and got["model"] == "m/x"
+    assert got["rows"] is None  # a Distributed table's rows live on the shards

@@ -115,6 +115,17 @@ def test_query_np_shapes(session):
     assert np.isnan(nulls[1, 0]) and nulls[2, 0] == 2
 
 
+def test_embed_columns_are_named_as_written(session):
+    """An EMBED expression without an alias is named with the call as written, as in query()."""
+    sql = "SELECT photo_id, cosineDistance(photo_embed, EMBED('a cat')) FROM photos ORDER BY id LIMIT 2"
+    names = session.query(sql).columns
+    assert "EMBED('a cat')" in names[1]
+    assert session.query_arrow(sql).column_names == names
+    assert list(session.query_df(sql).columns) == names
+    assert session.query_arrow_stream(sql).read_all().column_names == names
+    assert [n for n, _ in session.columns_of(sql)] == names
+
+
 def test_errors_are_ours(session):
     with pytest.raises(ServerError, match="UNKNOWN_TABLE|Unknown table"):
         session.query_arrow("SELECT * FROM no_such_table")
@@ -122,6 +133,8 @@ def test_errors_are_ours(session):
         session.query_arrow("SELECT 1; SELECT 2")
     with pytest.raises(RewriteError):
         session.query_df("SELECT EMBED(photo_id) FROM photos")
+    with pytest.raises(UsageError, match="own FORMAT clause"):
+        session.query_arrow("SELECT 1 FORMAT JSON")
     with pytest.raises(ServerError) as err:  # the defaults embedsql adds do not show as the user's
         session.query_arrow("SELECT cosineDistance(photo_embed, [1.0]) FROM no_such_table")
     assert "hnsw_candidate" not in str(err.value)

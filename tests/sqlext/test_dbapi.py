@@ -108,9 +108,13 @@ def test_embed_parameter_never_reaches_sql_text_unquoted(conn):
 
 def test_lint_warnings_reach_messages(conn):
     cur = conn.cursor()
-    cur.execute(hybrid_sql(1))  # WHERE + ORDER BY distance LIMIT on an indexed column
+    # a distance threshold in WHERE: the index cannot serve it (lint 1)
+    cur.execute("SELECT photo_id FROM photos WHERE cosineDistance(photo_embed, EMBED(%(q)s)) < 0.5",
+                {"q": TEXTS[1]})
     assert cur.messages and all(cls is dbapi.Warning for cls, _ in cur.messages)
-    assert any("post-filter" in str(w) or "fewer" in str(w) for _, w in cur.messages)
+    assert any("WHERE" in str(w) for _, w in cur.messages)
+    cur.execute("SELECT 1")
+    assert cur.messages == []
 
 
 def test_description_types_and_rowcount(conn):
@@ -214,6 +218,7 @@ def test_in_list_and_repeated_names(tmp_path):
     ("SELECT %d", (1,), "unsupported placeholder '%d'"),
     ("SELECT 100 % 3 = %s", (1,), "unsupported placeholder"),
     ("SELECT %s", "abc", "mapping .* or a sequence"),
+    ("SELECT %s AS x FORMAT JSON", (1,), "own FORMAT clause"),
 ])
 def test_parameter_mistakes_are_programming_errors(tmp_path, sql, params, message):
     with dbapi.connect(f"chdb://{tmp_path}/db") as c:

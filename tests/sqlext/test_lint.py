@@ -54,16 +54,30 @@ def test_metric_mismatch_not_reported_for_myscale_distance():
                 dialect="myscale") == []
 
 
-def test_post_filtering_warning_mentions_the_settings():
-    w = one("SELECT id, cosineDistance(v, [1.0, 0.0, 0.0]) AS dist FROM photos WHERE id > 3 "
-            "ORDER BY dist LIMIT 3")
-    assert "fewer than k" in w and "vector_search_filter_strategy" in w and \
-        "hnsw_candidate_list_size_for_search" in w and "photos.v" in w
+@pytest.mark.parametrize("sql", [
+    "SELECT id, cosineDistance(v, [1.0, 0.0, 0.0]) AS dist FROM photos WHERE id > 3 ORDER BY dist LIMIT 3",
+    "SELECT id FROM photos PREWHERE id > 3 ORDER BY cosineDistance(v, [1.0, 0, 0]) LIMIT 3",
+    "SELECT * FROM (SELECT id, cosineDistance(v, [1.0, 0, 0]) AS d FROM photos WHERE id > 3 "
+    "ORDER BY d LIMIT 3) WHERE d < 0.5",
+    "WITH hits AS (SELECT id FROM photos WHERE id > 3 ORDER BY cosineDistance(v, [1.0, 0, 0]) LIMIT 3) "
+    "SELECT * FROM hits",
+])
+def test_no_post_filtering_warning_where_the_planner_checks_the_rows(sql):
+    # the session's planner chooses the plan and reruns exactly when rows are missing: nothing to
+    # do by hand, so no warning telling people to set vector_search_filter_strategy
+    assert lint(sql, CAT) == []
 
 
-def test_post_filtering_warning_without_alias():
-    w = one("SELECT id FROM photos PREWHERE id > 3 ORDER BY cosineDistance(v, [1.0, 0, 0]) LIMIT 3")
-    assert "vector_search_filter_strategy" in w
+@pytest.mark.parametrize("sql", [
+    "SELECT p.id, cosineDistance(p.v, [1.0, 0, 0]) AS d FROM photos AS p JOIN other AS o ON o.id = p.id "
+    "WHERE o.x > 3 ORDER BY d LIMIT 3",
+    "SELECT id, cosineDistance(v, [1.0, 0, 0]) AS d FROM photos WHERE id > 3 ORDER BY d, id LIMIT 3",
+    "SELECT id, cosineDistance(v, [1.0, 0, 0]) AS d FROM photos WHERE id > 3 ORDER BY d LIMIT 3 BY id",
+])
+def test_post_filtering_warning_where_the_planner_cannot_check(sql):
+    w = one(sql)
+    assert "fewer than k" in w and "planner checks only" in w and "vector_search_filter_strategy" in w
+    assert "photos.v" in w
 
 
 @pytest.mark.parametrize("dialect", ["clickhouse", "myscale"])
@@ -81,3 +95,70 @@ def test_without_catalog_only_catalog_free_lints_run():
     assert lint("SELECT id, L2Distance(v, [1.0, 0, 0]) AS d FROM photos WHERE id > 1 ORDER BY d LIMIT 3",
                 None) == []
     assert len(lint("SELECT id FROM photos WHERE L2Distance(v, [1.0, 0, 0]) < 1", None)) == 1
+
+
+# ---------------------------------------------------------------- the query level that holds the distance
+
+def test_outer_where_over_explain_is_not_post_filtering():
+    assert lint("SELECT * FROM (EXPLAIN indexes = 1 SELECT id FROM photos "
+                "ORDER BY cosineDistance(v, [1.0, 0, 0]) LIMIT 3) WHERE explain LIKE '%vidx%'", CAT) == []
+
+
+def test_filtering_the_k_results_in_an_outer_query_is_what_the_lint_recommends():
+    assert lint("SELECT * FROM (SELECT id, cosineDistance(v, [1.0, 0, 0]) AS d FROM photos ORDER BY d LIMIT 10) "
+                "WHERE d < 0.3", CAT) == []
+
+
+def test_where_in_another_union_branch_does_not_count():
+    assert lint("SELECT id FROM photos WHERE id > 3 UNION ALL "
+                "SELECT id FROM photos ORDER BY cosineDistance(v, [1.0, 0, 0]) LIMIT 3", CAT) == []
+
+
+def test_a_subquery_in_where_is_its_own_query():
+    assert lint("SELECT id FROM photos WHERE id IN "
+                "(SELECT id FROM photos ORDER BY cosineDistance(v, [1.0, 0, 0]) LIMIT 3)", CAT) == []
+
+
+def test_post_filtering_inside_a_subquery_is_found():
+    w = one("SELECT * FROM (SELECT id FROM photos WHERE id > 3 "
+            "ORDER BY cosineDistance(v, [1.0, 0, 0]) LIMIT 3) AS near")
+    assert "post-filtering" in w
+
+
+def test_explain_of_a_post_filtered_query_is_linted_like_the_query():
+    w = one("EXPLAIN indexes = 1 SELECT id FROM photos WHERE id > 3 ORDER BY cosineDistance(v, [1.0, 0, 0]) LIMIT 3")
+    assert "post-filtering" in w
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT id FROM photos WHERE id > 3 ORDER BY cosineDistance(v, [1.0, 0, 0]) LIMIT 3 "
+    "SETTINGS vector_search_filter_strategy = 'prefilter'",
+    "SELECT id FROM photos WHERE id > 3 ORDER BY cosineDistance(v, [1.0, 0, 0]) LIMIT 3 "
+    "SETTINGS max_threads = 2, vector_search_filter_strategy='prefilter' FORMAT JSON",
+    "SELECT * FROM (SELECT id FROM photos WHERE id > 3 ORDER BY cosineDistance(v, [1.0, 0, 0]) LIMIT 3 "
+    "SETTINGS vector_search_filter_strategy = 'prefilter')",
+    "SELECT * FROM (SELECT id FROM photos WHERE id > 3 ORDER BY cosineDistance(v, [1.0, 0, 0]) LIMIT 3) "
+    "SETTINGS vector_search_filter_strategy = 'prefilter'",
+])
+def test_prefilter_already_set_in_the_statement(sql):
+    assert lint(sql, CAT) == []
+
+
+def test_prefilter_set_by_the_caller():
+    sql = "SELECT id FROM photos WHERE id > 3 ORDER BY cosineDistance(v, [1.0, 0, 0]) LIMIT 3"
+    assert lint(sql, CAT, settings={"vector_search_filter_strategy": "prefilter"}) == []
+    assert len(lint(sql, CAT, settings={"vector_search_filter_strategy": "postfilter"})) == 1
+    assert len(lint(sql, CAT, settings={"max_threads": 1})) == 1
+
+
+def test_warning_wording_lives_in_one_function_per_rule():
+    import importlib
+
+    from sqlext.text.kinds import query_scopes
+    from sqlext.text.tokens import tokenize
+
+    m = importlib.import_module("sqlext.text.dialects.lint")
+    sql = "SELECT id FROM photos PREWHERE id > 3 ORDER BY cosineDistance(v, [1.0, 0, 0]) LIMIT 3"
+    t = tokenize(sql)
+    [call] = m._calls(t, CAT, query_scopes(t))
+    assert one(sql) == m.post_filtering(call, CAT.vector_index("photos", "v"))

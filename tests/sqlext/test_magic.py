@@ -84,6 +84,10 @@ def test_several_statements_and_commands(shell, db, tiny_clip, capsys):
     assert r.error_in_exec is None and r.result["note"].tolist() == ["a", "b"]
     r = shell.run_cell("%%embedsql\nINSERT INTO notes VALUES (3, 'c')")
     assert r.error_in_exec is None and r.result is None
+    capsys.readouterr()
+    r = shell.run_cell("%%embedsql\nSELECT note FROM notes ORDER BY id FORMAT CSV")  # the server's text
+    assert r.error_in_exec is None and r.result is None
+    assert capsys.readouterr().out == '"a"\n"b"\n"c"\n'
 
 
 def test_errors_are_one_message_without_traceback(shell, db, tiny_clip, capsys):

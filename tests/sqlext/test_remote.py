@@ -296,3 +296,33 @@ def test_cancel_kills_the_running_query_on_the_server(session, server):
     finally:
         server.fault("none")
     assert session.cancel() is False  # nothing running now
+
+
+def test_planner_and_set_over_http(server):
+    """Over HTTP each request is its own session: a SET holds because the session sends it again;
+    the planner's settings ride as URL parameters, and its answer is numpy's exact one."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from planner_support import assert_answer, make_table, small_clip_like, vec
+    from sqlext.db.planner import PlannerConfig
+
+    vs = small_clip_like(3000, 16, seed=7)
+    t = _unique("vt")
+    with sqlext.connect(server.dsn(), password=PASSWORD) as s:
+        s.planner.config = PlannerConfig(index_fixed=0, ef_search=1024)  # the index, even on 3k rows
+        with s.hold() as c:
+            make_table(c, t, vs, index=True)
+        s.execute("SET max_threads = 1")
+        assert s.query("SELECT getSetting('max_threads')").rows == [(1,)]
+        q = vs.queries[0]
+        r = s.query(f"SELECT id, cosineDistance(vec, {vec(q)}) AS d FROM {t} WHERE {vs.where('uniform', 0.5)} "
+                    f"ORDER BY d LIMIT 10")
+        assert_answer(r.rows, vs, q, vs.mask("uniform", 0.5), 10, plan=r.stats.plan)
+        assert r.stats.plan.searches[0].choice == "index"
+    sent = [e for e in server.log() if f"FROM {t} WHERE" in e["query"] and "ORDER BY d LIMIT 10" in e["query"]]
+    assert sent and sent[-1]["params"].get("vector_search_filter_strategy") == "postfilter"
+    assert sent[-1]["params"].get("max_threads") == "1"  # the SET, sent again
+    counts = [e for e in server.log() if e["query"].startswith(f"SELECT count() FROM {t} WHERE")]
+    assert len(counts) == 1

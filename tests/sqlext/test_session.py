@@ -129,10 +129,31 @@ def test_is_query_decides_rows_or_command(sql, expected):
 
 
 def test_hnsw_search_default_is_shipped_unless_the_statement_sets_it(session):
+    from sqlext.db.planner import HNSW_EF_SEARCH
+
     # (the name is split so that the statement itself does not mention the setting)
     get = "getSetting(concat('hnsw_candidate_list_', 'size_for_search'))"
-    assert session.query(f"SELECT {get}, cosineDistance([1.0], [1.0])").rows[0][0] == 64
-    assert session.query(f"SELECT {get}").rows == [(256,)]  # not a vector query: untouched
+    assert session.query(f"SELECT {get}, cosineDistance([1.0], [1.0])").rows[0][0] == HNSW_EF_SEARCH
+    assert session.query(f"SELECT {get}").rows == [(256,)]  # not a vector query: ClickHouse's own
     r = session.query("SELECT getSetting('hnsw_candidate_list_size_for_search') "
                       "SETTINGS hnsw_candidate_list_size_for_search = 200")
     assert r.rows == [(200,)]
+
+
+def test_a_set_wins_over_the_shipped_default_and_outlives_the_engine(session):
+    from sqlext.db.engine import EMBEDDED
+
+    get = "getSetting(concat('hnsw_candidate_list_', 'size_for_search'))"
+    session.execute("SET hnsw_candidate_list_size_for_search = 333, vector_search_filter_strategy = 'prefilter'")
+    assert session.user_settings == {"hnsw_candidate_list_size_for_search": "333",
+                                     "vector_search_filter_strategy": "prefilter"}
+    assert session.query(f"SELECT {get}, cosineDistance([1.0], [1.0])").rows[0][0] == 333
+    # the embedded engine closes when idle, and a SET on it dies with it: the session sends it again
+    EMBEDDED.release_now()
+    r = session.query(f"SELECT {get}, getSetting('vector_search_filter_strategy'), cosineDistance([1.0], [1.0])")
+    assert r.rows[0][:2] == (333, "prefilter")
+    # a statement's own SETTINGS still beats the SET
+    r = session.query(f"SELECT {get}, cosineDistance([1.0], [1.0]) SETTINGS hnsw_candidate_list_size_for_search = 77")
+    assert r.rows[0][0] == 77
+    # and settings passed to the call beat the SET
+    assert session.query(f"SELECT {get}", settings={"hnsw_candidate_list_size_for_search": 99}).rows == [(99,)]

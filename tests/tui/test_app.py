@@ -36,6 +36,8 @@ async def test_query_with_embed_shows_rows_vectors_and_details(session):
         assert "5 rows" in app.status.message
         body = app.query_one("#details").text
         assert "EMBED call" in body and "[512 x Float32]" in body and "cosineDistance" in body
+        # the vector plan and why (photos has no vector index here: ClickHouse scans every row)
+        assert "vector plan: none (no vector index on the column" in body
 
 
 async def test_statement_under_cursor_and_run_all(session):

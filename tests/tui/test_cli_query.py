@@ -79,6 +79,22 @@ def test_explain_shows_rewritten_hybrid_query_and_runs_nothing(photos_db):
     assert "not run" in out
 
 
+def test_explain_shows_the_vector_plan_and_why(photos_db):
+    dsn, model = photos_db
+    p = run("query", "ALTER TABLE photos ADD INDEX vi photo_embed TYPE vector_similarity('hnsw', 'cosineDistance', 512)",
+            "--dsn", dsn, "--model", model)
+    assert p.returncode == 0, p.stderr
+    sql = ("SELECT photo_id, distance(photo_embed, EMBED('a red cup of coffee')) AS dist FROM photos "
+           "WHERE year > 2020 ORDER BY dist ASC LIMIT 2")
+    p = run("query", sql, "--dsn", dsn, "--model", model, "--explain")
+    assert p.returncode == 0, p.stderr
+    out = p.stdout
+    assert "cosineDistance(photo_embed, [512 x Float32]) AS dist" in out  # the index's metric
+    assert ("-- vector plan: photos.photo_embed top 2: exact scan (vector index vi not used) — "
+            "the filter keeps 2 of 3 rows") in out
+    assert "not run (--explain); the planner's row count ran" in out
+
+
 @pytest.mark.parametrize("args, code, needle", [
     (["query", "SELECT embed(photo_id) FROM photos"], 2, "EMBED"),
     (["query", "SELECT EMBED('/no/such/file.jpg')"], 2, "/no/such/file.jpg"),
@@ -122,3 +138,64 @@ def test_tui_without_a_terminal_says_so_instead_of_hanging(tmp_path):
     p = run(input="", timeout=60)
     assert_clean_error(p, 2)
     assert "needs a terminal" in p.stderr and "embedsql query" in p.stderr
+
+
+# ---------------------------------------------------------------- every statement users write (issue 11)
+
+@pytest.mark.parametrize("sql, expected", [
+    ("SELECT 1 AS x FORMAT JSONEachRow", '{"x":1}\n'),
+    ("SELECT number FROM numbers(3) FORMAT CSV", "0\n1\n2\n"),
+    ("SELECT 1 AS x FORMAT Null", ""),
+    ("SELECT 1 AS x FORMAT Vertical", "Row 1:\n──────\nx: 1\n"),
+])
+def test_a_statements_own_format_prints_the_servers_bytes(tmp_path, sql, expected):
+    p = run("query", sql, "--format", "csv")  # the statement's FORMAT wins
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == expected and p.stderr == ""
+
+
+def test_from_first_select_prints_its_rows(tmp_path):
+    p = run("query", "FROM system.numbers SELECT number LIMIT 2", "--format", "csv")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "number\n0\n1\n"
+
+
+def test_explain_of_an_embed_query(photos_db):
+    dsn, model = photos_db
+    sql = "EXPLAIN indexes = 1 SELECT id FROM photos ORDER BY distance(photo_embed, EMBED('a cat')) LIMIT 1"
+    p = run("query", sql, "--dsn", dsn, "--model", model, "--format", "csv")
+    assert p.returncode == 0, p.stderr
+    assert "ReadFromMergeTree" in p.stdout
+    e = run("query", sql, "--dsn", dsn, "--model", model, "--explain")
+    assert "-- embedding: 1 EMBED call(s)" in e.stdout and "L2Distance(photo_embed, [512 x Float32])" in e.stdout
+    assert "-- statement: explain of select, returns rows" in e.stdout
+
+
+def test_positions_and_names_in_the_users_terms(photos_db):
+    dsn, model = photos_db
+    typo = "SELECT photo_id, cosineDistance(photo_embed, EMBED('a cat')) AS d FROM photos ORDR BY d"
+    p = run("query", typo, "--dsn", dsn, "--model", model)
+    assert_clean_error(p, 1)
+    assert f"failed at line 1, column {typo.index('BY d') + 1}" in p.stderr
+    assert "FORMAT Native" not in p.stderr and "0.0" not in p.stderr.split("Expected")[0]
+    sql = "SELECT id, cosineDistance(photo_embed, EMBED('a cat')) FROM photos ORDER BY 2 LIMIT 1"
+    csv_out = run("query", sql, "--dsn", dsn, "--model", model, "--format", "csv").stdout
+    assert csv_out.splitlines()[0] == "id,\"cosineDistance(photo_embed, EMBED('a cat'))\""
+    js = json.loads(run("query", sql, "--dsn", dsn, "--model", model, "--format", "json").stdout)
+    assert list(js[0]) == ["id", "cosineDistance(photo_embed, EMBED('a cat'))"]
+
+
+def test_ignore_error_reports_each_failure_and_goes_on(tmp_path):
+    script = tmp_path / "s.sql"
+    script.write_text("SELECT 1 AS a;\nSELECT nope;\nSELECT 2 AS b FORMAT CSV;\n  SELECT 3 ORDR BY x;\nSELECT 'z' AS c;\n")
+    p = run("query", "-f", str(script), "--format", "csv", "--ignore-error")
+    assert p.returncode == 1 and "Traceback" not in p.stderr
+    assert p.stdout == "a\n1\n2\nc\nz\n"
+    errors = p.stderr.splitlines()
+    assert errors[0].startswith("error: statement 2 of 5 (line 2): ") and "nope" in errors[0]
+    assert errors[1].startswith("error: statement 4 of 5 (line 4): ") and "failed at line 4, column 17" in errors[1]
+    assert errors[2] == "error: 2 of 5 statements failed"
+    ok = tmp_path / "ok.sql"
+    ok.write_text("SELECT 1 AS a;\nSELECT 2 AS b;\n")
+    p = run("query", "-f", str(ok), "--format", "csv", "--ignore-error")
+    assert p.returncode == 0 and p.stdout == "a\n1\nb\n2\n"

@@ -29,22 +29,28 @@ def add_parser(sub, common):
 
 def run(args, ctx) -> int:
     from migrations.files import load
+    from migrations.model import check_table
     from migrations.runner import Runner
     from ingest import ingest_demo, ingest_unsplash
 
     from ..output import render
-    from .migrate import _printer
+    from .migrate import _printer, model_identity
+    from .model import prepare_fast_path
 
     s = ctx.session()
     ctx.err.print(f"[bold]database:[/bold] {s.describe()}", highlight=False)
+    ref, ident = model_identity(ctx)
+    ctx.err.print(f"[bold]model:[/bold] {ident.describe()}", highlight=False)
     ctx.err.print("[bold]1/3 migrations[/bold] (built-in photo table and its vector index)")
-    Runner(s, load([]), on_event=_printer(ctx)).up()
+    check_table(s, ident, model_ref=ref)
+    Runner(s, load([], model=ident), on_event=_printer(ctx)).up()
     ctx.err.print("[bold]2/3 ingest[/bold] (CLIP model loads on first use)")
     if args.unsplash:
         report = ingest_unsplash(s, args.unsplash, limit=args.limit)
     else:
         report = ingest_demo(s)
     ctx.err.print(report.summary(), highlight=False)
+    prepare_fast_path(ctx, s)
     ctx.err.print("[bold]3/3 hybrid query[/bold]")
     sys.stdout.write(DEMO_QUERY + "\n")
     result = s.query(DEMO_QUERY)
@@ -56,3 +62,4 @@ def run(args, ctx) -> int:
     from ..app import run_app
 
     return run_app(ctx, initial_sql=DEMO_QUERY)
+

@@ -125,6 +125,10 @@ def run(args, ctx) -> int:
     if r.failed and r.report_path is None:
         line += "; first failure: " + " - ".join(r.failures[0])
     ctx.err.print(line, markup=False, highlight=False)
+    if kind != "vectors" and r.ingested and session.embedder.model_loaded:
+        from .model import prepare_fast_path
+
+        prepare_fast_path(ctx, session)
     if r.interrupted:
         ctx.err.print("interrupted: rerun the same command to continue (inputs already in the table are skipped)",
                       markup=False, highlight=False)

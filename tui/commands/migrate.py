@@ -59,10 +59,21 @@ def add_parser(sub, common):
     return p
 
 
-def _load(args):
+def model_identity(ctx, spec=None):
+    """(model reference, its embed.identity.ModelIdentity) for the configured model: --model,
+    EMBEDSQL_MODEL, the config file, the default. Reads the model's files; loads nothing."""
+    from embed.identity import identify
+    from sqlext.db.config import model_setting
+
+    ref = model_setting(ctx.opt("model"), spec if spec is not None else ctx.session().spec)
+    return ref, identify(ref)
+
+
+def _load(args, ctx, spec=None):
     from migrations.files import load
 
-    return load([Path(d) for d in args.dir], builtin=not args.no_builtin)
+    model = model_identity(ctx, spec)[1] if not args.no_builtin else None
+    return load([Path(d) for d in args.dir], builtin=not args.no_builtin, model=model)
 
 
 def run(args, ctx) -> int:
@@ -100,7 +111,7 @@ def _runner(args, ctx, migrations):
 def _status(args, ctx) -> int:
     from rich.table import Table
 
-    migrations = _load(args)
+    migrations = _load(args, ctx)
     r = _runner(args, ctx, migrations)
     statuses = r.status()
     t = Table(title=f"migrations on {ctx.session().describe()}", title_justify="left")
@@ -129,14 +140,25 @@ def _finish(ctx, report) -> int:
     return 0
 
 
+def check_model(args, ctx) -> None:
+    """Refuse (ModelMismatch) when the built-in table exists for another model than the configured one."""
+    if getattr(args, "no_builtin", False):
+        return
+    from migrations.model import check_table
+
+    ref, ident = model_identity(ctx)
+    check_table(ctx.session(), ident, model_ref=ref)
+
+
 def _up(args, ctx) -> int:
-    migrations = _load(args)
+    migrations = _load(args, ctx)
+    check_model(args, ctx)
     report = _runner(args, ctx, migrations).up(args.to, allow_changed=args.allow_changed)
     return _finish(ctx, report)
 
 
 def _down(args, ctx) -> int:
-    migrations = _load(args)
+    migrations = _load(args, ctx)
     report = _runner(args, ctx, migrations).down(args.to, allow_changed=args.allow_changed)
     return _finish(ctx, report)
 
@@ -145,11 +167,11 @@ def _plan(args, ctx) -> int:
     from migrations.runner import Runner, plan
     from sqlext.db.config import resolve
 
-    migrations = _load(args)
     dialect = ctx.opt("dialect")
     catalog = None
+    spec = resolve(ctx.opt("dsn"), connection=ctx.opt("connection"), dialect=dialect) if dialect else None
+    migrations = _load(args, ctx, spec)
     if dialect:   # offline: everything, from an empty database
-        spec = resolve(ctx.opt("dsn"), connection=ctx.opt("connection"), dialect=dialect)
         database = spec.database if spec.kind == "http" else "default"
         chosen = migrations
         header = "no database consulted; all migrations"
@@ -167,6 +189,9 @@ def _plan(args, ctx) -> int:
     if args.to is not None:
         chosen = [m for m in chosen if (m.version <= args.to if not args.down else m.version > args.to)]
     direction = "down" if args.down else "up"
+    model = next((m.model for m in migrations if m.model is not None), None)
+    if model is not None:
+        header += f"; built-in migrations for model {model.describe()}"
     state_sql, steps = plan(chosen, dialect, direction=direction, cluster=args.cluster, database=database,
                             catalog=catalog)
     print_plan(ctx.out, dialect, header, state_sql, steps, cluster=args.cluster, direction=direction)

@@ -1,6 +1,6 @@
 """Query details: the SQL actually sent (vectors elided), embedding time and cache hits, server
-time, rows read, translations and lints from the dialect bridge; for a HybridSearch, how its score
-was fused (formula, weights, candidates per side)."""
+time, rows read, the vector plan and why it was chosen, translations and lints from the dialect
+bridge; for a HybridSearch, how its score was fused (formula, weights, candidates per side)."""
 from __future__ import annotations
 
 from rich.console import Group
@@ -30,6 +30,9 @@ def details_text(stats, *, rows: int | None = None, shown: int | None = None, no
                  f"{'n/a' if stats.rows_read is None else stats.rows_read}, total: {_ms(stats.total_ms)}")
     if rows is not None:
         lines.append(f"rows returned: {rows}" + (f" (showing the first {shown})" if shown is not None and shown < rows else ""))
+    plan = getattr(stats, "plan", None)
+    if plan is not None:
+        lines.extend(plan.describe())
     for t in stats.translations:
         if t.startswith("HybridSearch("):
             lines.append(f"fusion: {t}")

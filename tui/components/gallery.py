@@ -24,6 +24,8 @@ class Tile(Vertical):
         yield Static(escape(self.caption), classes="tile-caption")
 
     def set_image(self, image) -> None:
+        if self.state == "image":  # a cached thumbnail and a fetch may both arrive: show one
+            return
         self.state = "image"
         body = self.query_one(".tile-body")
         img = image_widget_class()(image, classes="tile-image")

@@ -1,7 +1,10 @@
 """The dialect bridge: MyScale vector SQL <-> ClickHouse, and the vector-query lints.
 
     translate(sql, *, target="clickhouse"|"myscale", catalog=None) -> Translation
-    lint(sql, catalog=None, *, dialect="clickhouse") -> list[str]
+    lint(sql, catalog=None, *, dialect="clickhouse", settings=None) -> list[str]
+
+`sql` is text or its tokens (`sqlext.text.tokens.tokenize`); given tokens, nothing is lexed again
+except text the bridge writes.
 
 `Translation.sql` is a **list of statements** to run in order: a MyScale `ADD VECTOR INDEX`
 becomes two ClickHouse statements (ADD INDEX, then MATERIALIZE INDEX), and a ClickHouse
@@ -18,10 +21,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlext.text.dialects._tokens import statements, tokenize
-from sqlext.text.dialects.lint import lint
+from sqlext.errors import EmbedSQLError
 
-__all__ = ["translate", "lint", "Translation", "TARGETS"]
+from sqlext.text.dialects._common import statement_pieces
+from sqlext.text.dialects.lint import lint
+from sqlext.text.tokens import Tokens, tokenize
+
+__all__ = ["translate", "lint", "may_change", "Translation", "TARGETS"]
 
 TARGETS = ("clickhouse", "myscale")
 
@@ -35,10 +41,14 @@ _KEYWORDS = {
 
 @dataclass
 class Translation:
+    """The statements to run (`sql`, with their tokens in `tokens`), notes on what was
+    translated, warnings on what could not be carried over, and whether anything changed."""
+
     sql: list[str]
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     changed: bool = False
+    tokens: list[Tokens] = field(default_factory=list, repr=False)
 
     @property
     def statements(self) -> list[str]:
@@ -51,7 +61,14 @@ class Translation:
         return ";\n".join(s.rstrip().rstrip(";") for s in self.sql) if self.changed else "".join(self.sql)
 
 
-def translate(sql: str, *, target: str = "clickhouse", catalog=None) -> Translation:
+def may_change(sql: str, target: str) -> bool:
+    """Whether the bridge (for `target`) or the lints might change or warn about `sql`: the words
+    they look for occur in it. False means translate() returns it as is and lint() finds nothing."""
+    low = sql.lower()
+    return any(k in low for k in _KEYWORDS.get(target, ())) or "distance" in low or "dotproduct" in low
+
+
+def translate(sql: "str | Tokens", *, target: str = "clickhouse", catalog=None) -> Translation:
     """Translate `sql` (one statement, or several separated by `;`) for `target`.
 
     target "clickhouse": MyScale constructs -> ClickHouse; target "myscale": ClickHouse vector
@@ -60,26 +77,32 @@ def translate(sql: str, *, target: str = "clickhouse", catalog=None) -> Translat
     """
     if target not in TARGETS:
         raise ValueError(f"unknown target dialect {target!r} (expected one of {TARGETS})")
-    low = sql.lower()
+    toks = sql if isinstance(sql, Tokens) else None
+    text = toks.text if toks is not None else sql
+    low = text.lower()
     if not any(k in low for k in _KEYWORDS[target]):
-        return Translation([sql])
-    toks = tokenize(sql)
+        return Translation([text], tokens=[toks] if toks is not None else [])
+    if toks is None:
+        try:
+            toks = tokenize(text)
+        except EmbedSQLError:  # unreadable text: sent as written, the server reports the error
+            return Translation([text])
     if not toks:
-        return Translation([sql])
+        return Translation([text], tokens=[toks])
     if target == "clickhouse":
         from sqlext.text.dialects.myscale_to_clickhouse import translate_statement
         state = None
     else:
         from sqlext.text.dialects.clickhouse_to_myscale import translate_statement
         state = {}
-    out, notes, warnings, changed = [], [], [], False
-    for st in statements(sql, toks):
-        r = translate_statement(st.text, st.toks, catalog) if state is None else \
-            translate_statement(st.text, st.toks, catalog, state)
+    out, out_toks, notes, warnings, changed = [], [], [], [], False
+    for st in statement_pieces(toks):
+        r = translate_statement(st, catalog) if state is None else translate_statement(st, catalog, state)
         out.extend(r.statements)
+        out_toks.extend(r.tokens)
         notes.extend(r.notes)
         warnings.extend(r.warnings)
         changed = changed or r.changed
     if not changed:
-        return Translation([sql], notes, warnings, False)
-    return Translation(out, notes, warnings, True)
+        return Translation([text], notes, warnings, False, [toks])
+    return Translation(out, notes, warnings, True, out_toks)

@@ -21,11 +21,10 @@ Translated (everything else is left byte for byte):
 """
 from __future__ import annotations
 
-from sqlglot.tokens import TokenType
-
 from sqlext.text.ddl import parse_vector_similarity
-from sqlext.text.dialects._tokens import (
-    Tok, error, is_name, match_close, read_name, resolve_column, splice, split_args, table_refs,
+from sqlext.text.dialects._common import (
+    Tok, Tokens, TokenType, apply_edits, error, is_name, match_close, read_name, resolve_column,
+    split_args, table_refs, tokenize,
 )
 from sqlext.text.dialects import fulltext
 from sqlext.text.dialects.myscale_to_clickhouse import Result
@@ -63,7 +62,10 @@ class _Ctx:
         return self.catalog is not None and self.catalog.vector_index(table, column) is not None
 
 
-def translate_statement(text: str, toks: list[Tok], catalog, state: dict) -> Result:
+def translate_statement(tokens: Tokens, catalog, state: dict) -> Result:
+    """Translate one statement (its tokens) from ClickHouse to MyScale. `state` carries what
+    earlier statements of the same script created (vector index names)."""
+    text, toks = tokens.text, tokens.tokens
     ctx = _Ctx(text, toks, catalog, state)
     n = len(toks)
     low = text.lower()
@@ -92,10 +94,13 @@ def translate_statement(text: str, toks: list[Tok], catalog, state: dict) -> Res
             i += 1
         _settings(ctx)
     if ctx.replace_with is not None:
-        return Result(ctx.replace_with, ctx.notes, ctx.warnings, True)
+        origin = toks[0].origin if toks else 0   # written statements stand for the user's statement
+        return Result(ctx.replace_with, ctx.notes, ctx.warnings, True,
+                      [tokenize(st).with_origin(origin) for st in ctx.replace_with])
     if ctx.edits:
-        return Result([splice(text, ctx.edits)], ctx.notes, ctx.warnings, True)
-    return Result([text], ctx.notes, ctx.warnings, False)
+        out = apply_edits(tokens, ctx.edits)
+        return Result([out.text], ctx.notes, ctx.warnings, True, [out])
+    return Result([text], ctx.notes, ctx.warnings, False, [tokens])
 
 
 def _hnswflat(ctx: _Ctx, vs_i: int) -> tuple[str, int, str]:

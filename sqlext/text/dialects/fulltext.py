@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from sqlglot.tokens import TokenType
 
 from sqlext.text.ddl import parse_index_params
-from sqlext.text.dialects._tokens import (
+from sqlext.text.dialects._common import (
     Tok, error, is_name, match_close, read_name, split_args,
 )
 

@@ -1,60 +1,127 @@
 """Vector-query lints: warnings about queries that run but do not do what people expect.
 
-    lint(sql, catalog=None, *, dialect="clickhouse") -> list[str]
+    lint(sql, catalog=None, *, dialect="clickhouse", settings=None) -> list[str]
 
-Run on the statement as sent (after the EMBED rewrite and the dialect bridge). Each warning
-names the function/column and says what to do:
-1. a distance in WHERE (`WHERE cosineDistance(v, …) < 0.3`, or `WHERE dist < 0.3` on its alias):
-   the vector index only serves `ORDER BY <distance> LIMIT k`, so this scans everything;
+Run on the statement as sent (after the EMBED rewrite and the dialect bridge; text or its
+tokens). Each warning names the function/column and says what to do. A rule looks at the query
+level that holds the distance (a subquery, a UNION branch), never at the queries around it:
+1. a distance in WHERE (`WHERE cosineDistance(v, …) < 0.3`, or `WHERE dist < 0.3` on its alias
+   in the same query): the vector index only serves `ORDER BY <distance> LIMIT k`, so this scans
+   everything. Filtering the k results in an outer query is what this lint recommends: no warning;
 2. (ClickHouse) a distance function that does not match the column's index metric (e.g.
    L2Distance on a cosine index): ClickHouse silently scans everything;
-3. (ClickHouse) WHERE + ORDER BY <distance> LIMIT k on an indexed column: the index may be
-   post-filtered and return fewer than k rows (settings vector_search_filter_strategy,
-   vector_search_index_fetch_multiplier, hnsw_candidate_list_size_for_search);
+3. (ClickHouse) WHERE + ORDER BY <distance> LIMIT k on an indexed column, in one query, in a
+   shape the session's vector query planner cannot check (a JOIN, several ORDER BY keys, LIMIT
+   BY…): the index may be post-filtered and return fewer than k rows. The shapes it does check
+   (sqlext.text.topk.find_topk) get no warning: the planner picks the plan and reruns exactly when
+   rows are missing. Not when that query (or the statement, or `settings`, the settings the
+   statement is sent with) sets vector_search_filter_strategy = 'prefilter';
 4. an integer literal query vector (`[1, 2, 3]`): MyScale rejects it (Array(UInt8/UInt64)),
    write it with a decimal point.
+
+The wording of each warning is one function below (`threshold_in_where`, `metric_mismatch`,
+`post_filtering`, `integer_vector`), apart from the rules that decide when it applies.
 """
 from __future__ import annotations
 
-from sqlglot.tokens import TokenType
+from dataclasses import dataclass
 
-from sqlext.text.dialects._tokens import (
-    Tok, match_close, read_name, resolve_column, split_args, statements, table_refs, tokenize,
+from sqlext.errors import EmbedSQLError
+from sqlext.text.dialects._common import (
+    Tok, Tokens, TokenType, match_close, read_name, resolve_column, split_args, statement_pieces,
+    table_refs, tokenize,
 )
+from sqlext.text.kinds import Scopes, query_scopes, settings_of
 
-__all__ = ["lint"]
+__all__ = ["lint", "threshold_in_where", "metric_mismatch", "post_filtering", "integer_vector"]
 
 _CH_FUNCS = {"cosinedistance": "Cosine", "l2distance": "L2", "l2squareddistance": "L2",
              "dotproduct": "IP", "l1distance": None, "linfdistance": None, "lpdistance": None}
 _MS_FUNCS = {"distance", "batch_distance"}
 _METRIC_FN = {"Cosine": "cosineDistance", "L2": "L2Distance", "IP": "dotProduct"}
-_CLAUSE_END = {TokenType.GROUP_BY, TokenType.ORDER_BY, TokenType.LIMIT, TokenType.HAVING,
-               TokenType.SETTINGS, TokenType.FORMAT, TokenType.WINDOW, TokenType.QUALIFY,
-               TokenType.UNION, TokenType.SEMICOLON, TokenType.EXCEPT, TokenType.INTERSECT}
+_FILTERS = ("WHERE", "PREWHERE")
 
 
-class _Call:
-    def __init__(self, name, i, close, col_src, table, column, alias, vec):
-        self.name, self.i, self.close = name, i, close
-        self.col_src, self.table, self.column, self.alias, self.vec = col_src, table, column, alias, vec
+@dataclass
+class DistanceCall:
+    """A distance function call in a statement: `name` as written, token index `i`, index of its
+    closing parenthesis `close`, the column argument as written (`col_src`) and resolved
+    (`table`, `column`), its alias, the token range of a literal query vector (`vec`), and the
+    query level (`scope`) and clause it is in."""
+
+    name: str
+    i: int
+    close: int
+    col_src: str
+    table: str | None
+    column: str | None
+    alias: str | None
+    vec: tuple[int, int] | None
+    scope: int = 0
+    clause: str = ""
+
+    @property
+    def desc(self) -> str:
+        return f"{self.name}({self.col_src}, …)" + (f" AS {self.alias}" if self.alias else "")
 
 
-def lint(sql: str, catalog=None, *, dialect: str = "clickhouse") -> list[str]:
-    low = sql.lower()
+# ---------------------------------------------------------------- the warnings' wording
+
+def threshold_in_where(c: DistanceCall) -> str:
+    return (f"{c.desc} is used in WHERE: a distance threshold keeps the vector index from being "
+            f"used (it only serves ORDER BY <distance> LIMIT k), so every row is scanned. "
+            f"Order by the distance with a LIMIT instead, and filter the k results in an outer query.")
+
+
+def metric_mismatch(c: DistanceCall, info) -> str:
+    return (f"{c.name} on {c.table}.{c.column} does not match its vector index {info.name} "
+            f"(metric {info.metric}): ClickHouse silently scans every row. Use "
+            f"{_METRIC_FN.get(info.metric, 'the index metric')}({c.col_src}, …) to use the index.")
+
+
+def post_filtering(c: DistanceCall, info) -> str:
+    return (f"WHERE with ORDER BY {c.desc} LIMIT k on {c.table}.{c.column}: ClickHouse may apply "
+            f"the filter after the vector index search (post-filtering) and return fewer than k "
+            f"rows, and embedsql's planner checks only a top-k over one table (`SELECT … FROM t "
+            f"WHERE … ORDER BY <distance>(col, <vector>) LIMIT k`, alone or as a subquery). "
+            f"Write it in that shape, or add SETTINGS vector_search_filter_strategy = 'prefilter' "
+            f"for an exact answer.")
+
+
+def integer_vector(c: DistanceCall, literal: str) -> str:
+    return (f"{c.name}({c.col_src}, {literal}): the query vector has only integer literals, so it "
+            f"is an integer array, not Array(Float32); MyScale rejects it. Write at least one "
+            f"element with a decimal point, e.g. [1.0, 2, 3].")
+
+
+# ---------------------------------------------------------------- when they apply
+
+def lint(sql: "str | Tokens", catalog=None, *, dialect: str = "clickhouse",
+         settings: dict | None = None) -> list[str]:
+    """Warnings for `sql` (text or tokens; one statement or several). `catalog` gives vector
+    indexes (rules 2 and 3 need it); `settings`: the settings the statement is sent with."""
+    text = sql.text if isinstance(sql, Tokens) else sql
+    low = text.lower()
     if "distance" not in low and "dotproduct" not in low:
         return []
-    toks = tokenize(sql)
-    if not toks:
-        return []
+    if isinstance(sql, Tokens):
+        toks = sql
+    else:
+        try:
+            toks = tokenize(sql)
+        except EmbedSQLError:
+            return []
     out: list[str] = []
-    for st in statements(sql, toks):
-        for w in _lint_statement(st.text, st.toks, catalog, dialect):
+    extra = {str(k).lower(): str(v) for k, v in (settings or {}).items()}
+    for st in statement_pieces(toks):
+        for w in _lint_statement(st, catalog, dialect, extra):
             if w not in out:
                 out.append(w)
     return out
 
 
-def _calls(text: str, toks: list[Tok], catalog, dialect: str) -> list[_Call]:
+def _calls(tokens: Tokens, catalog, scopes: Scopes) -> list[DistanceCall]:
+    toks, text = tokens.tokens, tokens.text
     refs = table_refs(toks)
 
     def has_column(t, c):
@@ -63,8 +130,9 @@ def _calls(text: str, toks: list[Tok], catalog, dialect: str) -> list[_Call]:
 
     names = set(_CH_FUNCS) | _MS_FUNCS
     out = []
+    n = len(toks)
     for i, t in enumerate(toks):
-        if t.low not in names or i + 1 >= len(toks) or toks[i + 1].type != TokenType.L_PAREN:
+        if i + 1 >= n or toks[i + 1].type is not TokenType.L_PAREN or t.text.lower() not in names:
             continue
         if i > 0 and toks[i - 1].type == TokenType.DOT:
             continue
@@ -79,7 +147,7 @@ def _calls(text: str, toks: list[Tok], catalog, dialect: str) -> list[_Call]:
             if close < 0:
                 continue
         args = split_args(toks, args_open, close)
-        if len(args) != 2:
+        if len(args) != 2 or any(a >= b for a, b in args):
             continue
         (a0, b0), (a1, b1) = args
         parts, after = read_name(toks, a0)
@@ -92,72 +160,62 @@ def _calls(text: str, toks: list[Tok], catalog, dialect: str) -> list[_Call]:
         alias = None
         if close + 2 < len(toks) and toks[close + 1].type == TokenType.ALIAS:
             alias = toks[close + 2].text
-        out.append(_Call(t.text, i, close, text[toks[a0].start:toks[b0 - 1].end], table, column,
-                         alias, vec))
+        out.append(DistanceCall(t.text, i, close, text[toks[a0].start:toks[b0 - 1].end], table, column,
+                                alias, vec, scopes.scope[i], scopes.clause[i]))
     return out
 
 
-def _regions(toks: list[Tok], starts: set) -> list[tuple[int, int]]:
-    """Token ranges of WHERE/PREWHERE clauses: from the keyword to the next clause at its depth."""
-    out = []
+def _alias_in(toks: list[Tok], scopes: Scopes, c: DistanceCall, clauses) -> bool:
+    """Whether the call's alias is used in one of these clauses of the call's own query level."""
+    if not c.alias:
+        return False
     for k, t in enumerate(toks):
-        if t.type not in starts:
-            continue
-        d = t.depth
-        j = k + 1
-        while j < len(toks) and toks[j].depth >= d and not (toks[j].depth == d and toks[j].type in _CLAUSE_END):
-            j += 1
-        out.append((k, j))
-    return out
+        if (t.text == c.alias and t.type in (TokenType.VAR, TokenType.IDENTIFIER)
+                and scopes.scope[k] == c.scope and scopes.clause[k] in clauses
+                and k != c.close + 2):
+            return True
+    return False
 
 
-def _lint_statement(text: str, toks: list[Tok], catalog, dialect: str) -> list[str]:
-    calls = _calls(text, toks, catalog, dialect)
+def _has_clause(scopes: Scopes, scope: int, clauses) -> bool:
+    return any(kw and sc == scope and cl in clauses
+               for kw, sc, cl in zip(scopes.keyword, scopes.scope, scopes.clause))
+
+
+def _lint_statement(tokens: Tokens, catalog, dialect: str, extra_settings: dict) -> list[str]:
+    toks, text = tokens.tokens, tokens.text
+    scopes = query_scopes(toks)
+    calls = _calls(tokens, catalog, scopes)
     if not calls:
         return []
+    planned = None  # (table, column) of the top-k searches the planner checks
     out = []
-    wheres = _regions(toks, {TokenType.WHERE, TokenType.PREWHERE})
-    orders = _regions(toks, {TokenType.ORDER_BY})
-
-    def info_for(c):
-        if catalog is None or c.table is None:
-            return None
-        return catalog.vector_index(c.table, c.column)
-
-    def in_region(c, regions, use_alias=True):
-        for a, b in regions:
-            if a < c.i < b:
-                return True
-            if use_alias and c.alias and any(toks[k].text == c.alias and toks[k].type in (
-                    TokenType.VAR, TokenType.IDENTIFIER) for k in range(a + 1, b)):
-                return True
-        return False
-
+    planned = None  # (table, column) of the top-k searches the planner checks, read when needed
     for c in calls:
-        desc = f"{c.name}({c.col_src}, …)" + (f" AS {c.alias}" if c.alias else "")
+        in_where = c.clause in _FILTERS or _alias_in(toks, scopes, c, _FILTERS)
         # 1. distance threshold in WHERE
-        if in_region(c, wheres):
-            out.append(
-                f"{desc} is used in WHERE: a distance threshold keeps the vector index from being "
-                f"used (it only serves ORDER BY <distance> LIMIT k), so every row is scanned. "
-                f"Order by the distance with a LIMIT instead, and filter the k results in an outer query.")
-        info = info_for(c)
+        if in_where:
+            out.append(threshold_in_where(c))
+        info = None
+        if catalog is not None and c.table is not None:
+            info = catalog.vector_index(c.table, c.column)
         # 2. metric mismatch (ClickHouse functions only: MyScale's distance() follows the index)
         if dialect == "clickhouse" and info is not None and c.name.lower() in _CH_FUNCS:
             fn_metric = _CH_FUNCS[c.name.lower()]
             if fn_metric != info.metric or c.name.lower() == "l2squareddistance":
-                out.append(
-                    f"{c.name} on {c.table}.{c.column} does not match its vector index {info.name} "
-                    f"(metric {info.metric}): ClickHouse silently scans every row. Use "
-                    f"{_METRIC_FN.get(info.metric, 'the index metric')}({c.col_src}, …) to use the index.")
-        # 3. post-filtering with WHERE + ORDER BY distance LIMIT k
-        if dialect == "clickhouse" and info is not None and wheres and in_region(c, orders) \
-                and not in_region(c, wheres) and any(t.type == TokenType.LIMIT for t in toks):
-            out.append(
-                f"WHERE with ORDER BY {desc} LIMIT k on {c.table}.{c.column}: ClickHouse may apply the "
-                f"filter after the vector index search (post-filtering) and return fewer than k rows. "
-                f"Add SETTINGS vector_search_filter_strategy = 'prefilter' for exact filtered results, "
-                f"or raise vector_search_index_fetch_multiplier / hnsw_candidate_list_size_for_search.")
+                out.append(metric_mismatch(c, info))
+        # 3. post-filtering: WHERE + ORDER BY distance LIMIT k in the same query, in a shape the
+        #    planner does not check
+        if dialect == "clickhouse" and info is not None and not in_where \
+                and (c.clause == "ORDER BY" or _alias_in(toks, scopes, c, ("ORDER BY",))) \
+                and _has_clause(scopes, c.scope, _FILTERS) and _has_clause(scopes, c.scope, ("LIMIT",)) \
+                and not _prefiltered(toks, scopes, c.scope, extra_settings):
+            if planned is None:
+                from sqlext.text.topk import find_topk
+
+                planned = {(t.table, t.column) for t in find_topk(text)}
+            if (c.table, c.column) not in planned:
+                out.append(post_filtering(c, info))
         # 4. integer literal vector
         if c.vec is not None:
             a, b = c.vec
@@ -168,8 +226,10 @@ def _lint_statement(text: str, toks: list[Tok], catalog, dialect: str) -> list[s
                 lit = text[toks[a].start:toks[b - 1].end]
                 if len(lit) > 40:
                     lit = lit[:37] + "…]"
-                out.append(
-                    f"{c.name}({c.col_src}, {lit}): the query vector has only integer literals, so it "
-                    f"is an integer array, not Array(Float32); MyScale rejects it. Write at least one "
-                    f"element with a decimal point, e.g. [1.0, 2, 3].")
+                out.append(integer_vector(c, lit))
     return out
+
+
+def _prefiltered(toks: list[Tok], scopes: Scopes, scope: int, extra_settings: dict) -> bool:
+    given = {**extra_settings, **settings_of(toks, scopes, scope)}
+    return given.get("vector_search_filter_strategy", "").strip("'\" ").lower() == "prefilter"

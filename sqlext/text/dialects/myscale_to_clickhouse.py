@@ -27,13 +27,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlglot.tokens import TokenType
-
 from sqlext.text.ddl import IndexInfo, normalize_metric, parse_index_params
 from sqlext.text.dialects import fulltext
-from sqlext.text.dialects._tokens import (
-    Tok, error, is_name, match_close, read_name, resolve_column, settings_edits, split_args,
-    table_refs,
+from sqlext.text.dialects._common import (
+    Tok, Tokens, TokenType, apply_edits, error, is_name, match_close, read_name, resolve_column,
+    settings_edits, split_args, table_refs, tokenize,
 )
 from sqlext.errors import TranslationError
 
@@ -74,10 +72,14 @@ VECTOR_INDICES_SUBQUERY = (
 
 @dataclass
 class Result:
+    """What one statement became: the statements to run (text, and their tokens), notes on what
+    was translated, warnings on what could not be carried over."""
+
     statements: list[str]
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     changed: bool = False
+    tokens: list[Tokens] = field(default_factory=list)
 
 
 class _Ctx:
@@ -110,30 +112,33 @@ class _Ctx:
                                   or c.column_dim(table, column) is not None)
 
 
-def translate_statement(text: str, toks: list[Tok], catalog) -> Result:
+def translate_statement(tokens: Tokens, catalog) -> Result:
+    """Translate one statement (its tokens) from MyScale to ClickHouse."""
+    text, toks = tokens.text, tokens.tokens
     ctx = _Ctx(text, toks, catalog)
     n = len(toks)
-    low = text.lower()
-    if "textsearch" in low or "hybridsearch" in low:
+    low_text = text.lower()
+    if "textsearch" in low_text or "hybridsearch" in low_text:
         _fts_merge(ctx, fulltext.translate_search_calls(
             text, toks, catalog, lambda table, column: _metric_for(ctx, table, column)))
     i = 0
     while i < n:
         t = toks[i]
+        low = t.text.lower() if len(t.text) in (6, 8, 14) else ""  # vector, system, (batch_)distance
         nxt = toks[i + 1] if i + 1 < n else None
         if fulltext.is_fts_type(toks, i):
             alt = _alter_table(ctx) if toks[0].type == TokenType.ALTER else None
             res, i = fulltext.translate_index_def(text, toks, i, alter_table=alt[1] if alt else None)
             _fts_merge(ctx, res)
             continue
-        if (t.type == TokenType.VECTOR or t.up == "VECTOR") and nxt is not None and nxt.type == TokenType.INDEX:
+        if low == "vector" and nxt is not None and nxt.type is TokenType.INDEX:
             i = _vector_index(ctx, i)
             continue
-        if t.low in ("distance", "batch_distance") and nxt is not None and nxt.type == TokenType.L_PAREN \
-                and not (i > 0 and toks[i - 1].type == TokenType.DOT):
+        if low in ("distance", "batch_distance") and nxt is not None and nxt.type is TokenType.L_PAREN \
+                and not (i > 0 and toks[i - 1].type is TokenType.DOT):
             i = _distance(ctx, i)
             continue
-        if t.low == "system" and i + 2 < n and toks[i + 1].type == TokenType.DOT \
+        if low == "system" and i + 2 < n and toks[i + 1].type == TokenType.DOT \
                 and toks[i + 2].low == "vector_indices" and i > 0 \
                 and toks[i - 1].type in (TokenType.FROM, TokenType.JOIN):
             _vector_indices(ctx, i)
@@ -145,16 +150,17 @@ def translate_statement(text: str, toks: list[Tok], catalog) -> Result:
         ctx.edits.extend(edits)
         for key in skipped:
             ctx.notes.append(f"kept your own SETTINGS {key}; the search parameter for it was not added")
+    origin = toks[0].origin if toks else 0   # written statements stand for the user's statement
     if ctx.replace_with is not None:
-        stmts = ctx.replace_with
+        toks_out = [tokenize(st).with_origin(origin) for st in ctx.replace_with]
     elif ctx.edits:
-        from sqlext.text.dialects._tokens import splice
-        stmts = [splice(text, ctx.edits)]
+        toks_out = [apply_edits(tokens, ctx.edits)]
     else:
-        stmts = [text]
-    stmts = ctx.before + stmts + ctx.extra
+        toks_out = [tokens]
+    toks_out = ([tokenize(st).with_origin(origin) for st in ctx.before] + toks_out
+                + [tokenize(st).with_origin(origin) for st in ctx.extra])
     changed = bool(ctx.edits or ctx.extra or ctx.before or ctx.replace_with is not None)
-    return Result(stmts, ctx.notes, ctx.warnings, changed)
+    return Result([t.text for t in toks_out], ctx.notes, ctx.warnings, changed, toks_out)
 
 
 def _fts_merge(ctx: _Ctx, res) -> None:

@@ -1,0 +1,407 @@
+"""Hybrid vector search side by side: embedsql, raw chdb, DuckDB + vss, LanceDB and numpy, on the
+same CLIP-like data and the same text queries, in one run (issue 10, item 5). Not a test.
+
+    python -m benchmarks.bench_peers [--rows 25000,200000] [--queries 30] [--k 10]
+        [--vectors PATH [--query-vectors PATH] [--vector-column NAME]]
+        [--systems embedsql,embedsql-fresh,chdb-exact,chdb-hnsw,duckdb,lancedb,numpy] [--dim 512] [--smoke]
+        [--json PATH] [--md PATH]
+
+For each table size, each filter (none; `u < N` uniform and `c < N` cluster-correlated, keeping
+0.1 %, 1 %, 10 %, 50 % of the rows; see benchmarks/clipdata.py) and each system: p50 latency over
+the queries, recall@10 against numpy's exact answer (for fewer than k matching rows, of those),
+rows returned (mean and minimum against min(k, matching rows)), and the index build time. Queries
+alternate between systems one by one, so load from other processes hits them alike; every ratio
+quoted compares figures of the same run.
+
+Systems:
+- embedsql: `Session.query` of the statement with `EMBED('qN')` (statement in, rows out: EMBED
+  found, the vector spliced, the dialect bridge, lints, the planner's row count, the query, the
+  check). The embedder hands back the benchmark's query vectors (the model's own time is figure 1
+  of benchmarks/run.py), so the figure is everything embedsql adds around the engine. The
+  planner reuses a filter's row count for a minute, as when someone tries texts under one
+  filter; `embedsql-fresh` clears it before every query (a new filter each time).
+- chdb exact: the same SQL with the vector as a literal, `use_skip_indexes = 0`.
+- chdb HNSW: the same SQL on the vector index as ClickHouse runs it by itself (its defaults:
+  post-filtering, `hnsw_candidate_list_size_for_search` 256; no planner).
+- DuckDB + vss (the wheels `duckdb` and `duckdb-extension-vss`, same version; the extension file
+  the wheel ships is LOADed): HNSW index, metric cosine, vss defaults; `array_cosine_distance`.
+- LanceDB: IVF-HNSW-SQ index (HnswSq), cosine, defaults; `where(…, prefilter=True)`.
+- numpy: the exact floor: `X_f @ q` + argpartition over the filtered rows only (X_f materialized
+  before timing).
+DuckDB and LanceDB come from the `bench` extra (`pip install -e '.[bench]'`); a system whose
+package is missing is reported as not installed.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.floor import raw_client
+
+SYSTEMS = ("embedsql", "embedsql-fresh", "chdb-exact", "chdb-hnsw", "duckdb", "lancedb", "numpy")
+LABELS = {"embedsql": "embedsql (Session.query, planner)",
+          "embedsql-fresh": "embedsql, filter counted every query", "chdb-exact": "chdb exact scan",
+          "chdb-hnsw": "chdb HNSW as is (post-filter)", "duckdb": "DuckDB + vss HNSW",
+          "lancedb": "LanceDB IVF-HNSW-SQ (prefilter)", "numpy": "numpy exact, filtered rows (floor)"}
+
+
+class QueryVectors:
+    """An embedder for the benchmark: EMBED('qN') is query vector N (what Session needs of an
+    embedder: embed(), last_stats(), model_id)."""
+
+    def __init__(self, Q):
+        from embed.embedder import Stats
+
+        self.Q = Q
+        self._stats = Stats()
+        self.model_id = "benchmark-query-vectors"
+
+    def embed(self, queries):
+        from embed.embedder import Stats
+
+        out = []
+        for q in queries:
+            text = q.terms[0].value
+            out.append(self.Q[int(text[1:])])
+        self._stats = Stats(hits=len(out))
+        return out
+
+    def last_stats(self):
+        return self._stats
+
+
+@dataclass
+class Cell:
+    kind: str      # "none" | "uniform" | "correlated"
+    sel: float
+
+    @property
+    def name(self) -> str:
+        return "no filter (100 %)" if self.kind == "none" else f"{self.kind} {self.sel * 100:g} %"
+
+
+def _p50(xs):
+    return statistics.median(xs) if xs else None
+
+
+def _installed(mod: str) -> bool:
+    try:
+        __import__(mod)
+        return True
+    except ImportError:
+        return False
+
+
+# ---------------------------------------------------------------------------------------------
+# systems: each has build(vs) -> seconds, and query(i, where) -> list of ids
+
+def build_chdb(tmp: Path, vs, index_spec: str):
+    import sqlext
+    from benchmarks.bench_hnsw_defaults import create_vector_table
+
+    s = sqlext.connect(dsn=f"chdb://{tmp}/chdb", embedder=QueryVectors(vs.queries))
+    with raw_client(s) as c:
+        t = create_vector_table(c, "v", vs, index_spec)
+    return s, t
+
+
+def build_duckdb(vs):
+    import duckdb
+    import duckdb_extension_vss
+    import pyarrow as pa
+
+    ext = glob.glob(os.path.join(os.path.dirname(duckdb_extension_vss.__file__), "extensions", "*",
+                                 "vss.duckdb_extension"))
+    if not ext:
+        raise RuntimeError("duckdb-extension-vss ships no vss.duckdb_extension file")
+    con = duckdb.connect()
+    con.execute(f"LOAD '{ext[0]}'")
+    d = vs.images.shape[1]
+    tbl = pa.table({"id": pa.array(range(len(vs.images)), pa.int32()), "u": pa.array(vs.u.astype("int16")),
+                    "c": pa.array(vs.c.astype("int16")),
+                    "vec": pa.FixedSizeListArray.from_arrays(pa.array(vs.images.reshape(-1)), d)})
+    con.register("src", tbl)
+    con.execute(f"CREATE TABLE v AS SELECT id, u, c, vec::FLOAT[{d}] AS vec FROM src")
+    con.unregister("src")
+    t = time.perf_counter()
+    con.execute("CREATE INDEX vi ON v USING HNSW (vec) WITH (metric = 'cosine')")
+    return con, time.perf_counter() - t
+
+
+def build_lancedb(tmp: Path, vs):
+    import lancedb
+    import pyarrow as pa
+    from lancedb.index import HnswSq
+
+    d = vs.images.shape[1]
+    tbl = pa.table({"id": pa.array(range(len(vs.images)), pa.int32()), "u": pa.array(vs.u.astype("int16")),
+                    "c": pa.array(vs.c.astype("int16")),
+                    "vec": pa.FixedSizeListArray.from_arrays(pa.array(vs.images.reshape(-1)), d)})
+    db = lancedb.connect(str(tmp / "lance"))
+    table = db.create_table("v", data=tbl, mode="overwrite")
+    t = time.perf_counter()
+    table.create_index("vec", config=HnswSq(distance_type="cosine"))  # new API: the column comes first
+    return table, time.perf_counter() - t
+
+
+# ---------------------------------------------------------------------------------------------
+
+def run_size(vs, args, tmp: Path, systems: list[str], notes: list[str]) -> dict:
+    import numpy as np
+
+    from benchmarks.clipdata import SELECTIVITIES, exact_topk
+    from sqlext.text.rewrite import format_vector
+
+    n, d = vs.images.shape
+    k = args.k
+    nq = len(vs.queries)
+    out = {"rows": n, "dim": d, "queries": nq, "build_s": {}, "cells": []}
+    lits = [format_vector(q) for q in vs.queries]
+    index_spec = f"vector_similarity('hnsw', 'cosineDistance', {d})"
+    session = con = lance = None
+    if {"embedsql", "embedsql-fresh", "chdb-exact", "chdb-hnsw"} & set(systems):
+        session, out["build_s"]["chdb"] = build_chdb(tmp, vs, index_spec)
+        print(f"  chdb: table + HNSW index in {out['build_s']['chdb']:.0f} s", flush=True)
+    if "duckdb" in systems:
+        con, out["build_s"]["duckdb"] = build_duckdb(vs)
+        print(f"  duckdb: HNSW index in {out['build_s']['duckdb']:.0f} s", flush=True)
+    if "lancedb" in systems:
+        lance, out["build_s"]["lancedb"] = build_lancedb(tmp, vs)
+        print(f"  lancedb: index in {out['build_s']['lancedb']:.0f} s", flush=True)
+    cells = [Cell("none", 1.0)] + [Cell(kd, s) for kd in ("uniform", "correlated") for s in SELECTIVITIES if s < 1]
+    hold = raw_client(session) if session is not None else None
+    c = hold.__enter__() if hold is not None else None
+    try:
+        for cell in cells:
+            where = None if cell.kind == "none" else vs.where(cell.kind, cell.sel)
+            mask = None if cell.kind == "none" else vs.mask(cell.kind, cell.sel)
+            matching = n if mask is None else int(mask.sum())
+            truth = [exact_topk(vs.images, q, k, mask).tolist() for q in vs.queries]
+            Xf = vs.images if mask is None else vs.images[mask]
+            idf = None if mask is None else np.flatnonzero(mask)
+            w_sql = f" WHERE {where}" if where else ""
+            sql = "SELECT id, cosineDistance(vec, {v}) AS d FROM v" + w_sql + " ORDER BY d LIMIT " + str(k)
+            plans = []
+
+            def q_embedsql(i):
+                r = session.query(sql.format(v=f"EMBED('q{i}')"))
+                plans.append(r.stats.plan)
+                return [x[0] for x in r.rows]
+
+            def q_embedsql_fresh(i):
+                session.planner.invalidate()
+                return [x[0] for x in session.query(sql.format(v=f"EMBED('q{i}')")).rows]
+
+            def q_exact(i):
+                return [x[0] for x in c.query(sql.format(v=lits[i]), settings={"use_skip_indexes": 0}).result_rows]
+
+            def q_hnsw(i):  # ClickHouse's own defaults (hnsw_candidate_list_size_for_search 256)
+                return [x[0] for x in c.query(sql.format(v=lits[i])).result_rows]
+
+            dsql = (f"SELECT id FROM v{w_sql} ORDER BY array_cosine_distance(vec, ?::FLOAT[{d}]) LIMIT {k}")
+
+            def q_duck(i):
+                return [x[0] for x in con.execute(dsql, [vs.queries[i].tolist()]).fetchall()]
+
+            def q_lance(i):
+                s = lance.search(vs.queries[i], vector_column_name="vec").distance_type("cosine")
+                if where:
+                    s = s.where(where, prefilter=True)
+                return s.limit(k).select(["id"]).to_arrow()["id"].to_pylist()
+
+            def q_numpy(i):
+                s = Xf @ vs.queries[i]
+                kk = min(k, len(s))
+                if kk == 0:
+                    return []
+                top = np.argpartition(-s, kk - 1)[:kk]
+                top = top[np.argsort(-s[top])]
+                return (top if idf is None else idf[top]).tolist()
+
+            fns = {"embedsql": q_embedsql, "embedsql-fresh": q_embedsql_fresh, "chdb-exact": q_exact, "chdb-hnsw": q_hnsw, "duckdb": q_duck,
+                   "lancedb": q_lance, "numpy": q_numpy}
+            active = [s for s in systems if s in fns]
+            times = {s: [] for s in active}
+            got = {s: [] for s in active}
+            for s in active:  # warm each once
+                fns[s](0)
+            plans.clear()
+            for i in range(nq):
+                for s in active:
+                    t = time.perf_counter()
+                    ids = fns[s](i)
+                    times[s].append((time.perf_counter() - t) * 1000)
+                    got[s].append(ids)
+            want = min(k, matching)
+            row = {"cell": cell.name, "kind": cell.kind, "selectivity": cell.sel, "matching": matching, "systems": {}}
+            for s in active:
+                rec = [len(set(g) & set(t)) / max(1, len(t)) for g, t in zip(got[s], truth)]
+                nrows = [len(g) for g in got[s]]
+                row["systems"][s] = {"p50_ms": round(_p50(times[s]), 2), "recall10": round(float(np.mean(rec)), 3),
+                                     "rows_mean": round(float(np.mean(nrows)), 1), "rows_min": int(min(nrows)),
+                                     "rows_right": all(x == want for x in nrows)}
+            if plans:
+                kinds = {}
+                for p in plans:
+                    if p is None:
+                        continue
+                    key = p.searches[0].choice + (" then exact" if p.reran else "") if p.searches else p.kind
+                    kinds[key] = kinds.get(key, 0) + 1
+                row["embedsql_plans"] = kinds
+            out["cells"].append(row)
+            print("  " + cell.name + ": " + "; ".join(
+                f"{s} {v['p50_ms']} ms r{v['recall10']} rows {v['rows_mean']}" for s, v in row["systems"].items())
+                + (f"; plans {row.get('embedsql_plans')}" if plans else ""), flush=True)
+    finally:
+        if hold is not None:
+            hold.__exit__(None, None, None)
+        if session is not None:
+            session.close()
+        if con is not None:
+            con.close()
+    return out
+
+
+def markdown(result: dict) -> str:
+    """The results as Markdown tables (one per table size)."""
+    L = []
+    for size in result["sizes"]:
+        n = size["rows"]
+        L += [f"### {n:,} rows x {size['dim']}, {size['queries']} text queries, top-{result['k']}", ""]
+        b = size["build_s"]
+        L.append("Index build: " + ", ".join(f"{k} {v:.0f} s" for k, v in b.items()) + "." if b else "")
+        L.append("")
+        systems = [s for s in SYSTEMS if any(s in c["systems"] for c in size["cells"])]
+        L.append("| filter (rows kept) | " + " | ".join(LABELS[s] for s in systems) + " |")
+        L.append("|---|" + "---|" * len(systems))
+        for c in size["cells"]:
+            want = min(result["k"], c["matching"])
+            cells = []
+            for s in systems:
+                v = c["systems"].get(s)
+                if v is None:
+                    cells.append("")
+                    continue
+                rows = f"{v['rows_mean']:g} rows" + ("" if v["rows_right"] else f" (min {v['rows_min']}) ✘")
+                cells.append(f"{v['p50_ms']:.1f} ms, r {v['recall10']:.2f}, {rows}")
+            L.append(f"| {c['cell']} ({c['matching']:,}; answer {want}) | " + " | ".join(cells) + " |")
+        L.append("")
+        # the targets, for embedsql, as ratios of the same run
+        if any("embedsql" in c["systems"] for c in size["cells"]):
+            L += ["| filter | embedsql plans | embedsql p50 / faster of (chdb exact, chdb HNSW) | "
+                  "the same, filter counted every query | recall@10 >= 0.95 | rows = min(k, matching) |",
+                  "|---|---|---|---|---|---|"]
+            for c in size["cells"]:
+                e = c["systems"].get("embedsql")
+                if e is None:
+                    continue
+                fresh = c["systems"].get("embedsql-fresh")
+                base = [x["p50_ms"] for s, x in c["systems"].items() if s in ("chdb-exact", "chdb-hnsw")]
+                floor = min(base) if base else None
+
+                def ratio(v):
+                    return f"{v['p50_ms'] / floor:.2f}x" if v and floor else "n/a"
+
+                ok = [v for v in (e, fresh) if v]
+                plans = ", ".join(f"{k} {v}" for k, v in c.get("embedsql_plans", {}).items())
+                rec = min(v["recall10"] for v in ok)
+                L.append(f"| {c['cell']} | {plans} | {ratio(e)} | {ratio(fresh)} | "
+                         f"{'yes' if rec >= 0.95 else '**no**'} ({rec:.3f}) | "
+                         f"{'yes' if all(v['rows_right'] for v in ok) else '**no**'} |")
+            L.append("")
+    return "\n".join(L)
+
+
+def main(argv=None) -> int:
+    from benchmarks.clipdata import clip_stats, load_vectors, make_clip_like
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", default="25000,200000")
+    ap.add_argument("--queries", type=int, default=30)
+    ap.add_argument("--k", type=int, default=10)
+    ap.add_argument("--vectors")
+    ap.add_argument("--query-vectors")
+    ap.add_argument("--vector-column")
+    ap.add_argument("--systems", default=",".join(SYSTEMS))
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--dim", type=int, default=512, help="dimension of the synthetic vectors")
+    ap.add_argument("--smoke", action="store_true", help="2,000 rows of 64-d, 5 queries: proves it runs")
+    ap.add_argument("--json")
+    ap.add_argument("--md")
+    args = ap.parse_args(argv)
+    sizes = [2000] if args.smoke else [int(x) for x in args.rows.split(",")]
+    if args.smoke:
+        args.queries, args.dim = 5, 64
+    wanted = [s for s in args.systems.split(",") if s]
+    unknown = [s for s in wanted if s not in SYSTEMS]
+    if unknown:
+        ap.error(f"unknown systems {unknown}; choose from {', '.join(SYSTEMS)}")
+    notes, systems = [], []
+    for s in wanted:
+        need = {"duckdb": ("duckdb", "duckdb_extension_vss"), "lancedb": ("lancedb",)}.get(s, ())
+        missing = [m for m in need if not _installed(m)]
+        if missing:
+            notes.append(f"{s}: not installed ({', '.join(missing)}; pip install -e '.[bench]')")
+        else:
+            systems.append(s)
+    versions = {}
+    for mod in ("chdb", "clickhouse_connect", "duckdb", "lancedb", "numpy"):
+        try:
+            m = __import__(mod)
+            versions[mod] = getattr(m, "__version__", "?")
+        except ImportError:
+            versions[mod] = None
+    result = {"smoke": args.smoke, "k": args.k, "systems": systems, "notes": notes, "versions": versions,
+              "cores": os.cpu_count(), "loadavg_start": list(os.getloadavg()), "sizes": []}
+    tmp = Path(tempfile.mkdtemp(prefix="embedsql-peers-"))
+    t0 = time.perf_counter()
+    try:
+        full = None
+        if args.vectors:
+            full = load_vectors(args.vectors, queries=args.query_vectors, n=max(sizes), n_queries=args.queries,
+                                column=args.vector_column, seed=args.seed)
+        for n in sizes:
+            print(f"{n:,} rows", flush=True)
+            if full is not None:
+                from benchmarks.clipdata import VectorSet
+
+                vs = VectorSet(full.images[:n], full.queries, full.u[:n], full.c[:n], full.cluster[:n], full.source)
+            else:
+                vs = make_clip_like(n, args.queries, dim=args.dim, seed=args.seed)
+            size_dir = tmp / f"n{n}"
+            size_dir.mkdir()
+            res = run_size(vs, args, size_dir, systems, notes)
+            res["data"] = vs.source
+            res["geometry"] = clip_stats(vs)
+            result["sizes"].append(res)
+            shutil.rmtree(size_dir, ignore_errors=True)
+            if args.json:
+                Path(args.json).write_text(json.dumps(result, indent=1))
+            del vs
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    result["loadavg_end"] = list(os.getloadavg())
+    result["total_s"] = round(time.perf_counter() - t0, 1)
+    md = markdown(result)
+    result["markdown"] = md
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1))
+    if args.md:
+        Path(args.md).write_text(md)
+    print(md)
+    for n in notes:
+        print("note:", n)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,394 @@
+"""The vector query planner: top-k searches with metadata filters that return the right rows on
+ClickHouse (the embedded engine and servers).
+
+ClickHouse's vector_similarity index finds the nearest rows first and applies the WHERE clause
+afterwards (post-filtering): with a selective filter `… WHERE cat = 'rare' ORDER BY
+cosineDistance(v, q) LIMIT 10` returns fewer than 10 rows, often none, although 31 rows match.
+The planner knows the statement, the table and its index, so for each top-k search it
+
+1. estimates how many rows the filter keeps: `SELECT count() FROM <table> WHERE <same filter>`
+   (measured cheaper than `EXPLAIN ESTIMATE` on chdb, and exact; no query without a filter);
+2. picks a plan: an **exact scan** (the vector index ignored through
+   `ignore_data_skipping_indices`, so other skip indexes still help the filter) when the filter
+   keeps few rows or the table is small, else the **index with post-filtering** and a fetch
+   multiplier sized from the selectivity (`vector_search_index_fetch_multiplier` = 3 / s, so the
+   index hands over about three times the candidates needed to find k rows passing the filter);
+   the cost model weighs the rows an exact scan reads against the candidates the index must
+   produce (`PlannerConfig`);
+3. checks the answer: when the index plan returns fewer than k rows, the statement runs again as
+   an exact scan (the index plan is chosen only when many more than k rows match, so a short
+   answer means rows were missed). It never returns fewer rows than the true answer has. A
+   filter's count is reused for `Planner.COUNT_TTL` seconds (cleared when the session writes):
+   a stale count can make a plan slower, never an answer shorter.
+   A top-k inside a subquery, CTE or UNION is checked before the statement runs, with
+   `SELECT count() FROM (<that query>)` under the same settings (an index search is deterministic).
+
+Settings the user gives win: a key set in the statement (`SETTINGS …`, at any level), through
+`SET` earlier in the session, or passed to `Session.query(settings=…)` is never overridden. When
+the user sets one of the plan's own switches (`PLAN_KEYS`: the filter strategy, the fetch
+multiplier, `use_skip_indexes`, `ignore_data_skipping_indices`, `force_data_skipping_indices`),
+the statement runs as written and is not checked: the user chose the plan. A user's
+`hnsw_candidate_list_size_for_search` is kept, and the plan and its check still apply.
+
+MyScale servers filter inside the index search themselves: the planner does not act there.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+__all__ = ["PlannerConfig", "SearchPlan", "VectorPlan", "Planner", "PLAN_KEYS", "HNSW_EF_SEARCH", "ef_for_rows"]
+
+#: The shipped `hnsw_candidate_list_size_for_search` for a vector query the planner does not plan
+#: (ClickHouse's default is 256). On CLIP-like data with ClickHouse's index construction defaults
+#: (m = 32, ef_construction = 128, bf16), unfiltered recall@10 of text queries was, at 25k rows,
+#: 0.984 with 256 and 0.994 with 512; at 200k rows 0.856 with 256, 0.944 with 512 and 0.972 with
+#: 1024 (benchmarks/bench_hnsw_defaults.py; benchmarks/RESULTS.md). 1024 is the smallest measured
+#: value with recall >= 0.95 at 200k rows; a planned query uses `ef_for_rows` instead.
+HNSW_EF_SEARCH = 1024
+
+#: (rows up to, candidate list size): the smallest measured setting with recall@10 >= 0.95 at
+#: that table size (see HNSW_EF_SEARCH); larger tables get the last.
+EF_BY_ROWS = ((50_000, 256), (100_000, 512))
+
+
+def ef_for_rows(rows: int | None) -> int:
+    """The candidate list size an unfiltered index plan uses on a table of `rows` rows (None:
+    unknown size -> HNSW_EF_SEARCH). 256 up to 50k rows, 512 up to 100k (interpolated between the
+    measured 25k and 200k), 1024 beyond."""
+    if rows is None:
+        return HNSW_EF_SEARCH
+    for limit, ef in EF_BY_ROWS:
+        if rows <= limit:
+            return ef
+    return HNSW_EF_SEARCH
+
+#: Settings with which the user chooses the plan; when any is given the planner steps aside.
+PLAN_KEYS = frozenset({
+    "vector_search_filter_strategy", "vector_search_index_fetch_multiplier",
+    "vector_search_postfilter_multiplier", "use_skip_indexes", "ignore_data_skipping_indices",
+    "force_data_skipping_indices",
+})
+EF_KEY = "hnsw_candidate_list_size_for_search"
+#: Settings the planner sends; a server that lacks any of them gets no plan (ClickHouse < 25.8).
+NEEDED_SETTINGS = ("vector_search_filter_strategy", "vector_search_index_fetch_multiplier", EF_KEY,
+                   "ignore_data_skipping_indices")
+
+
+@dataclass
+class PlannerConfig:
+    """The cost model, in units of "rows an exact scan reads" (reading and decompressing one
+    stored vector dominates an exact scan; one candidate the HNSW index produces costs about
+    `candidate_cost` of those). Measured on chdb with 512-d CLIP-like vectors (benchmarks/
+    bench_peers.py); the figures are ratios, so they carry across machines.
+
+    - index_fixed: the index search's cost before it hands over any candidate;
+    - candidate_cost: per candidate fetched (k × multiplier);
+    - safety: candidates fetched per row needed, divided by the selectivity (3: the filter's
+      expected share of the candidates is three times k);
+    - max_multiplier: ClickHouse's upper bound for vector_search_index_fetch_multiplier;
+    - ef_search: hnsw_candidate_list_size_for_search sent with an index plan the user did not
+      tune; None: by table size (`ef_for_rows`)."""
+
+    index_fixed: float = 5000.0
+    candidate_cost: float = 10.0
+    safety: float = 3.0
+    max_multiplier: int = 1000
+    ef_search: int | None = None
+
+
+@dataclass
+class SearchPlan:
+    """The plan of one top-k search in a statement."""
+
+    table: str
+    column: str
+    function: str
+    k: int
+    offset: int
+    filtered: bool
+    outermost: bool
+    indexes: list[str] = field(default_factory=list)   # vector index names it could use
+    choice: str = "exact"              # "index" | "exact"
+    multiplier: int | None = None      # fetch multiplier of a filtered index plan
+    matching: int | None = None        # rows passing the filter (count()), None: not counted
+    total: int | None = None           # rows in the table (catalog), None: unknown
+    reason: str = ""
+    check: str = ""                    # outcome of a pre-run check (nested searches)
+
+    @property
+    def expected(self) -> int | None:
+        """Rows a correct answer has: min(k, matching rows after the offset); None when unknown
+        (no filter: k is required unless the table is smaller)."""
+        if self.matching is None:
+            return None
+        return min(self.k, max(0, self.matching - self.offset))
+
+
+@dataclass
+class VectorPlan:
+    """What the planner chose for one statement and why (Result.stats.plan; --explain; the TUI's
+    details pane). `kind`: "index", "exact", "mixed" (several searches, some of each), "yours"
+    (the user's settings choose; not checked) or "none" (nothing the planner can act on; `reason`
+    says why). `settings`: what the planner sent (never a key the user gave); `fallback`: the
+    settings of the exact rerun; `rows`: rows the statement returned; `reran`: whether the check
+    made it rerun exactly; `estimate_ms`: time spent counting and checking."""
+
+    kind: str
+    reason: str = ""
+    searches: list[SearchPlan] = field(default_factory=list)
+    settings: dict = field(default_factory=dict)
+    fallback: dict = field(default_factory=dict)
+    rows: int | None = None
+    reran: bool = False
+    checked: str = ""
+    estimate_ms: float = 0.0
+
+    def describe(self) -> list[str]:
+        """Human-readable lines, most important first."""
+        if self.kind in ("none", "yours"):
+            return [f"vector plan: {'as written' if self.kind == 'yours' else 'none'} ({self.reason})"]
+        lines = []
+        for s in self.searches:
+            head = f"{s.table}.{s.column} top {s.k}" + (f" offset {s.offset}" if s.offset else "")
+            if s.choice == "index":
+                how = f"vector index {', '.join(s.indexes)}"
+                if s.filtered:
+                    how += f" with post-filtering, fetch multiplier {s.multiplier}"
+            else:
+                how = "exact scan" + (f" (vector index {', '.join(s.indexes)} not used)" if s.indexes else "")
+            lines.append(f"vector plan: {head}: {how} — {s.reason}")
+            if s.check:
+                lines.append(f"  check: {s.check}")
+        if self.settings:
+            lines.append("  settings: " + ", ".join(f"{k} = {v}" for k, v in self.settings.items()))
+        if self.checked:
+            lines.append(f"  result: {self.checked}")
+        if self.estimate_ms:
+            lines.append(f"  planning queries: {self.estimate_ms:.1f} ms")
+        return lines
+
+    def needs_exact_rerun(self, rows: int) -> bool:
+        """After the statement ran with `rows` rows: too few for the outermost search's answer?
+        Records the outcome in `checked`/`rows`."""
+        self.rows = rows
+        outer = [s for s in self.searches if s.outermost and s.choice == "index"]
+        if len(self.searches) != 1 or not outer:
+            if self.searches and any(s.outermost for s in self.searches):
+                self.checked = f"{rows} row(s)"
+            return False
+        s = outer[0]
+        # k, not the count: a count reused from the cache may be stale (the index plan is only
+        # chosen when many more than k rows match, so a short answer means missed rows)
+        want = s.k
+        if rows >= want:
+            self.checked = f"{rows} row(s), as many as the answer has ({want})"
+            return False
+        self.checked = (f"the index returned {rows} row(s), fewer than the {want} the answer has: "
+                        f"ran again as an exact scan")
+        self.reran = True
+        return True
+
+
+class Planner:
+    """Plans the top-k searches of one statement at a time.
+
+    `run(sql, settings) -> list[tuple]` runs a planning query on the session's engine (the caller
+    maps its errors); `catalog` is the session's LiveCatalog; `config` the cost model."""
+
+    #: seconds a filter's row count is reused (the session clears it when it writes). A stale
+    #: count can only make a plan slower, never an answer shorter: the check compares the rows
+    #: with k, not with the count.
+    COUNT_TTL = 60.0
+
+    def __init__(self, run: Callable[[str, dict | None], list], catalog, config: PlannerConfig | None = None):
+        self._run = run
+        self.catalog = catalog
+        self.config = config or PlannerConfig()
+        self._counts: dict[str, tuple[float, int]] = {}
+
+    def invalidate(self) -> None:
+        """Forget the cached row counts (after a write)."""
+        self._counts.clear()
+
+    def _count(self, sql: str) -> tuple[int, bool]:
+        """(rows, from the cache?) of a `SELECT count()` planning query."""
+        now = time.monotonic()
+        hit = self._counts.get(sql)
+        if hit is not None and now - hit[0] < self.COUNT_TTL:
+            return hit[1], True
+        n = int(self._run(sql, None)[0][0])
+        if len(self._counts) > 256:
+            self._counts.clear()
+        self._counts[sql] = (now, n)
+        return n, False
+
+    def plan(self, statement: str, topks, *, fill: Callable[[str], str], user: dict, dialect: str) -> VectorPlan:
+        """The plan for `statement` (as recognized: vectors may still be placeholders, which
+        `fill` turns into what is sent) whose top-k searches are `topks` (sqlext.text.topk.TopK).
+        `user`: every setting the user gave (statement SETTINGS, SET, call settings), lower-case
+        keys. Runs count() queries, and check queries for nested searches, through `run`."""
+        from ..errors import EmbedSQLError
+
+        if dialect != "clickhouse":
+            return VectorPlan("none", "MyScale filters inside its vector index search: no planning needed")
+        pinned = sorted(k for k in user if k in PLAN_KEYS)
+        if pinned:
+            return VectorPlan("yours", "you set " + ", ".join(f"{k} = {user[k]}" for k in pinned)
+                              + ": sent as written, its row count not checked")
+        searches = []
+        for t in topks:
+            try:
+                idx = self.catalog.vector_indexes_behind(t.table, t.column)
+            except EmbedSQLError:
+                idx = []
+            usable = [i for i in idx if i.metric == t.metric]
+            sp = SearchPlan(t.table, t.column, t.function, t.k, t.offset, t.filtered, t.outermost,
+                            [i.name for i in usable])
+            if not usable:
+                sp.reason = (f"{t.function} does not match the metric of vector index "
+                             f"{', '.join(i.name for i in idx)} ({idx[0].metric}): ClickHouse scans every row"
+                             if idx else "no vector index on the column: ClickHouse scans every row")
+            searches.append((t, sp))
+        if not any(sp.indexes for _, sp in searches):
+            return VectorPlan("none", searches[0][1].reason if len(searches) == 1 else
+                              "no usable vector index: ClickHouse scans every row", [sp for _, sp in searches])
+        t0 = time.perf_counter()
+        for t, sp in searches:
+            if sp.indexes:
+                self._choose(t, sp, fill)
+        plan = self._settings(searches, user)
+        # nested searches on the index: check their row count before the statement runs
+        for t, sp in searches:
+            if sp.choice == "index" and not (sp.outermost and len(searches) == 1):
+                self._check_nested(statement, t, sp, fill, plan)
+        if any(sp.check.endswith("exact scan") for _, sp in searches):
+            plan = self._settings(searches, user)
+        plan.estimate_ms = (time.perf_counter() - t0) * 1000
+        return plan
+
+    # -- choosing -----------------------------------------------------------------------------
+    def _choose(self, t, sp: SearchPlan, fill) -> None:
+        from ..errors import EmbedSQLError
+
+        cfg = self.config
+        want = t.k + t.offset
+        try:
+            sp.total = self.catalog.total_rows(t.table)
+        except EmbedSQLError:
+            sp.total = None
+        if not t.filtered:
+            if sp.total is not None and sp.total <= cfg.index_fixed + cfg.candidate_cost * want:
+                sp.choice = "exact"
+                sp.reason = f"no filter, {sp.total:,} rows: an exact scan costs less than the index search"
+            else:
+                sp.choice = "index"
+                sp.reason = "no filter: the index search returns k rows" + (
+                    f" of {sp.total:,}" if sp.total is not None else "")
+            return
+        sql = self._count_sql(t)
+        try:
+            sp.matching, cached = self._count(fill(sql))
+        except (EmbedSQLError, IndexError, TypeError, ValueError) as exc:
+            sp.choice = "exact"
+            sp.reason = f"the filter's rows could not be counted ({str(exc)[:120]}): exact scan"
+            return
+        total = max(sp.total or 0, sp.matching)
+        sp.total = total
+        if sp.matching == 0:
+            sp.choice = "exact"
+            sp.reason = "no row passes the filter"
+            return
+        s = sp.matching / total if total else 1.0
+        mult = max(1, math.ceil(cfg.safety / s)) if s < 1 else 1
+        granularity = self._granularity(t.table)
+        exact_rows = min(total, sp.matching * granularity)
+        index_rows = cfg.index_fixed + cfg.candidate_cost * want * mult
+        pct = f"{100 * s:.3g} %"
+        kept = f"the filter keeps {sp.matching:,} of {total:,} rows ({pct}{', counted earlier' if cached else ''})"
+        if mult > cfg.max_multiplier:
+            sp.choice = "exact"
+            sp.reason = (f"{kept}: the index would need over {cfg.max_multiplier}x the candidates "
+                         f"(ClickHouse's limit) to find {want} of them")
+        elif index_rows < exact_rows:
+            sp.choice = "index"
+            sp.multiplier = mult
+            sp.reason = (f"{kept}: {want * mult:,} candidates from the index cost less than "
+                         f"scanning {exact_rows:,} rows")
+        else:
+            sp.choice = "exact"
+            sp.reason = (f"{kept}: scanning {exact_rows:,} rows costs less than the "
+                         f"{want * mult:,} candidates the index would need")
+
+    def _granularity(self, table: str) -> int:
+        try:
+            for base in self.catalog.base_tables(table):
+                v = self.catalog.table_setting(base, "index_granularity")
+                if v and str(v).isdigit():
+                    return int(v)
+        except Exception:  # noqa: BLE001 - a hint for the cost model only
+            pass
+        return 8192
+
+    @staticmethod
+    def _count_sql(t) -> str:
+        parts = [t.with_clause or "", f"SELECT count() FROM {t.from_text}"]
+        if t.prewhere:
+            parts.append(f"PREWHERE {t.prewhere}")
+        if t.where:
+            parts.append(f"WHERE {t.where}")
+        if t.settings:
+            parts.append("SETTINGS " + ", ".join(f"{k} = {v}" for k, v in t.settings.items()))
+        return " ".join(p for p in parts if p)
+
+    # -- settings -----------------------------------------------------------------------------
+    def _settings(self, searches, user: dict) -> VectorPlan:
+        plans = [sp for _, sp in searches]
+        # an index one exact search must not use cannot serve another search either
+        exact_idx = {i for sp in plans if sp.choice == "exact" for i in sp.indexes}
+        for sp in plans:
+            if sp.choice == "index" and exact_idx & set(sp.indexes):
+                sp.choice = "exact"
+                sp.reason += "; exact like the other search on the same index (one setting serves both)"
+        exact_idx = sorted({i for sp in plans if sp.choice == "exact" for i in sp.indexes})
+        index_plans = [sp for sp in plans if sp.choice == "index"]
+        settings: dict = {}
+        if index_plans:
+            if EF_KEY not in user:
+                ef = self.config.ef_search
+                if ef is None:
+                    sizes = [sp.total for sp in index_plans]
+                    ef = ef_for_rows(None if any(x is None for x in sizes) else max(sizes))
+                settings[EF_KEY] = ef
+            mults = [sp.multiplier for sp in index_plans if sp.filtered and sp.multiplier]
+            if mults:
+                settings["vector_search_filter_strategy"] = "postfilter"
+                settings["vector_search_index_fetch_multiplier"] = max(mults)
+        if exact_idx:
+            settings["ignore_data_skipping_indices"] = ",".join(exact_idx)
+        every_idx = sorted({i for sp in plans for i in sp.indexes})
+        kinds = {sp.choice for sp in plans if sp.indexes}
+        kind = kinds.pop() if len(kinds) == 1 else "mixed"
+        return VectorPlan(kind, "", plans, settings,
+                          {"ignore_data_skipping_indices": ",".join(every_idx)} if every_idx else {})
+
+    def _check_nested(self, statement: str, t, sp: SearchPlan, fill, plan: VectorPlan) -> None:
+        from ..errors import EmbedSQLError
+
+        want = t.k  # as in VectorPlan.needs_exact_rerun
+        # names from the statement's WITH clause (a query vector, the CTEs) stay visible
+        prefix = (t.with_clause + " ") if t.with_clause and t.start > 0 else ""
+        sql = f"{prefix}SELECT count() FROM ({t.query_text(statement)})"
+        try:
+            got = int(self._run(fill(sql), plan.settings)[0][0])
+        except (EmbedSQLError, IndexError, TypeError, ValueError) as exc:
+            sp.choice = "exact"
+            sp.check = f"could not check the index's rows ({str(exc)[:120]}): exact scan"
+            return
+        if got >= want:
+            sp.check = f"the index returns {got} row(s) of the {want} the answer has"
+        else:
+            sp.choice = "exact"
+            sp.check = f"the index returns {got} row(s), fewer than the {want} the answer has: exact scan"

@@ -1,0 +1,124 @@
+"""Helpers shared by the two translation directions and the lints, over the tokens of
+`sqlext.text.tokens` (the one lexer).
+
+We never regenerate SQL: each token has its character span, we decide what to replace, and
+`apply_edits` writes the replacements into the original text (and its tokens: only the new text
+is lexed). Everything else stays byte for byte.
+"""
+from __future__ import annotations
+
+from sqlext.errors import TranslationError
+from sqlext.text.kinds import TableRef, table_refs  # noqa: F401  (re-exported)
+from sqlext.text.tokens import (  # noqa: F401  (re-exported for the translators)
+    Token, Tokens, TokenType, is_name, match_close, position, read_name, split_args, tokenize,
+)
+
+Tok = Token
+
+
+def line_col(sql: str, offset: int) -> tuple[int, int]:
+    return position(sql, offset)
+
+
+def error(sql: str, tok: Tok | None, message: str, hint: str | None = None) -> TranslationError:
+    if tok is None:
+        return TranslationError(message, hint=hint)
+    line, col = line_col(sql, tok.start)
+    return TranslationError(message, line=line, col=col, hint=hint)
+
+
+def apply_edits(tokens: Tokens, edits: list[tuple[int, int, str]]) -> Tokens:
+    """The statement with (start, end, replacement) edits applied, as tokens. Edits that do not
+    fall on token boundaries make the new text lexed whole."""
+    try:
+        return tokens.splice(edits)
+    except ValueError:
+        text = splice(tokens.text, edits)
+        return tokenize(text)
+
+
+def splice(text: str, edits: list[tuple[int, int, str]]) -> str:
+    """Apply (start, end, replacement) edits (non-overlapping) to text."""
+    out, pos = [], 0
+    for s, e, rep in sorted(edits, key=lambda x: (x[0], x[1])):
+        if s < pos:
+            raise ValueError(f"overlapping edits at {s}")
+        out.append(text[pos:s])
+        out.append(rep)
+        pos = e
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def statement_pieces(tokens: Tokens) -> list[Tokens]:
+    """The statements of a text. One statement: the tokens as given (a trailing `;` and comments
+    included, so an untouched statement comes back byte for byte); several: each one's tokens."""
+    if ";" not in tokens.text or not any(t.type is TokenType.SEMICOLON for t in tokens):
+        return [tokens]
+    pieces = tokens.statements()
+    if len(pieces) <= 1:
+        return [tokens]
+    return [p for _, p in pieces]
+
+
+# ---------------------------------------------------------------- table references
+
+def resolve_column(parts: list[str], refs: list[TableRef], has_column) -> tuple[str | None, str]:
+    """A column reference (['c'] or ['t', 'c'] or ['db', 't', 'c']) -> (table or None, column).
+    `has_column(table, column)` tells whether the catalog knows the column on a table."""
+    column = parts[-1]
+    qual = parts[:-1]
+    if qual:
+        q = ".".join(qual)
+        for r in refs:
+            if r.alias == q or r.name == q or r.name.split(".")[-1] == q:
+                return r.name, column
+        return q, column
+    names = list(dict.fromkeys(r.name for r in refs))
+    if len(names) == 1:
+        return names[0], column
+    for n in names:
+        if has_column(n, column):
+            return n, column
+    return (names[0] if names else None), column
+
+
+# ---------------------------------------------------------------- SETTINGS clause
+
+def settings_edits(toks: list[Tok], text: str, new: dict[str, str]) -> tuple[list[tuple[int, int, str]], list[str]]:
+    """Edits adding `new` settings to the statement: merged into its top-level SETTINGS clause
+    (keys already set by the user win), else a SETTINGS clause before FORMAT / INTO OUTFILE,
+    else at the end (before a trailing `;`). Returns (edits, skipped keys)."""
+    if not new:
+        return [], []
+    top = [k for k, t in enumerate(toks) if t.depth == 0]
+    settings_i = None
+    for k in top:
+        if toks[k].type == TokenType.SETTINGS:
+            settings_i = k
+    skipped = []
+    if settings_i is not None:
+        existing = {toks[k].low for k in range(settings_i + 1, len(toks) - 1)
+                    if toks[k + 1].type == TokenType.EQ and toks[k].depth == 0}
+        items = []
+        for key, val in new.items():
+            if key.lower() in existing:
+                skipped.append(key)
+            else:
+                items.append(f"{key} = {val}")
+        if not items:
+            return [], skipped
+        pos = toks[settings_i].end
+        return [(pos, pos, " " + ", ".join(items) + ",")], skipped
+    clause = "SETTINGS " + ", ".join(f"{k} = {v}" for k, v in new.items())
+    for k in top:
+        t = toks[k]
+        nxt = toks[k + 1] if k + 1 < len(toks) else None
+        if (t.type == TokenType.FORMAT and not (nxt and nxt.type == TokenType.L_PAREN)) or \
+                (t.type == TokenType.INTO and nxt is not None and nxt.up == "OUTFILE"):
+            return [(t.start, t.start, clause + " ")], skipped
+    last = len(toks) - 1
+    while last >= 0 and toks[last].type == TokenType.SEMICOLON:
+        last -= 1
+    pos = toks[last].end if last >= 0 else len(text)
+    return [(pos, pos, " " + clause)], skipped

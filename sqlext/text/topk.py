@@ -1,0 +1,377 @@
+"""Recognize vector top-k searches in a statement, and the settings a statement or a SET names.
+Pure text in, facts out: nothing is sent, nothing is rewritten (the planner on the db side,
+`sqlext.db.planner`, decides what to do with them).
+
+    find_topk(sql) -> list[TopK]          every `SELECT … ORDER BY <distance>(col, <vector>) LIMIT k`
+    statement_settings(sql) -> dict       keys/values of every SETTINGS clause in the statement
+    parse_set(sql) -> dict | None         `SET a = 1, b = 'x'` -> {"a": "1", "b": "'x'"}; else None
+
+A top-k search is one SELECT (at any depth: the statement itself, a subquery, a CTE body, a
+branch of a UNION) that
+- reads one table (`FROM [db.]t [[AS] alias] [FINAL] [SAMPLE …]`; no JOIN, ARRAY JOIN, comma
+  join, table function or subquery in its FROM),
+- has no GROUP BY / HAVING / DISTINCT / WINDOW / QUALIFY,
+- orders by one key: `cosineDistance(col, v)` or `L2Distance(col, v)` (either argument order),
+  written in ORDER BY or as an alias of the SELECT list, ascending,
+- with `LIMIT k`, `LIMIT k OFFSET o` or `LIMIT o, k` (not `LIMIT … BY`, not `WITH TIES`),
+- where `v` is a constant vector: an array literal (`[0.1, …]`, or the session's short
+  placeholder `[__embedsql_vec_…]` for an EMBED result) or the name of one given in a WITH clause
+  (`WITH [0.1, …] AS q`).
+MyScale's `distance()` is recognized after the dialect bridge has translated it to one of these.
+
+The recognition sits behind these three functions so that it can move onto another token layer
+without changing its callers. Offsets are character offsets into `sql`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlext.errors import SQLSyntaxError
+from sqlext.text.tokens import Token as Tok
+from sqlext.text.tokens import Tokens, TokenType, is_name, match_close, read_name, split_args
+from sqlext.text.tokens import tokenize as _lex
+
+
+def tokenize(sql: str) -> list[Tok] | None:
+    """The statement's tokens (`sqlext.text.tokens`), or None when it cannot be lexed (an
+    unterminated string: the server will say so)."""
+    try:
+        return _lex(sql).tokens
+    except SQLSyntaxError:
+        return None
+
+__all__ = ["TopK", "find_topk", "statement_settings", "parse_set", "DISTANCE_METRIC"]
+
+#: ClickHouse distance functions a vector_similarity index serves, and the index metric each needs.
+DISTANCE_METRIC = {"cosinedistance": "Cosine", "l2distance": "L2"}
+
+_CLAUSES = {TokenType.FROM, TokenType.PREWHERE, TokenType.WHERE, TokenType.GROUP_BY, TokenType.HAVING,
+            TokenType.ORDER_BY, TokenType.LIMIT, TokenType.SETTINGS, TokenType.FORMAT, TokenType.WINDOW,
+            TokenType.QUALIFY, TokenType.OFFSET, TokenType.INTO}
+_SET_OPS = {TokenType.UNION, TokenType.EXCEPT, TokenType.INTERSECT}
+_JOINISH = {TokenType.JOIN, TokenType.ARRAY, TokenType.COMMA, TokenType.L_PAREN, TokenType.LEFT,
+            TokenType.RIGHT, TokenType.INNER, TokenType.FULL, TokenType.CROSS, TokenType.OUTER,
+            TokenType.GLOBAL, TokenType.ASOF, TokenType.SEMI, TokenType.ANTI, TokenType.PASTE}
+_NOT_ALIAS = {"FINAL", "SAMPLE", "PREWHERE", "WHERE", "ORDER", "LIMIT", "SETTINGS", "FORMAT", "GROUP"}
+
+
+@dataclass(frozen=True)
+class TopK:
+    """One recognized top-k vector search.
+
+    start/end: the span of the whole query it belongs to (its WITH clause included) in the
+    statement; outermost: its rows are the statement's rows (no enclosing query, UNION or CTE use).
+    table: as written, unquoted (`db.t` or `t`); from_text: the FROM item as written (table, alias,
+    FINAL, SAMPLE); function: the distance function as written; metric: "Cosine" | "L2";
+    column: the vector column (unqualified); vector: the vector argument's text (a literal, a
+    placeholder or a WITH name); where/prewhere: the condition texts or None; k, offset: LIMIT;
+    settings: its own SETTINGS clause (lower-case keys); with_clause: the statement's top-level
+    `WITH …` text (without the SELECT), for a check query that needs its names; None when none."""
+
+    start: int
+    end: int
+    outermost: bool
+    table: str
+    from_text: str
+    function: str
+    metric: str
+    column: str
+    vector: str
+    where: str | None
+    prewhere: str | None
+    k: int
+    offset: int = 0
+    settings: dict = field(default_factory=dict)
+    with_clause: str | None = None
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.where or self.prewhere)
+
+    def query_text(self, sql: str) -> str:
+        return sql[self.start:self.end]
+
+
+def _src(sql: str, toks: list[Tok], a: int, b: int) -> str:
+    return sql[toks[a].start:toks[b - 1].end] if b > a else ""
+
+
+def _scope_end(toks: list[Tok], i: int) -> int:
+    """Index just past the query the SELECT at i belongs to: the closing bracket of its group, a
+    set operator or `;` at its depth, or the end."""
+    d = toks[i].depth
+    j = i + 1
+    while j < len(toks):
+        t = toks[j]
+        if t.depth < d or (t.depth == d and (t.type in _SET_OPS or t.type == TokenType.SEMICOLON)):
+            break
+        j += 1
+    return j
+
+
+def _query_start(toks: list[Tok], i: int) -> int:
+    """Index where the query of the SELECT at i begins: its own WITH clause when it has one."""
+    d = toks[i].depth
+    j = i - 1
+    while j >= 0 and toks[j].depth >= d:
+        if toks[j].depth == d and (toks[j].type in _SET_OPS or toks[j].type in (TokenType.SELECT,
+                                                                                   TokenType.SEMICOLON)):
+            return i  # ours follows a set operator: it has no WITH of its own
+        j -= 1
+    k = j + 1
+    return k if k < i and toks[k].type == TokenType.WITH else i
+
+
+def _is_outermost(toks: list[Tok], qstart: int, qend: int) -> bool:
+    """The query [qstart, qend) is the whole statement (a trailing `;` aside)."""
+    return qstart == 0 and all(t.type == TokenType.SEMICOLON for t in toks[qend:])
+
+
+def _with_vectors(sql: str, toks: list[Tok]) -> dict[str, str]:
+    """Names given to array literals in WITH clauses: `WITH [..] AS q` -> {"q": "[..]"}."""
+    out = {}
+    for k, t in enumerate(toks):
+        if t.type != TokenType.L_BRACKET or (k and toks[k - 1].type not in (TokenType.WITH, TokenType.COMMA)):
+            continue
+        close = match_close(toks, k)
+        if close < 0 or close + 2 >= len(toks) or toks[close + 1].type != TokenType.ALIAS:
+            continue
+        if not _is_vector_literal(toks, k, close + 1):
+            continue  # an array of arrays, or of expressions, is not a query vector
+        out[toks[close + 2].text] = _src(sql, toks, k, close + 1)
+    return out
+
+
+def _is_vector_literal(toks: list[Tok], a: int, b: int) -> bool:
+    if b - a < 2 or toks[a].type != TokenType.L_BRACKET or match_close(toks, a) != b - 1:
+        return False
+    inner = toks[a + 1:b - 1]
+    if len(inner) == 1 and inner[0].text.startswith("__embedsql_vec_"):
+        return True
+    return bool(inner) and all(t.type in (TokenType.NUMBER, TokenType.COMMA, TokenType.DASH, TokenType.PLUS)
+                               for t in inner)
+
+
+def _distance_call(sql: str, toks: list[Tok], a: int, b: int, vectors: dict) -> tuple | None:
+    """tokens [a, b) are exactly `fn(col, vec)` or `fn(vec, col)` -> (fn, metric, column parts, vector text)."""
+    if b - a < 4 or toks[a].low not in DISTANCE_METRIC or toks[a + 1].type != TokenType.L_PAREN:
+        return None
+    if a and toks[a - 1].type == TokenType.DOT:
+        return None
+    close = match_close(toks, a + 1)
+    if close != b - 1:
+        return None
+    args = split_args(toks, a + 1, close)
+    if len(args) != 2:
+        return None
+    for (ca, cb), (va, vb) in (args, args[::-1]):
+        parts, after = read_name(toks, ca)
+        if not parts or after != cb:
+            continue
+        if _is_vector_literal(toks, va, vb):
+            return toks[a].text, DISTANCE_METRIC[toks[a].low], parts, _src(sql, toks, va, vb)
+        if vb == va + 1 and toks[va].text in vectors and toks[va].type in (TokenType.VAR, TokenType.IDENTIFIER):
+            return toks[a].text, DISTANCE_METRIC[toks[a].low], parts, toks[va].text
+    return None
+
+
+def _settings_at(sql: str, toks: list[Tok], k: int) -> dict[str, str]:
+    """The `key = value, …` list after the SETTINGS token at k (at its depth): lower-case keys,
+    values as written."""
+    out = {}
+    d = toks[k].depth
+    j = k + 1
+    while j + 2 < len(toks) and toks[j].depth == d and is_name(toks[j]) and toks[j + 1].type == TokenType.EQ:
+        v = e = j + 2
+        while e < len(toks) and toks[e].depth >= d and not (
+                toks[e].depth == d and toks[e].type in (TokenType.COMMA, TokenType.FORMAT, TokenType.SEMICOLON)):
+            e += 1
+        if e == v:
+            break
+        out[toks[j].low] = _src(sql, toks, v, e)
+        if e < len(toks) and toks[e].type == TokenType.COMMA and toks[e].depth == d:
+            j = e + 1
+        else:
+            break
+    return out
+
+
+def statement_settings(sql: str, toks: list[Tok] | None = None) -> dict[str, str]:
+    """Every `SETTINGS k = v, …` clause in the statement, merged (lower-case keys; values as
+    written, strings re-quoted). {} when none or when the text cannot be tokenized."""
+    if "settings" not in sql.lower():
+        return {}
+    toks = tokenize(sql) if toks is None else toks
+    out: dict[str, str] = {}
+    for k, t in enumerate(toks or []):
+        if t.type == TokenType.SETTINGS:
+            out.update(_settings_at(sql, toks, k))
+    return out
+
+
+def parse_set(sql: str) -> dict[str, str] | None:
+    """`SET a = 1, b = 'x'` -> {"a": "1", "b": "'x'"} (lower-case keys, values as written);
+    None for any other statement (SET ROLE, SET DEFAULT ROLE and the like included)."""
+    head = sql.lstrip()
+    if not head[:3].upper() == "SET" or (len(head) > 3 and not head[3].isspace()):
+        return None
+    toks = tokenize(sql)
+    if not toks or toks[0].up != "SET":
+        return None
+    if len(toks) > 1 and toks[1].up in ("ROLE", "DEFAULT", "TRANSACTION"):
+        return None
+    body = [t for t in toks if t.type != TokenType.SEMICOLON]
+    out = _settings_at(sql, body, 0)
+    return out or None
+
+
+def find_topk(sql: "str | Tokens") -> list[TopK]:
+    """Every top-k vector search in one statement (see the module docstring), in text order.
+    `sql`: the statement's text, or its tokens (`sqlext.text.tokens.Tokens`: not lexed again;
+    the session hands on the tokens of what it sends, vector literals included). [] when there is
+    none or the text cannot be tokenized."""
+    given = sql if isinstance(sql, Tokens) else None
+    sql = given.text if given is not None else sql
+    low = sql.lower()
+    if "limit" not in low or not any(f in low for f in DISTANCE_METRIC):
+        return []
+    toks = given.tokens if given is not None else tokenize(sql)
+    if not toks:
+        return []
+    vectors = _with_vectors(sql, toks)
+    top_with = None
+    if toks[0].type == TokenType.WITH:
+        sel = next((k for k, t in enumerate(toks) if t.type == TokenType.SELECT and t.depth == 0), None)
+        if sel is not None:
+            top_with = _src(sql, toks, 0, sel)
+    out = []
+    for i, t in enumerate(toks):
+        if t.type != TokenType.SELECT:
+            continue
+        r = _topk_at(sql, toks, i, vectors, top_with)
+        if r is not None:
+            out.append(r)
+    return out
+
+
+def _topk_at(sql: str, toks: list[Tok], i: int, vectors: dict, top_with: str | None) -> TopK | None:
+    d = toks[i].depth
+    end = _scope_end(toks, i)
+    clauses: dict = {}
+    for j in range(i + 1, end):
+        t = toks[j]
+        if t.depth != d:
+            continue
+        if t.type in (TokenType.GROUP_BY, TokenType.HAVING, TokenType.WINDOW, TokenType.QUALIFY, TokenType.DISTINCT,
+                      TokenType.INTO):
+            return None
+        if t.type in _CLAUSES and t.type not in clauses:
+            clauses[t.type] = j
+        elif t.type in _CLAUSES and t.type in (TokenType.WHERE, TokenType.FROM, TokenType.ORDER_BY, TokenType.LIMIT):
+            return None  # a second one at this level: not a plain SELECT
+    if i + 1 < end and toks[i + 1].type == TokenType.DISTINCT:
+        return None
+    need = (TokenType.FROM, TokenType.ORDER_BY, TokenType.LIMIT)
+    if any(c not in clauses for c in need):
+        return None
+    marks = sorted(clauses.values())
+
+    def region(tt):
+        a = clauses.get(tt)
+        if a is None:
+            return None
+        b = next((m for m in marks if m > a), end)
+        return a + 1, b
+
+    # FROM: one table
+    fa, fb = region(TokenType.FROM)
+    parts, after = read_name(toks, fa)
+    if not parts or (after < fb and toks[after].type == TokenType.L_PAREN):
+        return None
+    j = after
+    if j < fb and toks[j].type == TokenType.ALIAS:
+        j += 2
+    elif j < fb and toks[j].type in (TokenType.VAR, TokenType.IDENTIFIER) and toks[j].up not in _NOT_ALIAS:
+        j += 1
+    for t in toks[j:fb]:
+        if t.depth == d and (t.type in _JOINISH or t.up in ("JOIN", "ARRAY")):
+            return None
+    from_text = _src(sql, toks, fa, fb)
+    # ORDER BY one ascending key
+    oa, ob = region(TokenType.ORDER_BY)
+    items = split_level(toks, oa, ob, d)
+    if len(items) != 1:
+        return None
+    ka, kb = items[0]
+    if kb - ka >= 1 and toks[kb - 1].type in (TokenType.ASC, TokenType.DESC):
+        if toks[kb - 1].type == TokenType.DESC:
+            return None
+        kb -= 1
+    if any(t.up in ("NULLS", "COLLATE", "WITH") for t in toks[ka:kb] if t.depth == d):
+        return None
+    call = _distance_call(sql, toks, ka, kb, vectors)
+    if call is None and kb == ka + 1 and toks[ka].type in (TokenType.VAR, TokenType.IDENTIFIER):
+        call = _aliased_call(sql, toks, i + 1, fa - 1, d, toks[ka].text, vectors)
+    if call is None:
+        return None
+    fn, metric, col_parts, vector = call
+    # LIMIT k [OFFSET o] | LIMIT o, k
+    la = clauses[TokenType.LIMIT] + 1
+    lb = next((m for m in marks if m > clauses[TokenType.LIMIT]), end)
+    nums = toks[la:lb]
+    k = offset = None
+    if len(nums) == 1 and nums[0].type == TokenType.NUMBER:
+        k = nums[0].text
+    elif len(nums) == 3 and nums[1].type == TokenType.COMMA and nums[0].type == nums[2].type == TokenType.NUMBER:
+        offset, k = nums[0].text, nums[2].text
+    else:
+        return None
+    if TokenType.OFFSET in clauses:
+        oa2, ob2 = region(TokenType.OFFSET)
+        if offset is not None or ob2 - oa2 != 1 or toks[oa2].type != TokenType.NUMBER:
+            return None
+        offset = toks[oa2].text
+    try:
+        k_i, off_i = int(k), int(offset or 0)
+    except ValueError:
+        return None
+    if k_i <= 0:
+        return None
+    where = region(TokenType.WHERE)
+    prewhere = region(TokenType.PREWHERE)
+    settings = _settings_at(sql, toks, clauses[TokenType.SETTINGS]) if TokenType.SETTINGS in clauses else {}
+    qstart = _query_start(toks, i)
+    # the query's text ends before FORMAT / INTO OUTFILE (a check query wraps it)
+    qend = clauses.get(TokenType.FORMAT, end)
+    return TopK(
+        start=toks[qstart].start, end=toks[qend - 1].end,
+        outermost=_is_outermost(toks, qstart, end),
+        table=".".join(parts), from_text=from_text, function=fn, metric=metric, column=col_parts[-1],
+        vector=vector,
+        where=_src(sql, toks, *where) if where else None,
+        prewhere=_src(sql, toks, *prewhere) if prewhere else None,
+        k=k_i, offset=off_i, settings=settings, with_clause=top_with,
+    )
+
+
+def split_level(toks: list[Tok], a: int, b: int, d: int) -> list[tuple[int, int]]:
+    """Comma-separated items of tokens [a, b) at depth d."""
+    out, s = [], a
+    for j in range(a, b):
+        if toks[j].type == TokenType.COMMA and toks[j].depth == d:
+            out.append((s, j))
+            s = j + 1
+    if s < b:
+        out.append((s, b))
+    return out
+
+
+def _aliased_call(sql: str, toks: list[Tok], a: int, b: int, d: int, alias: str, vectors: dict):
+    """In the SELECT list tokens [a, b): the distance call given `AS alias` (or a bare alias)."""
+    for ia, ib in split_level(toks, a, b, d):
+        if ib - ia >= 2 and toks[ib - 1].text == alias and toks[ib - 1].type in (TokenType.VAR, TokenType.IDENTIFIER):
+            e = ib - 1
+            if toks[e - 1].type == TokenType.ALIAS:
+                e -= 1
+            return _distance_call(sql, toks, ia, e, vectors)
+    return None

@@ -1,0 +1,318 @@
+"""The vector query planner on the real engine (chdb): every top-k search returns the right rows.
+
+Each case runs a statement through `Session.query` and compares the rows with numpy's exact
+answer: the row count (min(k, matching rows)) and the top-k ids and distances. Tables hold
+CLIP-like vectors (benchmarks/clipdata.py: clustered, a shared direction, text-like queries across
+a modality gap) at 16 dimensions; filters keep 0.1 %, 1 %, 10 %, 50 % and 100 % of the rows,
+uniformly (`u`) or following the clusters (`c`), on a table with a vector index and on one without.
+
+The index is built with 'f32' quantization and the planner searches it with a large candidate list
+(ef 1024 for 12k rows): these tests check the planner's plans and answers, not the index's recall
+at the shipped setting, which the benchmarks measure (benchmarks/bench_hnsw_defaults.py). An exact
+plan must give numpy's answer exactly; an index plan exactly as many rows, of which at most one
+may differ (HNSW is approximate: see planner_support.assert_answer).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import sqlext
+from sqlext.db.engine import EMBEDDED
+from sqlext.db.planner import EF_KEY, PlannerConfig, ef_for_rows
+
+from planner_support import assert_answer, expected_rows, make_table, small_clip_like, vec
+
+N = 12_000
+DIM = 16
+SELECTIVITIES = [0.001, 0.01, 0.1, 0.5, 1.0]
+KINDS = ["uniform", "correlated"]
+
+
+@pytest.fixture(scope="module")
+def vs():
+    return small_clip_like(N, DIM, seed=11)
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory, vs):
+    path = tmp_path_factory.mktemp("planner") / "db"
+    s = sqlext.connect(dsn=f"chdb://{path}")
+    with s.hold() as c:
+        make_table(c, "t_idx", vs, index=True)
+        make_table(c, "t_plain", vs, index=False)
+        c.command("CREATE TABLE t_merge AS t_idx ENGINE = Merge(currentDatabase(), '^t_idx$')")
+    s.close()
+    yield path
+    EMBEDDED.release_now()
+
+
+@pytest.fixture
+def session(db):
+    s = sqlext.connect(dsn=f"chdb://{db}")
+    s.planner.config = PlannerConfig(ef_search=1024)
+    yield s
+    s.close()
+
+
+def _where(vs, kind, sel, word="WHERE"):
+    w = vs.where(kind, sel)
+    return f"{word} {w}" if w else ""
+
+
+CASES = [(kind, sel, table) for table in ("t_idx", "t_plain") for kind in KINDS for sel in SELECTIVITIES
+         if not (kind == "correlated" and sel == 1.0)]
+
+
+@pytest.mark.parametrize("kind, sel, table", CASES)
+def test_filtered_top_k_is_exact_at_every_selectivity(session, vs, kind, sel, table):
+    mask = vs.mask(kind, sel)
+    for q in vs.queries[:2]:
+        r = session.query(f"SELECT id, cosineDistance(vec, {vec(q)}) AS d FROM {table} "
+                          f"{_where(vs, kind, sel)} ORDER BY d LIMIT 10")
+        assert_answer(r.rows, vs, q, mask, 10, plan=r.stats.plan)
+        plan = r.stats.plan
+        assert plan is not None
+        if table == "t_plain":
+            assert plan.kind == "none" and "no vector index" in plan.reason
+        else:
+            s = plan.searches[0]
+            assert s.choice in ("index", "exact") and s.reason
+            if sel < 1.0:
+                assert s.matching == int(mask.sum())  # the count is exact
+
+
+@pytest.mark.parametrize("sel", [0.01, 0.1, 0.5])
+def test_the_planner_picks_exact_for_selective_filters_and_the_index_for_loose_ones(session, vs, sel):
+    r = session.query(f"SELECT id, cosineDistance(vec, {vec(vs.queries[0])}) AS d FROM t_idx "
+                      f"WHERE {vs.where('uniform', sel)} ORDER BY d LIMIT 10")
+    s = r.stats.plan.searches[0]
+    # 1 % of 12k rows: 300x the candidates cost more than scanning; 10 % / 50 %: 30x / 6x do not
+    assert s.choice == ("exact" if sel == 0.01 else "index")
+    if s.choice == "index":
+        assert s.multiplier == int(np.ceil(3 / (s.matching / N)))
+        assert r.stats.plan.settings["vector_search_index_fetch_multiplier"] == s.multiplier
+        assert r.stats.plan.settings["vector_search_filter_strategy"] == "postfilter"
+    else:
+        assert r.stats.plan.settings == {"ignore_data_skipping_indices": "vi"}
+
+
+def test_prewhere_and_offset(session, vs):
+    mask = vs.mask("uniform", 0.1)
+    q = vs.queries[1]
+    r = session.query(f"SELECT id, cosineDistance(vec, {vec(q)}) AS d FROM t_idx PREWHERE {vs.where('uniform', 0.1)} "
+                      f"ORDER BY d LIMIT 5 OFFSET 3")
+    assert_answer(r.rows, vs, q, mask, 5, offset=3, plan=r.stats.plan)
+    r = session.query(f"SELECT id, cosineDistance(vec, {vec(q)}) AS d FROM t_idx WHERE {vs.where('uniform', 0.1)} "
+                      f"ORDER BY d LIMIT 3, 5")
+    assert_answer(r.rows, vs, q, mask, 5, offset=3, plan=r.stats.plan)
+
+
+def test_fewer_rows_match_than_k(session, vs):
+    # 12 rows have u < 1 (0.1 %): the answer is those 12, all of them
+    mask = vs.mask("uniform", 0.001)
+    q = vs.queries[2]
+    r = session.query(f"SELECT id, cosineDistance(vec, {vec(q)}) AS d FROM t_idx WHERE u < 1 AND id % 2 = 0 "
+                      f"ORDER BY d LIMIT 50")
+    assert_answer(r.rows, vs, q, mask & (np.arange(N) % 2 == 0), 50, plan=r.stats.plan)
+    r = session.query(f"SELECT id FROM t_idx WHERE u > 5000 ORDER BY cosineDistance(vec, {vec(q)}) LIMIT 10")
+    assert r.rows == [] and r.stats.plan.searches[0].matching == 0
+
+
+FORMS = {
+    "subquery": "SELECT id, d FROM ({inner}) WHERE d < 5 ORDER BY d",
+    "cte": "WITH hits AS ({inner}) SELECT id, d FROM hits ORDER BY d",
+    "cte_join": "WITH hits AS ({inner}) SELECT h.id, h.d FROM hits AS h JOIN t_plain AS p ON p.id = h.id ORDER BY h.d",
+    "union": "SELECT id, d FROM ({inner}) UNION ALL SELECT id, d FROM ({inner}) ORDER BY d, id",
+}
+
+
+@pytest.mark.parametrize("form", list(FORMS))
+@pytest.mark.parametrize("kind, sel", [("uniform", 0.1), ("correlated", 0.1), ("uniform", 0.5), ("uniform", 1.0)])
+def test_subqueries_and_ctes(session, vs, form, kind, sel):
+    mask = vs.mask(kind, sel)
+    q = vs.queries[3]
+    inner = f"SELECT id, cosineDistance(vec, {vec(q)}) AS d FROM t_idx {_where(vs, kind, sel)} ORDER BY d LIMIT 10"
+    r = session.query(FORMS[form].format(inner=inner))
+    if form == "union":  # the same search twice: each branch gives the answer
+        want = expected_rows(vs, q, mask, 10)
+        ids = {x[0] for x in r.rows}
+        index = any(s.choice == "index" for s in r.stats.plan.searches)
+        assert len(r.rows) == 2 * len(want)
+        assert ids == set(want) or (index and len(ids & set(want)) >= len(want) - 1 and len(ids - set(want)) <= 2)
+    else:
+        assert_answer(r.rows, vs, q, mask, 10, plan=r.stats.plan)
+    plan = r.stats.plan
+    assert all(not s.outermost for s in plan.searches)
+    for s in plan.searches:
+        if s.choice == "index":
+            assert s.check.startswith("the index returns")  # checked before the statement ran
+
+
+def test_query_vector_named_in_with(session, vs):
+    mask = vs.mask("correlated", 0.5)
+    q = vs.queries[4]
+    r = session.query(f"WITH {vec(q)} AS qv SELECT id, cosineDistance(vec, qv) AS d FROM t_idx "
+                      f"WHERE {vs.where('correlated', 0.5)} ORDER BY d LIMIT 10")
+    assert_answer(r.rows, vs, q, mask, 10, plan=r.stats.plan)
+    assert r.stats.plan.searches[0].matching == int(mask.sum())
+    r = session.query(f"WITH {vec(q)} AS qv SELECT * FROM (SELECT id, cosineDistance(vec, qv) AS d FROM t_idx "
+                      f"WHERE {vs.where('correlated', 0.5)} ORDER BY d LIMIT 10) ORDER BY d")
+    assert_answer(r.rows, vs, q, mask, 10, plan=r.stats.plan)
+
+
+@pytest.mark.parametrize("table", ["t_idx", "t_plain", "t_merge"])
+def test_myscale_distance_after_translation(session, vs, table):
+    mask = vs.mask("uniform", 0.5)
+    q = vs.queries[5]
+    r = session.query(f"SELECT id, distance(vec, {vec(q)}) AS d FROM {table} WHERE {vs.where('uniform', 0.5)} "
+                      f"ORDER BY d LIMIT 10")
+    if table == "t_plain":  # no index: MyScale's default metric L2 (same order for unit vectors)
+        assert_answer(r.rows, vs, q, mask, 10, dist_col=None, plan=r.stats.plan)
+        assert r.stats.plan.kind == "none"
+    else:
+        # the Merge table is followed to t_idx: its index's metric (Cosine), and its index
+        assert any("cosineDistance" in n and "vi" in n for n in r.stats.translations), r.stats.translations
+        assert_answer(r.rows, vs, q, mask, 10, plan=r.stats.plan)
+        assert r.stats.plan.searches[0].indexes == ["vi"]
+
+
+def test_a_short_index_answer_is_rerun_exactly(session, vs):
+    # a cost model that trusts the index with too few candidates: the check catches it
+    session.planner.config = PlannerConfig(ef_search=16, safety=0.01)
+    mask = vs.mask("correlated", 0.1)
+    for q in vs.queries:
+        r = session.query(f"SELECT id, cosineDistance(vec, {vec(q)}) AS d FROM t_idx "
+                          f"WHERE {vs.where('correlated', 0.1)} ORDER BY d LIMIT 10")
+        assert_answer(r.rows, vs, q, mask, 10, plan=r.stats.plan)
+        plan = r.stats.plan
+        assert plan.searches[0].choice == "index" and plan.searches[0].multiplier == 1
+        if plan.reran:
+            assert "ran again as an exact scan" in plan.checked and plan.rows == 10
+    # the same in a subquery: checked before it runs, then planned exact
+    q = vs.queries[0]
+    r = session.query(f"SELECT * FROM (SELECT id, cosineDistance(vec, {vec(q)}) AS d FROM t_idx "
+                      f"WHERE {vs.where('correlated', 0.01)} ORDER BY d LIMIT 10) ORDER BY d")
+    assert_answer(r.rows, vs, q, vs.mask("correlated", 0.01), 10, plan=r.stats.plan)
+
+
+def test_the_check_reruns_when_rows_are_missing(session, vs):
+    session.planner.config = PlannerConfig(ef_search=16, safety=0.01, index_fixed=0)
+    # 1 % uniform with 1x the candidates: the post-filtered index search cannot find 10
+    q = vs.queries[0]
+    r = session.query(f"SELECT id, cosineDistance(vec, {vec(q)}) AS d FROM t_idx "
+                      f"WHERE {vs.where('uniform', 0.01)} ORDER BY d LIMIT 10")
+    assert_answer(r.rows, vs, q, vs.mask("uniform", 0.01), 10, plan=r.stats.plan)
+    assert r.stats.plan.reran and "ran again as an exact scan" in r.stats.plan.checked
+    r = session.query(f"SELECT id, d FROM (SELECT id, cosineDistance(vec, {vec(q)}) AS d FROM t_idx "
+                      f"WHERE {vs.where('uniform', 0.01)} ORDER BY d LIMIT 10) ORDER BY d")
+    assert_answer(r.rows, vs, q, vs.mask("uniform", 0.01), 10, plan=r.stats.plan)
+    assert r.stats.plan.searches[0].choice == "exact" and r.stats.plan.searches[0].check.endswith("exact scan")
+
+
+def _raw(db_session, sql, settings=None):
+    with db_session.hold() as c:
+        return list(c.query(sql, settings=settings).result_rows)
+
+
+@pytest.mark.parametrize("how", ["statement", "set", "call"])
+def test_user_plan_settings_win(session, vs, how):
+    q = vs.queries[0]
+    sql = (f"SELECT id, cosineDistance(vec, {vec(q)}) AS d FROM t_idx WHERE {vs.where('uniform', 0.01)} "
+           f"ORDER BY d LIMIT 10")
+    pinned = {"vector_search_filter_strategy": "postfilter", EF_KEY: 16}
+    if how == "statement":
+        r = session.query(sql + " SETTINGS vector_search_filter_strategy = 'postfilter', "
+                                "hnsw_candidate_list_size_for_search = 16")
+    elif how == "set":
+        session.execute("SET vector_search_filter_strategy = 'postfilter'")
+        session.execute("SET hnsw_candidate_list_size_for_search = 16")
+        r = session.query(sql)
+    else:
+        r = session.query(sql, settings=pinned)
+    # the user chose post-filtering: sent as written, the rows are ClickHouse's own
+    assert r.stats.plan.kind == "yours" and "vector_search_filter_strategy" in r.stats.plan.reason
+    assert [x[0] for x in r.rows] == [x[0] for x in _raw(session, sql, pinned)]
+    assert len(r.rows) < 10  # what the planner exists to prevent, chosen by the user here
+
+
+@pytest.mark.parametrize("how", ["statement", "set"])
+def test_a_user_ef_is_kept_and_the_plan_still_checked(session, vs, how):
+    q = vs.queries[1]
+    mask = vs.mask("uniform", 0.5)
+    sql = (f"SELECT id, cosineDistance(vec, {vec(q)}) AS d, getSetting('{EF_KEY}') AS ef FROM t_idx "
+           f"WHERE {vs.where('uniform', 0.5)} ORDER BY d LIMIT 10")
+    if how == "statement":
+        r = session.query(sql + f" SETTINGS {EF_KEY} = 999")
+    else:
+        session.execute(f"SET {EF_KEY} = 999")
+        r = session.query(sql)
+    assert_answer(r.rows, vs, q, mask, 10, plan=r.stats.plan)
+    assert {x[2] for x in r.rows} == {999}
+    assert EF_KEY not in r.stats.plan.settings and r.stats.plan.kind in ("index", "exact")
+
+
+def test_the_shipped_ef_goes_with_an_unfiltered_index_plan(db, vs):
+    s = sqlext.connect(dsn=f"chdb://{db}")
+    r = s.query(f"SELECT id, cosineDistance(vec, {vec(vs.queries[0])}) AS d, getSetting('{EF_KEY}') FROM t_idx "
+                f"ORDER BY d LIMIT 10")
+    ef = ef_for_rows(N)  # 256 for 12k rows
+    assert r.stats.plan.kind == "index" and r.stats.plan.settings == {EF_KEY: ef}
+    assert {x[2] for x in r.rows} == {ef} and len(r.rows) == 10
+    s.close()
+
+
+def test_explain_shows_the_plan_without_running_the_statement(session, vs):
+    p = session.explain(f"SELECT id, cosineDistance(vec, {vec(vs.queries[0])}) AS d FROM t_idx "
+                        f"WHERE {vs.where('uniform', 0.1)} ORDER BY d LIMIT 10")
+    lines = p.stats.plan.describe()
+    assert lines[0].startswith("vector plan: t_idx.vec top 10: vector index vi with post-filtering")
+    assert "the filter keeps" in lines[0] and p.stats.plan.rows is None
+
+
+def test_embed_through_the_planner(tmp_path, tiny_clip):
+    """EMBED(...) on a 512-d table: the placeholder statement is recognized, the vector spliced."""
+    vs512 = small_clip_like(3000, 512, seed=5)
+    s = sqlext.connect(dsn=f"chdb://{tmp_path}/db", model=str(tiny_clip))
+    s.planner.config = PlannerConfig(ef_search=1024, index_fixed=0)  # use the index on 3k rows
+    with s.hold() as c:
+        make_table(c, "p", vs512, index=True)
+    text = "a tabby cat with green eyes"
+    q = s.embedder.embed_texts([text])[0]
+    for kind, sel in [("uniform", 0.01), ("uniform", 0.5), ("correlated", 0.1), ("uniform", 1.0)]:
+        r = s.query(f"SELECT id, cosineDistance(vec, EMBED('{text}')) AS d FROM p {_where(vs512, kind, sel)} "
+                    f"ORDER BY d LIMIT 10")
+        assert_answer(r.rows, vs512, q, vs512.mask(kind, sel), 10, plan=r.stats.plan)
+        assert r.stats.plan.searches[0].indexes == ["vi"]
+    s.close()
+
+
+@pytest.mark.parametrize("planner", ["default", "index-leaning"])
+def test_the_demo_query_returns_k_rows_whenever_k_rows_match(tmp_path, tiny_clip, planner):
+    """tui/commands/demo.py's DEMO_QUERY on the built-in schema (photos + its cosine vector index):
+    `WHERE photo_width >= 100 … ORDER BY dist LIMIT 5` returns min(5, matching) rows, the exact
+    top 5, however many photos pass the filter (before the planner: 4 rows where 18 matched)."""
+    from migrations.files import load
+    from migrations.runner import Runner
+    from tui.commands.demo import DEMO_QUERY
+
+    n = 1500
+    vs512 = small_clip_like(n, 512, seed=9)
+    s = sqlext.connect(dsn=f"chdb://{tmp_path}/db", model=str(tiny_clip))
+    if planner == "index-leaning":
+        # the index even on a small table, with the fewest candidates that can hold the answer;
+        # a candidate list as long as the table keeps the index's answer exact (the query is a
+        # random tiny CLIP's text vector, nearly orthogonal to every row: the hardest case for HNSW)
+        s.planner.config = PlannerConfig(index_fixed=0, safety=1.0, ef_search=2000)
+    Runner(s, load([])).up()
+    s.insert("photos", [[i, f"p{i}", vs512.images[i].tolist(), 50] for i in range(n)],
+             ["id", "photo_id", "photo_embed", "photo_width"])
+    q = s.embedder.embed_texts(["a cat with green eyes"])[0]
+    for matching in (0, 3, 5, 40, 400, n):
+        s.command(f"ALTER TABLE photos UPDATE photo_width = if(id < {matching}, 200, 50) WHERE 1 "
+                  f"SETTINGS mutations_sync = 2")
+        r = s.query(DEMO_QUERY)
+        mask = np.arange(n) < matching
+        assert_answer([(x[0][1:], x[1]) for x in r.rows], vs512, q, mask, 5, plan=r.stats.plan)
+        assert r.stats.plan.searches[0].indexes == ["photo_embed_index"]
+    s.close()
