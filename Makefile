@@ -16,13 +16,14 @@ $(STAMP): pyproject.toml
 	$(PIP) install --quiet --upgrade pip
 	# torch pinned: 2.13.0 is the CPU build (an unpinned torch pulls a multi-GB CUDA build)
 	$(PIP) install --quiet "torch==2.13.0"
-	$(PIP) install --quiet --config-settings editable_mode=compat -e ".[test,onnx,heif]"
+	# harlequin and jupyter: the integration tests drive Harlequin and an IPython shell
+	$(PIP) install --quiet --config-settings editable_mode=compat -e ".[test,onnx,heif,harlequin,jupyter]"
 	touch $(STAMP)
 
 # the peers of the vector search benchmark (DuckDB + vss, LanceDB): for make bench, and for
 # make test, whose smoke run of that benchmark covers them
 $(BENCH): $(STAMP)
-	$(PIP) install --quiet --config-settings editable_mode=compat -e ".[test,onnx,heif,bench]"
+	$(PIP) install --quiet --config-settings editable_mode=compat -e ".[test,onnx,heif,harlequin,jupyter,bench]"
 	touch $(BENCH)
 
 install: $(STAMP)

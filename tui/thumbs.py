@@ -1,4 +1,4 @@
-"""Thumbnails for result rows: which column holds an image reference, fetching (through
+"""Thumbnails for result rows: which column holds an image reference (`embed.imagerefs`), fetching (through
 `embed.fetch_image`, with EMBED's limits: timeout, size cap, redirect cap, bomb guard), and a
 two-level cache (memory LRU + PNG thumbnails in the cache dir).
 
@@ -17,61 +17,11 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
+# which values and which column are images: shared with the notebook magic, so it lives in embed
+from embed.imagerefs import image_column, looks_like_image_ref  # noqa: F401
+
 THUMB_SIZE = (320, 320)
 MEMORY_ITEMS = 256
-_NAME_HINT = re.compile(r"(url|uri|path|image|img|photo|picture|file|thumb)", re.I)
-_IMAGE_EXT = re.compile(r"\.(jpe?g|png|gif|webp|bmp|tiff?)(\?.*)?$", re.I)
-
-
-def looks_like_image_ref(value) -> bool:
-    if not isinstance(value, str) or not value or len(value) > 4096 or "\n" in value:
-        return False
-    low = value[:8].lower()
-    if low.startswith(("http://", "https://", "file://")):
-        return True
-    if _IMAGE_EXT.search(value):
-        return True
-    try:
-        return os.path.isfile(os.path.expanduser(value))
-    except (OSError, ValueError):
-        return False
-
-
-_STRONG_HINT = re.compile(r"(url|uri|path|file|thumb)", re.I)
-
-
-def _resolves(value) -> bool:
-    """An http(s):// or file:// URL, or a path to an existing file."""
-    if not isinstance(value, str) or not value or len(value) > 4096 or "\n" in value:
-        return False
-    if value[:8].lower().startswith(("http://", "https://", "file://")):
-        return True
-    try:
-        return os.path.isfile(os.path.expanduser(value))
-    except (OSError, ValueError):
-        return False
-
-
-def image_column(columns: list[str], rows: list[tuple], types: list[str] | None = None) -> int | None:
-    """Index of the column holding image references. Values that resolve (URLs, existing files)
-    beat values that only look like image names (`photo_id = 'cat.jpg'`); among equals, a column
-    named like *url*/*path*/*file* beats *image*/*photo*, which beats any other name."""
-    if not rows:
-        return None
-    sample = rows[:5]
-    best, best_score = None, (0, 0)
-    for i, name in enumerate(columns):
-        vals = [r[i] for r in sample if i < len(r) and r[i] is not None]
-        if not vals or not all(looks_like_image_ref(v) for v in vals):
-            continue
-        resolves = 2 if all(_resolves(v) for v in vals) else 1
-        naming = 2 if _STRONG_HINT.search(name or "") else (1 if _NAME_HINT.search(name or "") else 0)
-        if resolves == 1 and naming == 0:
-            continue  # an unnamed column of bare file names: too weak a guess
-        score = (resolves, naming)
-        if score > best_score:
-            best, best_score = i, score
-    return best
 
 
 def vector_columns(types: list[str], rows: list[tuple] | None = None) -> list[int]:

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from .config import ConnectionSpec
-from ..errors import ConnectionFailed, EngineBusy, ServerError
+from ..errors import ConnectionFailed, EngineBusy, ServerError, UsageError
 
 DEFAULT_LOCK_TIMEOUT = 10.0
 IDLE_RELEASE_S = 0.5
@@ -211,6 +211,7 @@ _STACK_RE = re.compile(r"\s*Stack trace.*", re.S)
 def clean_server_message(msg: str, secrets: tuple[str, ...] = ()) -> str:
     """One readable line from a ClickHouse exception text, with secrets removed."""
     text = _STACK_RE.sub("", msg or "").strip()
+    text = re.sub(r"^Streaming query failed:\s*", "", text)  # chdb's prefix for a streamed query
     text = re.sub(r"^(?:HTTPDriver for \S+ received ClickHouse error code \d+\s*)", "", text)
     text = re.sub(r"^(?:Received ClickHouse exception, code: \d+|HTTP driver received HTTP status \d+), "
                   r"server response:\s*", "", text)
@@ -330,6 +331,41 @@ class Backend:
         except Exception as exc:
             raise map_error(exc, s) from None
 
+    def arrow_batches(self, client, sql: str, params: dict | None, settings: dict | None,
+                      batch_rows: int):
+        """Iterate the result of one query as `pyarrow.RecordBatch` objects as they arrive, never
+        holding the whole result. `client` is the one `client()` yielded (held for the whole
+        iteration). On a server this is clickhouse-connect's ArrowStream over HTTP (one batch per
+        server block); on the embedded engine, whose clickhouse-connect path materializes Arrow
+        results, chdb's own streaming reader (`send_query(..., "Arrow").record_batch`) on a
+        handle of its own, closed with the iteration (batches of `batch_rows` rows).
+        Driver errors propagate unmapped (the caller maps them)."""
+        if not self.embedded:
+            with client.query_arrow_stream(sql, parameters=params, settings=settings) as stream:
+                yield from stream
+            return
+        import chdb
+        from clickhouse_connect.driver.binding import bind_query
+
+        query, bound = bind_query(sql, params, None)
+        conn = chdb.connect(os.path.realpath(str(self.spec.path)))
+        try:
+            for name, value in (settings or {}).items():  # this handle's own session state
+                if not _SETTING_NAME.match(name):
+                    raise UsageError(f"{name!r} is not a ClickHouse setting name",
+                                     hint="setting names are letters, digits and underscores")
+                conn.query(f"SET {name} = '{_escape_setting(value)}'")
+            result = conn.send_query(query, "Arrow", params={k.removeprefix("param_"): v for k, v in bound.items()})
+            try:
+                for batch in result.record_batch(rows_per_batch=batch_rows):
+                    # the reader joins small blocks up to batch_rows; a larger block is sliced
+                    for offset in range(0, batch.num_rows, batch_rows):
+                        yield batch.slice(offset, batch_rows)
+            finally:
+                result.close()
+        finally:
+            conn.close()
+
     def _http(self):
         with self._http_lock:
             if self._http_client is None:
@@ -343,3 +379,14 @@ class Backend:
             with contextlib.suppress(Exception):
                 self._http_client.close()
             self._http_client = None
+
+
+_SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _escape_setting(value) -> str:
+    """A setting value for `SET name = '...'` (ClickHouse converts the quoted text to the setting's
+    type)."""
+    if isinstance(value, bool):
+        value = int(value)
+    return str(value).replace("\\", "\\\\").replace("'", "\\'")

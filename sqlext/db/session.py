@@ -22,7 +22,9 @@ The public API (everything else is private):
 - values: `params={"name": value}` binds ClickHouse server-side parameters (`{name:String}` in
   the SQL), so no value is ever quoted by hand;
 - `prepare` / `explain` / `rewrite`: what would be sent, sending nothing;
-- `insert`, `insert_arrow`, `query_arrow`: columnar data in and out;
+- `insert`, `insert_arrow`: columnar data in; `query_arrow`, `query_df`, `query_np`,
+  `query_arrow_stream`: columnar results (Arrow, pandas, numpy), named as clickhouse-connect names
+  them, EMBED resolved as in `query`; `columns_of`: a query's columns without running it;
 - `raw_query`, `raw_stream`: a result as the bytes of a ClickHouse output format;
 - `unit_of_work()`: hold the embedded engine across several calls; `release_engine()` hands it
   back to other processes now;
@@ -707,16 +709,178 @@ class Session:
         Arguments and errors as `query`."""
         return self._send(self._prepared(sql, verbatim, settings), as_query=None, params=params, settings=settings)
 
+    # -- columnar results: Arrow, pandas, numpy ------------------------------------------------
+    def _prepare_one(self, sql: str, *, verbatim: bool, settings: dict | None, what: str,
+                     checked: bool = True) -> tuple[Prepared, str, dict, dict, object]:
+        """The one statement `sql` holds, prepared as `query` prepares it (EMBED, translation,
+        lints, the planner's plan; as given with `verbatim`). Returns (prepared, the statement to
+        send (a trailing `;` dropped: it is wrapped in DESCRIBE or gets a FORMAT), the settings to
+        send it with (SET, the call's, then embedsql's), embedsql's own among them, the plan or
+        None). `checked=False`: the rows cannot be counted before they are handed out (a stream),
+        so a post-filtered index plan runs as its exact fallback. The step every columnar method
+        shares. Raises the errors of `prepare`, and `UsageError` for several statements or a
+        statement with its own FORMAT clause."""
+        from ..text.split import split_statements
+
+        count = len(split_statements(sql))
+        prepared = self._prepared(sql, verbatim, settings) if count == 1 else None
+        if prepared is None or len(prepared.statements) != 1:
+            count = count if prepared is None else len(prepared.statements)
+            raise UsageError(f"{what} runs one statement; this text holds {count}",
+                             hint="run the others with execute() or run_script() first")
+        kind = prepared.kinds[0]
+        if kind.format is not None:
+            raise UsageError(f"{what} reads the result as Arrow, but the statement has its own FORMAT clause",
+                             hint="remove the FORMAT clause, or use raw_query() for the server's bytes")
+        st = prepared.statements[0]
+        parts = split_statements(st)
+        if len(parts) == 1:
+            st = parts[0].text
+        planned = kind.is_query and not prepared.verbatim
+        plan = self._plan(prepared, 0, settings) if planned else None
+        ours = self._our_settings(prepared, 0, st, plan, settings, checked=checked) if planned else {}
+        if plan is not None:
+            prepared.stats.plan = plan
+        return prepared, st, {**self._user_settings, **(settings or {}), **ours}, ours, plan
+
+    @contextlib.contextmanager
+    def _sending(self, prepared: Prepared, st_settings: dict, settings: dict | None, ours: dict):
+        """Around one driver call that sends the statement of `prepared`: yields the settings to
+        send (a query id added on a server, so `cancel` can stop it); Ctrl-C kills the query on a
+        server; driver errors become ours as `query` reports them (`_server_error`)."""
+        sent = dict(st_settings)
+        if not self.backend.embedded:
+            self._running_qid = uuid.uuid4().hex
+            sent["query_id"] = self._running_qid
+        try:
+            yield sent or None
+        except EmbedSQLError:
+            raise
+        except KeyboardInterrupt:
+            if not self.backend.embedded and self._running_qid:
+                with contextlib.suppress(Exception):
+                    self.cancel()
+            raise
+        except Exception as exc:
+            if not is_driver_error(exc):
+                raise
+            raise self._server_error(exc, prepared, 0, sent, settings, ours) from None
+        finally:
+            self._running_qid = None
+
+    @staticmethod
+    def _user_names(prepared: Prepared, names: list[str]) -> list[str]:
+        """Result column names in the user's terms (EMBED calls instead of vectors)."""
+        return prepared.sent.column_names(names) if prepared.sent is not None else list(names)
+
+    def _describe(self, statement: str, params: dict | None) -> list[tuple[str, str]]:
+        """(name, ClickHouse type) of each column `statement` returns, asked with DESCRIBE (the
+        server analyses the query without running it)."""
+        rows = self._raw_query(f"DESCRIBE TABLE (\n{statement}\n)", params)
+        return [(r[0], r[1]) for r in rows]
+
+    def columns_of(self, sql: str, *, params: dict | None = None, verbatim: bool = False) -> list[tuple[str, str]]:
+        """The columns a query would return, as [(name, ClickHouse type)], without running it
+        (EMBED is resolved, from the cache when it can be; the statement is analysed with
+        DESCRIBE). For the header of an empty result. Arguments and errors as `query`."""
+        prepared, st, _, _, _ = self._prepare_one(sql, verbatim=verbatim, settings=None, what="columns_of")
+        with self._client():
+            described = self._describe(st, params)
+        return list(zip(self._user_names(prepared, [n for n, _ in described]), [t for _, t in described]))
+
     def query_arrow(self, sql: str, *, params: dict | None = None, settings: dict | None = None,
-                    verbatim: bool = False):
+                    verbatim: bool = False, fixed_vectors: bool = True):
         """Run one query and return a `pyarrow.Table` (columnar: no Python object per value).
-        Arguments and errors as `query`."""
-        prepared = self._prepared(sql, verbatim, settings)
-        if len(prepared.statements) != 1:
-            raise UsageError("query_arrow runs one statement; this text holds "
-                             f"{len(prepared.statements)}")
+
+        Types are ClickHouse's Arrow types, with two corrections (`sqlext.db.columnar`): a vector
+        column whose arrays all have one length N is `fixed_size_list<float>[N]` (unless
+        `fixed_vectors=False`; ragged arrays stay lists), and a `DateTime` column is
+        `timestamp[s, tz]` instead of ClickHouse's uint32 seconds. An empty result keeps its
+        columns. Arguments and errors as `query`; `UsageError` when the text holds several
+        statements."""
+        from .columnar import BatchFixer, fix_table
+
+        prepared, st, st_settings, ours, plan = self._prepare_one(
+            sql, verbatim=verbatim, settings=settings, what="query_arrow")
         with self._client() as c:
-            return c.query_arrow(prepared.statements[0], parameters=params, settings=settings)
+            with self._sending(prepared, st_settings, settings, ours) as sent:
+                table = c.query_arrow(st, parameters=params, settings=sent)
+            if plan is not None and plan.needs_exact_rerun(table.num_rows):
+                # a post-filtered index search gave too few rows: the plan's exact fallback
+                exact = {**{k: v for k, v in st_settings.items() if k not in ours}, **plan.fallback}
+                with self._sending(prepared, exact, settings, plan.fallback) as sent:
+                    table = c.query_arrow(st, parameters=params, settings=sent)
+                plan.rows = table.num_rows
+        table = fix_table(table, BatchFixer(lambda: self._describe(st, params), fixed_vectors))
+        return table.rename_columns(self._user_names(prepared, table.column_names))
+
+    def query_df(self, sql: str, *, params: dict | None = None, settings: dict | None = None,
+                 verbatim: bool = False):
+        """Run one query and return a pandas DataFrame (through Arrow). A vector column holds one
+        numpy float32 array per row (views of one (rows, N) matrix); integer columns with NULLs use
+        pandas' nullable dtypes (Int32, UInt64, ...); DateTime columns are tz-aware datetimes.
+        Needs pandas (`pip install 'embedsql[pandas]'`). Arguments and errors as `query_arrow`."""
+        try:
+            import pandas  # noqa: F401
+        except ImportError:
+            raise UsageError("query_df needs pandas, which is not installed",
+                             hint="pip install 'embedsql[pandas]'") from None
+        from .columnar import to_pandas
+
+        return to_pandas(self.query_arrow(sql, params=params, settings=settings, verbatim=verbatim))
+
+    def query_np(self, sql: str, *, params: dict | None = None, settings: dict | None = None,
+                 verbatim: bool = False):
+        """Run one query and return numpy, shaped as clickhouse-connect's `query_np`: a 2-D array
+        (rows, columns) when all columns share one dtype, else a structured array with a field per
+        column. A vector column is an (N,)-shaped float32 field (`a["emb"]` is a (rows, N)
+        matrix); a query of one vector column returns that (rows, N) matrix. Strings are Python
+        objects; integer NULLs become NaN floats. Arguments and errors as `query_arrow`."""
+        from .columnar import to_numpy
+
+        return to_numpy(self.query_arrow(sql, params=params, settings=settings, verbatim=verbatim))
+
+    def query_arrow_stream(self, sql: str, *, params: dict | None = None, settings: dict | None = None,
+                           verbatim: bool = False, fixed_vectors: bool = True, batch_rows: int = 65536):
+        """Run one query and read its result as `pyarrow.RecordBatch` objects while they arrive,
+        never holding the whole result: for results larger than memory.
+
+            with session.query_arrow_stream("SELECT id, photo_embed FROM photos") as stream:
+                for batch in stream:        # pyarrow.RecordBatch, same corrections as query_arrow
+                    ...
+
+        On a server, one batch per block the server sends; on the embedded engine, batches of
+        `batch_rows` rows. EMBED is resolved (and `prepare`'s errors raised) before this returns;
+        database errors arrive while iterating. The database is held (the embedded engine kept
+        from other processes) until the stream is exhausted or closed; closing early on a server
+        kills the query there. A vector column's dimension is fixed by the first batch with rows:
+        a later batch whose arrays have another length raises `UsageError` (pass
+        `fixed_vectors=False` for variable-length lists). Iterate it in one thread.
+        Returns a `sqlext.db.columnar.ArrowStream`."""
+        from .columnar import ArrowStream, BatchFixer, fix_batch
+
+        if not isinstance(batch_rows, int) or batch_rows < 1:
+            raise UsageError(f"batch_rows must be a positive number of rows, not {batch_rows!r}")
+        prepared, st, st_settings, ours, _ = self._prepare_one(
+            sql, verbatim=verbatim, settings=settings, what="query_arrow_stream", checked=False)
+
+        def batches():
+            fixer = BatchFixer(lambda: self._describe(st, params), fixed_vectors)
+            names = None
+            finished = False
+            with self._client() as c, self._sending(prepared, st_settings, settings, ours) as sent:
+                try:
+                    for batch in self.backend.arrow_batches(c, st, params, sent, batch_rows):
+                        batch = fix_batch(batch, fixer)
+                        names = names or self._user_names(prepared, batch.schema.names)
+                        yield batch.rename_columns(names)
+                    finished = True
+                finally:
+                    if not finished and not self.backend.embedded:
+                        with contextlib.suppress(EmbedSQLError):
+                            self.cancel()  # stopped early: the server would go on computing
+
+        return ArrowStream(batches())
 
     def raw_query(self, sql: "str | Statement", *, fmt: str | None = None, params=None,
                   settings=None) -> bytes:
