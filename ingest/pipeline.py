@@ -24,7 +24,6 @@ from typing import Iterable
 
 from embed.errors import InputError
 
-from sqlext.errors import UsageError
 from .progress import NoProgress, Progress
 from .report import FailureLog, IngestReport
 from .sources import Item, image_meta

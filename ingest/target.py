@@ -222,7 +222,7 @@ class Target:
 
     def count_rows(self) -> int:
         """The number of rows in the table."""
-        return int(self._query(f"SELECT count() FROM {self.sql_table}")[0][0])
+        return int(self.session.query(f"SELECT count() FROM {self.sql_table}", verbatim=True).rows[0][0])
 
     def check_dim(self, got: int, source: str) -> None:
         if self.dim is not None and got != self.dim:

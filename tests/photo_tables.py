@@ -5,7 +5,7 @@ column. A hybrid query `EMBED(TEXTS[i])` finds row `p{i}` first (the same input 
 vector)."""
 from __future__ import annotations
 
-from support import PHOTOS
+from tests.support import PHOTOS
 
 TEXTS = ["a tabby cat with green eyes", "a red cup of coffee", "a rocket on the launch pad at night",
          "an astronaut in an orange suit", "galaxies on a black sky"]

@@ -27,3 +27,32 @@ def test_the_engine_guard_finds_the_embedded_engine():
     engine = importlib.import_module(root_conftest.ENGINE_MODULE)
     assert hasattr(engine.EMBEDDED, "depth") and callable(engine.EMBEDDED.release_now)
 
+
+
+def test_helpers_are_imported_by_their_package_name():
+    helpers = {p.stem for p in TESTS.rglob("*.py") if not p.stem.startswith(("test_", "__", "conftest"))}
+    bad = [f"{p.relative_to(TESTS.parent)}: {line.strip()}" for p in TESTS.rglob("*.py")
+           for line in p.read_text().splitlines()
+           if line.startswith(("from ", "import ")) and line.split()[1] in helpers]
+    assert not bad, "import test helpers as tests.<module> (a bare name resolves only when tests/ " \
+                    f"happens to be on sys.path): {bad}"
+
+
+def test_no_undefined_or_shadowed_names():
+    """pyflakes' checks that find code that cannot run (a name never imported, a redefinition
+    that hides a function), over every package and the tests: a path no test takes still fails
+    here instead of in a user's hands."""
+    import subprocess
+    import sys
+
+    ruff = Path(sys.executable).with_name("ruff")
+    if not ruff.exists():
+        import pytest
+
+        pytest.skip("ruff is not installed (pip install -e '.[test]')")
+    root = TESTS.parent
+    dirs = [d for d in ("embed", "sqlext", "tui", "ingest", "migrations", "benchmarks", "harlequin_embedsql", "tests")
+            if (root / d).exists()]
+    r = subprocess.run([str(ruff), "check", "--no-cache", "--isolated", "--select", "F821,F822,F823,F811,F632",
+                        "--output-format", "concise", *dirs], cwd=root, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr

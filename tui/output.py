@@ -7,10 +7,12 @@ bytes the server writes are passed through as they come (`Session.raw_stream`):
     vertical -> Vertical   markdown -> Markdown
 
 Vector columns (Array(Float32), Array(Float64), Array(BFloat16)) are shown as `[N x Float32]`
-unless `--full-vectors`: the server does it, by sending
-`SELECT * REPLACE (concat('[', toString(length(v)), ' x Float32]') AS v) FROM (<statement>)` when
-`DESCRIBE TABLE (<statement>)` names such a column (one extra round trip, no extra execution). A
-statement with its own FORMAT clause is printed in that format, vectors and all.
+unless `--full-vectors`, and a column the server would name after a vector embedsql spliced in
+(`cosineDistance(v, [0.02, ...])`) is named after the EMBED call written instead: the server does
+both, by sending `SELECT concat('[', toString(length(`v`)), ' x Float32]') AS `v`, `d…` AS
+`cosineDistance(v, EMBED('a cat'))` FROM (<statement>)` when `DESCRIBE TABLE (<statement>)` names
+such a column (one extra round trip, no extra execution). A statement with its own FORMAT clause
+is printed in that format, as the server writes it.
 
 `table` is embedsql's: the result is fetched as ClickHouse's TSVWithNamesAndTypes (so every value
 is ClickHouse's own text), and printed as a Rich table: the column names and types, the cells as
@@ -73,21 +75,49 @@ def describe(session, statement: str) -> list[tuple[str, str]]:
     return out
 
 
-def elided(statement: str, columns: list[tuple[str, str]]) -> str:
-    """The statement with its vector columns replaced by `[N x Float32]` on the server; the
-    statement itself when it has none (or when a vector column's name is not unique)."""
+def projected(statement: str, columns: list[tuple[str, str]], names: list[str] | None = None, *,
+              elide: bool = True) -> str:
+    """The statement wrapped so that the server writes its result in the user's terms:
+
+    - a vector column (Array(Float32|Float64|BFloat16)) becomes `[N x Float32]` (when `elide`);
+    - a column the server named after a vector embedsql spliced in is renamed to the EMBED call
+      the user wrote (`names`: the user's name of each column, `SentText.column_names`).
+
+    `columns`: (server name, ClickHouse type) of each result column (`describe`). Returns the
+    statement itself when nothing changes, or when the server's names are not unique (a column
+    could not be referred to by its name)."""
     from sqlext.text.ddl import quote_identifier
 
-    names = [n for n, _ in columns]
-    repl = []
-    for name, type_name in columns:
-        if chtext.is_vector_type(type_name) and names.count(name) == 1:
-            q = quote_identifier(name, always=True)
-            elem = chtext.parse_type(type_name).arg(0).name
-            repl.append(f"concat('[', toString(length({q})), ' x {elem}]') AS {q}")
-    if not repl:
+    server = [n for n, _ in columns]
+    names = list(names) if names is not None and len(names) == len(server) else server
+    if len(set(server)) != len(server):
         return statement
-    return f"SELECT * REPLACE ({', '.join(repl)}) FROM (\n{statement}\n)"
+    items, changed = [], False
+    for (name, type_name), user in zip(columns, names):
+        q = quote_identifier(name, always=True)
+        alias = quote_identifier(user, always=True)
+        if elide and chtext.is_vector_type(type_name):
+            elem = chtext.parse_type(type_name).arg(0).name
+            items.append(f"concat('[', toString(length({q})), ' x {elem}]') AS {alias}")
+            changed = True
+        elif user != name:
+            items.append(f"{q} AS {alias}")
+            changed = True
+        else:
+            items.append(q)
+    if not changed:
+        return statement
+    return f"SELECT {', '.join(items)} FROM (\n{statement}\n)"
+
+
+def user_names(session, statement: str, server: list[str]) -> list[str]:
+    """The result columns' names in the user's terms: a name that holds a vector embedsql spliced
+    in shows the EMBED call written instead (`SentText.column_names`; EMBED is resolved from the
+    session's cache)."""
+    if not any("[" in n for n in server):
+        return list(server)
+    sent = session.prepare(statement).sent
+    return sent.column_names(server) if sent is not None else list(server)
 
 
 class ReaderGone(Exception):
@@ -101,13 +131,16 @@ def write_statement(session, statement: str, fmt: str, *, full_vectors: bool = F
     `out` (a binary stream; default stdout) or, for `table`, to the Rich `console`. `warn` gets
     each lint of the statement. Raises what `Session.raw_stream` raises."""
     out = out if out is not None else sys.stdout.buffer
-    statement = getattr(statement, "text", statement)  # a script's Statement, or text
-    own = own_format(statement)
+    text = getattr(statement, "text", statement)  # a script's Statement (kept: positions in errors), or text
+    own = own_format(text)
     columns: list[tuple[str, str]] = []
     sql = statement
-    if own is None and not full_vectors:
-        columns = describe(session, statement)
-        sql = elided(statement, columns)
+    if own is None:
+        columns = describe(session, text)
+        server = [n for n, _ in columns]
+        wrapped = projected(text, columns, user_names(session, text, server), elide=not full_vectors)
+        if wrapped != text:
+            sql = wrapped
     ch_format = None if own is not None else (FORMATS[fmt] or "TSVWithNamesAndTypes")
     try:
         with session.raw_stream(sql, fmt=ch_format) as chunks:
@@ -123,7 +156,7 @@ def write_statement(session, statement: str, fmt: str, *, full_vectors: bool = F
                     warn(w)
         if data is not None:
             names, types, rows = chtext.parse_tsv(data)
-            if columns and [n for n, _ in columns] == names:
+            if columns and len(columns) == len(names):
                 types = [t for _, t in columns]  # the vector columns' own types, not String
             print_table(names, types, rows, console)
     except BrokenPipeError:

@@ -13,7 +13,7 @@ from typing import Callable
 
 from embed.identity import describe_recorded
 
-from ..errors import UsageError
+from ..errors import ServerError, UsageError
 
 
 class ModelMismatch(UsageError):
@@ -35,7 +35,7 @@ def check_column_model(table: str, column: str, recorded: dict, identity, count_
         return
     try:
         rows = int(count_rows())
-    except Exception:  # noqa: BLE001 - the message is still useful without the count
+    except ServerError:  # the message is still useful without the count
         rows = None
     raise mismatch(table, column, recorded, identity, rows, model_ref=model_ref, using=using)
 
@@ -63,7 +63,7 @@ def mismatch(table: str, column: str, recorded: dict, identity, rows: int | None
         ways.append(f"if {identity.name!r} is a copy of {recorded.get('model')!r} (the column records no "
                     f"digest, only a name), record that with `{stamp} --force`")
     elif rows:
-        ways.append("or ingest into a new table made for this model")
+        ways.append("ingest into a new table made for this model")
     return ModelMismatch(msg, hint="; or ".join(ways), table=table, column=column, recorded=recorded, rows=rows)
 
 

@@ -381,6 +381,7 @@ class Session:
         """EMBED compared with a column that records another model: ModelMismatch (see
         sqlext.db.model_check), positioned at the EMBED call."""
         from .model_check import ModelMismatch, check_column_model
+        from ..text import ddl
 
         for call, table, col in refs:
             try:
@@ -391,7 +392,7 @@ class Session:
                 continue
             try:
                 check_column_model(table, col, recorded, self.embedder.identity,
-                                   lambda: self._raw_query(f"SELECT count() FROM {qualified_name(table, always=True)}")[0][0],
+                                   lambda: self._raw_query(f"SELECT count() FROM {ddl.qualified_name(table, always=True)}")[0][0],
                                    model_ref=self.embedder.runtime.model_ref)
             except ModelMismatch as exc:
                 where = f"{exc.table}.{exc.column}"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from photo_tables import TEXTS, create_photos, hybrid_sql
+from tests.photo_tables import create_photos, hybrid_sql
 
 pytest.importorskip("harlequin")
 

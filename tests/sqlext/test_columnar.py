@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 import sqlext
-from photo_tables import create_photos, hybrid_sql
+from tests.photo_tables import create_photos, hybrid_sql
 from sqlext.errors import RewriteError, ServerError, UsageError
 
 

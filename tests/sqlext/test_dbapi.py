@@ -6,14 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import ipaddress
-import unittest
 import uuid
 import warnings
 
 import numpy as np
 import pytest
 
-from photo_tables import IMAGE, TEXTS, create_photos, hybrid_sql
+from tests.photo_tables import IMAGE, TEXTS, create_photos, hybrid_sql
 from sqlext import dbapi
 
 dbapi20 = pytest.importorskip("dbapi20")

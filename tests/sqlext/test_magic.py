@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from photo_tables import TEXTS, create_photos, hybrid_sql
+from tests.photo_tables import TEXTS, create_photos, hybrid_sql
 
 pytest.importorskip("IPython")
 pd = pytest.importorskip("pandas")

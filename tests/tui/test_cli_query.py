@@ -157,7 +157,7 @@ def test_a_statements_own_format_prints_the_servers_bytes(tmp_path, sql, expecte
 def test_from_first_select_prints_its_rows(tmp_path):
     p = run("query", "FROM system.numbers SELECT number LIMIT 2", "--format", "csv")
     assert p.returncode == 0, p.stderr
-    assert p.stdout == "number\n0\n1\n"
+    assert p.stdout == '"number"\n0\n1\n'  # ClickHouse's CSVWithNames quotes the header
 
 
 def test_explain_of_an_embed_query(photos_db):
@@ -180,9 +180,10 @@ def test_positions_and_names_in_the_users_terms(photos_db):
     assert "FORMAT Native" not in p.stderr and "0.0" not in p.stderr.split("Expected")[0]
     sql = "SELECT id, cosineDistance(photo_embed, EMBED('a cat')) FROM photos ORDER BY 2 LIMIT 1"
     csv_out = run("query", sql, "--dsn", dsn, "--model", model, "--format", "csv").stdout
-    assert csv_out.splitlines()[0] == "id,\"cosineDistance(photo_embed, EMBED('a cat'))\""
+    assert csv_out.splitlines()[0] == "\"id\",\"cosineDistance(photo_embed, EMBED('a cat'))\""
     js = json.loads(run("query", sql, "--dsn", dsn, "--model", model, "--format", "json").stdout)
-    assert list(js[0]) == ["id", "cosineDistance(photo_embed, EMBED('a cat'))"]
+    assert [c["name"] for c in js["meta"]] == ["id", "cosineDistance(photo_embed, EMBED('a cat'))"]
+    assert list(js["data"][0]) == ["id", "cosineDistance(photo_embed, EMBED('a cat'))"]
 
 
 def test_ignore_error_reports_each_failure_and_goes_on(tmp_path):
@@ -190,7 +191,7 @@ def test_ignore_error_reports_each_failure_and_goes_on(tmp_path):
     script.write_text("SELECT 1 AS a;\nSELECT nope;\nSELECT 2 AS b FORMAT CSV;\n  SELECT 3 ORDR BY x;\nSELECT 'z' AS c;\n")
     p = run("query", "-f", str(script), "--format", "csv", "--ignore-error")
     assert p.returncode == 1 and "Traceback" not in p.stderr
-    assert p.stdout == "a\n1\n2\nc\nz\n"
+    assert p.stdout == '"a"\n1\n2\n"c"\n"z"\n'  # ClickHouse's CSVWithNames, and the CSV written
     errors = p.stderr.splitlines()
     assert errors[0].startswith("error: statement 2 of 5 (line 2): ") and "nope" in errors[0]
     assert errors[1].startswith("error: statement 4 of 5 (line 4): ") and "failed at line 4, column 17" in errors[1]
@@ -198,4 +199,4 @@ def test_ignore_error_reports_each_failure_and_goes_on(tmp_path):
     ok = tmp_path / "ok.sql"
     ok.write_text("SELECT 1 AS a;\nSELECT 2 AS b;\n")
     p = run("query", "-f", str(ok), "--format", "csv", "--ignore-error")
-    assert p.returncode == 0 and p.stdout == "a\n1\nb\n2\n"
+    assert p.returncode == 0 and p.stdout == '"a"\n1\n"b"\n2\n'

@@ -35,9 +35,9 @@ class Tile(Vertical):
             self.set_image(value) if kind == "image" else self.set_error(value)
 
     def set_image(self, image) -> None:
-        if self.state == "image":  # a cached thumbnail and a fetch may both arrive: show one
-            return
-        self.state = "image"
+        """Show `image` (a PIL image) in place of the placeholder; a later image (a cached
+        thumbnail and a fetch may both arrive) replaces it in the same widget. Before the tile's
+        children are mounted it is kept, and shown on mount."""
         shown, body = self.query(".tile-image"), self.query(".tile-body")
         if shown:
             shown.first().image = image
@@ -46,6 +46,7 @@ class Tile(Vertical):
             body.first().remove()
         else:
             self._pending = ("image", image)
+        self.state = "image"
 
     def set_error(self, message: str) -> None:
         self.state = "error"

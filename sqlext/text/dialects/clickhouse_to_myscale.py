@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from sqlext.text.ddl import parse_vector_similarity
 from sqlext.text.dialects._common import (
-    Tok, Tokens, TokenType, apply_edits, error, is_name, match_close, read_name, resolve_column,
+    Tokens, TokenType, apply_edits, error, is_name, match_close, read_name, resolve_column,
     split_args, table_refs, tokenize,
 )
 from sqlext.text.dialects import fulltext
