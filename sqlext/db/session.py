@@ -1078,7 +1078,16 @@ def _strip_settings(message: str, ours: dict) -> str:
     again, so that they do not read as if the user had written them."""
     for k, v in ours.items():
         message = re.sub(r",? ?(?:SETTINGS )?" + re.escape(k) + r" = '?" + re.escape(str(v)) + r"'?", "", message)
-    return message
+    if not ours:
+        return message
+    # the server cuts a long echo with "...", possibly inside one of ours: `SETTINGS hnsw_cand...`
+    forms = [f for k, v in ours.items() for f in (f"{k} = '{v}'", f"{k} = {v}")]
+
+    def cut(m: re.Match) -> str:
+        part = m.group(1)
+        return "..." if part and any(f.startswith(part) for f in forms) else m.group(0)
+
+    return re.sub(r"(?:\s*SETTINGS\s+|,\s*)((?:(?!SETTINGS)[^,])*?)\.\.\.", cut, message)
 
 
 def _recognize(tokens: list[Tokens], kinds: list[Kind], dialect: str) -> list[list]:

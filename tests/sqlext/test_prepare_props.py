@@ -8,7 +8,7 @@ look-alikes in comments and strings, which must be left alone."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, settings, example
 from hypothesis import strategies as st
 
 import sqlext
@@ -166,6 +166,9 @@ def test_positions_in_the_text_sent_map_back_to_the_input(session, case):
 @settings(max_examples=40, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(case=statements().filter(lambda c: "VALUES" not in c[0]), newlines=st.integers(0, 2))
+@example(  # the server's echo of the statement is cut inside a setting embedsql added: `... = '10...`
+    case=("SELECT cosineDistance(photo_embed, EMBED('a cat')) AS /* EMBED('not me') */ a /* EMBED('not me') */ "
+          "FROM # EMBED(x)\nphotos -- EMBED('a trailing comment')", [(35, 49, "a cat")]), newlines=0)
 def test_a_syntax_error_after_embed_is_reported_where_the_user_wrote_it(session, case, newlines):
     # (INSERT ... VALUES data is read by the Values format, whose errors name no position)
     sql, calls = case
