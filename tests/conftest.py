@@ -30,6 +30,42 @@ def pytest_configure(config):
         config.option.snapshot_report = str(Path(tempfile.gettempdir()) / f"embedsql-snapshot-report-{os.getpid()}.html")
 
 
+def _untracked(root: Path) -> set[str] | None:
+    """Files in the repository that git does not track and does not ignore (None: not a git
+    checkout, e.g. tests run from an unpacked sdist)."""
+    import subprocess
+
+    try:
+        r = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=root,
+                           capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if r.returncode != 0:
+        return None
+    return {line[3:] for line in r.stdout.splitlines() if line.startswith("?? ")}
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def pytest_sessionstart(session):
+    session.config._untracked_before = _untracked(REPO)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Tests leave no files in the repository: a run that created one fails, naming it."""
+    before = getattr(session.config, "_untracked_before", None)
+    if before is None or getattr(session.config, "workerinput", None) is not None:
+        return
+    after = _untracked(REPO) or set()
+    new = sorted(after - before)
+    if new:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"error: the tests left files in the repository: {', '.join(new[:20])}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 def pytest_terminal_summary(terminalreporter, config):
     # -q hides pytest-randomly's header line: say which order ran, and how to run it again
     if config.pluginmanager.hasplugin("randomly") and isinstance(config.getoption("randomly_seed", None), int):

@@ -1,6 +1,7 @@
 """The layout's rules, checked on the code's own imports (every `import`, at any depth).
 
-Dependencies point one way: tui -> migrations, ingest -> sqlext -> embed. Inside sqlext, the text
+Dependencies point one way: tui -> migrations, ingest -> sqlext -> embed; the Harlequin adapter
+(harlequin_embedsql) sits beside tui and uses sqlext and embed only. Inside sqlext, the text
 side (sqlext/text) is pure: it imports neither the db side nor a database driver. Only the db side
 (sqlext/db) talks to clickhouse-connect or chdb.
 """
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PACKAGES = ("embed", "sqlext", "ingest", "migrations", "tui")
+PACKAGES = ("embed", "sqlext", "ingest", "migrations", "tui", "harlequin_embedsql")
 DRIVERS = ("clickhouse_connect", "chdb")
 
 # package -> the packages of ours it may import
@@ -22,6 +23,7 @@ ALLOWED = {
     "ingest": {"sqlext", "embed"},
     "migrations": {"sqlext", "embed"},
     "tui": {"migrations", "ingest", "sqlext", "embed"},
+    "harlequin_embedsql": {"sqlext", "embed"},
 }
 
 
