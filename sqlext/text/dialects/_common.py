@@ -33,11 +33,11 @@ def apply_edits(tokens: Tokens, edits: list[tuple[int, int, str]]) -> Tokens:
     try:
         return tokens.splice(edits)
     except ValueError:
-        text = splice(tokens.text, edits)
+        text = edit_text(tokens.text, edits)
         return tokenize(text)
 
 
-def splice(text: str, edits: list[tuple[int, int, str]]) -> str:
+def edit_text(text: str, edits: list[tuple[int, int, str]]) -> str:
     """Apply (start, end, replacement) edits (non-overlapping) to text."""
     out, pos = [], 0
     for s, e, rep in sorted(edits, key=lambda x: (x[0], x[1])):
