@@ -86,9 +86,13 @@ class TopK:
 
     @property
     def filtered(self) -> bool:
+        """True when the search has a WHERE or PREWHERE condition (a filtered top-k, which may be
+        post-filtered)."""
         return bool(self.where or self.prewhere)
 
     def query_text(self, sql: str) -> str:
+        """The text of the query this search belongs to (`start`..`end`, its WITH clause included),
+        cut from `sql`, the statement it was found in."""
         return sql[self.start:self.end]
 
 

@@ -17,10 +17,13 @@ Tok = Token
 
 
 def line_col(sql: str, offset: int) -> tuple[int, int]:
+    """1-based (line, column) of character `offset` in `sql`."""
     return position(sql, offset)
 
 
 def error(sql: str, tok: Tok | None, message: str, hint: str | None = None) -> TranslationError:
+    """A TranslationError with `message` and `hint`, placed at token `tok`'s line and column in
+    `sql` (no position when `tok` is None). Returned, not raised."""
     if tok is None:
         return TranslationError(message, hint=hint)
     line, col = line_col(sql, tok.start)
