@@ -39,6 +39,8 @@ class ExportError(UserFacingError):
 
 
 def default_dir() -> Path:
+    """Where the TUI offers to save exports: `exports` in embedsql's data directory (not created
+    here)."""
     from sqlext.db.paths import data_dir
 
     return data_dir() / "exports"
