@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from embed.modality import IMAGE_EXTENSIONS
 from sqlext.errors import UsageError
 from .ids import stable_id
 
-IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".jfif", ".png", ".webp", ".avif", ".gif", ".bmp", ".tif", ".tiff",
-                    ".heic", ".heif"}  # names in description files; folder scans take every format Pillow opens
+# IMAGE_EXTENSIONS (embed's, the names EMBED takes for images): names in description files;
+# folder scans take every format Pillow opens
 UNSPLASH_THUMB = "q=75&fm=jpg&w=200&fit=max"
 
 # Unsplash Lite photos.tsv columns kept as metadata (they are the built-in table's column names)

@@ -1,4 +1,5 @@
-"""One name, one thing: a public class or function name is defined in one module of the packages.
+"""One name, one thing: a public class, function or constant name is defined in one module of the
+packages.
 
 A name defined at the top level of two modules (`Result` in the session and in a dialect, `Stats`
 in the embedder and in the session) makes a reader, a search and an import guess which one is
@@ -27,6 +28,11 @@ ALLOWED = {
                    "the subcommand protocol: each `tui.commands` module adds its argparse parser."),
     "run": ({f"tui.commands.{m}" for m in ("demo", "ingest", "migrate", "model")},
             "the subcommand protocol: each `tui.commands` module runs its subcommand."),
+    "ACTIONS": ({"tui.commands.migrate", "tui.commands.model"},
+                "the subcommand protocol: a `tui.commands` module with actions lists them."),
+    "UNSPLASH_THUMB": ({"ingest.sources", "tui.commands.ingest"},
+                       "one value: the CLI keeps a copy for its --help so that `embedsql` starts "
+                       "without importing ingest (test_unsplash_thumb_copies_agree checks it)."),
     "translate": ({"sqlext.text.dialects", "migrations.render"},
                   "PENDING: migrations.render.translate (a step's statements through the dialect "
                   "bridge) is to be renamed; migrations/ is being changed on another branch."),
@@ -41,8 +47,8 @@ def _module_name(path: Path) -> str:
 
 
 def public_definitions() -> dict[str, set[str]]:
-    """name -> the modules (dotted) that define a public class or function of that name at their
-    top level (inside `if` / `try` blocks too)."""
+    """name -> the modules (dotted) that define a public class, function or module-level variable
+    of that name at their top level (inside `if` / `try` blocks too)."""
     defs: dict[str, set[str]] = defaultdict(set)
     for package in PACKAGES:
         for path in sorted((REPO / package).rglob("*.py")):
@@ -55,6 +61,12 @@ def public_definitions() -> dict[str, set[str]]:
                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                     if not node.name.startswith("_"):
                         defs[node.name].add(_module_name(path))
+                elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                    for t in targets:
+                        for name in ast.walk(t):
+                            if isinstance(name, ast.Name) and not name.id.startswith("_"):
+                                defs[name.id].add(_module_name(path))
                 elif isinstance(node, (ast.If, ast.Try)):
                     stack += node.body + node.orelse + getattr(node, "finalbody", [])
                     stack += [s for h in getattr(node, "handlers", []) for s in h.body]
@@ -66,6 +78,7 @@ def test_public_definitions_sees_what_it_should():
     defs = public_definitions()
     assert defs["Session"] == {"sqlext.db.session"}
     assert "sqlext.text.dialects" in defs["translate"]
+    assert defs["IMAGE_EXTENSIONS"] == {"embed.modality"}  # a constant (ingest imports it)
     assert not any(name.startswith("_") for name in defs)
 
 
@@ -87,3 +100,10 @@ def test_allowlist_is_not_stale():
     defs = public_definitions()
     stale = [n for n in ALLOWED if len(defs.get(n, ())) < 2]
     assert not stale, f"allowlisted names no longer defined twice (remove them): {stale}"
+
+
+def test_unsplash_thumb_copies_agree():
+    import ingest.sources
+    import tui.commands.ingest
+
+    assert tui.commands.ingest.UNSPLASH_THUMB == ingest.sources.UNSPLASH_THUMB

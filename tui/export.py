@@ -30,7 +30,7 @@ from embed.errors import UserFacingError
 
 from . import chtext
 
-FORMATS = ("csv", "json", "jsonl", "parquet")
+EXPORT_FORMATS = ("csv", "json", "jsonl", "parquet")
 _ALIASES = {"ndjson": "jsonl", "pq": "parquet"}
 
 
@@ -51,7 +51,7 @@ def format_for(path: Path, fmt: str | None = None) -> str:
     Raises ExportError for anything else."""
     fmt = (fmt or Path(path).suffix.lstrip(".") or "csv").lower()
     fmt = _ALIASES.get(fmt, fmt)
-    if fmt not in FORMATS:
+    if fmt not in EXPORT_FORMATS:
         raise ExportError(f"cannot export to {str(path)!r}: {fmt!r} is not a format embedsql writes",
                           hint="end the file name with .csv, .json, .jsonl or .parquet")
     return fmt
