@@ -315,10 +315,11 @@ class Backend:
     @contextlib.contextmanager
     def client(self, timeout: float | None = None):
         """Context manager yielding a clickhouse-connect client for one unit of work. Embedded: the
-        process's one chdb client for the data directory, held for the block (another process
-        holding it is waited for up to `timeout` seconds, default `lock_timeout()`; then
-        EngineBusy, naming the holder); server: the backend's shared HTTP client (created on
-        first use; ConnectionFailed when it cannot be)."""
+        process's one chdb client for the data directory, held for the block (waits up to
+        `timeout` seconds, default `lock_timeout()`, for the directory another thread or process
+        holds, then raises EngineBusy; also EngineBusy when this process has another directory
+        open). Server: the backend's shared HTTP client, created on first use (a failure to
+        create it is raised mapped by `map_error`: ConnectionFailed or ServerError)."""
         if self.embedded:
             with EMBEDDED.use(self.spec.path, lock_timeout() if timeout is None else timeout) as c:
                 yield c
