@@ -59,20 +59,20 @@ class QueryVectors:
     embedder: embed(), last_stats(), model_id)."""
 
     def __init__(self, Q):
-        from embed.embedder import Stats
+        from embed.embedder import EmbedStats
 
         self.Q = Q
-        self._stats = Stats()
+        self._stats = EmbedStats()
         self.model_id = "benchmark-query-vectors"
 
     def embed(self, queries):
-        from embed.embedder import Stats
+        from embed.embedder import EmbedStats
 
         out = []
         for q in queries:
             text = q.terms[0].value
             out.append(self.Q[int(text[1:])])
-        self._stats = Stats(hits=len(out))
+        self._stats = EmbedStats(hits=len(out))
         return out
 
     def last_stats(self):

@@ -8,7 +8,7 @@ runs (CI), its figures mean nothing. Benchmarks are never timed tests.
 Sections (issue 6 / issue 2):
   1 text query embedding (EMBED path, cache miss) vs raw model forward
   2 image embedding, batch 16, vs raw model forward
-  3 ONNX Runtime backend (int8 / fp32) vs torch fp32: speed, cosine, top-10
+  3 ONNX runtime (int8 / fp32) vs torch fp32: speed, cosine, top-10
   4 hybrid query through sqlext.Session on chdb: warm p50, cold first result (new process)
   5 vector search: exact scan vs numpy floor; HNSW index p50 + recall@10, parameter sweep
   6 insert of 512-d vectors: rows/s by path vs a tobytes() floor
@@ -285,7 +285,7 @@ def bench_model(model_dir: Path, tmp: Path, smoke: bool):
         q_ = b.encode_text(qs)
         cos_t = float(min((c_ * ref_c).sum(1).min(), (q_ * ref_q).sum(1).min()))
         cos_i = float((b.encode_images(imgs) * ref_i).sum(1).min())
-        both = np.argsort(-(q_ @ c_.T), axis=1)[:, :10]  # corpus and queries on this backend
+        both = np.argsort(-(q_ @ c_.T), axis=1)[:, :10]  # corpus and queries on this runtime
         mixed = np.argsort(-(q_ @ ref_c.T), axis=1)[:, :10]  # corpus ingested with torch, queries on onnx
         same_both = float(np.mean([set(a) == set(b_) for a, b_ in zip(both, ref_top)]))
         same_mixed = float(np.mean([set(a) == set(b_) for a, b_ in zip(mixed, ref_top)]))
@@ -303,14 +303,14 @@ def bench_model(model_dir: Path, tmp: Path, smoke: bool):
     pick = max(good, key=lambda k: res[k][0]) if good else "int8"
     EXTRA["onnx_recommended"] = pick if good else None
     a, o = agree[pick], [k for k in res if k != pick][0]
-    fig("3a", f"ONNX Runtime {pick} backend, text query", res[pick][2], "ms p50", "torch fp32 encode_text", res[pick][4],
+    fig("3a", f"ONNX {pick} runtime, text query", res[pick][2], "ms p50", "torch fp32 encode_text", res[pick][4],
         res[pick][0], ">= 2x speed-up, cos >= 0.99, same top-10", res[pick][0] >= 2 and ok(pick),
         note=f"speed-up {res[pick][0]:.2f}x; min cosine text {a['cos_text_min']} image {a['cos_image_min']}; "
              f"same top-10 in {a['same_top10_queries']:.0%} of {len(qs)} queries over {len(corpus)} texts "
              f"(torch-ingested corpus + {pick} queries: {a['same_top10_mixed']:.0%}); "
              f"{o}: {res[o][0]:.2f}x text, {res[o][1]:.2f}x images, same top-10 {agree[o]['same_top10_queries']:.0%}",
         ratio_kind="speed-up")
-    fig("3b", f"ONNX Runtime {pick} backend, images batch 16", res[pick][3], "ms p50", "torch fp32 encode_images",
+    fig("3b", f"ONNX {pick} runtime, images batch 16", res[pick][3], "ms p50", "torch fp32 encode_images",
         res[pick][5], res[pick][1], ">= 1.5x speed-up, cos >= 0.99", res[pick][1] >= 1.5 and ok(pick),
         note=f"export + int8 quantize once per revision: {EXTRA['onnx_export_s']} s", ratio_kind="speed-up")
     return emb
@@ -859,7 +859,7 @@ def write_report(out: Path, env: dict, smoke: bool, total_s: float, ext: dict):
             L.append(f"- **{f['id']}**: {f['note']}")
     L.append("")
     if "onnx" in EXTRA:
-        L += ["## ONNX Runtime backend (vs torch fp32, same run)", "",
+        L += ["## ONNX runtime (vs torch fp32, same run)", "",
               "| precision | text ms | torch text ms | text speed-up | 16 images ms | torch ms | image speed-up | "
               "min cos text | min cos image | same top-10 | overlap@10 | torch corpus + onnx queries same top-10 |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|"]

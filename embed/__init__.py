@@ -16,7 +16,7 @@ from .types import EmbedQuery, Term
 
 if TYPE_CHECKING:
     from .choice import make_runtime
-    from .embedder import Embedder, Stats
+    from .embedder import Embedder, EmbedStats
     from .identity import DEFAULT_MODEL, ModelIdentity, default_model, identify
     from .onnx_runtime import OnnxRuntime
     from .runtime import ModelRuntime
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 _LAZY = {
     "Embedder": "embedder",
-    "Stats": "embedder",
+    "EmbedStats": "embedder",
     "ModelRuntime": "runtime",
     "TorchRuntime": "torch_runtime",
     "OnnxRuntime": "onnx_runtime",

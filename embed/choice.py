@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 
-from .identity import resolve
+from .identity import resolve_model
 from .runtime import ModelRuntime, runtime_setting
 
 
@@ -28,7 +28,7 @@ def make_runtime(kind: str | None = None, model: str | None = None, *, device: s
     """The runtime named by `kind` (see the module docstring). "auto" never raises for a missing
     export: it falls back to torch and records why in `choice_reason`."""
     name = runtime_setting(kind)
-    ref = resolve(model)
+    ref = resolve_model(model)
     if name == "torch":
         from .torch_runtime import TorchRuntime
 

@@ -33,7 +33,7 @@ FETCH_WORKERS = 8
 
 
 @dataclass
-class Stats:
+class EmbedStats:
     """Counters of `.embed` calls. `Embedder.stats` adds up every call; `last_stats()` is the last one."""
 
     hits: int = 0  # distinct inputs found in the cache
@@ -46,7 +46,7 @@ class Stats:
     images_encoded: int = 0
     model_batches: int = 0
 
-    def add(self, other: "Stats") -> None:
+    def add(self, other: "EmbedStats") -> None:
         """Add another call's counters to these."""
         for f in ("hits", "misses", "model_ms", "load_ms", "fetch_ms", "total_ms",
                   "texts_encoded", "images_encoded", "model_batches"):
@@ -85,8 +85,8 @@ class Embedder:
         self._model_lock = threading.RLock()
         self._stats_lock = threading.Lock()
         self._revision: str | None = None
-        self.stats = Stats()
-        self._last = Stats()
+        self.stats = EmbedStats()
+        self._last = EmbedStats()
 
     # --- identity -------------------------------------------------------------------------------
 
@@ -196,7 +196,7 @@ class Embedder:
         if not queries:
             return []
         t_start = time.perf_counter()
-        st = Stats()
+        st = EmbedStats()
         inputs: dict[tuple[str, str], _Input] = {}
         plan: list[list[tuple[_Input, float]]] = []
         for q in queries:
@@ -250,7 +250,7 @@ class Embedder:
             self.stats.add(st)
         return out
 
-    def last_stats(self) -> Stats:
+    def last_stats(self) -> EmbedStats:
         """A copy of the counters of the last `.embed` call (hits, misses, times in ms)."""
         with self._stats_lock:
             return replace(self._last)
@@ -276,7 +276,7 @@ class Embedder:
             raise
         ex.shutdown()
 
-    def _encode_missing(self, missing: list[tuple[tuple, _Input]], st: Stats) -> dict[tuple, "np.ndarray"]:
+    def _encode_missing(self, missing: list[tuple[tuple, _Input]], st: EmbedStats) -> dict[tuple, "np.ndarray"]:
         import numpy as np
 
         result: dict[tuple, np.ndarray] = {}

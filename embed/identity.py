@@ -115,7 +115,7 @@ class ModelRef:
         return self.hub_id is None
 
 
-def resolve(ref: str | None = None) -> ModelRef:
+def resolve_model(ref: str | None = None) -> ModelRef:
     """A model reference (None: `default_model()`) -> ModelRef. Never raises: a path naming no
     directory gives a ModelRef whose `error` says so."""
     ref = (ref or default_model()).strip()
@@ -199,7 +199,7 @@ def identify(ref: ModelRef | str | None = None) -> ModelIdentity:
     (`KNOWN`), or when config.json is unreadable or names no known family."""
     from .families import family_of
 
-    mref = ref if isinstance(ref, ModelRef) else resolve(ref)
+    mref = ref if isinstance(ref, ModelRef) else resolve_model(ref)
     if mref.error is not None:
         raise mref.error
     if mref.directory is None:

@@ -23,7 +23,7 @@ import threading
 from pathlib import Path
 
 from .errors import ModelLoadError
-from .identity import ModelRef, identify, resolve
+from .identity import ModelRef, identify, resolve_model
 from .onnx_export import FORMAT
 from .runtime import ModelRuntime
 
@@ -51,7 +51,7 @@ def export_status(ref: ModelRef | str | None, *, cache_dir: Path | None = None) 
     clause for `--explain` ("no ONNX export of ... yet (run `embedsql model export`)")."""
     from .families import by_name
 
-    mref = ref if isinstance(ref, ModelRef) else resolve(ref)
+    mref = ref if isinstance(ref, ModelRef) else resolve_model(ref)
     if mref.error is not None or mref.directory is None:
         return f"model {mref.ref!r} is not on this machine"
     try:

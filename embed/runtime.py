@@ -19,7 +19,7 @@ import os
 from typing import TYPE_CHECKING, Sequence
 
 from .errors import ModelLoadError
-from .identity import ModelIdentity, ModelRef, identify, resolve
+from .identity import ModelIdentity, ModelRef, identify, resolve_model
 
 if TYPE_CHECKING:
     import numpy as np
@@ -39,7 +39,7 @@ class ModelRuntime:
     kind = "base"
 
     def __init__(self, model: str | ModelRef | None = None):
-        self.ref: ModelRef = model if isinstance(model, ModelRef) else resolve(model)
+        self.ref: ModelRef = model if isinstance(model, ModelRef) else resolve_model(model)
         self.model_ref = self.ref.ref
         self.model_id = self.ref.name
         self._identity: ModelIdentity | None = None

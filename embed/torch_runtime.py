@@ -10,7 +10,7 @@ import os
 
 from .errors import ModelLoadError
 from .families import Family, family_of
-from .identity import how_to_supply, read_config, resolve
+from .identity import how_to_supply, read_config, resolve_model
 from .runtime import ModelRuntime
 
 
@@ -63,7 +63,7 @@ class TorchRuntime(ModelRuntime):
             raise ModelLoadError(f"cannot load model {ref.ref!r}: {where}: {first_line}",
                                  hint=how_to_supply(ref.ref)) from None
         if ref.directory is None:  # downloaded just now: identify it from the hub cache
-            self.ref = resolve(ref.ref)
+            self.ref = resolve_model(ref.ref)
         self.family = family
         self.max_tokens = text_limit(family, model.config, getattr(processor, "tokenizer", None))
         self._text_keys = _accepted(model.get_text_features, ("input_ids", "attention_mask", "token_type_ids"))

@@ -5,7 +5,8 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["text", "image", "auto"]
+# what an EMBED argument is (a statement's kind is sqlext.text.kinds.Kind)
+TermKind = Literal["text", "image", "auto"]
 KINDS = ("text", "image", "auto")
 
 
@@ -13,7 +14,7 @@ KINDS = ("text", "image", "auto")
 class Term:
     """One argument of EMBED: `kind` "auto" is resolved by `embed.resolve_kind(value)`."""
 
-    kind: Kind
+    kind: TermKind
     value: str
     weight: float = 1.0
 

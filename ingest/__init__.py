@@ -45,6 +45,16 @@ def _opts(kw: dict) -> IngestOptions:
 
 def ingest_items(session, items: Iterable[Item], *, description: str = "ingest", read_meta: bool = False,
                  source: str | None = None, **options) -> IngestReport:
+    """Ingest `items` (`ingest.sources.Item`: id, key, image reference, metadata) into the target
+    table through `session`: each image fetched or read, embedded, and inserted with its metadata;
+    items whose id is already in the table are skipped. `options` are `IngestOptions` fields
+    (table, column_map, workers, batch_size, timeout in seconds, max_bytes, report_path, progress,
+    check_model, release_engine); `description` labels the progress display; `read_meta` adds each
+    image's dimensions, file size and EXIF date (`ingest.sources.image_meta`); `source` fills each
+    row's `source` column unless the item sets it. Returns the IngestReport (also after Ctrl-C,
+    with `interrupted` set). Raises TypeError for an unknown option, UsageError for a missing table
+    or column or a model mismatch, and the session's errors for database failures; an image that
+    cannot be fetched or decoded is a failure in the report, not an exception."""
     return run_items(session, items, _opts(options), description=description, read_meta=read_meta, source=source)
 
 

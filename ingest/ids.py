@@ -10,6 +10,8 @@ from typing import Iterable
 
 
 def stable_id(key: str) -> int:
+    """The row id of an input `key`: the first 8 bytes of SHA-1 of its UTF-8 text, big-endian, as an
+    int in [0, 2**64). The same key always gives the same id."""
     return int.from_bytes(hashlib.sha1(key.encode("utf-8")).digest()[:8], "big")
 
 

@@ -34,6 +34,14 @@ _DONE = object()
 
 @dataclass
 class IngestOptions:
+    """How to ingest: `table` (None: the built-in `photos`), `column_map` (logical name -> table
+    column; '' drops it), `workers` (concurrent downloads and decodes), `batch_size` (images per
+    model batch and per INSERT), `timeout` (seconds per image download), `max_bytes` (largest
+    image accepted, bytes; default 20 MiB), `report_path` (TSV file of failures; None keeps them
+    in the report only), `progress` (a `Progress`; None shows none), `check_model` (refuse a
+    vector column whose comment names another model), `release_engine` (embedded engine: let
+    other processes in between batches)."""
+
     table: str | None = None  # default: the built-in `photos`
     column_map: dict | list | None = None  # logical -> table column ("" drops it)
     workers: int = 16  # concurrent downloads / decodes

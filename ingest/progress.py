@@ -7,21 +7,34 @@ from typing import Protocol, TextIO
 
 
 class Progress(Protocol):
-    def start(self, total: int | None, description: str) -> None: ...
+    """What ingestion reports its progress to. `start` once, `update` after each batch, `finish`
+    once at the end (also after an error or Ctrl-C)."""
 
-    def update(self, done: int, ingested: int, failed: int, skipped: int) -> None: ...
+    def start(self, total: int | None, description: str) -> None:
+        """Ingestion begins: `total` inputs (None when the source cannot say), labelled
+        `description`."""
 
-    def finish(self) -> None: ...
+    def update(self, done: int, ingested: int, failed: int, skipped: int) -> None:
+        """Counts so far: `done` inputs handled, of which `ingested` inserted, `failed` failed and
+        `skipped` already present."""
+
+    def finish(self) -> None:
+        """Ingestion ended; show the final counts and release the display."""
 
 
 class NoProgress:
+    """A `Progress` that shows nothing (library use, tests)."""
+
     def start(self, total, description):
+        """Nothing: no progress is shown."""
         pass
 
     def update(self, done, ingested, failed, skipped):
+        """Nothing: no progress is shown."""
         pass
 
     def finish(self):
+        """Nothing: no progress is shown."""
         pass
 
 
@@ -37,11 +50,15 @@ class LineProgress:
         self.state = (0, 0, 0, 0)
 
     def start(self, total, description):
+        """Print `<description>: <total> inputs` and start the clock the rate and ETA are measured
+        on."""
         self.total, self.desc = total, description
         self.t0 = self.last = time.monotonic()
         self._print(f"{description}: {total if total is not None else 'unknown number of'} inputs")
 
     def update(self, done, ingested, failed, skipped):
+        """Keep the counts; print a progress line when `interval` seconds have passed since the last
+        one."""
         self.state = (done, ingested, failed, skipped)
         now = time.monotonic()
         if now - self.last >= self.interval:
@@ -63,6 +80,7 @@ class LineProgress:
                     f"{skipped} already present, {rate:.1f}/s{eta}")
 
     def finish(self):
+        """Print the final counts (unless the last line already showed them)."""
         self._line()
 
     def _print(self, text):
@@ -99,20 +117,27 @@ class RichProgress:
         self.t0 = 0.0
 
     def start(self, total, description):
+        """Show the bar for `total` inputs (None: no bound) labelled `description`; starts the rate
+        clock."""
         self.t0 = time.monotonic()
         self._p.start()
         self._task = self._p.add_task(description, total=total, rate="", ok=0, bad=0, skip=0)
 
     def update(self, done, ingested, failed, skipped):
+        """Move the bar to `done` and show the rate (inputs per second, those already present
+        excluded) and the counts."""
         el = max(time.monotonic() - self.t0, 1e-9)
         self._p.update(self._task, completed=done, rate=f"{(done - skipped) / el:.1f}/s",
                        ok=ingested, bad=failed, skip=skipped)
 
     def finish(self):
+        """Stop the bar, leaving its last state on the terminal."""
         self._p.stop()
 
 
 def auto_progress(stream: TextIO | None = None, interval: float = 5.0, console=None) -> Progress:
+    """A rich progress bar when `stream` (default stderr) is a terminal, else `LineProgress` writing
+    a line to it every `interval` seconds. `console`: the rich Console to draw on."""
     stream = stream or sys.stderr
     try:
         tty = stream.isatty()

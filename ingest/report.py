@@ -24,6 +24,7 @@ class IngestReport:
 
     @property
     def rate(self) -> float:
+        """Rows ingested per second of the run (0.0 before any time has passed)."""
         return self.ingested / self.seconds if self.seconds > 0 else 0.0
 
     @property
@@ -42,6 +43,8 @@ class IngestReport:
 
 
 def default_report_path() -> Path:
+    """Where a failure report goes when none is named: `ingest-failures-YYYYmmdd-HHMMSS.tsv` (local
+    time) in the current directory. Nothing is created here."""
     return Path.cwd() / f"ingest-failures-{time.strftime('%Y%m%d-%H%M%S')}.tsv"
 
 
@@ -79,6 +82,7 @@ class FailureLog:
             self._fh.flush()
 
     def close(self) -> None:
+        """Close the TSV file, if one was opened. Safe to call twice."""
         with self._lock:
             if self._fh is not None:
                 self._fh.close()

@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from embed.modality import IMAGE_EXTENSIONS
 from sqlext.errors import UsageError
 from .ids import stable_id
 
-IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".jfif", ".png", ".webp", ".avif", ".gif", ".bmp", ".tif", ".tiff",
-                    ".heic", ".heif"}  # names in description files; folder scans take every format Pillow opens
+# IMAGE_EXTENSIONS (embed's, the names EMBED takes for images): names in description files;
+# folder scans take every format Pillow opens
 UNSPLASH_THUMB = "q=75&fm=jpg&w=200&fit=max"
 
 # Unsplash Lite photos.tsv columns kept as metadata (they are the built-in table's column names)
@@ -34,6 +35,11 @@ UNSPLASH_FIELDS = (
 
 @dataclass
 class Item:
+    """One input to ingest: `id` (the row id, `stable_id(key)`), `key` (what identifies the input
+    across runs: a photo id, an absolute path, an id column's value; stored as photo_id), `ref`
+    (the image to fetch: a URL or a local path), `label` (how the failure report names it),
+    `meta` (logical column -> value, written with the row)."""
+
     id: int
     key: str  # what the id is the hash of; also stored as photo_id
     ref: str  # the image to fetch: URL or path
@@ -41,6 +47,8 @@ class Item:
     meta: dict = field(default_factory=dict)  # logical column -> value
 
     def row(self) -> dict:
+        """The row to insert, by logical column name: `meta`, with photo_id = key and
+        photo_image_url = ref unless meta sets them, and id."""
         r = dict(self.meta)
         r.setdefault("photo_id", self.key)
         r.setdefault("photo_image_url", self.ref)
@@ -65,6 +73,8 @@ def _open_text(path: Path):
 
 
 def with_params(url: str, params: str) -> str:
+    """`url` with the query parameters `params` ('w=400&fm=jpg'; a leading '?' or '&' is ignored)
+    appended after '?' or '&' as the URL needs; the URL unchanged when `params` is empty."""
     params = (params or "").lstrip("?&")
     if not params:
         return url

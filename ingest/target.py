@@ -158,6 +158,10 @@ class Target:
 
     @classmethod
     def open(cls, session, table: str | None = None, column_map=None, *, release_engine: bool = True) -> "Target":
+        """The table ingestion writes to (`table`, default `photos`; `column_map` as for --column-
+        map), described from the session's catalog. Raises UsageError when the table does not
+        exist, has no id or vector column (after mapping), or its vector column is not
+        Array(Float*)."""
         t = cls(session, table or DEFAULT_TABLE, parse_column_map(column_map), release_engine=release_engine)
         t._describe()
         return t
@@ -179,10 +183,14 @@ class Target:
 
     @property
     def id_col(self) -> str:
+        """The table column holding the row id (UInt64). Raises UsageError, with the columns there
+        are, when the table has none."""
         return self._required(ID, "row id")
 
     @property
     def vector_col(self) -> str:
+        """The table column holding the embedding vector. Raises UsageError, with the columns there
+        are, when the table has none."""
         return self._required(VECTOR, "embedding vector")
 
     @property
@@ -225,6 +233,8 @@ class Target:
         return int(self.session.query(f"SELECT count() FROM {self.sql_table}", verbatim=True).rows[0][0])
 
     def check_dim(self, got: int, source: str) -> None:
+        """Raise UsageError when `got`-element vectors (from `source`, named in the message) do not
+        fit the vector column's length; nothing when they do or the length is unknown."""
         if self.dim is not None and got != self.dim:
             raise UsageError(
                 f"{source} gives {got}-d vectors but {self.table}.{self.vector_col} holds {self.dim}-d vectors "

@@ -48,6 +48,11 @@ def _num(p: Path) -> int:
 
 
 def find_parts(source: str | Path, metadata: str | Path | None = None) -> list[_Part]:
+    """The parts of a precomputed-embedding source, in order: a .npy file (with `metadata`, a
+    parquet of its rows, when given), a .parquet file (vectors in a column), or a clip-retrieval
+    output folder (img_emb/img_emb_N.npy paired with metadata/metadata_N.parquet by N; else its
+    parquet files). Raises UsageError when the path does not exist, is another kind of file,
+    holds none of these, or an .npy has no metadata file of its number."""
     src = Path(source).expanduser()
     if not src.exists():
         raise UsageError(f"{src}: no such file or directory")

@@ -65,6 +65,8 @@ class Migration:
 
     @property
     def label(self) -> str:
+        """`<version>_<name>` with the version in four digits (0003_add_tags): how messages and the
+        state table name the migration."""
         return f"{self.version:04d}_{self.name}"
 
     @property
@@ -87,10 +89,14 @@ class Migration:
         return digest("\n;\n".join(s.text for s in self.up[:n]))
 
     def steps(self, direction: str) -> list[Step]:
+        """The statements of one part: `direction` 'up' gives `up`, anything else `down` ([] when
+        the file has no down part)."""
         return self.up if direction == "up" else (self.down or [])
 
 
 def digest(text: str) -> str:
+    """Hex SHA-256 of `text` (UTF-8) after normalising CRLF and CR line ends to LF, so a file's
+    checksum does not change with the platform's line endings."""
     norm = text.replace("\r\n", "\n").replace("\r", "\n")
     return hashlib.sha256(norm.encode("utf-8")).hexdigest()
 
@@ -140,6 +146,8 @@ def parse(text: str, path: Path) -> Migration:
 
 
 def load_file(path: Path) -> Migration:
+    """Read and parse one migration file (UTF-8). Raises MigrationFileError when it cannot be read,
+    is not UTF-8, or does not parse (see `parse`)."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -150,6 +158,9 @@ def load_file(path: Path) -> Migration:
 
 
 def load_dir(directory: Path) -> list[Migration]:
+    """Every `*.sql` file in `directory` (not recursive), parsed, in file name order. Raises
+    MigrationFileError when the directory does not exist (hint: `embedsql migrate new`) or for a
+    file that cannot be read or parsed."""
     directory = Path(directory)
     if not directory.is_dir():
         raise MigrationFileError(f"migrations directory {directory} does not exist",

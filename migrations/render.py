@@ -41,6 +41,8 @@ def strip_leading_comments(sql: "str | Tokens") -> str:
 
 
 def quote(name: str) -> str:
+    """`name` as a ClickHouse identifier: as is when it is a plain word ([A-Za-z_][A-Za-z0-9_]*),
+    else in backquotes with backquotes escaped."""
     return name if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) else "`" + name.replace("`", "\\`") + "`"
 
 
@@ -85,6 +87,11 @@ def _on_cluster(toks: list[Token], i: int) -> int:
 
 @dataclass
 class CreateTable:
+    """A CREATE TABLE statement cut into the pieces the cluster rewrite needs, each as written:
+    `name`, `head` (up to the name), `body` (between the parentheses) and its column list
+    `items`, `engine` and `engine_args` (ENGINE = X(args); None and '' when absent),
+    `after_engine` (ORDER BY, SETTINGS, ...), `tail` (everything after the closing parenthesis)."""
+
     name: str             # as written
     body: str             # between the parentheses
     head: str             # "CREATE TABLE [IF NOT EXISTS] "
@@ -165,6 +172,8 @@ def _parse_alter(t: Tokens) -> _Alter | None:
 # ---------------------------------------------------------------- what a migration creates
 
 def created_tables(sql: "str | Tokens") -> list[str]:
+    """The table a statement creates ([name as written] for CREATE TABLE with a column list), else
+    []."""
     ct = parse_create(sql)
     return [ct.name] if ct else []
 
@@ -291,6 +300,11 @@ def translate(sql: "str | Tokens", dialect: str, catalog) -> tuple[list[str], li
 
 @dataclass
 class Cluster:
+    """The layout `migrate --cluster NAME` renders for: the cluster `name`, the `database` the
+    tables live in, the `sharded` tables (bare names of the tables the migrations create: each
+    becomes a replicated `<name><local_suffix>` table on every shard plus a Distributed table of
+    the name)."""
+
     name: str
     database: str = "default"
     sharded: set = field(default_factory=set)   # bare table names created by the migrations
@@ -298,13 +312,17 @@ class Cluster:
 
     @property
     def on(self) -> str:
+        """` ON CLUSTER <name>` (with a leading space) for DDL run on every node."""
         return f" ON CLUSTER {quote(self.name)}"
 
     def local(self, name: str) -> str:
+        """The per-shard table of a sharded table `name` ('db.t' or 't'), quoted: `t_local` by
+        default."""
         db, t = split_name(name)
         return (quote(db) + "." if db else "") + quote(t + self.local_suffix)
 
     def is_sharded(self, name: str) -> bool:
+        """Whether table `name` ('db.t' or 't') is one the migrations create (and so sharded)."""
         return _table_key(name) in self.sharded
 
 
@@ -312,6 +330,9 @@ REPLICA_PATH = "'/clickhouse/tables/{shard}/{database}/{table}', '{replica}'"
 
 
 def replicated_engine(engine: str | None, args: str, path_args: str = REPLICA_PATH) -> str:
+    """The Replicated form of a *MergeTree engine, as text: `Replicated<engine>(<path_args>[,
+    <args>])` (engine None: MergeTree; an engine already Replicated is kept). Raises
+    TranslationError for an engine that is not a MergeTree."""
     engine = engine or "MergeTree"
     if engine.startswith("Replicated"):
         return f"{engine}({args})" if args else engine

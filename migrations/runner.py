@@ -44,6 +44,11 @@ class Db:
 
 @dataclass
 class Status:
+    """Where one migration stands: `version`, `name`, its parsed file (`migration`, None when the
+    file is missing) and latest state-table row (`row`, None when never run), `state` (pending |
+    applied | failed | interrupted | running | reverting | revert_failed), `changed` (the file
+    differs from what was applied) and a `note` for the user."""
+
     version: int
     name: str
     migration: Migration | None
@@ -54,6 +59,7 @@ class Status:
 
     @property
     def label(self) -> str:
+        """`<version>_<name>` with the version in four digits."""
         return f"{self.version:04d}_{self.name}"
 
     @property
@@ -64,6 +70,9 @@ class Status:
 
 @dataclass
 class Report:
+    """What one `up` or `down` did: labels of the migrations `applied` and `reverted`, in order, and
+    `warnings` (files missing for recorded runs, migrations applied out of order)."""
+
     applied: list[str] = field(default_factory=list)
     reverted: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -100,10 +109,14 @@ class Runner:
     # -- helpers -------------------------------------------------------------------------------
     @property
     def dialect(self) -> str:
+        """The session's SQL dialect, 'myscale' or 'clickhouse' (detected on first use; may query
+        the server)."""
         return self.session.dialect
 
     @property
     def cluster(self) -> render.Cluster | None:
+        """The cluster layout for --cluster (the current database read from the server on first
+        use), or None without --cluster."""
         if self.cluster_name and self._cluster is None:
             db = self.db.query("SELECT currentDatabase()")[0][0]
             self._cluster = render.Cluster(self.cluster_name, db, sharded_tables(self.migrations))
@@ -116,6 +129,10 @@ class Runner:
             yield
 
     def statuses(self, rows: dict[int, StateRow] | None = None, *, lock_live: bool | None = None) -> list[Status]:
+        """The status of every migration known from the files or the state table (`rows`; read from
+        the database when None), by version. `lock_live`: whether a run holds the lock, so that a
+        'running' or 'reverting' row is still in progress rather than interrupted or revert_failed
+        (None: look it up). Database errors propagate."""
         rows = self.state.read() if rows is None else rows
         files = {m.version: m for m in self.migrations}
         out = []
@@ -157,6 +174,8 @@ class Runner:
             return False
 
     def status(self) -> list[Status]:
+        """`statuses()` with the embedded engine held for the read (EngineBusy after the lock
+        timeout when another process holds it)."""
         with self._engine():
             return self.statuses()
 
@@ -239,6 +258,13 @@ class Runner:
                     self._lock = None
 
     def up(self, to: int | None = None, *, allow_changed: bool = False) -> Report:
+        """Apply every pending, failed or interrupted migration up to version `to` (None: all), in
+        version order, under the migration lock; a failed or interrupted one resumes at the
+        statement it stopped at; vector indexes are waited for unless wait_index=False. Returns a
+        Report. Raises UsageError when an applied file changed (unless `allow_changed`) or a
+        migration is half reverted, MigrationError when a statement fails (recorded as failed),
+        IndexBuildError when an index did not build (the migration stays applied), LockTimeout /
+        LockLost for the lock."""
         report = Report()
         with self._locked():
             statuses = self.statuses(lock_live=False)
@@ -349,6 +375,10 @@ class Runner:
         return ""
 
     def wait_for_index(self, table: str, index: str) -> str:
+        """Poll system.vector_indices for index `index` on `table` until it is Built; the wait
+        doubles from 0.1 s to 2 s between reads and ends after `index_timeout` seconds. Returns
+        '' when built, else the problem in words (missing, failed with its reason, or timed out
+        with its parts done); database errors propagate."""
         db, t = render.split_name(table)
         where = ("database = {db:String}" if db else "database = currentDatabase()") + \
             " AND table = {t:String} AND name = {index:String}"
@@ -385,6 +415,7 @@ class Runner:
 # ---------------------------------------------------------------- plan (no database needed)
 
 def sharded_tables(migrations: list[Migration]) -> set[str]:
+    """Bare names of the tables the migrations' up parts create: those a --cluster run shards."""
     out = set()
     for m in migrations:
         for step in m.up:
@@ -395,6 +426,10 @@ def sharded_tables(migrations: list[Migration]) -> set[str]:
 
 @dataclass
 class PlannedStep:
+    """One statement of a plan (`plan`): its `migration`, `index` (0-based) in the part and `line`
+    in the file, the `source` as written, the `sql` statements it renders to for the dialect (in
+    order), and the bridge's `notes` and `warnings`."""
+
     migration: Migration
     index: int          # 0-based statement number in the part
     line: int

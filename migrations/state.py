@@ -66,6 +66,12 @@ def state_ddl(cluster=None) -> list[str]:
 
 @dataclass
 class StateRow:
+    """One row of the state table embedsql_migrations (the latest per version is the migration's
+    state): `version`, `name`, file `checksum` and `prefix_checksum` (of the statements done),
+    `status`, `statements_done` of `statements_total` in `part`, `error` text, `applied_at`
+    (DateTime64), `duration_ms`, the `run_id` and `host` that wrote it, and `seq` (ordering;
+    nanoseconds since the epoch or later)."""
+
     version: int
     name: str
     checksum: str
@@ -87,6 +93,9 @@ _STATE_COLS = ("version, name, checksum, prefix_checksum, status, statements_don
 
 
 class StateStore:
+    """The migration state table through `db` (the runner's Db): rows are appended, never updated;
+    the row with the highest seq per version is the state."""
+
     def __init__(self, db):
         self.db = db
         self.seq = 0
@@ -94,6 +103,7 @@ class StateStore:
         self.host = socket.gethostname()
 
     def exists(self) -> bool:
+        """Whether the state table exists in the current database. Database errors propagate."""
         rows = self.db.query("SELECT count() FROM system.tables WHERE database = currentDatabase() "
                              "AND name = {t:String}", {"t": STATE_TABLE})
         return bool(rows and int(rows[0][0]))
@@ -111,6 +121,9 @@ class StateStore:
 
     def write(self, mig, status: str, *, done: int, total: int, part: int = 0, error: str = "",
               duration_ms: int = 0, prefix_checksum: str | None = None):
+        """Append a state row for `mig`: `status`, `done` of `total` statements of `part`, `error`
+        (cut to 4000 characters), `duration_ms`, `prefix_checksum` (None: of the first `done` up
+        statements). Sent with server-side parameters; database errors propagate."""
         self.seq = max(self.seq + 1, time.time_ns())
         pc = prefix_checksum if prefix_checksum is not None else mig.prefix_checksum(done)
         self.db.command(
@@ -124,6 +137,9 @@ class StateStore:
 
 @dataclass
 class Claim:
+    """One live claim on the migration lock: the run's `owner` id, `host`, `pid`, `command`,
+    `acquired_at` (DateTime64) and `remaining_ms` before it expires."""
+
     owner: str
     host: str
     pid: int
@@ -132,6 +148,7 @@ class Claim:
     remaining_ms: int
 
     def describe(self) -> str:
+        """`pid N on HOST (COMMAND), since TIME`: how a waiting run names the holder."""
         return f"pid {self.pid} on {self.host} ({self.command}), since {self.acquired_at}"
 
 
@@ -160,6 +177,7 @@ class MigrationLock:
         return self._seq
 
     def live_claims(self) -> list[Claim]:
+        """The claims not released and not expired, oldest first. Database errors propagate."""
         rows = self.db.query(
             f"SELECT owner, argMax(host, seq), argMax(pid, seq), argMax(command, seq), min(acquired_at) AS a, "
             f"dateDiff('millisecond', now64(6), max(expires_at)) AS left_ms, argMax(released, seq) AS r "
@@ -198,6 +216,10 @@ class MigrationLock:
 
     # -- protocol ----------------------------------------------------------------------------
     def acquire(self):
+        """Take the lock: claim, wait `settle_s`, and hold it when no other live claim is older;
+        otherwise step back and poll every `poll_s` (claims of dead processes on this host are
+        released). Returns self. Raises LockTimeout, naming the holder, after `timeout_s`
+        seconds."""
         deadline = time.monotonic() + self.timeout_s
         claimed = False
         told = False
@@ -255,6 +277,8 @@ class MigrationLock:
         self._renewed = time.monotonic()
 
     def release(self):
+        """Release the lock if held (a failure to write the release is ignored: the claim expires
+        after its TTL)."""
         if self.held:
             self.held = False
             try:

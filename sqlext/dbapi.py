@@ -480,6 +480,7 @@ class Connection:
 
     @property
     def closed(self) -> bool:
+        """True once `close()` was called; every later call then raises InterfaceError."""
         return self._closed
 
     def _check(self):

@@ -170,6 +170,14 @@ class WorkTabs(Vertical):
 
 
 class EmbedSQLApp(App[int]):
+    """The terminal UI: a SQL editor, the catalog sidebar, result tabs (table, image preview,
+    gallery, details) and a status bar. `session` (or `session_factory`, called on first use) is
+    the sqlext Session it runs on; `initial_sql` fills the editor (default: the text saved in
+    `buffer_path` when the app last ran); `syntax` turns on SQL highlighting; `warm_model` loads
+    the model in the background at start; `label` is the connection shown in the status bar;
+    `history` and `thumbs` replace the History and ThumbCache it would make. Queries run in
+    worker threads; an error is shown, never raised. Exits with an int code."""
+
     CSS_PATH = Path(__file__).parent / "app.tcss"  # absolute: subclasses elsewhere keep it
     TITLE = "embedsql"
     BINDINGS = [
@@ -221,12 +229,15 @@ class EmbedSQLApp(App[int]):
     # -- parts --------------------------------------------------------------------------------
     @property
     def session(self):
+        """The sqlext Session, made by `session_factory` on first use (its errors propagate to the
+        caller, a worker that shows them)."""
         if self._session is None:
             self._session = self._session_factory()
         return self._session
 
     @property
     def history(self):
+        """The query History (made on first use, scrubbing the session's secrets)."""
         if self._history is None:
             from .history import History
 
@@ -235,6 +246,7 @@ class EmbedSQLApp(App[int]):
 
     @property
     def thumbs(self):
+        """The ThumbCache for previews and the gallery (made on first use)."""
         if self._thumbs is None:
             from .thumbs import ThumbCache
 
@@ -249,6 +261,8 @@ class EmbedSQLApp(App[int]):
             return DEFAULT_BUFFER
 
     def save_buffer(self) -> None:
+        """Write the editor's text to `buffer_path` (the next start opens with it); a failure to
+        write is a warning notification, not an error."""
         try:
             self.buffer_path.parent.mkdir(parents=True, exist_ok=True)
             self.buffer_path.write_text(self.editor.text, encoding="utf-8")
@@ -270,14 +284,17 @@ class EmbedSQLApp(App[int]):
 
     @property
     def editor(self) -> SqlEditor:
+        """The SQL editor widget."""
         return self.query_one("#editor", SqlEditor)
 
     @property
     def table(self):
+        """The results table widget (mounted just after the first paint; NoMatches before)."""
         return self.query_one("#results")
 
     @property
     def status(self) -> StatusBar:
+        """The status bar widget."""
         return self.query_one("#status", StatusBar)
 
     def on_mount(self) -> None:
@@ -333,6 +350,8 @@ class EmbedSQLApp(App[int]):
     # -- background: model and catalog -------------------------------------------------------------
     @work(thread=True, group="model", exclusive=True)
     def warm_model(self) -> None:
+        """Load the embedding model in a worker thread, showing loading / ready / failed in the
+        status bar; a failure is a notification, and EMBED queries say why later."""
         self._set_model("loading…")
         try:
             emb = self.session.embedder
@@ -358,6 +377,9 @@ class EmbedSQLApp(App[int]):
 
     @work(thread=True, group="catalog", exclusive=True)
     def refresh_catalog(self) -> None:
+        """Read the catalog (databases, tables, columns, vector facts, functions) in a worker thread
+        and load it into the sidebar and the editor's completions; a failure shows in the
+        sidebar."""
         try:
             from .components.catalog import load_catalog
 
@@ -423,6 +445,8 @@ class EmbedSQLApp(App[int]):
         self.start_query(text, script=True)
 
     def start_query(self, sql: str, *, script: bool = False) -> bool:
+        """Run `sql` (one statement, or a whole script when `script`) in a worker thread; the editor
+        text is saved first. Returns False (with a notification) when a query is already running."""
         if self._active is not None:
             self.notify("a query is running; escape cancels it", severity="warning")
             return False
@@ -437,10 +461,12 @@ class EmbedSQLApp(App[int]):
 
     @property
     def queries_started(self) -> int:
+        """How many queries this app has started (a sequence number; tests wait on it)."""
         return self._seq
 
     @property
     def running(self) -> bool:
+        """True while a query is running."""
         return self._active is not None
 
     @work(thread=True, group="query")
@@ -525,6 +551,8 @@ class EmbedSQLApp(App[int]):
 
     # -- showing outcomes ---------------------------------------------------------------------------
     def show_error(self, sql: str, exc: BaseException) -> None:
+        """Show the error `exc` of statement `sql`: under the editor, in the Details tab and as a
+        notification; when the error has a line and column the editor cursor moves there."""
         msg = error_text(exc)
         self.last_error = msg
         err = self.query_one("#error", Static)
@@ -549,10 +577,15 @@ class EmbedSQLApp(App[int]):
                     pass
 
     def hide_error(self) -> None:
+        """Clear the error shown under the editor."""
         self.last_error = None
         self.query_one("#error").display = False
 
     def show_result(self, result, duration: float = 0.0, *, count: int = 1, script: bool = False) -> None:
+        """Show `result` (an sqlext Result, or None when nothing returned one) of `count` statements
+        that took `duration` seconds: rows in the table (at most MAX_ROWS), the first image in
+        the preview, the gallery, the details and any lint warnings as notifications; a statement
+        without rows shows the server's message."""
         from .thumbs import image_column
 
         self.result = result
@@ -678,6 +711,9 @@ class EmbedSQLApp(App[int]):
             self.more_like_this(ref, None)
 
     def more_like_this(self, ref: str, text: str | None) -> None:
+        """Replace the last query in the editor with its "more like this image" form for image
+        reference `ref` (combined with `text` when given) and run it; when no such query can be
+        made, a warning notification says why."""
         try:
             sql = more_like_this_sql(self.last_sql, ref, text, result=self.result, catalog=self.catalog_data)
         except ValueError as exc:

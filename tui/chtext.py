@@ -53,6 +53,8 @@ class CHType:
     raw: str = ""
 
     def arg(self, i: int) -> "CHType":
+        """Type argument `i` as a CHType (a raw literal argument is parsed as a type name). Raises
+        IndexError when the type has no argument `i`."""
         a = self.args[i]
         return a if isinstance(a, CHType) else parse_type(str(a))
 
@@ -376,6 +378,9 @@ def _json_object(d) -> str:
 
 
 def json_number(v, t: CHType) -> str:
+    """Number `v` of ClickHouse type `t` as JSON text the way ClickHouse writes it: booleans as
+    true/false, floats in ClickHouse's shortest form (Float32/BFloat16 at single precision; nan
+    and ±inf quoted), decimals in full, integers as digits."""
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, float):

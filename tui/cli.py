@@ -28,6 +28,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def common_options() -> argparse.ArgumentParser:
+    """The options every command takes (--dsn, -c/--connection, --dialect, --model, --runtime,
+    --debug), as an argparse parent parser; unset options stay absent from the namespace so a
+    subcommand's value wins over the top-level one."""
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group("connection")
     g.add_argument("--dsn", default=argparse.SUPPRESS,
@@ -47,6 +50,9 @@ def common_options() -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `embedsql` argument parser: `query`, `tui` and every subcommand module of `tui.commands`
+    that imports (each adds its own with `add_parser`). Bad arguments raise UsageFailure (exit 2)
+    instead of exiting."""
     common = common_options()
     parser = _Parser(prog="embedsql", parents=[common],
                      description="SQL-first multimodal search on MyScale and ClickHouse, with EMBED() in SQL.")
@@ -87,9 +93,13 @@ class Context:
         self.err = Console(stderr=True, highlight=False)
 
     def opt(self, name, default=None):
+        """The value of option `name` as parsed, or `default` when it was not given."""
         return getattr(self.args, name, default)
 
     def session(self):
+        """The `sqlext.Session` for the options (--dsn, -c, --dialect, --model), opened on first
+        call and kept: a server with no password asks for one on a terminal (empty otherwise); a
+        password in --dsn draws a warning. Raises ConfigError for a bad DSN or config file."""
         if self._session is None:
             import sqlext
             from sqlext.db.config import resolve
@@ -109,11 +119,13 @@ class Context:
         return self._session
 
     def warn(self, text: str):
+        """Print `warning: <text>` (yellow, markup escaped) on stderr."""
         from rich.markup import escape
 
         self.err.print(f"[yellow]warning:[/yellow] {escape(text)}")
 
     def close(self):
+        """Close the session if one was opened."""
         if self._session is not None:
             self._session.close()
 
@@ -128,6 +140,11 @@ def _dsn_has_password(dsn: str) -> bool:
 
 
 def cmd_query(args, ctx: Context) -> int:
+    """`embedsql query`: run the SQL given as an argument or in -f FILE ('-': stdin) and print each
+    result in --format; --explain prints what would be sent instead. Returns the exit code: 0, or
+    1 when statements failed with --ignore-error. Raises UsageFailure for missing or unreadable
+    SQL, and the first statement's error otherwise (its number and line named when there are
+    several)."""
     from embed.errors import UserFacingError
     from sqlext.text.split import split_statements
 
@@ -231,6 +248,9 @@ def _print_explain(ctx: Context, p):
 
 
 def cmd_tui(args, ctx: Context) -> int:
+    """`embedsql tui`: open the terminal UI (with --sql in the editor); returns its exit code.
+    Raises UsageFailure when stdin or stdout is not a terminal, or when the UI cannot be
+    imported."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageFailure("the terminal UI needs a terminal (stdin and stdout are not one); "
                            "for scripts use `embedsql query \"SQL\"` or `embedsql query -f FILE`")
@@ -242,6 +262,9 @@ def cmd_tui(args, ctx: Context) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The `embedsql` command: parse `argv` (default sys.argv[1:]), run the command, return the exit
+    code (0 ok, 1 a server or runtime error, 2 a usage error, 130 Ctrl-C). Every error is printed
+    as one `error: ...` line with its hint; a traceback only with --debug."""
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
     from .output import ReaderGone
@@ -303,6 +326,9 @@ def _quiet_libraries(debug: bool):
 
 
 def describe_error(exc: BaseException) -> tuple[int, str]:
+    """(exit code, message) for an exception reaching the top: UsageFailure -> 2, a UserFacingError
+    -> its own code and text, SystemExit -> its code, anything else -> 1 with 'unexpected error'
+    and a hint to rerun with --debug."""
     from embed.errors import UserFacingError
 
     if isinstance(exc, UsageFailure):

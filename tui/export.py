@@ -30,7 +30,7 @@ from embed.errors import UserFacingError
 
 from . import chtext
 
-FORMATS = ("csv", "json", "jsonl", "parquet")
+EXPORT_FORMATS = ("csv", "json", "jsonl", "parquet")
 _ALIASES = {"ndjson": "jsonl", "pq": "parquet"}
 
 
@@ -39,6 +39,8 @@ class ExportError(UserFacingError):
 
 
 def default_dir() -> Path:
+    """Where the TUI offers to save exports: `exports` in embedsql's data directory (not created
+    here)."""
     from sqlext.db.paths import data_dir
 
     return data_dir() / "exports"
@@ -49,7 +51,7 @@ def format_for(path: Path, fmt: str | None = None) -> str:
     Raises ExportError for anything else."""
     fmt = (fmt or Path(path).suffix.lstrip(".") or "csv").lower()
     fmt = _ALIASES.get(fmt, fmt)
-    if fmt not in FORMATS:
+    if fmt not in EXPORT_FORMATS:
         raise ExportError(f"cannot export to {str(path)!r}: {fmt!r} is not a format embedsql writes",
                           hint="end the file name with .csv, .json, .jsonl or .parquet")
     return fmt

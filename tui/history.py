@@ -33,6 +33,9 @@ def scrub(sql: str, secrets: tuple[str, ...] = ()) -> str:
 
 @dataclass
 class Entry:
+    """One history entry: the `sql` as run (secrets scrubbed), `ts` (Unix seconds), `duration`
+    (seconds), `rows` returned (None for a statement without rows), `ok` (False when it failed)."""
+
     sql: str
     ts: float
     duration: float  # seconds
@@ -41,6 +44,10 @@ class Entry:
 
 
 class History:
+    """The query history: JSON lines appended to `path` (default `sqlext.db.paths.history_file()`),
+    file mode 0600; passwords in the SQL and the given `secrets` are replaced by *** before
+    writing."""
+
     def __init__(self, path: Path | None = None, secrets: tuple[str, ...] = ()):
         if path is None:
             from sqlext.db.paths import history_file
@@ -50,6 +57,9 @@ class History:
         self.secrets = tuple(s for s in secrets if s)
 
     def add(self, sql: str, *, duration: float, rows: int | None, ok: bool, ts: float | None = None) -> Entry:
+        """Append one entry (the SQL stripped and scrubbed; `duration` in seconds, rounded to 0.1
+        ms; `ts` default now) and return it. Empty SQL is returned but not written. Raises
+        OSError when the file cannot be written."""
         entry = Entry(scrub(sql.strip(), self.secrets), time.time() if ts is None else ts,
                       round(duration, 4), rows, ok)
         if not entry.sql:

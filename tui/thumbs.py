@@ -25,6 +25,8 @@ MEMORY_ITEMS = 256
 
 
 def vector_columns(types: list[str], rows: list[tuple] | None = None) -> list[int]:
+    """Indexes of the columns whose ClickHouse type is Array(Float32 | Float64 | BFloat16): the
+    vector columns, shown elided. `rows` is not used."""
     out = []
     for i, t in enumerate(types or []):
         if re.fullmatch(r"Array\((Float32|Float64|BFloat16)\)", (t or "").replace(" ", "")):
@@ -50,6 +52,8 @@ class ThumbCache:
 
     @staticmethod
     def key(ref: str) -> str:
+        """The cache key (and PNG file name) of image reference `ref`: the first 32 hex digits of
+        its SHA-256."""
         return hashlib.sha256(ref.encode("utf-8")).hexdigest()[:32]
 
     def _remember(self, k: str, img) -> None:
@@ -60,6 +64,8 @@ class ThumbCache:
                 self._mem.popitem(last=False)
 
     def cached(self, ref: str):
+        """The thumbnail of `ref` if it is in memory (marking it recently used), else None; never
+        reads disk or network."""
         with self._lock:
             img = self._mem.get(self.key(ref))
             if img is not None:
@@ -144,6 +150,9 @@ def _cell_size():
 
 
 def image_mode() -> str:
+    """How the terminal draws images: $EMBEDSQL_IMAGES when it names a mode (tgp | kitty | sixel |
+    halfcell | unicode; kitty means tgp), else halfcell inside tmux or screen, tgp in kitty,
+    sixel in WezTerm, iTerm2 or a *sixel TERM, halfcell otherwise."""
     mode = os.environ.get("EMBEDSQL_IMAGES", "auto").lower()
     if mode in ("tgp", "kitty", "sixel", "halfcell", "unicode"):
         return "tgp" if mode == "kitty" else mode

@@ -18,13 +18,13 @@ from typing import Callable, Iterator
 
 from ..errors import UsageError
 
-__all__ = ["fix_table", "fix_batch", "vector_matrix", "to_pandas", "to_numpy", "is_vector_type",
+__all__ = ["fix_table", "fix_batch", "vector_matrix", "to_pandas", "to_numpy", "is_arrow_vector_type",
            "BatchFixer", "ArrowStream"]
 
 _DATETIME = re.compile(r"^(?:Nullable\()?(?:LowCardinality\()?DateTime(?:\('([^']*)'\))?\)?\)?$")
 
 
-def is_vector_type(t) -> bool:
+def is_arrow_vector_type(t) -> bool:
     """Is the Arrow type a list (or fixed-size list) of floats: a vector column?"""
     import pyarrow as pa
 
@@ -100,7 +100,7 @@ class BatchFixer:
             if i in tz:
                 col = col.cast(pa.int64()).cast(pa.timestamp("s", tz=tz[i]))
                 field = pa.field(field.name, col.type, field.nullable)
-            elif self._fixed_vectors and is_vector_type(field.type) and not pa.types.is_fixed_size_list(field.type):
+            elif self._fixed_vectors and is_arrow_vector_type(field.type) and not pa.types.is_fixed_size_list(field.type):
                 fixed = self._fix_vector(field.name, col)
                 if fixed is not None:
                     col = fixed

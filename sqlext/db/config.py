@@ -42,6 +42,14 @@ DIALECTS = ("myscale", "clickhouse")
 
 @dataclass(frozen=True)
 class ConnectionSpec:
+    """Where to connect, resolved from a DSN and the config file (`parse_dsn`, `resolve`). `kind`
+    'embedded' (chdb in directory `path`) or 'http' (a server: `host`, `port`, `secure` = HTTPS,
+    `verify` = check its TLS certificate, `username`, `password`, `database`); `dialect`
+    'myscale' | 'clickhouse' | None (detected on first use); `connect_timeout` and `timeout` in
+    seconds (DSN query parameters, defaults 10 and 300); `source` says where it came from (flag /
+    env / config:NAME / default); `model` is the config file's model for this connection, or
+    None. Immutable; `display()` is the form safe to print (no password)."""
+
     kind: str  # "embedded" | "http"
     path: Path | None = None  # embedded
     host: str | None = None
@@ -66,6 +74,14 @@ class ConnectionSpec:
 
 
 def parse_dsn(dsn: str, *, source: str = "flag") -> ConnectionSpec:
+    """A DSN -> ConnectionSpec; nothing is contacted. Accepts '' / 'embedded' / 'chdb:' (the default
+    embedded directory), 'chdb:///abs/dir' (embedded in that directory), and http(s)://,
+    clickhouse(s):// and myscale:// URLs
+    (`user:password@host:port/database?dialect=&connect_timeout=&timeout=&verify=`; the port
+    defaults to 8443 with TLS, 8123 without; myscale:// implies TLS and the myscale dialect).
+    `source` names where the DSN came from in error messages. Raises ConfigError for an unknown
+    scheme, a missing host, an unknown dialect, a bad port, a path that cannot be used, or
+    timeouts that are not positive seconds (at most a day to connect, a week per query)."""
     text = (dsn or "").strip()
     if text in ("", "embedded", "chdb:", "chdb://"):
         return ConnectionSpec(kind="embedded", path=paths.default_db_path(), source=source)
@@ -131,6 +147,9 @@ def parse_dsn(dsn: str, *, source: str = "flag") -> ConnectionSpec:
 
 
 def load_config(path: Path | None = None) -> dict:
+    """The config file (`path`, default `sqlext.db.paths.config_file()`) as a dict parsed from TOML;
+    {} when the file does not exist. Raises ConfigError when it cannot be read or parsed, or when
+    [connections] does not hold [connections.NAME] tables."""
     path = path or paths.config_file()
     if not path.exists():
         return {}

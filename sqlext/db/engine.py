@@ -28,6 +28,8 @@ IDLE_RELEASE_S = 0.5
 
 
 def lock_timeout() -> float:
+    """Seconds to wait for the embedded database held by another process: $EMBEDSQL_LOCK_TIMEOUT, or
+    10 when unset or not a number."""
     try:
         return float(os.environ.get("EMBEDSQL_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT))
     except ValueError:
@@ -42,6 +44,7 @@ def command_line() -> str:
 
 
 def pid_alive(pid: int) -> bool:
+    """Whether process `pid` exists on this machine (a process we may not signal counts as alive)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -202,6 +205,7 @@ EMBEDDED = _EmbeddedManager()
 
 
 def first_line(msg: str) -> str:
+    """The first non-empty line of an error message, stripped; 'unknown error' when there is none."""
     return (msg or "").strip().splitlines()[0] if (msg or "").strip() else "unknown error"
 
 
@@ -305,10 +309,17 @@ class Backend:
 
     @property
     def embedded(self) -> bool:
+        """True when this is the embedded engine (chdb), False for a server over HTTP."""
         return self.spec.kind == "embedded"
 
     @contextlib.contextmanager
     def client(self, timeout: float | None = None):
+        """Context manager yielding a clickhouse-connect client for one unit of work. Embedded: the
+        process's one chdb client for the data directory, held for the block (waits up to
+        `timeout` seconds, default `lock_timeout()`, for the directory another thread or process
+        holds, then raises EngineBusy; also EngineBusy when this process has another directory
+        open). Server: the backend's shared HTTP client, created on first use (a failure to
+        create it is raised mapped by `map_error`: ConnectionFailed or ServerError)."""
         if self.embedded:
             with EMBEDDED.use(self.spec.path, lock_timeout() if timeout is None else timeout) as c:
                 yield c
@@ -373,6 +384,8 @@ class Backend:
             return self._http_client
 
     def close(self):
+        """Release the database: the embedded engine's directory is handed back at once, a server's
+        HTTP client is closed (errors while closing are ignored). Safe to call twice."""
         if self.embedded:
             EMBEDDED.release_now(self.spec.path)
         elif self._http_client is not None:

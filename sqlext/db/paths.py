@@ -7,6 +7,8 @@ from pathlib import Path
 
 
 def data_dir() -> Path:
+    """The directory embedsql keeps its data in: $EMBEDSQL_DATA_DIR, else the platform's user data
+    directory for 'embedsql' (platformdirs). Not created here."""
     env = os.environ.get("EMBEDSQL_DATA_DIR")
     if env:
         return Path(env).expanduser()
@@ -16,6 +18,8 @@ def data_dir() -> Path:
 
 
 def config_file() -> Path:
+    """The config file's path: $EMBEDSQL_CONFIG, else config.toml in the platform's user config
+    directory for 'embedsql' (platformdirs). It may not exist."""
     env = os.environ.get("EMBEDSQL_CONFIG")
     if env:
         return Path(env).expanduser()
@@ -30,4 +34,5 @@ def default_db_path() -> Path:
 
 
 def history_file() -> Path:
+    """The TUI's query history (JSON lines) in `data_dir()`."""
     return data_dir() / "history.jsonl"

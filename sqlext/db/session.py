@@ -64,6 +64,15 @@ def is_query(sql: str) -> bool:
 
 @dataclass
 class Stats:
+    """What one statement cost and became: `sent_sql` (the text sent, vectors included),
+    `embed_calls` (EMBED calls in it), `embed_ms` (milliseconds embedding them, model load
+    included), `cache_hits` / `cache_misses` (distinct EMBED inputs found in / missing from the
+    vector cache), `server_ms` (the server's own elapsed time in milliseconds, summed over the
+    statements sent; None when it did not say), `rows_read` (rows the server read; None when
+    unknown), `total_ms` (wall milliseconds, embedding included), `translations` (notes on what
+    the MyScale/ClickHouse bridge rewrote), `warnings` (lints: full scans, post-filtering, metric
+    mismatches), `plan` (the vector planner's `VectorPlan` for a top-k statement, or None)."""
+
     sent_sql: str = ""
     embed_calls: int = 0
     embed_ms: float = 0.0
@@ -98,6 +107,8 @@ class Result:
         return len(self.rows)
 
     def dicts(self) -> list[dict]:
+        """The rows as dicts (column name -> value), in row order. Two columns of one name keep the
+        later value."""
         return [dict(zip(self.columns, r)) for r in self.rows]
 
 
@@ -125,6 +136,7 @@ class Prepared:
 
     @property
     def sql(self) -> str:
+        """The statements that will be sent, joined by ';' and a newline (one statement: itself)."""
         return ";\n".join(self.statements)
 
     def fill(self, text: str) -> str:
@@ -1031,6 +1043,8 @@ class RawStream:
         return next(self._chunks)
 
     def close(self) -> None:
+        """Stop reading: the rest of the server's answer is discarded and the database is handed
+        back. Safe to call twice."""
         self._chunks.close()
 
     def __enter__(self):

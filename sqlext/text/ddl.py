@@ -63,13 +63,22 @@ class IndexInfo:
 
 @runtime_checkable
 class Catalog(Protocol):
-    def vector_index(self, table: str, column: str) -> IndexInfo | None: ...
+    """What the SQL text layer may ask about a database's tables (the live catalog on the db side
+    and `StaticCatalog` both provide it). `table` is 'db.t' or 't' (the current database); each
+    method returns None for what is not known."""
 
-    def column_dim(self, table: str, column: str) -> int | None: ...
+    def vector_index(self, table: str, column: str) -> IndexInfo | None:
+        """The vector index on `table`.`column`, or None."""
 
-    def column_model(self, table: str, column: str) -> str | None: ...
+    def column_dim(self, table: str, column: str) -> int | None:
+        """The vector length (elements) of `table`.`column`, from its CHECK constraint or its index;
+        None when unknown."""
 
-    def table_setting(self, table: str, name: str) -> str | None: ...
+    def column_model(self, table: str, column: str) -> str | None:
+        """The model identity recorded for `table`.`column` (column comment), or None."""
+
+    def table_setting(self, table: str, name: str) -> str | None:
+        """The value of table setting `name` on `table` as text, or None when unset."""
 
 
 def unquote_identifier(part: str) -> str:
@@ -332,31 +341,39 @@ class StaticCatalog:
         return f"{db or self.database}.{t}"
 
     def add_index(self, table: str, column: str, info: IndexInfo) -> None:
+        """Record vector index `info` on `table`.`column` (replacing one there)."""
         self._indexes[(self._key(table), column)] = info
 
     def drop_index(self, table: str, name: str) -> None:
+        """Forget the index named `name` on `table` (nothing when there is none)."""
         key = self._key(table)
         for k, v in list(self._indexes.items()):
             if k[0] == key and v.name == name:
                 del self._indexes[k]
 
     def set_dim(self, table: str, column: str, dim: int) -> None:
+        """Record that `table`.`column` holds vectors of `dim` elements."""
         self._dims[(self._key(table), column)] = dim
 
     def set_model(self, table: str, column: str, model: str) -> None:
+        """Record model identity `model` for `table`.`column`."""
         self._models[(self._key(table), column)] = model
 
     def set_setting(self, table: str, name: str, value: str) -> None:
+        """Record table setting `name` = `value` (text) on `table`."""
         self._settings[(self._key(table), name)] = value
 
     def vector_index(self, table: str, column: str) -> IndexInfo | None:
+        """The index recorded on `table`.`column`, or None."""
         return self._indexes.get((self._key(table), column))
 
     def vector_indexes(self, table: str) -> dict[str, IndexInfo]:
+        """Every index recorded on `table`: column -> IndexInfo ({} when none)."""
         key = self._key(table)
         return {c: v for (t, c), v in self._indexes.items() if t == key}
 
     def column_dim(self, table: str, column: str) -> int | None:
+        """The recorded vector length of `table`.`column`, else its index's `dim`, else None."""
         dim = self._dims.get((self._key(table), column))
         if dim is None:
             info = self.vector_index(table, column)
@@ -364,9 +381,11 @@ class StaticCatalog:
         return dim
 
     def column_model(self, table: str, column: str) -> str | None:
+        """The recorded model identity of `table`.`column`, or None."""
         return self._models.get((self._key(table), column))
 
     def table_setting(self, table: str, name: str) -> str | None:
+        """The recorded value of table setting `name` on `table`, or None."""
         return self._settings.get((self._key(table), name))
 
     def add_text_tokens(self, table: str, column: str) -> None:

@@ -78,10 +78,12 @@ class Token:
 
     @property
     def low(self) -> str:
+        """The token's text in lower case (keywords and names compare case-insensitively)."""
         return self.text.lower()
 
     @property
     def up(self) -> str:
+        """The token's text in upper case."""
         return self.text.upper()
 
     def shifted(self, by: int, origin: int | None = None) -> "Token":

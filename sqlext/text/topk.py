@@ -32,7 +32,7 @@ from sqlext.text.tokens import Tokens, TokenType, is_name, match_close, read_nam
 from sqlext.text.tokens import tokenize as _lex
 
 
-def tokenize(sql: str) -> list[Tok] | None:
+def tokens_or_none(sql: str) -> list[Tok] | None:
     """The statement's tokens (`sqlext.text.tokens`), or None when it cannot be lexed (an
     unterminated string: the server will say so)."""
     try:
@@ -86,9 +86,13 @@ class TopK:
 
     @property
     def filtered(self) -> bool:
+        """True when the search has a WHERE or PREWHERE condition (a filtered top-k, which may be
+        post-filtered)."""
         return bool(self.where or self.prewhere)
 
     def query_text(self, sql: str) -> str:
+        """The text of the query this search belongs to (`start`..`end`, its WITH clause included),
+        cut from `sql`, the statement it was found in."""
         return sql[self.start:self.end]
 
 
@@ -201,7 +205,7 @@ def statement_settings(sql: str, toks: list[Tok] | None = None) -> dict[str, str
     written, strings re-quoted). {} when none or when the text cannot be tokenized."""
     if "settings" not in sql.lower():
         return {}
-    toks = tokenize(sql) if toks is None else toks
+    toks = tokens_or_none(sql) if toks is None else toks
     out: dict[str, str] = {}
     for k, t in enumerate(toks or []):
         if t.type == TokenType.SETTINGS:
@@ -215,7 +219,7 @@ def parse_set(sql: str) -> dict[str, str] | None:
     head = sql.lstrip()
     if not head[:3].upper() == "SET" or (len(head) > 3 and not head[3].isspace()):
         return None
-    toks = tokenize(sql)
+    toks = tokens_or_none(sql)
     if not toks or toks[0].up != "SET":
         return None
     if len(toks) > 1 and toks[1].up in ("ROLE", "DEFAULT", "TRANSACTION"):
@@ -235,7 +239,7 @@ def find_topk(sql: "str | Tokens") -> list[TopK]:
     low = sql.lower()
     if "limit" not in low or not any(f in low for f in DISTANCE_METRIC):
         return []
-    toks = given.tokens if given is not None else tokenize(sql)
+    toks = given.tokens if given is not None else tokens_or_none(sql)
     if not toks:
         return []
     vectors = _with_vectors(sql, toks)

@@ -77,7 +77,11 @@ def _check_table(dsn: str, expected: int) -> None:
 
 
 def _ingest(dsn, tiny_clip):
+    # the photo folder holds SOURCES.md, listed as skipped: the report goes beside the database,
+    # not into the working directory (the repository)
+    report = Path(dsn.removeprefix("chdb://")).parent / f"failures-{uuid.uuid4().hex}.tsv"
     return start("ingest", "images", str(PHOTOS), "--dsn", dsn, "--model", str(tiny_clip), "--batch-size", "4",
+                 "--report", str(report),
                  EMBEDSQL_LOCK_TIMEOUT="60")
 
 

@@ -18,6 +18,8 @@ LIMIT 5"""
 
 
 def add_parser(sub, common):
+    """Add `embedsql demo` (--unsplash PHOTOS_TSV, --limit, --no-tui) to the subparsers `sub`;
+    `common` is the shared options parser."""
     p = sub.add_parser("demo", parents=[common],
                        help="set up the sample photo search (migrations + ingest) and open the TUI on it")
     p.add_argument("--unsplash", metavar="PHOTOS_TSV",
@@ -28,6 +30,10 @@ def add_parser(sub, common):
 
 
 def run(args, ctx) -> int:
+    """`embedsql demo`: apply the built-in migrations, ingest the bundled sample photos (or --limit
+    photos of an Unsplash Lite TSV), run the hybrid demo query, then open the TUI on it (or print
+    the result with --no-tui). Returns the exit code; database, model and ingest errors propagate
+    to `main`."""
     from migrations.files import load
     from migrations.model import check_table
     from migrations.runner import Runner

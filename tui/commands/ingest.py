@@ -38,6 +38,8 @@ UNSPLASH_THUMB = "q=75&fm=jpg&w=200&fit=max"  # the tutorial's; ingest.UNSPLASH_
 
 
 def add_parser(sub, common):
+    """Add `embedsql ingest` and its sources (Unsplash TSV, images, CSV, vectors), each with the
+    target options (--table, --column-map, ...), to the subparsers `sub`."""
     p = sub.add_parser("ingest", parents=[common], help="fill a vector table (Unsplash TSV, images, CSV, vectors)",
                        description=__doc__.split("\n\n")[0])
     kinds = p.add_subparsers(dest="ingest_kind", metavar="SOURCE", parser_class=type(p))
@@ -94,6 +96,9 @@ def add_parser(sub, common):
 
 
 def run(args, ctx) -> int:
+    """`embedsql ingest SOURCE`: ingest from the chosen source and print the report. Returns 0, 130
+    when interrupted (a rerun resumes), or 1 when there was something to ingest and nothing was
+    ingested; raises UsageFailure when no source is chosen or an option is invalid."""
     from ..errors import UsageFailure
 
     import ingest as ing

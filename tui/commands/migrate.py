@@ -7,6 +7,8 @@ ACTIONS = ("status", "up", "down", "plan", "new")
 
 
 def add_parser(sub, common):
+    """Add `embedsql migrate` (status | up | down | plan | new, with --dir, --cluster, ...) to the
+    subparsers `sub`."""
     p = sub.add_parser(
         "migrate", parents=[common],
         help="create and evolve the vector tables: status, up, down, plan, new",
@@ -77,6 +79,9 @@ def _load(args, ctx, spec=None):
 
 
 def run(args, ctx) -> int:
+    """`embedsql migrate ACTION`: run the action and print what it did. Returns the exit code;
+    raises UsageFailure when no action is chosen, and the runner's errors (MigrationError,
+    LockTimeout, ...) propagate to `main`."""
     from ..errors import UsageFailure
 
     action = getattr(args, "migrate_action", None)
@@ -199,6 +204,9 @@ def _plan(args, ctx) -> int:
 
 
 def format_plan(dialect, header, state_sql, steps, *, cluster=None, direction="up") -> str:
+    """The text `migrate plan` prints: a header (direction, dialect, cluster), the state and lock
+    tables' DDL (up only), then each PlannedStep under its migration with its line, translations
+    and warnings as comments, statements ending in ';'."""
     lines = [f"-- embedsql migrate plan ({direction}): dialect {dialect}"
              + (f", cluster {cluster}" if cluster else "") + f"; {header}"]
     if state_sql and direction == "up":
@@ -226,6 +234,7 @@ def format_plan(dialect, header, state_sql, steps, *, cluster=None, direction="u
 
 
 def print_plan(console, *a, **kw):
+    """Print `format_plan(*a, **kw)` on the rich `console` as plain text (no markup, no wrapping)."""
     console.print(format_plan(*a, **kw), markup=False, highlight=False, end="", soft_wrap=True)
 
 

@@ -10,6 +10,8 @@ ACTIONS = ("info", "export", "stamp")
 
 
 def add_parser(sub, common):
+    """Add `embedsql model` (info | export | stamp [TABLE.COLUMN] [--force]) to the subparsers
+    `sub`."""
     p = sub.add_parser("model", parents=[common], help="the embedding model: info, export (fast path), stamp",
                        description="Which model embedsql uses, its fast path, and the model a vector column records.")
     msub = p.add_subparsers(dest="model_action", parser_class=type(p))
@@ -27,6 +29,9 @@ def add_parser(sub, common):
 
 
 def run(args, ctx) -> int:
+    """`embedsql model ACTION`: info prints the model's identity and runtime, export writes the ONNX
+    fast path, stamp records the model on a vector column. Returns the exit code; raises
+    UsageFailure when no action is chosen."""
     from tui.cli import UsageFailure
 
     action = getattr(args, "model_action", None)

@@ -10,6 +10,10 @@ from textual.widgets import Tree
 
 @dataclass
 class ColumnInfo:
+    """One column in the sidebar: `name`, ClickHouse `type`, and for a vector column its `dim`
+    (elements), recorded `model` and vector `index` ('HNSW Cosine (name)'), each None when
+    unknown."""
+
     name: str
     type: str
     dim: int | None = None
@@ -18,9 +22,12 @@ class ColumnInfo:
 
     @property
     def is_vector(self) -> bool:
+        """True for Array(Float32), Array(Float64) or Array(BFloat16) columns."""
         return self.type.replace(" ", "") in ("Array(Float32)", "Array(Float64)", "Array(BFloat16)")
 
     def label(self) -> str:
+        """The tree label in Rich markup (name and escaped type; a vector column adds dim, model and
+        index)."""
         text = f"{escape(self.name)} [dim]{escape(self.type)}[/dim]"
         if self.is_vector:
             bits = [f"dim {self.dim}" if self.dim else "dim ?"]
@@ -33,10 +40,15 @@ class ColumnInfo:
 
 @dataclass
 class CatalogData:
+    """What the sidebar shows: `databases` (database -> table -> its ColumnInfo list) and the
+    server's function names (`functions`, for completion)."""
+
     databases: dict[str, dict[str, list[ColumnInfo]]] = field(default_factory=dict)
     functions: list[str] = field(default_factory=list)
 
     def names(self) -> list[str]:
+        """Every name to complete, sorted: functions, databases, tables (bare and db.table) and
+        columns."""
         out = set(self.functions)
         for db, tables in self.databases.items():
             out.add(db)
@@ -47,6 +59,8 @@ class CatalogData:
         return sorted(out)
 
     def vector_columns(self, table: str) -> list[ColumnInfo]:
+        """The vector columns of `table` ('t' in any database, or 'db.t'); [] when the table is
+        unknown."""
         db, _, t = table.rpartition(".")
         for dname, tables in self.databases.items():
             if db and db != dname:
@@ -103,6 +117,9 @@ def load_catalog(session) -> CatalogData:
 
 
 class CatalogTree(Tree):
+    """The catalog sidebar: databases > tables > columns. Selecting a table or column posts
+    InsertName with its name (a table outside `default` as db.table)."""
+
     class InsertName(Message):
         def __init__(self, name: str) -> None:
             super().__init__()
@@ -117,10 +134,13 @@ class CatalogTree(Tree):
         self.root.add_leaf("[dim]loading…[/dim]")
 
     def show_error(self, message: str) -> None:
+        """Replace the tree with one line saying `message` in red (the catalog could not be read)."""
         self.clear()
         self.root.add_leaf(f"[red]{escape(message)}[/red]")
 
     def load(self, data: CatalogData) -> None:
+        """Show `data`: databases expanded, tables expanded when there are at most five, embedsql's
+        own bookkeeping tables last and folded."""
         self.data = data
         self.clear()
         if not data.databases:

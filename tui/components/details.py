@@ -20,6 +20,9 @@ def _ms(v) -> str:
 
 
 def details_text(stats, *, rows: int | None = None, shown: int | None = None, note: str = "") -> str:
+    """The Details tab's text for a statement's Stats: embedding (calls, ms, cache hits and misses),
+    server time and rows read (ms; n/a when unknown), total ms, `rows` returned (and `shown` when
+    fewer), the vector plan, translations, warnings, then `note`. One item per line."""
     lines = []
     if stats.embed_calls:
         lines.append(f"embedding: {stats.embed_calls} EMBED call(s), {_ms(stats.embed_ms)}, "
@@ -47,12 +50,17 @@ def details_text(stats, *, rows: int | None = None, shown: int | None = None, no
 
 
 class QueryDetails(VerticalScroll):
+    """The Details tab: the SQL sent (vectors included) and `details_text`, or the failed statement
+    and its error; `text` holds the plain text shown."""
+
     text = "No query run yet."  # plain text of what is shown
 
     def compose(self):
         yield Static("No query run yet.", id="details-body")
 
     def show(self, stats, *, rows: int | None = None, shown: int | None = None, note: str = "") -> None:
+        """Show what a statement sent and cost (`stats`: an sqlext Stats; `rows`, `shown`, `note` as
+        for `details_text`)."""
         sql = stats.sent_sql or ""
         self.text = f"SQL sent\n{sql}\n\n{details_text(stats, rows=rows, shown=shown, note=note)}"
         body = Group(
@@ -64,6 +72,7 @@ class QueryDetails(VerticalScroll):
         self.query_one("#details-body", Static).update(body)
 
     def show_error(self, sql: str, message: str) -> None:
+        """Show the statement `sql` and its error `message`."""
         self.text = f"Statement\n{sql}\n\nerror: {message}"
         self.query_one("#details-body", Static).update(
             f"[bold]Statement[/bold]\n{escape(sql)}\n\n[red]error:[/red] {escape(message)}")

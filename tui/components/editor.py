@@ -14,6 +14,8 @@ _WORD_BEFORE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*$")
 
 
 def sql_highlighting_available() -> bool:
+    """True when Textual's tree-sitter support and its SQL grammar are installed (the editor then
+    highlights SQL)."""
     try:
         from textual._tree_sitter import TREE_SITTER, get_language
     except ImportError:
@@ -28,6 +30,10 @@ class CompletionList(OptionList):
 
 
 class SqlEditor(TextArea):
+    """The SQL editor: a TextArea with line numbers, optional SQL highlighting (`syntax`), the
+    statement under the cursor, and completion of `completions` (catalog names, set by the app)
+    plus EMBED snippets."""
+
     class RunRequested(Message):
         def __init__(self, sql: str, whole: bool) -> None:
             super().__init__()
@@ -51,6 +57,7 @@ class SqlEditor(TextArea):
 
     # -- statements ---------------------------------------------------------------------------
     def cursor_offset(self) -> int:
+        """The cursor's position as a character offset into `text`."""
         row, col = self.cursor_location
         lines = self.text.split("\n")
         return sum(len(ln) + 1 for ln in lines[:row]) + col
@@ -79,15 +86,20 @@ class SqlEditor(TextArea):
     # -- completion -----------------------------------------------------------------------------
     @property
     def completing(self) -> bool:
+        """True while the completion list is shown."""
         return self._popup is not None and self._popup.display
 
     def word_before_cursor(self) -> str:
+        """The name (letters, digits, '_', '.') just before the cursor on its line; '' when none."""
         row, col = self.cursor_location
         line = self.document.get_line(row)[:col]
         m = _WORD_BEFORE.search(line)
         return m.group(0) if m else ""
 
     def candidates(self, prefix: str) -> list[str]:
+        """Completions for `prefix`, at most 50: names starting with it (case-insensitive; for
+        'db.t' also names starting with the part after the dot) ranked prefix matches first, then
+        shorter, then alphabetical."""
         low = prefix.lower()
         bare = low.rpartition(".")[2]
         seen, out = set(), []
@@ -122,10 +134,13 @@ class SqlEditor(TextArea):
         return True
 
     def close_completion(self) -> None:
+        """Hide the completion list (nothing when none is shown)."""
         if self._popup is not None:
             self._popup.display = False
 
     def accept_completion(self, name: str) -> None:
+        """Replace the word before the cursor with `name`; for a snippet ending in ('') the cursor
+        goes between the quotes."""
         prefix = self._prefix
         bare = prefix.rpartition(".")[2]
         replace_len = len(prefix) if name.lower().startswith(prefix.lower()) else len(bare)

@@ -49,6 +49,8 @@ class Tile(Vertical):
         self.state = "image"
 
     def set_error(self, message: str) -> None:
+        """Show `message` in red in place of the image (kept until mounted when the tile is not
+        yet)."""
         self.state = "error"
         body = self.query(".tile-body")
         if body:
@@ -58,6 +60,9 @@ class Tile(Vertical):
 
 
 class Gallery(VerticalScroll):
+    """The Gallery tab: a grid of image tiles (PER_ROW a row, at most MAX_TILES) for a result's
+    image column."""
+
     def __init__(self, **kw) -> None:
         super().__init__(**kw)
         self.tiles: list[Tile] = []
@@ -67,6 +72,9 @@ class Gallery(VerticalScroll):
         yield Vertical(id="gallery-rows")
 
     def set_items(self, items: list[tuple[str, str]], note: str = "") -> list[Tile]:
+        """Replace the tiles with one per (image reference, caption) of `items` (the first
+        MAX_TILES) under the line `note`; returns the new tiles, for the app to fill with
+        thumbnails."""
         self.query_one("#gallery-note", Static).update(escape(note))
         rows = self.query_one("#gallery-rows", Vertical)
         rows.remove_children()

@@ -37,6 +37,7 @@ KEYS = [
 
 
 def help_table() -> Table:
+    """The key bindings as a Rich table, by section (the text of the help screen)."""
     t = Table(show_header=False, box=None, padding=(0, 2))
     t.add_column(style="bold cyan", no_wrap=True)
     t.add_column()
@@ -49,6 +50,8 @@ def help_table() -> Table:
 
 
 class HelpScreen(ModalScreen[None]):
+    """The modal key bindings screen (F1 or ?); escape, q, F1 or ? closes it."""
+
     BINDINGS = [Binding("escape,q,f1,question_mark", "dismiss", "Close")]
 
     def compose(self) -> ComposeResult:

@@ -13,6 +13,9 @@ from textual.widgets.option_list import Option
 
 
 class HistoryScreen(ModalScreen[str | None]):
+    """The modal history screen: type to filter, enter picks an entry; dismissed with the chosen
+    SQL, or None on escape."""
+
     BINDINGS = [Binding("escape", "dismiss_none", "Close"),
                 Binding("down", "focus_list", "List", show=False)]
 
@@ -32,6 +35,8 @@ class HistoryScreen(ModalScreen[str | None]):
         self.query_one(Input).focus()
 
     def refilter(self, text: str) -> None:
+        """List the history entries containing every word of `text` (case-insensitive), newest
+        first, with time, outcome, duration and rows."""
         self.entries = self.history.search(text)
         ol = self.query_one(OptionList)
         ol.clear_options()

@@ -19,6 +19,10 @@ STATE_STYLE = {"applied": "green", "pending": "yellow", "failed": "red", "interr
 
 
 class MigrationsScreen(ModalScreen[bool]):
+    """The modal migrations screen on `session`: status, plan and apply (up) of the built-in
+    migrations plus an optional directory, run in a worker; dismissed with True when something
+    was applied (the catalog is then reread)."""
+
     BINDINGS = [
         Binding("escape", "close", "Close"),
         Binding("s", "status", "Status"),
@@ -54,6 +58,7 @@ class MigrationsScreen(ModalScreen[bool]):
 
     @property
     def log_widget(self) -> RichLog:
+        """The log pane the screen writes plans and progress to."""
         return self.query_one("#migrations-output", RichLog)
 
     def _dirs(self) -> list[Path]:

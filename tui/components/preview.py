@@ -10,6 +10,9 @@ from ..thumbs import image_widget_class
 
 
 class ImagePreview(Vertical):
+    """The image preview of the selected row. `ref` is the image reference shown or loading; `state`
+    is empty | loading | image | error | none."""
+
     def __init__(self, **kw) -> None:
         super().__init__(**kw)
         self.ref: str | None = None
@@ -30,15 +33,18 @@ class ImagePreview(Vertical):
         self.query_one("#preview-caption", Static).update(text)
 
     def show_none(self, why: str) -> None:
+        """No image to show: say `why` and clear the image."""
         self.ref, self.state = None, "none"
         self._caption(escape(why))
         self._set(None)
 
     def show_loading(self, ref: str) -> None:
+        """Mark `ref` as loading (its image or error arrives later through show_image / show_error)."""
         self.ref, self.state = ref, "loading"
         self._caption(f"[dim]loading[/dim] {escape(ref)}")
 
     def show_image(self, ref: str, image) -> None:
+        """Show `image` (a PIL image) for `ref`; ignored when another reference was selected since."""
         if ref != self.ref:
             return
         self.state = "image"
@@ -46,6 +52,8 @@ class ImagePreview(Vertical):
         self._set(image)
 
     def show_error(self, ref: str, message: str) -> None:
+        """Say why `ref` has no image (`message`); ignored when another reference was selected
+        since."""
         if ref != self.ref:
             return
         self.state = "error"

@@ -9,6 +9,9 @@ from textual.widgets import Input, Static
 
 
 class PromptScreen(ModalScreen[str | None]):
+    """A modal one-line prompt under `title` (start `value`, `placeholder`): dismissed with the text
+    on enter, or None on escape."""
+
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, title: str, value: str = "", placeholder: str = "", *, id: str | None = None) -> None:

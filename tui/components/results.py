@@ -28,6 +28,10 @@ def format_cell(value, type_name: str = "", column: str = "") -> Text:
 
 
 class ResultsTable(DataTable):
+    """The results table: a row cursor over a Result's rows (the first MAX_ROWS, added in chunks so
+    the first rows show at once; vectors elided). Posts RowChosen on a highlighted row,
+    MoreLikeThis (m, M with text), ExportRequested (e) and GalleryRequested (g)."""
+
     BINDINGS = [
         Binding("m", "more_like_this", "More like this"),
         Binding("M", "more_like_this_text", "More like this + text", show=False),
@@ -60,9 +64,12 @@ class ResultsTable(DataTable):
 
     @property
     def total(self) -> int:
+        """The number of rows in the result (0 when none), shown or not."""
         return len(self.result.rows) if self.result is not None else 0
 
     def show(self, result) -> None:
+        """Show `result` (an sqlext Result; None or one without columns clears the table). Rows are
+        added in chunks after refreshes; `shown` counts those added."""
         self._generation += 1
         self.clear(columns=True)
         self.result = result

@@ -9,6 +9,9 @@ from textual.widgets import LoadingIndicator, Static
 
 
 class StatusBar(Horizontal):
+    """The status line: `message` │ `model` │ `connection` (reactive texts) and a busy indicator
+    while `busy`."""
+
     connection = reactive("", init=False)
     model = reactive("model: not loaded", init=False)
     message = reactive("ready", init=False)

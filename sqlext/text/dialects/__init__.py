@@ -90,14 +90,14 @@ def translate(sql: "str | Tokens", *, target: str = "clickhouse", catalog=None) 
     if not toks:
         return Translation([text], tokens=[toks])
     if target == "clickhouse":
-        from sqlext.text.dialects.myscale_to_clickhouse import translate_statement
+        from sqlext.text.dialects.myscale_to_clickhouse import to_clickhouse as translate_one
         state = None
     else:
-        from sqlext.text.dialects.clickhouse_to_myscale import translate_statement
+        from sqlext.text.dialects.clickhouse_to_myscale import to_myscale as translate_one
         state = {}
     out, out_toks, notes, warnings, changed = [], [], [], [], False
     for st in statement_pieces(toks):
-        r = translate_statement(st, catalog) if state is None else translate_statement(st, catalog, state)
+        r = translate_one(st, catalog) if state is None else translate_one(st, catalog, state)
         out.extend(r.statements)
         out_toks.extend(r.tokens)
         notes.extend(r.notes)

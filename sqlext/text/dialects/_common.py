@@ -17,10 +17,13 @@ Tok = Token
 
 
 def line_col(sql: str, offset: int) -> tuple[int, int]:
+    """1-based (line, column) of character `offset` in `sql`."""
     return position(sql, offset)
 
 
 def error(sql: str, tok: Tok | None, message: str, hint: str | None = None) -> TranslationError:
+    """A TranslationError with `message` and `hint`, placed at token `tok`'s line and column in
+    `sql` (no position when `tok` is None). Returned, not raised."""
     if tok is None:
         return TranslationError(message, hint=hint)
     line, col = line_col(sql, tok.start)
@@ -33,11 +36,11 @@ def apply_edits(tokens: Tokens, edits: list[tuple[int, int, str]]) -> Tokens:
     try:
         return tokens.splice(edits)
     except ValueError:
-        text = splice(tokens.text, edits)
+        text = edit_text(tokens.text, edits)
         return tokenize(text)
 
 
-def splice(text: str, edits: list[tuple[int, int, str]]) -> str:
+def edit_text(text: str, edits: list[tuple[int, int, str]]) -> str:
     """Apply (start, end, replacement) edits (non-overlapping) to text."""
     out, pos = [], 0
     for s, e, rep in sorted(edits, key=lambda x: (x[0], x[1])):

@@ -27,7 +27,7 @@ from sqlext.text.dialects._common import (
     split_args, table_refs, tokenize,
 )
 from sqlext.text.dialects import fulltext
-from sqlext.text.dialects.myscale_to_clickhouse import Result
+from sqlext.text.dialects.myscale_to_clickhouse import StatementTranslation
 
 FUNCTION_METRIC = {"cosinedistance": "Cosine", "l2distance": "L2", "dotproduct": "IP"}
 CH_ONLY_SETTINGS = {
@@ -62,7 +62,7 @@ class _Ctx:
         return self.catalog is not None and self.catalog.vector_index(table, column) is not None
 
 
-def translate_statement(tokens: Tokens, catalog, state: dict) -> Result:
+def to_myscale(tokens: Tokens, catalog, state: dict) -> StatementTranslation:
     """Translate one statement (its tokens) from ClickHouse to MyScale. `state` carries what
     earlier statements of the same script created (vector index names)."""
     text, toks = tokens.text, tokens.tokens
@@ -72,7 +72,7 @@ def translate_statement(tokens: Tokens, catalog, state: dict) -> Result:
     if "text" in low or "__tokens" in low:
         fres, drop = fulltext.reverse_statement(text, toks)
         if drop:
-            return Result([], fres.notes, fres.warnings, True)
+            return StatementTranslation([], fres.notes, fres.warnings, True)
         ctx.edits.extend(fres.edits)
         ctx.notes.extend(fres.notes)
         ctx.warnings.extend(fres.warnings)
@@ -95,12 +95,12 @@ def translate_statement(tokens: Tokens, catalog, state: dict) -> Result:
         _settings(ctx)
     if ctx.replace_with is not None:
         origin = toks[0].origin if toks else 0   # written statements stand for the user's statement
-        return Result(ctx.replace_with, ctx.notes, ctx.warnings, True,
+        return StatementTranslation(ctx.replace_with, ctx.notes, ctx.warnings, True,
                       [tokenize(st).with_origin(origin) for st in ctx.replace_with])
     if ctx.edits:
         out = apply_edits(tokens, ctx.edits)
-        return Result([out.text], ctx.notes, ctx.warnings, True, [out])
-    return Result([text], ctx.notes, ctx.warnings, False, [tokens])
+        return StatementTranslation([out.text], ctx.notes, ctx.warnings, True, [out])
+    return StatementTranslation([text], ctx.notes, ctx.warnings, False, [tokens])
 
 
 def _hnswflat(ctx: _Ctx, vs_i: int) -> tuple[str, int, str]:

@@ -62,24 +62,31 @@ class DistanceCall:
 
     @property
     def desc(self) -> str:
+        """The call as a warning names it: `name(column, …)`, with ` AS alias` when it has one."""
         return f"{self.name}({self.col_src}, …)" + (f" AS {self.alias}" if self.alias else "")
 
 
 # ---------------------------------------------------------------- the warnings' wording
 
 def threshold_in_where(c: DistanceCall) -> str:
+    """The warning for a distance function used in WHERE (a threshold: the vector index is not used,
+    every row is scanned)."""
     return (f"{c.desc} is used in WHERE: a distance threshold keeps the vector index from being "
             f"used (it only serves ORDER BY <distance> LIMIT k), so every row is scanned. "
             f"Order by the distance with a LIMIT instead, and filter the k results in an outer query.")
 
 
 def metric_mismatch(c: DistanceCall, info) -> str:
+    """The warning for a distance function whose metric differs from the column's vector index
+    `info` (the index is not used; names the function that would use it)."""
     return (f"{c.name} on {c.table}.{c.column} does not match its vector index {info.name} "
             f"(metric {info.metric}): ClickHouse silently scans every row. Use "
             f"{_METRIC_FN.get(info.metric, 'the index metric')}({c.col_src}, …) to use the index.")
 
 
 def post_filtering(c: DistanceCall, info) -> str:
+    """The warning for a filtered top-k the planner cannot check: ClickHouse may post-filter and
+    return fewer than k rows; says the shape the planner handles and the prefilter setting."""
     return (f"WHERE with ORDER BY {c.desc} LIMIT k on {c.table}.{c.column}: ClickHouse may apply "
             f"the filter after the vector index search (post-filtering) and return fewer than k "
             f"rows, and embedsql's planner checks only a top-k over one table (`SELECT … FROM t "
@@ -89,6 +96,8 @@ def post_filtering(c: DistanceCall, info) -> str:
 
 
 def integer_vector(c: DistanceCall, literal: str) -> str:
+    """The warning for a query vector `literal` of integers only (an integer array, which MyScale
+    rejects; write one element with a decimal point)."""
     return (f"{c.name}({c.col_src}, {literal}): the query vector has only integer literals, so it "
             f"is an integer array, not Array(Float32); MyScale rejects it. Write at least one "
             f"element with a decimal point, e.g. [1.0, 2, 3].")

@@ -71,7 +71,7 @@ VECTOR_INDICES_SUBQUERY = (
 
 
 @dataclass
-class Result:
+class StatementTranslation:
     """What one statement became: the statements to run (text, and their tokens), notes on what
     was translated, warnings on what could not be carried over."""
 
@@ -112,7 +112,7 @@ class _Ctx:
                                   or c.column_dim(table, column) is not None)
 
 
-def translate_statement(tokens: Tokens, catalog) -> Result:
+def to_clickhouse(tokens: Tokens, catalog) -> StatementTranslation:
     """Translate one statement (its tokens) from MyScale to ClickHouse."""
     text, toks = tokens.text, tokens.tokens
     ctx = _Ctx(text, toks, catalog)
@@ -160,7 +160,7 @@ def translate_statement(tokens: Tokens, catalog) -> Result:
     toks_out = ([tokenize(st).with_origin(origin) for st in ctx.before] + toks_out
                 + [tokenize(st).with_origin(origin) for st in ctx.extra])
     changed = bool(ctx.edits or ctx.extra or ctx.before or ctx.replace_with is not None)
-    return Result([t.text for t in toks_out], ctx.notes, ctx.warnings, changed, toks_out)
+    return StatementTranslation([t.text for t in toks_out], ctx.notes, ctx.warnings, changed, toks_out)
 
 
 def _fts_merge(ctx: _Ctx, res) -> None:
@@ -519,4 +519,4 @@ def _vector_indices(ctx: _Ctx, i: int) -> None:
                      "and system.parts, with MyScale's columns (status Built/InProgress/Error)")
 
 
-__all__ = ["translate_statement", "METRIC_FUNCTION", "VECTOR_INDICES_SUBQUERY", "IndexInfo"]
+__all__ = ["to_clickhouse", "METRIC_FUNCTION", "VECTOR_INDICES_SUBQUERY", "IndexInfo"]
