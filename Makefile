@@ -31,10 +31,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/embedsql demo
 
-# one run in a random order (pytest-randomly; the seed is printed); PYTEST_ARGS adds options,
-# e.g. PYTEST_ARGS="-p randomly --randomly-seed=123" repeats an order
+# one run in a random order (pytest-randomly; the seed is printed), in two worker processes
+# (pytest-xdist: each has its own embedded engine); PYTEST_ARGS adds options, e.g.
+# PYTEST_ARGS="-p randomly --randomly-seed=123" repeats an order, PYTEST_ARGS="-n 0" runs in one process
 test: $(BENCH)
-	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -q -m "not slow" -n 2 $(PYTEST_ARGS)
 
 bench: $(BENCH)
 	$(PY) -m benchmarks.run --out benchmarks/report

@@ -70,8 +70,8 @@ def pytest_terminal_summary(terminalreporter, config):
     # -q hides pytest-randomly's header line: say which order ran, and how to run it again
     if config.pluginmanager.hasplugin("randomly") and isinstance(config.getoption("randomly_seed", None), int):
         seed = config.getoption("randomly_seed")
-        terminalreporter.write_line(f"test order: pytest-randomly seed {seed} (the same order again: "
-                                    f"-p randomly --randomly-seed={seed}; file order: -p no:randomly)")
+        terminalreporter.write_line(f"test order: pytest-randomly seed {seed} (the same order again, in one "
+                                    f"process: -n 0 -p randomly --randomly-seed={seed}; file order: -p no:randomly)")
 
 
 @pytest.fixture(scope="session")
