@@ -121,3 +121,11 @@ def test_no_import_cycles_between_modules():
                     seen.add(nxt)
                     stack.append((nxt, path + [nxt]))
     assert not cycles, "import cycles:\n" + "\n".join(sorted(set(cycles))[:20])
+
+
+def test_command_modules_do_not_import_the_cli_back():
+    """tui/cli.py dispatches to tui/commands/*; a command module importing tui.cli would close a
+    circle (shared things live in tui/errors.py and the like)."""
+    bad = [f"{p.relative_to(REPO)}:{line}" for p in sources("tui") if "commands" in p.parts
+           for line, m in imports_of(p) if m == "tui.cli" or m.startswith("tui.cli.")]
+    assert not bad, bad

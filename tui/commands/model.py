@@ -32,7 +32,7 @@ def run(args, ctx) -> int:
     """`embedsql model ACTION`: info prints the model's identity and runtime, export writes the ONNX
     fast path, stamp records the model on a vector column. Returns the exit code; raises
     UsageFailure when no action is chosen."""
-    from tui.cli import UsageFailure
+    from ..errors import UsageFailure
 
     action = getattr(args, "model_action", None)
     if action is None:
@@ -78,7 +78,7 @@ def _export(args, ctx) -> int:
 
 def _stamp(args, ctx) -> int:
     from migrations.stamp import stamp
-    from tui.cli import UsageFailure
+    from ..errors import UsageFailure
 
     from .migrate import _printer, model_identity
 
