@@ -12,20 +12,10 @@ ingestion accept it.
 """
 from __future__ import annotations
 
-import re
-
 from sqlext.errors import UsageError
-from sqlext.text.ddl import split_table_name
+from sqlext.text.ddl import length_constraint_names, qualified_name, quote_identifier, split_table_name, string_literal
 
 from .model import BUILTIN_COLUMN, BUILTIN_TABLE
-
-
-def _q(name: str) -> str:
-    return name if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) else "`" + name.replace("`", "\\`") + "`"
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def stamp(session, identity, *, table: str = BUILTIN_TABLE, column: str = BUILTIN_COLUMN, force: bool = False,
@@ -37,14 +27,13 @@ def stamp(session, identity, *, table: str = BUILTIN_TABLE, column: str = BUILTI
 
     say = on_event or (lambda kind, text: None)
     db, name = split_table_name(table)
-    where = f"{_q(db)}.{_q(name)}" if db else _q(name)
+    where = qualified_name(table)
     catalog = session.catalog
     catalog.invalidate()
-    if not catalog.table_exists(table):
+    info = catalog.table_info(table)
+    if not info.exists:
         raise UsageError(f"table {table} does not exist", hint="run `embedsql migrate up` first")
-    dbx = _lit(db) if db else "currentDatabase()"
-    cols = session.query(f"SELECT name FROM system.columns WHERE database = {dbx} AND table = {_lit(name)}").rows
-    if column not in {r[0] for r in cols}:
+    if column not in info.columns:
         raise UsageError(f"table {table} has no column {column!r}")
     recorded = catalog.column_model_record(table, column)
     old_dim = catalog.column_dim(table, column)
@@ -61,8 +50,8 @@ def stamp(session, identity, *, table: str = BUILTIN_TABLE, column: str = BUILTI
                                      if old_dim in (None, identity.dim) else ""))
     statements = []
     if old_dim is not None and old_dim != identity.dim:
-        statements += _resize(session, table, where, dbx, name, column, identity.dim)
-    statements.append(f"ALTER TABLE {where} COMMENT COLUMN {_q(column)} {_lit(identity.tag())}")
+        statements += _resize(session, table, where, info.create_query, column, identity.dim)
+    statements.append(f"ALTER TABLE {where} COMMENT COLUMN {quote_identifier(column)} {string_literal(identity.tag())}")
     for sql in statements:
         say("step", sql)
         session.command(sql)
@@ -73,30 +62,27 @@ def stamp(session, identity, *, table: str = BUILTIN_TABLE, column: str = BUILTI
     return statements
 
 
-def _resize(session, table, where, dbx, name, column, dim) -> list[str]:
+def _resize(session, table, where, create_query, column, dim) -> list[str]:
+    """The statements that move `column`'s length constraints and vector index to `dim`."""
     out = []
-    ddl = session.query(f"SELECT create_table_query FROM system.tables WHERE database = {dbx} "
-                        f"AND name = {_lit(name)}").rows[0][0]
-    pat = re.compile(r"CONSTRAINT\s+(`[^`]+`|\w+)\s+CHECK\s+\(?\s*length\s*\(\s*`?" + re.escape(column)
-                     + r"`?\s*\)\s*={1,2}\s*\d+\s*\)?", re.I)
-    for m in pat.finditer(ddl):
-        cname = m.group(1)
-        out.append(f"ALTER TABLE {where} DROP CONSTRAINT {cname}")
-        out.append(f"ALTER TABLE {where} ADD CONSTRAINT {cname} CHECK length({_q(column)}) = {dim}")
+    q = quote_identifier
+    for cname in length_constraint_names(create_query, column):
+        out.append(f"ALTER TABLE {where} DROP CONSTRAINT {q(cname)}")
+        out.append(f"ALTER TABLE {where} ADD CONSTRAINT {q(cname)} CHECK length({q(column)}) = {dim}")
     idx = session.catalog.vector_index(table, column)
     if idx is not None:
         if session.dialect == "myscale":
-            params = [f"'metric_type={idx.metric}'"] + [f"'{k}={v}'" for k, v in idx.params.items()]
-            out.append(f"ALTER TABLE {where} DROP VECTOR INDEX {_q(idx.name)}")
-            out.append(f"ALTER TABLE {where} ADD VECTOR INDEX {_q(idx.name)} {_q(column)} TYPE "
+            params = [string_literal(f"metric_type={idx.metric}")] + [string_literal(f"{k}={v}") for k, v in idx.params.items()]
+            out.append(f"ALTER TABLE {where} DROP VECTOR INDEX {q(idx.name)}")
+            out.append(f"ALTER TABLE {where} ADD VECTOR INDEX {q(idx.name)} {q(column)} TYPE "
                        f"{idx.type}({', '.join(params)})")
         else:
             fn = {"Cosine": "cosineDistance", "L2": "L2Distance"}.get(idx.metric, "cosineDistance")
-            extra = [_lit(idx.params["quantization"])] if idx.params.get("quantization") else []
+            extra = [string_literal(idx.params["quantization"])] if idx.params.get("quantization") else []
             extra += [idx.params[k] for k in ("m", "ef_c") if idx.params.get(k) and extra]
-            args = ", ".join([_lit(idx.params.get("method", "hnsw")), _lit(fn), str(dim)] + extra)
-            out.append(f"ALTER TABLE {where} DROP INDEX {_q(idx.name)}")
-            out.append(f"ALTER TABLE {where} ADD INDEX {_q(idx.name)} {_q(column)} TYPE vector_similarity({args})")
+            args = ", ".join([string_literal(idx.params.get("method", "hnsw")), string_literal(fn), str(dim)] + extra)
+            out.append(f"ALTER TABLE {where} DROP INDEX {q(idx.name)}")
+            out.append(f"ALTER TABLE {where} ADD INDEX {q(idx.name)} {q(column)} TYPE vector_similarity({args})")
     return out
 
 

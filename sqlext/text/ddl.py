@@ -24,7 +24,7 @@ __all__ = [
     "IndexInfo", "Catalog", "StaticCatalog", "EmptyCatalog",
     "parse_vector_similarity", "parse_myscale_index", "parse_length_constraints",
     "parse_model_comment", "parse_table_settings", "split_table_name",
-    "normalize_metric", "MODEL_COMMENT_PREFIX", "quote_identifier", "qualified_name", "string_literal",
+    "normalize_metric", "MODEL_COMMENT_PREFIX", "length_constraint_names", "quote_identifier", "qualified_name", "string_literal",
     "unquote_identifier", "parse_engine_target",
 ]
 
@@ -138,12 +138,9 @@ def _lex(text: "str | Tokens | None") -> Tokens | None:
         return None
 
 
-def parse_length_constraints(create_table_query: "str | Tokens") -> dict[str, int]:
-    """`CONSTRAINT x CHECK length(col) = N` clauses of a CREATE TABLE text -> {col: N}."""
-    t = _lex(create_table_query)
-    out: dict[str, int] = {}
-    if t is None:
-        return out
+def _length_checks(t: Tokens) -> list[tuple[str | None, str, int]]:
+    """(constraint name or None, column, N) of each `[CONSTRAINT name] CHECK length(col) = N`."""
+    out = []
     toks = t.tokens
     n = len(toks)
     for k, tok in enumerate(toks):
@@ -156,8 +153,22 @@ def parse_length_constraints(create_table_query: "str | Tokens") -> dict[str, in
                 and is_name(toks[j + 2]) and toks[j + 3].type == TokenType.R_PAREN
                 and toks[j + 4].text in ("=", "==") and toks[j + 5].type == TokenType.NUMBER
                 and toks[j + 5].text.isdigit()):
-            out[toks[j + 2].text] = int(toks[j + 5].text)
+            named = k >= 2 and toks[k - 2].up == "CONSTRAINT" and is_name(toks[k - 1])
+            out.append((toks[k - 1].text if named else None, toks[j + 2].text, int(toks[j + 5].text)))
     return out
+
+
+def parse_length_constraints(create_table_query: "str | Tokens") -> dict[str, int]:
+    """`CONSTRAINT x CHECK length(col) = N` clauses of a CREATE TABLE text -> {col: N}."""
+    t = _lex(create_table_query)
+    return {} if t is None else {col: dim for _, col, dim in _length_checks(t)}
+
+
+def length_constraint_names(create_table_query: "str | Tokens", column: str) -> list[str]:
+    """Names (unquoted) of the `CONSTRAINT name CHECK length(column) = N` clauses on `column` in a
+    CREATE TABLE text, in order ([] when there is none or the text does not lex)."""
+    t = _lex(create_table_query)
+    return [] if t is None else [name for name, col, _ in _length_checks(t) if name and col == column]
 
 
 def _value(t: Tokens, a: int, b: int) -> str:

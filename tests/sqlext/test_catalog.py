@@ -227,3 +227,24 @@ def test_distributed_table_is_followed_to_its_local_table(tmp_path):
     assert got["base"] == ["default.photos_local"]
     assert got["dim"] == 4 and got["model"] == "m/x"
     assert got["rows"] is None  # a Distributed table's rows live on the shards
+
+
+def test_length_constraint_names_as_the_server_writes_them(tmp_path):
+    """The constraint names `model stamp` drops and re-adds, read from chdb's own CREATE TABLE
+    text (quoted names, a column name with a space, two constraints on one column)."""
+    from sqlext.text.ddl import length_constraint_names, parse_length_constraints
+
+    from tests.sqlext.chdb_oracle import run_on_chdb
+
+    res = run_on_chdb([
+        {"sql": "CREATE TABLE t (id UInt64, `photo embed` Array(Float32), v Array(Float32), "
+                "CONSTRAINT `len x` CHECK length(`photo embed`) = 512, CONSTRAINT c2 CHECK length(v) = 3, "
+                "CONSTRAINT c3 CHECK (length(v) == 3)) ENGINE = MergeTree ORDER BY id"},
+        {"sql": "SELECT create_table_query FROM system.tables WHERE database = currentDatabase() AND name = 't'"},
+    ], tmp_path / "db", fmt="TSVRaw")
+    assert all(r["ok"] for r in res), res
+    ddl = res[1]["out"].decode().strip()
+    assert parse_length_constraints(ddl) == {"photo embed": 512, "v": 3}
+    assert length_constraint_names(ddl, "photo embed") == ["len x"]
+    assert length_constraint_names(ddl, "v") == ["c2", "c3"]
+    assert length_constraint_names(ddl, "id") == [] and length_constraint_names("not (sql", "v") == []
