@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 from sqlglot.tokens import TokenType
 
 from sqlext.text.ddl import parse_index_params
+from sqlext.text.ddl import string_literal as _lit
 from sqlext.text.dialects._common import (
     Tok, error, is_name, match_close, read_name, split_args,
 )
@@ -98,10 +99,6 @@ def query_tokens(text: str) -> list[str]:
 def tokens_column(column: str) -> str:
     """Name of the stored token column the FTS index of `column` uses on ClickHouse."""
     return f"{column}__tokens"
-
-
-def _lit(s: str) -> str:
-    return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _arr(items: list[str]) -> str:
