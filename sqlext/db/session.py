@@ -590,44 +590,28 @@ class Session:
                 st_settings = {**self._user_settings, **(settings or {}), **ours}
                 if plan is not None:
                     result.stats.plan = plan
-                if not self.backend.embedded:
-                    self._running_qid = uuid.uuid4().hex
-                    st_settings = {**(st_settings or {}), "query_id": self._running_qid}
-                try:
-                    if mode == "rows":
-                        summ = self._read_rows(c, st, prepared, i, params, st_settings, result)
-                        if plan is not None and plan.needs_exact_rerun(len(result.rows)):
-                            exact = {**{k: v for k, v in st_settings.items() if k not in ours},
-                                     **plan.fallback}
-                            if not self.backend.embedded:  # a query id names one query
-                                self._running_qid = exact["query_id"] = uuid.uuid4().hex
-                            summ = self._read_rows(c, st, prepared, i, params, exact, result)
-                            plan.rows = len(result.rows)
-                    elif mode == "raw":
-                        result.raw = c.raw_query(st, parameters=params, settings=st_settings or None)
-                        summ = {}
-                    else:
-                        r = c.command(st, parameters=params, settings=st_settings or None)
-                        self._track_set(st)
-                        summ = getattr(r, "summary", None) or {}
-                        if not hasattr(r, "summary") and r is not None:
-                            result.message = str(r)
-                        elif isinstance(summ, dict) and summ.get("written_rows"):
-                            result.message = f"{summ['written_rows']} rows written"
-                except EmbedSQLError:
-                    raise
-                except KeyboardInterrupt:
-                    # Ctrl-C: a server goes on running a query whose client went away; stop it too
-                    if not self.backend.embedded and self._running_qid:
-                        with contextlib.suppress(Exception):
-                            self.cancel()
-                    raise
-                except Exception as exc:
-                    if is_driver_error(exc):
-                        raise self._server_error(exc, prepared, i, st_settings, settings, ours) from None
-                    raise
-                finally:
-                    self._running_qid = None
+                if mode == "rows":
+                    with self._sending(prepared, st_settings, settings, ours, i) as sent:
+                        summ = self._read_rows(c, st, prepared, i, params, sent, result)
+                    if plan is not None and plan.needs_exact_rerun(len(result.rows)):
+                        # a post-filtered index search gave too few rows: the plan's exact fallback
+                        exact = {**{k: v for k, v in st_settings.items() if k not in ours}, **plan.fallback}
+                        with self._sending(prepared, exact, settings, plan.fallback, i) as sent:
+                            summ = self._read_rows(c, st, prepared, i, params, sent, result)
+                        plan.rows = len(result.rows)
+                elif mode == "raw":
+                    with self._sending(prepared, st_settings, settings, ours, i) as sent:
+                        result.raw = c.raw_query(st, parameters=params, settings=sent)
+                    summ = {}
+                else:
+                    with self._sending(prepared, st_settings, settings, ours, i) as sent:
+                        r = c.command(st, parameters=params, settings=sent)
+                    self._track_set(st)
+                    summ = getattr(r, "summary", None) or {}
+                    if not hasattr(r, "summary") and r is not None:
+                        result.message = str(r)
+                    elif isinstance(summ, dict) and summ.get("written_rows"):
+                        result.message = f"{summ['written_rows']} rows written"
                 if isinstance(summ, dict):
                     if summ.get("elapsed_ns"):
                         result.stats.server_ms = (result.stats.server_ms or 0) + int(summ["elapsed_ns"]) / 1e6
@@ -757,7 +741,7 @@ class Session:
         return prepared, st, {**self._user_settings, **(settings or {}), **ours}, ours, plan
 
     @contextlib.contextmanager
-    def _sending(self, prepared: Prepared, st_settings: dict, settings: dict | None, ours: dict):
+    def _sending(self, prepared: Prepared, st_settings: dict, settings: dict | None, ours: dict, index: int = 0):
         """Around one driver call that sends the statement of `prepared`: yields the settings to
         send (a query id added on a server, so `cancel` can stop it); Ctrl-C kills the query on a
         server; driver errors become ours as `query` reports them (`_server_error`)."""
@@ -777,7 +761,7 @@ class Session:
         except Exception as exc:
             if not is_driver_error(exc):
                 raise
-            raise self._server_error(exc, prepared, 0, sent, settings, ours) from None
+            raise self._server_error(exc, prepared, index, sent, settings, ours) from None
         finally:
             self._running_qid = None
 
@@ -937,19 +921,16 @@ class Session:
                     if plan is not None:
                         prepared.stats.plan = plan
                 st_settings = {**self._user_settings, **(settings or {}), **ours}
-                if not self.backend.embedded:
-                    self._running_qid = uuid.uuid4().hex
-                    st_settings = {**(st_settings or {}), "query_id": self._running_qid}
                 use_fmt = fmt if (fmt and kind.format is None and kind.format_appendable
                                   and (kind.returns_rows or kind.into_outfile)) else None
-                try:
+                with self._sending(prepared, st_settings, settings, ours, i) as sent:
                     if i < n - 1:
-                        c.command(st, parameters=params, settings=st_settings or None)
+                        c.command(st, parameters=params, settings=sent)
                         continue
                     if not stream:
-                        yield c.raw_query(st, parameters=params, settings=st_settings or None, fmt=use_fmt)
+                        yield c.raw_query(st, parameters=params, settings=sent, fmt=use_fmt)
                         continue
-                    source = c.raw_stream(st, parameters=params, settings=st_settings or None, fmt=use_fmt)
+                    source = c.raw_stream(st, parameters=params, settings=sent, fmt=use_fmt)
                     try:
                         while True:
                             chunk = source.read(_CHUNK)
@@ -959,19 +940,6 @@ class Session:
                     finally:
                         with contextlib.suppress(Exception):
                             source.close()
-                except EmbedSQLError:
-                    raise
-                except KeyboardInterrupt:
-                    if not self.backend.embedded and self._running_qid:
-                        with contextlib.suppress(Exception):
-                            self.cancel()
-                    raise
-                except Exception as exc:
-                    if is_driver_error(exc):
-                        raise self._server_error(exc, prepared, i, st_settings, settings, ours) from None
-                    raise
-                finally:
-                    self._running_qid = None
         self._after_send(prepared)
 
     def insert(self, table: str, data, column_names: list[str], *, column_types: list[str] | None = None,
