@@ -125,3 +125,36 @@ def settings_edits(toks: list[Tok], text: str, new: dict[str, str]) -> tuple[lis
         last -= 1
     pos = toks[last].end if last >= 0 else len(text)
     return [(pos, pos, " " + clause)], skipped
+
+
+def parametric_call(toks, i: int) -> tuple[list[str], int, int] | None:
+    """A call at token `i` written `name(args)` or MyScale's parametric `name('p1', 'p2')(args)`
+    (parameters are string literals only): (parameters' values, index of the arguments' `(`,
+    index of their `)`). None when a parenthesis is not closed."""
+    close = match_close(toks, i + 1)
+    if close < 0:
+        return None
+    params: list[str] = []
+    args_open = i + 1
+    inner = toks[i + 2:close]
+    if close + 1 < len(toks) and toks[close + 1].type == TokenType.L_PAREN and \
+            all(t.type in (TokenType.STRING, TokenType.COMMA) for t in inner):
+        params = [t.text for t in inner if t.type == TokenType.STRING]
+        args_open = close + 1
+        close = match_close(toks, args_open)
+        if close < 0:
+            return None
+    return params, args_open, close
+
+
+def index_keyword_before(toks, k: int, depth: int) -> int | None:
+    """Index of the INDEX keyword that starts the index definition holding token `k` (walking
+    back from `k`), or None when a `,` or `;` at `depth` or shallower comes first (the token is
+    not inside an `INDEX name expr TYPE ...` definition)."""
+    while k >= 0:
+        if toks[k].type == TokenType.INDEX:
+            return k
+        if toks[k].type in (TokenType.COMMA, TokenType.SEMICOLON) and toks[k].depth <= depth:
+            return None
+        k -= 1
+    return None

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from sqlext.text.ddl import parse_vector_similarity
 from sqlext.text.dialects._common import (
-    Tokens, TokenType, apply_edits, error, is_name, match_close, read_name, resolve_column,
+    Tokens, TokenType, apply_edits, error, index_keyword_before, is_name, match_close, read_name, resolve_column,
     split_args, table_refs, tokenize,
 )
 from sqlext.text.dialects import fulltext
@@ -140,15 +140,7 @@ def _index_def(ctx: _Ctx, vs_i: int) -> int:
     # walk back: TYPE, column expression, name, [IF NOT EXISTS], INDEX
     if vs_i == 0 or toks[vs_i - 1].up != "TYPE":
         return vs_i + 1
-    k = vs_i - 2
-    idx_i = None
-    while k >= 0:
-        if toks[k].type == TokenType.INDEX:
-            idx_i = k
-            break
-        if toks[k].type in (TokenType.COMMA, TokenType.SEMICOLON) and toks[k].depth <= toks[vs_i].depth:
-            break
-        k -= 1
+    idx_i = index_keyword_before(toks, vs_i - 2, toks[vs_i].depth)
     if idx_i is None:
         return vs_i + 1
     rep, after, _metric = _hnswflat(ctx, vs_i)

@@ -53,7 +53,7 @@ from sqlglot.tokens import TokenType
 from sqlext.text.ddl import parse_index_params
 from sqlext.text.ddl import string_literal as _lit
 from sqlext.text.dialects._common import (
-    Tok, error, is_name, match_close, read_name, split_args,
+    Tok, error, index_keyword_before, is_name, match_close, parametric_call, read_name, split_args,
 )
 
 __all__ = [
@@ -201,15 +201,7 @@ def translate_index_def(text: str, toks: list[Tok], type_i: int, *, alter_table:
     res = FtsResult()
     n = len(toks)
     # walk back to INDEX: INDEX [IF NOT EXISTS] name expr TYPE
-    k = type_i - 1
-    idx_i = None
-    while k >= 0:
-        if toks[k].type == TokenType.INDEX:
-            idx_i = k
-            break
-        if toks[k].type in (TokenType.COMMA, TokenType.SEMICOLON) and toks[k].depth <= toks[type_i].depth:
-            break
-        k -= 1
+    idx_i = index_keyword_before(toks, type_i - 1, toks[type_i].depth)
     if idx_i is None:          # not an index definition (a column named `type`...): leave it
         return res, type_i + 1
     name_i = idx_i + 1
@@ -349,19 +341,10 @@ class _Call:
 
 
 def _read_call(toks, i) -> _Call | None:
-    close = match_close(toks, i + 1)
-    if close < 0:
+    call = parametric_call(toks, i)
+    if call is None:
         return None
-    params: list[str] = []
-    args_open = i + 1
-    inner = toks[i + 2:close]
-    if close + 1 < len(toks) and toks[close + 1].type == TokenType.L_PAREN and \
-            all(t.type in (TokenType.STRING, TokenType.COMMA) for t in inner):
-        params = [t.text for t in inner if t.type == TokenType.STRING]
-        args_open = close + 1
-        close = match_close(toks, args_open)
-        if close < 0:
-            return None
+    params, args_open, close = call
     return _Call(toks[i].low, i, close + 1, params, split_args(toks, args_open, close))
 
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from sqlext.text.ddl import IndexInfo, normalize_metric, parse_index_params
 from sqlext.text.dialects import fulltext
 from sqlext.text.dialects._common import (
-    Tok, Tokens, TokenType, apply_edits, error, is_name, match_close, read_name, resolve_column,
+    Tok, Tokens, TokenType, apply_edits, error, is_name, match_close, parametric_call, read_name, resolve_column,
     settings_edits, split_args, table_refs, tokenize,
 )
 from sqlext.errors import TranslationError
@@ -179,19 +179,10 @@ def _distance(ctx: _Ctx, i: int) -> int:
     toks, text = ctx.toks, ctx.text
     fname = toks[i].text
     batch = toks[i].low == "batch_distance"
-    close = match_close(toks, i + 1)
-    if close < 0:
+    call = parametric_call(toks, i)
+    if call is None:
         return i + 1
-    params: list[str] = []
-    args_open = i + 1
-    inner = toks[i + 2:close]
-    if close + 1 < len(toks) and toks[close + 1].type == TokenType.L_PAREN and \
-            all(t.type in (TokenType.STRING, TokenType.COMMA) for t in inner):
-        params = [t.text for t in inner if t.type == TokenType.STRING]
-        args_open = close + 1
-    args_close = match_close(toks, args_open)
-    if args_close < 0:
-        return i + 1
+    params, args_open, args_close = call
     args = split_args(toks, args_open, args_close)
     if len(args) != 2:
         raise error(text, toks[i], f"{fname}() takes 2 arguments (column, query vector), got {len(args)}",
