@@ -254,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
             os.environ["EMBEDSQL_RUNTIME"] = args.runtime
         ctx = Context(args)
         cmd = args.command or "tui"
+        if cmd != "tui":  # the TUI shows lock waits in its own status line
+            _report_lock_waits()
         if cmd == "query":
             return cmd_query(args, ctx)
         if cmd == "tui":
@@ -276,6 +278,18 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if ctx is not None:
             ctx.close()
+
+
+def _report_lock_waits():
+    """Say on stderr when the embedded database is held by another process for more than a
+    second (the wait itself lasts up to EMBEDSQL_LOCK_TIMEOUT)."""
+    from sqlext.db.engine import EMBEDDED
+
+    def say(message: str, info):
+        sys.stderr.write(message + "\n")
+        sys.stderr.flush()
+
+    EMBEDDED.on_lock_wait = say
 
 
 def _quiet_libraries(debug: bool):
