@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import importlib
 import os
@@ -154,7 +155,10 @@ def cmd_query(args, ctx: Context) -> int:
             _print_explain(ctx, p)
         return EXIT_OK
     failed = 0
-    with s.unit_of_work():
+    from .interrupts import embedded_ctrl_c
+
+    ctrl_c = embedded_ctrl_c() if s.embedded else contextlib.nullcontext()
+    with ctrl_c, s.unit_of_work():
         for n, st in enumerate(statements, 1):
             try:
                 _run_statement(ctx, s, st, args)
