@@ -98,9 +98,13 @@ def test_edited_applied_file_shows_changed_and_up_refuses(session, mdir):
     with pytest.raises(UsageError, match="changed since they were applied: 0001_a"):
         r.up()
     assert states(r)["0002_b"] == "pending"
-    r.up(allow_changed=True)
+    rep = r.up(allow_changed=True)
+    assert rep.accepted == ["0001_a"] and rep.applied == ["0002_b"]
     s = {s.label: s for s in r.status()}
-    assert s["0002_b"].state == "applied" and s["0001_a"].changed  # the edit is accepted, not re-recorded
+    # the edit is accepted and its checksum recorded: later runs see the file unchanged
+    assert s["0002_b"].state == "applied" and s["0001_a"].state == "applied" and not s["0001_a"].changed
+    assert r.up().applied == []
+    assert session.query("SELECT type FROM system.columns WHERE table = 'a'").rows == [("UInt8",)]
 
 
 def test_failure_at_statement_k_is_recorded_and_resumes_there(session, mdir):
