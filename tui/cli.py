@@ -76,16 +76,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# the width of a console writing to a pipe or file: no terminal to fit, so nothing is wrapped
+# (tables take their natural width; text is not broken into lines)
+PIPE_WIDTH = 10_000
+
+
+def make_console(stream, **kw):
+    """A Rich console for stdout or stderr. On a terminal: the terminal's width. Otherwise (a pipe,
+    a file: `embedsql migrate status | cat`) nothing is wrapped to 80 columns: lines keep their
+    length and tables their natural width, unless COLUMNS sets a width."""
+    from rich.console import Console
+
+    stderr = stream is sys.stderr
+    tty = stream.isatty() if hasattr(stream, "isatty") else False
+    if tty or os.environ.get("COLUMNS", "").isdigit():
+        return Console(stderr=stderr, soft_wrap=False, **kw)
+    return Console(stderr=stderr, width=PIPE_WIDTH, soft_wrap=True, **kw)
+
+
 class Context:
     """What every command needs: the parsed options and a lazily opened session."""
 
     def __init__(self, args):
         self.args = args
         self._session = None
-        from rich.console import Console
-
-        self.out = Console(soft_wrap=False)
-        self.err = Console(stderr=True, highlight=False)
+        self.out = make_console(sys.stdout)
+        self.err = make_console(sys.stderr, highlight=False)
 
     def opt(self, name, default=None):
         return getattr(self.args, name, default)

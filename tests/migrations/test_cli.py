@@ -250,3 +250,15 @@ def test_down_that_drops_a_table_asks_on_a_terminal(tmp_path, dsn, mdir):
     code, shown = _pty_run(tmp_path, argv, b"y\n")
     assert code == 0 and "reverted 0100_t" in shown, shown
     assert not _table_exists(dsn, "t")
+
+
+def test_status_through_a_pipe_is_not_wrapped(tmp_path, dsn, mdir):
+    name = "0100_add_a_tags_column_with_a_rather_long_descriptive_name_for_the_photo_table"
+    write(mdir, name + ".sql", "CREATE TABLE t (x UInt8) ENGINE = MergeTree ORDER BY x;")
+    env = {k: v for k, v in cli_env(tmp_path).items() if k != "COLUMNS"}
+    r = subprocess.run([PY, "-m", "tui.cli", "migrate", "status", "--dsn", dsn, "--dir", str(mdir)],
+                       cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    row = [line for line in r.stdout.splitlines() if "0100" in line]
+    assert len(row) == 1 and name[5:] in row[0] and "pending" in row[0]
+    assert len(row[0]) > 80
