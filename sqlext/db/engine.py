@@ -349,6 +349,10 @@ def map_error(exc: Exception, spec: ConnectionSpec, message: str | None = None) 
     """Turn a clickhouse-connect / chdb / socket exception into one of ours. `message`: the
     exception's text to use instead of str(exc) (the session's, in the user's terms)."""
     secrets = (spec.password,) if spec.password else ()
+    if spec.kind == "http":
+        foreign = _foreign_server_error(str(exc) if message is None else message, spec)
+        if foreign is not None:
+            return foreign
     msg = clean_server_message(str(exc) if message is None else message, secrets)
     m = _CODE_RE.search(msg)
     code = int(m.group(1)) if m else None
@@ -369,6 +373,74 @@ def map_error(exc: Exception, spec: ConnectionSpec, message: str | None = None) 
         reason = _network_reason(msg)
         return ConnectionFailed(f"cannot reach {spec.display()}: {reason}", hint=_network_hint(reason))
     return ServerError(msg, code=code)
+
+
+_HTTP_STATUS_RE = re.compile(r"HTTP driver received HTTP status (\d{3})")
+
+
+def _looks_foreign(text: str) -> bool:
+    """Is this driver error the answer of an HTTP server that is not ClickHouse (a web page, a
+    proxy's error page)? ClickHouse's own errors carry `Code: N` / `DB::Exception`."""
+    if "DB::Exception" in text or _CODE_RE.search(text):
+        return False
+    if "Unexpected response to server version query" in text:
+        return True
+    # ClickHouse answers every HTTP error with a `Code: N.` body: a status without one is not it
+    return bool(_HTTP_STATUS_RE.search(text) or re.search(r"<(?:!doctype|html|head|body)\b", text, re.I))
+
+
+def page_text(body: str, limit: int = 100) -> str:
+    """The first readable text of an HTTP answer body: an HTML page's tags, scripts and styles
+    removed, entities decoded, whitespace collapsed; at most `limit` characters (cut with …)."""
+    import html
+
+    text = re.sub(r"<(script|style)\b.*?</\1\s*>", " ", body or "", flags=re.S | re.I)
+    text = re.sub(r"<!--.*?-->|<[^>]*>", " ", text, flags=re.S)
+    text = re.sub(r"\s+", " ", html.unescape(text)).strip()
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
+def _probe(spec: ConnectionSpec) -> tuple[int, str, str] | None:
+    """(status, content type, body) of the server's answer to a query sent as clickhouse-connect
+    sends it (POST / with the SQL as the body), or None when it cannot be asked."""
+    import urllib3
+
+    url = f"{'https' if spec.secure else 'http'}://{spec.host}:{spec.port}/"
+    try:
+        pool = urllib3.PoolManager(cert_reqs="CERT_REQUIRED" if spec.verify else "CERT_NONE",
+                                   timeout=urllib3.Timeout(connect=min(spec.connect_timeout, 5), read=5),
+                                   retries=False)
+        r = pool.request("POST", url, body=b"SELECT 1", preload_content=False)
+        try:
+            body = r.read(65536, decode_content=True)
+        finally:
+            r.release_conn()
+        return r.status, r.headers.get("Content-Type", ""), body.decode("utf-8", "replace")
+    except Exception:  # noqa: BLE001 - the probe only adds detail to an error being reported
+        return None
+
+
+def _foreign_server_error(text: str, spec: ConnectionSpec) -> "ConnectionFailed | None":
+    """When the server at `spec` answered like something other than ClickHouse: one line with
+    its HTTP status, content type and the first text of its answer (asked again with `_probe`
+    for the status and content type); else None."""
+    if not _looks_foreign(text):
+        return None
+    probe = _probe(spec)
+    if probe is not None:
+        status, ctype, body = probe
+    else:
+        m = _HTTP_STATUS_RE.search(text)
+        status = int(m.group(1)) if m else None
+        ctype = ""
+        body = re.sub(r"^.*?(?:server response:|server version query:)\s*", "", text, flags=re.S).strip("'\" ")
+    parts = [f"HTTP {status}" if status else "an answer", ctype.split(";")[0].strip() or None]
+    first = page_text(body)
+    summary = ", ".join(p for p in parts if p) + (f": {first!r}" if first else "")
+    return ConnectionFailed(
+        f"{spec.display()} does not answer like a ClickHouse server ({summary})",
+        hint="check the host and port in the DSN: ClickHouse's HTTP interface is usually on port 8123 "
+             "(8443 with TLS), MyScale Cloud's on 443 with https://")
 
 
 def _network_reason(msg: str) -> str:
