@@ -518,12 +518,16 @@ _LOSSES = (
      lambda m: f"empties table {m.group(1)}"),
     (re.compile(r"\bDROP\s+COLUMN\s+(?:IF\s+EXISTS\s+)?([\w`\"]+)", re.I),
      lambda m: f"drops column {m.group(1)}"),
+    (re.compile(r"^\s*(?:DELETE\s+FROM\s+([\w.`\"]+)|ALTER\s+TABLE\s+([\w.`\"]+)\s.*?\bDELETE\s+WHERE\b)",
+                re.I | re.S),
+     lambda m: f"deletes rows of table {m.group(1) or m.group(2)}"),
 )
 
 
 def data_losses(migration: Migration) -> list[str]:
     """What reverting `migration` throws away, one phrase per statement of its down part that
-    drops or empties a table, database, dictionary or column ("drops table photos"). Read from
+    drops or empties a table, database, dictionary or column, or deletes rows ("drops table
+    photos"). Read from
     the statements' text (comments removed); [] when the down part loses no stored data."""
     out = []
     for step in migration.steps("down"):
