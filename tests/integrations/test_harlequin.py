@@ -157,7 +157,7 @@ def test_errors_as_harlequin_expects(conn, adapter_class, tmp_path, tiny_clip):
 
 def test_on_a_server(tmp_path, tiny_clip, embedder, monkeypatch, adapter_class):
     import sqlext
-    from chserver import ChServer
+    from tests.chserver import ChServer
 
     with ChServer(tmp_path / "srv", user="u", password="pw") as srv:
         monkeypatch.setenv("EMBEDSQL_PASSWORD", "pw")

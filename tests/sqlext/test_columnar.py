@@ -197,7 +197,7 @@ def test_stream_errors(session):
 
 
 def test_stream_over_http_kills_the_query_when_closed_early(tmp_path):
-    from chserver import ChServer
+    from tests.chserver import ChServer
 
     with ChServer(tmp_path / "srv", user="u", password="pw") as srv:
         s = sqlext.connect(srv.dsn(), password="pw")
