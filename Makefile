@@ -30,6 +30,9 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/embedsql demo
+	@echo ""
+	@echo "embedsql is installed in $(VENV)/bin. To run the embedsql command from this shell:"
+	@echo "  source $(VENV)/bin/activate"
 
 # one run in a random order (pytest-randomly; the seed is printed), in two worker processes
 # (pytest-xdist: each has its own embedded engine); PYTEST_ARGS adds options, e.g.

@@ -43,9 +43,13 @@ class IngestReport:
 
 
 def default_report_path() -> Path:
-    """Where a failure report goes when none is named: `ingest-failures-YYYYmmdd-HHMMSS.tsv` (local
-    time) in the current directory. Nothing is created here."""
-    return Path.cwd() / f"ingest-failures-{time.strftime('%Y%m%d-%H%M%S')}.tsv"
+    """Where a run's failure report goes when no --report is given: the data directory's
+    `ingest-reports/ingest-failures-<date>-<time>-<pid>.tsv` (the data directory is
+    EMBEDSQL_DATA_DIR, else the platform's user data directory; see sqlext.db.paths). Nothing is
+    created here: the file appears on the first failure."""
+    from sqlext.db.paths import data_dir
+
+    return data_dir() / "ingest-reports" / f"ingest-failures-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.tsv"
 
 
 def _clean(text: str) -> str:

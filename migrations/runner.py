@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -10,7 +11,7 @@ from sqlext.text.ddl import StaticCatalog
 
 from . import render
 from .files import Migration
-from .state import MigrationLock, StateRow, StateStore, state_ddl
+from .state import LockLost, MigrationLock, StateRow, StateStore, state_ddl
 
 
 class MigrationError(ServerError):
@@ -75,6 +76,7 @@ class Report:
 
     applied: list[str] = field(default_factory=list)
     reverted: list[str] = field(default_factory=list)
+    accepted: list[str] = field(default_factory=list)   # --allow-changed: new checksums recorded
     warnings: list[str] = field(default_factory=list)
 
 
@@ -86,12 +88,16 @@ class Runner:
     """Runs migrations against one session's database.
 
     on_event(kind, text): kind is "info" | "step" | "wait" | "warn" | "done".
+    options: the command-line options the run was given (e.g. ("--dir", "db/migrations")), repeated
+    in every hint that names a command to run next, so it acts on the same files and database.
     """
 
     def __init__(self, session, migrations: list[Migration], *, cluster: str | None = None,
                  on_event=None, lock_timeout: float = 30.0, lock_ttl: float = 60.0,
-                 index_timeout: float = 600.0, wait_index: bool = True, settle_s: float | None = None):
+                 index_timeout: float = 600.0, wait_index: bool = True, settle_s: float | None = None,
+                 options: tuple[str, ...] | list[str] = ()):
         self.session = session
+        self.options = tuple(options)
         self.db = Db(session)
         self.migrations = migrations
         self.cluster_name = cluster
@@ -107,6 +113,14 @@ class Runner:
         self._lock: MigrationLock | None = None
 
     # -- helpers -------------------------------------------------------------------------------
+    def how(self, action: str, *extra: str) -> str:
+        """The command line to run `action` on the same files and database, in backquotes:
+        "`embedsql migrate up --dir D --allow-changed`"."""
+        import shlex
+
+        return "`" + " ".join(["embedsql", "migrate", action, *map(shlex.quote, self.options),
+                               *extra]) + "`"
+
     @property
     def dialect(self) -> str:
         """The session's SQL dialect, 'myscale' or 'clickhouse' (detected on first use; may query
@@ -225,8 +239,8 @@ class Runner:
                                      prefix_checksum=mig.prefix_checksum(i) if direction == "up" else "")
                     raise MigrationError(
                         msg, code=getattr(exc, "code", None),
-                        hint=(f"fix the cause (or the file), then `embedsql migrate {direction}` resumes at "
-                              f"statement {i + 1}" + ("; `embedsql migrate down` reverts what ran"
+                        hint=(f"fix the cause (or the file), then {self.how(direction)} resumes at "
+                              f"statement {i + 1}" + (f"; {self.how('down')} reverts what ran"
                                                       if direction == "up" else "")),
                     ) from None
                 ms = (time.perf_counter() - t0) * 1000
@@ -242,7 +256,11 @@ class Runner:
 
     def _heartbeat(self):
         if self._lock is not None:
-            self._lock.renew()
+            try:
+                self._lock.renew()
+            except LockLost as exc:
+                exc.hint = f"run {self.how('status')}, then {self.how('up')} again to resume"
+                raise
 
     @contextlib.contextmanager
     def _locked(self):
@@ -273,13 +291,15 @@ class Runner:
                 names = ", ".join(s.label for s in changed)
                 raise UsageError(
                     f"migration file(s) changed since they were applied: {names}",
-                    hint="restore the file(s), or rerun with --allow-changed to accept the edits "
-                         "(the applied statements are not rerun)")
+                    hint=f"restore the file(s), or run {self.how('up', '--allow-changed')} to accept the "
+                         "edits (the applied statements are not rerun; the new checksums are recorded)")
             broken = [s for s in statuses if s.state == "revert_failed"]
             if broken:
                 raise UsageError(
                     f"{broken[0].label} is half reverted ({broken[0].note})",
-                    hint="fix the cause and run `embedsql migrate down` again to finish reverting it")
+                    hint=f"fix the cause and run {self.how('down')} again to finish reverting it")
+            for s in changed:
+                self._accept_edits(s, report)
             for s in statuses:
                 if s.migration is None and s.state != "pending":
                     report.warnings.append(f"{s.label} is recorded as {s.state} but its file is missing")
@@ -293,6 +313,20 @@ class Runner:
                     report.warnings.append(f"{s.label} is applied out of order (after {top:04d})")
                 self._apply(s, report)
         return report
+
+    def _accept_edits(self, s: Status, report: Report):
+        """--allow-changed: record the edited file's checksum for an applied migration (so later
+        runs see it unchanged) and say so; a failed one records its new prefix when it resumes."""
+        if s.state != "applied":
+            return
+        row, mig = s.row, s.migration
+        self.state.write(mig, "applied", done=row.statements_done, total=row.statements_total,
+                         part=row.part, error=row.error, duration_ms=row.duration_ms)
+        s.changed = False
+        text = (f"accepted the edits to {mig.label}: recorded its new checksum; its statements were "
+                f"not rerun")
+        report.accepted.append(mig.label)
+        self.on_event("info", text)
 
     def _apply(self, s: Status, report: Report):
         mig = s.migration
@@ -314,17 +348,32 @@ class Runner:
         self.on_event("done", f"applied {mig.label} in {ms} ms")
         if note:
             raise IndexBuildError(f"{mig.label} was applied, but {note}",
-                                  hint="see `embedsql migrate status`; fix the data and rebuild the index")
+                                  hint=f"see {self.how('status')}; fix the data and rebuild the index")
 
-    def down(self, to: int | None = None, *, allow_changed: bool = False) -> Report:
-        """Revert the latest applied migration (to=None), or every one above version `to`."""
+    @staticmethod
+    def _down_targets(statuses: list[Status], to: int | None) -> list[Status]:
+        applied = [s for s in statuses if s.is_applied]
+        return applied[-1:] if to is None else [s for s in applied if s.version > to]
+
+    def down_targets(self, to: int | None = None) -> list[Status]:
+        """What `down(to)` would revert, latest last (read now, without the migration lock)."""
+        with self._engine():
+            return self._down_targets(self.statuses(), to)
+
+    def down(self, to: int | None = None, *, allow_changed: bool = False,
+             expect: list[str] | None = None) -> Report:
+        """Revert the latest applied migration (to=None), or every one above version `to`.
+        `expect`: the labels the caller confirmed (from `down_targets`); when the targets found
+        under the lock differ (another run moved the state meanwhile), nothing is reverted and
+        `UsageError` says so."""
         report = Report()
         with self._locked():
-            statuses = [s for s in self.statuses(lock_live=False) if s.is_applied]
-            if to is None:
-                targets = statuses[-1:]
-            else:
-                targets = [s for s in statuses if s.version > to]
+            targets = self._down_targets(self.statuses(lock_live=False), to)
+            if expect is not None and [s.label for s in targets] != list(expect):
+                raise UsageError(
+                    "the migrations to revert changed while waiting for confirmation "
+                    f"(now: {', '.join(s.label for s in targets) or 'none'}); nothing was reverted",
+                    hint=f"check {self.how('status')} and run the command again")
             if not targets:
                 self.on_event("info", "nothing to revert")
             for s in reversed(targets):
@@ -336,7 +385,7 @@ class Runner:
                                      hint="add a '-- +down' part that undoes the up part")
                 if s.changed and not allow_changed:
                     raise UsageError(f"{s.label} changed since it was applied; its down part may not match",
-                                     hint="restore the file, or rerun with --allow-changed")
+                                     hint=f"restore the file, or run {self.how('down', '--allow-changed')}")
                 self._revert(s, report)
         return report
 
@@ -494,3 +543,31 @@ class _Chain:
         for c in self.cats:
             if hasattr(c, "invalidate"):
                 c.invalidate(table)
+
+
+_COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
+_LOSSES = (
+    (re.compile(r"^\s*DROP\s+(?:TEMPORARY\s+)?(TABLE|DATABASE|DICTIONARY)\s+(?:IF\s+EXISTS\s+)?([\w.`\"]+)", re.I),
+     lambda m: f"drops {m.group(1).lower()} {m.group(2)}"),
+    (re.compile(r"^\s*TRUNCATE\s+(?:TABLE\s+)?(?:IF\s+EXISTS\s+)?([\w.`\"]+)", re.I),
+     lambda m: f"empties table {m.group(1)}"),
+    (re.compile(r"\bDROP\s+COLUMN\s+(?:IF\s+EXISTS\s+)?([\w`\"]+)", re.I),
+     lambda m: f"drops column {m.group(1)}"),
+    (re.compile(r"^\s*(?:DELETE\s+FROM\s+([\w.`\"]+)|ALTER\s+TABLE\s+([\w.`\"]+)\s.*?\bDELETE\s+WHERE\b)",
+                re.I | re.S),
+     lambda m: f"deletes rows of table {m.group(1) or m.group(2)}"),
+)
+
+
+def data_losses(migration: Migration) -> list[str]:
+    """What reverting `migration` throws away, one phrase per statement of its down part that
+    drops or empties a table, database, dictionary or column, or deletes rows ("drops table
+    photos"). Read from
+    the statements' text (comments removed); [] when the down part loses no stored data."""
+    out = []
+    for step in migration.steps("down"):
+        text = _COMMENTS.sub(" ", step.text)
+        for pattern, say in _LOSSES:
+            for m in pattern.finditer(text):
+                out.append(say(m))
+    return out

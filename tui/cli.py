@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import importlib
 import os
@@ -81,16 +82,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# the width of a console writing to a pipe or file: no terminal to fit, so nothing is wrapped
+# (tables take their natural width; text is not broken into lines)
+PIPE_WIDTH = 10_000
+
+
+def make_console(stream, **kw):
+    """A Rich console for stdout or stderr. On a terminal: the terminal's width. Otherwise (a pipe,
+    a file: `embedsql migrate status | cat`) nothing is wrapped to 80 columns: lines keep their
+    length and tables their natural width, unless COLUMNS sets a width."""
+    from rich.console import Console
+
+    stderr = stream is sys.stderr
+    tty = stream.isatty() if hasattr(stream, "isatty") else False
+    if tty or os.environ.get("COLUMNS", "").isdigit():
+        return Console(stderr=stderr, soft_wrap=False, **kw)
+    return Console(stderr=stderr, width=PIPE_WIDTH, soft_wrap=True, **kw)
+
+
 class Context:
     """What every command needs: the parsed options and a lazily opened session."""
 
     def __init__(self, args):
         self.args = args
         self._session = None
-        from rich.console import Console
-
-        self.out = Console(soft_wrap=False)
-        self.err = Console(stderr=True, highlight=False)
+        self.out = make_console(sys.stdout)
+        self.err = make_console(sys.stderr, highlight=False)
 
     def opt(self, name, default=None):
         """The value of option `name` as parsed, or `default` when it was not given."""
@@ -171,7 +188,10 @@ def cmd_query(args, ctx: Context) -> int:
             _print_explain(ctx, p)
         return EXIT_OK
     failed = 0
-    with s.unit_of_work():
+    from .interrupts import embedded_ctrl_c
+
+    ctrl_c = embedded_ctrl_c() if s.embedded else contextlib.nullcontext()
+    with ctrl_c, s.unit_of_work():
         for n, st in enumerate(statements, 1):
             try:
                 _run_statement(ctx, s, st, args)
@@ -277,6 +297,8 @@ def main(argv: list[str] | None = None) -> int:
             os.environ["EMBEDSQL_RUNTIME"] = args.runtime
         ctx = Context(args)
         cmd = args.command or "tui"
+        if cmd != "tui":  # the TUI shows lock waits in its own status line
+            _report_lock_waits()
         if cmd == "query":
             return cmd_query(args, ctx)
         if cmd == "tui":
@@ -299,6 +321,18 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if ctx is not None:
             ctx.close()
+
+
+def _report_lock_waits():
+    """Say on stderr when the embedded database is held by another process for more than a
+    second (the wait itself lasts up to EMBEDSQL_LOCK_TIMEOUT)."""
+    from sqlext.db.engine import EMBEDDED
+
+    def say(message: str, info):
+        sys.stderr.write(message + "\n")
+        sys.stderr.flush()
+
+    EMBEDDED.on_lock_wait = say
 
 
 def _quiet_libraries(debug: bool):

@@ -187,7 +187,16 @@ def resolve(dsn: str | None = None, *, connection: str | None = None, dialect: s
             raise ConfigError(f"{cfg_path}: default must be the name of a connection, as a string")
         if name:
             if name not in conns:
-                known = ", ".join(sorted(conns)) or "none"
+                example = f'a [connections.{name}] table holding dsn = "https://user@host:8443/db"'
+                if not cfg_path.exists():
+                    raise ConfigError(
+                        f"no connection named {name!r}: the config file {cfg_path} does not exist",
+                        hint=f"create it with {example}, or give the server with --dsn "
+                             f"(EMBEDSQL_CONFIG names another config file)")
+                if not conns:
+                    raise ConfigError(f"no connection named {name!r}: the config file {cfg_path} defines no "
+                                      f"connections", hint=f"add {example}")
+                known = ", ".join(sorted(conns))
                 raise ConfigError(f"no connection named {name!r} in {cfg_path} (known: {known})")
             entry = conns[name]
             if "dsn" not in entry or not isinstance(entry["dsn"], str):

@@ -6,7 +6,8 @@ People keep the TUI open in one terminal and run queries, ingest or migrations i
 embedsql process holds the engine only for a unit of work: an advisory lock file beside the data
 directory (`<dir>.lock`, holding the holder's pid and command) is taken, the engine opened, the work
 done, and both released after a short idle linger. A process that finds the lock held waits up to
-`EMBEDSQL_LOCK_TIMEOUT` seconds (default 10), then fails with a message naming the holder.
+`EMBEDSQL_LOCK_TIMEOUT` seconds (default 10), then fails with a message naming the holder; after
+`LOCK_WAIT_NOTICE_S` (1 s) of waiting it tells its user so (`EMBEDDED.on_lock_wait`).
 """
 from __future__ import annotations
 
@@ -54,8 +55,33 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+LOCK_WAIT_NOTICE_S = 1.0
+
+
+def lock_wait_message(path: Path, info: dict | None, timeout: float) -> str:
+    """The line shown while this process waits for the embedded database at `path`; `info` is
+    the holder's lock record ({"pid", "command"}) or None when it cannot be read; `timeout`: how
+    long the wait lasts in all (seconds)."""
+    if info and info.get("pid"):
+        who = f"held by pid {info['pid']} ({info.get('command', '?')})"
+    else:
+        who = "held by another process"
+    return (f"waiting for the embedded database at {path}, {who}; "
+            f"up to {timeout:g} s (EMBEDSQL_LOCK_TIMEOUT)")
+
+
 class _EmbeddedManager:
-    """Process-wide owner of the one chdb engine this process may have open."""
+    """Process-wide owner of the one chdb engine this process may have open.
+
+    Two locks: `mutex` (in-process: one thread uses the engine at a time) and the advisory file
+    lock `<dir>.lock` (between processes). A thread waits for another process's file lock
+    without holding `mutex`, so the other threads of this process are not blocked by a wait that
+    is not theirs, and each waiter's error names the process it actually waited for.
+
+    `on_lock_wait`: called once per wait, from the waiting thread, when the file lock has been
+    held by another process for `LOCK_WAIT_NOTICE_S` seconds, as `on_lock_wait(message, info)`
+    (`lock_wait_message`; `info` the holder's record or None). The CLI prints the message on
+    stderr; the TUI can show it in its status line. Exceptions it raises are ignored."""
 
     def __init__(self):
         self.mutex = threading.RLock()
@@ -65,6 +91,7 @@ class _EmbeddedManager:
         self.depth = 0
         self.last_used = 0.0
         self._timer: threading.Timer | None = None
+        self.on_lock_wait = None
 
     # -- lock file ---------------------------------------------------------------------------
     @staticmethod
@@ -78,27 +105,63 @@ class _EmbeddedManager:
             return None
         return info if info.get("pid") else None
 
-    def _take_file_lock(self, path: Path, timeout: float) -> int:
+    def _open_lock_fd(self, path: Path) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.lock_path(path), os.O_RDWR | os.O_CREAT, 0o644)
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    os.close(fd)
-                    raise self._busy(path, timeout) from None
-                time.sleep(0.05)
+        return os.open(self.lock_path(path), os.O_RDWR | os.O_CREAT, 0o644)
+
+    @staticmethod
+    def _try_flock(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    @staticmethod
+    def _stamp(fd: int):
         info = json.dumps({"pid": os.getpid(), "command": command_line(), "since": time.time()})
         os.ftruncate(fd, 0)
         os.pwrite(fd, info.encode(), 0)
-        return fd
+
+    def _notify_wait(self, path: Path, timeout: float):
+        hook = self.on_lock_wait
+        if hook is None:
+            return
+        info = self.holder(path)
+        with contextlib.suppress(Exception):
+            hook(lock_wait_message(path, info, timeout), info)
+
+    def _wait_for_file_lock(self, path: Path, deadline: float, timeout: float) -> int | None:
+        """Wait (not holding `mutex`) until the file lock of `path` is ours: returns its fd, or
+        None when another thread of this process opened the engine on `path` meanwhile (the
+        caller then queues on `mutex`). Raises `EngineBusy` naming the holder at the deadline."""
+        fd = self._open_lock_fd(path)
+        started = time.monotonic()
+        noticed = False
+        try:
+            while True:
+                if self._try_flock(fd):
+                    return fd
+                if self.path == path and self.lock_fd is not None:
+                    os.close(fd)
+                    return None
+                now = time.monotonic()
+                if now >= deadline:
+                    raise self._busy(path, timeout)
+                if not noticed and now - started >= LOCK_WAIT_NOTICE_S:
+                    noticed = True
+                    self._notify_wait(path, timeout)
+                time.sleep(0.05)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+            raise
 
     def _busy(self, path: Path, waited: float) -> EngineBusy:
         info = self.holder(path)
-        if info and pid_alive(int(info["pid"])):
+        if info and int(info["pid"]) == os.getpid():
+            who = "another thread of this process"
+        elif info and pid_alive(int(info["pid"])):
             who = f"embedsql process {info['pid']} ({info.get('command', '?')})"
         else:
             who = "another process"
@@ -116,13 +179,16 @@ class _EmbeddedManager:
             self.lock_fd = None
 
     # -- engine --------------------------------------------------------------------------------
-    def _open(self, path: Path, timeout: float):
+    def _open(self, path: Path, fd: int):
+        """Open chdb on `path`, this process holding the file lock on `fd` (called under `mutex`)."""
         import clickhouse_connect
 
-        fd = self._take_file_lock(path, timeout)
+        self._stamp(fd)
         try:
             client = clickhouse_connect.get_client(dsn=f"chdb://{path}")
         except Exception as exc:  # chdb raises plain RuntimeError / DatabaseError
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
             msg = str(exc)
@@ -142,27 +208,67 @@ class _EmbeddedManager:
         self.path = None
         self._release_file_lock()
 
+    def _acquire(self, path: Path, timeout: float):
+        """Return holding `mutex` with the engine open on `path`; raise `EngineBusy` after
+        `timeout` seconds. The wait for another process's file lock happens outside `mutex`."""
+        deadline = time.monotonic() + timeout
+        fd: int | None = None  # a file lock taken while waiting outside the mutex
+        try:
+            while True:
+                remaining = deadline - time.monotonic()
+                if not self.mutex.acquire(timeout=max(remaining, 0.001)):
+                    raise EngineBusy(
+                        f"the embedded database at {path} is busy in this process (another statement "
+                        f"is running); waited {timeout:g} s",
+                        hint="wait for the running statement to finish",
+                    )
+                try:
+                    if self._timer is not None:
+                        self._timer.cancel()
+                        self._timer = None
+                    if self.client is not None and self.path != path:
+                        if self.depth:
+                            raise EngineBusy(
+                                f"this process already has the embedded database at {self.path} open; "
+                                f"one process can open one embedded database at a time",
+                                hint="close the other session first",
+                            )
+                        self._close()
+                    if self.client is None:
+                        if fd is None:
+                            probe = self._open_lock_fd(path)
+                            if self._try_flock(probe):
+                                fd = probe
+                            else:
+                                os.close(probe)
+                        if fd is not None:
+                            fd, taken = None, fd
+                            self._open(path, taken)
+                    if self.client is not None:
+                        if fd is not None:  # cannot happen (the file lock was ours); never leak it
+                            os.close(fd)
+                            fd = None
+                        return
+                except BaseException:
+                    self.mutex.release()
+                    raise
+                # another process holds the file lock: wait for it without blocking this process
+                self.mutex.release()
+                fd = self._wait_for_file_lock(path, deadline, timeout)
+        except BaseException:
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+                    os.close(fd)
+            raise
+
     @contextlib.contextmanager
     def use(self, path: Path, timeout: float):
-        if not self.mutex.acquire(timeout=max(timeout, 0.001)):
-            raise EngineBusy(
-                f"the embedded database at {path} is busy in this process; waited {timeout:g} s",
-                hint="wait for the running statement to finish",
-            )
+        """Hold the engine on `path` for a unit of work (re-entrant in one thread); yields the
+        clickhouse-connect client. Waits up to `timeout` seconds for another thread or process,
+        then raises `EngineBusy` naming who holds it."""
+        self._acquire(path, timeout)
         try:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-            if self.client is not None and self.path != path:
-                if self.depth:
-                    raise EngineBusy(
-                        f"this process already has the embedded database at {self.path} open; "
-                        f"one process can open one embedded database at a time",
-                        hint="close the other session first",
-                    )
-                self._close()
-            if self.client is None:
-                self._open(path, timeout)
             self.depth += 1
             try:
                 yield self.client
@@ -247,6 +353,10 @@ def map_error(exc: Exception, spec: ConnectionSpec, message: str | None = None) 
     """Turn a clickhouse-connect / chdb / socket exception into one of ours. `message`: the
     exception's text to use instead of str(exc) (the session's, in the user's terms)."""
     secrets = (spec.password,) if spec.password else ()
+    if spec.kind == "http":
+        foreign = _foreign_server_error(str(exc) if message is None else message, spec)
+        if foreign is not None:
+            return foreign
     msg = clean_server_message(str(exc) if message is None else message, secrets)
     m = _CODE_RE.search(msg)
     code = int(m.group(1)) if m else None
@@ -267,6 +377,74 @@ def map_error(exc: Exception, spec: ConnectionSpec, message: str | None = None) 
         reason = _network_reason(msg)
         return ConnectionFailed(f"cannot reach {spec.display()}: {reason}", hint=_network_hint(reason))
     return ServerError(msg, code=code)
+
+
+_HTTP_STATUS_RE = re.compile(r"HTTP driver received HTTP status (\d{3})")
+
+
+def _looks_foreign(text: str) -> bool:
+    """Is this driver error the answer of an HTTP server that is not ClickHouse (a web page, a
+    proxy's error page)? ClickHouse's own errors carry `Code: N` / `DB::Exception`."""
+    if "DB::Exception" in text or _CODE_RE.search(text):
+        return False
+    if "Unexpected response to server version query" in text:
+        return True
+    # ClickHouse answers every HTTP error with a `Code: N.` body: a status without one is not it
+    return bool(_HTTP_STATUS_RE.search(text) or re.search(r"<(?:!doctype|html|head|body)\b", text, re.I))
+
+
+def page_text(body: str, limit: int = 100) -> str:
+    """The first readable text of an HTTP answer body: an HTML page's tags, scripts and styles
+    removed, entities decoded, whitespace collapsed; at most `limit` characters (cut with …)."""
+    import html
+
+    text = re.sub(r"<(script|style)\b.*?</\1\s*>", " ", body or "", flags=re.S | re.I)
+    text = re.sub(r"<!--.*?-->|<[^>]*>", " ", text, flags=re.S)
+    text = re.sub(r"\s+", " ", html.unescape(text)).strip()
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
+def _probe(spec: ConnectionSpec) -> tuple[int, str, str] | None:
+    """(status, content type, body) of the server's answer to a query sent as clickhouse-connect
+    sends it (POST / with the SQL as the body), or None when it cannot be asked."""
+    import urllib3
+
+    url = f"{'https' if spec.secure else 'http'}://{spec.host}:{spec.port}/"
+    try:
+        pool = urllib3.PoolManager(cert_reqs="CERT_REQUIRED" if spec.verify else "CERT_NONE",
+                                   timeout=urllib3.Timeout(connect=min(spec.connect_timeout, 5), read=5),
+                                   retries=False)
+        r = pool.request("POST", url, body=b"SELECT 1", preload_content=False)
+        try:
+            body = r.read(65536, decode_content=True)
+        finally:
+            r.release_conn()
+        return r.status, r.headers.get("Content-Type", ""), body.decode("utf-8", "replace")
+    except Exception:  # noqa: BLE001 - the probe only adds detail to an error being reported
+        return None
+
+
+def _foreign_server_error(text: str, spec: ConnectionSpec) -> "ConnectionFailed | None":
+    """When the server at `spec` answered like something other than ClickHouse: one line with
+    its HTTP status, content type and the first text of its answer (asked again with `_probe`
+    for the status and content type); else None."""
+    if not _looks_foreign(text):
+        return None
+    probe = _probe(spec)
+    if probe is not None:
+        status, ctype, body = probe
+    else:
+        m = _HTTP_STATUS_RE.search(text)
+        status = int(m.group(1)) if m else None
+        ctype = ""
+        body = re.sub(r"^.*?(?:server response:|server version query:)\s*", "", text, flags=re.S).strip("'\" ")
+    parts = [f"HTTP {status}" if status else "an answer", ctype.split(";")[0].strip() or None]
+    first = page_text(body)
+    summary = ", ".join(p for p in parts if p) + (f": {first!r}" if first else "")
+    return ConnectionFailed(
+        f"{spec.display()} does not answer like a ClickHouse server ({summary})",
+        hint="check the host and port in the DSN: ClickHouse's HTTP interface is usually on port 8123 "
+             "(8443 with TLS), MyScale Cloud's on 443 with https://")
 
 
 def _network_reason(msg: str) -> str:

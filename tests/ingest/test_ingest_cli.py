@@ -96,11 +96,15 @@ def test_exit_status_and_report(tmp_path, tiny_clip, image_server):
     tsv.write_text("photo_id\tphoto_image_url\n"
                    f"a\t{image_server.url('/404')}\nb\t{image_server.url('/notimage.jpg')}\n")
     base = ["--dsn", dsn, "--model", str(tiny_clip)]
-    r = _cli("ingest", "unsplash", str(tsv), *base, cwd=tmp_path)  # default report: current directory
+    work = tmp_path / "work"
+    work.mkdir()
+    r = _cli("ingest", "unsplash", str(tsv), *base, cwd=work)  # default report: the data directory
     assert r.returncode == 1, r.stderr
     assert "nothing was ingested" in r.stderr
-    reports = list(tmp_path.glob("ingest-failures-*.tsv"))
+    assert list(work.iterdir()) == []  # nothing left in the current directory
+    reports = list((tmp_path / "data" / "ingest-reports").glob("ingest-failures-*.tsv"))
     assert len(reports) == 1 and len(reports[0].read_text().splitlines()) == 3
+    assert f"failures and skipped files listed in {reports[0]}" in r.stderr  # its path is printed
     assert "Traceback" not in r.stderr
 
     tsv.write_text("photo_id\tphoto_image_url\n"

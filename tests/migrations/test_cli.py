@@ -1,5 +1,7 @@
 """`embedsql migrate ...` through tui.cli.main, and real concurrent / killed processes."""
 import os
+import re
+import shlex
 import signal
 import subprocess
 import time
@@ -31,11 +33,11 @@ def test_status_up_status_down(capsys, dsn):
     assert "applying 0001_photos_table" in err and "vector index photo_embed_index on photos: Built" in err
     code, out, err = run(capsys, "migrate", "status", "--dsn", dsn)
     assert code == 0 and out.count("applied") >= 2 and "3 applied or started, 0 pending" in out
-    code, out, err = run(capsys, "migrate", "down", "--dsn", dsn)
+    code, out, err = run(capsys, "migrate", "down", "--dsn", dsn, "--yes")  # it drops columns
     assert code == 0 and "reverted 0003_photos_text_index" in err
-    code, out, err = run(capsys, "migrate", "down", "--dsn", dsn)
+    code, out, err = run(capsys, "migrate", "down", "--dsn", dsn)  # drops an index only: no question
     assert code == 0 and "reverted 0002_photo_embed_index" in err
-    code, out, err = run(capsys, "migrate", "down", "--dsn", dsn, "--to", "0")
+    code, out, err = run(capsys, "migrate", "down", "--dsn", dsn, "--to", "0", "--yes")
     assert code == 0 and "reverted 0001_photos_table" in err
     code, out, err = run(capsys, "migrate", "plan", "--dsn", dsn)
     assert code == 0 and "pending on embedded ClickHouse" in out
@@ -57,16 +59,32 @@ def test_failure_exit_code_status_and_resume(capsys, dsn, mdir):
     assert code == 1
     assert "0100_x (up) statement 2 of 2 (0100_x.sql:4) failed" in err and "nope" in err
     assert "Traceback" not in err
+    # the hint names the command with this run's options: run as written, it resumes
+    hint = re.search(r"then `(embedsql migrate up [^`]*)` resumes at statement 2", err)
+    assert hint, err
+    argv = shlex.split(hint.group(1))
+    assert argv == ["embedsql", "migrate", "up", "--dir", str(mdir), "--dsn", dsn]
+    assert f"`embedsql migrate down --dir {shlex.quote(str(mdir))} --dsn {dsn}` reverts what ran" in err
     code, out, err = run(capsys, "migrate", "status", "--dsn", dsn, "--dir", str(mdir))
     assert code == 1 and "failed" in out and "stopped at statement 2 of 2" in out
     p.write_text(p.read_text().replace("nope", "a"))
-    code, out, err = run(capsys, "migrate", "up", "--dsn", dsn, "--dir", str(mdir))
+    code, out, err = run(capsys, *argv[1:])
     assert code == 0 and "resuming 0100_x at statement 2 of 2" in err
     p.write_text(p.read_text() + "-- an edit\n")
     code, out, err = run(capsys, "migrate", "status", "--dsn", dsn, "--dir", str(mdir))
     assert code == 1 and "applied (changed)" in out
     code, out, err = run(capsys, "migrate", "up", "--dsn", dsn, "--dir", str(mdir))
-    assert code == 2 and "--allow-changed" in err
+    assert code == 2
+    assert f"`embedsql migrate up --dir {shlex.quote(str(mdir))} --dsn {dsn} --allow-changed`" in err
+    # --allow-changed accepts the edit once: it records the new checksum and says so
+    code, out, err = run(capsys, "migrate", "up", "--dsn", dsn, "--dir", str(mdir), "--allow-changed")
+    assert code == 0, err
+    assert "accepted the edits to 0100_x: recorded its new checksum; its statements were not rerun" in err
+    code, out, err = run(capsys, "migrate", "status", "--dsn", dsn, "--dir", str(mdir))
+    assert code == 0 and "(changed)" not in out and "need attention" not in out
+    code, out, err = run(capsys, "migrate", "up", "--dsn", dsn, "--dir", str(mdir))
+    assert code == 0 and "nothing to apply" in err
+    assert sqlext.connect(dsn=dsn).query("SELECT count() FROM system.tables WHERE name = 'a'").rows == [(1,)]
 
 
 def test_new_and_usage(capsys, tmp_path):
@@ -152,3 +170,95 @@ def test_killed_run_is_interrupted_then_resumed(tmp_path, dsn, mdir):
         assert {"k1", "k2"} <= tables
     finally:
         s.close()
+
+
+def _run_cli(tmp_path, *argv, stdin=subprocess.DEVNULL):
+    return subprocess.run([PY, "-m", "tui.cli", *argv], cwd=REPO, env=cli_env(tmp_path), stdin=stdin,
+                          capture_output=True, text=True, timeout=300)
+
+
+def _table_exists(dsn, name) -> bool:
+    s = sqlext.connect(dsn=dsn)
+    try:
+        return s.query(f"EXISTS TABLE {name}").rows == [(1,)]
+    finally:
+        s.close()
+
+
+def test_down_that_drops_a_table_needs_yes_without_a_terminal(tmp_path, dsn, mdir):
+    write(mdir, "0100_t.sql", "CREATE TABLE t (x UInt8) ENGINE = MergeTree ORDER BY x;",
+          "-- DROP TABLE commented_out;\nDROP TABLE IF EXISTS t;")
+    r = _run_cli(tmp_path, "migrate", "up", "--dsn", dsn, "--dir", str(mdir), "--no-builtin")
+    assert r.returncode == 0, r.stderr
+    r = _run_cli(tmp_path, "migrate", "down", "--dsn", dsn, "--dir", str(mdir), "--no-builtin")
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith("error: this revert deletes data (0100_t drops table t) and there is no terminal")
+    assert "commented_out" not in r.stderr
+    assert f"run `embedsql migrate down --dir {mdir} --no-builtin --dsn {dsn} --yes`" in r.stderr
+    assert _table_exists(dsn, "t")
+    r = _run_cli(tmp_path, "migrate", "down", "--dsn", dsn, "--dir", str(mdir), "--no-builtin", "--yes")
+    assert r.returncode == 0 and "reverted 0100_t" in r.stderr
+    assert not _table_exists(dsn, "t")
+
+
+def _pty_run(tmp_path, argv, answer: bytes) -> tuple[int, str]:
+    """Run the CLI on a pseudo-terminal; answer the y/N question with `answer`. Returns (exit
+    status, everything the terminal showed)."""
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    p = subprocess.Popen([PY, "-m", "tui.cli", *argv], cwd=REPO, env=cli_env(tmp_path),
+                         stdin=slave, stdout=slave, stderr=slave, close_fds=True)
+    os.close(slave)
+    seen = b""
+    answered = False
+    deadline = time.monotonic() + 300  # bounds a hang; the test asserts on what was shown
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 1)
+            if ready:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:  # the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+                if not answered and b"revert? [y/N]" in seen:
+                    os.write(master, answer)
+                    answered = True
+            elif p.poll() is not None:
+                break
+        return p.wait(timeout=60), seen.decode(errors="replace").replace("\r\n", "\n")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(master)
+
+
+def test_down_that_drops_a_table_asks_on_a_terminal(tmp_path, dsn, mdir):
+    write(mdir, "0100_t.sql", "CREATE TABLE t (x UInt8) ENGINE = MergeTree ORDER BY x;", "DROP TABLE t;")
+    r = _run_cli(tmp_path, "migrate", "up", "--dsn", dsn, "--dir", str(mdir), "--no-builtin")
+    assert r.returncode == 0, r.stderr
+    argv = ["migrate", "down", "--dsn", dsn, "--dir", str(mdir), "--no-builtin"]
+    code, shown = _pty_run(tmp_path, argv, b"n\n")
+    assert "this revert deletes data:\n  0100_t drops table t\nrevert? [y/N]" in shown
+    assert code == 1 and "nothing reverted" in shown
+    assert _table_exists(dsn, "t")
+    code, shown = _pty_run(tmp_path, argv, b"y\n")
+    assert code == 0 and "reverted 0100_t" in shown, shown
+    assert not _table_exists(dsn, "t")
+
+
+def test_status_through_a_pipe_is_not_wrapped(tmp_path, dsn, mdir):
+    name = "0100_add_a_tags_column_with_a_rather_long_descriptive_name_for_the_photo_table"
+    write(mdir, name + ".sql", "CREATE TABLE t (x UInt8) ENGINE = MergeTree ORDER BY x;")
+    env = {k: v for k, v in cli_env(tmp_path).items() if k != "COLUMNS"}
+    r = subprocess.run([PY, "-m", "tui.cli", "migrate", "status", "--dsn", dsn, "--dir", str(mdir)],
+                       cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    row = [line for line in r.stdout.splitlines() if "0100" in line]
+    assert len(row) == 1 and name[5:] in row[0] and "pending" in row[0]
+    assert len(row[0]) > 80

@@ -98,9 +98,13 @@ def test_edited_applied_file_shows_changed_and_up_refuses(session, mdir):
     with pytest.raises(UsageError, match="changed since they were applied: 0001_a"):
         r.up()
     assert states(r)["0002_b"] == "pending"
-    r.up(allow_changed=True)
+    rep = r.up(allow_changed=True)
+    assert rep.accepted == ["0001_a"] and rep.applied == ["0002_b"]
     s = {s.label: s for s in r.status()}
-    assert s["0002_b"].state == "applied" and s["0001_a"].changed  # the edit is accepted, not re-recorded
+    # the edit is accepted and its checksum recorded: later runs see the file unchanged
+    assert s["0002_b"].state == "applied" and s["0001_a"].state == "applied" and not s["0001_a"].changed
+    assert r.up().applied == []
+    assert session.query("SELECT type FROM system.columns WHERE table = 'a'").rows == [("UInt8",)]
 
 
 def test_failure_at_statement_k_is_recorded_and_resumes_there(session, mdir):
@@ -265,3 +269,17 @@ def test_expired_lock_is_not_revived_by_a_late_heartbeat(session):
     with pytest.raises(LockLost, match="expired"):
         lk.renew(force=True)
     assert MigrationLock(Db(session)).live_claims() == []
+
+
+def test_data_losses_of_the_builtin_down_parts(mdir):
+    from migrations.files import load
+    from migrations.runner import data_losses
+
+    builtin = {m.label: data_losses(m) for m in load([], builtin=True)}
+    assert builtin["0001_photos_table"] == ["drops table photos"]
+    assert builtin["0002_photo_embed_index"] == []  # an index is rebuilt from the data
+    assert builtin["0003_photos_text_index"] == ["drops column search_text__tokens", "drops column search_text"]
+    write(mdir, "0100_x.sql", "SELECT 1;", "/* DROP TABLE not_this; */ TRUNCATE TABLE db.t;\n"
+          "DROP DATABASE IF EXISTS d;\nALTER TABLE t DELETE WHERE 1;")
+    (mine,) = load([mdir], builtin=False)
+    assert data_losses(mine) == ["empties table db.t", "drops database d", "deletes rows of table t"]

@@ -1,5 +1,7 @@
 """DSN and configuration precedence: --dsn, then EMBEDSQL_DSN, then the config file, then the embedded default."""
 
+import os
+
 import pytest
 
 from sqlext.db import config
@@ -96,3 +98,24 @@ def test_binary_garbage_config(tmp_path):
 def test_dsn_timeouts_must_be_positive_finite(q):
     with pytest.raises(ConfigError, match="positive seconds"):
         config.parse_dsn(f"http://u@h/db?{q}")
+
+
+def test_named_connection_without_a_config_file_says_the_file_is_missing(tmp_path):
+    import subprocess
+    import sys
+
+    missing = tmp_path / "nowhere" / "config.toml"
+    r = subprocess.run([sys.executable, "-m", "tui.cli", "query", "-c", "nosuch", "SELECT 1"],
+                       capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "EMBEDSQL_CONFIG": str(missing)})
+    assert r.returncode == 2
+    assert r.stderr.splitlines()[0] == f"error: no connection named 'nosuch': the config file {missing} does not exist"
+    assert "[connections.nosuch]" in r.stderr and "known" not in r.stderr
+    empty = tmp_path / "empty.toml"
+    empty.write_text('model = "openai/clip-vit-base-patch32"\n')
+    with pytest.raises(ConfigError, match=r"the config file .*empty.toml defines no connections"):
+        config.resolve(connection="nosuch", config_path=empty)
+    some = tmp_path / "some.toml"
+    some.write_text('[connections.prod]\ndsn = "https://u@h:8443/db"\n')
+    with pytest.raises(ConfigError, match=r"no connection named 'nosuch' in .*some.toml \(known: prod\)"):
+        config.resolve(connection="nosuch", config_path=some)

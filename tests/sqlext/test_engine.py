@@ -1,8 +1,9 @@
 """The embedded engine is shared between processes: held only for a unit of work, a waiting
 process gets a clear message naming the holder."""
+import os
 import subprocess
 import sys
-import textwrap
+import threading
 import time
 
 import pytest
@@ -10,30 +11,7 @@ import pytest
 import sqlext
 from sqlext.db.engine import EMBEDDED
 from sqlext.errors import EngineBusy
-
-HOLDER = textwrap.dedent("""
-    import sys, time, sqlext
-    s = sqlext.connect(dsn=sys.argv[1])
-    mode = sys.argv[2]
-    if mode == "hold":
-        with s.unit_of_work():
-            s.command("CREATE TABLE IF NOT EXISTS t (a Int32) ENGINE = MergeTree ORDER BY a")
-            print("held", flush=True)
-            time.sleep(float(sys.argv[3]))
-    else:  # idle: one query, then stay alive without using the engine
-        s.command("CREATE TABLE IF NOT EXISTS t (a Int32) ENGINE = MergeTree ORDER BY a")
-        s.command("INSERT INTO t VALUES (1)")
-        print("idle", flush=True)
-        time.sleep(float(sys.argv[3]))
-""")
-
-
-def start(dsn, mode, seconds, tag="holder-tag"):
-    p = subprocess.Popen([sys.executable, "-c", HOLDER, dsn, mode, str(seconds), tag],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    line = p.stdout.readline().strip()
-    assert line in ("held", "idle"), p.stderr.read()
-    return p
+from tests.sqlext.engine_support import start
 
 
 def test_busy_engine_names_the_holder(tmp_path, monkeypatch):
@@ -110,3 +88,78 @@ def test_idle_release_closes_the_engine(tmp_path):
     lock = (tmp_path / "db.lock").read_text()
     assert lock == ""  # released locks hold no holder info
     s.close()
+
+
+def test_threads_waiting_for_another_process_do_not_block_each_other(tmp_path, monkeypatch):
+    """A thread waiting for another process's file lock does not hold the in-process mutex: a
+    second thread with a shorter patience fails naming that process (not "busy in this
+    process"), and a third thread that waits long enough gets the engine with the first."""
+    dsn = f"chdb://{tmp_path}/db"
+    path = tmp_path / "db"
+    p = start(dsn, "hold", -1)  # until told
+    results = {}
+
+    def run(name, timeout, ready):
+        ready.set()
+        try:
+            with EMBEDDED.use(path, timeout) as c:
+                results[name] = c.query("SELECT count() FROM t").result_rows
+        except EngineBusy as exc:
+            results[name] = exc
+
+    try:
+        a_ready, b_ready, c_ready = threading.Event(), threading.Event(), threading.Event()
+        a = threading.Thread(target=run, args=("a", 60, a_ready))
+        a.start()
+        a_ready.wait()
+        b = threading.Thread(target=run, args=("b", 0.5, b_ready))
+        c = threading.Thread(target=run, args=("c", 60, c_ready))
+        b.start()
+        c.start()
+        b.join(timeout=60)
+        assert not b.is_alive() and p.poll() is None  # b gave up while the other process holds it
+        p.stdin.write("go\n")
+        p.stdin.flush()
+        a.join(timeout=60)
+        c.join(timeout=60)
+    finally:
+        p.wait(timeout=60)
+    assert results["a"] == [(0,)] and results["c"] == [(0,)]
+    msg = str(results["b"])
+    assert isinstance(results["b"], EngineBusy), results["b"]
+    assert f"embedsql process {p.pid}" in msg and "in this process" not in msg
+    EMBEDDED.release_now(path)
+
+
+def test_lock_wait_is_announced_with_the_holder(tmp_path, monkeypatch):
+    dsn = f"chdb://{tmp_path}/db"
+    path = tmp_path / "db"
+    heard = []
+    monkeypatch.setattr(EMBEDDED, "on_lock_wait", lambda message, info: heard.append((message, info)))
+    p = start(dsn, "hold", 3)
+    try:
+        with EMBEDDED.use(path, 60) as c:
+            assert c.query("SELECT count() FROM t").result_rows == [(0,)]
+    finally:
+        p.wait(timeout=60)
+    EMBEDDED.release_now(path)
+    assert len(heard) == 1  # once per wait
+    message, info = heard[0]
+    assert info["pid"] == p.pid
+    assert message.startswith(f"waiting for the embedded database at {path}, held by pid {p.pid} (")
+    assert "holder-tag" in message
+
+
+def test_cli_prints_the_lock_wait_on_stderr(tmp_path):
+    dsn = f"chdb://{tmp_path}/db"
+    p = start(dsn, "hold", 3)
+    try:
+        r = subprocess.run([sys.executable, "-m", "tui.cli", "query", "--dsn", dsn, "SELECT count() FROM t"],
+                           capture_output=True, text=True, timeout=120,
+                           env={**os.environ, "EMBEDSQL_LOCK_TIMEOUT": "60"})
+    finally:
+        p.wait(timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert f"held by pid {p.pid} (" in r.stderr and "holder-tag" in r.stderr
+    assert r.stderr.startswith("waiting for the embedded database")
+    assert "0" in r.stdout

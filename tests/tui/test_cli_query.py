@@ -200,3 +200,16 @@ def test_ignore_error_reports_each_failure_and_goes_on(tmp_path):
     ok.write_text("SELECT 1 AS a;\nSELECT 2 AS b;\n")
     p = run("query", "-f", str(ok), "--format", "csv", "--ignore-error")
     assert p.returncode == 0 and p.stdout == '"a"\n1\n"b"\n2\n'
+
+
+def test_output_to_a_pipe_is_not_wrapped_to_80_columns(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    p = subprocess.run([sys.executable, "-m", "tui.cli", "query",
+                        "SELECT repeat('a', 60) AS a, repeat('b', 60) AS b, 7 AS n"],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert p.returncode == 0, p.stderr
+    row = [line for line in p.stdout.splitlines() if "aaa" in line]
+    assert len(row) == 1 and "a" * 60 in row[0] and "b" * 60 in row[0] and "7" in row[0]
+    # with COLUMNS set, that width is kept (a table fitted to it)
+    p = run("query", "SELECT repeat('a', 60) AS a, repeat('b', 60) AS b", env_extra={"COLUMNS": "80"})
+    assert max(len(line) for line in p.stdout.splitlines()) <= 80

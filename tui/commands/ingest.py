@@ -51,8 +51,9 @@ def add_parser(sub, common):
                    help="put source field SRC into COLUMN (SRC= drops it); repeatable. Fields: id, photo_id, "
                         "photo_image_url, photo_embed, photo_description, ... (the photos table's names)")
     g.add_argument("--report", default=None, metavar="PATH",
-                   help="failure report (TSV: input, reason); default ./ingest-failures-<time>.tsv, written "
-                        "only when something fails")
+                   help="failure report (TSV: input, reason); default ingest-reports/ingest-failures-<time>-<pid>.tsv "
+                        "in the data directory (EMBEDSQL_DATA_DIR), written only when something fails; "
+                        "its path is printed")
     g.add_argument("--log-interval", type=float, default=5.0, metavar="S",
                    help="seconds between progress lines when not on a terminal (default 5)")
 

@@ -46,6 +46,9 @@ def add_parser(sub, common):
     files_opts(q)
     run_opts(q)
     q.add_argument("--to", type=int, metavar="V", help="revert every migration above version V")
+    q.add_argument("-y", "--yes", action="store_true",
+                   help="revert without asking, even when a down part drops tables or columns "
+                        "(without a terminal, such a revert needs it)")
     q = msub.add_parser("plan", parents=[common],
                         help="print the exact SQL per statement for a dialect; runs nothing "
                              "(with --dialect: no database needed, all migrations)")
@@ -104,13 +107,48 @@ def _printer(ctx):
     return on_event
 
 
+def hint_options(args, ctx) -> list[str]:
+    """The options of this run that say which files and database it acts on, as words for a
+    command line: what a hint must repeat so the command it suggests acts on the same ones. A
+    password in --dsn is left out (it is asked for, or read from EMBEDSQL_PASSWORD)."""
+    out: list[str] = []
+    for d in getattr(args, "dir", None) or []:
+        out += ["--dir", d]
+    if getattr(args, "no_builtin", False):
+        out.append("--no-builtin")
+    dsn = ctx.opt("dsn")
+    if dsn:
+        out += ["--dsn", _without_password(dsn)]
+    for name, flag in (("connection", "-c"), ("dialect", "--dialect"), ("model", "--model"),
+                       ("runtime", "--runtime")):
+        if ctx.opt(name):
+            out += [flag, ctx.opt(name)]
+    if getattr(args, "cluster", None):
+        out += ["--cluster", args.cluster]
+    return out
+
+
+def _without_password(dsn: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(dsn)
+        if parts.password is None:
+            return dsn
+        host = parts.hostname or ""
+        netloc = f"{parts.username}@{host}" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit(parts._replace(netloc=netloc))
+    except ValueError:
+        return dsn
+
+
 def _runner(args, ctx, migrations):
     from migrations.runner import Runner
 
     return Runner(ctx.session(), migrations, cluster=getattr(args, "cluster", None), on_event=_printer(ctx),
                   lock_timeout=getattr(args, "lock_timeout", 30.0), lock_ttl=getattr(args, "lock_ttl", 60.0),
                   index_timeout=getattr(args, "index_timeout", 600.0),
-                  wait_index=not getattr(args, "no_wait", False))
+                  wait_index=not getattr(args, "no_wait", False), options=hint_options(args, ctx))
 
 
 def _status(args, ctx) -> int:
@@ -164,8 +202,52 @@ def _up(args, ctx) -> int:
 
 def _down(args, ctx) -> int:
     migrations = _load(args, ctx)
-    report = _runner(args, ctx, migrations).down(args.to, allow_changed=args.allow_changed)
+    runner = _runner(args, ctx, migrations)
+    expect = None
+    if not args.yes:
+        targets = runner.down_targets(args.to)
+        if not _confirm_losses(args, ctx, runner, targets):
+            ctx.err.print("nothing reverted", highlight=False)
+            return 1
+        expect = [s.label for s in targets]
+    report = runner.down(args.to, allow_changed=args.allow_changed, expect=expect)
     return _finish(ctx, report)
+
+
+def _confirm_losses(args, ctx, runner, targets) -> bool:
+    """Ask before a revert whose down parts drop tables or columns: on a terminal, a y/N question;
+    without one, refuse (UsageFailure) and say to add --yes. True when there is nothing to ask."""
+    import sys
+
+    from migrations.runner import data_losses
+    from ..errors import UsageFailure
+
+    losses = [f"{s.label} {what}" for s in reversed(targets) if s.migration is not None
+              for what in data_losses(s.migration)]
+    if not losses:
+        return True
+    listing = "; ".join(losses)
+    if not sys.stdin.isatty():
+        raise UsageFailure(
+            f"this revert deletes data ({listing}) and there is no terminal to confirm it on\n"
+            f"  hint: check {runner.how('status')}; to revert anyway, run {runner.how('down', *_down_extra(args), '--yes')}")
+    ctx.err.print("this revert deletes data:", highlight=False)
+    for line in losses:
+        ctx.err.print(f"  {line}", markup=False, highlight=False)
+    try:
+        answer = input("revert? [y/N] ")
+    except EOFError:
+        answer = ""
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _down_extra(args) -> list[str]:
+    out = []
+    if args.to is not None:
+        out += ["--to", str(args.to)]
+    if args.allow_changed:
+        out.append("--allow-changed")
+    return out
 
 
 def _plan(args, ctx) -> int:

@@ -1,0 +1,132 @@
+"""Ctrl-C in `embedsql query` on the embedded engine, which cannot stop a running statement: the
+first Ctrl-C says so at once, a second exits at once. The statement is held inside chdb by a
+loopback HTTP server that `url()` reads from, so the test knows the statement is running."""
+import http.server
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from tui.interrupts import EXIT_NOW, FIRST_NOTICE
+
+
+class SlowCSV:
+    """A loopback HTTP server whose one CSV answer is held back until `finish` is set: `started`
+    is set when chdb's request arrives (the statement is then running in the engine)."""
+
+    def __init__(self):
+        self.started = threading.Event()
+        self.finish = threading.Event()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                outer.started.set()
+                body = b"1\n2\n3\n"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/csv")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                outer.finish.wait(120)
+                self.wfile.write(body)
+
+            do_HEAD = do_GET
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/n.csv"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.finish.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def slow():
+    s = SlowCSV()
+    yield s
+    s.close()
+
+
+def start_query(tmp_path, sql):
+    env = {**os.environ, "EMBEDSQL_LOCK_TIMEOUT": "60"}
+    return subprocess.Popen([sys.executable, "-m", "tui.cli", "query", "--dsn", f"chdb://{tmp_path}/db", sql],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def read_line(stream, timeout=60):
+    """One line of a child's stderr, read by a thread so a hang fails the test instead of it."""
+    got = []
+    t = threading.Thread(target=lambda: got.append(stream.readline()), daemon=True)
+    t.start()
+    t.join(timeout)
+    assert got, "no line on stderr"
+    return got[0].rstrip("\n")
+
+
+def test_second_ctrl_c_exits_at_once_while_the_engine_runs(tmp_path, slow):
+    p = start_query(tmp_path, f"SELECT sum(x) FROM url('{slow.url}', CSV, 'x UInt64')")
+    try:
+        assert slow.started.wait(120), p.stderr.read()
+        p.send_signal(signal.SIGINT)
+        assert read_line(p.stderr) == FIRST_NOTICE  # said before the statement finished
+        assert p.poll() is None  # the statement is still held by the server
+        p.send_signal(signal.SIGINT)
+        assert p.wait(timeout=60) == 130  # exited while the server still holds the answer
+        assert not slow.finish.is_set()
+        assert read_line(p.stderr) == EXIT_NOW
+        assert p.stdout.read() == ""
+    finally:
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+
+
+def test_one_ctrl_c_lets_the_statement_finish_then_exits(tmp_path, slow):
+    p = start_query(tmp_path, "CREATE TABLE t ENGINE = MergeTree ORDER BY x AS "
+                              f"SELECT x FROM url('{slow.url}', CSV, 'x UInt64')")
+    try:
+        assert slow.started.wait(120), p.stderr.read()
+        p.send_signal(signal.SIGINT)
+        assert read_line(p.stderr) == FIRST_NOTICE
+        slow.finish.set()
+        assert p.wait(timeout=120) == 130
+        assert "Traceback" not in p.stderr.read()
+    finally:
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+    # the statement finished in the background: its table and rows are there
+    r = subprocess.run([sys.executable, "-m", "tui.cli", "query", "--dsn", f"chdb://{tmp_path}/db",
+                        "SELECT sum(x) FROM t", "--format", "tsv"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[-1] == "6"
+
+
+def test_ctrl_c_outside_a_running_statement_is_a_plain_interrupt(tmp_path):
+    """With no statement in the engine (here: waiting for another process's lock), Ctrl-C ends
+    the program at once, without the notice."""
+    from tests.sqlext.engine_support import start
+
+    holder = start(f"chdb://{tmp_path}/db", "hold", -1)
+    p = start_query(tmp_path, "SELECT 1")
+    try:
+        assert read_line(p.stderr).startswith("waiting for the embedded database")
+        p.send_signal(signal.SIGINT)
+        assert p.wait(timeout=60) == 130
+        assert p.stderr.read().strip() == "interrupted"
+    finally:
+        holder.stdin.write("go\n")
+        holder.stdin.flush()
+        holder.wait(timeout=60)
+        if p.poll() is None:
+            p.kill()
+        p.wait()

@@ -1,0 +1,90 @@
+"""Ctrl-C while the embedded engine runs a statement.
+
+chdb runs a statement in C++ on the calling thread: Python's SIGINT handler (KeyboardInterrupt)
+only runs once the statement has finished, and ClickHouse offers no way to stop it from the same
+process. So `embedded_ctrl_c` watches SIGINT from a thread of its own (through the interpreter's
+wakeup fd, which the C-level handler writes at once): the first Ctrl-C says that the statement
+finishes in the background and embedsql exits when it is done; a second Ctrl-C exits at once.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+
+FIRST_NOTICE = ("interrupted: the embedded engine cannot stop a running statement; it finishes in "
+                "the background and embedsql exits when it is done (its result is not shown). "
+                "Press Ctrl-C again to exit now (the statement is abandoned; an INSERT it was "
+                "writing is lost).")
+EXIT_NOW = "interrupted: exiting now"
+EXIT_CODE = 130
+# how long the main thread has to react to Ctrl-C itself (it does, unless a statement is running
+# in the engine) before the notice is printed
+REACT_S = 0.25
+
+
+@contextlib.contextmanager
+def embedded_ctrl_c(write=None):
+    """Within this block (entered on the main thread), a Ctrl-C the main thread cannot act on
+    because a statement is running in the embedded engine prints `FIRST_NOTICE` at once; a
+    second Ctrl-C prints `EXIT_NOW` and ends the process with status 130 (`os._exit`: the engine
+    is abandoned; committed data stays, the running statement's writes do not). The first
+    Ctrl-C still raises KeyboardInterrupt in the main thread when the statement returns.
+    `write(text)`: where the notices go (default: stderr). Off the main thread it does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    write = write or _stderr
+    r, w = os.pipe()
+    os.set_blocking(w, False)
+    handled = threading.Event()
+    done = threading.Event()
+
+    def on_sigint(signum, frame):
+        handled.set()
+        raise KeyboardInterrupt
+
+    def watch():
+        seen = 0
+        while True:
+            try:
+                data = os.read(r, 64)
+            except OSError:
+                return
+            if done.is_set() or not data:
+                return
+            for sig in data:
+                if sig != signal.SIGINT:
+                    continue
+                seen += 1
+                if seen == 1:
+                    if handled.wait(REACT_S) or done.is_set():
+                        continue  # the main thread took it: KeyboardInterrupt is on its way
+                    write(FIRST_NOTICE)
+                else:
+                    write(EXIT_NOW)
+                    os._exit(EXIT_CODE)
+
+    previous_handler = signal.signal(signal.SIGINT, on_sigint)
+    previous_fd = signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+    watcher = threading.Thread(target=watch, name="embedsql-ctrl-c", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        signal.set_wakeup_fd(previous_fd)
+        signal.signal(signal.SIGINT, previous_handler)
+        done.set()
+        with contextlib.suppress(OSError):
+            os.write(w, b"\0")  # wake the watcher so it ends
+        watcher.join(timeout=1)
+        os.close(w)
+        if not watcher.is_alive():
+            os.close(r)
+
+
+def _stderr(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
