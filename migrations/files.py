@@ -29,6 +29,7 @@ from pathlib import Path
 
 from sqlext.errors import SQLSyntaxError, UsageError
 from sqlext.text.split import split_statements
+from sqlext.text.ddl import string_literal
 
 FILE_RE = re.compile(r"^(\d+)_([A-Za-z0-9][A-Za-z0-9_\-]*)\.sql$")
 MARKER_RE = re.compile(r"^[ \t]*--[ \t]*\+[ \t]*(up|down)[ \t]*$", re.IGNORECASE | re.MULTILINE)
@@ -183,7 +184,7 @@ _LEGACY_CHECKSUMS = {  # the built-in files as embedsql 0.1 shipped them (fixed 
 def fill_template(text: str, model) -> str:
     """A built-in file's text for a model (embed.identity.ModelIdentity): its dimension and its
     column comment in place of the placeholders (the comment escaped as a SQL string body)."""
-    tag = model.tag().replace("\\", "\\\\").replace("'", "\\'")
+    tag = string_literal(model.tag())[1:-1]  # the body of the SQL string the template quotes
     return text.replace("{{embedding_dim}}", str(int(model.dim))).replace("{{embedding_model}}", tag)
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from sqlext.errors import TranslationError
 from sqlext.text.ddl import (
     IndexInfo, StaticCatalog, normalize_metric, parse_length_constraints, parse_model_comment,
-    parse_vector_similarity,
+    parse_vector_similarity, quote_identifier,
 )
 from sqlext.text.ddl import split_table_name as split_name
 from sqlext.text.tokens import Token, Tokens, TokenType, is_name, match_close, read_name, split_args, tokenize
@@ -38,12 +38,6 @@ def strip_leading_comments(sql: "str | Tokens") -> str:
     """The statement text from its first token on (comments and whitespace before it removed)."""
     t = _lex(sql)
     return t.text[t[0].start:] if len(t) else ""
-
-
-def quote(name: str) -> str:
-    """`name` as a ClickHouse identifier: as is when it is a plain word ([A-Za-z_][A-Za-z0-9_]*),
-    else in backquotes with backquotes escaped."""
-    return name if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) else "`" + name.replace("`", "\\`") + "`"
 
 
 def _table_key(name: str) -> str:
@@ -287,7 +281,7 @@ def learn(catalog: StaticCatalog, sql: "str | Tokens") -> None:
 
 # ---------------------------------------------------------------- dialect bridge
 
-def translate(sql: "str | Tokens", dialect: str, catalog) -> tuple[list[str], list[str], list[str]]:
+def translate_step(sql: "str | Tokens", dialect: str, catalog) -> tuple[list[str], list[str], list[str]]:
     """The bridge: (statements, notes, warnings)."""
     from sqlext.text import dialects
 
@@ -313,13 +307,13 @@ class Cluster:
     @property
     def on(self) -> str:
         """` ON CLUSTER <name>` (with a leading space) for DDL run on every node."""
-        return f" ON CLUSTER {quote(self.name)}"
+        return f" ON CLUSTER {quote_identifier(self.name)}"
 
     def local(self, name: str) -> str:
         """The per-shard table of a sharded table `name` ('db.t' or 't'), quoted: `t_local` by
         default."""
         db, t = split_name(name)
-        return (quote(db) + "." if db else "") + quote(t + self.local_suffix)
+        return (quote_identifier(db) + "." if db else "") + quote_identifier(t + self.local_suffix)
 
     def is_sharded(self, name: str) -> bool:
         """Whether table `name` ('db.t' or 't') is one the migrations create (and so sharded)."""
@@ -418,8 +412,8 @@ def cluster_statements(sql: "str | Tokens", cluster: Cluster) -> list[str]:
         cols = [c for c in ct.items if not re.match(r"^(?:VECTOR\s+)?INDEX\b|^PROJECTION\b", c, re.I)]
         db, tb = split_name(ct.name)
         dist = (f"{ct.head}{ct.name}{cluster.on}\n(\n    " + ",\n    ".join(cols) + "\n)\n"
-                f"ENGINE = Distributed({quote(cluster.name)}, {quote(db or cluster.database)}, "
-                f"{quote(tb + cluster.local_suffix)}, {_sharding_key(ct.after_engine)})")
+                f"ENGINE = Distributed({quote_identifier(cluster.name)}, {quote_identifier(db or cluster.database)}, "
+                f"{quote_identifier(tb + cluster.local_suffix)}, {_sharding_key(ct.after_engine)})")
         return [local, dist]
     alter = _parse_alter(t)
     if alter is not None:

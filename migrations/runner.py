@@ -201,7 +201,7 @@ class Runner:
     def _render(self, step_text: str) -> tuple[list[str], list[str]]:
         catalog = self.session.catalog
         catalog.invalidate()
-        stmts, notes, warnings = render.translate(step_text, self.dialect, catalog)
+        stmts, notes, warnings = render.translate_step(step_text, self.dialect, catalog)
         if self.cluster:
             out = []
             for s in stmts:
@@ -433,7 +433,7 @@ class Runner:
             " AND table = {t:String} AND name = {index:String}"
         sql = ("SELECT status, latest_fail_reason, total_parts, parts_with_vector_index "
                f"FROM system.vector_indices WHERE {where}")
-        stmts, _, _ = render.translate(sql, self.dialect, self.session.catalog)
+        stmts, _, _ = render.translate_step(sql, self.dialect, self.session.catalog)
         sql = stmts[-1]
         params = {"t": t, "index": index, **({"db": db} if db else {})}
         deadline = time.monotonic() + self.index_timeout
@@ -504,7 +504,7 @@ def plan(migrations: list[Migration], dialect: str, *, direction: str = "up", cl
     order = migrations if direction == "up" else list(reversed(migrations))
     for m in order:
         for i, step in enumerate(m.steps(direction)):
-            stmts, notes, warnings = render.translate(step.text, dialect, cat)
+            stmts, notes, warnings = render.translate_step(step.text, dialect, cat)
             if cl:
                 stmts = [x for s in stmts for x in render.cluster_statements(s, cl)]
             out.append(PlannedStep(m, i, step.line, step.text, stmts, notes, warnings))

@@ -33,9 +33,6 @@ ALLOWED = {
     "UNSPLASH_THUMB": ({"ingest.sources", "tui.commands.ingest"},
                        "one value: the CLI keeps a copy for its --help so that `embedsql` starts "
                        "without importing ingest (test_unsplash_thumb_copies_agree checks it)."),
-    "translate": ({"sqlext.text.dialects", "migrations.render"},
-                  "PENDING: migrations.render.translate (a step's statements through the dialect "
-                  "bridge) is to be renamed; migrations/ is being changed on another branch."),
 }
 
 
