@@ -543,7 +543,7 @@ class Backend:
                 if not _SETTING_NAME.match(name):
                     raise UsageError(f"{name!r} is not a ClickHouse setting name",
                                      hint="setting names are letters, digits and underscores")
-                conn.query(f"SET {name} = '{_escape_setting(value)}'")
+                conn.query(f"SET {name} = {_setting_literal(value)}")
             result = conn.send_query(query, "Arrow", params={k.removeprefix("param_"): v for k, v in bound.items()})
             try:
                 for batch in result.record_batch(rows_per_batch=batch_rows):
@@ -575,9 +575,9 @@ class Backend:
 _SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def _escape_setting(value) -> str:
-    """A setting value for `SET name = '...'` (ClickHouse converts the quoted text to the setting's
-    type)."""
-    if isinstance(value, bool):
-        value = int(value)
-    return str(value).replace("\\", "\\\\").replace("'", "\\'")
+def _setting_literal(value) -> str:
+    """A setting value for `SET name = '...'`, as a string literal (ClickHouse converts the quoted
+    text to the setting's type)."""
+    from ..text.ddl import string_literal
+
+    return string_literal(str(int(value) if isinstance(value, bool) else value))
