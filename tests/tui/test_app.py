@@ -350,6 +350,10 @@ async def test_migrations_screen_status_plan_apply(empty_session):
                        all(s.state == "applied" for s in scr.statuses), timeout=60)
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.catalog_data is not None and "photos" in app.catalog_data.databases.get("default", {}))
+    # the built-in table records the model this session embeds with (its digest), as `migrate up` does
+    empty_session.catalog.invalidate()
+    recorded = empty_session.catalog.column_model_record("photos", "photo_embed")
+    assert recorded.get("digest") and empty_session.embedder.identity.matches(recorded), recorded
 
 
 async def test_model_warms_in_the_background(session):

@@ -37,7 +37,9 @@ def run(args, ctx) -> int:
     from migrations.files import load
     from migrations.model import check_table
     from migrations.runner import Runner
+    from migrations.stamp import stamp
     from ingest import ingest_demo, ingest_unsplash
+    from sqlext.db.model_check import ModelMismatch
 
     from ..output import render
     from .migrate import _printer, model_identity
@@ -47,15 +49,27 @@ def run(args, ctx) -> int:
     ctx.err.print(f"[bold]database:[/bold] {s.describe()}", highlight=False)
     ref, ident = model_identity(ctx)
     ctx.err.print(f"[bold]model:[/bold] {ident.describe()}", highlight=False)
+    # the model first: one that cannot load (offline, no local copy) stops the demo before it
+    # creates anything, so the rerun with EMBEDSQL_MODEL finds no table made for another model
+    s.embedder.load()
     ctx.err.print("[bold]1/3 migrations[/bold] (built-in photo table and its vector index)")
-    check_table(s, ident, model_ref=ref)
+    try:
+        check_table(s, ident, model_ref=ref)
+    except ModelMismatch as exc:
+        if exc.rows != 0:
+            raise
+        # an empty table made for another model (an earlier `migrate up` or demo that stopped
+        # before ingesting): nothing to lose, so the demo re-stamps it for this model
+        ctx.err.print(f"{exc.table} is empty and made for another model: re-stamping it for {ident.describe()}",
+                      markup=False, highlight=False)
+        stamp(s, ident, table=exc.table, column=exc.column, on_event=_printer(ctx))
     Runner(s, load([], model=ident), on_event=_printer(ctx)).up()
-    ctx.err.print("[bold]2/3 ingest[/bold] (CLIP model loads on first use)")
+    ctx.err.print("[bold]2/3 ingest[/bold]")
     if args.unsplash:
         report = ingest_unsplash(s, args.unsplash, limit=args.limit)
     else:
         report = ingest_demo(s)
-    ctx.err.print(report.summary(), highlight=False)
+    ctx.err.print(report.summary(), markup=False, highlight=False, soft_wrap=True)
     prepare_fast_path(ctx, s)
     ctx.err.print("[bold]3/3 hybrid query[/bold]")
     sys.stdout.write(DEMO_QUERY + "\n")

@@ -130,7 +130,7 @@ def run(args, ctx) -> int:
     line = r.summary()
     if r.failed and r.report_path is None:
         line += "; first failure: " + " - ".join(r.failures[0])
-    ctx.err.print(line, markup=False, highlight=False)
+    ctx.err.print(line, markup=False, highlight=False, soft_wrap=True)  # a path in it stays whole
     if kind != "vectors" and r.ingested and session.embedder.model_loaded:
         from .model import prepare_fast_path
 

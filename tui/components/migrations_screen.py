@@ -68,7 +68,8 @@ class MigrationsScreen(ModalScreen[bool]):
     def _runner(self, on_event=None):
         import migrations
 
-        migs = migrations.load(self._dirs(), builtin=True)
+        # the built-in files are filled in for the model this session embeds with, as `migrate up` does
+        migs = migrations.load(self._dirs(), builtin=True, model=self.session.embedder.identity)
         return migrations.Runner(self.session, migs, on_event=on_event), migs
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
