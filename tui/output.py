@@ -136,6 +136,8 @@ def write_statement(session, statement: str, fmt: str, *, full_vectors: bool = F
     columns: list[tuple[str, str]] = []
     sql = statement
     if own is None:
+        # EMBED and translation errors with positions in the statement as written (describe wraps it)
+        session.prepare(statement)
         columns = describe(session, text)
         server = [n for n, _ in columns]
         wrapped = projected(text, columns, user_names(session, text, server), elide=not full_vectors)

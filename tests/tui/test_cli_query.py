@@ -213,3 +213,12 @@ def test_output_to_a_pipe_is_not_wrapped_to_80_columns(tmp_path):
     # with COLUMNS set, that width is kept (a table fitted to it)
     p = run("query", "SELECT repeat('a', 60) AS a, repeat('b', 60) AS b", env_extra={"COLUMNS": "80"})
     assert max(len(line) for line in p.stdout.splitlines()) <= 80
+
+
+def test_embed_errors_point_into_the_statement_as_written(photos_db):
+    """An EMBED error is reported where the user wrote the call, in every --format (the server
+    formats wrap the statement to describe its columns: not in what the user sees)."""
+    dsn, model = photos_db
+    for fmt in ("table", "csv", "json"):
+        p = run("query", "SELECT EMBED(photo_id) FROM photos", "--dsn", dsn, "--model", model, "--format", fmt)
+        assert p.returncode == 2 and "(at line 1, column 8)" in p.stderr, (fmt, p.stderr)
