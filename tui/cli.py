@@ -165,6 +165,8 @@ def cmd_query(args, ctx: Context) -> int:
     from embed.errors import UserFacingError
     from sqlext.text.split import split_statements
 
+    if args.file and args.sql is not None:
+        raise UsageFailure(f"embedsql query: give the SQL as an argument or with -f {args.file}, not both")
     if args.file:
         try:
             text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")

@@ -222,3 +222,10 @@ def test_embed_errors_point_into_the_statement_as_written(photos_db):
     for fmt in ("table", "csv", "json"):
         p = run("query", "SELECT EMBED(photo_id) FROM photos", "--dsn", dsn, "--model", model, "--format", fmt)
         assert p.returncode == 2 and "(at line 1, column 8)" in p.stderr, (fmt, p.stderr)
+
+
+def test_sql_and_a_script_together_is_a_usage_error(tmp_path):
+    script = tmp_path / "s.sql"
+    script.write_text("SELECT 2;\n")
+    p = run("query", "SELECT 1", "-f", str(script))
+    assert p.returncode == 2 and "not both" in p.stderr and p.stdout == ""
