@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import re
 import sys
@@ -23,6 +24,12 @@ from pathlib import Path
 
 from .config import ConnectionSpec
 from ..errors import ConnectionFailed, EngineBusy, ServerError, UsageError
+
+# clickhouse-connect logs a driver failure ("Unexpected Http Driver Exception") before raising
+# it, and embedsql raises it again as one message of its own: without a handler, logging's
+# last-resort handler would print that line on stderr of every program using the library. An
+# application that configures logging still gets the record (it propagates to the root logger).
+logging.getLogger("clickhouse_connect").addHandler(logging.NullHandler())
 
 DEFAULT_LOCK_TIMEOUT = 10.0
 IDLE_RELEASE_S = 0.5

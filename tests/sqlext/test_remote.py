@@ -328,3 +328,21 @@ def test_planner_and_set_over_http(server):
     assert sent[-1]["params"].get("max_threads") == "1"  # the SET, sent again
     counts = [e for e in server.log() if e["query"].startswith(f"SELECT count() FROM {t} WHERE")]
     assert len(counts) == 1
+
+
+def test_an_unreachable_server_prints_nothing_from_the_library():
+    """A program using the library gets the error, and nothing on stderr besides what it prints
+    itself (clickhouse-connect logs the failure before raising it)."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:  # a port where nothing listens
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code = ("import sqlext\n"
+            f"s = sqlext.connect(dsn='http://127.0.0.1:{port}/db')\n"
+            "try:\n    s.query('SELECT 1')\nexcept sqlext.ConnectionFailed as e:\n    print('raised', type(e).__name__)\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=dict(os.environ))
+    assert p.stdout.strip() == "raised ConnectionFailed" and p.stderr == "", p.stderr
