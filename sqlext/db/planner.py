@@ -315,12 +315,12 @@ class Planner:
         elif index_rows < exact_rows:
             sp.choice = "index"
             sp.multiplier = mult
-            sp.reason = (f"{kept}: {want * mult:,} candidates from the index cost less than "
-                         f"scanning {exact_rows:,} rows")
+            sp.reason = (f"{kept}: the index search for {want * mult:,} candidates (the work of "
+                         f"scanning about {index_rows:,.0f} rows) costs less than scanning {exact_rows:,} rows")
         else:
             sp.choice = "exact"
-            sp.reason = (f"{kept}: scanning {exact_rows:,} rows costs less than the "
-                         f"{want * mult:,} candidates the index would need")
+            sp.reason = (f"{kept}: scanning {exact_rows:,} rows costs less than the index search for "
+                         f"{want * mult:,} candidates (the work of scanning about {index_rows:,.0f} rows)")
 
     def _granularity(self, table: str) -> int:
         try:
