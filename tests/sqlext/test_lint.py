@@ -168,3 +168,15 @@ def test_warning_wording_lives_in_one_function_per_rule():
     t = tokenize(sql)
     [call] = m._calls(t, CAT, query_scopes(t))
     assert one(sql) == m.post_filtering(call, CAT.vector_index("photos", "v"))
+
+
+@pytest.mark.parametrize("sql", [
+    "ALTER TABLE photos DELETE WHERE cosineDistance(photo_embed, [0.1, 0.2]) < 0.0001",
+    "ALTER TABLE photos UPDATE tag = 'near' WHERE L2Distance(photo_embed, [0.1, 0.2]) < 0.5",
+    "DELETE FROM photos WHERE cosineDistance(photo_embed, [0.1, 0.2]) < 0.0001",
+])
+def test_a_mutations_threshold_is_not_a_missed_top_k(sql):
+    """A mutation's WHERE picks the rows to change: the threshold warning is for queries."""
+    assert not [w for w in lint(sql) if "is used in WHERE" in w]
+    sub = sql.replace("WHERE ", "WHERE id IN (SELECT id FROM photos WHERE ", 1) + ")"
+    assert [w for w in lint(sub) if "is used in WHERE" in w]  # a query inside it still warns

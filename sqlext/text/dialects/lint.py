@@ -197,13 +197,15 @@ def _lint_statement(tokens: Tokens, catalog, dialect: str, extra_settings: dict)
     calls = _calls(tokens, catalog, scopes)
     if not calls:
         return []
-    planned = None  # (table, column) of the top-k searches the planner checks
     out = []
     planned = None  # (table, column) of the top-k searches the planner checks, read when needed
+    # a mutation's own WHERE (ALTER TABLE ... DELETE/UPDATE ... WHERE, DELETE FROM ... WHERE) picks
+    # the rows to change: a threshold is what it means there, not a missed top-k
+    mutation = bool(toks) and toks[0].up in ("ALTER", "DELETE", "UPDATE")
     for c in calls:
         in_where = c.clause in _FILTERS or _alias_in(toks, scopes, c, _FILTERS)
         # 1. distance threshold in WHERE
-        if in_where:
+        if in_where and not (mutation and c.scope == 0):
             out.append(threshold_in_where(c))
         info = None
         if catalog is not None and c.table is not None:
