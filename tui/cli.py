@@ -70,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "as the server sends them)")
     q.add_argument("--full-vectors", action="store_true", help="print vectors in full instead of [512 x Float32]")
     q.add_argument("--explain", action="store_true",
-                   help="print the SQL that would be sent (vectors elided), translations, lints and timings; run nothing")
+                   help="print the SQL that would be sent (vectors elided), translations, lints, the vector plan and "
+                        "timings; run nothing but the planner's count of the filtered rows")
     t = sub.add_parser("tui", parents=[common], help="open the terminal UI (the default with no command)")
     t.add_argument("--sql", help="text to put in the editor")
     for name, modname in PLUGINS.items():
