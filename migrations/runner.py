@@ -54,7 +54,7 @@ class Status:
     name: str
     migration: Migration | None
     row: StateRow | None
-    state: str          # pending | applied | failed | interrupted | running | reverting | revert_failed
+    state: str          # pending | applied | failed | interrupted | running | reverting | revert_failed | reverted (file missing)
     changed: bool = False
     note: str = ""
 
@@ -66,7 +66,7 @@ class Status:
     @property
     def is_applied(self) -> bool:
         """Counts as (at least partly) applied: `down` has something to revert."""
-        return self.state not in ("pending",)
+        return self.state not in ("pending", "reverted")
 
 
 @dataclass
@@ -154,7 +154,10 @@ class Runner:
             mig, row = files.get(v), rows.get(v)
             name = mig.name if mig else row.name
             st = Status(v, name, mig, row, "pending")
-            if row is not None and row.status != "reverted":
+            if row is not None and row.status == "reverted" and mig is None:
+                # reverted earlier, and its file is not in this set: nothing `up` could apply
+                st.state, st.note = "reverted", "file missing; reverted earlier (nothing to apply)"
+            elif row is not None and row.status != "reverted":
                 st.state = row.status
                 if row.status == "running":
                     if lock_live is None:
@@ -301,12 +304,15 @@ class Runner:
             for s in changed:
                 self._accept_edits(s, report)
             for s in statuses:
-                if s.migration is None and s.state != "pending":
+                if s.migration is None and s.state not in ("pending", "reverted"):
                     report.warnings.append(f"{s.label} is recorded as {s.state} but its file is missing")
             todo = [s for s in statuses if s.migration is not None and s.state != "applied"
                     and (to is None or s.version <= to)]
             top = max((s.version for s in statuses if s.state == "applied"), default=0)
-            if not todo:
+            if not todo and to is not None and top > to:
+                self.on_event("info", f"nothing to apply: the database is already past version {to:04d} "
+                                      f"({top:04d} is applied); to go back, run {self.how('down', f'--to {to}')}")
+            elif not todo:
                 self.on_event("info", "nothing to apply: the database is up to date")
             for s in todo:
                 if s.version < top and s.state == "pending":

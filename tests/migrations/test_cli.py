@@ -262,3 +262,24 @@ def test_status_through_a_pipe_is_not_wrapped(tmp_path, dsn, mdir):
     row = [line for line in r.stdout.splitlines() if "0100" in line]
     assert len(row) == 1 and name[5:] in row[0] and "pending" in row[0]
     assert len(row[0]) > 80
+
+
+def test_a_reverted_migration_whose_file_is_gone_is_not_pending(capsys, dsn, mdir):
+    """status and up agree: a migration reverted from --dir and then run without that directory
+    is history (reverted, file missing), not pending work that `up` would then not do."""
+    write(mdir, "0100_add_tags.sql", "ALTER TABLE photos ADD COLUMN tags Array(String);",
+          "ALTER TABLE photos DROP COLUMN tags;")
+    assert run(capsys, "migrate", "up", "--dsn", dsn, "--dir", str(mdir))[0] == 0
+    assert run(capsys, "migrate", "down", "--dsn", dsn, "--dir", str(mdir), "--yes")[0] == 0
+    code, out, err = run(capsys, "migrate", "status", "--dsn", dsn)
+    assert code == 0 and "pending" not in out.replace("0 pending", ""), out + err
+    assert "reverted" in out and "file missing" in out and "1 reverted (file not in this set)" in out
+    code, out, err = run(capsys, "migrate", "up", "--dsn", dsn)
+    assert code == 0 and "up to date" in err and "file is missing" not in err
+
+
+def test_up_to_a_version_already_passed_says_so(capsys, dsn):
+    assert run(capsys, "migrate", "up", "--dsn", dsn)[0] == 0
+    code, out, err = run(capsys, "migrate", "up", "--dsn", dsn, "--to", "1")
+    assert code == 0 and "already past version 0001 (0003 is applied)" in err
+    assert f"embedsql migrate down --dsn {dsn} --to 1" in err

@@ -160,18 +160,24 @@ def _status(args, ctx) -> int:
     t = Table(title=f"migrations on {ctx.session().describe()}", title_justify="left")
     for col in ("version", "name", "state", "applied at", "ms", "note"):
         t.add_column(col, overflow="fold")
+    from rich.text import Text
+
     colours = {"applied": "green", "pending": "yellow", "failed": "red", "interrupted": "red",
-               "revert_failed": "red", "running": "cyan", "reverting": "cyan"}
+               "revert_failed": "red", "running": "cyan", "reverting": "cyan", "reverted": "dim"}
     for s in statuses:
         state = s.state + (" (changed)" if s.changed else "")
         row = s.row
         when = str(row.applied_at)[:19] if row is not None and s.state != "pending" else ""
         ms = str(row.duration_ms) if row is not None and s.state == "applied" else ""
-        t.add_row(f"{s.version:04d}", s.name, f"[{colours.get(s.state, '')}]{state}[/]", when, ms, s.note)
+        # names and notes (server errors) are text, never markup
+        t.add_row(f"{s.version:04d}", Text(s.name), Text(state, style=colours.get(s.state, "")), when, ms,
+                  Text(s.note or ""))
     ctx.out.print(t)
     pending = sum(s.state == "pending" for s in statuses)
+    reverted = sum(s.state == "reverted" for s in statuses)
     bad = [s for s in statuses if s.state in ("failed", "interrupted", "revert_failed") or s.changed]
-    ctx.out.print(f"{len(statuses) - pending} applied or started, {pending} pending"
+    ctx.out.print(f"{len(statuses) - pending - reverted} applied or started, {pending} pending"
+                  + (f", {reverted} reverted (file not in this set)" if reverted else "")
                   + (f", {len(bad)} need attention" if bad else ""), highlight=False)
     return 1 if bad else 0
 

@@ -15,7 +15,7 @@ from textual.widgets import Button, DataTable, Input, RichLog, Static
 from ..errors import error_text
 
 STATE_STYLE = {"applied": "green", "pending": "yellow", "failed": "red", "interrupted": "red",
-               "revert_failed": "red", "running": "cyan", "reverting": "cyan"}
+               "revert_failed": "red", "running": "cyan", "reverting": "cyan", "reverted": "dim"}
 
 
 class MigrationsScreen(ModalScreen[bool]):
