@@ -265,6 +265,12 @@ def _atom(toks: list[Token], arg_text: str, fail) -> tuple[tuple[str, str], list
 
 
 def _not_literal(arg_text: str, fail) -> RewriteError:
+    if re.fullmatch(r"\{\s*\w+\s*:[^{}]*\}", arg_text.strip()):  # a server-side parameter {q:String}
+        return fail(f"`{_snippet(arg_text)}` is a server-side parameter: EMBED is resolved before the "
+                    f"statement is sent, so the server cannot fill it in",
+                    "put the text in the SQL as a string literal (quote it with "
+                    "sqlext.text.ddl.string_literal), or use sqlext.dbapi, whose %(name)s parameters "
+                    "inside EMBED are bound before embedding")
     return fail(f"`{_snippet(arg_text)}` is not a literal; EMBED cannot read columns or expressions")
 
 

@@ -352,3 +352,11 @@ def test_splice_rejects_calls_from_other_text():
         splice("SELECT EMBED('b')", calls, [np.ones(2, np.float32)])
     with pytest.raises(ValueError):
         splice("SELECT EMBED('a')", calls, [])
+
+
+def test_a_server_side_parameter_inside_embed_says_why_it_cannot_be_filled():
+    with pytest.raises(RewriteError) as info:
+        find_embeds("SELECT cosineDistance(v, EMBED({q:String})) FROM t")
+    err = info.value
+    assert "server-side parameter" in err.message and (err.line, err.col) == (1, 26)
+    assert "sqlext.dbapi" in err.hint
