@@ -6,6 +6,7 @@ Precedence: the `--dsn` flag, then `EMBEDSQL_DSN`, then the TOML config file
 DSN forms:
   (nothing), `embedded`, `chdb:`          the embedded ClickHouse in the user data dir
   `chdb:///abs/path`, `chdb://~/path`     an embedded ClickHouse stored in that directory
+  `chdb:dir`, `chdb://dir`                the same, relative to the current directory
   `http://user@host:8123/db`              a ClickHouse or MyScale server
   `https://user@host:8443/db`             the same over TLS (MyScale Cloud: port 443)
 Query-string options of http(s) DSNs: `dialect=myscale|clickhouse`, `verify=false`
