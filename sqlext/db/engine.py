@@ -46,8 +46,16 @@ def lock_timeout() -> float:
 
 def command_line() -> str:
     """This process's command line, shortened: how a lock holder is named to whoever waits."""
-    argv = [os.path.basename(sys.argv[0]) if sys.argv else "python"] + sys.argv[1:]
-    text = " ".join(argv)
+    orig = list(getattr(sys, "orig_argv", []) or [])
+    python = os.path.basename(orig[0]) if orig else "python"
+    args = sys.argv[1:]
+    if sys.argv and sys.argv[0] == "-c":  # `python -c CODE args`: the code is left out
+        argv = [python, "-c", "…"] + args
+    elif "-m" in orig[:-1]:  # `python -m module args` (sys.argv[0] is the module's file)
+        argv = [python, "-m", orig[orig.index("-m") + 1]] + args
+    else:
+        argv = [os.path.basename(sys.argv[0]) if sys.argv else python] + args
+    text = " ".join(" ".join(argv).split())  # one line, whatever a -c program holds
     return text if len(text) <= 200 else text[:197] + "..."
 
 

@@ -163,3 +163,18 @@ def test_cli_prints_the_lock_wait_on_stderr(tmp_path):
     assert f"held by pid {p.pid} (" in r.stderr and "holder-tag" in r.stderr
     assert r.stderr.startswith("waiting for the embedded database")
     assert "0" in r.stdout
+
+
+def test_the_holder_is_named_by_its_command_line():
+    """How a lock holder is named: `python -m module args` and `python -c … args` (the code left
+    out) rather than the module's file path or a bare "-c"."""
+    import subprocess
+    import sys
+
+    code = "from sqlext.db.engine import command_line; print(command_line())"
+    out = subprocess.run([sys.executable, "-c", code, "tag-1"], capture_output=True, text=True, timeout=60).stdout
+    assert out.strip().endswith("-c … tag-1"), out
+    out = subprocess.run([sys.executable, "-m", "timeit", "-n", "1", "-s",
+                          "from sqlext.db.engine import command_line; print(command_line())", "pass"],
+                         capture_output=True, text=True, timeout=60).stdout
+    assert out.splitlines()[0].split(" -m ")[1].startswith("timeit -n 1 -s"), out
