@@ -386,3 +386,15 @@ def test_search_in_a_subquery_with_alias_and_prewhere(db, catalog, desc_table):
     want = sum(1 for i, d in enumerate(docs[:500]) if "fox" in reference_tokens(d))
     assert rows == [(want,)] and want > 0
     assert "x.d__tokens" in tr.sql[0]
+
+
+def test_the_operator_warning_does_not_suggest_what_was_given():
+    from sqlext.text import dialects
+
+    def warned(params):
+        tr = dialects.translate(f"SELECT id FROM t ORDER BY TextSearch({params})(d, 'red AND tram') DESC LIMIT 3",
+                                target="clickhouse")
+        return " ".join(w for w in tr.warnings if "query operators" in w)
+
+    assert "Use 'operator=AND'" in warned("'operator=OR'")
+    assert "operator=AND" in warned("'operator=AND'") and "Use 'operator=AND'" not in warned("'operator=AND'")

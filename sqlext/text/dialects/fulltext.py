@@ -423,8 +423,9 @@ class _Translator:
                 self.res.warnings.append(
                     f"{fname}(…, {_lit(q)}): MyScale reads {'/'.join(sorted(set(ops)))} as query operators "
                     f"(enable_nlq=1); ClickHouse has no query parser, so they were dropped and the other "
-                    f"words matched with operator={opts.operator}. Use 'operator=AND' to require every word, "
-                    f"or 'enable_nlq=0' to search the words as written")
+                    f"words matched with operator={opts.operator}. "
+                    + ("Use 'operator=AND' to require every word, or " if opts.operator != "AND" else "Use ")
+                    + "'enable_nlq=0' to search the words as written")
             elif syntax:
                 self.res.warnings.append(
                     f"{fname}(…, {_lit(q)}): phrase/boolean syntax ({' '.join(syntax)}) is MyScale's natural "
