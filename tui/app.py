@@ -188,8 +188,6 @@ class EmbedSQLApp(App[int]):
         Binding("f5,ctrl+r", "run_statement", "Run", priority=True),
         Binding("f9,ctrl+b", "run_all", "Run all", priority=True),
         Binding("escape,ctrl+c", "cancel", "Cancel", show=False),
-        # a terminal sends ctrl+space as NUL, which Textual reports as ctrl+@ (Pilot can press either)
-        Binding("ctrl+space,ctrl+@", "complete", "Complete", show=False),
         Binding("f1", "help", "Help"),
         Binding("question_mark", "help", "Help", show=False),
         Binding("f2", "catalog", "Catalog"),
@@ -479,6 +477,12 @@ class EmbedSQLApp(App[int]):
     @property
     def running(self) -> bool:
         return self._active is not None
+
+    @property
+    def cancelled_running(self) -> int:
+        """How many cancelled statements are still running (on the embedded engine they finish in
+        the background, and the next statement waits for them)."""
+        return len(self._cancelled)
 
     @work(thread=True, group="query")
     def _run_query(self, seq: int, sql: str, script: bool) -> None:
@@ -817,7 +821,7 @@ class EmbedSQLApp(App[int]):
 
     def action_catalog(self) -> None:
         self.query_one("#sidebar").add_class("-open")  # narrow screens: shown while it has the focus
-        self.query_one("#catalog").focus()
+        self.screen.set_focus(self.query_one("#catalog"))  # at once: see action_tab
         self.refresh_catalog()
 
     # each view's main widget, focused when the view is switched to (its keys then work at once)
@@ -825,10 +829,9 @@ class EmbedSQLApp(App[int]):
 
     def action_tab(self, tab: str) -> None:
         self.query_one("#tabs").active = tab
-        self.query_one(self.TAB_FOCUS[tab]).focus()
-
-    def on_sql_editor_completion_requested(self, _msg) -> None:
-        self.action_complete()
+        # focused at once, not after the queued keys (widget.focus() waits for them): F6 then
+        # Enter typed together opens the row, it does not add a line to the editor
+        self.screen.set_focus(self.query_one(self.TAB_FOCUS[tab]))
 
     def on_results_table_row_opened(self, msg) -> None:
         if self.result is None or msg.index >= len(self.result.rows):
@@ -838,11 +841,6 @@ class EmbedSQLApp(App[int]):
         self.push_screen(RowScreen(self.result.columns, self.result.types, self.result.rows[msg.index],
                                    msg.index, len(self.result.rows)))
 
-    def action_complete(self) -> None:
-        ed = self.editor
-        if self.focused is not ed:
-            return
-        ed.open_completion(self.query_one(CompletionList))
 
 
 def run_app(ctx, initial_sql: str | None = None, initial_result=None) -> int:

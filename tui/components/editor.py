@@ -1,9 +1,12 @@
 """The SQL editor: Textual's TextArea with SQL highlighting (when tree-sitter-sql is installed), the
 statement under the cursor, and name completion from the catalog.
 
-Keys as a terminal sends them: ctrl+space arrives as NUL, which Textual reports as `ctrl+@` (the
-app binds both); `tab` after a word completes it, elsewhere it moves the focus. `ctrl+a` selects
-all (TextArea's own select_all, as in Harlequin's editor); `home` keeps line start."""
+Keys as a terminal sends them: ctrl+space arrives as NUL, which Textual reports as `ctrl+@` (both
+complete); `tab` after a word completes it, elsewhere it moves the focus. `ctrl+a` selects all
+(TextArea's own select_all, as in Harlequin's editor); `home` keeps line start. These keys are
+handled in the editor's own key handler, in order with the typing around them: a binding runs
+only after the key has bubbled to the app, and the characters typed right after it (a fast typist,
+a paste, tmux send-keys) would be inserted first."""
 from __future__ import annotations
 
 import re
@@ -46,14 +49,14 @@ class CompletionList(OptionList):
 
 
 class SqlEditor(TextArea):
-    # TextArea binds "home,ctrl+a" to line start; ctrl+a selects all here (home keeps line start)
+    # TextArea binds "home,ctrl+a" to line start; ctrl+a selects all here (home keeps line start).
+    # _on_key runs these before any binding could (see the module doc); listed for the key panel.
     BINDINGS = [
         Binding("home", "cursor_line_start", "Cursor line start", show=False),
         Binding("ctrl+a", "select_all", "Select all", show=False),
+        Binding("ctrl+space,ctrl+@", "complete", "Complete", show=False),
     ]
-
-    class CompletionRequested(Message):
-        """Tab after a word: the app opens the completion list (it owns the popup)."""
+    _NOW = {"ctrl+a": "select_all", "ctrl+space": "complete", "ctrl+@": "complete"}
 
     class RunRequested(Message):
         def __init__(self, sql: str, whole: bool) -> None:
@@ -204,12 +207,21 @@ class SqlEditor(TextArea):
                 self.close_completion()
                 return
             self.close_completion()
-        if event.key == "tab" and self.tab_completes():
+        action = self._NOW.get(event.key)
+        if action is None and event.key == "tab" and self.tab_completes():
+            action = "complete"
+        if action is not None:
             event.stop()
             event.prevent_default()
-            self.post_message(self.CompletionRequested())
+            self.select_all() if action == "select_all" else self.action_complete()
             return
         await super()._on_key(event)
+
+    def action_complete(self) -> None:
+        """Open the completion list for the word before the cursor (the list is the app's)."""
+        found = self.app.query(CompletionList)
+        if found:
+            self.open_completion(found.first())
 
     def tab_completes(self) -> bool:
         """Whether `tab` completes here: right after a name, with nothing selected (elsewhere tab
