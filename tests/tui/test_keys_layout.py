@@ -6,7 +6,7 @@ import pytest
 
 from tui.app import EmbedSQLApp
 from tui.components.editor import name_insertion
-from tui.components.results import collapsed_widths
+from tui.components.results import MIN_COLLAPSED, collapsed_widths
 
 from tests.tui.pilot_support import run_sql, wait_for
 
@@ -159,10 +159,13 @@ async def test_more_like_this_builds_on_the_editor_statement(session):
 # -- layout at 80x24 -----------------------------------------------------------------------------------
 def test_collapsed_widths_fit_the_width_and_keep_headers():
     assert collapsed_widths([5, 10], [2, 2], 40) == [None, None]
-    out = collapsed_widths([4, 60, 15, 80], [2, 15, 11, 3], 60)
-    widths = [n if w is None else w for n, w in zip([4, 60, 15, 80], out)]
-    assert sum(widths) + 2 * 4 <= 60
-    assert out[0] is None and out[1] >= 15 and out[3] >= 8
+    natural, labels = [4, 60, 15, 80], [2, 15, 11, 3]
+    out = collapsed_widths(natural, labels, 70)
+    widths = [n if w is None else w for n, w in zip(natural, out)]
+    assert sum(widths) + 2 * 4 <= 70 and sum(widths) + 2 * 4 >= 68  # fits, and uses the room
+    assert out[0] is None and out[2] is None and out[1] == out[3] >= MIN_COLLAPSED
+    # too narrow for even the floors: each long column keeps MIN_COLLAPSED (the grid scrolls)
+    assert collapsed_widths(natural, labels, 30) == [None, MIN_COLLAPSED, None, MIN_COLLAPSED]
 
 
 async def test_grid_at_80x24_shows_every_column_and_enter_shows_the_row(session):

@@ -19,7 +19,7 @@ from .. import chtext
 MAX_ROWS = 10_000
 FIRST_CHUNK = 200
 CHUNK = 2_000
-MIN_COLLAPSED = 8  # a collapsed column keeps at least this many characters (or its header's)
+MIN_COLLAPSED = 20  # a collapsed column keeps at least this many characters (or its header's)
 _DISTANCE = re.compile(r"(dist|score|similarity|sim$|^d$)", re.I)
 
 
@@ -46,7 +46,7 @@ def collapsed_widths(natural: list[int], labels: list[int], available: int, padd
     cap = max(natural)
     while cap > 1 and sum(max(f, min(n, cap)) for n, f in zip(natural, floors)) > budget:
         cap -= 1
-    return [None if n <= cap else max(f, cap) for n, f in zip(natural, floors)]
+    return [None if n <= max(cap, f) else max(f, cap) for n, f in zip(natural, floors)]
 
 
 class ResultsTable(DataTable):
