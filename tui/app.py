@@ -139,12 +139,16 @@ def read_statements(sql: str):
 
 
 class Sidebar(Vertical):
-    """Holds the catalog tree (imported when mounted)."""
+    """Holds the catalog tree (imported when mounted). It widens while the catalog has the focus
+    (app.tcss); on narrow screens it shows only then (class -open, set by F2)."""
 
     def compose(self) -> ComposeResult:
         from .components.catalog import CatalogTree
 
         yield CatalogTree(id="catalog")
+
+    def on_descendant_blur(self, _event) -> None:
+        self.remove_class("-open")
 
 
 class WorkTabs(Vertical):
@@ -168,6 +172,14 @@ class WorkTabs(Vertical):
             with TabPane("Details", id="details-tab"):
                 yield QueryDetails(id="details")
 
+    def on_mount(self) -> None:
+        from textual.widgets import Tabs
+
+        # the tab bar takes no focus (F6/F7/F8 switch views): shift+tab from the editor lands on
+        # a widget that has keys, not on a bar that swallows typing
+        for tabs in self.query(Tabs):
+            tabs.can_focus = False
+
 
 class EmbedSQLApp(App[int]):
     """The terminal UI: a SQL editor, the catalog sidebar, result tabs (table, image preview,
@@ -184,7 +196,6 @@ class EmbedSQLApp(App[int]):
         Binding("f5,ctrl+r", "run_statement", "Run", priority=True),
         Binding("f9,ctrl+b", "run_all", "Run all", priority=True),
         Binding("escape,ctrl+c", "cancel", "Cancel", show=False),
-        Binding("ctrl+space", "complete", "Complete", show=False),
         Binding("f1", "help", "Help"),
         Binding("question_mark", "help", "Help", show=False),
         Binding("f2", "catalog", "Catalog"),
@@ -197,9 +208,16 @@ class EmbedSQLApp(App[int]):
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
+    # narrow terminals (80 columns) give the grid the width: the sidebar shows on F2, the image
+    # preview on the gallery (F7); short ones (24 lines) give it the height
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
+
     def __init__(self, session=None, *, session_factory=None, initial_sql: str | None = None,
                  syntax: bool = True, warm_model: bool = True, label: str | None = None,
-                 buffer_path: Path | None = None, history=None, thumbs=None):
+                 buffer_path: Path | None = None, history=None, thumbs=None, initial_result=None):
+        """`initial_result`: a result of `initial_sql` already run (the demo's), shown in the grid
+        at start."""
         super().__init__()
         self._session = session
         self._session_factory = session_factory
@@ -225,6 +243,7 @@ class EmbedSQLApp(App[int]):
         self.model_state = "not loaded"
         self.last_error: str | None = None
         self.first_paint: float | None = None
+        self._initial_result = initial_result
 
     # -- parts --------------------------------------------------------------------------------
     @property
@@ -313,6 +332,14 @@ class EmbedSQLApp(App[int]):
         self.refresh_catalog()
         if self._syntax:
             self.call_after_refresh(self._enable_highlighting)
+        if self._initial_result is not None:
+            result, self._initial_result = self._initial_result, None
+            self._when_mounted(self._show_initial, result)
+
+    def _show_initial(self, result) -> None:
+        self.last_sql = self.editor.statement_at_cursor() or self._initial
+        self.show_result(result, (result.stats.total_ms or 0.0) / 1000)
+        self.status.message += " (already run; F5 runs it again)"
 
     def post_display_hook(self) -> None:
         """Called by Textual after each frame is flushed to the terminal: the first one is the
@@ -396,18 +423,19 @@ class EmbedSQLApp(App[int]):
         met a missing widget re-ran work it had half done: a preview marked 'loading' before the
         retry was never fetched.)"""
 
-        def when_ready():
-            if not self.is_running:
-                return
-            if self.query(Lazy):  # a lazy widget is still mounting (slow on a busy machine)
-                self.set_timer(0.02, when_ready)
-                return
-            fn(*args, **kw)
-
         try:
-            self.call_from_thread(when_ready)
+            self.call_from_thread(self._when_mounted, fn, *args, **kw)
         except RuntimeError:
             pass  # the app has exited
+
+    def _when_mounted(self, fn, *args, **kw) -> None:
+        """On the UI thread: run fn once the lazily mounted widgets are there (now if they are)."""
+        if not self.is_running:
+            return
+        if self.query(Lazy):  # a lazy widget is still mounting (slow on a busy machine)
+            self.set_timer(0.02, lambda: self._when_mounted(fn, *args, **kw))
+            return
+        fn(*args, **kw)
 
     def _catalog_loaded(self, data) -> None:
         tree = self.query_one("#catalog")  # mounted lazily: _later waits for it
@@ -419,7 +447,7 @@ class EmbedSQLApp(App[int]):
         self.query_one("#catalog").show_error(f"catalog unavailable: {msg}")
 
     def on_catalog_tree_insert_name(self, msg) -> None:
-        self.editor.insert(msg.name)
+        self.editor.insert_name(msg.name)
 
     # -- running ------------------------------------------------------------------------------
     # Run keys are priority bindings: the app sees them before the editor has processed the keys
@@ -455,7 +483,14 @@ class EmbedSQLApp(App[int]):
         self._seq += 1
         self._active = (self._seq, sql)
         self.status.busy = True
-        self.status.message = "running… (escape cancels)"
+        self.status.lint = ""
+        if self._cancelled and getattr(self.session, "embedded", False):
+            # the embedded engine runs one statement at a time: this one starts when the
+            # cancelled one ends (it cannot be interrupted)
+            self.status.message = ("waiting for the cancelled statement to finish on the embedded "
+                                   "engine, then running yours… (escape cancels)")
+        else:
+            self.status.message = "running… (escape cancels)"
         self._query_worker = self._run_query(self._seq, sql, script)
         return True
 
@@ -468,6 +503,12 @@ class EmbedSQLApp(App[int]):
     def running(self) -> bool:
         """True while a query is running."""
         return self._active is not None
+
+    @property
+    def cancelled_running(self) -> int:
+        """How many cancelled statements are still running (on the embedded engine they finish in
+        the background, and the next statement waits for them)."""
+        return len(self._cancelled)
 
     @work(thread=True, group="query")
     def _run_query(self, seq: int, sql: str, script: bool) -> None:
@@ -504,7 +545,9 @@ class EmbedSQLApp(App[int]):
         if seq in self._cancelled:
             self._cancelled.discard(seq)
             if self._active is None:
-                self.status.message = f"cancelled query finished after {duration:.2f}s; result discarded"
+                self.status.message = f"the cancelled statement finished after {duration:.2f}s; its result was discarded"
+            elif not self._cancelled:
+                self.status.message = "the cancelled statement finished; running yours… (escape cancels)"
             return
         self._active = None
         self.status.busy = False
@@ -536,7 +579,7 @@ class EmbedSQLApp(App[int]):
             note = "cancelled: asked the server to stop the query (KILL QUERY)"
         elif embedded:
             note = ("cancelled: the embedded engine cannot interrupt a statement; it finishes in the "
-                    "background and its result is discarded")
+                    "background and its result is discarded (the next statement waits for it)")
         else:
             note = "cancelled: the result will be discarded (the server may still finish the query)"
         self.status.message = note
@@ -619,8 +662,13 @@ class EmbedSQLApp(App[int]):
                                       if getattr(result, "raw", None) is not None else "done")
             self.status.message = f"{msg} ({duration:.2f}s)"
             details.show(result.stats, note=f"server: {msg}")
-        for w in result.stats.warnings:
-            self.notify(w, title="lint", severity="warning", timeout=8)
+        # lints: in the details pane (F8) and on the status line, not over the work
+        warnings = list(result.stats.warnings)
+        if warnings:
+            more = f" (+{len(warnings) - 1} more)" if len(warnings) > 1 else ""
+            self.status.lint = warnings[0] + more
+        else:
+            self.status.lint = ""
 
     # -- images ---------------------------------------------------------------------------------
     def on_results_table_row_chosen(self, msg) -> None:
@@ -711,19 +759,23 @@ class EmbedSQLApp(App[int]):
             self.more_like_this(ref, None)
 
     def more_like_this(self, ref: str, text: str | None) -> None:
-        """Replace the last query in the editor with its "more like this image" form for image
-        reference `ref` (combined with `text` when given) and run it; when no such query can be
-        made, a warning notification says why."""
-        try:
-            sql = more_like_this_sql(self.last_sql, ref, text, result=self.result, catalog=self.catalog_data)
-        except ValueError as exc:
-            self.notify(str(exc), severity="warning")
-            return
+        """Search again by `ref`'s image: the editor's statement under the cursor (what the grid
+        shows came from it, or from an edit of it) with its EMBED(...) calls replaced, put back in
+        its place in the editor and run, so the editor and the SQL sent never diverge. An editor
+        with no statement builds on the last query run and appends it."""
         ed = self.editor
         buf = ed.text
-        pos = buf.find(self.last_sql) if self.last_sql else -1
-        if pos >= 0:
-            new = buf[:pos] + sql + buf[pos + len(self.last_sql):]
+        span = ed.statement_span_at_cursor()
+        base = buf[span[0]:span[1]] if span is not None and span[1] > span[0] else ""
+        try:
+            sql = more_like_this_sql(base or self.last_sql, ref, text, result=self.result,
+                                     catalog=self.catalog_data)
+        except ValueError as exc:
+            self.notify(f"{exc} (it builds on the editor's statement under the cursor)", severity="warning")
+            return
+        if base:
+            pos = span[0]
+            new = buf[:pos] + sql + buf[span[1]:]
         else:
             head = buf.rstrip()
             if head and not head.endswith(";"):
@@ -732,7 +784,7 @@ class EmbedSQLApp(App[int]):
             pos = len(head) + (2 if head else 0)
         ed.load_text(new)
         row = new.count("\n", 0, pos)
-        ed.cursor_location = (row, 0)
+        ed.cursor_location = (row, pos - (new.rfind("\n", 0, pos) + 1))
         self.start_query(sql)
 
     # -- export ------------------------------------------------------------------------------------
@@ -801,22 +853,33 @@ class EmbedSQLApp(App[int]):
         self.push_screen(MigrationsScreen(self.session), lambda changed: changed and self.refresh_catalog())
 
     def action_catalog(self) -> None:
-        self.query_one("#catalog").focus()
+        self.query_one("#sidebar").add_class("-open")  # narrow screens: shown while it has the focus
+        self.screen.set_focus(self.query_one("#catalog"))  # at once: see action_tab
         self.refresh_catalog()
+
+    # each view's main widget, focused when the view is switched to (its keys then work at once)
+    TAB_FOCUS = {"results-tab": "#results", "gallery-tab": "#gallery", "details-tab": "#details"}
 
     def action_tab(self, tab: str) -> None:
         self.query_one("#tabs").active = tab
+        # focused at once, not after the queued keys (widget.focus() waits for them): F6 then
+        # Enter typed together opens the row, it does not add a line to the editor
+        self.screen.set_focus(self.query_one(self.TAB_FOCUS[tab]))
 
-    def action_complete(self) -> None:
-        ed = self.editor
-        if self.focused is not ed:
+    def on_results_table_row_opened(self, msg) -> None:
+        if self.result is None or msg.index >= len(self.result.rows):
             return
-        ed.open_completion(self.query_one(CompletionList))
+        from .components.row_screen import RowScreen
+
+        self.push_screen(RowScreen(self.result.columns, self.result.types, self.result.rows[msg.index],
+                                   msg.index, len(self.result.rows)))
 
 
-def run_app(ctx, initial_sql: str | None = None) -> int:
-    """Open the app on the session the command line built (embedded database by default)."""
+
+def run_app(ctx, initial_sql: str | None = None, initial_result=None) -> int:
+    """Open the app on the session the command line built (embedded database by default);
+    `initial_result`: the result of `initial_sql`, already run (the demo's), shown in the grid."""
     session = ctx.session()
-    app = EmbedSQLApp(session=session, initial_sql=initial_sql)
+    app = EmbedSQLApp(session=session, initial_sql=initial_sql, initial_result=initial_result)
     app.run()
     return app.return_code or 0

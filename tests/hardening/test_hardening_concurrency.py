@@ -181,7 +181,8 @@ def test_concurrent_load_tui_open_in_tmux_while_ingest_and_query_run(tmp_path, t
     keep = ("EMBEDSQL_DATA_DIR", "EMBEDSQL_CONFIG", "EMBEDSQL_CACHE_DIR")
     env = [f"{k}={os.environ[k]}" for k in keep] + ["HF_HUB_OFFLINE=1", "TRANSFORMERS_OFFLINE=1",
                                                     f"PYTHONPATH={ROOT}", "TERM=xterm-256color"]
-    cmd = ["env", *env, sys.executable, "-m", "tui.cli", "--dsn", dsn, "--model", str(tiny_clip)]
+    cmd = ["env", "-u", "COLUMNS", "-u", "LINES", *env, sys.executable, "-m", "tui.cli", "--dsn", dsn,
+           "--model", str(tiny_clip)]  # -u: see test_two_tuis_and_a_migration
     subprocess.run(["tmux", "-L", sock, "new-session", "-d", "-x", "120", "-y", "40", "-s", "app",
                     " ".join(f"'{c}'" for c in cmd)], check=True, timeout=30, cwd=ROOT)
     try:
@@ -224,7 +225,9 @@ def test_two_tuis_and_a_migration(tmp_path, tiny_clip):
     env = [f"{k}={os.environ[k]}" for k in keep] + ["HF_HUB_OFFLINE=1", "TRANSFORMERS_OFFLINE=1",
                                                     f"PYTHONPATH={ROOT}", "TERM=xterm-256color",
                                                     "EMBEDSQL_LOCK_TIMEOUT=120"]
-    cmd = " ".join(f"'{c}'" for c in ["env", *env, sys.executable, "-m", "tui.cli", "--dsn", dsn,
+    # -u COLUMNS/LINES: the shell tmux starts may set them to the pane's size before -x/-y applies
+    # (80x24), and Python's terminal size prefers them to the pty's (see tests/tui/test_tmux.py)
+    cmd = " ".join(f"'{c}'" for c in ["env", "-u", "COLUMNS", "-u", "LINES", *env, sys.executable, "-m", "tui.cli", "--dsn", dsn,
                                        "--model", str(tiny_clip)])
 
     def screen(name):

@@ -208,10 +208,15 @@ async def test_cancel_a_running_query(session, image_server, tmp_path):
             await pilot.press("escape")
             assert not app.running and not app.status.busy
             assert "cancelled" in app.status.message and "embedded" in app.status.message
+            assert "finishes in the background" in app.status.message
+            # the next statement says that it waits for the cancelled one (still at the gate)
+            app.editor.load_text("SELECT 7 AS seven")
+            before = app.queries_started
+            await pilot.press("f5")
+            await wait_for(pilot, lambda: app.queries_started > before)
+            assert app.running and "waiting for the cancelled statement" in app.status.message
             gate.set()  # the statement finishes in the background; its result is discarded
-            await run_sql(app, pilot, "SELECT 7 AS seven")  # waits for the engine, then runs
-            assert app.result.columns == ["seven"]
-            await pilot.pause(0.2)
+            await wait_for(pilot, lambda: not app.running and not app.cancelled_running)
             assert app.result.columns == ["seven"]  # the cancelled result never shows
     finally:
         gate.set()
@@ -295,15 +300,16 @@ async def test_catalog_sidebar_shows_vector_columns(session):
                 walk(ch)
         walk(tree.root)
         assert "default" in labels and "photos" in labels
-        vec = next(x for x in labels if x.startswith("photo_embed"))
-        assert "Array(Float32)" in vec and "dim 512" in vec and "index HNSW Cosine (vidx, Built)" in vec
+        at = next(i for i, x in enumerate(labels) if x.startswith("photo_embed"))
+        assert "Array(Float32)" in labels[at]
+        # the vector facts, a line each under the column (readable in the sidebar's width)
+        assert labels[at + 1:at + 3] == ["dim 512", "index HNSW Cosine (vidx, Built)"]
         assert any(x.startswith("photo_image_url String") for x in labels)
         # selecting a column inserts its name in the editor
         app.editor.load_text("")
         node = next(n for n in tree._tree_nodes.values() if str(n.label).startswith("photo_id"))
         tree.select_node(node)
-        await pilot.pause()
-        assert app.editor.text == "photo_id"
+        await wait_for(pilot, lambda: app.editor.text == "photo_id")
 
 
 async def test_large_results_are_capped(session):

@@ -78,3 +78,22 @@ def test_error_panel(session, snap_compare):
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_main_screen_at_80x24(session, snap_compare):
+    """A small terminal: the grid gets the width (no sidebar, no preview) and the long column
+    collapses so that every column shows; the editor is shorter. (No image URLs: the loopback
+    server's port would change the picture.)"""
+    app = app_for(session, "SELECT id, photo_id, concat(photo_id, ': ', repeat('a long description ', 4))"
+                           " AS description,\n photo_embed, length(photo_embed) AS dim FROM photos ORDER BY id")
+
+    async def run_before(pilot):
+        await wait_for(pilot, lambda: app.catalog_data is not None)
+        before = app.queries_started
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.queries_started > before and not app.running)
+        app.status.message = "5 rows"  # the timing varies
+        await pilot.press("f6")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

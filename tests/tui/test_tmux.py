@@ -2,6 +2,7 @@
 screen is read back with capture-pane."""
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -34,25 +35,41 @@ def _wait_screen(sock: str, *needles: str, timeout: float = 120.0) -> str:
     raise AssertionError(f"{needles} not on the screen after {timeout} s:\n{text}")
 
 
-def test_real_app_in_tmux(session, tiny_clip, tmp_path):
+@contextlib.contextmanager
+def _app_in_tmux(session, tiny_clip, tmp_path):
+    """Run `embedsql` on the test's database in a detached 120x40 tmux session; yields the socket
+    name. The session is killed on the way out."""
     dsn = f"chdb://{tmp_path}/db"
     session.close()  # release the embedded engine: the app's process takes it
     sock = f"embedsql-test-{uuid.uuid4().hex[:8]}"
     env = {k: os.environ[k] for k in ("EMBEDSQL_DATA_DIR", "EMBEDSQL_CONFIG", "EMBEDSQL_CACHE_DIR")}
     env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONPATH=str(REPO), TERM="xterm-256color")
-    cmd = ["env", *[f"{k}={v}" for k, v in env.items()],
+    # -u COLUMNS/LINES: the shell tmux starts may set them to the size the pane had at that moment
+    # (80x24 before the -x/-y size applies), and Python's terminal size prefers them to the pty's
+    cmd = ["env", "-u", "COLUMNS", "-u", "LINES", *[f"{k}={v}" for k, v in env.items()],
            sys.executable, "-m", "tui.cli", "--dsn", dsn, "--model", str(tiny_clip)]
     subprocess.run(["tmux", "-L", sock, "-f", "/dev/null", "new-session", "-d", "-s", "app", "-x", "120", "-y", "40",
                     " ".join(f"'{c}'" for c in cmd)], check=True)
     try:
+        yield sock
+    finally:
+        subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True)
+
+
+def _keys(sock: str, *keys: str, literal: bool = False) -> None:
+    """Type keys as a terminal sends them (tmux key names, or literal text with literal=True)."""
+    subprocess.run(["tmux", "-L", sock, "send-keys", "-t", "app", *(["-l"] if literal else []), *keys], check=True)
+
+
+def test_real_app_in_tmux(session, tiny_clip, tmp_path):
+    with _app_in_tmux(session, tiny_clip, tmp_path) as sock:
         _wait_screen(sock, "F5 runs the statement", "photo_embed Array")  # first screen + the catalog's column
-        subprocess.run(["tmux", "-L", sock, "send-keys", "-t", "app", "-l",
-                        "SELECT photo_id, cosineDistance(photo_embed, EMBED('a cat')) AS distance "
-                        "FROM photos ORDER BY photo_id"], check=True)
-        subprocess.run(["tmux", "-L", sock, "send-keys", "-t", "app", "F5"], check=True)
+        _keys(sock, "SELECT photo_id, cosineDistance(photo_embed, EMBED('a cat')) AS distance "
+                    "FROM photos ORDER BY photo_id", literal=True)
+        _keys(sock, "F5")
         screen = _wait_screen(sock, "5 rows", "astronaut", "rocket")
         assert "photo_id" in screen and "distance" in screen
-        subprocess.run(["tmux", "-L", sock, "send-keys", "-t", "app", "C-q"], check=True)
+        _keys(sock, "C-q")
         end = time.monotonic() + 10
         while time.monotonic() < end:
             r = subprocess.run(["tmux", "-L", sock, "has-session", "-t", "app"], capture_output=True)
@@ -61,7 +78,32 @@ def test_real_app_in_tmux(session, tiny_clip, tmp_path):
             time.sleep(0.2)
         else:
             raise AssertionError("the app did not quit on ctrl+q")
-    finally:
-        subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True)
     buffer = (tmp_path / "data" / "buffer.sql").read_text()
     assert "EMBED('a cat')" in buffer  # kept for the next start
+
+
+def test_keys_as_a_terminal_sends_them(session, tiny_clip, tmp_path):
+    """C-Space and C-@ (both NUL on the wire), Tab after a word, C-a, F6 and Enter, typed through
+    tmux: what Pilot's key names would not catch."""
+    with _app_in_tmux(session, tiny_clip, tmp_path) as sock:
+        _wait_screen(sock, "F5 runs the statement", "photo_embed Array")
+        _keys(sock, "C-a")  # select all: what is typed next replaces the whole default text
+        _keys(sock, "SELECT count() FROM phot", literal=True)
+        screen = _wait_screen(sock, "SELECT count() FROM phot")
+        assert "F5 runs the statement" not in screen, screen
+        _keys(sock, "C-Space")  # a list: photos first
+        _keys(sock, "Enter")  # takes it (without the list, Enter would start a new line)
+        _wait_screen(sock, "SELECT count() FROM photos")
+        _keys(sock, " WHERE length(photo_em", literal=True)
+        _keys(sock, "C-@")  # one candidate: inserted at once
+        _wait_screen(sock, "length(photo_embed")
+        _keys(sock, ") = 512 AND photo_ima", literal=True)
+        _keys(sock, "Tab")  # after a word, tab completes
+        _wait_screen(sock, "AND photo_image_url")
+        _keys(sock, " != ''", literal=True)
+        _keys(sock, "F5")
+        _wait_screen(sock, "1 row in")
+        _keys(sock, "F6", "Enter")  # F6 focuses the grid: Enter opens the row at once
+        screen = _wait_screen(sock, "row 1 of 1")
+        assert "UInt64" in screen and "5" in screen
+        _keys(sock, "Escape")

@@ -2,7 +2,8 @@
 
 Apply the built-in migrations (photo table + cosine vector index), ingest the sample photos that
 ship in ingest/demo/photos (or the first --limit photos of an Unsplash Lite photos.tsv when given),
-run a hybrid query, then open the terminal UI with that query in the editor.
+run a hybrid query, then open the terminal UI with that query in the editor and its result in
+the grid.
 """
 from __future__ import annotations
 
@@ -81,5 +82,5 @@ def run(args, ctx) -> int:
         return 0
     from ..app import run_app
 
-    return run_app(ctx, initial_sql=DEMO_QUERY)
+    return run_app(ctx, initial_sql=DEMO_QUERY, initial_result=result)  # opens with the rows shown
 

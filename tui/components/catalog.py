@@ -1,5 +1,7 @@
 """The catalog sidebar: databases > tables > columns with types; vector columns show their
-dimension, model and vector index. Selecting a table or column inserts its name in the editor."""
+dimension, model and vector index, each on a line of its own under the column (readable in the
+sidebar's width, which grows while the catalog has the focus). Selecting a table or column inserts
+its name in the editor."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -26,16 +28,17 @@ class ColumnInfo:
         return self.type.replace(" ", "") in ("Array(Float32)", "Array(Float64)", "Array(BFloat16)")
 
     def label(self) -> str:
-        """The tree label in Rich markup (name and escaped type; a vector column adds dim, model and
-        index)."""
-        text = f"{escape(self.name)} [dim]{escape(self.type)}[/dim]"
-        if self.is_vector:
-            bits = [f"dim {self.dim}" if self.dim else "dim ?"]
-            if self.model:
-                bits.append(f"model {self.model}")
-            bits.append(f"index {self.index}" if self.index else "no index")
-            text += f" [cyan]({escape(', '.join(bits))})[/cyan]"
-        return text
+        """The tree label (markup): name and type."""
+        return f"{escape(self.name)} [dim]{escape(self.type)}[/dim]"
+
+    def facts(self) -> list[str]:
+        """A vector column's dimension, model and vector index, one line each (plain text); []
+        for other columns."""
+        if not self.is_vector:
+            return []
+        return [f"dim {self.dim}" if self.dim else "dim ?",
+                *([f"model {self.model}"] if self.model else []),
+                f"index {self.index}" if self.index else "no index"]
 
 
 @dataclass
@@ -128,6 +131,7 @@ class CatalogTree(Tree):
     def __init__(self, **kw) -> None:
         super().__init__("catalog", **kw)
         self.show_root = False
+        self.auto_expand = False  # enter inserts the name; space folds and unfolds
         self.data: CatalogData | None = None
 
     def on_mount(self) -> None:
@@ -155,7 +159,13 @@ class CatalogTree(Tree):
                 tnode = dnode.add(escape(t), data=("table", t if db == "default" else f"{db}.{t}"),
                                   expand=len(tables) <= 5 and not t.startswith("embedsql_"))
                 for c in cols:
-                    tnode.add_leaf(c.label(), data=("column", c.name))
+                    facts = c.facts()
+                    if not facts:
+                        tnode.add_leaf(c.label(), data=("column", c.name))
+                        continue
+                    cnode = tnode.add(c.label(), data=("column", c.name), expand=True)
+                    for fact in facts:
+                        cnode.add_leaf(f"[cyan]{escape(fact)}[/cyan]")
         self.root.expand()
 
     def on_tree_node_selected(self, event: Tree.NodeSelected) -> None:

@@ -1,10 +1,18 @@
-"""The SQL editor: a TextArea with SQL highlighting (when tree-sitter-sql is installed), the
-statement under the cursor, and name completion (ctrl+space) from the catalog."""
+"""The SQL editor: Textual's TextArea with SQL highlighting (when tree-sitter-sql is installed), the
+statement under the cursor, and name completion from the catalog.
+
+Keys as a terminal sends them: ctrl+space arrives as NUL, which Textual reports as `ctrl+@` (both
+complete); `tab` after a word completes it, elsewhere it moves the focus. `ctrl+a` selects all
+(TextArea's own select_all, as in Harlequin's editor); `home` keeps line start. These keys are
+handled in the editor's own key handler, in order with the typing around them: a binding runs
+only after the key has bubbled to the app, and the characters typed right after it (a fast typist,
+a paste, tmux send-keys) would be inserted first."""
 from __future__ import annotations
 
 import re
 
 from textual import events
+from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import OptionList, TextArea
 from textual.widgets.option_list import Option
@@ -23,6 +31,19 @@ def sql_highlighting_available() -> bool:
     return bool(TREE_SITTER) and get_language("sql") is not None
 
 
+def name_insertion(before: str, after: str, name: str) -> str:
+    """`name` with the separators it needs between `before` (the line up to the cursor) and
+    `after` (the line after it): a space after a word, a number, a closing bracket or quote, or a
+    comma (`LIMIT 5` + `photo_id` gives `LIMIT 5 photo_id`); none after `(`, `.` or a space; a
+    space before a word that follows. No separator is a comma: which one the SQL needs is the
+    writer's choice."""
+    prev = before[-1:] if before else ""
+    nxt = after[:1]
+    head = " " if prev and not prev.isspace() and prev not in "(.[" else ""
+    tail = " " if nxt and (nxt.isalnum() or nxt in "_`\"'") else ""
+    return head + name + tail
+
+
 class CompletionList(OptionList):
     """The dropdown shown under the cursor; the editor keeps the focus and drives it."""
 
@@ -33,6 +54,15 @@ class SqlEditor(TextArea):
     """The SQL editor: a TextArea with line numbers, optional SQL highlighting (`syntax`), the
     statement under the cursor, and completion of `completions` (catalog names, set by the app)
     plus EMBED snippets."""
+
+    # TextArea binds "home,ctrl+a" to line start; ctrl+a selects all here (home keeps line start).
+    # _on_key runs these before any binding could (see the module doc); listed for the key panel.
+    BINDINGS = [
+        Binding("home", "cursor_line_start", "Cursor line start", show=False),
+        Binding("ctrl+a", "select_all", "Select all", show=False),
+        Binding("ctrl+space,ctrl+@", "complete", "Complete", show=False),
+    ]
+    _NOW = {"ctrl+a": "select_all", "ctrl+space": "complete", "ctrl+@": "complete"}
 
     class RunRequested(Message):
         def __init__(self, sql: str, whole: bool) -> None:
@@ -65,23 +95,40 @@ class SqlEditor(TextArea):
     def statement_at_cursor(self) -> str:
         """The statement the cursor is in (or the nearest one before it); the whole text when the
         splitter rejects it (the server will then report the error with its position)."""
+        span = self.statement_span_at_cursor()
+        if span is None:
+            return self.text.strip()
+        return self.text[span[0]:span[1]]
+
+    def statement_span_at_cursor(self) -> tuple[int, int] | None:
+        """(start, end) offsets in `text` of the statement the cursor is in (or the nearest one
+        before it; the first when the cursor is before all): (0, 0) for a text with no statement,
+        None when the splitter rejects the text."""
         text = self.text
         try:
             from sqlext.text.split import split_statements
 
             stmts = split_statements(text)
         except Exception:
-            return text.strip()
+            return None
         if not stmts:
-            return ""
+            return (0, 0)
         off = self.cursor_offset()
         chosen = stmts[0]
         for st in stmts:
             if st.start <= off:
                 chosen = st
             if st.start <= off <= st.start + len(st.text):
-                return st.text
-        return chosen.text
+                break
+        return (chosen.start, chosen.start + len(chosen.text))
+
+    def insert_name(self, name: str) -> None:
+        """Insert `name` (from the catalog) at the cursor, replacing a selection, with the
+        separators the text around it needs (see `name_insertion`)."""
+        start, end = sorted(self.selection)
+        before = self.document.get_line(start[0])[:start[1]]
+        after = self.document.get_line(end[0])[end[1]:]
+        self.replace(name_insertion(before, after, name), start, end)
 
     # -- completion -----------------------------------------------------------------------------
     @property
@@ -175,4 +222,23 @@ class SqlEditor(TextArea):
                 self.close_completion()
                 return
             self.close_completion()
+        action = self._NOW.get(event.key)
+        if action is None and event.key == "tab" and self.tab_completes():
+            action = "complete"
+        if action is not None:
+            event.stop()
+            event.prevent_default()
+            self.select_all() if action == "select_all" else self.action_complete()
+            return
         await super()._on_key(event)
+
+    def action_complete(self) -> None:
+        """Open the completion list for the word before the cursor (the list is the app's)."""
+        found = self.app.query(CompletionList)
+        if found:
+            self.open_completion(found.first())
+
+    def tab_completes(self) -> bool:
+        """Whether `tab` completes here: right after a name, with nothing selected (elsewhere tab
+        moves the focus, as the editor does not indent)."""
+        return self.selection.is_empty and bool(self.word_before_cursor())

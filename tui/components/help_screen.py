@@ -12,24 +12,29 @@ KEYS = [
     ("Editor", [
         ("F5, ctrl+r", "run the statement under the cursor"),
         ("F9, ctrl+b", "run the whole buffer (every statement)"),
-        ("ctrl+space", "complete a table, column or function name (EMBED included); up/down, enter/tab, escape"),
-        ("tab / shift+tab", "move the focus between editor, results, catalog"),
+        ("ctrl+space, tab", "complete a table, column or function name (EMBED included): tab after a word, "
+                            "ctrl+space anywhere; up/down, enter/tab, escape"),
+        ("ctrl+a", "select all (home: start of the line)"),
+        ("tab / shift+tab", "elsewhere: move the focus between editor, results, catalog"),
     ]),
     ("Results", [
         ("up/down", "select a row: its image shows in the preview"),
-        ("m", "more like this: search again by the selected row's image"),
+        ("enter", "the whole row, every value in full"),
+        ("m", "more like this: the editor's statement again, by the selected row's image"),
         ("M (shift+m)", "more like this, combined with a text you type"),
         ("e, ctrl+s", "export the result to CSV, JSON or Parquet"),
         ("g, F7", "gallery of the top results' images"),
     ]),
     ("Views", [
+        ("", "each key focuses its view; the focused widget has an accent bar on its left"),
         ("F6", "results"), ("F7", "gallery"), ("F8", "query details (SQL sent, timings, lints)"),
-        ("F2", "catalog sidebar: focus and refresh"),
+        ("F2", "catalog sidebar: focus (it widens) and refresh; enter inserts a name, space folds"),
         ("F3", "history (type to filter, enter puts the query in the editor)"),
         ("F4", "migrations: status, plan, apply"),
     ]),
     ("App", [
-        ("escape, ctrl+c", "cancel the running query (outside the editor; in the editor ctrl+c copies)"),
+        ("escape, ctrl+c", "cancel the running query (outside the editor; in the editor ctrl+c copies); "
+                           "on the embedded engine it finishes in the background and the next one waits for it"),
         ("F1, ?", "this help"),
         ("ctrl+q", "quit (the editor text is kept for next time)"),
     ]),

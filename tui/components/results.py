@@ -1,7 +1,10 @@
 """The result grid: a DataTable filled in chunks (the first MAX_ROWS rows are shown, with a note).
 Every cell is a `rich.text.Text` made by `tui.chtext` (ClickHouse's own text of the value, never
 read as markup): NULL as ᴺᵁᴸᴸ, vectors as `[512 x Float32]`, control characters visible, long
-values cut with …; distances with 4 decimals."""
+values cut with …; distances with 4 decimals.
+
+Columns wider than the grid can hold together collapse to a common cap (ending in …), so a narrow
+terminal shows every column; Enter opens the full row (components/row_screen.py)."""
 from __future__ import annotations
 
 import re
@@ -16,6 +19,7 @@ from .. import chtext
 MAX_ROWS = 10_000
 FIRST_CHUNK = 200
 CHUNK = 2_000
+MIN_COLLAPSED = 20  # a collapsed column keeps at least this many characters (or its header's)
 _DISTANCE = re.compile(r"(dist|score|similarity|sim$|^d$)", re.I)
 
 
@@ -24,7 +28,25 @@ def format_cell(value, type_name: str = "", column: str = "") -> Text:
     if isinstance(value, float) and value == value and _DISTANCE.search(column or "") \
             and chtext.parse_type(type_name).name in ("Float32", "Float64", ""):
         return Text(f"{value:.4f}", justify="right")
-    return chtext.value_display(value, type_name)
+    cell = chtext.value_display(value, type_name)
+    cell.no_wrap, cell.overflow = True, "ellipsis"  # a collapsed column ends its values with …
+    return cell
+
+
+def collapsed_widths(natural: list[int], labels: list[int], available: int, padding: int = 1) -> list[int | None]:
+    """Widths that fit columns of `natural` content widths (cells) into `available` cells, each
+    column taking 2*padding more: None for a column that keeps its natural width, else the cap it
+    collapses to. The cap is the largest that fits, but no column goes below its header's width
+    (`labels`) or MIN_COLLAPSED, so on a very narrow grid the columns still scroll sideways."""
+    total = sum(natural) + 2 * padding * len(natural)
+    if total <= available or not natural:
+        return [None] * len(natural)
+    budget = available - 2 * padding * len(natural)
+    floors = [min(n, max(lab, MIN_COLLAPSED)) for n, lab in zip(natural, labels)]
+    cap = max(natural)
+    while cap > 1 and sum(max(f, min(n, cap)) for n, f in zip(natural, floors)) > budget:
+        cap -= 1
+    return [None if n <= max(cap, f) else max(f, cap) for n, f in zip(natural, floors)]
 
 
 class ResultsTable(DataTable):
@@ -38,6 +60,13 @@ class ResultsTable(DataTable):
         Binding("e", "export", "Export"),
         Binding("g", "gallery", "Gallery", show=False),
     ]
+
+    class RowOpened(Message):
+        """Enter on a row: show it in full."""
+
+        def __init__(self, index: int) -> None:
+            super().__init__()
+            self.index = index
 
     class RowChosen(Message):
         def __init__(self, index: int) -> None:
@@ -61,6 +90,7 @@ class ResultsTable(DataTable):
         self.result = None
         self.shown = 0
         self._generation = 0
+        self._natural: list[int] = []
 
     @property
     def total(self) -> int:
@@ -74,11 +104,13 @@ class ResultsTable(DataTable):
         self.clear(columns=True)
         self.result = result
         self.shown = 0
+        self._natural = []
         if result is None or not result.columns:
             return
         types = result.types or [""] * len(result.columns)
         for c in result.columns:
             self.add_column(Text(c), key=c if result.columns.count(c) == 1 else None)
+        self._natural = [Text(c).cell_len for c in result.columns]  # content widths, headers included
         self._types = types
         self._add_chunk(self._generation, FIRST_CHUNK)
 
@@ -88,10 +120,12 @@ class ResultsTable(DataTable):
         rows = self.result.rows
         end = min(len(rows), MAX_ROWS, self.shown + size)
         cols = self.result.columns
-        self.add_rows(
-            [format_cell(v, t, c) for v, t, c in zip(r, self._types, cols)] for r in rows[self.shown:end]
-        )
+        chunk = [[format_cell(v, t, c) for v, t, c in zip(r, self._types, cols)] for r in rows[self.shown:end]]
+        for cells in chunk:
+            self._natural = [max(n, cell.cell_len) for n, cell in zip(self._natural, cells)]
+        self.add_rows(chunk)
         self.shown = end
+        self.fit_columns()
         if end < min(len(rows), MAX_ROWS):
             self.call_after_refresh(self._add_chunk, generation, CHUNK)
 
@@ -99,6 +133,30 @@ class ResultsTable(DataTable):
         """Add every displayable row now (tests, export preview)."""
         while self.result is not None and self.shown < min(self.total, MAX_ROWS):
             self._add_chunk(self._generation, CHUNK)
+
+    def fit_columns(self) -> None:
+        """Collapse the widest columns so that every column fits the grid's width (see
+        `collapsed_widths`); called as rows arrive and when the grid is resized."""
+        cols = list(self.columns.values())
+        available = self.scrollable_content_region.width
+        if not cols or available <= 0 or len(self._natural) != len(cols):
+            return
+        labels = [c.label.cell_len for c in cols]
+        for c, w in zip(cols, collapsed_widths(self._natural, labels, available, self.cell_padding)):
+            if w is None:
+                c.auto_width = True
+            else:
+                c.auto_width, c.width = False, w
+        # DataTable recomputes its virtual size from the columns' widths on this flag (no public API)
+        self._require_update_dimensions = True
+        self.refresh()
+
+    def on_resize(self, _event) -> None:
+        self.fit_columns()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.post_message(self.RowOpened(event.cursor_row))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()

@@ -1,28 +1,35 @@
-"""The status bar: connection, model state, busy indicator and the last outcome."""
+"""The status bar: the last outcome, model state, connection and a busy indicator on one line;
+above it, while the last result has one, a line with its lint (all of them in the details pane, F8)."""
 from __future__ import annotations
 
 from rich.markup import escape
 from textual.app import ComposeResult
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widgets import LoadingIndicator, Static
 
 
-class StatusBar(Horizontal):
-    """The status line: `message` │ `model` │ `connection` (reactive texts) and a busy indicator
-    while `busy`."""
+class StatusBar(Vertical):
+    """The status area: the lints of the last statement on a line of their own (hidden when
+    there are none) above the status line: `message` │ `model` │ `connection` (reactive texts)
+    and a busy indicator while `busy`."""
 
     connection = reactive("", init=False)
     model = reactive("model: not loaded", init=False)
     message = reactive("ready", init=False)
+    lint = reactive("", init=False)  # the last result's lint, one line ("" hides the line)
+
     busy = reactive(False, init=False)
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="status-text")
-        yield LoadingIndicator(id="busy")
+        yield Static("", id="lint-line")
+        with Horizontal(id="status-line"):
+            yield Static("", id="status-text")
+            yield LoadingIndicator(id="busy")
 
     def on_mount(self) -> None:
         self.query_one("#busy").display = False
+        self.query_one("#lint-line").display = False
         self._refresh_text()
 
     def watch_connection(self) -> None:
@@ -33,6 +40,11 @@ class StatusBar(Horizontal):
 
     def watch_message(self) -> None:
         self._refresh_text()
+
+    def watch_lint(self, lint: str) -> None:
+        line = self.query_one("#lint-line", Static)
+        line.update(f"[b]lint[/b] (F8: details): {escape(lint)}" if lint else "")
+        line.display = bool(lint)
 
     def watch_busy(self, busy: bool) -> None:
         self.query_one("#busy").display = busy
