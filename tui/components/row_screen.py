@@ -28,6 +28,9 @@ def row_text(columns: list[str], types: list[str] | None, row) -> Text:
 
 
 class RowScreen(ModalScreen[None]):
+    """A dialog over the app showing result row `index` (0-based) of `total`: `columns` and their
+    ClickHouse `types` (None: unknown), each value in full (`row_text`). Escape, Enter or q close it."""
+
     BINDINGS = [Binding("escape,enter,q", "dismiss", "Close")]
 
     def __init__(self, columns: list[str], types: list[str] | None, row, index: int, total: int) -> None:
