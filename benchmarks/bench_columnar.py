@@ -27,7 +27,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,15 +56,10 @@ def _p50(xs):
 
 
 def _ab(fa, fb, n):
-    fa(), fb()
-    ta, tb = [], []
-    for _ in range(n):
-        t = time.perf_counter()
-        fa()
-        ta.append((time.perf_counter() - t) * 1000)
-        t = time.perf_counter()
-        fb()
-        tb.append((time.perf_counter() - t) * 1000)
+    """p50 ms of `fa` and of `fb`, timed alternately `n` times (benchmarks.floor.ab)."""
+    from benchmarks.floor import ab
+
+    ta, tb = ab(fa, fb, n)
     return _p50(ta), _p50(tb)
 
 

@@ -23,3 +23,22 @@ def raw_client(session):
         return
     with session.unit_of_work(), EMBEDDED.use(session.spec.path, lock_timeout()) as client:
         yield client
+
+
+def ab(fa, fb, n: int, warm: int = 1) -> tuple[list[float], list[float]]:
+    """Time `fa` and `fb` alternately, `n` times each after `warm` untimed rounds (noise on a
+    shared machine hits both alike): two lists of milliseconds."""
+    import time
+
+    for _ in range(warm):
+        fa()
+        fb()
+    ta, tb = [], []
+    for _ in range(n):
+        t = time.perf_counter()
+        fa()
+        ta.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        fb()
+        tb.append((time.perf_counter() - t) * 1000)
+    return ta, tb

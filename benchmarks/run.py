@@ -60,18 +60,9 @@ def timeit(fn, n, warm=1):
 
 def ab(fa, fb, n, warm=1):
     """Alternate A and B per iteration (noise on a shared machine hits both alike). ms lists."""
-    for _ in range(warm):
-        fa()
-        fb()
-    ta, tb = [], []
-    for _ in range(n):
-        t = time.perf_counter()
-        fa()
-        ta.append((time.perf_counter() - t) * 1000)
-        t = time.perf_counter()
-        fb()
-        tb.append((time.perf_counter() - t) * 1000)
-    return ta, tb
+    from benchmarks.floor import ab as alternate
+
+    return alternate(fa, fb, n, warm)
 
 
 def profile_top(fn, n=3, top=12) -> str:

@@ -56,3 +56,18 @@ async def run_sql(app, pilot, sql: str | None = None, key: str = "f5"):
     await pilot.press(key)
     await wait_for(pilot, lambda: app.queries_started > before and not app.running)
     await pilot.pause()
+
+
+SIZE = (150, 45)  # the terminal size of the Pilot tests (columns, lines)
+Q_EMBED = ("SELECT id, photo_id, photo_image_url, photo_embed, "
+           "cosineDistance(photo_embed, EMBED('a cat')) AS distance FROM photos ORDER BY distance LIMIT 5")
+
+
+def make_app(session, sql="SELECT 1", **kw):
+    """The app on `session` with `sql` in the editor; no model warm-up and no syntax highlighting
+    unless asked (they cost seconds and are tested on their own)."""
+    from tui.app import EmbedSQLApp
+
+    kw.setdefault("warm_model", False)
+    kw.setdefault("syntax", False)
+    return EmbedSQLApp(session=session, initial_sql=sql, **kw)

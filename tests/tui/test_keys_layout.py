@@ -4,21 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from tui.app import EmbedSQLApp
 from tui.components.editor import name_insertion
 from tui.components.results import MIN_COLLAPSED, collapsed_widths
 
-from tests.tui.pilot_support import run_sql, wait_for
+from tests.tui.pilot_support import Q_EMBED, SIZE, make_app, run_sql, wait_for
 
-SIZE = (150, 45)
-Q_EMBED = ("SELECT id, photo_id, photo_image_url, photo_embed, "
-           "cosineDistance(photo_embed, EMBED('a cat')) AS distance FROM photos ORDER BY distance LIMIT 5")
-
-
-def make_app(session, sql="SELECT 1", **kw):
-    kw.setdefault("warm_model", False)
-    kw.setdefault("syntax", False)
-    return EmbedSQLApp(session=session, initial_sql=sql, **kw)
 
 
 # -- completion on the keys a terminal sends ------------------------------------------------------
