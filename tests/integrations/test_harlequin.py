@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.photo_tables import create_photos, hybrid_sql
+from tests.tmux_support import wait_screen
 
 pytest.importorskip("harlequin")
 
@@ -178,20 +179,6 @@ def test_on_a_server(tmp_path, tiny_clip, embedder, monkeypatch, adapter_class):
 
 
 # ------------------------------------------------------------------------------ in tmux
-def _capture(sock: str) -> str:
-    return subprocess.run(["tmux", "-L", sock, "capture-pane", "-p", "-t", "app"],
-                          capture_output=True, text=True).stdout
-
-
-def _wait_screen(sock: str, *needles: str, timeout: float = 120.0) -> str:
-    end = time.monotonic() + timeout
-    text = ""
-    while time.monotonic() < end:
-        text = _capture(sock)
-        if all(n in text for n in needles):
-            return text
-        time.sleep(0.3)
-    raise AssertionError(f"{needles} not on the screen after {timeout} s:\n{text}")
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
@@ -209,11 +196,11 @@ def test_harlequin_in_tmux_shows_an_embed_result(dsn, tiny_clip, tmp_path):
     subprocess.run(["tmux", "-L", sock, "-f", "/dev/null", "new-session", "-d", "-s", "app", "-x", "160",
                     "-y", "45", " ".join(f"'{c}'" for c in cmd)], check=True)
     try:
-        _wait_screen(sock, "Query Editor", "default")  # started, catalog loaded
+        wait_screen(sock, "Query Editor", "default")  # started, catalog loaded
         sql = hybrid_sql(2)
         subprocess.run(["tmux", "-L", sock, "send-keys", "-t", "app", "-l", sql], check=True)
         subprocess.run(["tmux", "-L", sock, "send-keys", "-t", "app", "C-j"], check=True)  # run the query
-        screen = _wait_screen(sock, "Query Results (3 Records)")
+        screen = wait_screen(sock, "Query Results (3 Records)")
         lines = screen.splitlines()
         header = next(i for i, line in enumerate(lines) if "photo_id s" in line)
         assert "dist #.#" in lines[header]

@@ -13,26 +13,11 @@ import uuid
 import pytest
 
 from tests.support import REPO
+from tests.tmux_support import wait_screen
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
 
-def _capture(sock: str) -> str:
-    return subprocess.run(["tmux", "-L", sock, "capture-pane", "-p", "-t", "app"],
-                          capture_output=True, text=True).stdout
-
-
-def _wait_screen(sock: str, *needles: str, timeout: float = 120.0) -> str:
-    """The screen once it shows every needle (the timeout only bounds a hang: a cold start loads
-    textual, chdb and torch, slow on a loaded machine)."""
-    end = time.monotonic() + timeout
-    text = ""
-    while time.monotonic() < end:
-        text = _capture(sock)
-        if all(n in text for n in needles):
-            return text
-        time.sleep(0.2)
-    raise AssertionError(f"{needles} not on the screen after {timeout} s:\n{text}")
 
 
 @contextlib.contextmanager
@@ -63,11 +48,11 @@ def _keys(sock: str, *keys: str, literal: bool = False) -> None:
 
 def test_real_app_in_tmux(session, tiny_clip, tmp_path):
     with _app_in_tmux(session, tiny_clip, tmp_path) as sock:
-        _wait_screen(sock, "F5 runs the statement", "photo_embed Array")  # first screen + the catalog's column
+        wait_screen(sock, "F5 runs the statement", "photo_embed Array")  # first screen + the catalog's column
         _keys(sock, "SELECT photo_id, cosineDistance(photo_embed, EMBED('a cat')) AS distance "
                     "FROM photos ORDER BY photo_id", literal=True)
         _keys(sock, "F5")
-        screen = _wait_screen(sock, "5 rows", "astronaut", "rocket")
+        screen = wait_screen(sock, "5 rows", "astronaut", "rocket")
         assert "photo_id" in screen and "distance" in screen
         _keys(sock, "C-q")
         end = time.monotonic() + 10
@@ -86,24 +71,24 @@ def test_keys_as_a_terminal_sends_them(session, tiny_clip, tmp_path):
     """C-Space and C-@ (both NUL on the wire), Tab after a word, C-a, F6 and Enter, typed through
     tmux: what Pilot's key names would not catch."""
     with _app_in_tmux(session, tiny_clip, tmp_path) as sock:
-        _wait_screen(sock, "F5 runs the statement", "photo_embed Array")
+        wait_screen(sock, "F5 runs the statement", "photo_embed Array")
         _keys(sock, "C-a")  # select all: what is typed next replaces the whole default text
         _keys(sock, "SELECT count() FROM phot", literal=True)
-        screen = _wait_screen(sock, "SELECT count() FROM phot")
+        screen = wait_screen(sock, "SELECT count() FROM phot")
         assert "F5 runs the statement" not in screen, screen
         _keys(sock, "C-Space")  # a list: photos first
         _keys(sock, "Enter")  # takes it (without the list, Enter would start a new line)
-        _wait_screen(sock, "SELECT count() FROM photos")
+        wait_screen(sock, "SELECT count() FROM photos")
         _keys(sock, " WHERE length(photo_em", literal=True)
         _keys(sock, "C-@")  # one candidate: inserted at once
-        _wait_screen(sock, "length(photo_embed")
+        wait_screen(sock, "length(photo_embed")
         _keys(sock, ") = 512 AND photo_ima", literal=True)
         _keys(sock, "Tab")  # after a word, tab completes
-        _wait_screen(sock, "AND photo_image_url")
+        wait_screen(sock, "AND photo_image_url")
         _keys(sock, " != ''", literal=True)
         _keys(sock, "F5")
-        _wait_screen(sock, "1 row in")
+        wait_screen(sock, "1 row in")
         _keys(sock, "F6", "Enter")  # F6 focuses the grid: Enter opens the row at once
-        screen = _wait_screen(sock, "row 1 of 1")
+        screen = wait_screen(sock, "row 1 of 1")
         assert "UInt64" in screen and "5" in screen
         _keys(sock, "Escape")
