@@ -9,7 +9,7 @@ import os
 import struct
 import zlib
 
-from PIL import Image, PngImagePlugin
+from PIL import Image
 
 from tests.support import PHOTOS, jpeg_bytes, png_bomb_bytes
 
