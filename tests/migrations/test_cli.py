@@ -205,7 +205,7 @@ def _pty_run(tmp_path, argv, answer: bytes) -> tuple[int, str]:
     """Run the CLI on a pseudo-terminal; answer the y/N question with `answer`. Returns (exit
     status, everything the terminal showed)."""
     import pty
-    import select
+    import selectors
 
     master, slave = pty.openpty()
     p = subprocess.Popen([PY, "-m", "tui.cli", *argv], cwd=REPO, env=cli_env(tmp_path),
@@ -214,9 +214,13 @@ def _pty_run(tmp_path, argv, answer: bytes) -> tuple[int, str]:
     seen = b""
     answered = False
     deadline = time.monotonic() + 300  # bounds a hang; the test asserts on what was shown
+    # a selector, not select.select: this process may already hold more than 1024 descriptors
+    # (chdb keeps /proc task files of its finished threads open), which select() cannot watch
+    sel = selectors.DefaultSelector()
+    sel.register(master, selectors.EVENT_READ)
     try:
         while time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 1)
+            ready = sel.select(1)
             if ready:
                 try:
                     chunk = os.read(master, 4096)
@@ -232,6 +236,7 @@ def _pty_run(tmp_path, argv, answer: bytes) -> tuple[int, str]:
                 break
         return p.wait(timeout=60), seen.decode(errors="replace").replace("\r\n", "\n")
     finally:
+        sel.close()
         if p.poll() is None:
             p.kill()
             p.wait()
