@@ -236,15 +236,8 @@ class Session:
         in between; another embedsql process waits (`EMBEDSQL_LOCK_TIMEOUT`, or `timeout`
         seconds) and then fails with `EngineBusy` naming the holder. Nested units reuse the outer
         one. On a server this only groups the calls (nothing is held)."""
-        try:
-            with self.backend.client(timeout=timeout):
-                yield self
-        except EmbedSQLError:
-            raise
-        except Exception as exc:
-            if is_driver_error(exc):
-                raise map_error(exc, self.spec) from None
-            raise
+        with self._client(timeout=timeout):
+            yield self
 
     def release_engine(self) -> None:
         """Hand the embedded engine back now (when no unit of work is open), so a process in
@@ -253,9 +246,10 @@ class Session:
             self.backend.close()
 
     @contextlib.contextmanager
-    def _client(self):
+    def _client(self, timeout: float | None = None):
+        """The backend's client for the calls inside; driver errors become embedsql's."""
         try:
-            with self.backend.client() as c:
+            with self.backend.client(timeout=timeout) as c:
                 yield c
         except EmbedSQLError:
             raise
