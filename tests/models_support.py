@@ -99,26 +99,14 @@ def build_tiny(family: str, directory: Path, seed: int = 0) -> Path:
         from tests.support import build_tiny_clip
 
         return build_tiny_clip(directory, projection_dim=dim, seed=seed)
-    if family == "siglip":
+    if family in ("siglip", "siglip_spm"):  # siglip_spm: SigLIP (v1) as google/siglip-* ships, SentencePiece
         from transformers import SiglipConfig, SiglipImageProcessorPil, SiglipModel, SiglipProcessor
 
-        tok = _gemma_tokenizer()
+        tok = _gemma_tokenizer() if family == "siglip" else _siglip_spm_tokenizer(directory)
         cfg = SiglipConfig(
             text_config=dict(vocab_size=len(tok), hidden_size=dim, max_position_embeddings=64,
                              pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
-                             bos_token_id=tok.bos_token_id, **small),
-            vision_config=dict(hidden_size=dim, image_size=32, patch_size=8, **small))
-        model = SiglipModel(cfg)
-        proc = SiglipProcessor(image_processor=SiglipImageProcessorPil(size={"height": 32, "width": 32}),
-                               tokenizer=tok)
-    elif family == "siglip_spm":  # SigLIP (v1) as google/siglip-* ships: a SentencePiece tokenizer
-        from transformers import SiglipConfig, SiglipImageProcessorPil, SiglipModel, SiglipProcessor
-
-        tok = _siglip_spm_tokenizer(directory)
-        cfg = SiglipConfig(
-            text_config=dict(vocab_size=len(tok), hidden_size=dim, max_position_embeddings=64,
-                             pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, bos_token_id=None,
-                             **small),
+                             bos_token_id=tok.bos_token_id if family == "siglip" else None, **small),
             vision_config=dict(hidden_size=dim, image_size=32, patch_size=8, **small))
         model = SiglipModel(cfg)
         proc = SiglipProcessor(image_processor=SiglipImageProcessorPil(size={"height": 32, "width": 32}),
