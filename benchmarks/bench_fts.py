@@ -30,6 +30,18 @@ QUERIES = ["red tram", "ancient cathedral in Kraków", "misty lake at dusk", "fo
 DIM = 512
 
 
+
+def _rounds(fns, iters: int) -> None:
+    """Each (function, list) pair: one untimed call, then `iters` rounds calling every function
+    once per round (the load hits all alike), appending each call's milliseconds to its list."""
+    for f, _ in fns:
+        f()
+    for _ in range(iters):
+        for f, acc in fns:
+            t0 = time.perf_counter()
+            f()
+            acc.append((time.perf_counter() - t0) * 1000)
+
 def p50(xs):
     return statistics.median(xs)
 
@@ -151,13 +163,7 @@ def run(sizes, smoke: bool, iters: int = 9, json_path: Path | None = None, hnsw_
             for q, v in zip(QUERIES, qv):
                 fns = [(ts(q), t_ts), (duck_q(q), t_duck), (lance_q(q), t_lance), (hs(q, v), t_hs),
                        (lance_h(q, v), t_lh), (hs_raw(q, v), t_raw)]
-                for f, _ in fns:   # warm
-                    f()
-                for _ in range(iters):
-                    for f, acc in fns:
-                        t0 = time.perf_counter()
-                        f()
-                        acc.append((time.perf_counter() - t0) * 1000)
+                _rounds(fns, iters)
             # agreement: the same top-10 as DuckDB's BM25 (same tokens for ASCII queries)?
             agree = []
             for q in QUERIES:
@@ -185,13 +191,7 @@ def run(sizes, smoke: bool, iters: int = 9, json_path: Path | None = None, hnsw_
                 t_hh, t_lh2 = [], []
                 for q, v in zip(QUERIES, qv):
                     fns = [(hs(q, v), t_hh), (lance_h(q, v), t_lh2)]
-                    for f, _ in fns:
-                        f()
-                    for _ in range(iters):
-                        for f, acc in fns:
-                            t0 = time.perf_counter()
-                            f()
-                            acc.append((time.perf_counter() - t0) * 1000)
+                    _rounds(fns, iters)
                 res.update({"hybridsearch_rrf_hnsw_ms_p50": round(p50(t_hh), 2),
                             "lance_hybrid_same_rounds_ms_p50": round(p50(t_lh2), 2),
                             "hybrid_hnsw_vs_lance_hybrid": round(p50(t_hh) / p50(t_lh2), 2)})
