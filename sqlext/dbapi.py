@@ -585,7 +585,10 @@ class Cursor:
             if result.columns:
                 columns = list(zip(result.columns, result.types))
             elif is_query(sql):  # an empty result: its columns, asked without running it again
-                columns = session.columns_of(sql, params=params)
+                try:
+                    columns = session.columns_of(sql, params=params)
+                except UserFacingError:  # (several statements, a DESCRIBE the server refuses): it ran
+                    columns = []
             else:
                 return self
         self.description = _description(columns)

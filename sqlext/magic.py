@@ -107,7 +107,6 @@ def _magics_class():
             return self._sessions[key]
 
         def _run(self, args, cell: str):
-            from sqlext.db.session import is_query
             from sqlext.text.kinds import kind_of
             from sqlext.text.split import split_statements
 
@@ -119,9 +118,10 @@ def _magics_class():
                 for n, st in enumerate(statements, 1):
                     last = n == len(statements)
                     try:
-                        if last and is_query(st.text) and kind_of(st.text).format is None:
+                        kind = kind_of(st.text) if last else None
+                        if kind is not None and kind.returns_rows and kind.format is None:
                             return to_frame(session.query_df(st.text), thumbs=not args.no_thumbs)
-                        r = session.execute(st.text)
+                        r = session.execute(st)  # a Statement: error positions are the cell's
                     except Exception as exc:
                         if len(statements) > 1 and hasattr(exc, "message"):
                             exc.message = f"statement {n} of {len(statements)} (line {st.line}): {exc.message}"
