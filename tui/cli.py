@@ -293,6 +293,9 @@ def main(argv: list[str] | None = None) -> int:
     from .output import ReaderGone
     _quiet_libraries(debug)
     ctx = None
+    from sqlext.db.engine import EMBEDDED
+
+    saved_hook, saved_runtime = EMBEDDED.on_lock_wait, os.environ.get("EMBEDSQL_RUNTIME")
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -300,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
             os.environ["EMBEDSQL_RUNTIME"] = args.runtime
         ctx = Context(args)
         cmd = args.command or "tui"
-        if cmd != "tui":  # the TUI shows lock waits in its own status line
+        if cmd != "tui":  # (stderr belongs to the TUI's screen there: a lock wait shows as "running…")
             _report_lock_waits()
         if cmd == "query":
             return cmd_query(args, ctx)
@@ -324,6 +327,12 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if ctx is not None:
             ctx.close()
+        # main() may run inside another program (tests, a notebook): leave no process-wide state
+        EMBEDDED.on_lock_wait = saved_hook
+        if saved_runtime is None:
+            os.environ.pop("EMBEDSQL_RUNTIME", None)
+        else:
+            os.environ["EMBEDSQL_RUNTIME"] = saved_runtime
 
 
 def _report_lock_waits():

@@ -127,10 +127,6 @@ def _write_json(f, cols, types, rows, *, lines: bool) -> None:
 
 
 # -- Parquet -----------------------------------------------------------------------------------------
-def arrow_type(type_name: str):
-    """The Arrow type a ClickHouse column is exported as (see the module docstring)."""
-    return _arrow(chtext.parse_type(type_name))[0]
-
 
 def _arrow(t: chtext.CHType):
     """(Arrow type, converter from the Python value or None when the value goes as it is)."""

@@ -212,5 +212,7 @@ def test_harlequin_in_tmux_shows_an_embed_result(dsn, tiny_clip, tmp_path):
         while time.monotonic() < end and subprocess.run(
                 ["tmux", "-L", sock, "has-session", "-t", "app"], capture_output=True).returncode == 0:
             time.sleep(0.2)
+        assert subprocess.run(["tmux", "-L", sock, "has-session", "-t", "app"],
+                              capture_output=True).returncode != 0, "ctrl+q did not quit Harlequin"
     finally:
         subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True)

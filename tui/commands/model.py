@@ -93,12 +93,12 @@ def _stamp(args, ctx) -> int:
 def prepare_fast_path(ctx, session) -> None:
     """After an ingest (the model is loaded on torch anyway): export it for the ONNX fast path, so
     the next query in a new process starts without torch. Best effort: a failure is a warning."""
-    from embed.errors import EmbedError
+    from ..errors import error_text
 
     try:
         made = session.embedder.prepare_fast_path()
-    except EmbedError as exc:
-        ctx.warn(f"the fast path for queries could not be prepared: {exc.message}")
+    except Exception as exc:  # noqa: BLE001 - the rows are stored: anything here (an unwritable cache, ...) is a warning
+        ctx.warn(f"the fast path for queries could not be prepared: {error_text(exc)}")
         return
     if made:
         ctx.err.print(f"[dim]exported the model for the fast path: {made}[/dim]", highlight=False)
