@@ -8,6 +8,8 @@ out that work offline (sqlext.db.model_check).
 """
 from __future__ import annotations
 
+from sqlext.text.ddl import qualified_name
+
 from sqlext.db.model_check import check_column_model
 
 BUILTIN_TABLE = "photos"
@@ -20,5 +22,6 @@ def check_table(session, identity, *, model_ref: str | None = None, table: str =
     other than `identity` (an embed.identity.ModelIdentity). Nothing recorded, or no table: no check."""
     recorded = session.catalog.column_model_record(table, column)
     check_column_model(table, column, recorded, identity,
-                       lambda: session.query(f"SELECT count() FROM {table}").rows[0][0],
+                       lambda: session.query(f"SELECT count() FROM {qualified_name(table, always=True)}",
+                                             verbatim=True).rows[0][0],
                        model_ref=model_ref, using="the migrations are for")
