@@ -4,7 +4,7 @@ same CLIP-like data and the same text queries, in one run (issue 10, item 5). No
     python -m benchmarks.bench_peers [--rows 25000,200000] [--queries 30] [--k 10]
         [--vectors PATH [--query-vectors PATH] [--vector-column NAME]]
         [--systems embedsql,embedsql-fresh,chdb-exact,chdb-hnsw,duckdb,lancedb,numpy] [--dim 512] [--smoke]
-        [--json PATH] [--md PATH]
+        [--keep DIR] [--json PATH] [--md PATH]
 
 For each table size, each filter (none; `u < N` uniform and `c < N` cluster-correlated, keeping
 0.1 %, 1 %, 10 %, 50 % of the rows; see benchmarks/clipdata.py) and each system: p50 latency over
@@ -28,6 +28,11 @@ Systems:
 - LanceDB: IVF-HNSW-SQ index (HnswSq), cosine, defaults; `where(…, prefilter=True)`.
 - numpy: the exact floor: `X_f @ q` + argpartition over the filtered rows only (X_f materialized
   before timing).
+`--keep DIR` keeps the built tables and indexes in DIR (one folder per data set: rows, dimension,
+seed, queries, source) and reuses them in a later run: an index over 200k rows takes minutes to
+tens of minutes to build per system on 2 cores, and the queries can then be rerun alone. A reused
+index reports the build time measured when it was built (`build_reused` in the JSON says which).
+
 DuckDB and LanceDB come from the `bench` extra (`pip install -e '.[bench]'`); a system whose
 package is missing is reported as not installed.
 """
@@ -35,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import hashlib
 import json
 import os
 import shutil
@@ -104,17 +110,38 @@ def _installed(mod: str) -> bool:
 # ---------------------------------------------------------------------------------------------
 # systems: each has build(vs) -> seconds, and query(i, where) -> list of ids
 
+def _built(tmp: Path, system: str) -> float | None:
+    """The build seconds recorded for `system` in a kept folder, or None when it is not built."""
+    f = tmp / f"built-{system}.json"
+    return json.loads(f.read_text())["build_s"] if f.exists() else None
+
+
+def _mark_built(tmp: Path, system: str, seconds: float) -> None:
+    (tmp / f"built-{system}.json").write_text(json.dumps({"build_s": seconds, "at": time.strftime("%Y-%m-%d %H:%M"),
+                                                          "loadavg": list(os.getloadavg())}))
+
+
 def build_chdb(tmp: Path, vs, index_spec: str):
+    """The chdb table `v` (id, u, c, vec) with its HNSW index, in tmp/chdb: (Session, build seconds,
+    reused?)."""
     import sqlext
     from benchmarks.bench_hnsw_defaults import create_vector_table
 
     s = sqlext.connect(dsn=f"chdb://{tmp}/chdb", embedder=QueryVectors(vs.queries))
+    t = _built(tmp, "chdb")
+    if t is not None:
+        with raw_client(s) as c:
+            if c.command("SELECT count() FROM v") == len(vs.images):
+                return s, t, True
     with raw_client(s) as c:
         t = create_vector_table(c, "v", vs, index_spec)
-    return s, t
+    _mark_built(tmp, "chdb", t)
+    return s, t, False
 
 
-def build_duckdb(vs):
+def build_duckdb(tmp: Path, vs):
+    """DuckDB table `v` with a vss HNSW index (cosine), in the file tmp/duck.db (vss's experimental
+    persistence, so a kept folder can be reused): (connection, build seconds, reused?)."""
     import duckdb
     import duckdb_extension_vss
     import pyarrow as pa
@@ -123,8 +150,15 @@ def build_duckdb(vs):
                                  "vss.duckdb_extension"))
     if not ext:
         raise RuntimeError("duckdb-extension-vss ships no vss.duckdb_extension file")
-    con = duckdb.connect()
+    t = _built(tmp, "duckdb")
+    path = tmp / "duck.db"
+    if t is None and path.exists():
+        path.unlink()
+    con = duckdb.connect(str(path))
     con.execute(f"LOAD '{ext[0]}'")
+    con.execute("SET hnsw_enable_experimental_persistence = true")
+    if t is not None:
+        return con, t, True
     d = vs.images.shape[1]
     tbl = pa.table({"id": pa.array(range(len(vs.images)), pa.int32()), "u": pa.array(vs.u.astype("int16")),
                     "c": pa.array(vs.c.astype("int16")),
@@ -134,10 +168,15 @@ def build_duckdb(vs):
     con.unregister("src")
     t = time.perf_counter()
     con.execute("CREATE INDEX vi ON v USING HNSW (vec) WITH (metric = 'cosine')")
-    return con, time.perf_counter() - t
+    t = time.perf_counter() - t
+    con.execute("CHECKPOINT")
+    _mark_built(tmp, "duckdb", t)
+    return con, t, False
 
 
 def build_lancedb(tmp: Path, vs):
+    """LanceDB table `v` with an IVF-HNSW-SQ index (cosine), in tmp/lance: (table, build seconds,
+    reused?)."""
     import lancedb
     import pyarrow as pa
     from lancedb.index import HnswSq
@@ -147,13 +186,25 @@ def build_lancedb(tmp: Path, vs):
                     "c": pa.array(vs.c.astype("int16")),
                     "vec": pa.FixedSizeListArray.from_arrays(pa.array(vs.images.reshape(-1)), d)})
     db = lancedb.connect(str(tmp / "lance"))
+    t = _built(tmp, "lancedb")
+    if t is not None:
+        return db.open_table("v"), t, True
     table = db.create_table("v", data=tbl, mode="overwrite")
     t = time.perf_counter()
     table.create_index("vec", config=HnswSq(distance_type="cosine"))  # new API: the column comes first
-    return table, time.perf_counter() - t
+    t = time.perf_counter() - t
+    _mark_built(tmp, "lancedb", t)
+    return table, t, False
 
 
 # ---------------------------------------------------------------------------------------------
+
+def _report_build(out: dict, system: str, reused: bool) -> None:
+    if reused:
+        out["build_reused"].append(system)
+    print(f"  {system}: table + index {'reused, built' if reused else 'built'} in {out['build_s'][system]:.0f} s",
+          flush=True)
+
 
 def run_size(vs, args, tmp: Path, systems: list[str], notes: list[str]) -> dict:
     import numpy as np
@@ -164,19 +215,24 @@ def run_size(vs, args, tmp: Path, systems: list[str], notes: list[str]) -> dict:
     n, d = vs.images.shape
     k = args.k
     nq = len(vs.queries)
-    out = {"rows": n, "dim": d, "queries": nq, "build_s": {}, "cells": []}
+    out = {"rows": n, "dim": d, "queries": nq, "build_s": {}, "build_reused": [], "cells": []}
     lits = [format_vector(q) for q in vs.queries]
     index_spec = f"vector_similarity('hnsw', 'cosineDistance', {d})"
     session = con = lance = None
     if {"embedsql", "embedsql-fresh", "chdb-exact", "chdb-hnsw"} & set(systems):
-        session, out["build_s"]["chdb"] = build_chdb(tmp, vs, index_spec)
-        print(f"  chdb: table + HNSW index in {out['build_s']['chdb']:.0f} s", flush=True)
+        session, out["build_s"]["chdb"], reused = build_chdb(tmp, vs, index_spec)
+        _report_build(out, "chdb", reused)
     if "duckdb" in systems:
-        con, out["build_s"]["duckdb"] = build_duckdb(vs)
-        print(f"  duckdb: HNSW index in {out['build_s']['duckdb']:.0f} s", flush=True)
+        con, out["build_s"]["duckdb"], reused = build_duckdb(tmp, vs)
+        _report_build(out, "duckdb", reused)
     if "lancedb" in systems:
-        lance, out["build_s"]["lancedb"] = build_lancedb(tmp, vs)
-        print(f"  lancedb: index in {out['build_s']['lancedb']:.0f} s", flush=True)
+        lance, out["build_s"]["lancedb"], reused = build_lancedb(tmp, vs)
+        _report_build(out, "lancedb", reused)
+    if args.build_only:
+        for h in (session, con):
+            if h is not None:
+                h.close()
+        return out
     cells = [Cell("none", 1.0)] + [Cell(kd, s) for kd in ("uniform", "correlated") for s in SELECTIVITIES if s < 1]
     hold = raw_client(session) if session is not None else None
     c = hold.__enter__() if hold is not None else None
@@ -278,7 +334,9 @@ def markdown(result: dict) -> str:
         n = size["rows"]
         L += [f"### {n:,} rows x {size['dim']}, {size['queries']} text queries, top-{result['k']}", ""]
         b = size["build_s"]
-        L.append("Index build: " + ", ".join(f"{k} {v:.0f} s" for k, v in b.items()) + "." if b else "")
+        reused = size.get("build_reused", [])
+        L.append("Index build: " + ", ".join(f"{k} {v:.0f} s" + (" (kept from an earlier run)" if k in reused else "")
+                                              for k, v in b.items()) + "." if b else "")
         L.append("")
         systems = [s for s in SYSTEMS if any(s in c["systems"] for c in size["cells"])]
         L.append("| filter (rows kept) | " + " | ".join(LABELS[s] for s in systems) + " |")
@@ -335,6 +393,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--dim", type=int, default=512, help="dimension of the synthetic vectors")
     ap.add_argument("--smoke", action="store_true", help="2,000 rows of 64-d, 5 queries: proves it runs")
+    ap.add_argument("--keep", metavar="DIR", help="keep built tables and indexes in DIR and reuse them")
+    ap.add_argument("--build-only", action="store_true", help="build (or check) the tables and indexes, run no query")
     ap.add_argument("--json")
     ap.add_argument("--md")
     args = ap.parse_args(argv)
@@ -362,7 +422,8 @@ def main(argv=None) -> int:
             versions[mod] = None
     result = {"smoke": args.smoke, "k": args.k, "systems": systems, "notes": notes, "versions": versions,
               "cores": os.cpu_count(), "loadavg_start": list(os.getloadavg()), "sizes": []}
-    tmp = Path(tempfile.mkdtemp(prefix="embedsql-peers-"))
+    tmp = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="embedsql-peers-"))
+    tmp.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     try:
         full = None
@@ -377,18 +438,21 @@ def main(argv=None) -> int:
                 vs = VectorSet(full.images[:n], full.queries, full.u[:n], full.c[:n], full.cluster[:n], full.source)
             else:
                 vs = make_clip_like(n, args.queries, dim=args.dim, seed=args.seed)
-            size_dir = tmp / f"n{n}"
-            size_dir.mkdir()
+            key = hashlib.sha1((vs.source + json.dumps(vs.params, sort_keys=True, default=str)).encode()).hexdigest()[:8]
+            size_dir = tmp / f"n{n}-d{vs.images.shape[1]}-seed{args.seed}-q{args.queries}-{key}"
+            size_dir.mkdir(exist_ok=True)
             res = run_size(vs, args, size_dir, systems, notes)
             res["data"] = vs.source
             res["geometry"] = clip_stats(vs)
             result["sizes"].append(res)
-            shutil.rmtree(size_dir, ignore_errors=True)
+            if not args.keep:
+                shutil.rmtree(size_dir, ignore_errors=True)
             if args.json:
                 Path(args.json).write_text(json.dumps(result, indent=1))
             del vs
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
     result["loadavg_end"] = list(os.getloadavg())
     result["total_s"] = round(time.perf_counter() - t0, 1)
     md = markdown(result)

@@ -105,7 +105,12 @@ class _EmbeddedManager:
         self.lock_fd: int | None = None
         self.depth = 0
         self.last_used = 0.0
-        self._timer: threading.Timer | None = None
+        # the idle release: one long-lived thread waits for `_release_due` (a monotonic time, or
+        # None). A thread started per unit of work cost a thread start per query, and under load
+        # a start could wait long for the new thread to be scheduled.
+        self._release_due: float | None = None
+        self._wake = threading.Condition(threading.Lock())
+        self._releaser: threading.Thread | None = None
         self.on_lock_wait = None
 
     # -- lock file ---------------------------------------------------------------------------
@@ -238,9 +243,7 @@ class _EmbeddedManager:
                         hint="wait for the running statement to finish",
                     )
                 try:
-                    if self._timer is not None:
-                        self._timer.cancel()
-                        self._timer = None
+                    self._release_due = None
                     if self.client is not None and self.path != path:
                         if self.depth:
                             raise EngineBusy(
@@ -296,13 +299,34 @@ class _EmbeddedManager:
             self.mutex.release()
 
     def _schedule_release(self):
+        """Close the engine IDLE_RELEASE_S after this unit of work unless another begins (called
+        holding `mutex`, at depth 0)."""
         if IDLE_RELEASE_S <= 0:
             self._close()
             return
-        t = threading.Timer(IDLE_RELEASE_S, self._release_if_idle)
-        t.daemon = True
-        self._timer = t
+        with self._wake:
+            self._release_due = time.monotonic() + IDLE_RELEASE_S
+            if self._releaser is not None and self._releaser.is_alive():
+                self._wake.notify()
+                return
+        # the first release of this process (or of a forked child, where the thread is gone)
+        t = threading.Thread(target=self._release_loop, name="embedsql-engine-release", daemon=True)
+        self._releaser = t
         t.start()
+
+    def _release_loop(self):
+        while True:
+            with self._wake:
+                due = self._release_due
+                if due is None:
+                    self._wake.wait()
+                    continue
+                delay = due - time.monotonic()
+                if delay > 0:
+                    self._wake.wait(delay)
+                    continue
+                self._release_due = None
+            self._release_if_idle()
 
     def _release_if_idle(self):
         if not self.mutex.acquire(blocking=False):
@@ -316,9 +340,7 @@ class _EmbeddedManager:
     def release_now(self, path: Path | None = None):
         with self.mutex:
             if self.depth == 0 and (path is None or self.path == path):
-                if self._timer is not None:
-                    self._timer.cancel()
-                    self._timer = None
+                self._release_due = None
                 self._close()
 
 

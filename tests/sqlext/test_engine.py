@@ -90,6 +90,24 @@ def test_idle_release_closes_the_engine(tmp_path):
     s.close()
 
 
+def test_units_of_work_share_one_release_thread(tmp_path):
+    """Each unit of work schedules the idle release; one thread serves them all (a thread started
+    per query cost a thread start per query), and the engine still closes once they stop."""
+    import threading
+
+    s = sqlext.connect(dsn=f"chdb://{tmp_path}/db")
+    for _ in range(20):
+        s.query("SELECT 1")
+    releasers = [t for t in threading.enumerate() if t.name == "embedsql-engine-release"]
+    assert len(releasers) == 1
+    deadline = time.monotonic() + 30
+    while EMBEDDED.client is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert EMBEDDED.client is None
+    assert [t for t in threading.enumerate() if t.name == "embedsql-engine-release"] == releasers
+    s.close()
+
+
 def test_threads_waiting_for_another_process_do_not_block_each_other(tmp_path, monkeypatch):
     """A thread waiting for another process's file lock does not hold the in-process mutex: a
     second thread with a shorter patience fails naming that process (not "busy in this
