@@ -11,8 +11,9 @@ The planner knows the statement, the table and its index, so for each top-k sear
 2. picks a plan: an **exact scan** (the vector index ignored through
    `ignore_data_skipping_indices`, so other skip indexes still help the filter) when the filter
    keeps few rows or the table is small, else the **index with post-filtering** and a fetch
-   multiplier sized from the selectivity (`vector_search_index_fetch_multiplier` = 3 / s, so the
-   index hands over about three times the candidates needed to find k rows passing the filter);
+   multiplier sized from the selectivity (`vector_search_index_fetch_multiplier` = 6 / s, so the
+   index hands over about six times the candidates needed to find k rows passing the filter, and
+   ClickHouse's candidate limit `max_limit_for_vector_search_queries` raised to match);
    the cost model weighs the rows an exact scan reads against the candidates the index must
    produce (`PlannerConfig`);
 3. checks the answer: when the index plan returns fewer than k rows, the statement runs again as
@@ -39,7 +40,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-__all__ = ["PlannerConfig", "SearchPlan", "VectorPlan", "Planner", "PLAN_KEYS", "HNSW_EF_SEARCH", "ef_for_rows"]
+__all__ = ["PlannerConfig", "SearchPlan", "VectorPlan", "Planner", "PLAN_KEYS", "HNSW_EF_SEARCH", "ef_for_rows",
+           "LIMIT_KEY"]
 
 #: The shipped `hnsw_candidate_list_size_for_search` for a vector query the planner does not plan
 #: (ClickHouse's default is 256). On CLIP-like data with ClickHouse's index construction defaults
@@ -72,9 +74,16 @@ PLAN_KEYS = frozenset({
     "force_data_skipping_indices",
 })
 EF_KEY = "hnsw_candidate_list_size_for_search"
+#: ClickHouse uses a vector index only while LIMIT x fetch multiplier stays within this setting
+#: (default 1000): beyond it, the index hands over at most that many candidates. At 200k
+#: CLIP-like rows and a 1 % filter (multiplier 313), that cap left 9.1 rows on average and
+#: recall@10 0.78; with the limit raised to the candidates asked for, 10 rows and 0.96
+#: (benchmarks/RESULTS.md). A filtered index plan raises it when it needs more.
+LIMIT_KEY = "max_limit_for_vector_search_queries"
+CLICKHOUSE_MAX_LIMIT = 1000
 #: Settings the planner sends; a server that lacks any of them gets no plan (ClickHouse < 25.8).
 NEEDED_SETTINGS = ("vector_search_filter_strategy", "vector_search_index_fetch_multiplier", EF_KEY,
-                   "ignore_data_skipping_indices")
+                   "ignore_data_skipping_indices", LIMIT_KEY)
 
 
 @dataclass
@@ -86,15 +95,19 @@ class PlannerConfig:
 
     - index_fixed: the index search's cost before it hands over any candidate;
     - candidate_cost: per candidate fetched (k × multiplier);
-    - safety: candidates fetched per row needed, divided by the selectivity (3: the filter's
-      expected share of the candidates is three times k);
+    - safety: candidates fetched per row needed, divided by the selectivity (6: the filter's
+      expected share of the candidates is six times k). At 200k CLIP-like rows with a 1 % filter,
+      3 gave recall@10 0.96 (uniform filter) and 0.89 with short answers to rerun (filter
+      correlated with the clusters); 6 gave 0.99 and full answers for both, at 1.5x the time of
+      3 and a sixth of an exact scan's (benchmarks/RESULTS.md). Above ~6 % selectivity the
+      candidate list (ef) is the larger of the two, so 6 costs nothing more there;
     - max_multiplier: ClickHouse's upper bound for vector_search_index_fetch_multiplier;
     - ef_search: hnsw_candidate_list_size_for_search sent with an index plan the user did not
       tune; None: by table size (`ef_for_rows`)."""
 
     index_fixed: float = 5000.0
     candidate_cost: float = 10.0
-    safety: float = 3.0
+    safety: float = 6.0
     max_multiplier: int = 1000
     ef_search: int | None = None
 
@@ -366,6 +379,10 @@ class Planner:
             if mults:
                 settings["vector_search_filter_strategy"] = "postfilter"
                 settings["vector_search_index_fetch_multiplier"] = max(mults)
+                # the candidates the multiplier asks for must be allowed through (LIMIT_KEY)
+                wanted = max((sp.k + sp.offset) * (sp.multiplier or 1) for sp in index_plans)
+                if LIMIT_KEY not in user and wanted > CLICKHOUSE_MAX_LIMIT:
+                    settings[LIMIT_KEY] = wanted
         if exact_idx:
             settings["ignore_data_skipping_indices"] = ",".join(exact_idx)
         every_idx = sorted({i for sp in plans for i in sp.indexes})

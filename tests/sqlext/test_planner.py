@@ -20,7 +20,7 @@ import pytest
 import sqlext
 from benchmarks.floor import raw_client
 from sqlext.db.engine import EMBEDDED
-from sqlext.db.planner import EF_KEY, PlannerConfig, ef_for_rows
+from sqlext.db.planner import EF_KEY, LIMIT_KEY, PlannerConfig, ef_for_rows
 
 from tests.sqlext.planner_support import assert_answer, expected_rows, make_table, small_clip_like, vec
 
@@ -88,10 +88,10 @@ def test_the_planner_picks_exact_for_selective_filters_and_the_index_for_loose_o
     r = session.query(f"SELECT id, cosineDistance(vec, {vec(vs.queries[0])}) AS d FROM t_idx "
                       f"WHERE {vs.where('uniform', sel)} ORDER BY d LIMIT 10")
     s = r.stats.plan.searches[0]
-    # 1 % of 12k rows: 300x the candidates cost more than scanning; 10 % / 50 %: 30x / 6x do not
+    # 1 % of 12k rows: 600x the candidates cost more than scanning; 10 % / 50 %: 60x / 12x do not
     assert s.choice == ("exact" if sel == 0.01 else "index")
     if s.choice == "index":
-        assert s.multiplier == int(np.ceil(3 / (s.matching / N)))
+        assert s.multiplier == int(np.ceil(6 / (s.matching / N)))
         assert r.stats.plan.settings["vector_search_index_fetch_multiplier"] == s.multiplier
         assert r.stats.plan.settings["vector_search_filter_strategy"] == "postfilter"
     else:
@@ -195,6 +195,32 @@ def test_a_short_index_answer_is_rerun_exactly(session, vs):
     r = session.query(f"SELECT * FROM (SELECT id, cosineDistance(vec, {vec(q)}) AS d FROM t_idx "
                       f"WHERE {vs.where('correlated', 0.01)} ORDER BY d LIMIT 10) ORDER BY d")
     assert_answer(r.rows, vs, q, vs.mask("correlated", 0.01), 10, plan=r.stats.plan)
+
+
+def test_many_candidates_are_let_through_clickhouses_limit(session, vs):
+    """ClickHouse hands over at most `max_limit_for_vector_search_queries` (1000) candidates: a
+    1 % filter with a 600x multiplier asks for 6,000, and the plan raises the limit to that, so
+    the index answers in full (no exact rerun). A limit the user sets is theirs."""
+    session.planner.config = PlannerConfig(ef_search=1024, index_fixed=0, candidate_cost=0.1, safety=6.0)
+    mask = vs.mask("uniform", 0.01)
+    where = vs.where("uniform", 0.01)
+    for q in vs.queries[:4]:
+        r = session.query(f"SELECT id, cosineDistance(vec, {vec(q)}) AS d FROM t_idx WHERE {where} "
+                          f"ORDER BY d LIMIT 10")
+        plan = r.stats.plan
+        sp = plan.searches[0]
+        assert sp.choice == "index" and sp.multiplier == int(np.ceil(6 / (sp.matching / N)))
+        assert plan.settings[LIMIT_KEY] == 10 * sp.multiplier > 1000
+        assert not plan.reran, plan.checked
+        assert_answer(r.rows, vs, q, mask, 10, plan=plan)
+    r = session.query(f"SELECT id, cosineDistance(vec, {vec(q)}) AS d FROM t_idx WHERE {where} "
+                      f"ORDER BY d LIMIT 10", settings={LIMIT_KEY: 1000})
+    assert LIMIT_KEY not in r.stats.plan.settings
+    assert_answer(r.rows, vs, q, mask, 10, plan=r.stats.plan)  # short answers still rerun exactly
+    # a multiplier that stays within the limit adds nothing
+    r = session.query(f"SELECT id, cosineDistance(vec, {vec(q)}) AS d FROM t_idx WHERE {vs.where('uniform', 0.5)} "
+                      f"ORDER BY d LIMIT 10")
+    assert r.stats.plan.searches[0].choice == "index" and LIMIT_KEY not in r.stats.plan.settings
 
 
 def test_the_check_reruns_when_rows_are_missing(session, vs):
