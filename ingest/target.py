@@ -230,7 +230,7 @@ class Target:
 
     def count_rows(self) -> int:
         """The number of rows in the table."""
-        return int(self.session.query(f"SELECT count() FROM {self.sql_table}", verbatim=True).rows[0][0])
+        return self.session.count_rows(self.table)
 
     def check_dim(self, got: int, source: str) -> None:
         """Raise UsageError when `got`-element vectors (from `source`, named in the message) do not

@@ -8,8 +8,6 @@ out that work offline (sqlext.db.model_check).
 """
 from __future__ import annotations
 
-from sqlext.text.ddl import qualified_name
-
 from sqlext.db.model_check import check_column_model
 
 BUILTIN_TABLE = "photos"
@@ -21,7 +19,5 @@ def check_table(session, identity, *, model_ref: str | None = None, table: str =
     """Raise sqlext.db.model_check.ModelMismatch when `table`.`column` exists and records a model
     other than `identity` (an embed.identity.ModelIdentity). Nothing recorded, or no table: no check."""
     recorded = session.catalog.column_model_record(table, column)
-    check_column_model(table, column, recorded, identity,
-                       lambda: session.query(f"SELECT count() FROM {qualified_name(table, always=True)}",
-                                             verbatim=True).rows[0][0],
+    check_column_model(table, column, recorded, identity, lambda: session.count_rows(table),
                        model_ref=model_ref, using="the migrations are for")

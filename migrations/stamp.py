@@ -40,7 +40,7 @@ def stamp(session, identity, *, table: str = BUILTIN_TABLE, column: str = BUILTI
     if recorded.get("model") and identity.matches(recorded) and (old_dim in (None, identity.dim)):
         say("info", f"{table}.{column} already records {identity.describe()}")
         return []
-    rows = int(session.query(f"SELECT count() FROM {where}", verbatim=True).rows[0][0])
+    rows = session.count_rows(table)
     if rows:
         if not force or (old_dim is not None and old_dim != identity.dim):
             err = mismatch(table, column, recorded or {"model": "(none)", "dim": str(old_dim or "")}, identity, rows)

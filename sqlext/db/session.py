@@ -387,7 +387,6 @@ class Session:
         """EMBED compared with a column that records another model: ModelMismatch (see
         sqlext.db.model_check), positioned at the EMBED call."""
         from .model_check import ModelMismatch, check_column_model
-        from ..text import ddl
 
         for call, table, col in refs:
             try:
@@ -398,8 +397,7 @@ class Session:
                 continue
             try:
                 check_column_model(table, col, recorded, self.embedder.identity,
-                                   lambda: self._raw_query(f"SELECT count() FROM {ddl.qualified_name(table, always=True)}")[0][0],
-                                   model_ref=self.embedder.runtime.model_ref)
+                                   lambda: self.count_rows(table), model_ref=self.embedder.runtime.model_ref)
             except ModelMismatch as exc:
                 where = f"{exc.table}.{exc.column}"
                 msg = exc.message.replace(f"{where} is for model", f"{where}, which is for model", 1)
@@ -420,6 +418,15 @@ class Session:
                     line=call.line, col=call.col,
                     hint="use the model the column was filled with (--model / EMBEDSQL_MODEL)",
                 )
+
+    def count_rows(self, table: str) -> int:
+        """The number of rows in `table` ('t' or 'db.t', quoted or not; the session's database
+        when none is named): `SELECT count() FROM` it, sent verbatim. Raises `ServerError` (no
+        such table, or the server refuses) and the connection errors of `query`."""
+        from ..text import ddl
+
+        return int(self.query(f"SELECT count() FROM {ddl.qualified_name(table, always=True)}",
+                              verbatim=True).rows[0][0])
 
     def rewrite(self, sql: "str | Statement") -> str:
         """The exact SQL that would be sent (several statements joined by ';\\n')."""
