@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import re
 import time
 from dataclasses import dataclass, field
 
@@ -551,29 +550,60 @@ class _Chain:
                 c.invalidate(table)
 
 
-_COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
-_LOSSES = (
-    (re.compile(r"^\s*DROP\s+(?:TEMPORARY\s+)?(TABLE|DATABASE|DICTIONARY)\s+(?:IF\s+EXISTS\s+)?([\w.`\"]+)", re.I),
-     lambda m: f"drops {m.group(1).lower()} {m.group(2)}"),
-    (re.compile(r"^\s*TRUNCATE\s+(?:TABLE\s+)?(?:IF\s+EXISTS\s+)?([\w.`\"]+)", re.I),
-     lambda m: f"empties table {m.group(1)}"),
-    (re.compile(r"\bDROP\s+COLUMN\s+(?:IF\s+EXISTS\s+)?([\w`\"]+)", re.I),
-     lambda m: f"drops column {m.group(1)}"),
-    (re.compile(r"^\s*(?:DELETE\s+FROM\s+([\w.`\"]+)|ALTER\s+TABLE\s+([\w.`\"]+)\s.*?\bDELETE\s+WHERE\b)",
-                re.I | re.S),
-     lambda m: f"deletes rows of table {m.group(1) or m.group(2)}"),
-)
+def _losses_of(text: str) -> list[str]:
+    """The data-loss phrases of one statement, read from its tokens (comments and string literals
+    are not words, so `SELECT 'DROP COLUMN x'` loses nothing)."""
+    from sqlext.errors import EmbedSQLError
+    from sqlext.text.tokens import read_name, tokenize
+
+    from .render import _skip, _words
+
+    try:
+        toks = tokenize(text)
+    except EmbedSQLError:
+        return []
+
+    def name_at(i: int) -> str | None:
+        """The (dotted) name at i, as written; None when there is none."""
+        parts, j = read_name(toks, i)
+        return toks.src(i, j) if parts else None
+
+    out: list[str] = []
+    if _words(toks, 0, "DROP"):
+        i = _skip(toks, 1, "TEMPORARY")
+        for what in ("TABLE", "DATABASE", "DICTIONARY"):
+            if _words(toks, i, what):
+                name = name_at(_skip(toks, i + 1, "IF", "EXISTS"))
+                if name:
+                    out.append(f"drops {what.lower()} {name}")
+    elif _words(toks, 0, "TRUNCATE"):
+        name = name_at(_skip(toks, _skip(toks, 1, "TABLE"), "IF", "EXISTS"))
+        if name:
+            out.append(f"empties table {name}")
+    elif _words(toks, 0, "DELETE", "FROM"):
+        name = name_at(2)
+        if name:
+            out.append(f"deletes rows of table {name}")
+    elif _words(toks, 0, "ALTER", "TABLE"):
+        table = name_at(2)
+        for i in range(3, len(toks)):
+            if toks[i].depth:
+                continue
+            if _words(toks, i, "DROP", "COLUMN"):
+                col = name_at(_skip(toks, i + 2, "IF", "EXISTS"))
+                if col:
+                    out.append(f"drops column {col}")
+            elif _words(toks, i, "DELETE", "WHERE") and table:
+                out.append(f"deletes rows of table {table}")
+    return out
 
 
 def data_losses(migration: Migration) -> list[str]:
     """What reverting `migration` throws away, one phrase per statement of its down part that
     drops or empties a table, database, dictionary or column, or deletes rows ("drops table
-    photos"). Read from
-    the statements' text (comments removed); [] when the down part loses no stored data."""
+    photos"). Read from the statements' tokens (sqlext.text.tokens: comments and string
+    literals are not read as words); [] when the down part loses no stored data."""
     out = []
     for step in migration.steps("down"):
-        text = _COMMENTS.sub(" ", step.text)
-        for pattern, say in _LOSSES:
-            for m in pattern.finditer(text):
-                out.append(say(m))
+        out += _losses_of(step.text)
     return out

@@ -283,3 +283,18 @@ def test_data_losses_of_the_builtin_down_parts(mdir):
           "DROP DATABASE IF EXISTS d;\nALTER TABLE t DELETE WHERE 1;")
     (mine,) = load([mdir], builtin=False)
     assert data_losses(mine) == ["empties table db.t", "drops database d", "deletes rows of table t"]
+
+
+def test_data_losses_read_words_not_strings_or_comments(mdir):
+    """A string literal or a comment that spells a loss is not one; quoted names are kept as
+    written; an ALTER with several actions lists each column it drops."""
+    from migrations.files import load
+    from migrations.runner import data_losses
+
+    write(mdir, "0101_y.sql", "SELECT 1;",
+          "ALTER TABLE t COMMENT COLUMN c 'DROP COLUMN x; DELETE WHERE 1';\n"
+          "INSERT INTO log VALUES ('DROP TABLE photos'); -- DROP TABLE q\n"
+          "ALTER TABLE `my db`.t DROP COLUMN IF EXISTS `a b`, DROP COLUMN c, MODIFY COLUMN d String;\n"
+          "DROP VIEW v;\nALTER TABLE u UPDATE x = 1 WHERE 1;")
+    (mine,) = load([mdir], builtin=False)
+    assert data_losses(mine) == ["drops column `a b`", "drops column c"]
