@@ -217,6 +217,38 @@ def _vector_index_defs(t: Tokens) -> list[tuple[str, str, int, int]]:
     return out
 
 
+def _fts_columns(t: Tokens) -> list[tuple[str, str]]:
+    """(table as written, column) of every full-text index (`INDEX i col TYPE fts`) a MyScale
+    CREATE TABLE or ALTER TABLE ... ADD INDEX defines."""
+    toks = t.tokens
+
+    def column_of(a: int, b: int) -> str | None:
+        # [IF NOT EXISTS] name col TYPE fts
+        _, j = _index_name(toks, a)
+        if j + 2 < b and is_name(toks[j]) and _words(toks, j + 1, "TYPE") and toks[j + 2].low == "fts":
+            return toks[j].text
+        return None
+
+    out = []
+    alter = _parse_alter(t)
+    if alter is not None:
+        for a, b in alter.commands:
+            if _words(toks, a, "ADD", "INDEX"):
+                col = column_of(a + 2, b)
+                if col:
+                    out.append((alter.name.text, col))
+        return out
+    ct = parse_create(t)
+    if ct is not None:
+        open_i = next(k for k, x in enumerate(toks) if x.type == TokenType.L_PAREN and x.depth == 0)
+        for a, b in split_args(toks, open_i, match_close(toks, open_i)):
+            if _words(toks, a, "INDEX"):
+                col = column_of(a + 1, b)
+                if col:
+                    out.append((ct.name, col))
+    return out
+
+
 def vector_indexes(sql: "str | Tokens") -> list[tuple[str, str]]:
     """(table, index) of every vector index a (MyScale or ClickHouse) statement adds."""
     return [(table, idx) for table, idx, _, _ in _vector_index_defs(_lex(sql))]
@@ -245,7 +277,9 @@ def _index_info(t: Tokens, index: str, a: int, b: int, catalog: StaticCatalog, t
 
 def learn(catalog: StaticCatalog, sql: "str | Tokens") -> None:
     """Teach a StaticCatalog what a MyScale statement creates: vector column dimensions (from
-    `CHECK length(col) = N`), models (from `COMMENT 'embedsql:model=...'`), vector indexes."""
+    `CHECK length(col) = N`), models (from `COMMENT 'embedsql:model=...'`), vector indexes, and
+    full-text indexes (on ClickHouse the bridge stores their tokens in `<col>__tokens`, which
+    TextSearch in a later migration then reads)."""
     t = _lex(sql)
     toks = t.tokens
     ct = parse_create(t)
@@ -269,6 +303,8 @@ def learn(catalog: StaticCatalog, sql: "str | Tokens") -> None:
         col, info = _index_info(t, index, a, b, catalog, table)
         if col and info is not None:
             catalog.add_index(table, col, info)
+    for table, col in _fts_columns(t):
+        catalog.add_text_tokens(table, col)
     alter = _parse_alter(t)
     if alter is not None:
         for a, b in alter.commands:

@@ -52,6 +52,25 @@ def test_learn_from_ddl():
     assert cat.column_model("photos", "photo_embed") == "openai/clip-vit-base-patch32"
     idx = cat.vector_index("photos", "photo_embed")
     assert (idx.name, idx.type, idx.metric, idx.dim) == ("photo_embed_index", "MSTG", "Cosine", 512)
+    # 0003's FTS index: on ClickHouse its tokens are stored in search_text__tokens
+    assert cat.text_tokens_column("photos", "search_text") == "search_text__tokens"
+    assert cat.text_tokens_column("photos", "photo_description") is None
+
+
+def test_plan_reads_the_token_column_an_earlier_migration_made(tmp_path):
+    """`migrate plan` offline: TextSearch in a later migration reads the stored token column of the
+    built-in FTS index (learned from 0003), as it does against the live table; a CREATE TABLE
+    with its own FTS index is learned the same way."""
+    (tmp_path / "0100_hits.sql").write_text(
+        "-- +up\nCREATE TABLE docs (id UInt64, body String, INDEX b_fts body TYPE fts GRANULARITY 1) "
+        "ENGINE = MergeTree ORDER BY id;\n"
+        "CREATE VIEW cats AS SELECT id, TextSearch(search_text, 'cat') AS s FROM photos ORDER BY s DESC LIMIT 10;\n"
+        "CREATE VIEW hits AS SELECT id, TextSearch(body, 'cat') AS s FROM docs ORDER BY s DESC LIMIT 10;\n"
+        "-- +down\nDROP VIEW hits;\nDROP VIEW cats;\nDROP TABLE docs;\n")
+    _, steps = plan(load([tmp_path]), "clickhouse")
+    sql = {st.source.split(" AS ")[0]: " ".join(st.sql) for st in steps if st.source.startswith("CREATE VIEW")}
+    assert "search_text__tokens" in sql["CREATE VIEW cats"], sql
+    assert "body__tokens" in sql["CREATE VIEW hits"], sql
 
 
 def test_vector_indexes_found_in_each_form():
