@@ -66,14 +66,18 @@ def ingest_unsplash(session, photos_tsv, *, limit: int | None = None, keywords=N
 
 
 def ingest_images(session, paths: Iterable[str | Path] | str | Path, *, descriptions=None,
-                  **options) -> IngestReport:
+                  ignore: Iterable[str | Path] = (), **options) -> IngestReport:
     """Local image files: folders (recursive), globs or files. `descriptions`: a dict file -> text,
-    or a file (Markdown table or TSV/CSV: file, description) filling photo_description."""
+    or a file (Markdown table or TSV/CSV: file, description) filling photo_description; a
+    descriptions file inside a scanned folder is not reported as a skipped non-image, nor are
+    the files in `ignore`. Other files in a folder that are not images are reported as skipped."""
     if isinstance(paths, (str, Path)):
         paths = [paths]
+    ignore = list(ignore)
     if descriptions is not None and not isinstance(descriptions, dict):
+        ignore.append(descriptions)
         descriptions = read_descriptions(descriptions)
-    items = list(image_items(paths, descriptions=descriptions))
+    items = list(image_items(paths, descriptions=descriptions, ignore=ignore))
     if not any(not it.meta.get("_skip") for it in items):
         from sqlext.errors import UsageError
 
@@ -98,8 +102,7 @@ def ingest_demo(session, photos_dir: str | Path | None = None, **options) -> Ing
     sources = d / "SOURCES.md"
     desc = read_descriptions(sources) if sources.is_file() else {}
     desc = {k: _LICENCE.sub("", v).strip() for k, v in desc.items()}
-    photos = sorted(p for p in d.iterdir() if p.is_file() and p.name != "SOURCES.md")  # not a photo, not skipped
-    return ingest_images(session, photos or [d], descriptions=desc, **options)
+    return ingest_images(session, [d], descriptions=desc, ignore=[sources], **options)
 
 
 _LICENCE = re.compile(r"\s*(?:Public domain|CC0|CC[ -]BY|No known copyright)\b.*$", re.I)

@@ -172,20 +172,23 @@ def search_text(meta: dict, extra: str = "") -> str:
 
 # ------------------------------------------------------------------ local images
 
-def find_images(spec: str | os.PathLike, skipped: list[tuple[Path, str]] | None = None) -> list[Path]:
+def find_images(spec: str | os.PathLike, skipped: list[tuple[Path, str]] | None = None, *,
+                ignore: Iterable[str | os.PathLike] = ()) -> list[Path]:
     """A directory (recursive), a glob (** allowed) or one file -> image files, sorted. In a
     directory, a file is an image when its extension is one the installed Pillow can open
     (`embed.fetch.image_extensions`: AVIF, JFIF, HEIC with pillow-heif, ...); every other file
-    is appended to `skipped` as (path, reason), so the caller reports it."""
+    is appended to `skipped` as (path, reason), so the caller reports it, except the files in
+    `ignore` (paths; a descriptions file kept beside the photos), which are left out silently."""
     from embed.fetch import image_extensions
 
     text = str(spec)
     p = Path(text).expanduser()
     if p.is_dir():
         exts = image_extensions()
+        left_out = {Path(x).expanduser().resolve() for x in ignore}
         files = []
         for q in p.rglob("*"):
-            if not q.is_file():
+            if not q.is_file() or (left_out and q.resolve() in left_out):
                 continue
             if q.suffix.lower() in exts:
                 files.append(q)
@@ -204,15 +207,19 @@ def find_images(spec: str | os.PathLike, skipped: list[tuple[Path, str]] | None 
     return sorted({q.resolve() for q in files})
 
 
-def image_items(specs: Iterable[str | os.PathLike], *, descriptions: dict[str, str] | None = None) -> Iterator[Item]:
+def image_items(specs: Iterable[str | os.PathLike], *, descriptions: dict[str, str] | None = None,
+                ignore: Iterable[str | os.PathLike] = ()) -> Iterator[Item]:
     """Local image files. id = hash of the absolute path; photo_id = the path relative to the folder
-    given (the file name for a single file); photo_image_url = the absolute path."""
+    given (the file name for a single file); photo_image_url = the absolute path. Files in a
+    folder scan that are not images are items with a `_skip` reason (reported), except those in
+    `ignore` (`find_images`)."""
     descriptions = descriptions or {}
+    ignore = list(ignore)
     for spec in specs:
         p = Path(str(spec)).expanduser()
         base = p.resolve() if p.is_dir() else None
         skipped: list[tuple[Path, str]] = []
-        found = find_images(spec, skipped)
+        found = find_images(spec, skipped, ignore=ignore)
         for f, reason in sorted(skipped):
             yield Item(0, f.name, "", str(f), {"_skip": reason})
         for f in found:

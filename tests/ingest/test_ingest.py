@@ -197,6 +197,19 @@ def test_local_folder_metadata_and_rerun(photos, tmp_path):
     assert count(photos) == 3
 
 
+def test_descriptions_file_in_the_folder_is_not_a_skipped_image(photos, tmp_path):
+    """`--descriptions` naming a file inside the scanned folder: read, not reported as a
+    non-image; another non-image beside it still is (the demo's folder works the same way)."""
+    root = tmp_path / "pics"
+    _save(root / "a.jpg", (200, 10, 10), (40, 40))
+    (root / "SOURCES.md").write_text("| file | description |\n|---|---|\n| a.jpg | a red square |\n")
+    (root / "notes.txt").write_text("not an image")
+    r = ingest_images(photos, [root], descriptions=root / "SOURCES.md", report_path=tmp_path / "f.tsv")
+    assert (r.inputs, r.ingested, r.skipped) == (2, 1, 1)
+    assert [f for f, _ in r.failures] == [str((root / "notes.txt").resolve())]
+    assert photos.query("SELECT photo_description FROM photos").rows == [("a red square",)]
+
+
 def test_no_images_found(photos, tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(UsageError, match="no image files"):
@@ -207,7 +220,7 @@ def test_no_images_found(photos, tmp_path):
 
 def test_demo_photos_with_descriptions(photos):
     r = ingest_demo(photos)
-    assert (r.ingested, r.failed) == (13, 0)
+    assert (r.inputs, r.ingested, r.failed, r.skipped) == (13, 13, 0, 0)  # SOURCES.md is not an input
     rows = dict(photos.query("SELECT photo_id, photo_description FROM photos").rows)
     assert rows["chelsea.jpg"] == "Close-up of a tabby cat's face with green eyes."
     assert all(d and "CC0" not in d and "Public domain" not in d for d in rows.values())
