@@ -298,7 +298,7 @@ class Session:
             refs = self._column_refs(tokens, calls)
             self._check_models(refs)
             t0 = time.perf_counter()
-            embedded = self.embedder.embed(queries)
+            embedded = self._embed(queries, calls)
             stats.embed_ms = (time.perf_counter() - t0) * 1000
             ls = self.embedder.last_stats()
             stats.cache_hits, stats.cache_misses = ls.hits, ls.misses
@@ -327,6 +327,20 @@ class Session:
         searches = _recognize(sent_tokens, kinds, self.dialect)
         return Prepared(src.text, statements, stats, kinds, sent_tokens, sent,
                         recognized=list(statements), searches=searches)
+
+    def _embed(self, queries, calls):
+        """The embedder's vectors for `queries`; an input error about one EMBED call as a whole
+        (weights that cancel) names that call as written, at its line and column."""
+        from embed.errors import InputError
+
+        try:
+            return self.embedder.embed(queries)
+        except InputError as exc:
+            call = next((c for c in calls if c.query.describe() == exc.input), None)
+            if call is None:
+                raise
+            raise RewriteError(f"cannot embed {call.text}: {exc.reason}", line=call.line, col=call.col,
+                               hint=exc.hint) from None
 
     def _prepare_large(self, src: Statement) -> Prepared | None:
         """A large statement (a data dump's INSERT) with nothing for embedsql to do in it (no

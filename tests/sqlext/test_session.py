@@ -55,6 +55,16 @@ def test_image_path_embed_finds_its_photo_with_myscale_distance(session):
     assert any("distance" in n for n in r.stats.translations)
 
 
+def test_weights_that_cancel_name_the_call_as_written(session):
+    """EMBED('cat'*0): the error quotes the call as the user wrote it, at its position, not a
+    normalised form of it."""
+    with pytest.raises(RewriteError) as e:
+        session.query("SELECT id FROM photos\nORDER BY cosineDistance(photo_embed, EMBED('cat'*0)) LIMIT 1")
+    assert "cannot embed EMBED('cat'*0): the combined vector is zero" in e.value.message
+    assert (e.value.line, e.value.col) == (2, 38)
+    assert "weights cancel" in e.value.hint
+
+
 def test_rewrite_shows_the_exact_sql_sent(session):
     sql = "SELECT id FROM photos ORDER BY cosineDistance(photo_embed, EMBED('a red cup of coffee')) LIMIT 1 -- EMBED('x')"
     out = session.rewrite(sql)
