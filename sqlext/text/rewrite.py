@@ -225,6 +225,11 @@ def _parse_term(sql: str, arg: list[Token], fail) -> Term:
     if rest:
         if weight is None and len(rest) in (2, 3) and rest[0].type == TokenType.STAR:
             weight = _number(rest[1:], arg_text, fail)
+        elif rest[0].type in (TokenType.STRING, TokenType.NUMBER) or rest[0].type in _SIGNS:
+            # 'cat' 'dog', 'cat' 2 * 'dog', 'cat' -'dog': two inputs with no comma between them
+            before = sql[arg[0].start:rest[0].start].rstrip()
+            raise fail(f"a comma is missing after {before} (each input is its own argument)",
+                       f"put a comma between {before} and {sql[rest[0].start:arg[-1].end]}")
         else:
             raise _not_literal(arg_text, fail)
     kind, value = atom
