@@ -20,7 +20,7 @@ import pytest
 import sqlext
 from benchmarks.floor import raw_client
 from sqlext.db.engine import EMBEDDED
-from sqlext.db.planner import EF_KEY, LIMIT_KEY, PlannerConfig, ef_for_rows
+from sqlext.db.planner import EF_KEY, LIMIT_KEY, PlannerConfig, ef_for_rows, filtered_ef_factor
 
 from tests.sqlext.planner_support import assert_answer, expected_rows, make_table, small_clip_like, vec
 
@@ -286,7 +286,20 @@ def test_the_shipped_ef_goes_with_an_unfiltered_index_plan(db, vs):
     ef = ef_for_rows(N)  # 256 for 12k rows
     assert r.stats.plan.kind == "index" and r.stats.plan.settings == {EF_KEY: ef}
     assert {x[2] for x in r.rows} == {ef} and len(r.rows) == 10
+    # a filter searches deeper: the list grows by 0.2 / selectivity, between 1x and 4x
+    for sel, factor in ((0.1, 2), (0.5, 1)):
+        r = s.query(f"SELECT id, cosineDistance(vec, {vec(vs.queries[0])}) AS d, getSetting('{EF_KEY}') FROM t_idx "
+                    f"WHERE {vs.where('uniform', sel)} ORDER BY d LIMIT 10")
+        sp = r.stats.plan.searches[0]
+        assert sp.choice == "index"
+        want = int(np.ceil(ef * filtered_ef_factor(sp.matching / N)))
+        assert r.stats.plan.settings[EF_KEY] == want and {x[2] for x in r.rows} == {want}
+        assert want == pytest.approx(ef * factor, rel=0.1)
     s.close()
+
+
+def test_filtered_ef_factor():
+    assert [filtered_ef_factor(x) for x in (1.0, 0.5, 0.2, 0.1, 0.05, 0.01, 0.0)] == [1, 1, 1, 2, 4, 4, 4]
 
 
 def test_explain_shows_the_plan_without_running_the_statement(session, vs):
