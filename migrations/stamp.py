@@ -8,9 +8,12 @@ ingestion accept it.
   (a user asserting that a folder holds a copy of the recorded model, for a column that records a
   name but no digest). Mixing two models' vectors in one column is never done silently.
 - The built-in migrations' state rows are rewritten with the checksums of the built-in files filled
-  in for the new model, so `migrate status` shows them applied and unchanged.
+  in for the new model, so `migrate status` shows them applied and unchanged. The built-in table is
+  changed, and its state rewritten, under the migration lock, as `migrate` changes it.
 """
 from __future__ import annotations
+
+import contextlib
 
 from sqlext.errors import UsageError
 from sqlext.text.ddl import length_constraint_names, qualified_name, quote_identifier, split_table_name, string_literal
@@ -19,10 +22,12 @@ from .model import BUILTIN_COLUMN, BUILTIN_TABLE
 
 
 def stamp(session, identity, *, table: str = BUILTIN_TABLE, column: str = BUILTIN_COLUMN, force: bool = False,
-          on_event=None) -> list[str]:
+          on_event=None, lock_timeout: float = 30.0) -> list[str]:
     """Record `identity` (embed.identity.ModelIdentity) on `table`.`column`; returns the
     statements run ([] when the column already records this model). UsageError when the table or
-    column does not exist, or the table has rows and the change is not allowed (see above)."""
+    column does not exist, or the table has rows and the change is not allowed (see above). The
+    built-in table's migration state is rewritten under the migration lock (waiting up to
+    `lock_timeout` seconds: migrations.state.LockTimeout, naming the holder)."""
     from sqlext.db.model_check import mismatch
 
     say = on_event or (lambda kind, text: None)
@@ -52,12 +57,15 @@ def stamp(session, identity, *, table: str = BUILTIN_TABLE, column: str = BUILTI
     if old_dim is not None and old_dim != identity.dim:
         statements += _resize(session, table, where, info.create_query, column, identity.dim)
     statements.append(f"ALTER TABLE {where} COMMENT COLUMN {quote_identifier(column)} {string_literal(identity.tag())}")
-    for sql in statements:
-        say("step", sql)
-        session.command(sql)
-    catalog.invalidate()
-    if (db in (None, "") or db == catalog.database) and name == BUILTIN_TABLE and column == BUILTIN_COLUMN:
-        _rewrite_builtin_state(session, identity, say)
+    builtin = (db in (None, "") or db == catalog.database) and name == BUILTIN_TABLE and column == BUILTIN_COLUMN
+    # the built-in table belongs to the migrations: change it and their state under their lock
+    with _builtin_runner(session, identity, say, lock_timeout) if builtin else contextlib.nullcontext() as runner:
+        for sql in statements:
+            say("step", sql)
+            session.command(sql)
+        catalog.invalidate()
+        if runner is not None:
+            _rewrite_builtin_state(runner, identity, say)
     say("done", f"{table}.{column} now records {identity.describe()}")
     return statements
 
@@ -86,13 +94,23 @@ def _resize(session, table, where, create_query, column, dim) -> list[str]:
     return out
 
 
-def _rewrite_builtin_state(session, identity, say) -> None:
+@contextlib.contextmanager
+def _builtin_runner(session, identity, say, lock_timeout: float):
+    """A Runner of the built-in migrations filled in for `identity`, holding the migration lock
+    (waiting up to `lock_timeout` s) for the block, so no `migrate` runs meanwhile."""
     from .files import load_builtin
     from .runner import Runner
 
-    migrations = load_builtin(identity)
-    runner = Runner(session, migrations)
-    for st in runner.status():
+    runner = Runner(session, load_builtin(identity), lock_timeout=lock_timeout,
+                    on_event=lambda kind, text: say("info", text) if kind == "wait" else None)
+    with runner._locked():
+        yield runner
+
+
+def _rewrite_builtin_state(runner, identity, say) -> None:
+    """Record the built-in migrations of `runner` (filled in for `identity`) as applied: their
+    checksums change with the model. Called holding the migration lock (`_builtin_runner`)."""
+    for st in runner.statuses(lock_live=False):
         if st.state == "applied" and st.changed and st.migration is not None:
             mig = st.migration
             runner.state.write(mig, "applied", done=len(mig.up), total=len(mig.up),

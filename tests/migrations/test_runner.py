@@ -298,3 +298,31 @@ def test_data_losses_read_words_not_strings_or_comments(mdir):
           "DROP VIEW v;\nALTER TABLE u UPDATE x = 1 WHERE 1;")
     (mine,) = load([mdir], builtin=False)
     assert data_losses(mine) == ["drops column `a b`", "drops column c"]
+
+
+def test_model_stamp_rewrites_the_state_under_the_migration_lock(session, tmp_path):
+    """`model stamp` of the built-in table rewrites the built-in migrations' state rows: it waits
+    for the migration lock like `migrate` does, so a run holding it cannot interleave."""
+    from embed.identity import identify
+    from migrations.runner import Db
+    from migrations.stamp import stamp
+    from tests.models_support import build_tiny
+
+    r = runner(session)
+    r.up()  # the default model's identity, no rows
+    mine = identify(str(build_tiny("clip", tmp_path / "model", seed=0)))
+    holder = MigrationLock(Db(session), ttl_s=120, timeout_s=5).acquire()
+    try:
+        with pytest.raises(LockTimeout):
+            stamp(session, mine, lock_timeout=1.0)
+    finally:
+        holder.release()
+    session.catalog.invalidate()
+    assert session.catalog.column_model("photos", "photo_embed") == "openai/clip-vit-base-patch32"  # untouched
+    events = []
+    stamp(session, mine, lock_timeout=10.0, on_event=lambda k, t: events.append((k, t)))
+    assert any("recorded as applied" in t for _, t in events), events
+    after = Runner(session, load([], builtin=True, model=mine))
+    assert {s.label: (s.state, s.changed) for s in after.status()} == {
+        "0001_photos_table": ("applied", False), "0002_photo_embed_index": ("applied", False),
+        "0003_photos_text_index": ("applied", False)}
