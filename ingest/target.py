@@ -151,9 +151,7 @@ class Target:
     columns: dict[str, str] = field(default_factory=dict)  # actual column -> ClickHouse type
     comments: dict[str, str] = field(default_factory=dict)
     dim: int | None = None
-    release_engine: bool = True  # embedded: let other processes in between batches
-    release_every: float = 2.0  # seconds between such openings
-    _last_release: float = field(default_factory=time.monotonic)
+    release_engine: bool = True  # embedded: let a waiting process in between batches
     _pause: bool = False
 
     @classmethod
@@ -287,15 +285,14 @@ class Target:
         return n
 
     def _maybe_release(self) -> None:
-        """On the embedded engine, close it between batches every `release_every` seconds, and
-        pause briefly before the next batch, so a TUI or query in another terminal gets a turn
-        (reopening costs ~0.1 s, so not after every batch)."""
+        """On the embedded engine, when another process waits for it (a TUI or a query in another
+        terminal: `Session.engine_wanted`), close it between batches and pause briefly before the
+        next batch, so that process gets its turn. Nobody waiting, the engine stays open: chdb
+        leaves threads and file descriptors behind at each reopen (sqlext.db.engine)."""
         if not self.release_engine or not self.session.embedded:
             return
-        now = time.monotonic()
-        if now - self._last_release >= self.release_every:
+        if self.session.engine_wanted():
             self.session.release_engine()
-            self._last_release = now
             self._pause = True
 
     def _yield_gap(self) -> None:

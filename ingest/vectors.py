@@ -159,7 +159,6 @@ def ingest_vectors(session, source, *, metadata=None, vector_column: str | None 
     cmap = {**DEFAULT_MAP, **parse_column_map(column_map)}
     parts = find_parts(source, metadata)
     target = Target.open(session, table, cmap, release_engine=release_engine)
-    target.release_every = 5.0  # bulk import: reopening the engine costs ~0.1 s
     id_col, vec_col = target.id_col, target.vector_col
     existing = target.existing_ids()
     seen: set[int] = set()

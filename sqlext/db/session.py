@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from .config import ConnectionSpec, resolve
-from .engine import Backend, is_driver_error, map_error
+from .engine import EMBEDDED, Backend, is_driver_error, map_error
 from .sent import SentText, elide_vectors
 from ..errors import EmbedSQLError, RewriteError, SQLSyntaxError, UsageError
 from ..text.kinds import Kind, kind_of, statement_kind, table_refs
@@ -238,6 +238,11 @@ class Session:
         one. On a server this only groups the calls (nothing is held)."""
         with self._client(timeout=timeout):
             yield self
+
+    def engine_wanted(self) -> bool:
+        """Embedded: is another process waiting for the engine this session holds open? (False on
+        a server.) Long jobs call `release_engine` between steps when it is."""
+        return self.backend.embedded and EMBEDDED.wanted(self.spec.path)
 
     def release_engine(self) -> None:
         """Hand the embedded engine back now (when no unit of work is open), so a process in

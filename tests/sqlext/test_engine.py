@@ -78,10 +78,14 @@ def test_one_process_switches_between_databases(tmp_path):
     b.close()
 
 
-def test_idle_release_closes_the_engine(tmp_path):
+def test_idle_release_closes_the_engine(tmp_path, monkeypatch):
+    """Nobody asks for the engine: it is closed IDLE_KEEP_S after the last unit of work."""
+    from sqlext.db import engine
+
+    monkeypatch.setattr(engine, "IDLE_KEEP_S", 1.0)
     s = sqlext.connect(dsn=f"chdb://{tmp_path}/db")
     s.query("SELECT 1")
-    deadline = time.monotonic() + 30  # the release comes IDLE_RELEASE_S after the query; this bounds a hang
+    deadline = time.monotonic() + 30  # the release comes IDLE_KEEP_S after the query; this bounds a hang
     while EMBEDDED.client is not None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert EMBEDDED.client is None
@@ -90,11 +94,55 @@ def test_idle_release_closes_the_engine(tmp_path):
     s.close()
 
 
-def test_units_of_work_share_one_release_thread(tmp_path):
+def test_pauses_do_not_reopen_the_engine(tmp_path):
+    """Pauses longer than IDLE_RELEASE_S, with nobody else asking, keep the engine open: chdb
+    leaves threads and file descriptors behind each time an engine with MergeTree tables is
+    closed and opened again, and a long session would pile them up."""
+    from sqlext.db.engine import IDLE_RELEASE_S
+
+    s = sqlext.connect(dsn=f"chdb://{tmp_path}/db")
+    s.command("CREATE TABLE t (x Int32) ENGINE = MergeTree ORDER BY x")
+    s.query("SELECT count() FROM t")
+    client = EMBEDDED.client
+    threads = len(os.listdir("/proc/self/task"))
+    for _ in range(4):
+        time.sleep(IDLE_RELEASE_S * 2.5)
+        assert s.query("SELECT count() FROM t").rows == [(0,)]
+        assert EMBEDDED.client is client
+    # a reopen each pause left about 5 threads behind each time (chdb 4.4)
+    assert len(os.listdir("/proc/self/task")) < threads + 8
+    s.close()
+    assert EMBEDDED.client is None  # closing the session still hands the engine back at once
+
+
+def test_an_idle_holder_hands_over_when_asked(tmp_path, monkeypatch):
+    """A process that used the engine and went idle keeps it open, until a process waiting for
+    it touches the lock file: then it hands it over within about IDLE_RELEASE_S."""
+    dsn = f"chdb://{tmp_path}/db"
+    monkeypatch.setenv("EMBEDSQL_LOCK_TIMEOUT", "20")
+    s = sqlext.connect(dsn=dsn)
+    s.command("CREATE TABLE t (a Int32) ENGINE = MergeTree ORDER BY a")
+    s.command("INSERT INTO t VALUES (7)")
+    time.sleep(1.0)
+    assert EMBEDDED.client is not None  # idle, nobody asked: still open
+    r = subprocess.run([sys.executable, "-m", "tui.cli", "query", "--dsn", dsn, "SELECT sum(a) FROM t",
+                        "--format", "tsv"], capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "EMBEDSQL_LOCK_TIMEOUT": "20"})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "7"
+    assert EMBEDDED.client is None  # handed over
+    assert s.query("SELECT count() FROM t").rows == [(1,)]  # and taken back when needed
+    s.close()
+
+
+def test_units_of_work_share_one_release_thread(tmp_path, monkeypatch):
     """Each unit of work schedules the idle release; one thread serves them all (a thread started
     per query cost a thread start per query), and the engine still closes once they stop."""
     import threading
 
+    from sqlext.db import engine
+
+    monkeypatch.setattr(engine, "IDLE_KEEP_S", 1.0)
     s = sqlext.connect(dsn=f"chdb://{tmp_path}/db")
     for _ in range(20):
         s.query("SELECT 1")
