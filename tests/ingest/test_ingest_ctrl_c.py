@@ -18,7 +18,7 @@ import pytest
 
 import sqlext
 from ingest import stable_id
-from tui.commands.ingest import STOP_NOTICE
+from tui.commands.ingest import INGEST_STOP_NOTICE
 from tui.interrupts import EXIT_NOW
 
 from tests.ingest.ingest_support import create_photos
@@ -134,7 +134,7 @@ def test_first_ctrl_c_writes_what_is_downloaded_and_stops(tmp_path, tiny_clip, h
     try:
         assert held.asked[FAST].wait(120), p.stderr.read()  # images 0..FAST-1 are downloaded
         p.send_signal(signal.SIGINT)
-        _until(p, STOP_NOTICE)
+        _until(p, INGEST_STOP_NOTICE)
         # the download under way ends at its timeout (3 s); then the run reports and exits
         assert p.wait(timeout=120) == 130
         err = p.stderr.read()
@@ -158,7 +158,7 @@ def test_second_ctrl_c_exits_at_once(tmp_path, tiny_clip, held):
     try:
         assert held.asked[FAST].wait(120), p.stderr.read()
         p.send_signal(signal.SIGINT)
-        _until(p, STOP_NOTICE)
+        _until(p, INGEST_STOP_NOTICE)
         p.send_signal(signal.SIGINT)  # the run waits for the held download (up to 100 s)
         assert p.wait(timeout=90) == 130
         assert not held.release.is_set()  # it did not wait for the download

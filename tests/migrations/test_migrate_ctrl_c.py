@@ -13,7 +13,7 @@ import sqlext
 from migrations import Runner, load
 from migrations.runner import Db
 from migrations.state import MigrationLock
-from tui.commands.migrate import STOP_NOTICE
+from tui.commands.migrate import MIGRATE_STOP_NOTICE
 from tui.interrupts import EXIT_NOW
 
 from tests.migrations.migration_support import PY, REPO, cli_env, write
@@ -76,7 +76,7 @@ def test_first_ctrl_c_finishes_the_statement_and_starts_no_other(tmp_path, dsn, 
     try:
         assert slow.started.wait(120), p.stderr.read()  # statement 2 runs in the engine
         p.send_signal(signal.SIGINT)
-        _until(p, STOP_NOTICE)  # said at once, while the statement still runs
+        _until(p, MIGRATE_STOP_NOTICE)  # said at once, while the statement still runs
         assert p.poll() is None and not slow.finish.is_set()
         slow.finish.set()
         assert p.wait(timeout=120) == 130
@@ -108,7 +108,7 @@ def test_second_ctrl_c_exits_at_once_and_the_run_resumes(tmp_path, dsn, mdir, sl
     try:
         assert slow.started.wait(120), p.stderr.read()
         p.send_signal(signal.SIGINT)
-        _until(p, STOP_NOTICE)
+        _until(p, MIGRATE_STOP_NOTICE)
         p.send_signal(signal.SIGINT)
         assert p.wait(timeout=60) == 130  # while the server still holds the statement's data
         assert not slow.finish.is_set()
@@ -143,7 +143,7 @@ def test_first_ctrl_c_during_down_stops_the_revert_between_statements(tmp_path, 
     try:
         assert slow.started.wait(120), p.stderr.read()
         p.send_signal(signal.SIGINT)
-        _until(p, STOP_NOTICE)
+        _until(p, MIGRATE_STOP_NOTICE)
         slow.finish.set()
         assert p.wait(timeout=120) == 130
         err = p.stderr.read()

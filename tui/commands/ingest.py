@@ -100,10 +100,10 @@ def add_parser(sub, common):
 _AFTER = ("Rows already written stay: rerun the same command to continue (inputs already in the table "
           "are skipped). Press Ctrl-C again to exit now (a batch being written then may or may not land; "
           "the rerun completes the table either way).")
-STOP_NOTICE = ("interrupted: stopping after one last batch: the images already downloaded are embedded "
+INGEST_STOP_NOTICE = ("interrupted: stopping after one last batch: the images already downloaded are embedded "
                "and written, with the batches already embedded; downloads under way are dropped (each "
                "ends within --timeout). " + _AFTER)
-STOP_NOTICE_VECTORS = ("interrupted: stopping: no further chunk is read, and the chunks already read are "
+INGEST_STOP_NOTICE_VECTORS = ("interrupted: stopping: no further chunk is read, and the chunks already read are "
                        "written. " + _AFTER)
 
 
@@ -130,7 +130,8 @@ def run(args, ctx) -> int:
                   progress=progress, stop=stop)
     if kind != "vectors":
         common.update(workers=args.workers, batch_size=args.batch_size, timeout=args.timeout)
-    with two_stage_ctrl_c(STOP_NOTICE_VECTORS if kind == "vectors" else STOP_NOTICE, stop=stop):
+    notice = INGEST_STOP_NOTICE_VECTORS if kind == "vectors" else INGEST_STOP_NOTICE
+    with two_stage_ctrl_c(notice, stop=stop):
         if kind == "unsplash":
             r = ing.ingest_unsplash(session, args.photos_tsv, limit=args.limit, keywords=args.keywords,
                                     thumb_params=args.thumb_params, **common)

@@ -200,7 +200,7 @@ def check_model(args, ctx) -> None:
 
 
 # the first Ctrl-C during `migrate up/down` (the second exits at once: tui.interrupts)
-STOP_NOTICE = ("interrupted: the running statement finishes and its progress is recorded; no further "
+MIGRATE_STOP_NOTICE = ("interrupted: the running statement finishes and its progress is recorded; no further "
                "statement or migration starts, and the migration lock is released (a wait for the "
                "database or the lock ends first). `embedsql migrate status` then shows where it stopped "
                "and the same command resumes there. Press Ctrl-C again to exit now (the statement "
@@ -220,7 +220,7 @@ def _run_stoppable(ctx, runner, work):
 
     runner.stop = threading.Event()
     try:
-        with two_stage_ctrl_c(STOP_NOTICE, stop=runner.stop):
+        with two_stage_ctrl_c(MIGRATE_STOP_NOTICE, stop=runner.stop):
             return work()
     except MigrationInterrupted as exc:  # where it stopped and how to resume; not an error
         ctx.err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
