@@ -40,7 +40,10 @@ class IngestOptions:
     image accepted, bytes; default 20 MiB), `report_path` (TSV file of failures; None keeps them
     in the report only), `progress` (a `Progress`; None shows none), `check_model` (refuse a
     vector column whose comment names another model), `release_engine` (embedded engine: let
-    other processes in between batches)."""
+    other processes in between batches), `stop` (a threading.Event; once set, e.g. by Ctrl-C, the
+    run winds down: the images already fetched and decoded are embedded and written, the batches
+    already embedded are written, downloads under way are dropped, and the report is returned
+    with `interrupted` set)."""
 
     table: str | None = None  # default: the built-in `photos`
     column_map: dict | list | None = None  # logical -> table column ("" drops it)
@@ -52,6 +55,7 @@ class IngestOptions:
     progress: Progress | None = None
     check_model: bool = True  # refuse a vector column tagged with another model
     release_engine: bool = True  # embedded engine: let other processes in between batches
+    stop: threading.Event | None = None  # set: finish what is fetched, write it, stop (Ctrl-C)
 
 
 def _fetch_options(opts: IngestOptions):
@@ -156,7 +160,12 @@ def _run(session, target: Target, pending: list[Item], opts: IngestOptions, repo
                         return
                 if stop.is_set():
                     return
-                pool.submit(load, it).add_done_callback(lambda f: results.put(f.result()))
+                try:
+                    future = pool.submit(load, it)
+                except RuntimeError:  # the pool was shut down meanwhile (the run stopped)
+                    return
+                # (a download cancelled when the run stopped has no result)
+                future.add_done_callback(lambda f: f.cancelled() or results.put(f.result()))
         finally:
             pool.shutdown(wait=not stop.is_set(), cancel_futures=stop.is_set())
             results.put(_DONE)
@@ -225,23 +234,40 @@ def _run(session, target: Target, pending: list[Item], opts: IngestOptions, repo
                         break
         show()
 
+    def take(got) -> bool:
+        """One fetch result into the batch (or the failure log); False for the end marker."""
+        if got is _DONE:
+            return False
+        slots.release()
+        it, img, meta, err = got
+        if err is not None:
+            log.add(it.label, err)
+            show()
+        else:
+            batch.append((it, img, meta))
+        return True
+
+    halt = opts.stop
     try:
         finished = False
         while not finished and not writer_error:
+            if halt is not None and halt.is_set():
+                # stop: what is fetched and decoded is embedded and written (one last batch);
+                # downloads under way are dropped (a rerun fetches them)
+                while not finished:
+                    try:
+                        finished = not take(results.get_nowait())
+                    except queue.Empty:
+                        break
+                report.interrupted = not finished
+                if batch:
+                    flush()
+                break
             try:
                 got = results.get(timeout=0.2)
             except queue.Empty:
                 continue
-            if got is _DONE:
-                finished = True
-            else:
-                slots.release()
-                it, img, meta, err = got
-                if err is not None:
-                    log.add(it.label, err)
-                    show()
-                else:
-                    batch.append((it, img, meta))
+            finished = not take(got)
             if len(batch) >= batch_size or (finished and batch):
                 flush()
     finally:
@@ -250,6 +276,8 @@ def _run(session, target: Target, pending: list[Item], opts: IngestOptions, repo
         writes.put(_DONE)
         writer.join()
         if not finished:
-            pool.shutdown(wait=False, cancel_futures=True)
+            # stopped by `opts.stop`: wait for the downloads under way (each ends within the
+            # timeout; their images are dropped), so none outlives the run; after an error, don't
+            pool.shutdown(wait=report.interrupted, cancel_futures=True)
     if writer_error:
         raise writer_error[0]

@@ -147,8 +147,10 @@ def _list_to_numpy(arr, path, col):
 def ingest_vectors(session, source, *, metadata=None, vector_column: str | None = None, id_column: str | None = None,
                    table: str | None = None, column_map=None, limit: int | None = None,
                    chunk_rows: int = CHUNK_ROWS, report_path=None, progress=None,
-                   release_engine: bool = True) -> IngestReport:
-    """Import precomputed vectors (see the module doc). Returns the report."""
+                   release_engine: bool = True, stop=None) -> IngestReport:
+    """Import precomputed vectors (see the module doc). Returns the report. `stop`: a
+    threading.Event; once set (Ctrl-C), no further chunk is read, the chunks already read are
+    written, and the report comes back with `interrupted` set."""
     import numpy as np
     import pyarrow as pa
 
@@ -203,8 +205,14 @@ def ingest_vectors(session, source, *, metadata=None, vector_column: str | None 
         for part in parts:
             key_col = None
             checked = False
+            if stop is not None and stop.is_set():
+                report.interrupted = True
+                break
             for start, meta, vecs in _iter_part(part, vector_column, chunk_rows):
                 if writer_error:
+                    break
+                if stop is not None and stop.is_set():
+                    report.interrupted = True
                     break
                 if remaining is not None:
                     if remaining <= 0:

@@ -21,6 +21,14 @@ class IndexBuildError(ServerError):
     """A vector index build failed or did not finish in time."""
 
 
+class MigrationInterrupted(EmbedSQLError):
+    """The run stopped at a safe point because `Runner.stop` was set (Ctrl-C): between two
+    statements, with the progress so far recorded, or while waiting for an index build. The
+    message says where; the hint says which command resumes. Exit status 130."""
+
+    exit_code = 130
+
+
 class Db:
     """The runner's access to the database: SQL that is already rendered for the target, sent
     verbatim (no EMBED, no translation) through the session's public API, values bound as
@@ -94,8 +102,12 @@ class Runner:
     def __init__(self, session, migrations: list[Migration], *, cluster: str | None = None,
                  on_event=None, lock_timeout: float = 30.0, lock_ttl: float = 60.0,
                  index_timeout: float = 600.0, wait_index: bool = True, settle_s: float | None = None,
-                 options: tuple[str, ...] | list[str] = ()):
+                 options: tuple[str, ...] | list[str] = (), stop=None):
+        """`stop`: a threading.Event; once set (Ctrl-C), the run stops at its next safe point (no
+        further statement starts; the one running finishes and is recorded) and raises
+        `MigrationInterrupted`, releasing the migration lock."""
         self.session = session
+        self.stop = stop
         self.options = tuple(options)
         self.db = Db(session)
         self.migrations = migrations
@@ -225,6 +237,16 @@ class Runner:
                 self.on_event("warn", f"{mig.label} statement {i + 1}: {w}")
             first = part if i == start else 0
             for j in range(first, len(sqls)):
+                if self._stopping():  # progress so far is recorded: a safe point to stop at
+                    self.state.write(mig, running, done=i, total=total, part=j, error="interrupted (Ctrl-C)",
+                                     prefix_checksum=mig.prefix_checksum(i) if direction == "up" else "")
+                    how = self.how(direction)
+                    raise MigrationInterrupted(
+                        f"interrupted: {mig.label} ({direction}) stopped before statement {i + 1} of {total}"
+                        + (f" (part {j + 1} of {len(sqls)})" if len(sqls) > 1 else "")
+                        + "; the statements before it ran and are recorded, and the migration lock is released",
+                        hint=(f"{how} resumes at statement {i + 1}" if direction == "up" else
+                              f"{how} resumes the revert at statement {i + 1}"))
                 self._heartbeat()   # progress so far is recorded: losing the lock here loses nothing
                 t0 = time.perf_counter()
                 try:
@@ -255,6 +277,17 @@ class Runner:
             self.state.write(mig, running, done=i + 1, total=total, part=0,
                              prefix_checksum=mig.prefix_checksum(i + 1) if direction == "up" else "")
         return total, 0
+
+    def _stopping(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
+
+    def _interrupted_between(self, done: list[str], direction: str):
+        """Raise `MigrationInterrupted` before the next migration starts (Ctrl-C)."""
+        what = ", ".join(done) or "none"
+        raise MigrationInterrupted(
+            f"interrupted: no further migration was started ({'applied' if direction == 'up' else 'reverted'} "
+            f"in this run: {what}); the migration lock is released",
+            hint=f"{self.how(direction)} continues with the next one")
 
     def _heartbeat(self):
         if self._lock is not None:
@@ -314,6 +347,8 @@ class Runner:
             elif not todo:
                 self.on_event("info", "nothing to apply: the database is up to date")
             for s in todo:
+                if self._stopping():
+                    self._interrupted_between(report.applied, "up")
                 if s.version < top and s.state == "pending":
                     report.warnings.append(f"{s.label} is applied out of order (after {top:04d})")
                 self._apply(s, report)
@@ -382,6 +417,8 @@ class Runner:
             if not targets:
                 self.on_event("info", "nothing to revert")
             for s in reversed(targets):
+                if self._stopping():
+                    self._interrupted_between(report.reverted, "down")
                 if s.migration is None:
                     raise UsageError(f"cannot revert {s.label}: its file is missing",
                                      hint="restore the file (its down part is needed)")
@@ -461,6 +498,11 @@ class Runner:
             if time.monotonic() >= deadline:
                 return (f"vector index {index} on {table} was not built after {self.index_timeout:g} s "
                         f"(still {status}, {done}/{total} parts)")
+            if self._stopping():
+                raise MigrationInterrupted(
+                    f"interrupted while waiting for vector index {index} on {table} to build; the "
+                    f"migration's statements all ran and are recorded, and the migration lock is released",
+                    hint=f"{self.how('up')} waits for the index again and then records the migration as applied")
             self._heartbeat()
             time.sleep(delay)
             delay = min(delay * 2, 2.0)

@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
 from pathlib import Path
 
 from rich.markup import escape
-from textual import work
+from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.lazy import Lazy
+from textual.message import Message
 from textual.widgets import Footer, Static
 
 from embed.errors import UserFacingError
@@ -181,6 +183,17 @@ class WorkTabs(Vertical):
             tabs.can_focus = False
 
 
+class LockWait(Message):
+    """Posted (from the waiting thread: `post_message` is thread-safe and does not block it) when
+    a unit of work of this app has waited `LOCK_WAIT_NOTICE_S` for the embedded database held by
+    another process. `text`: `lock_wait_message` (who holds it, how long the wait lasts);
+    `thread`: the ident of the waiting thread (the query worker's, or background work's)."""
+
+    def __init__(self, text: str, thread: int):
+        super().__init__()
+        self.text, self.thread = text, thread
+
+
 class EmbedSQLApp(App[int]):
     """The terminal UI: a SQL editor, the catalog sidebar, result tabs (table, image preview,
     gallery, details) and a status bar. `session` (or `session_factory`, called on first use) is
@@ -244,6 +257,11 @@ class EmbedSQLApp(App[int]):
         self.last_error: str | None = None
         self.first_paint: float | None = None
         self._initial_result = initial_result
+        # the embedded engine's lock-wait hook: the one the app replaced while it runs (restored
+        # on unmount), and the query worker's thread (ident, seq) whose wait the status line shows
+        self._saved_lock_hook: tuple | None = None
+        self._query_thread: tuple[int, int] | None = None
+        self.lock_notice: str | None = None  # the running query's lock wait, shown in the status line
 
     # -- parts --------------------------------------------------------------------------------
     @property
@@ -327,6 +345,7 @@ class EmbedSQLApp(App[int]):
     def _painted(self) -> None:
         """After the first paint: start the background work (threads would compete for the GIL
         with the first paint) and switch on SQL highlighting (tree-sitter's query takes ~0.1 s)."""
+        self._hook_lock_waits()  # before any background work can wait for the engine
         if self._warm:
             self.warm_model()
         self.refresh_catalog()
@@ -369,10 +388,47 @@ class EmbedSQLApp(App[int]):
             return f"(connection: {error_text(exc)})"
 
     def on_unmount(self) -> None:
+        self._unhook_lock_waits()
         try:
             self.save_buffer()
         except Exception:
             pass
+
+    # -- waiting for the embedded database held by another process ---------------------------------
+    def _hook_lock_waits(self) -> None:
+        """Take over the embedded engine's lock-wait notice while the app runs (the CLI's prints on
+        stderr, which belongs to the app's screen here); `_unhook_lock_waits` puts the previous
+        hook back. (Imported after the first paint: the engine module loads sqlglot.)"""
+        from sqlext.db.engine import EMBEDDED
+
+        if self._saved_lock_hook is None:
+            self._saved_lock_hook = (EMBEDDED.on_lock_wait,)
+            EMBEDDED.on_lock_wait = self._lock_wait_hook
+
+    def _unhook_lock_waits(self) -> None:
+        if self._saved_lock_hook is None:
+            return
+        from sqlext.db.engine import EMBEDDED
+
+        if EMBEDDED.on_lock_wait == self._lock_wait_hook:  # (not if someone replaced ours since)
+            EMBEDDED.on_lock_wait = self._saved_lock_hook[0]
+        self._saved_lock_hook = None
+
+    def _lock_wait_hook(self, message: str, info) -> None:
+        """`EMBEDDED.on_lock_wait` while the app runs: called in the waiting worker thread."""
+        self.post_message(LockWait(message, threading.get_ident()))
+
+    @on(LockWait)
+    def _show_lock_wait(self, msg: LockWait) -> None:
+        """The running query waits for another process: say who holds the database in the status
+        line (until the statement finishes). Background work waiting (the catalog read, the
+        migrations screen) gets a notification."""
+        query = self._query_thread
+        if self._active is not None and query == (msg.thread, self._active[0]):
+            self.lock_notice = msg.text
+            self.status.message = f"{msg.text}; the statement runs when it is free (escape cancels)"
+        elif query is None or query[0] != msg.thread:  # (a cancelled query's wait says nothing)
+            self.notify(msg.text, title="waiting", severity="warning")
 
     # -- background: model and catalog -------------------------------------------------------------
     @work(thread=True, group="model", exclusive=True)
@@ -512,6 +568,7 @@ class EmbedSQLApp(App[int]):
 
     @work(thread=True, group="query")
     def _run_query(self, seq: int, sql: str, script: bool) -> None:
+        self._query_thread = (threading.get_ident(), seq)
         t0 = time.perf_counter()
         result = error = None
         count = 1
@@ -542,6 +599,8 @@ class EmbedSQLApp(App[int]):
         self._later(self._query_finished, seq, sql, result, error, duration, count, script)
 
     def _query_finished(self, seq, sql, result, error, duration, count, script) -> None:
+        if self._query_thread is not None and self._query_thread[1] == seq:
+            self._query_thread = None
         if seq in self._cancelled:
             self._cancelled.discard(seq)
             if self._active is None:
@@ -551,6 +610,7 @@ class EmbedSQLApp(App[int]):
             return
         self._active = None
         self.status.busy = False
+        self.lock_notice = None  # the status line now says how the statement ended
         self.last_sql = sql
         if error is not None:
             self.show_error(sql, error)
@@ -570,6 +630,11 @@ class EmbedSQLApp(App[int]):
         self._cancelled.add(seq)
         self._active = None
         self.status.busy = False
+        waiting, self.lock_notice = self.lock_notice, None
+        if waiting:  # the wait is over once this process has the engine open
+            from sqlext.db.engine import EMBEDDED
+
+            waiting = EMBEDDED.lock_fd is None
         if self._query_worker is not None:
             self._query_worker.cancel()
         cancel = getattr(self.session, "cancel", None)
@@ -577,6 +642,10 @@ class EmbedSQLApp(App[int]):
         if callable(cancel) and not embedded:
             self._cancel_on_server(cancel)
             note = "cancelled: asked the server to stop the query (KILL QUERY)"
+        elif embedded and waiting:
+            note = ("cancelled: the statement still waits for the embedded database (another process "
+                    "holds it), runs when it is free and its result is discarded (the next statement "
+                    "waits for it)")
         elif embedded:
             note = ("cancelled: the embedded engine cannot interrupt a statement; it finishes in the "
                     "background and its result is discarded (the next statement waits for it)")

@@ -1,10 +1,13 @@
-"""Ctrl-C while the embedded engine runs a statement.
+"""Ctrl-C while the embedded engine runs a statement, and two-stage Ctrl-C for ingest and migrations.
 
 chdb runs a statement in C++ on the calling thread: Python's SIGINT handler (KeyboardInterrupt)
 only runs once the statement has finished, and ClickHouse offers no way to stop it from the same
 process. So `embedded_ctrl_c` watches SIGINT from a thread of its own (through the interpreter's
 wakeup fd, which the C-level handler writes at once): the first Ctrl-C says that the statement
 finishes in the background and embedsql exits when it is done; a second Ctrl-C exits at once.
+`two_stage_ctrl_c` is the same watch for work with safe stopping points (`embedsql ingest`,
+`embedsql migrate up/down`): the first Ctrl-C says how the work winds down and asks it to stop
+there; a second exits at once.
 """
 from __future__ import annotations
 
@@ -33,6 +36,24 @@ def embedded_ctrl_c(write=None):
     is abandoned; committed data stays, the running statement's writes do not). The first
     Ctrl-C still raises KeyboardInterrupt in the main thread when the statement returns.
     `write(text)`: where the notices go (default: stderr). Off the main thread it does nothing."""
+    with two_stage_ctrl_c(FIRST_NOTICE, write=write, only_when_blocked=True):
+        yield
+
+
+@contextlib.contextmanager
+def two_stage_ctrl_c(first_notice: str, *, write=None, stop: threading.Event | None = None,
+                     only_when_blocked: bool = False):
+    """Two-stage Ctrl-C for work that must not be cut at an arbitrary point (ingest batches,
+    migration statements), entered on the main thread.
+
+    The first Ctrl-C prints `first_notice` at once (from a thread of its own: the main thread may
+    be inside the engine, which holds it until its statement ends). With `stop`, it sets `stop`
+    and raises nothing: the work checks `stop` at its safe points and winds down. Without it,
+    KeyboardInterrupt is raised in the main thread as usual; `only_when_blocked` then prints the
+    notice only when the main thread has not reacted within `REACT_S` (0.25 s).
+    A second Ctrl-C prints `EXIT_NOW` and ends the process at once with status 130 (`os._exit`:
+    what is written stays; a statement or INSERT under way is abandoned).
+    `write(text)`: where the notices go (default: stderr). Off the main thread it does nothing."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -43,6 +64,9 @@ def embedded_ctrl_c(write=None):
     done = threading.Event()
 
     def on_sigint(signum, frame):
+        if stop is not None:
+            stop.set()  # the watcher says so, and exits on the second
+            return
         handled.set()
         raise KeyboardInterrupt
 
@@ -60,9 +84,9 @@ def embedded_ctrl_c(write=None):
                     continue
                 seen += 1
                 if seen == 1:
-                    if handled.wait(REACT_S) or done.is_set():
+                    if only_when_blocked and stop is None and (handled.wait(REACT_S) or done.is_set()):
                         continue  # the main thread took it: KeyboardInterrupt is on its way
-                    write(FIRST_NOTICE)
+                    write(first_notice)
                 else:
                     write(EXIT_NOW)
                     os._exit(EXIT_CODE)

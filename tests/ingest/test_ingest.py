@@ -333,6 +333,30 @@ def test_vectors_clip_retrieval_layout(photos, tmp_path):
     assert np.array_equal(np.asarray(row[5], dtype=np.float32), vecs[777])  # stored as given
 
 
+def test_vectors_stop_writes_the_chunks_read_and_a_rerun_completes(photos, tmp_path):
+    """`stop` (set by the CLI's first Ctrl-C): no further chunk is read, the chunks already read
+    are written, the report says interrupted; the rerun adds exactly the rest."""
+    import threading
+
+    from ingest import NoProgress
+
+    vecs, urls = _clip_retrieval_dir(tmp_path / "out", [700, 300])  # 5 chunks of <= 256 rows
+    stop = threading.Event()
+
+    class StopOnFirstWrite(NoProgress):
+        def update(self, done, ingested, failed, skipped):
+            if ingested:
+                stop.set()
+
+    r = ingest_vectors(photos, tmp_path / "out", chunk_rows=256, progress=StopOnFirstWrite(), stop=stop)
+    # at most 2 chunks wait for the writer: the run stops within 4 of the 5 chunks
+    assert r.interrupted and 0 < r.ingested < 1000
+    assert count(photos) == r.ingested and len(set(ids(photos))) == r.ingested
+    r2 = ingest_vectors(photos, tmp_path / "out", chunk_rows=256)
+    assert not r2.interrupted and (r2.ingested, r2.skipped_existing) == (1000 - r.ingested, r.ingested)
+    assert ids(photos) == sorted(stable_id(u) for u in urls)
+
+
 def test_vectors_parquet_column_nan_and_dimension_errors(photos, tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq

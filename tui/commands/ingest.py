@@ -96,11 +96,25 @@ def add_parser(sub, common):
     return p
 
 
+# the first Ctrl-C (the second exits at once: tui.interrupts), by source
+_AFTER = ("Rows already written stay: rerun the same command to continue (inputs already in the table "
+          "are skipped). Press Ctrl-C again to exit now (a batch being written then may or may not land; "
+          "the rerun completes the table either way).")
+INGEST_STOP_NOTICE = ("interrupted: stopping after one last batch: the images already downloaded are embedded "
+               "and written, with the batches already embedded; downloads under way are dropped (each "
+               "ends within --timeout). " + _AFTER)
+INGEST_STOP_NOTICE_VECTORS = ("interrupted: stopping: no further chunk is read, and the chunks already read are "
+                       "written. " + _AFTER)
+
+
 def run(args, ctx) -> int:
     """`embedsql ingest SOURCE`: ingest from the chosen source and print the report. Returns 0, 130
     when interrupted (a rerun resumes), or 1 when there was something to ingest and nothing was
     ingested; raises UsageFailure when no source is chosen or an option is invalid."""
+    import threading
+
     from ..errors import UsageFailure
+    from ..interrupts import two_stage_ctrl_c
 
     import ingest as ing
 
@@ -111,33 +125,37 @@ def run(args, ctx) -> int:
     interval = max(0.0, float(args.log_interval))
     progress = ing.auto_progress(ctx.err.file, interval=interval, console=ctx.err)
     report_path = args.report or ing.default_report_path()
+    stop = threading.Event()  # set by the first Ctrl-C: the run winds down at its next batch
     common = dict(table=args.table, column_map=ing.parse_column_map(args.column_map), report_path=report_path,
-                  progress=progress)
+                  progress=progress, stop=stop)
     if kind != "vectors":
         common.update(workers=args.workers, batch_size=args.batch_size, timeout=args.timeout)
-    if kind == "unsplash":
-        r = ing.ingest_unsplash(session, args.photos_tsv, limit=args.limit, keywords=args.keywords,
-                                thumb_params=args.thumb_params, **common)
-    elif kind == "images":
-        r = ing.ingest_images(session, args.paths, descriptions=args.descriptions, **common)
-    elif kind == "csv":
-        r = ing.ingest_csv(session, args.file, url_column=args.url_column, id_column=args.id_column,
-                           delimiter=args.delimiter, limit=args.limit, **common)
-    else:
-        r = ing.ingest_vectors(session, args.source, metadata=args.metadata, vector_column=args.vector_column,
-                               id_column=args.id_column, limit=args.limit, table=args.table,
-                               column_map=args.column_map, report_path=report_path, progress=progress)
+    notice = INGEST_STOP_NOTICE_VECTORS if kind == "vectors" else INGEST_STOP_NOTICE
+    with two_stage_ctrl_c(notice, stop=stop):
+        if kind == "unsplash":
+            r = ing.ingest_unsplash(session, args.photos_tsv, limit=args.limit, keywords=args.keywords,
+                                    thumb_params=args.thumb_params, **common)
+        elif kind == "images":
+            r = ing.ingest_images(session, args.paths, descriptions=args.descriptions, **common)
+        elif kind == "csv":
+            r = ing.ingest_csv(session, args.file, url_column=args.url_column, id_column=args.id_column,
+                               delimiter=args.delimiter, limit=args.limit, **common)
+        else:
+            r = ing.ingest_vectors(session, args.source, metadata=args.metadata, vector_column=args.vector_column,
+                                   id_column=args.id_column, limit=args.limit, table=args.table,
+                                   column_map=args.column_map, report_path=report_path, progress=progress,
+                                   stop=stop)
     line = r.summary()
     if r.failed and r.report_path is None:
         line += "; first failure: " + " - ".join(r.failures[0])
     ctx.err.print(line, markup=False, highlight=False, soft_wrap=True)  # a path in it stays whole
-    if kind != "vectors" and r.ingested and session.embedder.model_loaded:
+    if kind != "vectors" and r.ingested and session.embedder.model_loaded and not r.interrupted:
         from .model import prepare_fast_path
 
         prepare_fast_path(ctx, session)
     if r.interrupted:
         ctx.err.print("interrupted: rerun the same command to continue (inputs already in the table are skipped)",
-                      markup=False, highlight=False)
+                      markup=False, highlight=False, soft_wrap=True)
         return 130
     if not r.ok:
         ctx.err.print(f"error: nothing was ingested ({r.failed} input(s) failed)", markup=False, highlight=False)

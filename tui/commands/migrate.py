@@ -199,11 +199,40 @@ def check_model(args, ctx) -> None:
     check_table(ctx.session(), ident, model_ref=ref)
 
 
+# the first Ctrl-C during `migrate up/down` (the second exits at once: tui.interrupts)
+MIGRATE_STOP_NOTICE = ("interrupted: the running statement finishes and its progress is recorded; no further "
+               "statement or migration starts, and the migration lock is released (a wait for the "
+               "database or the lock ends first). `embedsql migrate status` then shows where it stopped "
+               "and the same command resumes there. Press Ctrl-C again to exit now (the statement "
+               "running is abandoned and the run shows as interrupted; a killed run's lock expires "
+               "after --lock-ttl).")
+
+
+def _run_stoppable(ctx, runner, work):
+    """Run `work()` (the runner's up or down) under a two-stage Ctrl-C: the first sets
+    `runner.stop`, which the runner honours between statements (MigrationInterrupted: printed
+    here, and None is returned: exit 130); the second exits at once."""
+    import threading
+
+    from migrations.runner import MigrationInterrupted
+
+    from ..interrupts import two_stage_ctrl_c
+
+    runner.stop = threading.Event()
+    try:
+        with two_stage_ctrl_c(MIGRATE_STOP_NOTICE, stop=runner.stop):
+            return work()
+    except MigrationInterrupted as exc:  # where it stopped and how to resume; not an error
+        ctx.err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        return None
+
+
 def _up(args, ctx) -> int:
     migrations = _load(args, ctx)
     check_model(args, ctx)
-    report = _runner(args, ctx, migrations).up(args.to, allow_changed=args.allow_changed)
-    return _finish(ctx, report)
+    runner = _runner(args, ctx, migrations)
+    report = _run_stoppable(ctx, runner, lambda: runner.up(args.to, allow_changed=args.allow_changed))
+    return 130 if report is None else _finish(ctx, report)
 
 
 def _down(args, ctx) -> int:
@@ -216,8 +245,9 @@ def _down(args, ctx) -> int:
             ctx.err.print("nothing reverted", highlight=False)
             return 1
         expect = [s.label for s in targets]
-    report = runner.down(args.to, allow_changed=args.allow_changed, expect=expect)
-    return _finish(ctx, report)
+    report = _run_stoppable(ctx, runner,
+                            lambda: runner.down(args.to, allow_changed=args.allow_changed, expect=expect))
+    return 130 if report is None else _finish(ctx, report)
 
 
 def _confirm_losses(args, ctx, runner, targets) -> bool:

@@ -1,0 +1,165 @@
+"""Ctrl-C in `embedsql migrate up/down`, a real subprocess and real SIGINT: the first Ctrl-C lets
+the running statement finish, records it, starts nothing more, releases the lock and exits 130;
+a second exits at once. The statement is held inside chdb by a loopback HTTP server that `url()`
+reads from, so the test knows it is running."""
+from __future__ import annotations
+
+import signal
+import subprocess
+
+import pytest
+
+import sqlext
+from migrations import Runner, load
+from migrations.runner import Db
+from migrations.state import MigrationLock
+from tui.commands.migrate import MIGRATE_STOP_NOTICE
+from tui.interrupts import EXIT_NOW
+
+from tests.migrations.migration_support import PY, REPO, cli_env, write
+from tests.tui.interrupt_support import SlowCSV, read_line
+
+
+@pytest.fixture
+def slow():
+    s = SlowCSV()
+    yield s
+    s.close()
+
+
+def _migration(mdir, slow):
+    write(mdir, "0001_k.sql",
+          "CREATE TABLE k1 (x UInt64) ENGINE = MergeTree ORDER BY x;\n"
+          f"INSERT INTO k1 SELECT x FROM url('{slow.url}', CSV, 'x UInt64');\n"
+          "CREATE TABLE k2 (x UInt8) ENGINE = MergeTree ORDER BY x;",
+          "DROP TABLE IF EXISTS k2;\nDROP TABLE IF EXISTS k1;")
+
+
+def _start(tmp_path, dsn, mdir, action="up", *extra):
+    return subprocess.Popen([PY, "-m", "tui.cli", "migrate", action, "--dsn", dsn, "--dir", str(mdir),
+                             "--no-builtin", *extra], cwd=REPO, env=cli_env(tmp_path),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _until(p, line: str) -> list[str]:
+    """The child's stderr lines up to and including `line` (fails the test if it never comes)."""
+    seen = []
+    while True:
+        got = read_line(p.stderr)
+        seen.append(got)
+        if got == line:
+            return seen
+        assert got or p.poll() is None, f"{line!r} never came: {seen}"
+
+
+def _state(dsn, mdir):
+    s = sqlext.connect(dsn=dsn)
+    try:
+        st = Runner(s, load([mdir], builtin=False), lock_timeout=5).status()[0]
+        claims = MigrationLock(Db(s)).live_claims()
+        tables = {t for (t,) in s.query("SELECT name FROM system.tables WHERE database = currentDatabase()").rows}
+        rows = s.query("SELECT sum(x), count() FROM k1").rows[0] if "k1" in tables else None
+        return st, claims, tables, rows
+    finally:
+        s.close()
+
+
+def _stop(p):
+    if p.poll() is None:
+        p.kill()
+    p.wait()
+
+
+def test_first_ctrl_c_finishes_the_statement_and_starts_no_other(tmp_path, dsn, mdir, slow):
+    _migration(mdir, slow)
+    p = _start(tmp_path, dsn, mdir)
+    try:
+        assert slow.started.wait(120), p.stderr.read()  # statement 2 runs in the engine
+        p.send_signal(signal.SIGINT)
+        _until(p, MIGRATE_STOP_NOTICE)  # said at once, while the statement still runs
+        assert p.poll() is None and not slow.finish.is_set()
+        slow.finish.set()
+        assert p.wait(timeout=120) == 130
+        err = p.stderr.read()
+    finally:
+        _stop(p)
+    assert "interrupted: 0001_k (up) stopped before statement 3 of 3; the statements before it ran and are " \
+           "recorded, and the migration lock is released" in err, err
+    assert f"hint: `embedsql migrate up --dir {mdir} --no-builtin --dsn {dsn}` resumes at statement 3" in err, err
+    assert "Traceback" not in err and "error:" not in err
+    st, claims, tables, rows = _state(dsn, mdir)
+    assert st.state == "interrupted" and st.row.statements_done == 2, (st.state, st.note)
+    assert st.note == "stopped at statement 3 of 3: interrupted (Ctrl-C)"
+    assert claims == []  # the migration lock is released
+    assert rows == (6, 3) and "k2" not in tables  # statement 2 finished; statement 3 never started
+
+    r = subprocess.run([PY, "-m", "tui.cli", "migrate", "up", "--dsn", dsn, "--dir", str(mdir), "--no-builtin",
+                        "--lock-timeout", "5"], cwd=REPO, env=cli_env(tmp_path), capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "resuming 0001_k at statement 3 of 3" in r.stderr
+    st, claims, tables, rows = _state(dsn, mdir)
+    assert st.state == "applied" and "k2" in tables and rows == (6, 3)  # statement 2 did not run twice
+
+
+def test_second_ctrl_c_exits_at_once_and_the_run_resumes(tmp_path, dsn, mdir, slow):
+    _migration(mdir, slow)
+    p = _start(tmp_path, dsn, mdir)
+    try:
+        assert slow.started.wait(120), p.stderr.read()
+        p.send_signal(signal.SIGINT)
+        _until(p, MIGRATE_STOP_NOTICE)
+        p.send_signal(signal.SIGINT)
+        assert p.wait(timeout=60) == 130  # while the server still holds the statement's data
+        assert not slow.finish.is_set()
+        assert EXIT_NOW in p.stderr.read()
+    finally:
+        _stop(p)
+    slow.finish.set()
+    st, claims, tables, rows = _state(dsn, mdir)
+    # statement 2 was abandoned: the run shows as interrupted there (its dead process's lock is
+    # cleared by the next run at once)
+    assert st.state == "interrupted" and st.row.statements_done == 1, (st.state, st.note)
+    assert rows == (0, 0)
+    r = subprocess.run([PY, "-m", "tui.cli", "migrate", "up", "--dsn", dsn, "--dir", str(mdir), "--no-builtin",
+                        "--lock-timeout", "5"], cwd=REPO, env=cli_env(tmp_path), capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "resuming 0001_k at statement 2 of 3" in r.stderr
+    st, claims, tables, rows = _state(dsn, mdir)
+    assert st.state == "applied" and "k2" in tables and rows == (6, 3)
+
+
+def test_first_ctrl_c_during_down_stops_the_revert_between_statements(tmp_path, dsn, mdir, slow):
+    """down: the statement running finishes, the next does not start; `down` again finishes it."""
+    write(mdir, "0001_d.sql",
+          "CREATE TABLE d1 (x UInt64) ENGINE = MergeTree ORDER BY x;\n"
+          "CREATE TABLE d2 (x UInt64) ENGINE = MergeTree ORDER BY x;",
+          f"INSERT INTO d2 SELECT x FROM url('{slow.url}', CSV, 'x UInt64');\nDROP TABLE d1;\nDROP TABLE d2;")
+    r = subprocess.run([PY, "-m", "tui.cli", "migrate", "up", "--dsn", dsn, "--dir", str(mdir), "--no-builtin"],
+                       cwd=REPO, env=cli_env(tmp_path), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    p = _start(tmp_path, dsn, mdir, "down", "--yes")
+    try:
+        assert slow.started.wait(120), p.stderr.read()
+        p.send_signal(signal.SIGINT)
+        _until(p, MIGRATE_STOP_NOTICE)
+        slow.finish.set()
+        assert p.wait(timeout=120) == 130
+        err = p.stderr.read()
+    finally:
+        _stop(p)
+    assert "interrupted: 0001_d (down) stopped before statement 2 of 3" in err, err
+    assert "resumes the revert at statement 2" in err and "Traceback" not in err
+    s = sqlext.connect(dsn=dsn)
+    try:
+        tables = {t for (t,) in s.query("SELECT name FROM system.tables WHERE database = currentDatabase()").rows}
+        assert {"d1", "d2"} <= tables and s.query("SELECT count() FROM d2").rows == [(3,)]
+        st = Runner(s, load([mdir], builtin=False), lock_timeout=5).status()[0]
+        assert st.state == "revert_failed" and "down stopped at statement 2 of 3" in st.note
+    finally:
+        s.close()
+    r = subprocess.run([PY, "-m", "tui.cli", "migrate", "down", "--dsn", dsn, "--dir", str(mdir), "--no-builtin",
+                        "--yes"], cwd=REPO, env=cli_env(tmp_path), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "resuming the revert of 0001_d at statement 2" in r.stderr

@@ -1,0 +1,95 @@
+"""The app while another process holds the embedded database: the status line says who holds it
+(the CLI says it on stderr), the statement runs when the holder lets go, and the app hands the
+engine's lock-wait hook back when it exits. The holder is a real second process (engine_support)."""
+from __future__ import annotations
+
+from tests.sqlext.engine_support import start
+from tests.tui.pilot_support import SIZE, make_app, run_sql, wait_for
+
+
+def status_text(app) -> str:
+    """The status line as drawn (not only the app's `message` attribute)."""
+    return str(app.query_one("#status-text").render())
+
+
+async def test_the_status_line_names_the_holder_while_a_query_waits(tmp_path, monkeypatch):
+    import sqlext
+    from sqlext.db.engine import EMBEDDED
+
+    dsn = f"chdb://{tmp_path}/db"
+    monkeypatch.setenv("EMBEDSQL_LOCK_TIMEOUT", "120")  # the holder lets go when told; no hang past that
+    previous = []  # a hook of the program around the app (the CLI's prints on stderr)
+
+    def hook(message, info):
+        previous.append(message)
+
+    monkeypatch.setattr(EMBEDDED, "on_lock_wait", hook)
+    holder = start(dsn, "hold", -1)  # until told, on stdin
+    s = sqlext.connect(dsn=dsn)
+    try:
+        app = make_app(s, "SELECT count() AS n FROM t")
+        async with app.run_test(size=SIZE) as pilot:
+            app.editor.focus()
+            await pilot.press("f5")
+            who = f"held by pid {holder.pid} ("
+            await wait_for(pilot, lambda: who in status_text(app), timeout=120)
+            line = status_text(app)
+            assert line.startswith(f"waiting for the embedded database at {tmp_path / 'db'}, {who}")
+            assert "holder-tag" in line  # the holder's command line
+            assert app.running and app.lock_notice is not None
+            # the catalog read waits too: background work says so in a notification
+            await wait_for(pilot, lambda: any(who in n.message for n in app._notifications), timeout=120)
+            assert EMBEDDED.on_lock_wait is not hook  # the app's own hook while it runs
+            holder.stdin.write("go\n")
+            holder.stdin.flush()
+            assert holder.wait(timeout=120) == 0
+            await wait_for(pilot, lambda: not app.running, timeout=120)
+            await pilot.pause()
+            assert app.last_error is None
+            assert [list(r) for r in app.result.rows] == [[0]]  # the table the holder made, empty
+            assert status_text(app).startswith("1 row in")  # the notice is gone
+            assert "waiting" not in status_text(app) and app.lock_notice is None
+            await run_sql(app, pilot, "SELECT 2")  # and the engine is ours as usual
+            assert [list(r) for r in app.result.rows] == [[2]]
+        assert previous == []  # the app's waits went to the app, not to stderr
+        assert EMBEDDED.on_lock_wait is hook  # the previous hook is back
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+        holder.wait()
+        s.close()
+        EMBEDDED.release_now()
+
+
+async def test_escape_while_waiting_says_the_statement_still_runs_later(tmp_path, monkeypatch):
+    """Cancelling a query that waits for the holder: the embedded engine will still run it once
+    the holder lets go (its result discarded), and the note says so."""
+    import sqlext
+    from sqlext.db.engine import EMBEDDED
+
+    dsn = f"chdb://{tmp_path}/db"
+    monkeypatch.setenv("EMBEDSQL_LOCK_TIMEOUT", "120")
+    holder = start(dsn, "hold", -1)
+    s = sqlext.connect(dsn=dsn)
+    try:
+        app = make_app(s, "INSERT INTO t VALUES (7)")
+        async with app.run_test(size=SIZE) as pilot:
+            app.editor.focus()
+            await pilot.press("f5")
+            await wait_for(pilot, lambda: app.lock_notice is not None, timeout=120)
+            await pilot.press("escape")
+            assert app.status.message.startswith("cancelled: the statement still waits for the embedded database")
+            assert app.lock_notice is None and not app.running
+            holder.stdin.write("go\n")
+            holder.stdin.flush()
+            assert holder.wait(timeout=120) == 0
+            await wait_for(pilot, lambda: app.cancelled_running == 0, timeout=120)
+            assert app.status.message.startswith("the cancelled statement finished")
+            await run_sql(app, pilot, "SELECT a FROM t")
+            assert [list(r) for r in app.result.rows] == [[7]]  # it did run, as the note said
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+        holder.wait()
+        s.close()
+        EMBEDDED.release_now()
