@@ -223,6 +223,51 @@ async def test_an_initial_result_is_in_the_grid_without_running_again(session):
         assert app.last_sql == sql
 
 
+def test_catalog_refresh_sends_the_same_queries_for_one_or_three_vector_tables(empty_session, monkeypatch):
+    """load_catalog reads every table's facts in one go (LiveCatalog.load_all): adding vector
+    tables adds no query; each table's dim, model and index still show."""
+    import contextlib
+
+    from tui.components.catalog import load_catalog
+
+    s = empty_session
+    sent: list[str] = []
+    real = s.backend.client
+
+    class Logged:  # the real driver client, each statement it sends logged
+        def __init__(self, c):
+            self._c = c
+
+        def __getattr__(self, name):
+            attr = getattr(self._c, name)
+            if name not in ("query", "command", "query_arrow", "raw_query"):
+                return attr
+            return lambda sql, *a, **kw: sent.append(sql) or attr(sql, *a, **kw)
+
+    @contextlib.contextmanager
+    def client(*a, **kw):
+        with real(*a, **kw) as c:
+            yield Logged(c)
+
+    def table(name: str, dim: int) -> None:
+        s.command(f"CREATE TABLE {name} (id UInt64, v Array(Float32) COMMENT 'embedsql:model=m/{name};dim={dim}', "
+                  f"INDEX {name}_idx v TYPE vector_similarity('hnsw', 'cosineDistance', {dim}), "
+                  f"CONSTRAINT {name}_len CHECK length(v) = {dim}) ENGINE = MergeTree ORDER BY id")
+
+    counts = []
+    for names in (["t1"], ["t2", "t3"]):
+        for n in names:
+            table(n, 4 + len(n))
+        monkeypatch.setattr(s.backend, "client", client)
+        sent.clear()
+        data = load_catalog(s)
+        monkeypatch.setattr(s.backend, "client", real)
+        counts.append(len(sent))
+    assert counts == [6, 6], sent  # 4 for the catalog, vector index statuses, functions (before: 3 more per table)
+    col = data.databases["default"]["t3"][1]
+    assert (col.dim, col.model, col.index) == (6, "m/t3", "HNSW Cosine (t3_idx, Built)")
+
+
 # -- sidebar width and visibility from the keyboard -------------------------------------------------
 def shown(sidebar) -> int:
     """The sidebar's width on screen, in columns (0 while it is not displayed)."""
