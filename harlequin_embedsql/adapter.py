@@ -1,11 +1,14 @@
 """The adapter, its connection and cursor (Harlequin's adapter API, `harlequin.adapter`).
 
 - `execute` prepares a query at once (EMBED resolved, so a bad EMBED argument or an unreadable
-  image is reported on the statement), and runs it when Harlequin fetches, reading only the rows
-  Harlequin's limit asks for (`Session.query_arrow_stream`, closed early: the query stops). A
-  statement that returns no rows runs at once, after every query before it has been read.
+  image is reported on the statement), and runs that preparation when Harlequin fetches (EMBED is
+  not resolved twice: the cursor's `stats` say what the one preparation found in the vector
+  cache), reading only the rows Harlequin's limit asks for (`Session.query_arrow_stream`, closed
+  early: the query stops). A statement that returns no rows runs at once, after every query
+  before it has been read.
 - The catalog: databases, tables and columns; a vector column shows as `vec` with its dimension,
-  the model recorded on it and its vector index as a child item.
+  the model recorded on it and its vector index as a child item. A refresh reads it in four
+  queries whatever the number of tables (`LiveCatalog.load_all`).
 - Completions: `EMBED`, ClickHouse's functions (`system.functions`) and the vector-search settings.
 - Errors: `HarlequinQueryError` / `HarlequinConnectionError` / `HarlequinConfigError` carrying
   embedsql's message and hint.
@@ -101,11 +104,13 @@ def arrow_type_label(t: "pa.DataType") -> str:
 # ---------------------------------------------------------------------------------- cursor
 class EmbedSQLCursor(HarlequinCursor):
     """The result of one query: run on the first `fetchall()` (or `columns()`), reading at most
-    the limit Harlequin set. `fetchall()` returns a `pyarrow.Table`, or None for no rows."""
+    the limit Harlequin set. `fetchall()` returns a `pyarrow.Table`, or None for no rows.
+    `prepared`: the `sqlext.db.session.Prepared` that `execute` made (EMBED resolved once)."""
 
-    def __init__(self, connection: "EmbedSQLConnection", sql: str) -> None:
+    def __init__(self, connection: "EmbedSQLConnection", sql: str, prepared=None) -> None:
         self.connection = connection
         self.sql = sql
+        self.prepared = prepared
         self._limit: int | None = None
         self._table = None
         self._columns: list[tuple[str, str]] | None = None
@@ -115,6 +120,13 @@ class EmbedSQLCursor(HarlequinCursor):
     def set_limit(self, limit: int) -> "EmbedSQLCursor":
         self._limit = max(int(limit), 0)
         return self
+
+    @property
+    def stats(self):
+        """What the query cost and became (`sqlext.db.session.Stats`): `cache_hits` /
+        `cache_misses` of its EMBED inputs as its one preparation found them, `embed_ms`,
+        `sent_sql` (vectors elided), translations and lints; the plan once it has run."""
+        return self.prepared.stats
 
     def columns(self) -> list[tuple[str, str]]:
         self._run()
@@ -137,14 +149,15 @@ class EmbedSQLCursor(HarlequinCursor):
         import pyarrow as pa
 
         session = self.connection.session
+        query = self.prepared if self.prepared is not None else self.sql  # prepared once, in execute
         self._done = True
         try:
             if self._limit is None:
-                table = session.query_arrow(self.sql)
+                table = session.query_arrow(query)
             else:
                 want = max(self._limit, 1)  # 0 rows asked: one read to learn the columns
                 batches, n = [], 0
-                with session.query_arrow_stream(self.sql, batch_rows=min(want, _BATCH_ROWS)) as stream:
+                with session.query_arrow_stream(query, batch_rows=min(want, _BATCH_ROWS)) as stream:
                     for batch in stream:
                         batches.append(batch)
                         n += batch.num_rows
@@ -152,7 +165,7 @@ class EmbedSQLCursor(HarlequinCursor):
                             break  # closing the stream stops the query
                 table = pa.Table.from_batches(batches).slice(0, self._limit) if batches else None
             if table is None or table.num_columns == 0:  # no rows and no header: ask DESCRIBE
-                self._columns = [(name, ch_type_label(t)) for name, t in session.columns_of(self.sql)]
+                self._columns = [(name, ch_type_label(t)) for name, t in session.columns_of(query)]
             else:
                 self._columns = [(f.name, arrow_type_label(f.type)) for f in table.schema]
             self._table = table if table is not None and table.num_rows else None  # None: no rows
@@ -186,8 +199,10 @@ class EmbedSQLConnection(HarlequinConnection):
 
         try:
             if is_query(query):
-                self.session.prepare(query)  # EMBED and translation errors belong to this statement
-                cursor = EmbedSQLCursor(self, query)
+                # EMBED and translation errors belong to this statement; the cursor runs this
+                # preparation (a second one would find the vectors the first put in the cache)
+                prepared = self.session.prepare(query)
+                cursor = EmbedSQLCursor(self, query, prepared)
                 with self._lock:
                     self._pending.append(cursor)
                 return cursor
@@ -214,28 +229,26 @@ class EmbedSQLConnection(HarlequinConnection):
     def get_catalog(self) -> Catalog:
         """Databases > tables > columns of the server (system databases left out). A vector
         column (an array of floats) has the label `vec`, its type name says its dimension and
-        model, and its vector index is a child item."""
+        model, and its vector index is a child item. Read fresh in four queries, however many
+        tables there are (`LiveCatalog.load_all`)."""
+        from sqlext.db.catalog import ColumnEntry
         from sqlext.text.ddl import quote_identifier as q
 
         try:
-            dbs, tables, cols = self.session.catalog.overview()
-            by_table: dict[tuple[str, str], list] = {}
-            for c in cols:
-                by_table.setdefault((c.database, c.table), []).append(c)
+            catalog = self.session.catalog
+            catalog.invalidate()  # a refresh shows what is there now
+            dbs, infos = catalog.load_all()
             db_items = []
             for db in dbs:
                 table_items = []
-                for tdb, t in tables:
-                    if tdb != db:
+                for info in infos:
+                    if info.database != db:
                         continue
-                    columns = by_table.get((db, t), [])
-                    info = None
-                    if any(ch_type_label(c.type) == "vec" for c in columns):
-                        info = self.session.catalog.table_info(f"{q(db, always=True)}.{q(t, always=True)}")
-                    qualified = f"{q(db)}.{q(t)}"
+                    qualified = f"{q(db)}.{q(info.name)}"
+                    columns = [ColumnEntry(db, info.name, name, type_) for name, type_ in info.columns.items()]
                     table_items.append(CatalogItem(
-                        qualified_identifier=qualified, query_name=qualified, label=t, type_label="t",
-                        children=[_column_item(qualified, c, info) for c in columns]))
+                        qualified_identifier=qualified, query_name=qualified, label=info.name, type_label="t",
+                        children=[_column_item(qualified, c, catalog, info) for c in columns]))
                 db_items.append(CatalogItem(qualified_identifier=q(db), query_name=q(db), label=db,
                                             type_label="db", type_name="database", children=table_items))
             return Catalog(items=db_items)
@@ -250,21 +263,22 @@ class EmbedSQLConnection(HarlequinConnection):
         return completions(self.session)
 
 
-def _column_item(qualified_table: str, column, info) -> CatalogItem:
+def _column_item(qualified_table: str, column, catalog, info) -> CatalogItem:
     from sqlext.text.ddl import quote_identifier as q
 
     label = ch_type_label(column.type)
     type_name = column.type
     children = []
-    if label == "vec" and info is not None:
+    if label == "vec":
         notes = []
-        dim = info.dims.get(column.name) or (info.indexes[column.name].dim if column.name in info.indexes else None)
+        table = f"{q(info.database, always=True)}.{q(info.name, always=True)}"
+        dim = catalog.column_dim(table, column.name)  # cached by load_all: no query
         if dim:
             notes.append(f"{dim}-d")
-        model = info.model_meta(column.name).get("model")
+        model = catalog.column_model(table, column.name)
         if model:
             notes.append(f"model {model}")
-        idx = info.indexes.get(column.name)
+        idx = catalog.vector_index(table, column.name)
         if idx is not None:
             notes.append(f"{idx.type} {idx.metric or ''} index {idx.name}".replace("  ", " "))
             children.append(CatalogItem(

@@ -21,6 +21,7 @@ from rich.markup import escape
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.containers import Horizontal, Vertical
 from textual.lazy import Lazy
 from textual.message import Message
@@ -140,9 +141,26 @@ def read_statements(sql: str):
     return statements, None
 
 
+# the catalog sidebar's width set from the keyboard (alt+left / alt+right), in columns
+SIDEBAR_STEP = 4  # columns per key press
+SIDEBAR_MIN = 16  # a table name and its type still read
+SIDEBAR_DEFAULT = 30  # the width in app.tcss
+WORK_MIN = 40  # columns always left to the editor and the grid
+
+
+def sidebar_bounds(screen_width: int) -> tuple[int, int]:
+    """The (narrowest, widest) sidebar, in columns, on a terminal `screen_width` columns wide:
+    never under SIDEBAR_MIN, never leaving the editor and grid under WORK_MIN columns nor over 60 %
+    of the screen (80 columns: 16..40; 120: 16..72; 300: 16..180)."""
+    widest = min(screen_width - WORK_MIN, screen_width * 6 // 10)
+    return SIDEBAR_MIN, max(SIDEBAR_MIN, widest)
+
+
 class Sidebar(Vertical):
     """Holds the catalog tree (imported when mounted). It widens while the catalog has the focus
-    (app.tcss); on narrow screens it shows only then (class -open, set by F2)."""
+    (app.tcss); on narrow screens it shows only then (class -open, set by F2). ctrl+t hides it
+    (class -hidden) or shows it on any screen (class -pinned); a width set with alt+left / alt+right
+    is an inline style that wins over the stylesheet's widths until the app exits."""
 
     def compose(self) -> ComposeResult:
         from .components.catalog import CatalogTree
@@ -212,6 +230,9 @@ class EmbedSQLApp(App[int]):
         Binding("f1", "help", "Help"),
         Binding("question_mark", "help", "Help", show=False),
         Binding("f2", "catalog", "Catalog"),
+        Binding("ctrl+t", "toggle_sidebar", "Sidebar"),
+        Binding("alt+left", "resize_sidebar(-1)", "Sidebar narrower", show=False),
+        Binding("alt+right", "resize_sidebar(1)", "Sidebar wider", show=False),
         Binding("f3", "history", "History"),
         Binding("f4", "migrations", "Migrations"),
         Binding("f6", "tab('results-tab')", "Results", show=False, priority=True),
@@ -248,6 +269,7 @@ class EmbedSQLApp(App[int]):
         self.result = None
         self.last_sql = ""
         self.catalog_data = None  # components.catalog.CatalogData once read
+        self.sidebar_width: int | None = None  # columns, once set with alt+left / alt+right
         self.image_col: int | None = None
         self._seq = 0
         self._active: tuple[int, str] | None = None
@@ -922,9 +944,68 @@ class EmbedSQLApp(App[int]):
         self.push_screen(MigrationsScreen(self.session), lambda changed: changed and self.refresh_catalog())
 
     def action_catalog(self) -> None:
-        self.query_one("#sidebar").add_class("-open")  # narrow screens: shown while it has the focus
+        sidebar = self.query_one("#sidebar")
+        sidebar.remove_class("-hidden")  # hidden with ctrl+t: F2 brings it back
+        sidebar.add_class("-open")  # narrow screens: shown while it has the focus
         self.screen.set_focus(self.query_one("#catalog"))  # at once: see action_tab
         self.refresh_catalog()
+
+    def _sidebar_shown(self, sidebar) -> bool:
+        """Whether the sidebar shows, from its classes (app.tcss) rather than its styles: keys typed
+        fast come before the styles are updated."""
+        if sidebar.has_class("-hidden"):
+            return False
+        return (not sidebar.screen.has_class("-narrow") or sidebar.has_class("-open")
+                or sidebar.has_class("-pinned"))
+
+    def action_toggle_sidebar(self) -> None:
+        """ctrl+t: hide the catalog sidebar, or show it (on narrow screens too, until hidden
+        again). Hiding it moves the focus from the catalog to the editor."""
+        try:
+            sidebar = self.query_one("#sidebar", Sidebar)
+        except NoMatches:
+            return  # mounted just after the first paint: a key before that does nothing
+        if self._sidebar_shown(sidebar):
+            if sidebar.has_focus_within:
+                self.screen.set_focus(self.editor)
+            sidebar.remove_class("-open", "-pinned").add_class("-hidden")
+            self.status.message = "sidebar hidden (ctrl+t or F2 shows it)"
+        else:
+            sidebar.remove_class("-hidden").add_class("-pinned")
+            self.status.message = "sidebar shown (ctrl+t hides it; alt+left / alt+right: narrower / wider)"
+
+    def action_resize_sidebar(self, direction: int) -> None:
+        """alt+left (direction -1) / alt+right (+1): the sidebar SIDEBAR_STEP columns narrower or
+        wider, within sidebar_bounds; a hidden sidebar shows first. The width holds, focused or
+        not, for the rest of the session (and is kept within bounds when the terminal resizes)."""
+        try:
+            sidebar = self.query_one("#sidebar", Sidebar)
+        except NoMatches:
+            return
+        if not self._sidebar_shown(sidebar):
+            sidebar.remove_class("-hidden").add_class("-pinned")
+            current = self.sidebar_width or SIDEBAR_DEFAULT
+        else:  # the width set before, not the one on screen: keys typed fast come before the layout
+            current = self.sidebar_width or sidebar.outer_size.width
+        self.sidebar_width = current + direction * SIDEBAR_STEP
+        self._apply_sidebar_width()
+        low, high = sidebar_bounds(self.size.width)
+        edge = " (narrowest)" if self.sidebar_width == low else " (widest)" if self.sidebar_width == high else ""
+        self.status.message = f"sidebar {self.sidebar_width} columns{edge}"
+
+    def _apply_sidebar_width(self, screen_width: int | None = None) -> None:
+        if self.sidebar_width is None:
+            return
+        low, high = sidebar_bounds(screen_width or self.size.width)
+        self.sidebar_width = max(low, min(high, self.sidebar_width))
+        try:
+            styles = self.query_one("#sidebar", Sidebar).styles
+        except NoMatches:
+            return
+        styles.width = styles.min_width = self.sidebar_width  # min: over :focus-within's min-width
+
+    def on_resize(self, event) -> None:
+        self._apply_sidebar_width(event.size.width)  # a width set on a wide terminal still leaves room on a small one
 
     # each view's main widget, focused when the view is switched to (its keys then work at once)
     TAB_FOCUS = {"results-tab": "#results", "gallery-tab": "#gallery", "details-tab": "#details"}

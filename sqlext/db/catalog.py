@@ -75,6 +75,44 @@ class ColumnEntry:
     type: str
 
 
+# the vector indexes of a table, by dialect (True: MyScale); a WHERE clause follows
+_INDEX_QUERIES = {
+    False: "SELECT name, type_full, expr FROM system.data_skipping_indices WHERE type = 'vector_similarity'",
+    True: "SELECT name, type, expr FROM system.vector_indices WHERE 1",
+}
+
+
+def _fill_table(info: TableInfo, ddl, engine, engine_full, total):
+    """Fill `info` from its system.tables row; returns the Distributed/Merge target to follow
+    (`parse_engine_target`) or None."""
+    info.exists = True
+    info.engine = engine
+    info.create_query = ddl = ddl or ""
+    info.total_rows = int(total) if total is not None else None
+    info.dims = parse_length_constraints(ddl)
+    info.settings = parse_table_settings(ddl)
+    return parse_engine_target(engine_full)
+
+
+def _add_column(info: TableInfo, name: str, type_: str, comment: str) -> None:
+    info.columns[name] = type_
+    if comment:
+        info.comments[name] = comment
+
+
+def _add_index(info: TableInfo, myscale: bool, name: str, type_: str, expr: str) -> None:
+    """Add one row of system.vector_indices (MyScale) or system.data_skipping_indices."""
+    if myscale:
+        default_metric = info.settings.get("float_vector_search_metric_type", "L2")
+        column, idx = parse_myscale_index(name, type_, expr, default_metric)
+        if column:
+            info.indexes[column] = IndexInfo(idx.name, idx.type, idx.metric, info.dims.get(column), idx.params)
+    else:
+        idx = parse_vector_similarity(type_, name)
+        if idx is not None:
+            info.indexes[unquote_identifier(expr)] = idx
+
+
 class LiveCatalog:
     """Catalog over a live server (the `sqlext.text.ddl.Catalog` protocol, plus table info).
 
@@ -91,6 +129,8 @@ class LiveCatalog:
         self._dialect = dialect
         self._database = database
         self._cache: dict[str, TableInfo] = {}
+        # tables read by load_all whose Distributed/Merge target is followed when first asked for
+        self._unfollowed: dict[str, tuple] = {}
 
     @property
     def dialect(self) -> str:
@@ -109,8 +149,10 @@ class LiveCatalog:
         """Forget what was read about `table` (all tables when None): call after DDL."""
         if table is None:
             self._cache.clear()
+            self._unfollowed.clear()
         else:
             self._cache.pop(self._key(table), None)
+            self._unfollowed.pop(self._key(table), None)
 
     def _key(self, table: str) -> str:
         db, t = split_table_name(table)
@@ -123,6 +165,9 @@ class LiveCatalog:
 
     def _info(self, key: str, depth: int) -> TableInfo:
         if key in self._cache:
+            target = self._unfollowed.pop(key, None)  # popped first: a cycle stops here
+            if target is not None and depth < MAX_FOLLOW:
+                self._follow(self._cache[key], key, target, depth)
             return self._cache[key]
         db, t = key.split(".", 1)
         info = TableInfo(db, t)
@@ -131,39 +176,56 @@ class LiveCatalog:
         rows = self._run("SELECT create_table_query, engine, engine_full, total_rows FROM system.tables "
                          "WHERE database = {db:String} AND name = {t:String}", where)
         if rows:
-            info.exists = True
-            ddl, info.engine, engine_full, total = rows[0]
-            info.create_query = ddl = ddl or ""
-            info.total_rows = int(total) if total is not None else None
-            info.dims = parse_length_constraints(ddl)
-            info.settings = parse_table_settings(ddl)
+            target = _fill_table(info, *rows[0])
             for name, type_, comment in self._run(
                     "SELECT name, type, comment FROM system.columns WHERE database = {db:String} "
                     "AND table = {t:String} ORDER BY position", where):
-                info.columns[name] = type_
-                if comment:
-                    info.comments[name] = comment
-            if self.dialect == "myscale":
-                default_metric = info.settings.get("float_vector_search_metric_type", "L2")
-                for name, type_, expr in self._run(
-                        "SELECT name, type, expr FROM system.vector_indices "
-                        "WHERE database = {db:String} AND table = {t:String}", where):
-                    column, idx = parse_myscale_index(name, type_, expr, default_metric)
-                    if column:
-                        dim = info.dims.get(column)
-                        info.indexes[column] = IndexInfo(idx.name, idx.type, idx.metric, dim, idx.params)
-            else:
-                for name, type_full, expr in self._run(
-                        "SELECT name, type_full, expr FROM system.data_skipping_indices "
-                        "WHERE database = {db:String} AND table = {t:String} "
-                        "AND type = 'vector_similarity'", where):
-                    idx = parse_vector_similarity(type_full, name)
-                    if idx is not None:
-                        info.indexes[unquote_identifier(expr)] = idx
-            target = parse_engine_target(engine_full)
+                _add_column(info, name, type_, comment)
+            myscale = self.dialect == "myscale"
+            for row in self._run(_INDEX_QUERIES[myscale] + " AND database = {db:String} AND table = {t:String}",
+                                 where):
+                _add_index(info, myscale, *row)
             if target is not None and depth < MAX_FOLLOW:
                 self._follow(info, key, target, depth)
         return info
+
+    def load_all(self, skip_databases=SYSTEM_DATABASES) -> tuple[list[str], list[TableInfo]]:
+        """Every user database and the `TableInfo` of every table in them, read in four queries
+        whatever the number of tables (system.databases, system.tables, system.columns, and
+        system.data_skipping_indices or MyScale's system.vector_indices; asking the dialect may
+        cost one more, once per session) and cached as `table_info` caches them, so that
+        `column_dim`, `vector_index` ... ask nothing more. A Distributed or Merge table is followed
+        to the tables it reads when it is first asked for (a Merge table's regular expression
+        costs one query then). Returns (databases in name order, TableInfo list in (database,
+        name) order, columns in table order). For browsing: a refresh that calls `invalidate()`
+        first reads what is there now."""
+        skip = {"skip": list(skip_databases)}
+        dbs = [r[0] for r in self._run(
+            "SELECT name FROM system.databases WHERE name NOT IN {skip:Array(String)} ORDER BY name", skip)]
+        infos: dict[tuple[str, str], TableInfo] = {}
+        targets: dict[str, tuple] = {}
+        for db, t, *row in self._run(
+                "SELECT database, name, create_table_query, engine, engine_full, total_rows FROM system.tables "
+                "WHERE database NOT IN {skip:Array(String)} AND NOT is_temporary ORDER BY database, name", skip):
+            info = infos[(db, t)] = TableInfo(db, t)
+            target = _fill_table(info, *row)
+            if target is not None:
+                targets[f"{db}.{t}"] = target
+        for db, t, name, type_, comment in self._run(
+                "SELECT database, table, name, type, comment FROM system.columns "
+                "WHERE database NOT IN {skip:Array(String)} ORDER BY database, table, position", skip):
+            if (db, t) in infos:
+                _add_column(infos[(db, t)], name, type_, comment)
+        myscale = self.dialect == "myscale"
+        for db, t, *row in self._run(
+                _INDEX_QUERIES[myscale].replace("SELECT ", "SELECT database, table, ", 1)
+                + " AND database NOT IN {skip:Array(String)}", skip):
+            if (db, t) in infos:
+                _add_index(infos[(db, t)], myscale, *row)
+        for (db, t), info in infos.items():
+            self._cache[f"{db}.{t}"] = info
+        self._unfollowed.update(targets)
+        return dbs, list(infos.values())
 
     def _follow(self, info: TableInfo, key: str, target, depth: int) -> None:
         """Take the indexes (and what the table itself lacks) from the tables it reads."""

@@ -690,8 +690,11 @@ class Session:
             if self._planner is not None:
                 self._planner.invalidate()
 
-    def _prepared(self, sql: "str | Statement", verbatim: bool, settings: dict | None) -> Prepared:
-        """`prepare`, or for `verbatim` text the statement exactly as given (its kind read)."""
+    def _prepared(self, sql: "str | Statement | Prepared", verbatim: bool, settings: dict | None) -> Prepared:
+        """`prepare`, or for `verbatim` text the statement exactly as given (its kind read); a
+        `Prepared` (from `prepare`) as it is: EMBED is not resolved again."""
+        if isinstance(sql, Prepared):
+            return sql
         if not verbatim:
             return self.prepare(sql, settings=settings)
         text = sql.text if isinstance(sql, Statement) else sql
@@ -727,7 +730,7 @@ class Session:
         return self._send(self._prepared(sql, verbatim, settings), as_query=None, params=params, settings=settings)
 
     # -- columnar results: Arrow, pandas, numpy ------------------------------------------------
-    def _prepare_one(self, sql: str, *, verbatim: bool, settings: dict | None, what: str,
+    def _prepare_one(self, sql: "str | Prepared", *, verbatim: bool, settings: dict | None, what: str,
                      checked: bool = True) -> tuple[Prepared, str, dict, dict, object]:
         """The one statement `sql` holds, prepared as `query` prepares it (EMBED, translation,
         lints, the planner's plan; as given with `verbatim`). Returns (prepared, the statement to
@@ -735,12 +738,16 @@ class Session:
         send it with (SET, the call's, then embedsql's), embedsql's own among them, the plan or
         None). `checked=False`: the rows cannot be counted before they are handed out (a stream),
         so a post-filtered index plan runs as its exact fallback. The step every columnar method
-        shares. Raises the errors of `prepare`, and `UsageError` for several statements or a
-        statement with its own FORMAT clause."""
+        shares. `sql` may be a `Prepared` from `prepare` (used as it is). Raises the errors of
+        `prepare`, and `UsageError` for several statements or a statement with its own FORMAT
+        clause."""
         from ..text.split import split_statements
 
-        count = len(split_statements(sql))
-        prepared = self._prepared(sql, verbatim, settings) if count == 1 else None
+        if isinstance(sql, Prepared):
+            prepared = sql
+        else:
+            count = len(split_statements(sql))
+            prepared = self._prepared(sql, verbatim, settings) if count == 1 else None
         if prepared is None or len(prepared.statements) != 1:
             count = count if prepared is None else len(prepared.statements)
             raise UsageError(f"{what} runs one statement; this text holds {count}",
@@ -796,16 +803,17 @@ class Session:
         rows = self._raw_query(f"DESCRIBE TABLE (\n{statement}\n)", params)
         return [(r[0], r[1]) for r in rows]
 
-    def columns_of(self, sql: str, *, params: dict | None = None, verbatim: bool = False) -> list[tuple[str, str]]:
+    def columns_of(self, sql: "str | Prepared", *, params: dict | None = None, verbatim: bool = False) -> list[tuple[str, str]]:
         """The columns a query would return, as [(name, ClickHouse type)], without running it
         (EMBED is resolved, from the cache when it can be; the statement is analysed with
-        DESCRIBE). For the header of an empty result. Arguments and errors as `query`."""
+        DESCRIBE). For the header of an empty result. Arguments and errors as `query`; `sql`
+        may be what `prepare` returned, as for `query_arrow`."""
         prepared, st, _, _, _ = self._prepare_one(sql, verbatim=verbatim, settings=None, what="columns_of")
         with self._client():
             described = self._describe(st, params)
         return list(zip(self._user_names(prepared, [n for n, _ in described]), [t for _, t in described]))
 
-    def query_arrow(self, sql: str, *, params: dict | None = None, settings: dict | None = None,
+    def query_arrow(self, sql: "str | Prepared", *, params: dict | None = None, settings: dict | None = None,
                     verbatim: bool = False, fixed_vectors: bool = True):
         """Run one query and return a `pyarrow.Table` (columnar: no Python object per value).
 
@@ -814,7 +822,8 @@ class Session:
         `fixed_vectors=False`; ragged arrays stay lists), and a `DateTime` column is
         `timestamp[s, tz]` instead of ClickHouse's uint32 seconds. An empty result keeps its
         columns. Arguments and errors as `query`; `UsageError` when the text holds several
-        statements."""
+        statements. `sql` may also be what `prepare` returned: it is sent as prepared (EMBED is
+        not resolved again, so its `stats` say what that one preparation found in the cache)."""
         from .columnar import BatchFixer, fix_table
 
         prepared, st, st_settings, ours, plan = self._prepare_one(
@@ -857,7 +866,7 @@ class Session:
 
         return to_numpy(self.query_arrow(sql, params=params, settings=settings, verbatim=verbatim))
 
-    def query_arrow_stream(self, sql: str, *, params: dict | None = None, settings: dict | None = None,
+    def query_arrow_stream(self, sql: "str | Prepared", *, params: dict | None = None, settings: dict | None = None,
                            verbatim: bool = False, fixed_vectors: bool = True, batch_rows: int = 65536):
         """Run one query and read its result as `pyarrow.RecordBatch` objects while they arrive,
         never holding the whole result: for results larger than memory.
@@ -872,8 +881,8 @@ class Session:
         from other processes) until the stream is exhausted or closed; closing early on a server
         kills the query there. A vector column's dimension is fixed by the first batch with rows:
         a later batch whose arrays have another length raises `UsageError` (pass
-        `fixed_vectors=False` for variable-length lists). Iterate it in one thread.
-        Returns a `sqlext.db.columnar.ArrowStream`."""
+        `fixed_vectors=False` for variable-length lists). Iterate it in one thread. `sql` may be
+        what `prepare` returned, as for `query_arrow`. Returns a `sqlext.db.columnar.ArrowStream`."""
         from .columnar import ArrowStream, BatchFixer, fix_batch
 
         if not isinstance(batch_rows, int) or batch_rows < 1:

@@ -106,6 +106,95 @@ def test_catalog_lists_the_vector_column_and_its_index(conn):
     assert all(d.label not in ("system", "INFORMATION_SCHEMA", "information_schema") for d in catalog.items)
 
 
+def test_embed_is_resolved_once_and_the_cursor_reports_the_real_cache_outcome(conn, monkeypatch):
+    """The adapter prepares a query once, in execute: the first run of an EMBED query reports a
+    cache miss (a second preparation would have found the vector the first cached and said hit),
+    the second run a hit; the model is asked once in all."""
+    text = f"a photo of {uuid.uuid4().hex}"  # never embedded before, whatever ran first
+    sql = f"SELECT photo_id, cosineDistance(photo_embed, EMBED('{text}')) AS dist FROM photos ORDER BY dist LIMIT 3"
+    embedder = conn.session.embedder
+    calls = []
+    real_embed = embedder.embed
+    monkeypatch.setattr(embedder, "embed", lambda queries, *a, **kw: calls.append(queries) or real_embed(queries, *a, **kw))
+    limit = hq.RowLimit(max_rows=500, detect_overflow=True)
+    outcomes, rows = [], []
+    for _ in range(2):
+        (ex,) = hq.execute(conn, split(sql), limit=limit)
+        rows.append(hq.fetch(ex, limit=limit).arrow_table().column("photo_id").to_pylist())
+        outcomes.append((ex.cursor.stats.cache_misses, ex.cursor.stats.cache_hits))
+    assert outcomes == [(1, 0), (0, 1)]
+    assert len(calls) == 2  # one preparation per run
+    assert rows[0] == rows[1] and len(rows[0]) == 3
+
+
+class _CountingClient:
+    """A clickhouse-connect client that logs every statement sent through it."""
+
+    SENDS = ("query", "command", "query_arrow", "query_arrow_stream", "raw_query", "raw_stream", "query_df",
+             "query_np", "insert", "raw_insert")
+
+    def __init__(self, client, log: list):
+        self._client, self._log = client, log
+
+    def __getattr__(self, name):
+        attr = getattr(self._client, name)
+        if name not in self.SENDS:
+            return attr
+
+        def send(*args, **kw):
+            self._log.append(args[0] if args else kw)
+            return attr(*args, **kw)
+
+        return send
+
+
+def _count_sent(monkeypatch, session) -> list:
+    """Route the session's driver calls through _CountingClient; returns the log it fills."""
+    import contextlib
+
+    log: list = []
+    real = session.backend.client
+
+    @contextlib.contextmanager
+    def client(*a, **kw):
+        with real(*a, **kw) as c:
+            yield _CountingClient(c, log)
+
+    monkeypatch.setattr(session.backend, "client", client)
+    return log
+
+
+def test_a_catalog_refresh_sends_four_queries_whatever_the_number_of_vector_tables(conn, monkeypatch):
+    def vector_table(name: str, dim: int, metric: str) -> None:
+        conn.execute(f"CREATE TABLE {name} (id UInt64, title String, v Array(Float32), "
+                     f"INDEX {name}_idx v TYPE vector_similarity('hnsw', '{metric}', {dim}), "
+                     f"CONSTRAINT {name}_len CHECK length(v) = {dim}) ENGINE = MergeTree ORDER BY id")
+
+    vector_table("clips", 8, "L2Distance")  # with photos: two vector tables
+    log = _count_sent(monkeypatch, conn.session)
+    catalog = conn.get_catalog()
+    sent_for_two = list(log)
+    (default,) = [d for d in catalog.items if d.label == "default"]
+    tables = {t.label: {c.label: c for c in t.children} for t in default.children}
+    assert tables["photos"]["photo_embed"].type_name.startswith("Array(Float32): 512-d")
+    assert tables["photos"]["photo_embed"].children[0].label == "photo_embed_index (HNSW, Cosine)"
+    assert tables["clips"]["v"].type_name.startswith("Array(Float32): 8-d")
+    assert tables["clips"]["v"].children[0].label == "clips_idx (HNSW, L2)"
+    assert len(sent_for_two) == 4, sent_for_two
+    assert [s.split(" FROM ")[1].split()[0] for s in sent_for_two] == [
+        "system.databases", "system.tables", "system.columns", "system.data_skipping_indices"]
+
+    log.clear()
+    monkeypatch.undo()
+    vector_table("clips2", 16, "cosineDistance")
+    vector_table("clips3", 4, "L2Distance")
+    log = _count_sent(monkeypatch, conn.session)
+    catalog = conn.get_catalog()  # four vector tables now: the same four queries
+    assert len(log) == 4, log
+    (default,) = [d for d in catalog.items if d.label == "default"]
+    assert {t.label for t in default.children} == {"photos", "clips", "clips2", "clips3"}
+
+
 def test_completions_offer_embed_first(conn):
     comps = sorted(conn.get_completions())
     assert comps[0].label == "EMBED"

@@ -121,6 +121,36 @@ def test_live_catalog_on_chdb(db):
     assert cat.table_exists("media.photos") and not cat.table_exists("missing")
 
 
+def test_load_all_reads_every_table_in_four_queries_as_table_info_reads_each(db):
+    """load_all's TableInfo of each table equals what the per-table reader finds (a Merge table
+    followed to its tables included), in four queries whatever the number of tables."""
+    db.command("CREATE DATABASE IF NOT EXISTS la")
+    for n, dim in (("p1", 3), ("p2", 5)):
+        db.command(f"CREATE TABLE la.{n} (id UInt64, v Array(Float32) COMMENT 'embedsql:model=m/{n};dim={dim}', "
+                   f"INDEX {n}_idx v TYPE vector_similarity('hnsw', 'L2Distance', {dim}), "
+                   f"CONSTRAINT {n}_len CHECK length(v) = {dim}) ENGINE = MergeTree ORDER BY id")
+    db.command("CREATE TABLE la.all_p AS la.p1 ENGINE = Merge('la', '^p1$')")
+    queries = []
+
+    def run(sql, params):
+        queries.append(sql)
+        return list(db.query(sql, parameters=params).result_rows)
+
+    cat = LiveCatalog(run)
+    dbs, infos = cat.load_all()
+    assert len(queries) == 4 and "la" in dbs and "system" not in dbs
+    names = [f"{i.database}.{i.name}" for i in infos]
+    assert names == sorted(names) and {"la.p1", "la.p2", "la.all_p"} <= set(names)
+    assert cat.column_dim("la.p2", "v") == 5 and cat.vector_index("la.p1", "v").name == "p1_idx"
+    assert cat.column_model("la.p2", "v") == "m/p2"
+    assert len(queries) == 4  # cached: nothing more asked
+    assert cat.vector_index("la.all_p", "v").name == "p1_idx"  # the Merge table: followed now
+    assert len(queries) == 5  # its regular expression, matched by the server
+    fresh = LiveCatalog(lambda sql, params: list(db.query(sql, parameters=params).result_rows))
+    for name in names:
+        assert cat.table_info(name) == fresh.table_info(name), name
+
+
 def test_live_catalog_myscale_rows():
     """A MyScale server answers system.vector_indices; the catalog reads metric and params from expr."""
     def run(sql, params):
@@ -142,6 +172,35 @@ def test_live_catalog_myscale_rows():
     info = cat.vector_index("t", "vector")
     assert info == IndexInfo("v2", "HNSWFLAT", "IP", 3, {"m": "16"})
     assert cat.vector_indexes("t") == {"vector": info}
+
+
+def test_load_all_reads_myscale_vector_indices_once():
+    """On MyScale load_all reads system.vector_indices once for every table (rows shaped as
+    MyScale answers, with database and table first)."""
+    sent = []
+
+    def run(sql, params):
+        sent.append(sql)
+        if "FROM system.databases" in sql:
+            return [("default",)]
+        if "FROM system.tables" in sql:
+            ddl = ("CREATE TABLE default.{t} (`id` UInt32, `vector` Array(Float32), "
+                   "CONSTRAINT vector_len CHECK length(vector) = 3) ENGINE = MergeTree ORDER BY id")
+            return [("default", t, ddl.format(t=t), "MergeTree", "MergeTree ORDER BY id", 0) for t in ("a", "b")]
+        if "FROM system.columns" in sql:
+            return [("default", t, n, ty, "") for t in ("a", "b") for n, ty in (("id", "UInt32"), ("vector", "Array(Float32)"))]
+        if "FROM system.vector_indices" in sql:
+            assert sql.startswith("SELECT database, table, name, type, expr FROM system.vector_indices"), sql
+            return [("default", "a", "va", "HNSWFLAT", "va vector TYPE hnswflat('metric_type=IP')"),
+                    ("default", "b", "vb", "MSTG", "vb vector TYPE mstg('metric_type=Cosine')")]
+        raise AssertionError(sql)
+
+    cat = LiveCatalog(run, dialect="myscale")
+    _, infos = cat.load_all()
+    assert len(sent) == 4 and [i.name for i in infos] == ["a", "b"]
+    assert cat.vector_index("default.a", "vector") == IndexInfo("va", "HNSWFLAT", "IP", 3, {})
+    assert cat.vector_index("default.b", "vector").metric == "Cosine"
+    assert len(sent) == 4
 
 
 def test_live_catalog_dialect_may_be_a_callable():

@@ -221,3 +221,124 @@ async def test_an_initial_result_is_in_the_grid_without_running_again(session):
         assert app.queries_started == 0
         assert "5 rows" in app.status.message and "already run" in app.status.message
         assert app.last_sql == sql
+
+
+def test_catalog_refresh_sends_the_same_queries_for_one_or_three_vector_tables(empty_session, monkeypatch):
+    """load_catalog reads every table's facts in one go (LiveCatalog.load_all): adding vector
+    tables adds no query; each table's dim, model and index still show."""
+    import contextlib
+
+    from tui.components.catalog import load_catalog
+
+    s = empty_session
+    sent: list[str] = []
+    real = s.backend.client
+
+    class Logged:  # the real driver client, each statement it sends logged
+        def __init__(self, c):
+            self._c = c
+
+        def __getattr__(self, name):
+            attr = getattr(self._c, name)
+            if name not in ("query", "command", "query_arrow", "raw_query"):
+                return attr
+            return lambda sql, *a, **kw: sent.append(sql) or attr(sql, *a, **kw)
+
+    @contextlib.contextmanager
+    def client(*a, **kw):
+        with real(*a, **kw) as c:
+            yield Logged(c)
+
+    def table(name: str, dim: int) -> None:
+        s.command(f"CREATE TABLE {name} (id UInt64, v Array(Float32) COMMENT 'embedsql:model=m/{name};dim={dim}', "
+                  f"INDEX {name}_idx v TYPE vector_similarity('hnsw', 'cosineDistance', {dim}), "
+                  f"CONSTRAINT {name}_len CHECK length(v) = {dim}) ENGINE = MergeTree ORDER BY id")
+
+    counts = []
+    for names in (["t1"], ["t2", "t3"]):
+        for n in names:
+            table(n, 4 + len(n))
+        monkeypatch.setattr(s.backend, "client", client)
+        sent.clear()
+        data = load_catalog(s)
+        monkeypatch.setattr(s.backend, "client", real)
+        counts.append(len(sent))
+    assert counts == [6, 6], sent  # 4 for the catalog, vector index statuses, functions (before: 3 more per table)
+    col = data.databases["default"]["t3"][1]
+    assert (col.dim, col.model, col.index) == (6, "m/t3", "HNSW Cosine (t3_idx, Built)")
+
+
+# -- sidebar width and visibility from the keyboard -------------------------------------------------
+def shown(sidebar) -> int:
+    """The sidebar's width on screen, in columns (0 while it is not displayed)."""
+    return sidebar.outer_size.width if sidebar.display else 0
+
+
+@pytest.mark.parametrize("size", [(80, 24), (150, 45), (300, 60)])
+async def test_sidebar_narrower_wider_and_hidden_from_the_keyboard_within_bounds(session, size):
+    from tui.app import SIDEBAR_STEP, sidebar_bounds
+
+    low, high = sidebar_bounds(size[0])
+    app = make_app(session, "SELECT 1")
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: app.catalog_data is not None)
+        sidebar = app.query_one("#sidebar")
+        app.editor.focus()
+        await pilot.pause()
+        narrow = size[0] < 110
+        assert (shown(sidebar) == 0) == narrow  # under 110 columns it shows on F2 only
+        await pilot.press("alt+right")  # shows it (narrow screens) and widens it, from the editor
+        await pilot.pause()
+        assert app.focused is app.editor
+        assert shown(sidebar) == 30 + SIDEBAR_STEP
+        widths = []
+        for _ in range(60):
+            await pilot.press("alt+right")
+            await pilot.pause()
+            widths.append(shown(sidebar))
+        assert widths[-1] == high and max(widths) == high  # stops at the widest, never beyond
+        assert app.editor.outer_size.width >= 40  # the editor keeps its room
+        for _ in range(60):
+            await pilot.press("alt+left")
+            await pilot.pause()
+            widths.append(shown(sidebar))
+        assert widths[-1] == low and min(widths) == low
+        await pilot.press("alt+right", "alt+right")
+        await pilot.pause()
+        chosen = low + 2 * SIDEBAR_STEP
+        assert shown(sidebar) == chosen
+        # kept when the catalog takes the focus and gives it back (no F2 widening over the choice)
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: app.focused is app.query_one("#catalog"))
+        await pilot.pause()
+        assert shown(sidebar) == chosen
+        # ctrl+t hides it (the focus goes back to the editor) and shows it again at the same width
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        assert shown(sidebar) == 0 and app.focused is app.editor
+        assert app.editor.outer_size.width == size[0]
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        assert shown(sidebar) == chosen and app.focused is app.editor
+        await pilot.press("ctrl+t", "f2")  # F2 shows a hidden sidebar
+        await wait_for(pilot, lambda: app.focused is app.query_one("#catalog"))
+        await pilot.pause()
+        assert shown(sidebar) == chosen
+
+
+async def test_sidebar_width_stays_within_bounds_when_the_terminal_shrinks(session):
+    from tui.app import sidebar_bounds
+
+    app = make_app(session, "SELECT 1")
+    async with app.run_test(size=(200, 45)) as pilot:
+        await wait_for(pilot, lambda: app.catalog_data is not None)
+        sidebar = app.query_one("#sidebar")
+        for _ in range(40):
+            await pilot.press("alt+right")
+        await pilot.pause()
+        assert shown(sidebar) == sidebar_bounds(200)[1] == 120
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        await pilot.pause()
+        assert shown(sidebar) == sidebar_bounds(120)[1] == 72
+        assert app.editor.outer_size.width >= 40

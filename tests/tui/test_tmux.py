@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 from tests.support import REPO
-from tests.tmux_support import wait_screen
+from tests.tmux_support import capture, wait_screen
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
@@ -92,3 +92,56 @@ def test_keys_as_a_terminal_sends_them(session, tiny_clip, tmp_path):
         screen = wait_screen(sock, "row 1 of 1")
         assert "UInt64" in screen and "5" in screen
         _keys(sock, "Escape")
+
+
+def _bytes(sock: str, data: bytes) -> None:
+    """Send these exact bytes, as the terminal would write them to the app (send-keys -H)."""
+    subprocess.run(["tmux", "-L", sock, "send-keys", "-t", "app", "-H", *(f"{b:02x}" for b in data)], check=True)
+
+
+def _editor_column(sock: str) -> int:
+    """The screen column of the editor's top-left corner: the sidebar's width (0 when hidden)."""
+    for line in capture(sock).splitlines():
+        if "╭" in line:
+            return line.index("╭")
+    raise AssertionError(f"no editor border on the screen:\n{capture(sock)}")
+
+
+def _wait_column(sock: str, want: int, timeout: float = 60.0) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if _editor_column(sock) == want:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"editor at column {_editor_column(sock)}, not {want}:\n{capture(sock)}")
+
+
+def test_sidebar_keys_as_the_terminal_sends_them(session, tiny_clip, tmp_path):
+    """alt+right / alt+left as xterm's bytes (ESC [1;3C, ESC [1;3D) and as tmux's M-Right / M-Left,
+    ctrl+t as its byte (0x14), typed while the editor has the focus: the sidebar's width changes
+    on the screen, stops at its bounds (120 columns: 16..72), hides and shows again."""
+    from tui.app import SIDEBAR_STEP, sidebar_bounds
+
+    low, high = sidebar_bounds(120)
+    with _app_in_tmux(session, tiny_clip, tmp_path) as sock:
+        wait_screen(sock, "F5 runs the statement", "photo_embed Array", "^t Sidebar")
+        _wait_column(sock, 30)  # the default width
+        _bytes(sock, b"\x1b[1;3C")  # alt+right
+        _wait_column(sock, 30 + SIDEBAR_STEP)
+        _keys(sock, "M-Right")
+        _wait_column(sock, 30 + 2 * SIDEBAR_STEP)
+        for _ in range(20):
+            _bytes(sock, b"\x1b[1;3C")
+        _wait_column(sock, high)
+        for _ in range(30):
+            _keys(sock, "M-Left")
+        _wait_column(sock, low)
+        _bytes(sock, b"\x1b[1;3C")
+        _wait_column(sock, low + SIDEBAR_STEP)
+        _bytes(sock, b"\x14")  # ctrl+t: hidden, the editor takes the whole width
+        _wait_column(sock, 0)
+        _keys(sock, "C-t")  # shown again, at the width chosen
+        _wait_column(sock, low + SIDEBAR_STEP)
+        _keys(sock, "x", literal=True)  # the keys did not reach the editor; typing still does
+        screen = wait_screen(sock, "x")
+        assert "\x1b" not in screen and "[1;3C" not in screen, screen

@@ -75,19 +75,18 @@ class CatalogData:
 
 def load_catalog(session) -> CatalogData:
     """Read databases, tables, columns (+ vector column facts) and function names through the
-    session's catalog. Blocking: call from a worker thread."""
+    session's catalog (`LiveCatalog.load_all`: the same few queries whatever the number of tables).
+    Blocking: call from a worker thread."""
     data = CatalogData()
     cat = session.catalog
     cat.invalidate()  # a refresh shows what is there now
     with session.unit_of_work():
-        dbs, tables, columns = cat.overview()
+        dbs, infos = cat.load_all()  # four queries, however many tables; cached for the facts below
         for db in dbs:
             data.databases[db] = {}
-        for db, t in tables:
-            data.databases.setdefault(db, {})[t] = []
-        for c in columns:
-            if c.table in data.databases.get(c.database, {}):
-                data.databases[c.database][c.table].append(ColumnInfo(c.name, c.type))
+        for info in infos:
+            data.databases.setdefault(info.database, {})[info.name] = [
+                ColumnInfo(name, type_) for name, type_ in info.columns.items()]
         statuses: dict[tuple[str, str, str], str] = {}
         if any(c.is_vector for ts in data.databases.values() for cs in ts.values() for c in cs):
             try:  # MyScale's view; on ClickHouse the dialect bridge computes it from system tables

@@ -29,6 +29,9 @@ KEYS = [
         ("", "each key focuses its view; the focused widget has an accent bar on its left"),
         ("F6", "results"), ("F7", "gallery"), ("F8", "query details (SQL sent, timings, lints)"),
         ("F2", "catalog sidebar: focus (it widens) and refresh; enter inserts a name, space folds"),
+        ("ctrl+t", "hide or show the catalog sidebar (F2 also shows it; under 110 columns ctrl+t keeps it shown)"),
+        ("alt+left, alt+right", "sidebar narrower / wider (4 columns a press; kept for the session, "
+                                "and the editor keeps at least 40 columns)"),
         ("F3", "history (type to filter, enter puts the query in the editor)"),
         ("F4", "migrations: status, plan, apply"),
     ]),
