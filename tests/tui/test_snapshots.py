@@ -9,6 +9,7 @@ import pytest
 from textual.lazy import Lazy
 
 from tui.app import EmbedSQLApp
+from tui.components.results import ResultsTable
 
 from tests.tui.pilot_support import wait_for
 
@@ -30,6 +31,11 @@ async def settle(pilot):
     assert not app.editor.cursor_blink and app.theme == THEME
     await wait_for(pilot, lambda: not app.query(Lazy))
     await pilot.wait_for_animation()
+    await pilot.pause()
+    # DataTable measures new rows' cell widths when it next goes idle: until then an auto-width
+    # column is as wide as its header (under load the screenshot could come first)
+    await wait_for(pilot, lambda: all(not t._new_rows and not t._require_update_dimensions
+                                      for t in app.query(ResultsTable)))
     await pilot.pause()
 
 

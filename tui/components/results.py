@@ -154,6 +154,16 @@ class ResultsTable(DataTable):
     def on_resize(self, _event) -> None:
         self.fit_columns()
 
+    def _update_dimensions(self, new_rows) -> None:
+        """DataTable measures new rows' cells when it goes idle, then widens auto-width columns;
+        but its render caches are keyed by content and cursor, not by column width, so rows drawn
+        before that (under load, the first frame of a result) kept their header-wide cells until
+        the cursor moved. Clear them once the widths are known (DataTable has no public API)."""
+        super()._update_dimensions(new_rows)
+        if new_rows:
+            self._clear_caches()
+            self.refresh()
+
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
         self.post_message(self.RowOpened(event.cursor_row))
