@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.photo_tables import create_photos, hybrid_sql
-from tests.tmux_support import wait_screen
+from tests.tmux_support import capture, wait_screen
 
 pytest.importorskip("harlequin")
 
@@ -289,7 +289,13 @@ def test_harlequin_in_tmux_shows_an_embed_result(dsn, tiny_clip, tmp_path):
         sql = hybrid_sql(2)
         subprocess.run(["tmux", "-L", sock, "send-keys", "-t", "app", "-l", sql], check=True)
         subprocess.run(["tmux", "-L", sock, "send-keys", "-t", "app", "C-j"], check=True)  # run the query
-        screen = wait_screen(sock, "Query Results (3 Records)")
+        # Harlequin's "Database Connected." toast can still cover the results' right side: wait
+        # for the header's columns, which the toast hides while it is up (it times out)
+        screen = wait_screen(sock, "Query Results (3 Records)", "dist #.#")
+        end = time.monotonic() + 30
+        while "Database Connected." in screen and time.monotonic() < end:
+            time.sleep(0.2)
+            screen = capture(sock)
         lines = screen.splitlines()
         header = next(i for i, line in enumerate(lines) if "photo_id s" in line)
         assert "dist #.#" in lines[header]
