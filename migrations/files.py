@@ -63,6 +63,9 @@ class Migration:
     up: list[Step] = field(default_factory=list)
     down: list[Step] | None = None  # None: no `-- +down` part
     model: object | None = None
+    #: checksums of earlier revisions of a built-in file, filled in for the same model
+    #: (`load_builtin`): a database migrated with one of them counts as unchanged
+    earlier: list[str] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -76,10 +79,12 @@ class Migration:
         return digest(self.text)
 
     def same_checksum(self, recorded: str) -> bool:
-        """Is `recorded` (from the state table) this file's checksum? Built-in files applied by
-        embedsql 0.1, before they followed the model, count as unchanged for the model they
-        were written for (openai/clip-vit-base-patch32, 512-d)."""
-        if recorded == self.checksum:
+        """Is `recorded` (from the state table) this file's checksum? A built-in file applied in
+        an earlier revision (`builtin/earlier/`, `earlier`) counts as unchanged: the table it
+        made stays as it is. Built-in files applied by embedsql 0.1, before they followed the
+        model, count as unchanged for the model they were written for
+        (openai/clip-vit-base-patch32, 512-d)."""
+        if recorded == self.checksum or recorded in self.earlier:
             return True
         m = self.model
         return (m is not None and getattr(m, "name", None) == _LEGACY_MODEL[0] and getattr(m, "dim", None)
@@ -190,7 +195,9 @@ def fill_template(text: str, model) -> str:
 
 def load_builtin(model=None) -> list[Migration]:
     """The built-in migrations filled in for `model` (a ModelIdentity; None: the default model,
-    openai/clip-vit-base-patch32, as embed.identity.identify gives it)."""
+    openai/clip-vit-base-patch32, as embed.identity.identify gives it). A file's earlier
+    revision, kept under the same name in `builtin/earlier/`, is filled in too: its checksum goes
+    to `Migration.earlier`, so a database it migrated is not reported as changed."""
     if model is None:
         from embed.identity import DEFAULT_MODEL, identify
 
@@ -200,6 +207,9 @@ def load_builtin(model=None) -> list[Migration]:
         if p.suffix.lower() == ".sql" and p.is_file():
             mig = parse(fill_template(p.read_text(encoding="utf-8"), model), p)
             mig.model = model
+            old = BUILTIN_DIR / "earlier" / p.name
+            if old.is_file():
+                mig.earlier = [digest(fill_template(old.read_text(encoding="utf-8"), model))]
             out.append(mig)
     return out
 

@@ -32,6 +32,7 @@ def test_wheel_installs_and_runs_the_demo(tmp_path, tiny_clip):
     photos = {n for n in names if n.startswith("ingest/demo/photos/")}
     assert "ingest/demo/photos/SOURCES.md" in photos and len([n for n in photos if n.endswith(".jpg")]) == 13
     assert {"migrations/builtin/0001_photos_table.sql", "migrations/builtin/0002_photo_embed_index.sql",
+            "migrations/builtin/earlier/0001_photos_table.sql",
             "tui/app.tcss"} <= names
     assert not any(n.startswith(("tests/", "benchmarks/")) for n in names)
 

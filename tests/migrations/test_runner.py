@@ -49,6 +49,40 @@ def test_builtin_up_creates_table_index_and_model_comment(session):
     assert rows == [(1, 1), (2, 1), (3, 1)]
 
 
+
+def test_builtin_table_has_small_granules(session):
+    """The built-in table reads 32-row granules: a selective filter or an index top-k reads the
+    columns of 32 neighbours per row found, not of ~5,000 (ClickHouse's default of 8,192 rows,
+    cut by index_granularity_bytes for 2 KiB vectors)."""
+    runner(session).up(to=1)
+    assert session.catalog.table_setting("photos", "index_granularity") == "32"
+    rows = 200
+    vecs = np.random.default_rng(1).standard_normal((rows, 512)).astype(np.float32)
+    session.insert("photos", [[i, f"p{i}", v.tolist()] for i, v in enumerate(vecs)], ["id", "photo_id", "photo_embed"])
+    marks = session.query("SELECT sum(marks) FROM system.parts WHERE table = 'photos' AND active").rows[0][0]
+    assert marks >= rows // 32
+
+
+def test_table_made_by_the_earlier_builtin_revision_counts_as_unchanged(session):
+    """A database migrated before 0001 gained its SETTINGS line (builtin/earlier/) is not told
+    its migration changed, and its table keeps the granularity it was made with."""
+    from migrations.files import BUILTIN_DIR, fill_template, load_builtin, parse
+
+    current = load_builtin()
+    first = current[0]
+    old = parse(fill_template((BUILTIN_DIR / "earlier" / first.path.name).read_text(), first.model), first.path)
+    old.model = first.model
+    assert old.checksum != first.checksum and first.earlier == [old.checksum]
+    Runner(session, [old], lock_timeout=10).up()
+    assert session.catalog.table_setting("photos", "index_granularity") in (None, "8192")
+    st = {s.label: s for s in runner(session).status()}
+    assert st["0001_photos_table"].state == "applied" and not st["0001_photos_table"].changed
+    assert runner(session).up().applied == ["0002_photo_embed_index", "0003_photos_text_index"]
+    # any other text still counts as changed
+    session.command(f"ALTER TABLE {STATE_TABLE} UPDATE checksum = 'edited' WHERE version = 1 "
+                    "SETTINGS mutations_sync = 1")
+    assert {s.label: s.changed for s in runner(session).status()}["0001_photos_table"] is True
+
 def test_index_wait_after_rows_exist(session):
     r = runner(session)
     r.up(to=1)

@@ -36,7 +36,7 @@ ORDER BY (owner, seq)
 TTL toDateTime(expires_at) + INTERVAL 1 DAY;
 
 -- 0001_photos_table (up): 1 statement from 0001_photos_table.sql
--- statement 1 (line 8)
+-- statement 1 (line 14)
 CREATE TABLE IF NOT EXISTS photos_local ON CLUSTER prod
 (
     id UInt64,
@@ -62,7 +62,8 @@ CREATE TABLE IF NOT EXISTS photos_local ON CLUSTER prod
     CONSTRAINT photo_embed_len CHECK length(photo_embed) = 512
 )
 ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
-ORDER BY id;
+ORDER BY id
+SETTINGS index_granularity = 32;
 CREATE TABLE IF NOT EXISTS photos ON CLUSTER prod
 (
     id UInt64,

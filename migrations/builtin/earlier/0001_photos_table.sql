@@ -1,0 +1,36 @@
+-- The photos table of the CLIP photo-search tutorial (Unsplash Lite metadata + the image's vector).
+-- Written in MyScale syntax; embedsql translates it for ClickHouse.
+-- The vector's dimension and the column comment are filled in from the configured model at
+-- `migrate up` (`migrate plan` shows them): photo_embed's COMMENT records the model (family, name, dimension,
+-- content digest), and EMBED() or ingestion with another model is refused.
+
+-- +up
+CREATE TABLE IF NOT EXISTS photos
+(
+    id UInt64,
+    photo_id String,
+    photo_url String,
+    photo_image_url String,
+    photo_embed Array(Float32) COMMENT '{{embedding_model}}',
+    photo_description String,
+    ai_description String,
+    photo_width UInt32,
+    photo_height UInt32,
+    photo_aspect_ratio Float32,
+    photographer_username String,
+    photographer_first_name String,
+    photographer_last_name String,
+    photo_location_name String,
+    photo_location_city String,
+    photo_location_country String,
+    photo_submitted_at Nullable(DateTime64(3)),
+    keywords Array(String),
+    source String,
+    ingested_at DateTime DEFAULT now(),
+    CONSTRAINT photo_embed_len CHECK length(photo_embed) = {{embedding_dim}}
+)
+ENGINE = MergeTree
+ORDER BY id;
+
+-- +down
+DROP TABLE IF EXISTS photos;
