@@ -11,11 +11,13 @@ from sqlext.text.rewrite import format_vector
 __all__ = ["make_table", "expected_rows", "assert_answer", "vec", "VectorSet"]
 
 
-def make_table(c, name: str, vs: VectorSet, *, index: bool, quantization: str = "f32") -> None:
-    """Table `name` (id, u, c, vec) holding vs, with a cosine HNSW index when `index`."""
+def make_table(c, name: str, vs: VectorSet, *, index: bool, quantization: str = "f32",
+               granularity: int | None = None) -> None:
+    """Table `name` (id, u, c, vec) holding vs, with a cosine HNSW index when `index`, in granules
+    of `granularity` rows (None: ClickHouse's default)."""
     d = vs.images.shape[1]
     spec = f"vector_similarity('hnsw', 'cosineDistance', {d}, '{quantization}', 16, 128)" if index else None
-    create_vector_table(c, name, vs, spec)
+    create_vector_table(c, name, vs, spec, granularity=granularity)
 
 
 def vec(q: np.ndarray) -> str:

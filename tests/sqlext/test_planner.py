@@ -20,7 +20,7 @@ import pytest
 import sqlext
 from benchmarks.floor import raw_client
 from sqlext.db.engine import EMBEDDED
-from sqlext.db.planner import EF_KEY, LIMIT_KEY, PlannerConfig, ef_for_rows, filtered_ef_factor
+from sqlext.db.planner import EF_KEY, LIMIT_KEY, Planner, PlannerConfig, ef_for_rows, filtered_ef_factor
 
 from tests.sqlext.planner_support import assert_answer, expected_rows, make_table, small_clip_like, vec
 
@@ -42,6 +42,7 @@ def db(tmp_path_factory, vs):
     with raw_client(s) as c:
         make_table(c, "t_idx", vs, index=True)
         make_table(c, "t_plain", vs, index=False)
+        make_table(c, "t_g32", vs, index=True, granularity=32)
         c.command("CREATE TABLE t_merge AS t_idx ENGINE = Merge(currentDatabase(), '^t_idx$')")
     s.close()
     yield path
@@ -301,6 +302,37 @@ def test_the_shipped_ef_goes_with_an_unfiltered_index_plan(db, vs):
 def test_filtered_ef_factor():
     assert [filtered_ef_factor(x) for x in (1.0, 0.5, 0.2, 0.1, 0.05, 0.01, 0.0)] == [1, 1, 1, 2, 4, 4, 4]
 
+
+@pytest.mark.parametrize("total,granularity", [(200_000, 32), (200_000, 8192), (25_000, 32)])
+@pytest.mark.parametrize("sel", [0.001, 0.01, 0.1])
+def test_exact_scan_rows_is_the_rows_of_the_granules_a_random_filter_hits(total, granularity, sel):
+    rng = np.random.default_rng(3)
+    matching = int(total * sel)
+    read = []
+    for _ in range(20):
+        rows = rng.choice(total, matching, replace=False)
+        granules = np.unique(rows // granularity)
+        read.append(sum(min(granularity, total - g * granularity) for g in granules))
+    est = Planner.exact_scan_rows(total, matching, granularity)
+    assert abs(est - np.mean(read)) <= 0.03 * np.mean(read) + granularity
+
+
+@pytest.mark.parametrize("sel", [0.001, 0.01])
+def test_small_granules_make_a_selective_exact_scan_cheaper_in_the_plan(session, vs, sel):
+    """The same rows in 32-row granules: the plan counts the rows of the granules the filter
+    hits, not the whole table, and the answer is still numpy's."""
+    plans = {}
+    for table in ("t_idx", "t_g32"):
+        r = session.query(f"SELECT id, cosineDistance(vec, {vec(vs.queries[1])}) AS d FROM {table} "
+                          f"WHERE {vs.where('uniform', sel)} ORDER BY d LIMIT 10")
+        assert_answer(r.rows, vs, vs.queries[1], vs.mask("uniform", sel), 10, plan=r.stats.plan)
+        plans[table] = r.stats.plan.searches[0]
+    assert session.catalog.table_setting("t_g32", "index_granularity") == "32"
+    assert all(p.choice == "exact" for p in plans.values())
+    m = plans["t_g32"].matching
+    assert f"scanning {N:,} rows" in plans["t_idx"].reason
+    assert f"scanning {Planner.exact_scan_rows(N, m, 32):,} rows" in plans["t_g32"].reason
+    assert Planner.exact_scan_rows(N, m, 32) < N / 2
 
 def test_explain_shows_the_plan_without_running_the_statement(session, vs):
     p = session.explain(f"SELECT id, cosineDistance(vec, {vec(vs.queries[0])}) AS d FROM t_idx "
