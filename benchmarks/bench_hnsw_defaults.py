@@ -42,14 +42,30 @@ def insert_arrow(c, table: str, vs, lo: int, hi: int) -> None:
     c.raw_insert(table, ["id", "u", "c", "vec"], insert_block=sink.getvalue(), fmt="ArrowStream")
 
 
-def create_vector_table(c, table: str, vs, index: str | None, *, chunk: int = 50_000) -> float:
+def builtin_granularity() -> int:
+    """The index_granularity (rows per granule) of embedsql's built-in photos table
+    (migrations/builtin/0001_photos_table.sql), read from the file with the DDL parser the catalog
+    uses: benchmark tables are stored as embedsql's own table is. 8192 (ClickHouse's default)
+    when the file sets none."""
+    from migrations.files import load_builtin
+    from sqlext.text.ddl import parse_table_settings
+
+    create = load_builtin()[0].up[0].text
+    return int(parse_table_settings(create).get("index_granularity", 8192))
+
+
+def create_vector_table(c, table: str, vs, index: str | None, *, chunk: int = 50_000,
+                        granularity: int | None = None) -> float:
     """CREATE TABLE (id, u, c, vec) with `index` (a vector_similarity(...) text, or None), insert all
-    rows, OPTIMIZE FINAL. Returns seconds from the first insert to the merged, indexed table."""
+    rows, OPTIMIZE FINAL. `granularity`: the table's index_granularity (None: ClickHouse's default;
+    the benchmarks pass `builtin_granularity()`). Returns seconds from the first insert to the
+    merged, indexed table."""
     d = vs.images.shape[1]
     idx = f", INDEX vi vec TYPE {index}" if index else ""
+    st = f" SETTINGS index_granularity = {int(granularity)}" if granularity else ""
     c.command(f"DROP TABLE IF EXISTS {table}")
     c.command(f"CREATE TABLE {table} (id UInt32, u UInt16, c UInt16, vec Array(Float32), "
-              f"CONSTRAINT vec_len CHECK length(vec) = {d}{idx}) ENGINE = MergeTree ORDER BY id")
+              f"CONSTRAINT vec_len CHECK length(vec) = {d}{idx}) ENGINE = MergeTree ORDER BY id{st}")
     t = time.perf_counter()
     for lo in range(0, len(vs.images), chunk):
         insert_arrow(c, table, vs, lo, min(len(vs.images), lo + chunk))

@@ -21,6 +21,9 @@ Systems:
   planner reuses a filter's row count for a minute, as when someone tries texts under one
   filter; `embedsql-fresh` clears it before every query (a new filter each time).
 - chdb exact: the same SQL with the vector as a literal, `use_skip_indexes = 0`.
+  The chdb table (one table for embedsql and raw chdb) is stored as the built-in photos table is:
+  `index_granularity` from migrations/builtin/0001_photos_table.sql (`--granularity N` to try
+  another).
 - chdb HNSW: the same SQL on the vector index as ClickHouse runs it by itself (its defaults:
   post-filtering, `hnsw_candidate_list_size_for_search` 256; no planner).
 - DuckDB + vss (the wheels `duckdb` and `duckdb-extension-vss`, same version; the extension file
@@ -121,9 +124,9 @@ def _mark_built(tmp: Path, system: str, seconds: float) -> None:
                                                           "loadavg": list(os.getloadavg())}))
 
 
-def build_chdb(tmp: Path, vs, index_spec: str):
-    """The chdb table `v` (id, u, c, vec) with its HNSW index, in tmp/chdb: (Session, build seconds,
-    reused?)."""
+def build_chdb(tmp: Path, vs, index_spec: str, granularity: int):
+    """The chdb table `v` (id, u, c, vec) with its HNSW index, in tmp/chdb, stored in granules of
+    `granularity` rows (the built-in table's): (Session, build seconds, reused?)."""
     import sqlext
     from benchmarks.bench_hnsw_defaults import create_vector_table
 
@@ -134,7 +137,7 @@ def build_chdb(tmp: Path, vs, index_spec: str):
             if c.command("SELECT count() FROM v") == len(vs.images):
                 return s, t, True
     with raw_client(s) as c:
-        t = create_vector_table(c, "v", vs, index_spec)
+        t = create_vector_table(c, "v", vs, index_spec, granularity=granularity)
     _mark_built(tmp, "chdb", t)
     return s, t, False
 
@@ -220,7 +223,8 @@ def run_size(vs, args, tmp: Path, systems: list[str], notes: list[str]) -> dict:
     index_spec = f"vector_similarity('hnsw', 'cosineDistance', {d})"
     session = con = lance = None
     if {"embedsql", "embedsql-fresh", "chdb-exact", "chdb-hnsw"} & set(systems):
-        session, out["build_s"]["chdb"], reused = build_chdb(tmp, vs, index_spec)
+        session, out["build_s"]["chdb"], reused = build_chdb(tmp, vs, index_spec, args.granularity)
+        out["granularity"] = args.granularity
         _report_build(out, "chdb", reused)
     if "duckdb" in systems:
         con, out["build_s"]["duckdb"], reused = build_duckdb(tmp, vs)
@@ -337,6 +341,8 @@ def markdown(result: dict) -> str:
         reused = size.get("build_reused", [])
         L.append("Index build: " + ", ".join(f"{k} {v:.0f} s" + (" (kept from an earlier run)" if k in reused else "")
                                               for k, v in b.items()) + "." if b else "")
+        if size.get("granularity"):
+            L.append(f"The chdb table (embedsql's and raw chdb's): index_granularity {size['granularity']}.")
         L.append("")
         systems = [s for s in SYSTEMS if any(s in c["systems"] for c in size["cells"])]
         L.append("| filter (rows kept) | " + " | ".join(LABELS[s] for s in systems) + " |")
@@ -395,9 +401,15 @@ def main(argv=None) -> int:
     ap.add_argument("--smoke", action="store_true", help="2,000 rows of 64-d, 5 queries: proves it runs")
     ap.add_argument("--keep", metavar="DIR", help="keep built tables and indexes in DIR and reuse them")
     ap.add_argument("--build-only", action="store_true", help="build (or check) the tables and indexes, run no query")
+    ap.add_argument("--granularity", type=int, default=None,
+                    help="index_granularity of the chdb table (default: the built-in photos table's)")
     ap.add_argument("--json")
     ap.add_argument("--md")
     args = ap.parse_args(argv)
+    if args.granularity is None:
+        from benchmarks.bench_hnsw_defaults import builtin_granularity
+
+        args.granularity = builtin_granularity()
     sizes = [2000] if args.smoke else [int(x) for x in args.rows.split(",")]
     if args.smoke:
         args.queries, args.dim = 5, 64
@@ -439,6 +451,8 @@ def main(argv=None) -> int:
             else:
                 vs = make_clip_like(n, args.queries, dim=args.dim, seed=args.seed)
             key = hashlib.sha1((vs.source + json.dumps(vs.params, sort_keys=True, default=str)).encode()).hexdigest()[:8]
+            if args.granularity != 8192:  # a kept chdb table is only reused with the same storage
+                key += f"-g{args.granularity}"
             size_dir = tmp / f"n{n}-d{vs.images.shape[1]}-seed{args.seed}-q{args.queries}-{key}"
             size_dir.mkdir(exist_ok=True)
             res = run_size(vs, args, size_dir, systems, notes)

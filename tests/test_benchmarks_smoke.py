@@ -58,6 +58,8 @@ def test_bench_peers_smoke(tmp_path):
     data = json.loads(out.read_text())
     size = data["sizes"][0]
     assert size["rows"] == 2000 and size["queries"] == 5 and size["dim"] == 64
+    # the chdb table is stored as the built-in photos table is
+    assert size["granularity"] == 32 and "index_granularity 32" in data["markdown"]
     assert len(size["cells"]) == 9  # no filter + {uniform, correlated} x {0.1, 1, 10, 50} %
     expected = {"embedsql", "embedsql-fresh", "chdb-exact", "chdb-hnsw", "numpy"}
     for peer, mods in (("duckdb", ("duckdb", "duckdb_extension_vss")), ("lancedb", ("lancedb",))):
