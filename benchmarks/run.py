@@ -14,8 +14,9 @@ Sections (issue 6 / issue 2):
   6 insert of 512-d vectors: rows/s by path vs a tobytes() floor
   7 Session.prepare of a hybrid statement (the production path: lex once, EMBED from a warm cache,
     splice, bridge, lints, statement kind) vs a plain sqlglot parse; cache hit cost; sqlglotc vs pure
-  + benchmarks/bench_ingest.py, benchmarks/bench_tui.py and benchmarks/bench_peers.py (hybrid
-    vector search beside DuckDB + vss, LanceDB, raw chdb and numpy), run as subprocesses
+  + benchmarks/bench_ingest.py, benchmarks/bench_tui.py, benchmarks/bench_peers.py (hybrid
+    vector search beside DuckDB + vss, LanceDB, raw chdb and numpy) and
+    benchmarks/bench_granularity.py (the built-in table's index_granularity), run as subprocesses
 """
 from __future__ import annotations
 
@@ -959,7 +960,7 @@ def main(argv=None) -> int:
             bench_prepare(emb, tmp, args.smoke, model_dir)
         if "external" in only:
             # bench_peers has a smoke run of its own in the tests (test_bench_peers_smoke)
-            for name in ("bench_ingest", "bench_tui") + (() if args.smoke else ("bench_peers",)):
+            for name in ("bench_ingest", "bench_tui") + (() if args.smoke else ("bench_peers", "bench_granularity")):
                 print(f"[ext] {name} ...", flush=True)
                 ext[name] = run_external(name, args.smoke, tmp)
                 print(f"[ext] {name}: {ext[name].get('status')}", flush=True)

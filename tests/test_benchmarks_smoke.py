@@ -75,3 +75,20 @@ def test_bench_peers_smoke(tmp_path):
             assert e["rows_right"] and e["recall10"] == 1.0, cell
         assert cell["systems"]["numpy"]["recall10"] == 1.0 and cell["systems"]["chdb-exact"]["recall10"] == 1.0
     assert "| filter (rows kept) |" in data["markdown"]
+
+
+def test_bench_granularity_smoke(tmp_path):
+    """The granularity comparison behind the built-in table's SETTINGS runs: every statement on
+    every table."""
+    out = tmp_path / "gran.json"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.bench_granularity", "--rows", "2000", "--queries", "3",
+                           "--json", str(out)], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=280)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = json.loads(out.read_text())
+    assert data["rows"] == 2000 and data["granularities"] == [8192, 32]
+    assert [c["cell"] for c in data["cells"]] == [
+        "exact, uniform 0.1 %", "exact, uniform 1 %", "exact, uniform 10 %", "exact, uniform 100 %",
+        "index, SELECT *, no filter", "index, SELECT *, uniform 50 %"]
+    assert all(set(c["p50_ms"]) == {"8192", "32"} and min(c["p50_ms"].values()) > 0 for c in data["cells"])
