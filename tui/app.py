@@ -279,9 +279,11 @@ class EmbedSQLApp(App[int]):
         self.last_error: str | None = None
         self.first_paint: float | None = None
         self._initial_result = initial_result
-        # the embedded engine's lock-wait hook: the one the app replaced while it runs (restored
-        # on unmount), and the query worker's thread (ident, seq) whose wait the status line shows
-        self._saved_lock_hook: tuple | None = None
+        # the embedded engine's lock-wait hook: whether the app has put its own in place, and the
+        # one it replaced while it runs (restored on unmount; None when there was none), and the
+        # query worker's thread (ident, seq) whose wait the status line shows
+        self._lock_hook_installed = False
+        self._saved_lock_hook = None
         self._query_thread: tuple[int, int] | None = None
         self.lock_notice: str | None = None  # the running query's lock wait, shown in the status line
 
@@ -423,17 +425,19 @@ class EmbedSQLApp(App[int]):
         hook back. (Imported after the first paint: the engine module loads sqlglot.)"""
         from sqlext.db.engine import EMBEDDED
 
-        if self._saved_lock_hook is None:
-            self._saved_lock_hook = (EMBEDDED.on_lock_wait,)
+        if not self._lock_hook_installed:
+            self._saved_lock_hook = EMBEDDED.on_lock_wait
             EMBEDDED.on_lock_wait = self._lock_wait_hook
+            self._lock_hook_installed = True
 
     def _unhook_lock_waits(self) -> None:
-        if self._saved_lock_hook is None:
+        if not self._lock_hook_installed:
             return
         from sqlext.db.engine import EMBEDDED
 
         if EMBEDDED.on_lock_wait == self._lock_wait_hook:  # (not if someone replaced ours since)
-            EMBEDDED.on_lock_wait = self._saved_lock_hook[0]
+            EMBEDDED.on_lock_wait = self._saved_lock_hook
+        self._lock_hook_installed = False
         self._saved_lock_hook = None
 
     def _lock_wait_hook(self, message: str, info) -> None:

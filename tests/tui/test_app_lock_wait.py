@@ -93,3 +93,22 @@ async def test_escape_while_waiting_says_the_statement_still_runs_later(tmp_path
         holder.wait()
         s.close()
         EMBEDDED.release_now()
+
+
+async def test_the_app_puts_back_no_hook_when_there_was_none(tmp_path, monkeypatch):
+    """With no lock-wait hook before it (a program that is not the CLI), the app installs its own
+    while it runs and leaves none behind: None is a hook value it saves, not "nothing saved"."""
+    import sqlext
+    from sqlext.db.engine import EMBEDDED
+
+    monkeypatch.setattr(EMBEDDED, "on_lock_wait", None)
+    s = sqlext.connect(dsn=f"chdb://{tmp_path}/db")
+    try:
+        app = make_app(s)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: EMBEDDED.on_lock_wait is not None)
+            assert EMBEDDED.on_lock_wait == app._lock_wait_hook
+        assert EMBEDDED.on_lock_wait is None
+    finally:
+        s.close()
+        EMBEDDED.release_now()
