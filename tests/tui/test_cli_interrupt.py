@@ -6,17 +6,9 @@ import signal
 import subprocess
 import sys
 
-import pytest
 
-from tests.tui.interrupt_support import SlowCSV, read_line
+from tests.tui.interrupt_support import read_line
 from tui.interrupts import EXIT_NOW, FIRST_NOTICE
-
-
-@pytest.fixture
-def slow():
-    s = SlowCSV()
-    yield s
-    s.close()
 
 
 def start_query(tmp_path, sql):
@@ -34,7 +26,7 @@ def test_second_ctrl_c_exits_at_once_while_the_engine_runs(tmp_path, slow):
         assert p.poll() is None  # the statement is still held by the server
         p.send_signal(signal.SIGINT)
         assert p.wait(timeout=60) == 130  # exited while the server still holds the answer
-        assert not slow.finish.is_set()
+        assert not slow.release.is_set()
         assert read_line(p.stderr) == EXIT_NOW
         assert p.stdout.read() == ""
     finally:
@@ -50,7 +42,7 @@ def test_one_ctrl_c_lets_the_statement_finish_then_exits(tmp_path, slow):
         assert slow.started.wait(120), p.stderr.read()
         p.send_signal(signal.SIGINT)
         assert read_line(p.stderr) == FIRST_NOTICE
-        slow.finish.set()
+        slow.release.set()
         assert p.wait(timeout=120) == 130
         assert "Traceback" not in p.stderr.read()
     finally:
