@@ -109,7 +109,12 @@ class _EmbeddedManager:
     `on_lock_wait`: called once per wait, from the waiting thread, when the file lock has been
     held by another process for `LOCK_WAIT_NOTICE_S` seconds, as `on_lock_wait(message, info)`
     (`lock_wait_message`; `info` the holder's record or None). The CLI prints the message on
-    stderr; the TUI can show it in its status line. Exceptions it raises are ignored."""
+    stderr; the TUI shows it in its status line. When it returns a callable, that is called with
+    no arguments, from the waiting thread, as soon as this wait ends (the lock taken, the wait
+    given up or interrupted): the TUI takes its notice down then. Exceptions either raises are
+    ignored.
+
+    `holds()` and `waiting()` say whether this process has the engine, or waits for it."""
 
     def __init__(self):
         self.mutex = threading.RLock()
@@ -126,6 +131,23 @@ class _EmbeddedManager:
         self._wake = threading.Condition(threading.Lock())
         self._releaser: threading.Thread | None = None
         self.on_lock_wait = None
+        # the threads waiting for another process's file lock: ident -> data directory
+        self._waiters: dict[int, Path] = {}
+        self._waiters_lock = threading.Lock()
+
+    # -- who has the engine --------------------------------------------------------------------
+    def holds(self, path: Path | None = None) -> bool:
+        """Does this process hold the embedded engine (its lock file locked and the engine open),
+        on the data directory `path` when given? True also between units of work while it keeps
+        the engine open (see the module docstring), False while it waits for another process."""
+        return self.lock_fd is not None and (path is None or self.path == path)
+
+    def waiting(self, thread: int | None = None) -> bool:
+        """Is a thread of this process waiting for the embedded engine held by another process
+        (the thread with ident `thread`, as `threading.get_ident()` gives it, when given)? A thread
+        queued behind another thread of this process (the in-process mutex) does not count."""
+        with self._waiters_lock:
+            return bool(self._waiters) if thread is None else thread in self._waiters
 
     # -- lock file ---------------------------------------------------------------------------
     @staticmethod
@@ -174,12 +196,17 @@ class _EmbeddedManager:
             os.utime(fd)
 
     def _notify_wait(self, path: Path, timeout: float):
+        """Call `on_lock_wait`; returns what it returned when that is callable (called when the
+        wait ends), else None."""
         hook = self.on_lock_wait
         if hook is None:
-            return
+            return None
         info = self.holder(path)
-        with contextlib.suppress(Exception):
-            hook(lock_wait_message(path, info, timeout), info)
+        try:
+            end = hook(lock_wait_message(path, info, timeout), info)
+        except Exception:  # noqa: BLE001 - a notice must not break the wait
+            return None
+        return end if callable(end) else None
 
     def _wait_for_file_lock(self, path: Path, deadline: float, timeout: float) -> int | None:
         """Wait (not holding `mutex`) until the file lock of `path` is ours: returns its fd, or
@@ -189,6 +216,10 @@ class _EmbeddedManager:
         started = time.monotonic()
         asked = started - DEMAND_POLL_S
         noticed = False
+        end_notice = None
+        me = threading.get_ident()
+        with self._waiters_lock:
+            self._waiters[me] = path
         try:
             while True:
                 if self._try_flock(fd):
@@ -201,7 +232,7 @@ class _EmbeddedManager:
                     raise self._busy(path, timeout)
                 if not noticed and now - started >= LOCK_WAIT_NOTICE_S:
                     noticed = True
-                    self._notify_wait(path, timeout)
+                    end_notice = self._notify_wait(path, timeout)
                 if now - asked >= DEMAND_POLL_S:
                     self._ask(fd)
                     asked = now
@@ -210,6 +241,12 @@ class _EmbeddedManager:
             with contextlib.suppress(OSError):
                 os.close(fd)
             raise
+        finally:
+            with self._waiters_lock:
+                self._waiters.pop(me, None)
+            if end_notice is not None:
+                with contextlib.suppress(Exception):
+                    end_notice()
 
     def _busy(self, path: Path, waited: float) -> EngineBusy:
         info = self.holder(path)

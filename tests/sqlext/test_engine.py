@@ -216,6 +216,50 @@ def test_lock_wait_is_announced_with_the_holder(tmp_path, monkeypatch):
     assert "holder-tag" in message
 
 
+def test_a_wait_is_public_and_its_end_is_announced(tmp_path):
+    """`waiting(thread)` is true while that thread waits for another process's lock, `holds(path)`
+    once the engine is this process's; what `on_lock_wait` returns is called when the wait ends,
+    before the unit of work that waited runs (the TUI takes its notice down then)."""
+    dsn = f"chdb://{tmp_path}/db"
+    path = tmp_path / "db"
+    events = []
+    heard = threading.Event()
+
+    def on_wait(message, info):
+        events.append("wait")
+        heard.set()
+        return lambda: events.append("over")
+
+    def work():
+        with EMBEDDED.use(path, 120) as c:
+            events.append(("runs", EMBEDDED.holds(path), EMBEDDED.waiting(threading.get_ident())))
+            c.query("SELECT 1")
+
+    p = start(dsn, "hold", -1)
+    saved = EMBEDDED.on_lock_wait
+    EMBEDDED.on_lock_wait = on_wait
+    t = threading.Thread(target=work)
+    try:
+        t.start()
+        assert heard.wait(120)
+        assert EMBEDDED.waiting(t.ident) and EMBEDDED.waiting()
+        assert not EMBEDDED.waiting(threading.get_ident())  # another thread's wait is not ours
+        assert not EMBEDDED.holds(path) and events == ["wait"]
+        p.stdin.write("go\n")
+        p.stdin.flush()
+        t.join(120)
+    finally:
+        EMBEDDED.on_lock_wait = saved
+        if p.poll() is None:
+            p.kill()
+        p.wait(timeout=60)
+    assert not t.is_alive()
+    assert events == ["wait", "over", ("runs", True, False)], events  # the end came once, before the work
+    assert not EMBEDDED.waiting()
+    EMBEDDED.release_now(path)
+    assert not EMBEDDED.holds()
+
+
 def test_cli_prints_the_lock_wait_on_stderr(tmp_path):
     dsn = f"chdb://{tmp_path}/db"
     p = start(dsn, "hold", 3)

@@ -76,6 +76,26 @@ async def test_the_status_line_names_the_holder_while_a_query_waits(tmp_path, mo
         assert EMBEDDED.on_lock_wait is hook  # the previous hook is back
 
 
+async def test_the_notice_ends_when_the_wait_ends(tmp_path, monkeypatch, slow):
+    """The holder lets go while the statement still has its work ahead (it reads from a server that
+    holds its answer back): the status line stops naming the holder as soon as the wait is over,
+    not when the statement ends."""
+    with held_elsewhere(tmp_path, monkeypatch) as (holder, s):
+        app = make_app(s, f"SELECT sum(x) AS n FROM url('{slow.url}', CSV, 'x UInt64')")
+        async with app.run_test(size=SIZE) as pilot:
+            app.editor.focus()
+            await pilot.press("f5")
+            await wait_for(pilot, lambda: app.lock_notice is not None, timeout=120)
+            let_go(holder)
+            await wait_for(pilot, slow.started.is_set, timeout=120)  # the statement runs in the engine
+            await wait_for(pilot, lambda: app.lock_notice is None, timeout=120)
+            assert app.running and not slow.release.is_set()  # still running: the wait is what ended
+            assert status_text(app).startswith("running…") and "held by" not in status_text(app)
+            slow.release.set()
+            await wait_for(pilot, lambda: not app.running, timeout=120)
+            assert [list(r) for r in app.result.rows] == [[6]]
+
+
 async def test_escape_while_waiting_says_the_statement_still_runs_later(tmp_path, monkeypatch):
     """Cancelling a query that waits for the holder: the embedded engine will still run it once
     the holder lets go (its result discarded), and the note says so."""
