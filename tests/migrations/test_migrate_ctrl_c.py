@@ -1,7 +1,8 @@
 """Ctrl-C in `embedsql migrate up/down`, a real subprocess and real SIGINT: the first Ctrl-C lets
 the running statement finish, records it, starts nothing more, releases the lock and exits 130;
 a second exits at once. The statement is held inside chdb by a loopback HTTP server that `url()`
-reads from, so the test knows it is running."""
+reads from, so the test knows it is running. While it waits for the database another process
+holds, the first Ctrl-C ends the wait."""
 from __future__ import annotations
 
 import signal
@@ -15,7 +16,8 @@ from tui.commands.migrate import MIGRATE_STOP_NOTICE
 from tui.interrupts import EXIT_NOW
 
 from tests.migrations.migration_support import PY, REPO, cli_env, write
-from tests.tui.interrupt_support import read_until
+from tests.sqlext.engine_support import let_go, start
+from tests.tui.interrupt_support import read_line, read_until
 
 
 def _migration(mdir, slow):
@@ -146,3 +148,32 @@ def test_first_ctrl_c_during_down_stops_the_revert_between_statements(tmp_path, 
         s.close()
     err = _run(tmp_path, dsn, mdir, "down", "--yes")
     assert "resuming the revert of 0001_d at statement 2" in err
+
+
+def test_first_ctrl_c_while_waiting_for_the_engine_ends_the_wait(tmp_path, dsn, mdir):
+    """Another process holds the embedded database: the first Ctrl-C ends `up`'s wait at once (it
+    would last --lock-timeout, 600 s), with one line naming the holder; nothing was run."""
+    write(mdir, "0001_w.sql", "CREATE TABLE w (x UInt8) ENGINE = MergeTree ORDER BY x;", "DROP TABLE w;")
+    holder = start(dsn, "hold", -1)
+    p = _start(tmp_path, dsn, mdir, "up", "--lock-timeout", "600")
+    try:
+        assert read_line(p.stderr).startswith(f"waiting for the embedded database at {tmp_path / 'db'}, "
+                                              f"held by pid {holder.pid} (")
+        p.send_signal(signal.SIGINT)
+        assert p.wait(timeout=120) == 130  # (the bound of a hang: the wait itself lasts 600 s)
+        assert holder.poll() is None  # the holder still has the database: the wait was cut
+        err = p.stderr.read()
+    finally:
+        let_go(holder)
+        _stop(p)
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        f"interrupted while waiting for the embedded database at {tmp_path / 'db'}, held by pid {holder.pid} ("), err
+    assert lines[0].endswith("holder-tag): nothing was run"), err
+    s = sqlext.connect(dsn=dsn)
+    try:
+        st = Runner(s, load([mdir], builtin=False), lock_timeout=5).status()[0]
+        tables = {t for (t,) in s.query("SELECT name FROM system.tables WHERE database = currentDatabase()").rows}
+    finally:
+        s.close()
+    assert st.state == "pending" and "w" not in tables  # nothing ran, nothing is recorded

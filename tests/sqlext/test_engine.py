@@ -11,7 +11,7 @@ import pytest
 import sqlext
 from sqlext.db.engine import EMBEDDED
 from sqlext.errors import EngineBusy
-from tests.sqlext.engine_support import start
+from tests.sqlext.engine_support import let_go, start
 
 
 def test_busy_engine_names_the_holder(tmp_path, monkeypatch):
@@ -245,19 +245,59 @@ def test_a_wait_is_public_and_its_end_is_announced(tmp_path):
         assert EMBEDDED.waiting(t.ident) and EMBEDDED.waiting()
         assert not EMBEDDED.waiting(threading.get_ident())  # another thread's wait is not ours
         assert not EMBEDDED.holds(path) and events == ["wait"]
-        p.stdin.write("go\n")
-        p.stdin.flush()
+        let_go(p)
         t.join(120)
     finally:
         EMBEDDED.on_lock_wait = saved
         if p.poll() is None:
             p.kill()
-        p.wait(timeout=60)
+        p.wait()
     assert not t.is_alive()
     assert events == ["wait", "over", ("runs", True, False)], events  # the end came once, before the work
     assert not EMBEDDED.waiting()
     EMBEDDED.release_now(path)
     assert not EMBEDDED.holds()
+
+
+def test_interrupting_a_wait_ends_it_and_says_for_what(tmp_path):
+    """`interrupt_wait(thread)` ends that thread's wait for another process: it raises
+    LockWaitInterrupted (a KeyboardInterrupt) naming the holder, having opened nothing; a thread
+    that does not wait is left alone. The file it waited on is free again once the holder goes."""
+    from sqlext.errors import LockWaitInterrupted
+
+    dsn = f"chdb://{tmp_path}/db"
+    path = tmp_path / "db"
+    got = []
+
+    def work():
+        try:
+            with EMBEDDED.use(path, 600):
+                got.append("ran")
+        except BaseException as exc:  # noqa: BLE001 - the test looks at what it was
+            got.append(exc)
+
+    p = start(dsn, "hold", -1)
+    t = threading.Thread(target=work)
+    try:
+        t.start()
+        deadline = time.monotonic() + 120  # bounds a hang
+        while not EMBEDDED.waiting(t.ident) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not EMBEDDED.interrupt_wait(threading.get_ident())  # this thread does not wait
+        assert EMBEDDED.interrupt_wait(t.ident)
+        t.join(120)
+        assert not t.is_alive() and p.poll() is None  # it ended while the holder still holds
+    finally:
+        let_go(p)
+    [exc] = got
+    assert isinstance(exc, LockWaitInterrupted) and isinstance(exc, KeyboardInterrupt)
+    assert str(exc) == (f"interrupted while waiting for the embedded database at {path}, held by pid "
+                        f"{p.pid} ({exc.holder['command']}): nothing was run")
+    assert exc.holder["pid"] == p.pid and "holder-tag" in exc.holder["command"] and not exc.ran_before
+    assert not EMBEDDED.waiting() and not EMBEDDED.holds()
+    with EMBEDDED.use(path, 60) as c:  # the wait left no lock behind
+        assert c.query("SELECT count() FROM t").result_rows == [(0,)]
+    EMBEDDED.release_now(path)
 
 
 def test_cli_prints_the_lock_wait_on_stderr(tmp_path):

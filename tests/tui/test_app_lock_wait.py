@@ -8,7 +8,7 @@ import contextlib
 import sqlext
 from sqlext.db.engine import EMBEDDED
 
-from tests.sqlext.engine_support import start
+from tests.sqlext.engine_support import let_go, start
 from tests.tui.pilot_support import SIZE, make_app, run_sql, wait_for
 
 
@@ -35,13 +35,6 @@ def held_elsewhere(tmp_path, monkeypatch):
         EMBEDDED.release_now()
 
 
-def let_go(holder):
-    """Tell the holder to let go of the engine, and wait until it has exited."""
-    holder.stdin.write("go\n")
-    holder.stdin.flush()
-    assert holder.wait(timeout=120) == 0
-
-
 async def test_the_status_line_names_the_holder_while_a_query_waits(tmp_path, monkeypatch):
     previous = []  # a hook of the program around the app (the CLI's prints on stderr)
 
@@ -63,7 +56,7 @@ async def test_the_status_line_names_the_holder_while_a_query_waits(tmp_path, mo
             # the catalog read waits too: background work says so in a notification
             await wait_for(pilot, lambda: any(who in n.message for n in app._notifications), timeout=120)
             assert EMBEDDED.on_lock_wait is not hook  # the app's own hook while it runs
-            let_go(holder)
+            assert let_go(holder) == 0
             await wait_for(pilot, lambda: not app.running, timeout=120)
             await pilot.pause()
             assert app.last_error is None
@@ -86,7 +79,7 @@ async def test_the_notice_ends_when_the_wait_ends(tmp_path, monkeypatch, slow):
             app.editor.focus()
             await pilot.press("f5")
             await wait_for(pilot, lambda: app.lock_notice is not None, timeout=120)
-            let_go(holder)
+            assert let_go(holder) == 0
             await wait_for(pilot, slow.started.is_set, timeout=120)  # the statement runs in the engine
             await wait_for(pilot, lambda: app.lock_notice is None, timeout=120)
             assert app.running and not slow.release.is_set()  # still running: the wait is what ended
@@ -108,7 +101,7 @@ async def test_escape_while_waiting_says_the_statement_still_runs_later(tmp_path
             await pilot.press("escape")
             assert app.status.message.startswith("cancelled: the statement still waits for the embedded database")
             assert app.lock_notice is None and not app.running
-            let_go(holder)
+            assert let_go(holder) == 0
             await wait_for(pilot, lambda: app.cancelled_running == 0, timeout=120)
             assert app.status.message.startswith("the cancelled statement finished")
             await run_sql(app, pilot, "SELECT a FROM t")
