@@ -56,3 +56,15 @@ class ConnectionFailed(ServerError):
 
 class EngineBusy(ServerError):
     """The embedded database is held by another embedsql process."""
+
+
+class LockWaitInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or `EMBEDDED.interrupt_wait`) ended a wait for the embedded database held by another
+    process. A KeyboardInterrupt, so code that handles Ctrl-C handles it too; `str()` is the one
+    line to show: where, who held it, and what did not run. `path`: the data directory;
+    `holder`: the holder's lock record ({"pid", "command"}) or None; `ran_before`: this process
+    had that database open earlier (what it ran then stays), so "nothing was run" is not said."""
+
+    def __init__(self, message: str, *, path=None, holder: dict | None = None, ran_before: bool = False):
+        super().__init__(message)
+        self.path, self.holder, self.ran_before = path, holder, ran_before

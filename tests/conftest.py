@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import ImageServer, build_tiny_clip
+from tests.tui.interrupt_support import HeldImages, SlowCSV
 
 # Test switches, read by the tests themselves (not by embedsql): kept when a test starts.
 TEST_SWITCHES = {"EMBEDSQL_FUZZ_EXAMPLES", "EMBEDSQL_UPDATE_GOLDEN"}
@@ -86,6 +87,20 @@ def tiny_clip(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def image_server():
     with ImageServer(slow_seconds=30) as srv:
+        yield srv
+
+
+@pytest.fixture
+def slow():
+    """A CSV server whose answer waits for `slow.release` (SlowCSV; the Ctrl-C tests)."""
+    with SlowCSV() as srv:
+        yield srv
+
+
+@pytest.fixture
+def held():
+    """Images for ingest, served from the fourth on once `held.release` is set (HeldImages)."""
+    with HeldImages() as srv:
         yield srv
 
 

@@ -212,6 +212,15 @@ class LockWait(Message):
         self.text, self.thread = text, thread
 
 
+class LockWaitOver(Message):
+    """Posted (from the waiting thread) when a wait that `LockWait` announced ends: the engine is
+    this app's now, or the wait failed. `thread`: the ident of the thread that waited."""
+
+    def __init__(self, thread: int):
+        super().__init__()
+        self.thread = thread
+
+
 class EmbedSQLApp(App[int]):
     """The terminal UI: a SQL editor, the catalog sidebar, result tabs (table, image preview,
     gallery, details) and a status bar. `session` (or `session_factory`, called on first use) is
@@ -279,9 +288,11 @@ class EmbedSQLApp(App[int]):
         self.last_error: str | None = None
         self.first_paint: float | None = None
         self._initial_result = initial_result
-        # the embedded engine's lock-wait hook: the one the app replaced while it runs (restored
-        # on unmount), and the query worker's thread (ident, seq) whose wait the status line shows
-        self._saved_lock_hook: tuple | None = None
+        # the embedded engine's lock-wait hook: whether the app has put its own in place, and the
+        # one it replaced while it runs (restored on unmount; None when there was none), and the
+        # query worker's thread (ident, seq) whose wait the status line shows
+        self._lock_hook_installed = False
+        self._saved_lock_hook = None
         self._query_thread: tuple[int, int] | None = None
         self.lock_notice: str | None = None  # the running query's lock wait, shown in the status line
 
@@ -423,34 +434,48 @@ class EmbedSQLApp(App[int]):
         hook back. (Imported after the first paint: the engine module loads sqlglot.)"""
         from sqlext.db.engine import EMBEDDED
 
-        if self._saved_lock_hook is None:
-            self._saved_lock_hook = (EMBEDDED.on_lock_wait,)
+        if not self._lock_hook_installed:
+            self._saved_lock_hook = EMBEDDED.on_lock_wait
             EMBEDDED.on_lock_wait = self._lock_wait_hook
+            self._lock_hook_installed = True
 
     def _unhook_lock_waits(self) -> None:
-        if self._saved_lock_hook is None:
+        if not self._lock_hook_installed:
             return
         from sqlext.db.engine import EMBEDDED
 
         if EMBEDDED.on_lock_wait == self._lock_wait_hook:  # (not if someone replaced ours since)
-            EMBEDDED.on_lock_wait = self._saved_lock_hook[0]
+            EMBEDDED.on_lock_wait = self._saved_lock_hook
+        self._lock_hook_installed = False
         self._saved_lock_hook = None
 
-    def _lock_wait_hook(self, message: str, info) -> None:
-        """`EMBEDDED.on_lock_wait` while the app runs: called in the waiting worker thread."""
-        self.post_message(LockWait(message, threading.get_ident()))
+    def _lock_wait_hook(self, message: str, info):
+        """`EMBEDDED.on_lock_wait` while the app runs: called in the waiting worker thread; what
+        it returns the engine calls when that wait ends."""
+        thread = threading.get_ident()
+        self.post_message(LockWait(message, thread))
+        return lambda: self.post_message(LockWaitOver(thread))
 
     @on(LockWait)
     def _show_lock_wait(self, msg: LockWait) -> None:
         """The running query waits for another process: say who holds the database in the status
-        line (until the statement finishes). Background work waiting (the catalog read, the
-        migrations screen) gets a notification."""
+        line (until the wait ends). Background work waiting (the catalog read, the migrations
+        screen) gets a notification."""
         query = self._query_thread
         if self._active is not None and query == (msg.thread, self._active[0]):
             self.lock_notice = msg.text
             self.status.message = f"{msg.text}; the statement runs when it is free (escape cancels)"
         elif query is None or query[0] != msg.thread:  # (a cancelled query's wait says nothing)
             self.notify(msg.text, title="waiting", severity="warning")
+
+    @on(LockWaitOver)
+    def _end_lock_wait(self, msg: LockWaitOver) -> None:
+        """The running query's wait is over: the status line says it runs (its outcome follows)."""
+        query = self._query_thread
+        if (self.lock_notice is not None and self._active is not None
+                and query == (msg.thread, self._active[0])):
+            self.lock_notice = None
+            self.status.message = "running… (escape cancels)"
 
     # -- background: model and catalog -------------------------------------------------------------
     @work(thread=True, group="model", exclusive=True)
@@ -652,15 +677,17 @@ class EmbedSQLApp(App[int]):
         self._cancelled.add(seq)
         self._active = None
         self.status.busy = False
-        waiting, self.lock_notice = self.lock_notice, None
-        if waiting:  # the wait is over once this process has the engine open
-            from sqlext.db.engine import EMBEDDED
-
-            waiting = EMBEDDED.lock_fd is None
+        self.lock_notice = None
         if self._query_worker is not None:
             self._query_worker.cancel()
         cancel = getattr(self.session, "cancel", None)
         embedded = getattr(self.session, "embedded", False)
+        waiting = False  # the statement still waits for another process to let go of the engine
+        query = self._query_thread
+        if embedded and query is not None and query[1] == seq:
+            from sqlext.db.engine import EMBEDDED
+
+            waiting = EMBEDDED.waiting(query[0])
         if callable(cancel) and not embedded:
             self._cancel_on_server(cancel)
             note = "cancelled: asked the server to stop the query (KILL QUERY)"

@@ -311,8 +311,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_tui(args, ctx)
         mod = importlib.import_module(PLUGINS[cmd])
         return mod.run(args, ctx)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # a wait for the embedded database says whose it was
+        from sqlext.errors import LockWaitInterrupted
+
+        print(str(exc) if isinstance(exc, LockWaitInterrupted) else "interrupted", file=sys.stderr)
         return 130
     except (BrokenPipeError, ReaderGone):  # `embedsql query ... | head`: the reader has what it wanted
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -8,6 +8,10 @@ finishes in the background and embedsql exits when it is done; a second Ctrl-C e
 `two_stage_ctrl_c` is the same watch for work with safe stopping points (`embedsql ingest`,
 `embedsql migrate up/down`): the first Ctrl-C says how the work winds down and asks it to stop
 there; a second exits at once.
+
+Under both, a first Ctrl-C while the main thread waits for the embedded database held by another
+process ends that wait at once instead (nothing of it has run): `LockWaitInterrupted` rises from
+the wait, and `embedsql` prints its one line (who held the database, nothing was run) and exits 130.
 """
 from __future__ import annotations
 
@@ -53,17 +57,32 @@ def two_stage_ctrl_c(first_notice: str, *, write=None, stop: threading.Event | N
     notice only when the main thread has not reacted within `REACT_S` (0.25 s).
     A second Ctrl-C prints `EXIT_NOW` and ends the process at once with status 130 (`os._exit`:
     what is written stays; a statement or INSERT under way is abandoned).
+    A first Ctrl-C while the main thread waits for the embedded database held by another process
+    ends that wait instead (`EMBEDDED.interrupt_wait`: it raises `LockWaitInterrupted`, having
+    run nothing), with no notice and without setting `stop`.
     `write(text)`: where the notices go (default: stderr). Off the main thread it does nothing."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    from sqlext.db.engine import EMBEDDED
+
     write = write or _stderr
+    main = threading.get_ident()
     r, w = os.pipe()
     os.set_blocking(w, False)
     handled = threading.Event()
+    decided = threading.Event()  # the handler has run for the first Ctrl-C
+    cut = threading.Event()  # ... and ended the main thread's wait for the engine
     done = threading.Event()
 
     def on_sigint(signum, frame):
+        # (runs in the main thread, between two of its steps: what it sees of the wait is current)
+        first = not decided.is_set()
+        if first and EMBEDDED.interrupt_wait(main):
+            cut.set()
+            decided.set()
+            return  # the wait raises LockWaitInterrupted: no notice, no stop
+        decided.set()
         if stop is not None:
             stop.set()  # the watcher says so, and exits on the second
             return
@@ -84,6 +103,10 @@ def two_stage_ctrl_c(first_notice: str, *, write=None, stop: threading.Event | N
                     continue
                 seen += 1
                 if seen == 1:
+                    if EMBEDDED.waiting(main) or cut.is_set():
+                        decided.wait(1.0)  # the handler ends that wait, in the main thread
+                        if cut.is_set():
+                            continue  # LockWaitInterrupted says what happened
                     if only_when_blocked and stop is None and (handled.wait(REACT_S) or done.is_set()):
                         continue  # the main thread took it: KeyboardInterrupt is on its way
                     write(first_notice)

@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 from .config import ConnectionSpec
-from ..errors import ConnectionFailed, EngineBusy, ServerError, UsageError
+from ..errors import ConnectionFailed, EngineBusy, LockWaitInterrupted, ServerError, UsageError
 
 # clickhouse-connect logs a driver failure ("Unexpected Http Driver Exception") before raising
 # it, and embedsql raises it again as one message of its own: without a handler, logging's
@@ -86,16 +86,27 @@ def pid_alive(pid: int) -> bool:
 LOCK_WAIT_NOTICE_S = 1.0
 
 
+def _held_by(info: dict | None) -> str:
+    if info and info.get("pid"):
+        return f"held by pid {info['pid']} ({info.get('command', '?')})"
+    return "held by another process"
+
+
 def lock_wait_message(path: Path, info: dict | None, timeout: float) -> str:
     """The line shown while this process waits for the embedded database at `path`; `info` is
     the holder's lock record ({"pid", "command"}) or None when it cannot be read; `timeout`: how
     long the wait lasts in all (seconds)."""
-    if info and info.get("pid"):
-        who = f"held by pid {info['pid']} ({info.get('command', '?')})"
-    else:
-        who = "held by another process"
-    return (f"waiting for the embedded database at {path}, {who}; "
+    return (f"waiting for the embedded database at {path}, {_held_by(info)}; "
             f"up to {timeout:g} s (EMBEDSQL_LOCK_TIMEOUT)")
+
+
+def lock_wait_interrupted_message(path: Path, info: dict | None, ran_before: bool) -> str:
+    """The line shown when Ctrl-C ends a wait for the embedded database at `path` (`info`: the
+    holder's lock record or None): who held it, and that nothing was run, or, when this process
+    had the database open before (`ran_before`), that what waited did not run."""
+    done = ("what was waiting for it did not run (what ran before it stays)" if ran_before
+            else "nothing was run")
+    return f"interrupted while waiting for the embedded database at {path}, {_held_by(info)}: {done}"
 
 
 class _EmbeddedManager:
@@ -109,7 +120,14 @@ class _EmbeddedManager:
     `on_lock_wait`: called once per wait, from the waiting thread, when the file lock has been
     held by another process for `LOCK_WAIT_NOTICE_S` seconds, as `on_lock_wait(message, info)`
     (`lock_wait_message`; `info` the holder's record or None). The CLI prints the message on
-    stderr; the TUI can show it in its status line. Exceptions it raises are ignored."""
+    stderr; the TUI shows it in its status line. When it returns a callable, that is called with
+    no arguments, from the waiting thread, as soon as this wait ends (the lock taken, the wait
+    given up or interrupted): the TUI takes its notice down then. Exceptions either raises are
+    ignored.
+
+    `holds()` and `waiting()` say whether this process has the engine, or waits for it;
+    `interrupt_wait()` ends a thread's wait for another process. A KeyboardInterrupt (Ctrl-C) in a
+    thread's wait ends it the same way: `LockWaitInterrupted`, saying what it waited for."""
 
     def __init__(self):
         self.mutex = threading.RLock()
@@ -126,6 +144,35 @@ class _EmbeddedManager:
         self._wake = threading.Condition(threading.Lock())
         self._releaser: threading.Thread | None = None
         self.on_lock_wait = None
+        # the threads waiting for another process's file lock: ident -> the Event that ends the
+        # wait. No lock around it (dict operations are atomic): `interrupt_wait` runs in signal
+        # handlers, which could interrupt this thread inside one.
+        self._waiters: dict[int, threading.Event] = {}
+        self._opened: set[Path] = set()  # the data directories this process has had open
+
+    # -- who has the engine --------------------------------------------------------------------
+    def holds(self, path: Path | None = None) -> bool:
+        """Does this process hold the embedded engine (its lock file locked and the engine open),
+        on the data directory `path` when given? True also between units of work while it keeps
+        the engine open (see the module docstring), False while it waits for another process."""
+        return self.lock_fd is not None and (path is None or self.path == path)
+
+    def waiting(self, thread: int | None = None) -> bool:
+        """Is a thread of this process waiting for the embedded engine held by another process
+        (the thread with ident `thread`, as `threading.get_ident()` gives it, when given)? A thread
+        queued behind another thread of this process (the in-process mutex) does not count."""
+        return bool(self._waiters) if thread is None else thread in self._waiters
+
+    def interrupt_wait(self, thread: int) -> bool:
+        """End the wait of the thread with ident `thread` for the engine held by another process:
+        within 0.05 s it raises `LockWaitInterrupted`, having run nothing. Returns True when that
+        thread was waiting (it then raises even if the lock comes free meanwhile), False when it
+        was not (nothing changes). Safe from any thread, and from a signal handler."""
+        cut = self._waiters.get(thread)
+        if cut is None:
+            return False
+        cut.set()
+        return True
 
     # -- lock file ---------------------------------------------------------------------------
     @staticmethod
@@ -174,12 +221,17 @@ class _EmbeddedManager:
             os.utime(fd)
 
     def _notify_wait(self, path: Path, timeout: float):
+        """Call `on_lock_wait`; returns what it returned when that is callable (called when the
+        wait ends), else None."""
         hook = self.on_lock_wait
         if hook is None:
-            return
+            return None
         info = self.holder(path)
-        with contextlib.suppress(Exception):
-            hook(lock_wait_message(path, info, timeout), info)
+        try:
+            end = hook(lock_wait_message(path, info, timeout), info)
+        except Exception:  # noqa: BLE001 - a notice must not break the wait
+            return None
+        return end if callable(end) else None
 
     def _wait_for_file_lock(self, path: Path, deadline: float, timeout: float) -> int | None:
         """Wait (not holding `mutex`) until the file lock of `path` is ours: returns its fd, or
@@ -189,27 +241,54 @@ class _EmbeddedManager:
         started = time.monotonic()
         asked = started - DEMAND_POLL_S
         noticed = False
+        end_notice = None
+        me = threading.get_ident()
+        cut = threading.Event()
+        self._waiters[me] = cut
         try:
             while True:
-                if self._try_flock(fd):
-                    return fd
-                if self.path == path and self.lock_fd is not None:
-                    os.close(fd)
+                if cut.is_set():
+                    raise self._interrupted(path)
+                taken = self._try_flock(fd)
+                if taken or (self.path == path and self.lock_fd is not None):
+                    self._waiters.pop(me, None)
+                    if cut.is_set():  # interrupted as the engine came free: the interrupt wins
+                        raise self._interrupted(path)
+                    if taken:
+                        return fd
+                    os.close(fd)  # another thread of this process opened it meanwhile
                     return None
                 now = time.monotonic()
                 if now >= deadline:
                     raise self._busy(path, timeout)
                 if not noticed and now - started >= LOCK_WAIT_NOTICE_S:
                     noticed = True
-                    self._notify_wait(path, timeout)
+                    end_notice = self._notify_wait(path, timeout)
                 if now - asked >= DEMAND_POLL_S:
                     self._ask(fd)
                     asked = now
                 time.sleep(0.05)
+        except KeyboardInterrupt as exc:  # Ctrl-C while waiting: say what it was waiting for
+            with contextlib.suppress(OSError):
+                os.close(fd)  # (and with it the file lock, if it was just taken)
+            if isinstance(exc, LockWaitInterrupted):
+                raise
+            raise self._interrupted(path) from None
         except BaseException:
             with contextlib.suppress(OSError):
                 os.close(fd)
             raise
+        finally:
+            self._waiters.pop(me, None)
+            if end_notice is not None:
+                with contextlib.suppress(Exception):
+                    end_notice()
+
+    def _interrupted(self, path: Path) -> LockWaitInterrupted:
+        info = self.holder(path)
+        ran_before = path in self._opened
+        return LockWaitInterrupted(lock_wait_interrupted_message(path, info, ran_before),
+                                   path=path, holder=info, ran_before=ran_before)
 
     def _busy(self, path: Path, waited: float) -> EngineBusy:
         info = self.holder(path)
@@ -253,6 +332,7 @@ class _EmbeddedManager:
                 ) from None
             raise ServerError(f"cannot open the embedded database at {path}: {first_line(msg)}") from None
         self.path, self.client, self.lock_fd = path, client, fd
+        self._opened.add(path)
 
     def _close(self):
         if self.client is not None:

@@ -5,16 +5,12 @@ images come from a loopback server that holds back every image from the fourth o
 so the test knows where the run is."""
 from __future__ import annotations
 
-import http.server
 import os
 import re
 import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
-
-import pytest
 
 import sqlext
 from ingest import stable_id
@@ -22,62 +18,10 @@ from tui.commands.ingest import INGEST_STOP_NOTICE
 from tui.interrupts import EXIT_NOW
 
 from tests.ingest.ingest_support import create_photos
-from tests.support import PHOTOS
-from tests.tui.interrupt_support import read_line
+from tests.tui.interrupt_support import HeldImages, read_until
 
 REPO = Path(__file__).resolve().parents[2]
-N, FAST = 6, 3  # inputs; the first FAST are served at once, the others when `release` is set
-
-
-class HeldImages:
-    """Serves /p/<k>.jpg (a sample photo); from k = FAST on, the answer waits for `release`.
-    `asked[k]` is set when image k is requested."""
-
-    def __init__(self):
-        self.release = threading.Event()
-        self.asked = [threading.Event() for _ in range(N)]
-        photos = sorted(PHOTOS.glob("*.jpg"))
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                m = re.fullmatch(r"/p/(\d+)\.jpg", self.path)
-                if not m or int(m.group(1)) >= N:
-                    self.send_error(404)
-                    return
-                k = int(m.group(1))
-                outer.asked[k].set()
-                if k >= FAST:
-                    outer.release.wait(120)
-                body = photos[k % len(photos)].read_bytes()
-                try:
-                    self.send_response(200)
-                    self.send_header("Content-Type", "image/jpeg")
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                except OSError:  # the client gave up (its timeout, or it exited)
-                    pass
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.urls = [f"http://127.0.0.1:{self.server.server_address[1]}/p/{k}.jpg" for k in range(N)]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def held():
-    h = HeldImages()
-    yield h
-    h.close()
+N, FAST = HeldImages.COUNT, HeldImages.FAST  # inputs; the first FAST are served at once
 
 
 def _setup(tmp_path, held):
@@ -108,16 +52,6 @@ def _ids(dsn) -> list[int]:
         return [r[0] for r in s.query("SELECT id FROM photos").rows]
 
 
-def _until(p, line: str) -> list[str]:
-    seen = []
-    while True:
-        got = read_line(p.stderr, timeout=120)
-        seen.append(got)
-        if got == line:
-            return seen
-        assert got or p.poll() is None, f"{line!r} never came: {seen}"
-
-
 def _rerun_is_exact(held, args, dsn, before: list[int]):
     held.release.set()
     p = _start(args)
@@ -134,7 +68,7 @@ def test_first_ctrl_c_writes_what_is_downloaded_and_stops(tmp_path, tiny_clip, h
     try:
         assert held.asked[FAST].wait(120), p.stderr.read()  # images 0..FAST-1 are downloaded
         p.send_signal(signal.SIGINT)
-        _until(p, INGEST_STOP_NOTICE)
+        read_until(p, INGEST_STOP_NOTICE)
         # the download under way ends at its timeout (3 s); then the run reports and exits
         assert p.wait(timeout=120) == 130
         err = p.stderr.read()
@@ -158,7 +92,7 @@ def test_second_ctrl_c_exits_at_once(tmp_path, tiny_clip, held):
     try:
         assert held.asked[FAST].wait(120), p.stderr.read()
         p.send_signal(signal.SIGINT)
-        _until(p, INGEST_STOP_NOTICE)
+        read_until(p, INGEST_STOP_NOTICE)
         p.send_signal(signal.SIGINT)  # the run waits for the held download (up to 100 s)
         assert p.wait(timeout=90) == 130
         assert not held.release.is_set()  # it did not wait for the download

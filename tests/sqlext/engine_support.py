@@ -29,3 +29,12 @@ def start(dsn, mode, seconds, tag="holder-tag"):
     line = p.stdout.readline().strip()
     assert line in ("held", "idle"), p.stderr.read()
     return p
+
+
+def let_go(holder, timeout=120):
+    """Tell a holder started with mode "hold" and -1 seconds to let go (a line on its stdin), and
+    wait until it has exited; returns its exit status (it may have ended already)."""
+    if holder.poll() is None:
+        holder.stdin.write("go\n")
+        holder.stdin.flush()
+    return holder.wait(timeout=timeout)

@@ -11,7 +11,7 @@ import pytest
 import sqlext
 from sqlext.db.engine import EMBEDDED
 from sqlext.errors import EngineBusy
-from tests.sqlext.engine_support import start
+from tests.sqlext.engine_support import let_go, start
 
 
 def test_busy_engine_names_the_holder(tmp_path, monkeypatch):
@@ -94,6 +94,16 @@ def test_idle_release_closes_the_engine(tmp_path, monkeypatch):
     s.close()
 
 
+def native_threads() -> int:
+    """How many threads of this process Python did not start: chdb's (and other C libraries').
+    The Python threads that other tests leave running, or start and end meanwhile (servers,
+    workers, the engine's release thread), do not count."""
+    python = {t.native_id for t in threading.enumerate()}
+    tasks = {int(tid) for tid in os.listdir("/proc/self/task")}
+    python |= {t.native_id for t in threading.enumerate()}  # (one started during the listing)
+    return len(tasks - python)
+
+
 def test_pauses_do_not_reopen_the_engine(tmp_path):
     """Pauses longer than IDLE_RELEASE_S, with nobody else asking, keep the engine open: chdb
     leaves threads and file descriptors behind each time an engine with MergeTree tables is
@@ -103,14 +113,17 @@ def test_pauses_do_not_reopen_the_engine(tmp_path):
     s = sqlext.connect(dsn=f"chdb://{tmp_path}/db")
     s.command("CREATE TABLE t (x Int32) ENGINE = MergeTree ORDER BY x")
     s.query("SELECT count() FROM t")
+    time.sleep(IDLE_RELEASE_S * 2.5)  # one pause and query first: the threads they start are counted
+    s.query("SELECT count() FROM t")
     client = EMBEDDED.client
-    threads = len(os.listdir("/proc/self/task"))
+    threads = native_threads()
     for _ in range(4):
         time.sleep(IDLE_RELEASE_S * 2.5)
         assert s.query("SELECT count() FROM t").rows == [(0,)]
-        assert EMBEDDED.client is client
-    # a reopen each pause left about 5 threads behind each time (chdb 4.4)
-    assert len(os.listdir("/proc/self/task")) < threads + 8
+        assert EMBEDDED.client is client  # the same engine: a reopen makes a new client
+    # a reopen leaves about 5 chdb threads behind (chdb 4.4: 22 after 4 reopens): one at each
+    # pause would add about 20
+    assert native_threads() < threads + 5
     s.close()
     assert EMBEDDED.client is None  # closing the session still hands the engine back at once
 
@@ -214,6 +227,90 @@ def test_lock_wait_is_announced_with_the_holder(tmp_path, monkeypatch):
     assert info["pid"] == p.pid
     assert message.startswith(f"waiting for the embedded database at {path}, held by pid {p.pid} (")
     assert "holder-tag" in message
+
+
+def test_a_wait_is_public_and_its_end_is_announced(tmp_path):
+    """`waiting(thread)` is true while that thread waits for another process's lock, `holds(path)`
+    once the engine is this process's; what `on_lock_wait` returns is called when the wait ends,
+    before the unit of work that waited runs (the TUI takes its notice down then)."""
+    dsn = f"chdb://{tmp_path}/db"
+    path = tmp_path / "db"
+    events = []
+    heard = threading.Event()
+
+    def on_wait(message, info):
+        events.append("wait")
+        heard.set()
+        return lambda: events.append("over")
+
+    def work():
+        with EMBEDDED.use(path, 120) as c:
+            events.append(("runs", EMBEDDED.holds(path), EMBEDDED.waiting(threading.get_ident())))
+            c.query("SELECT 1")
+
+    p = start(dsn, "hold", -1)
+    saved = EMBEDDED.on_lock_wait
+    EMBEDDED.on_lock_wait = on_wait
+    t = threading.Thread(target=work)
+    try:
+        t.start()
+        assert heard.wait(120)
+        assert EMBEDDED.waiting(t.ident) and EMBEDDED.waiting()
+        assert not EMBEDDED.waiting(threading.get_ident())  # another thread's wait is not ours
+        assert not EMBEDDED.holds(path) and events == ["wait"]
+        let_go(p)
+        t.join(120)
+    finally:
+        EMBEDDED.on_lock_wait = saved
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+    assert not t.is_alive()
+    assert events == ["wait", "over", ("runs", True, False)], events  # the end came once, before the work
+    assert not EMBEDDED.waiting()
+    EMBEDDED.release_now(path)
+    assert not EMBEDDED.holds()
+
+
+def test_interrupting_a_wait_ends_it_and_says_for_what(tmp_path):
+    """`interrupt_wait(thread)` ends that thread's wait for another process: it raises
+    LockWaitInterrupted (a KeyboardInterrupt) naming the holder, having opened nothing; a thread
+    that does not wait is left alone. The file it waited on is free again once the holder goes."""
+    from sqlext.errors import LockWaitInterrupted
+
+    dsn = f"chdb://{tmp_path}/db"
+    path = tmp_path / "db"
+    got = []
+
+    def work():
+        try:
+            with EMBEDDED.use(path, 600):
+                got.append("ran")
+        except BaseException as exc:  # noqa: BLE001 - the test looks at what it was
+            got.append(exc)
+
+    p = start(dsn, "hold", -1)
+    t = threading.Thread(target=work)
+    try:
+        t.start()
+        deadline = time.monotonic() + 120  # bounds a hang
+        while not EMBEDDED.waiting(t.ident) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not EMBEDDED.interrupt_wait(threading.get_ident())  # this thread does not wait
+        assert EMBEDDED.interrupt_wait(t.ident)
+        t.join(120)
+        assert not t.is_alive() and p.poll() is None  # it ended while the holder still holds
+    finally:
+        let_go(p)
+    [exc] = got
+    assert isinstance(exc, LockWaitInterrupted) and isinstance(exc, KeyboardInterrupt)
+    assert str(exc) == (f"interrupted while waiting for the embedded database at {path}, held by pid "
+                        f"{p.pid} ({exc.holder['command']}): nothing was run")
+    assert exc.holder["pid"] == p.pid and "holder-tag" in exc.holder["command"] and not exc.ran_before
+    assert not EMBEDDED.waiting() and not EMBEDDED.holds()
+    with EMBEDDED.use(path, 60) as c:  # the wait left no lock behind
+        assert c.query("SELECT count() FROM t").result_rows == [(0,)]
+    EMBEDDED.release_now(path)
 
 
 def test_cli_prints_the_lock_wait_on_stderr(tmp_path):

@@ -3,7 +3,12 @@
 engine's lock-wait hook back when it exits. The holder is a real second process (engine_support)."""
 from __future__ import annotations
 
-from tests.sqlext.engine_support import start
+import contextlib
+
+import sqlext
+from sqlext.db.engine import EMBEDDED
+
+from tests.sqlext.engine_support import let_go, start
 from tests.tui.pilot_support import SIZE, make_app, run_sql, wait_for
 
 
@@ -12,21 +17,32 @@ def status_text(app) -> str:
     return str(app.query_one("#status-text").render())
 
 
-async def test_the_status_line_names_the_holder_while_a_query_waits(tmp_path, monkeypatch):
-    import sqlext
-    from sqlext.db.engine import EMBEDDED
-
+@contextlib.contextmanager
+def held_elsewhere(tmp_path, monkeypatch):
+    """(holder, session): a session on a new embedded database that a second process holds until
+    `let_go(holder)`; both ended after the block."""
     dsn = f"chdb://{tmp_path}/db"
     monkeypatch.setenv("EMBEDSQL_LOCK_TIMEOUT", "120")  # the holder lets go when told; no hang past that
+    holder = start(dsn, "hold", -1)  # until told, on stdin
+    s = sqlext.connect(dsn=dsn)
+    try:
+        yield holder, s
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+        holder.wait()
+        s.close()
+        EMBEDDED.release_now()
+
+
+async def test_the_status_line_names_the_holder_while_a_query_waits(tmp_path, monkeypatch):
     previous = []  # a hook of the program around the app (the CLI's prints on stderr)
 
     def hook(message, info):
         previous.append(message)
 
     monkeypatch.setattr(EMBEDDED, "on_lock_wait", hook)
-    holder = start(dsn, "hold", -1)  # until told, on stdin
-    s = sqlext.connect(dsn=dsn)
-    try:
+    with held_elsewhere(tmp_path, monkeypatch) as (holder, s):
         app = make_app(s, "SELECT count() AS n FROM t")
         async with app.run_test(size=SIZE) as pilot:
             app.editor.focus()
@@ -40,9 +56,7 @@ async def test_the_status_line_names_the_holder_while_a_query_waits(tmp_path, mo
             # the catalog read waits too: background work says so in a notification
             await wait_for(pilot, lambda: any(who in n.message for n in app._notifications), timeout=120)
             assert EMBEDDED.on_lock_wait is not hook  # the app's own hook while it runs
-            holder.stdin.write("go\n")
-            holder.stdin.flush()
-            assert holder.wait(timeout=120) == 0
+            assert let_go(holder) == 0
             await wait_for(pilot, lambda: not app.running, timeout=120)
             await pilot.pause()
             assert app.last_error is None
@@ -53,25 +67,32 @@ async def test_the_status_line_names_the_holder_while_a_query_waits(tmp_path, mo
             assert [list(r) for r in app.result.rows] == [[2]]
         assert previous == []  # the app's waits went to the app, not to stderr
         assert EMBEDDED.on_lock_wait is hook  # the previous hook is back
-    finally:
-        if holder.poll() is None:
-            holder.kill()
-        holder.wait()
-        s.close()
-        EMBEDDED.release_now()
+
+
+async def test_the_notice_ends_when_the_wait_ends(tmp_path, monkeypatch, slow):
+    """The holder lets go while the statement still has its work ahead (it reads from a server that
+    holds its answer back): the status line stops naming the holder as soon as the wait is over,
+    not when the statement ends."""
+    with held_elsewhere(tmp_path, monkeypatch) as (holder, s):
+        app = make_app(s, f"SELECT sum(x) AS n FROM url('{slow.url}', CSV, 'x UInt64')")
+        async with app.run_test(size=SIZE) as pilot:
+            app.editor.focus()
+            await pilot.press("f5")
+            await wait_for(pilot, lambda: app.lock_notice is not None, timeout=120)
+            assert let_go(holder) == 0
+            await wait_for(pilot, slow.started.is_set, timeout=120)  # the statement runs in the engine
+            await wait_for(pilot, lambda: app.lock_notice is None, timeout=120)
+            assert app.running and not slow.release.is_set()  # still running: the wait is what ended
+            assert status_text(app).startswith("running…") and "held by" not in status_text(app)
+            slow.release.set()
+            await wait_for(pilot, lambda: not app.running, timeout=120)
+            assert [list(r) for r in app.result.rows] == [[6]]
 
 
 async def test_escape_while_waiting_says_the_statement_still_runs_later(tmp_path, monkeypatch):
     """Cancelling a query that waits for the holder: the embedded engine will still run it once
     the holder lets go (its result discarded), and the note says so."""
-    import sqlext
-    from sqlext.db.engine import EMBEDDED
-
-    dsn = f"chdb://{tmp_path}/db"
-    monkeypatch.setenv("EMBEDSQL_LOCK_TIMEOUT", "120")
-    holder = start(dsn, "hold", -1)
-    s = sqlext.connect(dsn=dsn)
-    try:
+    with held_elsewhere(tmp_path, monkeypatch) as (holder, s):
         app = make_app(s, "INSERT INTO t VALUES (7)")
         async with app.run_test(size=SIZE) as pilot:
             app.editor.focus()
@@ -80,16 +101,24 @@ async def test_escape_while_waiting_says_the_statement_still_runs_later(tmp_path
             await pilot.press("escape")
             assert app.status.message.startswith("cancelled: the statement still waits for the embedded database")
             assert app.lock_notice is None and not app.running
-            holder.stdin.write("go\n")
-            holder.stdin.flush()
-            assert holder.wait(timeout=120) == 0
+            assert let_go(holder) == 0
             await wait_for(pilot, lambda: app.cancelled_running == 0, timeout=120)
             assert app.status.message.startswith("the cancelled statement finished")
             await run_sql(app, pilot, "SELECT a FROM t")
             assert [list(r) for r in app.result.rows] == [[7]]  # it did run, as the note said
+
+
+async def test_the_app_puts_back_no_hook_when_there_was_none(tmp_path, monkeypatch):
+    """With no lock-wait hook before it (a program that is not the CLI), the app installs its own
+    while it runs and leaves none behind: None is a hook value it saves, not "nothing saved"."""
+    monkeypatch.setattr(EMBEDDED, "on_lock_wait", None)
+    s = sqlext.connect(dsn=f"chdb://{tmp_path}/db")
+    try:
+        app = make_app(s)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: EMBEDDED.on_lock_wait is not None)
+            assert EMBEDDED.on_lock_wait == app._lock_wait_hook
+        assert EMBEDDED.on_lock_wait is None
     finally:
-        if holder.poll() is None:
-            holder.kill()
-        holder.wait()
         s.close()
         EMBEDDED.release_now()
