@@ -35,6 +35,7 @@ Systems:
 seed, queries, source) and reuses them in a later run: an index over 200k rows takes minutes to
 tens of minutes to build per system on 2 cores, and the queries can then be rerun alone. A reused
 index reports the build time measured when it was built (`build_reused` in the JSON says which).
+The chdb table is kept once per granularity (`chdb-g<N>/`; `chdb/` for 8192).
 
 DuckDB and LanceDB come from the `bench` extra (`pip install -e '.[bench]'`); a system whose
 package is missing is reported as not installed.
@@ -130,15 +131,16 @@ def build_chdb(tmp: Path, vs, index_spec: str, granularity: int):
     import sqlext
     from benchmarks.bench_hnsw_defaults import create_vector_table
 
-    s = sqlext.connect(dsn=f"chdb://{tmp}/chdb", embedder=QueryVectors(vs.queries))
-    t = _built(tmp, "chdb")
+    name = "chdb" if granularity == 8192 else f"chdb-g{granularity}"  # kept per storage
+    s = sqlext.connect(dsn=f"chdb://{tmp}/{name}", embedder=QueryVectors(vs.queries))
+    t = _built(tmp, name)
     if t is not None:
         with raw_client(s) as c:
             if c.command("SELECT count() FROM v") == len(vs.images):
                 return s, t, True
     with raw_client(s) as c:
         t = create_vector_table(c, "v", vs, index_spec, granularity=granularity)
-    _mark_built(tmp, "chdb", t)
+    _mark_built(tmp, name, t)
     return s, t, False
 
 
@@ -451,8 +453,6 @@ def main(argv=None) -> int:
             else:
                 vs = make_clip_like(n, args.queries, dim=args.dim, seed=args.seed)
             key = hashlib.sha1((vs.source + json.dumps(vs.params, sort_keys=True, default=str)).encode()).hexdigest()[:8]
-            if args.granularity != 8192:  # a kept chdb table is only reused with the same storage
-                key += f"-g{args.granularity}"
             size_dir = tmp / f"n{n}-d{vs.images.shape[1]}-seed{args.seed}-q{args.queries}-{key}"
             size_dir.mkdir(exist_ok=True)
             res = run_size(vs, args, size_dir, systems, notes)
