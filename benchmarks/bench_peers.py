@@ -278,7 +278,9 @@ def run_size(vs, args, tmp: Path, systems: list[str], notes: list[str]) -> dict:
                 s = lance.search(vs.queries[i], vector_column_name="vec").distance_type("cosine")
                 if where:
                     s = s.where(where, prefilter=True)
-                return s.limit(k).select(["id"]).to_arrow()["id"].to_pylist()
+                # `_distance` named: LanceDB 0.40 returns it with any select (and logs a deprecation
+                # warning per query when it is not asked for); naming it keeps the same output
+                return s.limit(k).select(["id", "_distance"]).to_arrow()["id"].to_pylist()
 
             def q_numpy(i):
                 s = Xf @ vs.queries[i]

@@ -157,14 +157,26 @@ def file_words(relpath: str) -> str:
 def search_text(meta: dict, extra: str = "") -> str:
     """The searchable text of a photo (the `search_text` column that TextSearch / HybridSearch
     read): descriptions, keywords and places, then `extra` (a folder image's path words), joined
-    by spaces, empty parts left out."""
+    by single spaces, empty parts left out.
+
+    Without `extra` this is exactly what the photos table's DEFAULT (migration 0003) computes
+    from the same row, so a row gets the same text whether ingestion sends it or the server fills
+    it: `arrayStringConcat(arrayFilter(x -> x != '', [photo_description, ai_description,
+    arrayStringConcat(keywords, ' '), photo_location_name, photo_location_city,
+    photo_location_country]), ' ')`. Hence nothing is stripped (a field of spaces only is kept,
+    leading and trailing spaces stay), and keywords are joined with their empty strings (`['a',
+    '', 'b']` -> `'a  b'`); only a part that is empty as a whole is left out. A missing or None
+    field counts as '' (the column's default), as does a None keyword. The FTS tokenizer splits
+    on whitespace, so the extra spaces do not change what TextSearch finds.
+    tests/ingest/test_search_text.py checks this against chdb."""
     parts = []
     for k in SEARCH_TEXT_FIELDS:
         v = meta.get(k)
+        if v is None:
+            continue
         if isinstance(v, (list, tuple)):
-            v = " ".join(str(x) for x in v if x)
-        if v:
-            parts.append(str(v).strip())
+            v = " ".join("" if x is None else str(x) for x in v)
+        parts.append(str(v))
     if extra:
         parts.append(extra)
     return " ".join(p for p in parts if p)

@@ -84,7 +84,9 @@ class CreateTable:
     """A CREATE TABLE statement cut into the pieces the cluster rewrite needs, each as written:
     `name`, `head` (up to the name), `body` (between the parentheses) and its column list
     `items`, `engine` and `engine_args` (ENGINE = X(args); None and '' when absent),
-    `after_engine` (ORDER BY, SETTINGS, ...), `tail` (everything after the closing parenthesis)."""
+    `after_engine` (ORDER BY, SETTINGS, ...), `tail` (everything after the closing parenthesis),
+    and `spans`: the items' token ranges [a, b) in the statement's tokens (the `Tokens` given to
+    `parse_create`, or the ones it lexed from the text)."""
 
     name: str             # as written
     body: str             # between the parentheses
@@ -94,6 +96,7 @@ class CreateTable:
     engine_args: str      # inside ENGINE = X(...), "" if none
     after_engine: str     # text after the ENGINE clause
     items: list[str] = field(default_factory=list)   # the column list's items, as written
+    spans: list[tuple[int, int]] = field(default_factory=list)  # their token ranges
 
 
 def parse_create(sql: "str | Tokens") -> CreateTable | None:
@@ -119,7 +122,8 @@ def parse_create(sql: "str | Tokens") -> CreateTable | None:
     if close < 0:
         raise TranslationError("unbalanced parentheses", hint="check the statement's ( and )")
     body = text[toks[i].end:toks[close].start]
-    items = [t.src(a, b) for a, b in split_args(toks, i, close) if b > a]
+    spans = [(a, b) for a, b in split_args(toks, i, close) if b > a]
+    items = [t.src(a, b) for a, b in spans]
     tail = text[toks[close].end:]
     engine, args, after = None, "", tail
     k = close + 1
@@ -134,7 +138,7 @@ def parse_create(sql: "str | Tokens") -> CreateTable | None:
         else:
             after = text[toks[k + 2].end:]
     head = "CREATE TABLE " + ("IF NOT EXISTS " if ine else "")
-    return CreateTable(name.text, body, head, tail, engine, args.strip(), after, items)
+    return CreateTable(name.text, body, head, tail, engine, args.strip(), after, items, spans)
 
 
 @dataclass
@@ -180,6 +184,27 @@ def _index_name(toks: list[Token], i: int) -> tuple[str | None, int]:
     return None, i
 
 
+def _vector_item(toks: list[Token], a: int, b: int) -> str | None:
+    """The index name when tokens [a, b) are `VECTOR INDEX i ...`, or `INDEX i ...` whose TYPE is
+    vector_similarity (a column-list item, or an ALTER command after its ADD); else None."""
+    vector = _words(toks, a, "VECTOR", "INDEX")
+    if not (vector or _words(toks, a, "INDEX")):
+        return None
+    idx, _ = _index_name(toks, a + (2 if vector else 1))
+    return idx if idx and (vector or any(x.low == "vector_similarity" for x in toks[a:b])) else None
+
+
+def _fts_item(toks: list[Token], a: int, b: int) -> str | None:
+    """The column when tokens [a, b) are `INDEX [IF NOT EXISTS] i col TYPE fts ...` (a column-list
+    item, or an ALTER command after its ADD); else None."""
+    if not _words(toks, a, "INDEX"):
+        return None
+    _, j = _index_name(toks, a + 1)
+    if j + 2 < b and is_name(toks[j]) and _words(toks, j + 1, "TYPE") and toks[j + 2].low == "fts":
+        return toks[j].text
+    return None
+
+
 def _vector_index_defs(t: Tokens) -> list[tuple[str, str, int, int]]:
     """(table as written, index name, first token, end token) of every vector index a (MyScale or
     ClickHouse) statement adds: CREATE VECTOR INDEX, ALTER TABLE ... ADD [VECTOR] INDEX, and
@@ -194,59 +219,27 @@ def _vector_index_defs(t: Tokens) -> list[tuple[str, str, int, int]]:
                 return [(name.text, idx, 0, len(toks))]
         return []
     alter = _parse_alter(t)
-    out = []
     if alter is not None:
-        for a, b in alter.commands:
-            vector = _words(toks, a, "ADD", "VECTOR", "INDEX")
-            if not (vector or _words(toks, a, "ADD", "INDEX")):
-                continue
-            idx, _ = _index_name(toks, a + (3 if vector else 2))
-            if idx and (vector or any(x.low == "vector_similarity" for x in toks[a:b])):
-                out.append((alter.name.text, idx, a, b))
-        return out
+        return [(alter.name.text, idx, a, b) for a, b in alter.commands
+                if _words(toks, a, "ADD") and (idx := _vector_item(toks, a + 1, b))]
     ct = parse_create(t)
-    if ct is not None:
-        open_i = next(k for k, x in enumerate(toks) if x.type == TokenType.L_PAREN and x.depth == 0)
-        for a, b in split_args(toks, open_i, match_close(toks, open_i)):
-            vector = _words(toks, a, "VECTOR", "INDEX")
-            if not (vector or _words(toks, a, "INDEX")):
-                continue
-            idx, _ = _index_name(toks, a + (2 if vector else 1))
-            if idx and (vector or any(x.low == "vector_similarity" for x in toks[a:b])):
-                out.append((ct.name, idx, a, b))
-    return out
+    if ct is None:
+        return []
+    return [(ct.name, idx, a, b) for a, b in ct.spans if (idx := _vector_item(toks, a, b))]
 
 
 def _fts_columns(t: Tokens) -> list[tuple[str, str]]:
     """(table as written, column) of every full-text index (`INDEX i col TYPE fts`) a MyScale
     CREATE TABLE or ALTER TABLE ... ADD INDEX defines."""
     toks = t.tokens
-
-    def column_of(a: int, b: int) -> str | None:
-        # [IF NOT EXISTS] name col TYPE fts
-        _, j = _index_name(toks, a)
-        if j + 2 < b and is_name(toks[j]) and _words(toks, j + 1, "TYPE") and toks[j + 2].low == "fts":
-            return toks[j].text
-        return None
-
-    out = []
     alter = _parse_alter(t)
     if alter is not None:
-        for a, b in alter.commands:
-            if _words(toks, a, "ADD", "INDEX"):
-                col = column_of(a + 2, b)
-                if col:
-                    out.append((alter.name.text, col))
-        return out
+        return [(alter.name.text, col) for a, b in alter.commands
+                if _words(toks, a, "ADD") and (col := _fts_item(toks, a + 1, b))]
     ct = parse_create(t)
-    if ct is not None:
-        open_i = next(k for k, x in enumerate(toks) if x.type == TokenType.L_PAREN and x.depth == 0)
-        for a, b in split_args(toks, open_i, match_close(toks, open_i)):
-            if _words(toks, a, "INDEX"):
-                col = column_of(a + 1, b)
-                if col:
-                    out.append((ct.name, col))
-    return out
+    if ct is None:
+        return []
+    return [(ct.name, col) for a, b in ct.spans if (col := _fts_item(toks, a, b))]
 
 
 def vector_indexes(sql: "str | Tokens") -> list[tuple[str, str]]:
@@ -275,6 +268,20 @@ def _index_info(t: Tokens, index: str, a: int, b: int, catalog: StaticCatalog, t
     return None, None
 
 
+def _learn_comment(catalog: StaticCatalog, table: str, toks: list[Token], a: int, b: int) -> None:
+    """The model and dimension a column definition's `COMMENT 'embedsql:model=...'` (tokens
+    [a, b), the column's name at a) records; the dimension only where none is known yet."""
+    for k in range(a + 1, b - 1):
+        if toks[k].up == "COMMENT" and toks[k + 1].type == TokenType.STRING:
+            col = toks[a].text
+            meta = parse_model_comment(toks[k + 1].text)
+            if meta.get("model"):
+                catalog.set_model(table, col, meta["model"])
+            if meta.get("dim", "").isdigit() and catalog.column_dim(table, col) is None:
+                catalog.set_dim(table, col, int(meta["dim"]))
+            return
+
+
 def learn(catalog: StaticCatalog, sql: "str | Tokens") -> None:
     """Teach a StaticCatalog what a MyScale statement creates: vector column dimensions (from
     `CHECK length(col) = N`), models (from `COMMENT 'embedsql:model=...'`), vector indexes, and
@@ -284,27 +291,26 @@ def learn(catalog: StaticCatalog, sql: "str | Tokens") -> None:
     toks = t.tokens
     ct = parse_create(t)
     if ct:
-        for col, dim in parse_length_constraints(ct.body).items():
+        # one pass over the column list: models and dimensions from column comments, and the
+        # indexes (learned after it, so that an index sees every column's dimension)
+        for col, dim in parse_length_constraints(t).items():
             catalog.set_dim(ct.name, col, dim)
-        open_i = next(k for k, x in enumerate(toks) if x.type == TokenType.L_PAREN and x.depth == 0)
-        for a, b in split_args(toks, open_i, match_close(toks, open_i)):
-            if b <= a or not is_name(toks[a]):
-                continue
-            for k in range(a + 1, b - 1):
-                if toks[k].up == "COMMENT" and toks[k + 1].type == TokenType.STRING:
-                    col = toks[a].text
-                    meta = parse_model_comment(toks[k + 1].text)
-                    if meta.get("model"):
-                        catalog.set_model(ct.name, col, meta["model"])
-                    if meta.get("dim", "").isdigit() and catalog.column_dim(ct.name, col) is None:
-                        catalog.set_dim(ct.name, col, int(meta["dim"]))
-                    break
-    for table, index, a, b in _vector_index_defs(t):
+        vector_defs = []
+        for a, b in ct.spans:
+            if idx := _vector_item(toks, a, b):
+                vector_defs.append((ct.name, idx, a, b))
+            elif col := _fts_item(toks, a, b):
+                catalog.add_text_tokens(ct.name, col)
+            elif is_name(toks[a]):
+                _learn_comment(catalog, ct.name, toks, a, b)
+    else:
+        vector_defs = _vector_index_defs(t)
+        for table, col in _fts_columns(t):
+            catalog.add_text_tokens(table, col)
+    for table, index, a, b in vector_defs:
         col, info = _index_info(t, index, a, b, catalog, table)
         if col and info is not None:
             catalog.add_index(table, col, info)
-    for table, col in _fts_columns(t):
-        catalog.add_text_tokens(table, col)
     alter = _parse_alter(t)
     if alter is not None:
         for a, b in alter.commands:

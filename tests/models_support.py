@@ -160,19 +160,21 @@ def build_tiny(family: str, directory: Path, seed: int = 0) -> Path:
 class Reference:
     """A family's own pipeline, as its model card writes it: AutoProcessor + the model's
     get_text_features / get_image_features, padding as the family was trained (SigLIP:
-    padding="max_length")."""
+    padding="max_length"). `model_class` / `processor_class` (default AutoModel /
+    AutoProcessor) load the directory with a family's own classes instead (CLIPModel ...).
+    `texts` / `images` return unit rows, shape (n, dim), float64."""
 
     PADDING = {"siglip": "max_length", "siglip2": "max_length", "siglip_spm": "max_length"}
     MAX_LEN = {"clip": 77, "siglip": 64, "siglip2": 64, "chinese_clip": 52, "altclip": 77, "siglip_spm": 64}
 
-    def __init__(self, family: str, directory: Path):
+    def __init__(self, family: str, directory: Path, model_class=None, processor_class=None):
         import torch
         from transformers import AutoModel, AutoProcessor
 
         self.torch = torch
         self.family = family
-        self.model = AutoModel.from_pretrained(directory).eval()
-        self.processor = AutoProcessor.from_pretrained(directory)
+        self.model = (model_class or AutoModel).from_pretrained(directory).eval()
+        self.processor = (processor_class or AutoProcessor).from_pretrained(directory)
 
     @staticmethod
     def _pooled(out):

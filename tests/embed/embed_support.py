@@ -3,30 +3,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from tests.models_support import Reference
 
-class Direct:
-    """The reference: CLIPProcessor + CLIPModel straight from transformers, as the tutorial does it."""
+
+class Direct(Reference):
+    """The reference: CLIPProcessor + CLIPModel straight from transformers, as the tutorial does it
+    (the shared `Reference` pipeline with CLIP's own classes: padding=True, truncation at 77
+    tokens), one text or image at a time; each a unit vector, shape (dim,), float64."""
 
     def __init__(self, directory):
-        import torch
         from transformers import CLIPModel, CLIPProcessor
 
-        self.torch = torch
-        self.model = CLIPModel.from_pretrained(directory).eval()
-        self.processor = CLIPProcessor.from_pretrained(directory)
-
-    @staticmethod
-    def _pooled(out):
-        return out.pooler_output if hasattr(out, "pooler_output") else out
+        super().__init__("clip", directory, model_class=CLIPModel, processor_class=CLIPProcessor)
 
     def text(self, text: str) -> np.ndarray:
-        inputs = self.processor(text=[text], return_tensors="pt", padding=True, truncation=True, max_length=77)
-        with self.torch.no_grad():
-            v = self._pooled(self.model.get_text_features(**inputs))[0].numpy().astype(np.float64)
-        return v / np.linalg.norm(v)
+        return self.texts([text])[0]
 
     def image(self, img) -> np.ndarray:
-        inputs = self.processor(images=[img.convert("RGB")], return_tensors="pt")
-        with self.torch.no_grad():
-            v = self._pooled(self.model.get_image_features(**inputs))[0].numpy().astype(np.float64)
-        return v / np.linalg.norm(v)
+        return self.images([img])[0]

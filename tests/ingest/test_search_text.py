@@ -44,8 +44,42 @@ def test_migration_adds_search_text_default_and_text_index(photos):
 def test_search_text_helpers():
     assert file_words("trips/lisbon/red_tram-01.jpg") == "trips lisbon red tram 01"
     assert file_words("IMG 2020.png") == "IMG 2020"
+    # the server's DEFAULT joins keywords with their empty strings, so `pet ` is one part
     assert search_text({"photo_description": "a cat", "keywords": ["pet", ""], "photo_location_country": "NO",
-                        "ai_description": ""}, "x y") == "a cat pet NO x y"
+                        "ai_description": ""}, "x y") == "a cat pet  NO x y"
+
+
+#: tricky metadata: (photo_description, ai_description, keywords, photo_location_name,
+#: photo_location_city, photo_location_country)
+TRICKY = [
+    ("", "", [], "", "", ""),                                     # nothing at all
+    ("   ", "", [], "", "", ""),                                  # spaces only
+    (" a cat ", "\tstriped\n", [], "", " Oslo", "NO "),            # leading / trailing whitespace
+    ("a cat", "", [""], "", "", ""),                              # one empty keyword
+    ("", "", ["", ""], "", "", ""),                               # two empty keywords: one space
+    ("", "", ["pet", "", "cute"], "", "", "Norway"),              # empty keyword between two
+    ("", "", [" ", "pet "], " ", "", ""),                         # keywords and a place of spaces
+    ("Café crème", "東京の夜景 🌃", ["naïve", "ß"], "Zürich", "", "Ελλάδα"),  # unicode
+    ("\u00a0nbsp\u00a0", "\u3000ideographic\u3000", ["\u200b"], "", "", ""),  # unicode spaces Python strips
+    ("line\nbreak", "", ["two words", "x"], "", "Rio de Janeiro", ""),
+]
+TRICKY_COLS = ["photo_description", "ai_description", "keywords", "photo_location_name",
+               "photo_location_city", "photo_location_country"]
+
+
+def test_search_text_matches_the_tables_default(photos):
+    """ClickHouse is the oracle: rows inserted without search_text get it from migration 0003's
+    DEFAULT; ingestion's `search_text` of the same metadata must be the same string."""
+    rows = [[i, f"t{i}", *r, [0.0] * 512] for i, r in enumerate(TRICKY)]
+    photos.insert("photos", rows, ["id", "photo_id", *TRICKY_COLS, "photo_embed"])
+    got = photos.query(f"SELECT id, {', '.join(TRICKY_COLS)}, search_text FROM photos ORDER BY id",
+                       verbatim=True).rows
+    assert len(got) == len(TRICKY)
+    for (i, *stored, server), sent in zip(got, TRICKY):
+        assert (tuple(stored[:2]), list(stored[2]), tuple(stored[3:])) == (sent[:2], sent[2], sent[3:])  # stored as sent
+        assert search_text(dict(zip(TRICKY_COLS, sent))) == server, (i, sent)
+    # and the server kept what Python's str.strip would have dropped
+    assert got[1][-1] == "   " and got[2][-1] == " a cat  \tstriped\n  Oslo NO " and got[4][-1] == " "
 
 
 def test_unsplash_and_folder_ingestion_fill_search_text(photos, image_server, tmp_path):

@@ -57,6 +57,25 @@ def test_learn_from_ddl():
     assert cat.text_tokens_column("photos", "photo_description") is None
 
 
+def test_learn_reads_every_item_of_one_column_list():
+    """One CREATE TABLE teaches all it holds: an index item written before the column it indexes
+    still gets that column's dimension from its COMMENT (learned in the same pass), a CHECK
+    overrides no COMMENT dimension, the FTS item gives a token column, other INDEX items nothing."""
+    cat = StaticCatalog()
+    render.learn(cat, "CREATE TABLE docs (VECTOR INDEX vi v TYPE MSTG('metric_type=IP'), id UInt64, "
+                      "INDEX b_fts body TYPE fts GRANULARITY 1, INDEX mm id TYPE minmax, "
+                      "v Array(Float32) COMMENT 'embedsql:model=m/x;dim=4', "
+                      "w Array(Float32) COMMENT 'embedsql:model=m/y;dim=8', body String, "
+                      "CONSTRAINT c CHECK length(w) = 3) ENGINE = MergeTree ORDER BY id")
+    assert (cat.column_dim("docs", "v"), cat.column_dim("docs", "w")) == (4, 3)
+    assert (cat.column_model("docs", "v"), cat.column_model("docs", "w")) == ("m/x", "m/y")
+    idx = cat.vector_index("docs", "v")
+    assert (idx.name, idx.type, idx.metric, idx.dim) == ("vi", "MSTG", "IP", 4)
+    assert cat.vector_index("docs", "id") is None
+    assert cat.text_tokens_column("docs", "body") == "body__tokens"
+    assert cat.text_tokens_column("docs", "id") is None
+
+
 def test_plan_reads_the_token_column_an_earlier_migration_made(tmp_path):
     """`migrate plan` offline: TextSearch in a later migration reads the stored token column of the
     built-in FTS index (learned from 0003), as it does against the live table; a CREATE TABLE

@@ -7,7 +7,7 @@ from sqlext.text.ddl import (
     parse_model_comment, parse_myscale_index, parse_table_settings, parse_vector_similarity,
     split_table_name,
 )
-from sqlext.db.engine import EMBEDDED
+from tests.sqlext.chdb_support import embedded_client
 
 
 @pytest.mark.parametrize("raw, metric", [("Cosine", "Cosine"), ("cosine", "Cosine"), (" L2", "L2"),
@@ -76,10 +76,8 @@ def test_static_catalog_table_names():
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory):
-    path = tmp_path_factory.mktemp("catalog") / "db"
-    with EMBEDDED.use(path, 30) as client:
+    with embedded_client(tmp_path_factory.mktemp("catalog") / "db") as client:
         yield client
-    EMBEDDED.release_now(path)
 
 
 def test_live_catalog_on_chdb(db):

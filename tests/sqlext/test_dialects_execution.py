@@ -3,9 +3,8 @@ distance search (nearest row first, served by the vector index), batch_distance.
 import numpy as np
 import pytest
 
-from sqlext.db.catalog import LiveCatalog
 from sqlext.text.dialects import lint, translate
-from sqlext.db.engine import EMBEDDED
+from tests.sqlext.chdb_support import embedded_client, live_catalog, run_translated
 
 DIM = 512
 N = 40
@@ -13,10 +12,8 @@ N = 40
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory):
-    path = tmp_path_factory.mktemp("dialects-exec") / "db"
-    with EMBEDDED.use(path, 30) as client:
+    with embedded_client(tmp_path_factory.mktemp("dialects-exec") / "db") as client:
         yield client
-    EMBEDDED.release_now(path)
 
 
 @pytest.fixture(scope="module")
@@ -32,22 +29,13 @@ def vec_literal(v) -> str:
 
 @pytest.fixture(scope="module")
 def catalog(db):
-    return LiveCatalog(lambda sql, params: list(db.query(sql, parameters=params).result_rows), dialect="clickhouse")
-
-
-def run(db, catalog, sql):
-    t = translate(sql, target="clickhouse", catalog=catalog)
-    results = []
-    for st in t.sql:
-        results.append(db.query(st))
-    catalog.invalidate()
-    return t, results
+    return live_catalog(db)
 
 
 @pytest.fixture(scope="module")
 def photos(db, catalog, vectors):
-    run(db, catalog, "DROP TABLE IF EXISTS default.myscale_photos")
-    run(db, catalog, """CREATE TABLE default.myscale_photos
+    run_translated(db, catalog, "DROP TABLE IF EXISTS default.myscale_photos")
+    run_translated(db, catalog, """CREATE TABLE default.myscale_photos
 (
     id UInt64,
     photo_id String,
@@ -59,19 +47,19 @@ ORDER BY id""")
     db.insert("default.myscale_photos",
               [(i, f"p{i}", f"http://x/{i}.jpg", vectors[i].tolist()) for i in range(N)],
               column_names=["id", "photo_id", "photo_image_url", "photo_embed"])
-    t, _ = run(db, catalog, "ALTER TABLE default.myscale_photos\nADD VECTOR INDEX photo_embed_index photo_embed\n"
+    t, _ = run_translated(db, catalog, "ALTER TABLE default.myscale_photos\nADD VECTOR INDEX photo_embed_index photo_embed\n"
                             "TYPE MSTG\n('metric_type=Cosine');")
     assert len(t.sql) == 2 and "MATERIALIZE INDEX photo_embed_index" in t.sql[1]
     return "default.myscale_photos"
 
 
 def test_index_status_is_built(db, catalog, photos):
-    t, (res,) = run(db, catalog, "SELECT status FROM system.vector_indices WHERE name='photo_embed_index'")
+    t, (res,) = run_translated(db, catalog, "SELECT status FROM system.vector_indices WHERE name='photo_embed_index'")
     assert res.result_rows == [("Built",)]
 
 
 def test_vector_indices_columns_match_myscale(db, catalog, photos):
-    _, (res,) = run(db, catalog, "SELECT * FROM system.vector_indices WHERE table = 'myscale_photos'")
+    _, (res,) = run_translated(db, catalog, "SELECT * FROM system.vector_indices WHERE table = 'myscale_photos'")
     assert res.column_names == ("database", "table", "name", "type", "expr", "total_parts",
                                 "parts_with_vector_index", "small_parts", "status", "host_name",
                                 "latest_failed_part", "latest_fail_reason")
@@ -93,7 +81,7 @@ def test_distance_search_returns_the_nearest_row_first(db, catalog, photos, vect
     q = q / np.linalg.norm(q)
     sql = (f"SELECT photo_id, photo_image_url, distance(photo_embed, {vec_literal(q)}) AS dist\n"
            f"FROM default.myscale_photos\nORDER BY dist ASC\nLIMIT 5")
-    t, (res,) = run(db, catalog, sql)
+    t, (res,) = run_translated(db, catalog, sql)
     assert "cosineDistance(photo_embed" in t.sql[0]
     rows = res.result_rows
     assert len(rows) == 5 and rows[0][0] == f"p{target}"
@@ -115,7 +103,7 @@ def test_explain_shows_the_vector_index(db, catalog, photos, vectors):
 def test_ef_s_setting_runs(db, catalog, photos, vectors):
     sql = (f"SELECT photo_id, distance('ef_s=64')(photo_embed, {vec_literal(vectors[5])}) AS dist "
            f"FROM default.myscale_photos ORDER BY dist ASC LIMIT 3")
-    t, (res,) = run(db, catalog, sql)
+    t, (res,) = run_translated(db, catalog, sql)
     assert "SETTINGS hnsw_candidate_list_size_for_search = 64" in t.sql[0]
     assert res.result_rows[0][0] == "p5"
 
@@ -123,7 +111,7 @@ def test_ef_s_setting_runs(db, catalog, photos, vectors):
 def test_batch_distance_matches_myscale_shape(db, catalog, photos, vectors):
     sql = (f"SELECT id, batch_distance(photo_embed, [{vec_literal(vectors[2])}, {vec_literal(vectors[9])}]) AS dist "
            f"FROM default.myscale_photos ORDER BY dist.1 ASC, dist.2 ASC, id ASC LIMIT 2 BY dist.1")
-    t, (res,) = run(db, catalog, sql)
+    t, (res,) = run_translated(db, catalog, sql)
     rows = res.result_rows
     assert len(rows) == 4
     assert [r[1][0] for r in rows] == [0, 0, 1, 1]
@@ -131,33 +119,33 @@ def test_batch_distance_matches_myscale_shape(db, catalog, photos, vectors):
     assert abs(rows[0][1][1]) < 1e-4
 
 
-def test_drop_vector_index_translated_and_run(db, catalog, photos):
-    run(db, catalog, "ALTER TABLE default.myscale_photos ADD VECTOR INDEX tmp_idx photo_embed TYPE HNSWFLAT"
+def test_drop_vector_index_translated_and_run_translated(db, catalog, photos):
+    run_translated(db, catalog, "ALTER TABLE default.myscale_photos ADD VECTOR INDEX tmp_idx photo_embed TYPE HNSWFLAT"
                      "('metric_type=L2', 'm=16', 'ef_c=100')")
-    _, (res,) = run(db, catalog, "SELECT name, status FROM system.vector_indices WHERE name = 'tmp_idx'")
+    _, (res,) = run_translated(db, catalog, "SELECT name, status FROM system.vector_indices WHERE name = 'tmp_idx'")
     assert res.result_rows == [("tmp_idx", "Built")]
-    run(db, catalog, "drop vector index if exists tmp_idx on default.myscale_photos;")
-    _, (res,) = run(db, catalog, "SELECT count() FROM system.vector_indices WHERE name = 'tmp_idx'")
+    run_translated(db, catalog, "drop vector index if exists tmp_idx on default.myscale_photos;")
+    _, (res,) = run_translated(db, catalog, "SELECT count() FROM system.vector_indices WHERE name = 'tmp_idx'")
     assert res.result_rows == [(0,)]
 
 
 def test_inline_vector_index_in_create_table(db, catalog):
-    run(db, catalog, "CREATE TABLE docs (id UInt32, vector Array(Float32), "
+    run_translated(db, catalog, "CREATE TABLE docs (id UInt32, vector Array(Float32), "
                      "CONSTRAINT cons_vec_len CHECK length(vector) = 3, "
                      "VECTOR INDEX vidx vector TYPE MSTG('metric_type=Cosine')) ENGINE = MergeTree ORDER BY id")
     info = catalog.vector_index("docs", "vector")
     assert info is not None and info.metric == "Cosine" and info.dim == 3
     db.command("INSERT INTO docs VALUES (1, [1.0, 0.0, 0.0]), (2, [0.0, 1.0, 0.0])")
-    _, (res,) = run(db, catalog, "SELECT id FROM docs ORDER BY distance(vector, [0.1, 0.9, 0.0]) LIMIT 1")
+    _, (res,) = run_translated(db, catalog, "SELECT id FROM docs ORDER BY distance(vector, [0.1, 0.9, 0.0]) LIMIT 1")
     assert res.result_rows == [(2,)]
-    _, (res,) = run(db, catalog, "SELECT status FROM system.vector_indices WHERE table = 'docs'")
+    _, (res,) = run_translated(db, catalog, "SELECT status FROM system.vector_indices WHERE table = 'docs'")
     assert res.result_rows == [("Built",)]
 
 
 def test_l2_metric_default_without_index_runs(db, catalog):
-    run(db, catalog, "CREATE TABLE plain (id UInt32, v Array(Float32), CONSTRAINT c CHECK length(v) = 2) "
+    run_translated(db, catalog, "CREATE TABLE plain (id UInt32, v Array(Float32), CONSTRAINT c CHECK length(v) = 2) "
                      "ENGINE = MergeTree ORDER BY id")
     db.command("INSERT INTO plain VALUES (1, [0.0, 0.0]), (2, [3.0, 4.0])")
-    t, (res,) = run(db, catalog, "SELECT id, distance(v, [3.0, 4.0]) AS d FROM plain ORDER BY d LIMIT 2")
+    t, (res,) = run_translated(db, catalog, "SELECT id, distance(v, [3.0, 4.0]) AS d FROM plain ORDER BY d LIMIT 2")
     assert "L2Distance" in t.sql[0]
     assert res.result_rows == [(2, 0.0), (1, 5.0)]

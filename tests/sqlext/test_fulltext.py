@@ -10,12 +10,11 @@ import re
 import numpy as np
 import pytest
 
-from sqlext.db.catalog import LiveCatalog
-from sqlext.db.engine import EMBEDDED
 from sqlext.errors import TranslationError
 from sqlext.text.ddl import StaticCatalog
 from sqlext.text.dialects import fulltext, translate
 from tests.fts_support import clustered_vectors, corpus, reference_tokens
+from tests.sqlext.chdb_support import embedded_client, live_catalog, run_translated
 
 # MyScaleDB tests/queries/2_vector_search/00040_mqvs_hybrid_search.sql (table and rows as published)
 MYSCALE_DDL = """CREATE TABLE t_vector_invert(
@@ -66,25 +65,19 @@ def sq(s: str) -> str:
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory):
-    path = tmp_path_factory.mktemp("fulltext") / "db"
-    with EMBEDDED.use(path, 30) as client:
+    with embedded_client(tmp_path_factory.mktemp("fulltext") / "db") as client:
         yield client
-    EMBEDDED.release_now(path)
 
 
 @pytest.fixture(scope="module")
 def catalog(db):
-    return LiveCatalog(lambda sql, params: list(db.query(sql, parameters=params).result_rows), dialect="clickhouse")
+    return live_catalog(db)
 
 
 def run(db, catalog, sql, **settings):
-    tr = translate(sql, target="clickhouse", catalog=catalog)
-    rows = None
-    for st in tr.sql:
-        r = db.query(st, settings=settings or None)
-        rows = list(r.result_rows)
-    catalog.invalidate()
-    return rows, tr
+    """(the last statement's rows, None without statements; the Translation)."""
+    tr, results = run_translated(db, catalog, sql, **settings)
+    return (list(results[-1].result_rows) if results else None), tr
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ from sqlglot import exp
 
 from sqlext.errors import RewriteError, SQLSyntaxError
 from sqlext.text.rewrite import EmbedCall, find_embeds, format_vector, rewrite, splice
+from tests.sqlext.text_support import assert_syntax_error
 
 try:
     from embed import EmbedQuery, Term
@@ -276,9 +277,7 @@ def test_rewrite_never_returns_partial_output():
     ("SELECT EMBED('a'), \"open", 1, 20),
 ])
 def test_lexical_errors_are_syntax_errors_with_position(sql, line, col):
-    with pytest.raises(SQLSyntaxError) as info:
-        find_embeds(sql)
-    assert (info.value.line, info.value.col) == (line, col)
+    assert_syntax_error(find_embeds, sql, line, col)
 
 
 def test_tokenizer_failure_is_a_syntax_error():

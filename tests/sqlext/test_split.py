@@ -5,8 +5,8 @@ import pytest
 from sqlglot.dialects.clickhouse import ClickHouse
 from sqlglot.tokens import TokenType
 
-from sqlext.errors import SQLSyntaxError
 from sqlext.text.split import Statement, split_statements
+from tests.sqlext.text_support import assert_syntax_error
 
 CASES = [
     ("SELECT 1", ["SELECT 1"]),
@@ -71,10 +71,7 @@ def test_offsets_and_lines():
     ("SELECT '\\", 1, 8, "unterminated string literal"),
 ])
 def test_unterminated(text, line, col, what):
-    with pytest.raises(SQLSyntaxError) as info:
-        split_statements(text)
-    assert (info.value.line, info.value.col) == (line, col)
-    assert what in info.value.message
+    assert_syntax_error(split_statements, text, line, col, what)
 
 
 def test_unterminated_heredoc_is_not_an_error():

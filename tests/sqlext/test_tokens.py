@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from sqlglot.tokens import TokenType
 
-from sqlext.errors import SQLSyntaxError
 from sqlext.text.tokens import match_close, read_name, split_args, tokenize, vector_tokens
+from tests.sqlext.text_support import assert_syntax_error
 
 
 def words(sql):
@@ -58,9 +58,7 @@ def test_values_offsets_and_depth():
     ("SELECT 'x'y'", 1, 12, "unterminated string literal"),
 ])
 def test_unterminated(sql, line, col, what):
-    with pytest.raises(SQLSyntaxError) as info:
-        tokenize(sql)
-    assert (info.value.line, info.value.col) == (line, col) and what in info.value.message
+    assert_syntax_error(tokenize, sql, line, col, what)
 
 
 def test_statements_keep_comments_before_and_drop_empty_ones():
