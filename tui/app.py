@@ -141,7 +141,8 @@ def read_statements(sql: str):
     return statements, None
 
 
-# the catalog sidebar's width set from the keyboard (alt+left / alt+right), in columns
+# the catalog sidebar's width set from the keyboard (alt+left / alt+right anywhere, `[` / `]` in
+# the catalog), in columns
 SIDEBAR_STEP = 4  # columns per key press
 SIDEBAR_MIN = 16  # a table name and its type still read
 SIDEBAR_DEFAULT = 30  # the width in app.tcss
@@ -160,7 +161,20 @@ class Sidebar(Vertical):
     """Holds the catalog tree (imported when mounted). It widens while the catalog has the focus
     (app.tcss); on narrow screens it shows only then (class -open, set by F2). ctrl+t hides it
     (class -hidden) or shows it on any screen (class -pinned); a width set with alt+left / alt+right
-    is an inline style that wins over the stylesheet's widths until the app exits."""
+    (anywhere) or `[` / `]` (`-` / `+`) while the catalog has the focus is an inline style that wins
+    over the stylesheet's widths until the app exits.
+
+    `[` `]` `-` `+` `=` are single plain bytes that every terminal sends alike, unlike alt+arrows
+    (macOS Terminal and some tmux set-ups send other bytes); they act only while the focus is in
+    the sidebar, so typing them in the SQL editor still types them."""
+
+    _WIDTH = Binding.Group("Width")  # the footer shows "[ ] Width" while the catalog has the focus
+    BINDINGS = [
+        Binding("left_square_bracket,minus", "app.resize_sidebar(-1)", "Narrower", key_display="[",
+                group=_WIDTH),
+        Binding("right_square_bracket,plus,equals_sign", "app.resize_sidebar(1)", "Wider",
+                key_display="]", group=_WIDTH),
+    ]
 
     def compose(self) -> ComposeResult:
         from .components.catalog import CatalogTree
@@ -278,7 +292,7 @@ class EmbedSQLApp(App[int]):
         self.result = None
         self.last_sql = ""
         self.catalog_data = None  # components.catalog.CatalogData once read
-        self.sidebar_width: int | None = None  # columns, once set with alt+left / alt+right
+        self.sidebar_width: int | None = None  # columns, once set with alt+left / alt+right or [ / ]
         self.image_col: int | None = None
         self._seq = 0
         self._active: tuple[int, str] | None = None
@@ -999,11 +1013,13 @@ class EmbedSQLApp(App[int]):
             self.status.message = "sidebar hidden (ctrl+t or F2 shows it)"
         else:
             sidebar.remove_class("-hidden").add_class("-pinned")
-            self.status.message = "sidebar shown (ctrl+t hides it; alt+left / alt+right: narrower / wider)"
+            self.status.message = ("sidebar shown (ctrl+t hides it; narrower / wider: alt+left / alt+right, "
+                                   "or [ / ] in the catalog)")
 
     def action_resize_sidebar(self, direction: int) -> None:
-        """alt+left (direction -1) / alt+right (+1): the sidebar SIDEBAR_STEP columns narrower or
-        wider, within sidebar_bounds; a hidden sidebar shows first. The width holds, focused or
+        """alt+left / `[` / `-` (direction -1), alt+right / `]` / `+` (+1): the sidebar SIDEBAR_STEP
+        columns narrower or wider, within sidebar_bounds; a hidden sidebar shows first (alt+arrows
+        act anywhere, the bracket keys in the sidebar only: see Sidebar). The width holds, focused or
         not, for the rest of the session (and is kept within bounds when the terminal resizes)."""
         try:
             sidebar = self.query_one("#sidebar", Sidebar)
