@@ -297,6 +297,9 @@ class EmbedSQLApp(App[int]):
         self._seq = 0
         self._active: tuple[int, str] | None = None
         self._cancelled: set[int] = set()
+        # queries whose wait for another process's lock escape cut: they raise without running
+        # anything, and their outcome is not shown (the status line said so at once)
+        self._cut_waits: set[int] = set()
         self._query_worker = None
         self.model_state = "not loaded"
         self.last_error: str | None = None
@@ -662,6 +665,14 @@ class EmbedSQLApp(App[int]):
     def _query_finished(self, seq, sql, result, error, duration, count, script) -> None:
         if self._query_thread is not None and self._query_thread[1] == seq:
             self._query_thread = None
+        if seq in self._cut_waits:
+            self._cut_waits.discard(seq)
+            from sqlext.errors import LockWaitInterrupted
+
+            if not isinstance(error, LockWaitInterrupted) and self._active is None:  # (cannot happen:
+                # interrupt_wait said the wait would raise) never claim "nothing was run" then
+                self.status.message = f"the cancelled statement finished after {duration:.2f}s; its result was discarded"
+            return
         if seq in self._cancelled:
             self._cancelled.discard(seq)
             if self._active is None:
@@ -688,7 +699,6 @@ class EmbedSQLApp(App[int]):
         if self._active is None:
             return
         seq, _sql = self._active
-        self._cancelled.add(seq)
         self._active = None
         self.status.busy = False
         self.lock_notice = None
@@ -696,19 +706,27 @@ class EmbedSQLApp(App[int]):
             self._query_worker.cancel()
         cancel = getattr(self.session, "cancel", None)
         embedded = getattr(self.session, "embedded", False)
-        waiting = False  # the statement still waits for another process to let go of the engine
+        cut = None  # the data directory, when the statement's wait for another process was cut
         query = self._query_thread
         if embedded and query is not None and query[1] == seq:
             from sqlext.db.engine import EMBEDDED
 
-            waiting = EMBEDDED.waiting(query[0])
+            # still waiting for the engine another process holds: end the wait now (the worker
+            # raises LockWaitInterrupted within 0.05 s, having run nothing)
+            if EMBEDDED.interrupt_wait(query[0]):
+                cut = self.session.spec.path
+        if cut is not None:
+            self._cut_waits.add(seq)
+        else:
+            self._cancelled.add(seq)
         if callable(cancel) and not embedded:
             self._cancel_on_server(cancel)
             note = "cancelled: asked the server to stop the query (KILL QUERY)"
-        elif embedded and waiting:
-            note = ("cancelled: the statement still waits for the embedded database (another process "
-                    "holds it), runs when it is free and its result is discarded (the next statement "
-                    "waits for it)")
+        elif cut is not None:
+            from sqlext.db.engine import EMBEDDED, held_by
+
+            note = (f"cancelled while waiting for the embedded database at {cut}, "
+                    f"{held_by(EMBEDDED.holder(cut))}: nothing was run")
         elif embedded:
             note = ("cancelled: the embedded engine cannot interrupt a statement; it finishes in the "
                     "background and its result is discarded (the next statement waits for it)")

@@ -86,7 +86,10 @@ def pid_alive(pid: int) -> bool:
 LOCK_WAIT_NOTICE_S = 1.0
 
 
-def _held_by(info: dict | None) -> str:
+def held_by(info: dict | None) -> str:
+    """'held by pid N (its command line)' from a lock record (`info`: {"pid", "command"}), or 'held
+    by another process' when it is None (unreadable): who holds the embedded database, in the
+    words of the lock-wait messages."""
     if info and info.get("pid"):
         return f"held by pid {info['pid']} ({info.get('command', '?')})"
     return "held by another process"
@@ -96,7 +99,7 @@ def lock_wait_message(path: Path, info: dict | None, timeout: float) -> str:
     """The line shown while this process waits for the embedded database at `path`; `info` is
     the holder's lock record ({"pid", "command"}) or None when it cannot be read; `timeout`: how
     long the wait lasts in all (seconds)."""
-    return (f"waiting for the embedded database at {path}, {_held_by(info)}; "
+    return (f"waiting for the embedded database at {path}, {held_by(info)}; "
             f"up to {timeout:g} s (EMBEDSQL_LOCK_TIMEOUT)")
 
 
@@ -106,7 +109,7 @@ def lock_wait_interrupted_message(path: Path, info: dict | None, ran_before: boo
     had the database open before (`ran_before`), that what waited did not run."""
     done = ("what was waiting for it did not run (what ran before it stays)" if ran_before
             else "nothing was run")
-    return f"interrupted while waiting for the embedded database at {path}, {_held_by(info)}: {done}"
+    return f"interrupted while waiting for the embedded database at {path}, {held_by(info)}: {done}"
 
 
 class _EmbeddedManager:

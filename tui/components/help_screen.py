@@ -38,7 +38,9 @@ KEYS = [
     ]),
     ("App", [
         ("escape, ctrl+c", "cancel the running query (outside the editor; in the editor ctrl+c copies); "
-                           "on the embedded engine it finishes in the background and the next one waits for it"),
+                           "on the embedded engine it finishes in the background and the next one waits for it; "
+                           "one still waiting for another process to let go of the database stops at once, "
+                           "having run nothing"),
         ("F1, ?", "this help"),
         ("ctrl+q", "quit (the editor text is kept for next time)"),
     ]),
