@@ -48,11 +48,11 @@ IDLE_KEEP_S = 300.0
 DEMAND_POLL_S = 0.1
 
 
-class LockTimeout(float):
+class EngineWaitTimeout(float):
     """Seconds to wait for the embedded database held by another process, knowing what set them,
     so that the wait's messages name it: `setting` (what the user changes: 'EMBEDSQL_LOCK_TIMEOUT',
     '--lock-timeout'), `default` (True: the setting was not given and this is its default). A
-    float everywhere else (`EMBEDDED.use(path, LockTimeout(30, "--lock-timeout"))`); a plain float
+    float everywhere else (`EMBEDDED.use(path, EngineWaitTimeout(30, "--lock-timeout"))`); a plain float
     timeout is named by no setting."""
 
     setting: str
@@ -64,27 +64,27 @@ class LockTimeout(float):
         return obj
 
     def __repr__(self) -> str:
-        return f"LockTimeout({float(self)!r}, {self.setting!r}, default={self.default})"
+        return f"EngineWaitTimeout({float(self)!r}, {self.setting!r}, default={self.default})"
 
 
 def timeout_source(timeout: float) -> str:
     """What set `timeout`, in the words of the lock-wait line: 'EMBEDSQL_LOCK_TIMEOUT', 'the default
     of --lock-timeout', or '' for a plain float (a library caller's own value)."""
-    if not isinstance(timeout, LockTimeout):
+    if not isinstance(timeout, EngineWaitTimeout):
         return ""
     return f"the default of {timeout.setting}" if timeout.default else timeout.setting
 
 
-def lock_timeout() -> LockTimeout:
+def lock_timeout() -> EngineWaitTimeout:
     """Seconds to wait for the embedded database held by another process: $EMBEDSQL_LOCK_TIMEOUT, or
-    10 when unset or not a number (a `LockTimeout` naming EMBEDSQL_LOCK_TIMEOUT)."""
+    10 when unset or not a number (a `EngineWaitTimeout` naming EMBEDSQL_LOCK_TIMEOUT)."""
     raw = os.environ.get("EMBEDSQL_LOCK_TIMEOUT")
     if raw is not None:
         try:
-            return LockTimeout(float(raw), "EMBEDSQL_LOCK_TIMEOUT")
+            return EngineWaitTimeout(float(raw), "EMBEDSQL_LOCK_TIMEOUT")
         except ValueError:
             pass
-    return LockTimeout(DEFAULT_LOCK_TIMEOUT, "EMBEDSQL_LOCK_TIMEOUT", default=True)
+    return EngineWaitTimeout(DEFAULT_LOCK_TIMEOUT, "EMBEDSQL_LOCK_TIMEOUT", default=True)
 
 
 def command_line() -> str:
@@ -128,7 +128,7 @@ def held_by(info: dict | None) -> str:
 def lock_wait_message(path: Path, info: dict | None, timeout: float) -> str:
     """The line shown while this process waits for the embedded database at `path`; `info` is
     the holder's lock record ({"pid", "command"}) or None when it cannot be read; `timeout`: how
-    long the wait lasts in all (seconds), named by what set it when it is a `LockTimeout`
+    long the wait lasts in all (seconds), named by what set it when it is a `EngineWaitTimeout`
     ('up to 30 s (--lock-timeout)')."""
     source = timeout_source(timeout)
     return (f"waiting for the embedded database at {path}, {held_by(info)}; "
@@ -333,7 +333,7 @@ class _EmbeddedManager:
             who = f"embedsql process {info['pid']} ({info.get('command', '?')})"
         else:
             who = "another process"
-        setting = waited.setting if isinstance(waited, LockTimeout) else None
+        setting = waited.setting if isinstance(waited, EngineWaitTimeout) else None
         longer = ("" if setting is None else f", or set {setting} to wait longer" if setting.isupper()
                   else f", or raise {setting} to wait longer")  # an environment variable, or an option
         return EngineBusy(

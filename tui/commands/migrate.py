@@ -147,15 +147,15 @@ def _without_password(dsn: str) -> str:
 def run_lock_timeout(args):
     """How long `up` / `down` wait for another run's lock and for the embedded database held by
     another process (seconds): --lock-timeout S, or its default, 30; other actions (no such
-    option): EMBEDSQL_LOCK_TIMEOUT, as every other command. A `LockTimeout`, so the wait's
+    option): EMBEDSQL_LOCK_TIMEOUT, as every other command. A `EngineWaitTimeout`, so the wait's
     messages name what set it."""
-    from sqlext.db.engine import LockTimeout, lock_timeout
+    from sqlext.db.engine import EngineWaitTimeout, lock_timeout
 
     if not hasattr(args, "lock_timeout"):
         return lock_timeout()
     if args.lock_timeout is None:
-        return LockTimeout(LOCK_TIMEOUT_DEFAULT, "--lock-timeout", default=True)
-    return LockTimeout(args.lock_timeout, "--lock-timeout")
+        return EngineWaitTimeout(LOCK_TIMEOUT_DEFAULT, "--lock-timeout", default=True)
+    return EngineWaitTimeout(args.lock_timeout, "--lock-timeout")
 
 
 def _runner(args, ctx, migrations):
