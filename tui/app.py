@@ -141,7 +141,8 @@ def read_statements(sql: str):
     return statements, None
 
 
-# the catalog sidebar's width set from the keyboard (alt+left / alt+right), in columns
+# the catalog sidebar's width set from the keyboard (alt+left / alt+right anywhere, `[` / `]` in
+# the catalog), in columns
 SIDEBAR_STEP = 4  # columns per key press
 SIDEBAR_MIN = 16  # a table name and its type still read
 SIDEBAR_DEFAULT = 30  # the width in app.tcss
@@ -160,7 +161,20 @@ class Sidebar(Vertical):
     """Holds the catalog tree (imported when mounted). It widens while the catalog has the focus
     (app.tcss); on narrow screens it shows only then (class -open, set by F2). ctrl+t hides it
     (class -hidden) or shows it on any screen (class -pinned); a width set with alt+left / alt+right
-    is an inline style that wins over the stylesheet's widths until the app exits."""
+    (anywhere) or `[` / `]` (`-` / `+`) while the catalog has the focus is an inline style that wins
+    over the stylesheet's widths until the app exits.
+
+    `[` `]` `-` `+` `=` are single plain bytes that every terminal sends alike, unlike alt+arrows
+    (macOS Terminal and some tmux set-ups send other bytes); they act only while the focus is in
+    the sidebar, so typing them in the SQL editor still types them."""
+
+    _WIDTH = Binding.Group("Width")  # the footer shows "[ ] Width" while the catalog has the focus
+    BINDINGS = [
+        Binding("left_square_bracket,minus", "app.resize_sidebar(-1)", "Narrower", key_display="[",
+                group=_WIDTH),
+        Binding("right_square_bracket,plus,equals_sign", "app.resize_sidebar(1)", "Wider",
+                key_display="]", group=_WIDTH),
+    ]
 
     def compose(self) -> ComposeResult:
         from .components.catalog import CatalogTree
@@ -278,11 +292,14 @@ class EmbedSQLApp(App[int]):
         self.result = None
         self.last_sql = ""
         self.catalog_data = None  # components.catalog.CatalogData once read
-        self.sidebar_width: int | None = None  # columns, once set with alt+left / alt+right
+        self.sidebar_width: int | None = None  # columns, once set with alt+left / alt+right or [ / ]
         self.image_col: int | None = None
         self._seq = 0
         self._active: tuple[int, str] | None = None
         self._cancelled: set[int] = set()
+        # queries whose wait for another process's lock escape cut: they raise without running
+        # anything, and their outcome is not shown (the status line said so at once)
+        self._cut_waits: set[int] = set()
         self._query_worker = None
         self.model_state = "not loaded"
         self.last_error: str | None = None
@@ -648,6 +665,14 @@ class EmbedSQLApp(App[int]):
     def _query_finished(self, seq, sql, result, error, duration, count, script) -> None:
         if self._query_thread is not None and self._query_thread[1] == seq:
             self._query_thread = None
+        if seq in self._cut_waits:
+            self._cut_waits.discard(seq)
+            from sqlext.errors import LockWaitInterrupted
+
+            if not isinstance(error, LockWaitInterrupted) and self._active is None:  # (cannot happen:
+                # interrupt_wait said the wait would raise) never claim "nothing was run" then
+                self.status.message = f"the cancelled statement finished after {duration:.2f}s; its result was discarded"
+            return
         if seq in self._cancelled:
             self._cancelled.discard(seq)
             if self._active is None:
@@ -674,7 +699,6 @@ class EmbedSQLApp(App[int]):
         if self._active is None:
             return
         seq, _sql = self._active
-        self._cancelled.add(seq)
         self._active = None
         self.status.busy = False
         self.lock_notice = None
@@ -682,19 +706,27 @@ class EmbedSQLApp(App[int]):
             self._query_worker.cancel()
         cancel = getattr(self.session, "cancel", None)
         embedded = getattr(self.session, "embedded", False)
-        waiting = False  # the statement still waits for another process to let go of the engine
+        cut = None  # the data directory, when the statement's wait for another process was cut
         query = self._query_thread
         if embedded and query is not None and query[1] == seq:
             from sqlext.db.engine import EMBEDDED
 
-            waiting = EMBEDDED.waiting(query[0])
+            # still waiting for the engine another process holds: end the wait now (the worker
+            # raises LockWaitInterrupted within 0.05 s, having run nothing)
+            if EMBEDDED.interrupt_wait(query[0]):
+                cut = self.session.spec.path
+        if cut is not None:
+            self._cut_waits.add(seq)
+        else:
+            self._cancelled.add(seq)
         if callable(cancel) and not embedded:
             self._cancel_on_server(cancel)
             note = "cancelled: asked the server to stop the query (KILL QUERY)"
-        elif embedded and waiting:
-            note = ("cancelled: the statement still waits for the embedded database (another process "
-                    "holds it), runs when it is free and its result is discarded (the next statement "
-                    "waits for it)")
+        elif cut is not None:
+            from sqlext.db.engine import EMBEDDED, held_by
+
+            note = (f"cancelled while waiting for the embedded database at {cut}, "
+                    f"{held_by(EMBEDDED.holder(cut))}: nothing was run")
         elif embedded:
             note = ("cancelled: the embedded engine cannot interrupt a statement; it finishes in the "
                     "background and its result is discarded (the next statement waits for it)")
@@ -999,11 +1031,13 @@ class EmbedSQLApp(App[int]):
             self.status.message = "sidebar hidden (ctrl+t or F2 shows it)"
         else:
             sidebar.remove_class("-hidden").add_class("-pinned")
-            self.status.message = "sidebar shown (ctrl+t hides it; alt+left / alt+right: narrower / wider)"
+            self.status.message = ("sidebar shown (ctrl+t hides it; narrower / wider: alt+left / alt+right, "
+                                   "or [ / ] in the catalog)")
 
     def action_resize_sidebar(self, direction: int) -> None:
-        """alt+left (direction -1) / alt+right (+1): the sidebar SIDEBAR_STEP columns narrower or
-        wider, within sidebar_bounds; a hidden sidebar shows first. The width holds, focused or
+        """alt+left / `[` / `-` (direction -1), alt+right / `]` / `+` (+1): the sidebar SIDEBAR_STEP
+        columns narrower or wider, within sidebar_bounds; a hidden sidebar shows first (alt+arrows
+        act anywhere, the bracket keys in the sidebar only: see Sidebar). The width holds, focused or
         not, for the rest of the session (and is kept within bounds when the terminal resizes)."""
         try:
             sidebar = self.query_one("#sidebar", Sidebar)

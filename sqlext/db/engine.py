@@ -48,13 +48,43 @@ IDLE_KEEP_S = 300.0
 DEMAND_POLL_S = 0.1
 
 
-def lock_timeout() -> float:
+class EngineWaitTimeout(float):
+    """Seconds to wait for the embedded database held by another process, knowing what set them,
+    so that the wait's messages name it: `setting` (what the user changes: 'EMBEDSQL_LOCK_TIMEOUT',
+    '--lock-timeout'), `default` (True: the setting was not given and this is its default). A
+    float everywhere else (`EMBEDDED.use(path, EngineWaitTimeout(30, "--lock-timeout"))`); a plain float
+    timeout is named by no setting."""
+
+    setting: str
+    default: bool
+
+    def __new__(cls, seconds: float, setting: str, *, default: bool = False):
+        obj = super().__new__(cls, seconds)
+        obj.setting, obj.default = setting, default
+        return obj
+
+    def __repr__(self) -> str:
+        return f"EngineWaitTimeout({float(self)!r}, {self.setting!r}, default={self.default})"
+
+
+def timeout_source(timeout: float) -> str:
+    """What set `timeout`, in the words of the lock-wait line: 'EMBEDSQL_LOCK_TIMEOUT', 'the default
+    of --lock-timeout', or '' for a plain float (a library caller's own value)."""
+    if not isinstance(timeout, EngineWaitTimeout):
+        return ""
+    return f"the default of {timeout.setting}" if timeout.default else timeout.setting
+
+
+def lock_timeout() -> EngineWaitTimeout:
     """Seconds to wait for the embedded database held by another process: $EMBEDSQL_LOCK_TIMEOUT, or
-    10 when unset or not a number."""
-    try:
-        return float(os.environ.get("EMBEDSQL_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT))
-    except ValueError:
-        return DEFAULT_LOCK_TIMEOUT
+    10 when unset or not a number (a `EngineWaitTimeout` naming EMBEDSQL_LOCK_TIMEOUT)."""
+    raw = os.environ.get("EMBEDSQL_LOCK_TIMEOUT")
+    if raw is not None:
+        try:
+            return EngineWaitTimeout(float(raw), "EMBEDSQL_LOCK_TIMEOUT")
+        except ValueError:
+            pass
+    return EngineWaitTimeout(DEFAULT_LOCK_TIMEOUT, "EMBEDSQL_LOCK_TIMEOUT", default=True)
 
 
 def command_line() -> str:
@@ -86,7 +116,10 @@ def pid_alive(pid: int) -> bool:
 LOCK_WAIT_NOTICE_S = 1.0
 
 
-def _held_by(info: dict | None) -> str:
+def held_by(info: dict | None) -> str:
+    """'held by pid N (its command line)' from a lock record (`info`: {"pid", "command"}), or 'held
+    by another process' when it is None (unreadable): who holds the embedded database, in the
+    words of the lock-wait messages."""
     if info and info.get("pid"):
         return f"held by pid {info['pid']} ({info.get('command', '?')})"
     return "held by another process"
@@ -95,9 +128,11 @@ def _held_by(info: dict | None) -> str:
 def lock_wait_message(path: Path, info: dict | None, timeout: float) -> str:
     """The line shown while this process waits for the embedded database at `path`; `info` is
     the holder's lock record ({"pid", "command"}) or None when it cannot be read; `timeout`: how
-    long the wait lasts in all (seconds)."""
-    return (f"waiting for the embedded database at {path}, {_held_by(info)}; "
-            f"up to {timeout:g} s (EMBEDSQL_LOCK_TIMEOUT)")
+    long the wait lasts in all (seconds), named by what set it when it is a `EngineWaitTimeout`
+    ('up to 30 s (--lock-timeout)')."""
+    source = timeout_source(timeout)
+    return (f"waiting for the embedded database at {path}, {held_by(info)}; "
+            f"up to {float(timeout):g} s" + (f" ({source})" if source else ""))
 
 
 def lock_wait_interrupted_message(path: Path, info: dict | None, ran_before: bool) -> str:
@@ -106,7 +141,7 @@ def lock_wait_interrupted_message(path: Path, info: dict | None, ran_before: boo
     had the database open before (`ran_before`), that what waited did not run."""
     done = ("what was waiting for it did not run (what ran before it stays)" if ran_before
             else "nothing was run")
-    return f"interrupted while waiting for the embedded database at {path}, {_held_by(info)}: {done}"
+    return f"interrupted while waiting for the embedded database at {path}, {held_by(info)}: {done}"
 
 
 class _EmbeddedManager:
@@ -298,9 +333,12 @@ class _EmbeddedManager:
             who = f"embedsql process {info['pid']} ({info.get('command', '?')})"
         else:
             who = "another process"
+        setting = waited.setting if isinstance(waited, EngineWaitTimeout) else None
+        longer = ("" if setting is None else f", or set {setting} to wait longer" if setting.isupper()
+                  else f", or raise {setting} to wait longer")  # an environment variable, or an option
         return EngineBusy(
-            f"the embedded database at {path} is in use by {who}; waited {waited:g} s",
-            hint="finish or close that program and retry, or set EMBEDSQL_LOCK_TIMEOUT to wait longer",
+            f"the embedded database at {path} is in use by {who}; waited {float(waited):g} s",
+            hint=f"finish or close that program and retry{longer}",
         )
 
     def _release_file_lock(self):

@@ -321,10 +321,14 @@ async def test_help_screen_lists_bindings(session):
         await wait_for(pilot, lambda: app.screen.__class__.__name__ == "HelpScreen")
         from tui.components.help_screen import KEYS
 
+        from tui.app import Sidebar
+
         keys = {k for _, rows in KEYS for k, _ in rows}
-        for b in EmbedSQLApp.BINDINGS:
+        chars = {"question_mark": "?", "left_square_bracket": "[", "right_square_bracket": "]",
+                 "minus": "-", "plus": "+", "equals_sign": "="}
+        for b in [*EmbedSQLApp.BINDINGS, *Sidebar.BINDINGS]:
             for k in b.key.split(","):
-                k = {"question_mark": "?"}.get(k, k).upper() if k.startswith("f") else {"question_mark": "?"}.get(k, k)
+                k = chars.get(k, k).upper() if k.startswith("f") else chars.get(k, k)
                 assert any(k.lower() in x.lower() for x in keys), k
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen.__class__.__name__ != "HelpScreen")

@@ -89,23 +89,34 @@ async def test_the_notice_ends_when_the_wait_ends(tmp_path, monkeypatch, slow):
             assert [list(r) for r in app.result.rows] == [[6]]
 
 
-async def test_escape_while_waiting_says_the_statement_still_runs_later(tmp_path, monkeypatch):
-    """Cancelling a query that waits for the holder: the embedded engine will still run it once
-    the holder lets go (its result discarded), and the note says so."""
+async def test_escape_while_waiting_cuts_the_wait_and_nothing_runs(tmp_path, monkeypatch):
+    """Escape while the statement waits for the holder ends the wait at once: the worker ends while
+    the holder still holds the database, the status line names the holder and says nothing was run,
+    and the CREATE TABLE never runs, also after the holder lets go. The next statement waits and
+    runs as usual."""
     with held_elsewhere(tmp_path, monkeypatch) as (holder, s):
-        app = make_app(s, "INSERT INTO t VALUES (7)")
+        app = make_app(s, "CREATE TABLE cut (a Int32) ENGINE = MergeTree ORDER BY a")
         async with app.run_test(size=SIZE) as pilot:
             app.editor.focus()
             await pilot.press("f5")
             await wait_for(pilot, lambda: app.lock_notice is not None, timeout=120)
             await pilot.press("escape")
-            assert app.status.message.startswith("cancelled: the statement still waits for the embedded database")
-            assert app.lock_notice is None and not app.running
+            note = (f"cancelled while waiting for the embedded database at {tmp_path / 'db'}, "
+                    f"held by pid {holder.pid} (")
+            assert app.status.message.startswith(note), app.status.message
+            assert app.status.message.endswith("holder-tag): nothing was run")
+            assert app.lock_notice is None and not app.running and app.cancelled_running == 0
+            await wait_for(pilot, lambda: all(w.is_finished for w in app.workers if w.group == "query"),
+                           timeout=120)
+            assert holder.poll() is None  # the wait ended, not the hold: the holder still has it
+            await pilot.pause()
+            assert status_text(app).startswith(note)  # the worker's end did not change the line
+            assert app.last_error is None  # no error panel: the cancel was asked for
             assert let_go(holder) == 0
-            await wait_for(pilot, lambda: app.cancelled_running == 0, timeout=120)
-            assert app.status.message.startswith("the cancelled statement finished")
-            await run_sql(app, pilot, "SELECT a FROM t")
-            assert [list(r) for r in app.result.rows] == [[7]]  # it did run, as the note said
+            await run_sql(app, pilot, "SELECT count() FROM system.tables WHERE name = 'cut'")
+            assert [list(r) for r in app.result.rows] == [[0]]  # the CREATE TABLE never ran
+            await run_sql(app, pilot, "SELECT count() FROM system.tables WHERE name = 't'")
+            assert [list(r) for r in app.result.rows] == [[1]]  # (the holder's table: the same database)
 
 
 async def test_the_app_puts_back_no_hook_when_there_was_none(tmp_path, monkeypatch):

@@ -342,3 +342,50 @@ async def test_sidebar_width_stays_within_bounds_when_the_terminal_shrinks(sessi
         await pilot.pause()
         assert shown(sidebar) == sidebar_bounds(120)[1] == 72
         assert app.editor.outer_size.width >= 40
+
+
+@pytest.mark.parametrize("size", [(80, 24), (150, 45)])
+async def test_bracket_keys_resize_the_focused_sidebar_within_bounds_and_type_in_the_editor(session, size):
+    """`[` / `]` (and `-` / `+`, `=`) while the catalog has the focus: narrower / wider, within
+    sidebar_bounds, the focus staying in the catalog; the footer shows them there. In the editor
+    the same keys are text."""
+    from tui.app import SIDEBAR_STEP, sidebar_bounds
+
+    low, high = sidebar_bounds(size[0])
+    app = make_app(session, "")
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: app.catalog_data is not None)
+        sidebar = app.query_one("#sidebar")
+        catalog = app.query_one("#catalog")
+        app.editor.focus()
+        await pilot.press("left_square_bracket", "right_square_bracket", "minus", "plus", "equals_sign")
+        await pilot.pause()
+        assert app.editor.text == "[]-+=" and app.sidebar_width is None  # text, not a resize
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: app.focused is catalog)
+        await pilot.pause()
+        start = shown(sidebar)  # the focused catalog's width (45 % or 60 %)
+        footer = app.query_one("Footer")
+        keys = [str(k.render()).strip() for k in footer.query("FooterKey")]
+        labels = [str(lb.render()) for lb in footer.query("FooterLabel")]
+        assert keys[:2] == ["[", "]"] and labels == ["Width"], (keys, labels)  # first: the catalog's own
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        assert shown(sidebar) == min(high, start + SIDEBAR_STEP) and app.focused is catalog
+        widths = []
+        for key in ["right_square_bracket", "plus", "equals_sign"] * 20:
+            await pilot.press(key)
+            await pilot.pause()
+            widths.append(shown(sidebar))
+        assert widths[-1] == high and max(widths) == high  # stops at the widest, never beyond
+        assert app.status.message == f"sidebar {high} columns (widest)"
+        for key in ["left_square_bracket", "minus"] * 30:
+            await pilot.press(key)
+            await pilot.pause()
+            widths.append(shown(sidebar))
+        assert widths[-1] == low and min(widths) == low
+        assert app.status.message == f"sidebar {low} columns (narrowest)"
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        assert shown(sidebar) == low + SIDEBAR_STEP and app.focused is catalog
+        assert app.editor.text == "[]-+="  # none of the keys reached the editor

@@ -145,3 +145,41 @@ def test_sidebar_keys_as_the_terminal_sends_them(session, tiny_clip, tmp_path):
         _keys(sock, "x", literal=True)  # the keys did not reach the editor; typing still does
         screen = wait_screen(sock, "x")
         assert "\x1b" not in screen and "[1;3C" not in screen, screen
+
+
+def test_bracket_keys_resize_the_catalog_as_the_terminal_sends_them(session, tiny_clip, tmp_path):
+    """`[` `]` `-` `+` as the single bytes every terminal sends for them (0x5b 0x5d 0x2d 0x2b), typed
+    while the catalog has the focus (F2): the sidebar narrows and widens on the screen within its
+    bounds (120 columns: 16..72), the footer shows the keys; with the editor focused the same bytes
+    are text."""
+    from tui.app import SIDEBAR_STEP, sidebar_bounds
+
+    low, high = sidebar_bounds(120)
+    with _app_in_tmux(session, tiny_clip, tmp_path) as sock:
+        wait_screen(sock, "F5 runs the statement", "photo_embed Array")
+        _keys(sock, "F2")  # the catalog takes the focus and widens (45 %)
+        wait_screen(sock, "[ ] Width")
+        _wait_column(sock, 54)
+        _bytes(sock, b"]")
+        _wait_column(sock, 54 + SIDEBAR_STEP)
+        _bytes(sock, b"+")
+        _wait_column(sock, 54 + 2 * SIDEBAR_STEP)
+        for _ in range(10):
+            _bytes(sock, b"]")
+        _wait_column(sock, high)
+        _bytes(sock, b"[")
+        _wait_column(sock, high - SIDEBAR_STEP)
+        for _ in range(20):
+            _bytes(sock, b"-")
+        _wait_column(sock, low)
+        _bytes(sock, b"]")
+        _wait_column(sock, low + SIDEBAR_STEP)
+        wait_screen(sock, f"sidebar {low + SIDEBAR_STEP} columns")
+        _bytes(sock, b"\x14")  # ctrl+t: hidden, the focus goes to the editor
+        _wait_column(sock, 0)
+        _bytes(sock, b"\x14")  # shown again at the width chosen; the editor keeps the focus
+        _wait_column(sock, low + SIDEBAR_STEP)
+        _bytes(sock, b"x[-+]")  # in the editor: text, not a resize
+        screen = wait_screen(sock, "x[-+]")
+        assert _editor_column(sock) == low + SIDEBAR_STEP, screen
+        assert "[ ] Width" not in screen, screen  # the footer shows them only in the catalog

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 ACTIONS = ("status", "up", "down", "plan", "new")
+LOCK_TIMEOUT_DEFAULT = 30.0  # seconds: `up` / `down` without --lock-timeout
 
 
 def add_parser(sub, common):
@@ -24,8 +25,9 @@ def add_parser(sub, common):
     def run_opts(q):
         q.add_argument("--cluster", metavar="NAME",
                        help="render for a ClickHouse cluster: ON CLUSTER, Replicated*MergeTree, Distributed tables")
-        q.add_argument("--lock-timeout", type=float, default=30.0, metavar="S",
-                       help="seconds to wait for another run's lock (default 30)")
+        q.add_argument("--lock-timeout", type=float, default=None, metavar="S",
+                       help=f"seconds to wait for another run's lock, and for the embedded database "
+                            f"held by another process (default {LOCK_TIMEOUT_DEFAULT:g})")
         q.add_argument("--lock-ttl", type=float, default=60.0, metavar="S",
                        help="seconds a run's lock lives without renewal (default 60); it is renewed between "
                             "statements, so raise it above your longest single statement")
@@ -142,11 +144,25 @@ def _without_password(dsn: str) -> str:
         return dsn
 
 
+def run_lock_timeout(args):
+    """How long `up` / `down` wait for another run's lock and for the embedded database held by
+    another process (seconds): --lock-timeout S, or its default, 30; other actions (no such
+    option): EMBEDSQL_LOCK_TIMEOUT, as every other command. A `EngineWaitTimeout`, so the wait's
+    messages name what set it."""
+    from sqlext.db.engine import EngineWaitTimeout, lock_timeout
+
+    if not hasattr(args, "lock_timeout"):
+        return lock_timeout()
+    if args.lock_timeout is None:
+        return EngineWaitTimeout(LOCK_TIMEOUT_DEFAULT, "--lock-timeout", default=True)
+    return EngineWaitTimeout(args.lock_timeout, "--lock-timeout")
+
+
 def _runner(args, ctx, migrations):
     from migrations.runner import Runner
 
     return Runner(ctx.session(), migrations, cluster=getattr(args, "cluster", None), on_event=_printer(ctx),
-                  lock_timeout=getattr(args, "lock_timeout", 30.0), lock_ttl=getattr(args, "lock_ttl", 60.0),
+                  lock_timeout=run_lock_timeout(args), lock_ttl=getattr(args, "lock_ttl", 60.0),
                   index_timeout=getattr(args, "index_timeout", 600.0),
                   wait_index=not getattr(args, "no_wait", False), options=hint_options(args, ctx))
 

@@ -32,12 +32,15 @@ KEYS = [
         ("ctrl+t", "hide or show the catalog sidebar (F2 also shows it; under 110 columns ctrl+t keeps it shown)"),
         ("alt+left, alt+right", "sidebar narrower / wider (4 columns a press; kept for the session, "
                                 "and the editor keeps at least 40 columns)"),
+        ("[ ], - + =", "the same in the catalog (F2), for terminals whose alt+arrows do not reach the app"),
         ("F3", "history (type to filter, enter puts the query in the editor)"),
         ("F4", "migrations: status, plan, apply"),
     ]),
     ("App", [
         ("escape, ctrl+c", "cancel the running query (outside the editor; in the editor ctrl+c copies); "
-                           "on the embedded engine it finishes in the background and the next one waits for it"),
+                           "on the embedded engine it finishes in the background and the next one waits for it; "
+                           "one still waiting for another process to let go of the database stops at once, "
+                           "having run nothing"),
         ("F1, ?", "this help"),
         ("ctrl+q", "quit (the editor text is kept for next time)"),
     ]),
