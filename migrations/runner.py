@@ -10,7 +10,7 @@ from sqlext.text.ddl import StaticCatalog
 
 from . import render
 from .files import Migration
-from .state import LockLost, MigrationLock, StateRow, StateStore, state_ddl
+from .state import LockLost, LockWaitStopped, MigrationLock, StateRow, StateStore, state_ddl
 
 
 class MigrationError(ServerError):
@@ -302,13 +302,19 @@ class Runner:
         with self._engine():
             self._prepare_tables()
             lock = MigrationLock(self.db, ttl_s=self.lock_ttl, timeout_s=self.lock_timeout,
-                                 settle_s=self.settle_s, on_wait=lambda t: self.on_event("wait", t))
-            with lock:
-                self._lock = lock
-                try:
-                    yield
-                finally:
-                    self._lock = None
+                                 settle_s=self.settle_s, on_wait=lambda t: self.on_event("wait", t),
+                                 stop=self.stop)
+            try:
+                lock.acquire()
+            except LockWaitStopped as exc:  # Ctrl-C while another run holds the lock
+                raise MigrationInterrupted(exc.message, hint=f"run the same command again when that run is "
+                                           f"done ({self.how('status')} shows it)") from None
+            self._lock = lock
+            try:
+                yield
+            finally:
+                self._lock = None
+                lock.release()
 
     def up(self, to: int | None = None, *, allow_changed: bool = False) -> Report:
         """Apply every pending, failed or interrupted migration up to version `to` (None: all), in

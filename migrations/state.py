@@ -34,6 +34,15 @@ class LockTimeout(ServerError):
     """Another run holds the migration lock."""
 
 
+class LockWaitStopped(EmbedSQLError):
+    """The wait for the migration lock ended because the run was asked to stop (`stop`, the first
+    Ctrl-C): this run holds no claim and ran nothing. `holder`: the claim it waited for (or None)."""
+
+    def __init__(self, message: str, *, holder=None, **kw):
+        super().__init__(message, **kw)
+        self.holder = holder
+
+
 class LockLost(ServerError):
     """This run's lock expired (it could not renew in time)."""
 
@@ -156,8 +165,11 @@ class MigrationLock:
     """The database lock (see the module docstring). Use as a context manager, or acquire/release."""
 
     def __init__(self, db, *, ttl_s: float = 60.0, timeout_s: float = 30.0, settle_s: float = 0.3,
-                 poll_s: float = 0.5, on_wait=None):
+                 poll_s: float = 0.5, on_wait=None, stop=None):
+        """`stop`: a threading.Event; once set (the first Ctrl-C), a wait in `acquire` ends within
+        a poll (LockWaitStopped), its claim withdrawn."""
         self.db = db
+        self.stop = stop
         self.ttl_ms = int(ttl_s * 1000)
         self.timeout_s = timeout_s
         self.settle_s = settle_s
@@ -219,11 +231,18 @@ class MigrationLock:
         """Take the lock: claim, wait `settle_s`, and hold it when no other live claim is older;
         otherwise step back and poll every `poll_s` (claims of dead processes on this host are
         released). Returns self. Raises LockTimeout, naming the holder, after `timeout_s`
-        seconds."""
+        seconds, and LockWaitStopped as soon as `stop` is set while it waits."""
         deadline = time.monotonic() + self.timeout_s
         claimed = False
         told = False
+        holder = None
         while True:
+            if self.stop is not None and self.stop.is_set():
+                if claimed:
+                    self._close_claim(self.owner)
+                who = holder.describe() if holder else "another run"
+                raise LockWaitStopped(f"interrupted while waiting for the migration lock held by {who}: "
+                                      f"nothing was run", holder=holder)
             claims = self._clear_dead_local(self.live_claims())
             others = [c for c in claims if c.owner != self.owner]
             if not claimed:
@@ -251,7 +270,10 @@ class MigrationLock:
             if holder is not None and self.on_wait and not told:
                 self.on_wait(f"waiting for the migration lock held by {holder.describe()}")
                 told = True
-            time.sleep(self.poll_s)
+            if self.stop is not None:
+                self.stop.wait(self.poll_s)  # (a stop ends the wait at once)
+            else:
+                time.sleep(self.poll_s)
 
     def renew(self, force: bool = False):
         """Heartbeat: extend the claim if a quarter of the TTL has passed (or force)."""

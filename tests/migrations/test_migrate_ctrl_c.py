@@ -177,3 +177,32 @@ def test_first_ctrl_c_while_waiting_for_the_engine_ends_the_wait(tmp_path, dsn, 
     finally:
         s.close()
     assert st.state == "pending" and "w" not in tables  # nothing ran, nothing is recorded
+
+
+def test_ctrl_c_while_another_run_holds_the_migration_lock_ends_the_wait(tmp_path, dsn, mdir):
+    """`migrate up` waiting for the migration lock (another run's live claim): the first Ctrl-C
+    ends the wait at once, says whose lock it was and that nothing was run, exits 130; the
+    migration is still pending and only the other run's claim is live."""
+    write(mdir, "0001_k.sql", "CREATE TABLE k1 (x UInt64) ENGINE = MergeTree ORDER BY x;", "DROP TABLE k1;")
+    _run(tmp_path, dsn, mdir, "up", "--to", "0")  # the state and lock tables
+    s = sqlext.connect(dsn=dsn)
+    try:
+        s.command("INSERT INTO embedsql_migration_lock (owner, host, pid, command, acquired_at, expires_at, "
+                  "released, seq) SELECT 'other-run', 'elsewhere', 4242, 'embedsql migrate up', now64(6), "
+                  "now64(6) + toIntervalSecond(600), 0, 1")
+    finally:
+        s.close()
+    p = _start(tmp_path, dsn, mdir, "up", "--lock-timeout", "600")
+    try:
+        while "waiting for the migration lock held by pid 4242 on elsewhere" not in read_line(p.stderr):
+            pass
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=60)
+        assert p.returncode == 130, err
+        assert "interrupted while waiting for the migration lock held by pid 4242 on elsewhere" in err, err
+        assert "nothing was run" in err and "Traceback" not in err
+    finally:
+        _stop(p)
+    st, claims, tables, _ = _state(dsn, mdir)
+    assert st.state == "pending" and "k1" not in tables
+    assert [c.owner for c in claims] == ["other-run"]

@@ -247,6 +247,31 @@ def test_live_lock_of_another_host_blocks_then_expires(session, mdir):
     assert any(k == "wait" and "pid 4242 on elsewhere" in t for k, t in r.events)
 
 
+
+def test_stop_ends_a_wait_for_the_migration_lock_at_once(session, mdir):
+    """The first Ctrl-C (`Runner.stop`) while another run holds the migration lock ends the wait
+    within a poll: MigrationInterrupted naming the holder, nothing run, no claim of ours left."""
+    from migrations.runner import MigrationInterrupted
+
+    write(mdir, "0001_a.sql", "CREATE TABLE a (x UInt8) ENGINE = MergeTree ORDER BY x;")
+    runner(session, [mdir], builtin=False).up(to=0)
+    _fake_claim(session, ms=600000)
+    stop = threading.Event()
+    r = runner(session, [mdir], builtin=False, lock_timeout=600, stop=stop)
+    threading.Timer(1.0, stop.set).start()
+    t = time.monotonic()
+    with pytest.raises(MigrationInterrupted) as ei:
+        r.up()
+    assert time.monotonic() - t < 30  # not the 600 s lock timeout
+    msg = str(ei.value)
+    assert "interrupted while waiting for the migration lock held by pid 4242 on elsewhere" in msg
+    assert "nothing was run" in msg and "run the same command again" in msg
+    assert ei.value.exit_code == 130
+    assert states(r) == {"0001_a": "pending"}
+    live = session.query(f"SELECT owner, argMax(released, seq) AS r FROM {LOCK_TABLE} GROUP BY owner "
+                         f"HAVING r = 0").rows
+    assert [o for o, _ in live] == ["fake-owner"]
+
 def test_lock_of_dead_process_on_this_host_is_cleared(session, mdir):
     import socket
     import subprocess

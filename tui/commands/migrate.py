@@ -218,7 +218,7 @@ def check_model(args, ctx) -> None:
 # the first Ctrl-C during `migrate up/down` (the second exits at once: tui.interrupts)
 MIGRATE_STOP_NOTICE = ("interrupted: the running statement finishes and its progress is recorded; no further "
                "statement or migration starts, and the migration lock is released (a wait for the "
-               "migration lock ends first). `embedsql migrate status` then shows where it stopped "
+               "migration lock ends at once). `embedsql migrate status` then shows where it stopped "
                "and the same command resumes there. Press Ctrl-C again to exit now (the statement "
                "running is abandoned and the run shows as interrupted; a killed run's lock expires "
                "after --lock-ttl).")
