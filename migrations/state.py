@@ -166,8 +166,9 @@ class MigrationLock:
 
     def __init__(self, db, *, ttl_s: float = 60.0, timeout_s: float = 30.0, settle_s: float = 0.3,
                  poll_s: float = 0.5, on_wait=None, stop=None):
-        """`stop`: a threading.Event; once set (the first Ctrl-C), a wait in `acquire` ends within
-        a poll (LockWaitStopped), its claim withdrawn."""
+        """`stop`: a threading.Event; once set (the first Ctrl-C), a wait in `acquire` for another
+        run's lock ends at once (LockWaitStopped). A stop with nobody to wait for does not end
+        `acquire`: the run stops at its first safe point instead."""
         self.db = db
         self.stop = stop
         self.ttl_ms = int(ttl_s * 1000)
@@ -235,14 +236,7 @@ class MigrationLock:
         deadline = time.monotonic() + self.timeout_s
         claimed = False
         told = False
-        holder = None
         while True:
-            if self.stop is not None and self.stop.is_set():
-                if claimed:
-                    self._close_claim(self.owner)
-                who = holder.describe() if holder else "another run"
-                raise LockWaitStopped(f"interrupted while waiting for the migration lock held by {who}: "
-                                      f"nothing was run", holder=holder)
             claims = self._clear_dead_local(self.live_claims())
             others = [c for c in claims if c.owner != self.owner]
             if not claimed:
@@ -260,15 +254,19 @@ class MigrationLock:
                 self._close_claim(self.owner)   # someone claimed earlier: step back
                 claimed = False
                 self.owner = uuid.uuid4().hex
+            # waiting (holding no claim: a new one was not made, or was withdrawn above)
             holder = others[0] if others else None
+            who = holder.describe() if holder else "another run"
+            if self.stop is not None and self.stop.is_set():
+                raise LockWaitStopped(f"interrupted while waiting for the migration lock held by {who}: "
+                                      f"nothing was run", holder=holder)
             if time.monotonic() >= deadline:
-                who = holder.describe() if holder else "another run"
                 raise LockTimeout(
                     f"another `embedsql migrate` run holds the migration lock: {who}; waited {self.timeout_s:g} s",
                     hint="wait for it to finish and retry (or raise --lock-timeout); a killed run's lock "
                          "expires by itself")
             if holder is not None and self.on_wait and not told:
-                self.on_wait(f"waiting for the migration lock held by {holder.describe()}")
+                self.on_wait(f"waiting for the migration lock held by {who}")
                 told = True
             if self.stop is not None:
                 self.stop.wait(self.poll_s)  # (a stop ends the wait at once)

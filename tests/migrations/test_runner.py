@@ -272,6 +272,21 @@ def test_stop_ends_a_wait_for_the_migration_lock_at_once(session, mdir):
                          f"HAVING r = 0").rows
     assert [o for o, _ in live] == ["fake-owner"]
 
+
+def test_a_stop_with_nobody_holding_the_lock_is_not_reported_as_a_lock_wait(session, mdir):
+    """Ctrl-C before the run takes a free migration lock: it stops at the first safe point, and
+    does not claim it was waiting for another run."""
+    from migrations.runner import MigrationInterrupted
+
+    write(mdir, "0001_a.sql", "CREATE TABLE a (x UInt8) ENGINE = MergeTree ORDER BY x;")
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(MigrationInterrupted) as ei:
+        runner(session, [mdir], builtin=False, stop=stop).up()
+    assert "no further migration was started" in str(ei.value)
+    assert "waiting for the migration lock" not in str(ei.value)
+    assert states(runner(session, [mdir], builtin=False)) == {"0001_a": "pending"}
+
 def test_lock_of_dead_process_on_this_host_is_cleared(session, mdir):
     import socket
     import subprocess
