@@ -231,7 +231,6 @@ class EmbedSQLConnection(HarlequinConnection):
         column (an array of floats) has the label `vec`, its type name says its dimension and
         model, and its vector index is a child item. Read fresh in four queries, however many
         tables there are (`LiveCatalog.load_all`)."""
-        from sqlext.db.catalog import ColumnEntry
         from sqlext.text.ddl import quote_identifier as q
 
         try:
@@ -245,10 +244,10 @@ class EmbedSQLConnection(HarlequinConnection):
                     if info.database != db:
                         continue
                     qualified = f"{q(db)}.{q(info.name)}"
-                    columns = [ColumnEntry(db, info.name, name, type_) for name, type_ in info.columns.items()]
                     table_items.append(CatalogItem(
                         qualified_identifier=qualified, query_name=qualified, label=info.name, type_label="t",
-                        children=[_column_item(qualified, c, catalog, info) for c in columns]))
+                        children=[_column_item(qualified, name, type_, catalog, info)
+                                  for name, type_ in info.columns.items()]))
                 db_items.append(CatalogItem(qualified_identifier=q(db), query_name=q(db), label=db,
                                             type_label="db", type_name="database", children=table_items))
             return Catalog(items=db_items)
@@ -263,22 +262,24 @@ class EmbedSQLConnection(HarlequinConnection):
         return completions(self.session)
 
 
-def _column_item(qualified_table: str, column, catalog, info) -> CatalogItem:
+def _column_item(qualified_table: str, name: str, type_: str, catalog, info) -> CatalogItem:
+    """The catalog item of column `name` (ClickHouse type `type_`) of the table `info`
+    (sqlext.db.catalog.TableInfo); a vector column's facts come from `catalog`, cached."""
     from sqlext.text.ddl import quote_identifier as q
 
-    label = ch_type_label(column.type)
-    type_name = column.type
+    label = ch_type_label(type_)
+    type_name = type_
     children = []
     if label == "vec":
         notes = []
         table = f"{q(info.database, always=True)}.{q(info.name, always=True)}"
-        dim = catalog.column_dim(table, column.name)  # cached by load_all: no query
+        dim = catalog.column_dim(table, name)  # cached by load_all: no query
         if dim:
             notes.append(f"{dim}-d")
-        model = catalog.column_model(table, column.name)
+        model = catalog.column_model(table, name)
         if model:
             notes.append(f"model {model}")
-        idx = catalog.vector_index(table, column.name)
+        idx = catalog.vector_index(table, name)
         if idx is not None:
             notes.append(f"{idx.type} {idx.metric or ''} index {idx.name}".replace("  ", " "))
             children.append(CatalogItem(
@@ -286,9 +287,9 @@ def _column_item(qualified_table: str, column, catalog, info) -> CatalogItem:
                 label=f"{idx.name} ({idx.type}{', ' + idx.metric if idx.metric else ''})",
                 type_label="idx", type_name=f"vector index {idx.type} {idx.metric or ''}".strip()))
         if notes:
-            type_name = f"{column.type}: " + ", ".join(notes)
-    return CatalogItem(qualified_identifier=f"{qualified_table}.{q(column.name)}", query_name=q(column.name),
-                       label=column.name, type_label=label, type_name=type_name, children=children)
+            type_name = f"{type_}: " + ", ".join(notes)
+    return CatalogItem(qualified_identifier=f"{qualified_table}.{q(name)}", query_name=q(name),
+                       label=name, type_label=label, type_name=type_name, children=children)
 
 
 # --------------------------------------------------------------------------------- adapter

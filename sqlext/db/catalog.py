@@ -24,12 +24,12 @@ from sqlext.text.ddl import (
     parse_table_settings, parse_vector_similarity, split_table_name, unquote_identifier,
 )
 
-__all__ = ["LiveCatalog", "TableInfo", "ColumnEntry", "SYSTEM_DATABASES", "MAX_FOLLOW"]
+__all__ = ["LiveCatalog", "TableInfo", "SYSTEM_DATABASES", "MAX_FOLLOW"]
 
 #: How many Distributed/Merge hops are followed (a Distributed table over a Merge table is two).
 MAX_FOLLOW = 3
 
-#: Databases that hold no user tables (left out of `overview`).
+#: Databases that hold no user tables (left out of `load_all`).
 SYSTEM_DATABASES = ("system", "INFORMATION_SCHEMA", "information_schema")
 
 RunQuery = Callable[[str, dict], list]
@@ -63,16 +63,6 @@ class TableInfo:
     def model_meta(self, column: str) -> dict[str, str]:
         """The `embedsql:model=...;dim=...` metadata recorded in `column`'s comment ({} if none)."""
         return parse_model_comment(self.comments.get(column))
-
-
-@dataclass(frozen=True)
-class ColumnEntry:
-    """One row of `LiveCatalog.overview`: a column of a user table."""
-
-    database: str
-    table: str
-    name: str
-    type: str
 
 
 # the vector indexes of a table, by dialect (True: MyScale); a WHERE clause follows
@@ -255,20 +245,6 @@ class LiveCatalog:
                 info.comments.setdefault(col, comment)
             for k, v in base.settings.items():
                 info.settings.setdefault(k, v)
-
-    def overview(self, skip_databases=SYSTEM_DATABASES) -> tuple[list[str], list[tuple[str, str]], list[ColumnEntry]]:
-        """Every user database, table and column, for browsing (not cached):
-        (databases, [(database, table)], [ColumnEntry]) in name order, columns in table order."""
-        skip = {"skip": list(skip_databases)}
-        dbs = [r[0] for r in self._run(
-            "SELECT name FROM system.databases WHERE name NOT IN {skip:Array(String)} ORDER BY name", skip)]
-        tables = [(r[0], r[1]) for r in self._run(
-            "SELECT database, name FROM system.tables WHERE database NOT IN {skip:Array(String)} "
-            "AND NOT is_temporary ORDER BY database, name", skip)]
-        cols = [ColumnEntry(*r) for r in self._run(
-            "SELECT database, table, name, type FROM system.columns WHERE database NOT IN {skip:Array(String)} "
-            "ORDER BY database, table, position", skip)]
-        return dbs, tables, cols
 
     # -- the Catalog protocol ----------------------------------------------------------------
     def vector_index(self, table: str, column: str) -> IndexInfo | None:
