@@ -76,7 +76,10 @@ def two_stage_ctrl_c(first_notice: str, *, write=None, stop: threading.Event | N
     done = threading.Event()
 
     def on_sigint(signum, frame):
-        # (runs in the main thread, between two of its steps: what it sees of the wait is current)
+        # Runs in the main thread, between two of its steps: what it sees of the wait is current.
+        # It must not set `stop`: the main thread may be inside `stop.wait()` holding the Event's
+        # lock, and setting it here would wait for that lock forever. The watcher sets it. (The
+        # Events set here are ones the main thread never waits on.)
         first = not decided.is_set()
         if first and EMBEDDED.interrupt_wait(main):
             cut.set()
@@ -84,8 +87,7 @@ def two_stage_ctrl_c(first_notice: str, *, write=None, stop: threading.Event | N
             return  # the wait raises LockWaitInterrupted: no notice, no stop
         decided.set()
         if stop is not None:
-            stop.set()  # the watcher says so, and exits on the second
-            return
+            return  # the watcher sets `stop` and says so, and exits on the second
         handled.set()
         raise KeyboardInterrupt
 
@@ -109,6 +111,8 @@ def two_stage_ctrl_c(first_notice: str, *, write=None, stop: threading.Event | N
                             continue  # LockWaitInterrupted says what happened
                     if only_when_blocked and stop is None and (handled.wait(REACT_S) or done.is_set()):
                         continue  # the main thread took it: KeyboardInterrupt is on its way
+                    if stop is not None:
+                        stop.set()
                     write(first_notice)
                 else:
                     write(EXIT_NOW)

@@ -7,7 +7,7 @@ import os
 import signal
 import subprocess
 import sys
-
+from pathlib import Path
 
 from tests.sqlext.engine_support import let_go, start
 from tests.tui.interrupt_support import read_line
@@ -85,3 +85,33 @@ def test_ctrl_c_while_waiting_for_the_engine_ends_the_wait(tmp_path):
                         "EXISTS TABLE made", "--format", "tsv"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines()[-1] == "0"  # the statement never ran
+
+
+_STOP_WAIT_ROUNDS = r"""
+import os, random, signal, sys, threading, time
+from tui.interrupts import two_stage_ctrl_c
+import sqlext.db.engine  # (imported by two_stage_ctrl_c: not under way when the signal comes)
+for n in range(int(sys.argv[1])):
+    stop, entered = threading.Event(), threading.Event()
+    def kick():
+        entered.wait()
+        time.sleep(random.uniform(0.001, 0.02))
+        os.kill(os.getpid(), signal.SIGINT)
+    threading.Thread(target=kick, daemon=True).start()
+    with two_stage_ctrl_c("first", stop=stop, write=lambda text: None):
+        entered.set()
+        while not stop.wait(0):  # the main thread holds stop's lock most of the time
+            pass
+print("rounds", n + 1)
+"""
+
+
+def test_first_ctrl_c_sets_stop_while_the_main_thread_waits_on_it():
+    """The migration lock's wait is `stop.wait(poll)` on the main thread. A first Ctrl-C that came
+    while the main thread held the Event's lock used to set `stop` from the signal handler, on
+    that thread, and wait for the lock forever (CI saw `migrate up` hang after Ctrl-C). Here the
+    main thread does nothing but `stop.wait(0)`, and each of 40 rounds must end with `stop` set;
+    with the handler setting it, about a third of the rounds hung."""
+    r = subprocess.run([sys.executable, "-c", _STOP_WAIT_ROUNDS, "40"], cwd=Path(__file__).resolve().parents[2], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0 and "rounds 40" in r.stdout, r.stderr
