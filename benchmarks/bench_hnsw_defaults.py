@@ -54,17 +54,29 @@ def builtin_granularity() -> int:
     return int(parse_table_settings(create).get("index_granularity", 8192))
 
 
+def builtin_vector_codec() -> str | None:
+    """The compression codec of the built-in photos table's vector column, photo_embed, as written
+    inside CODEC(...) in migrations/builtin/0001_photos_table.sql ('NONE'), read with the DDL
+    parser the catalog uses; None when it declares none (ClickHouse's default, LZ4)."""
+    from migrations.files import load_builtin
+    from sqlext.text.ddl import parse_column_codecs
+
+    return parse_column_codecs(load_builtin()[0].up[0].text).get("photo_embed")
+
+
 def create_vector_table(c, table: str, vs, index: str | None, *, chunk: int = 50_000,
-                        granularity: int | None = None) -> float:
+                        granularity: int | None = None, codec: str | None = None) -> float:
     """CREATE TABLE (id, u, c, vec) with `index` (a vector_similarity(...) text, or None), insert all
-    rows, OPTIMIZE FINAL. `granularity`: the table's index_granularity (None: ClickHouse's default;
-    the benchmarks pass `builtin_granularity()`). Returns seconds from the first insert to the
-    merged, indexed table."""
+    rows, OPTIMIZE FINAL. `granularity`: the table's index_granularity, `codec`: vec's CODEC(...)
+    text (None: ClickHouse's defaults, 8192 and LZ4; the benchmarks pass the built-in table's,
+    `builtin_granularity()` and `builtin_vector_codec()`). Returns seconds from the first insert
+    to the merged, indexed table."""
     d = vs.images.shape[1]
     idx = f", INDEX vi vec TYPE {index}" if index else ""
     st = f" SETTINGS index_granularity = {int(granularity)}" if granularity else ""
+    codec_sql = f" CODEC({codec})" if codec else ""
     c.command(f"DROP TABLE IF EXISTS {table}")
-    c.command(f"CREATE TABLE {table} (id UInt32, u UInt16, c UInt16, vec Array(Float32), "
+    c.command(f"CREATE TABLE {table} (id UInt32, u UInt16, c UInt16, vec Array(Float32){codec_sql}, "
               f"CONSTRAINT vec_len CHECK length(vec) = {d}{idx}) ENGINE = MergeTree ORDER BY id{st}")
     t = time.perf_counter()
     for lo in range(0, len(vs.images), chunk):

@@ -4,7 +4,7 @@ same CLIP-like data and the same text queries, in one run (issue 10, item 5). No
     python -m benchmarks.bench_peers [--rows 25000,200000] [--queries 30] [--k 10]
         [--vectors PATH [--query-vectors PATH] [--vector-column NAME]]
         [--systems embedsql,embedsql-fresh,chdb-exact,chdb-hnsw,duckdb,lancedb,numpy] [--dim 512] [--smoke]
-        [--keep DIR] [--json PATH] [--md PATH]
+        [--granularity N] [--codec C] [--keep DIR] [--json PATH] [--md PATH]
 
 For each table size, each filter (none; `u < N` uniform and `c < N` cluster-correlated, keeping
 0.1 %, 1 %, 10 %, 50 % of the rows; see benchmarks/clipdata.py) and each system: p50 latency over
@@ -22,8 +22,8 @@ Systems:
   filter; `embedsql-fresh` clears it before every query (a new filter each time).
 - chdb exact: the same SQL with the vector as a literal, `use_skip_indexes = 0`.
   The chdb table (one table for embedsql and raw chdb) is stored as the built-in photos table is:
-  `index_granularity` from migrations/builtin/0001_photos_table.sql (`--granularity N` to try
-  another).
+  `index_granularity` and the vector column's codec from migrations/builtin/0001_photos_table.sql
+  (`--granularity N` and `--codec C` to try others; `--codec default` for LZ4).
 - chdb HNSW: the same SQL on the vector index as ClickHouse runs it by itself (its defaults:
   post-filtering, `hnsw_candidate_list_size_for_search` 256; no planner).
 - DuckDB + vss (the wheels `duckdb` and `duckdb-extension-vss`, same version; the extension file
@@ -35,7 +35,7 @@ Systems:
 seed, queries, source) and reuses them in a later run: an index over 200k rows takes minutes to
 tens of minutes to build per system on 2 cores, and the queries can then be rerun alone. A reused
 index reports the build time measured when it was built (`build_reused` in the JSON says which).
-The chdb table is kept once per granularity (`chdb-g<N>/`; `chdb/` for 8192).
+The chdb table is kept once per storage (`chdb-g<N>[-<codec>]/`; `chdb/` for 8192 and LZ4).
 
 DuckDB and LanceDB come from the `bench` extra (`pip install -e '.[bench]'`); a system whose
 package is missing is reported as not installed.
@@ -47,6 +47,7 @@ import glob
 import hashlib
 import json
 import os
+import re
 import shutil
 import statistics
 import sys
@@ -125,13 +126,16 @@ def _mark_built(tmp: Path, system: str, seconds: float) -> None:
                                                           "loadavg": list(os.getloadavg())}))
 
 
-def build_chdb(tmp: Path, vs, index_spec: str, granularity: int):
-    """The chdb table `v` (id, u, c, vec) with its HNSW index, in tmp/chdb, stored in granules of
-    `granularity` rows (the built-in table's): (Session, build seconds, reused?)."""
+def build_chdb(tmp: Path, vs, index_spec: str, granularity: int, codec: str | None = None):
+    """The chdb table `v` (id, u, c, vec) with its HNSW index, in tmp/chdb..., stored in granules of
+    `granularity` rows with vec's `codec` (the built-in table's; None: LZ4): (Session, build
+    seconds, reused?)."""
     import sqlext
     from benchmarks.bench_hnsw_defaults import create_vector_table
 
     name = "chdb" if granularity == 8192 else f"chdb-g{granularity}"  # kept per storage
+    if codec:
+        name += "-" + re.sub(r"[^a-z0-9]+", "", codec.lower())
     s = sqlext.connect(dsn=f"chdb://{tmp}/{name}", embedder=QueryVectors(vs.queries))
     t = _built(tmp, name)
     if t is not None:
@@ -139,7 +143,7 @@ def build_chdb(tmp: Path, vs, index_spec: str, granularity: int):
             if c.command("SELECT count() FROM v") == len(vs.images):
                 return s, t, True
     with raw_client(s) as c:
-        t = create_vector_table(c, "v", vs, index_spec, granularity=granularity)
+        t = create_vector_table(c, "v", vs, index_spec, granularity=granularity, codec=codec)
     _mark_built(tmp, name, t)
     return s, t, False
 
@@ -225,8 +229,9 @@ def run_size(vs, args, tmp: Path, systems: list[str], notes: list[str]) -> dict:
     index_spec = f"vector_similarity('hnsw', 'cosineDistance', {d})"
     session = con = lance = None
     if {"embedsql", "embedsql-fresh", "chdb-exact", "chdb-hnsw"} & set(systems):
-        session, out["build_s"]["chdb"], reused = build_chdb(tmp, vs, index_spec, args.granularity)
+        session, out["build_s"]["chdb"], reused = build_chdb(tmp, vs, index_spec, args.granularity, args.codec)
         out["granularity"] = args.granularity
+        out["vector_codec"] = args.codec or "LZ4"
         _report_build(out, "chdb", reused)
     if "duckdb" in systems:
         con, out["build_s"]["duckdb"], reused = build_duckdb(tmp, vs)
@@ -346,7 +351,8 @@ def markdown(result: dict) -> str:
         L.append("Index build: " + ", ".join(f"{k} {v:.0f} s" + (" (kept from an earlier run)" if k in reused else "")
                                               for k, v in b.items()) + "." if b else "")
         if size.get("granularity"):
-            L.append(f"The chdb table (embedsql's and raw chdb's): index_granularity {size['granularity']}.")
+            L.append(f"The chdb table (embedsql's and raw chdb's): index_granularity {size['granularity']}, "
+                     f"vectors stored with {size.get('vector_codec', 'LZ4')}.")
         L.append("")
         systems = [s for s in SYSTEMS if any(s in c["systems"] for c in size["cells"])]
         L.append("| filter (rows kept) | " + " | ".join(LABELS[s] for s in systems) + " |")
@@ -407,6 +413,9 @@ def main(argv=None) -> int:
     ap.add_argument("--build-only", action="store_true", help="build (or check) the tables and indexes, run no query")
     ap.add_argument("--granularity", type=int, default=None,
                     help="index_granularity of the chdb table (default: the built-in photos table's)")
+    ap.add_argument("--codec", default=None,
+                    help="the chdb table's vector codec, e.g. NONE, ZSTD(1); 'default' for LZ4 "
+                         "(default: the built-in photos table's)")
     ap.add_argument("--json")
     ap.add_argument("--md")
     args = ap.parse_args(argv)
@@ -414,6 +423,12 @@ def main(argv=None) -> int:
         from benchmarks.bench_hnsw_defaults import builtin_granularity
 
         args.granularity = builtin_granularity()
+    if args.codec is None:
+        from benchmarks.bench_hnsw_defaults import builtin_vector_codec
+
+        args.codec = builtin_vector_codec()
+    elif args.codec.lower() == "default":
+        args.codec = None
     sizes = [2000] if args.smoke else [int(x) for x in args.rows.split(",")]
     if args.smoke:
         args.queries, args.dim = 5, 64

@@ -80,8 +80,8 @@ def test_bench_peers_smoke(tmp_path):
 
 
 def test_bench_granularity_smoke(tmp_path):
-    """The granularity comparison behind the built-in table's SETTINGS runs: every statement on
-    every table."""
+    """The storage comparison behind the built-in table's SETTINGS and vector codec runs: every
+    statement on every table."""
     out = tmp_path / "gran.json"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.run([sys.executable, "-m", "benchmarks.bench_granularity", "--rows", "2000", "--queries", "3",
@@ -89,8 +89,9 @@ def test_bench_granularity_smoke(tmp_path):
                           timeout=280)
     assert proc.returncode == 0, proc.stderr[-2000:]
     data = json.loads(out.read_text())
-    assert data["rows"] == 2000 and data["granularities"] == [8192, 32]
+    assert data["rows"] == 2000 and data["storages"] == ["8192", "32", "32:NONE"]
     assert [c["cell"] for c in data["cells"]] == [
         "exact, uniform 0.1 %", "exact, uniform 1 %", "exact, uniform 10 %", "exact, uniform 100 %",
         "index, SELECT *, no filter", "index, SELECT *, uniform 50 %"]
-    assert all(set(c["p50_ms"]) == {"8192", "32"} and min(c["p50_ms"].values()) > 0 for c in data["cells"])
+    assert all(set(c["p50_ms"]) == {"8192", "32", "32:NONE"} and min(c["p50_ms"].values()) > 0
+               for c in data["cells"])

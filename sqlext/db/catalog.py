@@ -21,7 +21,7 @@ from typing import Callable
 
 from sqlext.text.ddl import (
     IndexInfo, parse_engine_target, parse_length_constraints, parse_model_comment, parse_myscale_index,
-    parse_table_settings, parse_vector_similarity, split_table_name, unquote_identifier,
+    parse_column_codecs, parse_table_settings, parse_vector_similarity, split_table_name, unquote_identifier,
 )
 
 __all__ = ["LiveCatalog", "TableInfo", "SYSTEM_DATABASES", "MAX_FOLLOW"]
@@ -42,7 +42,8 @@ class TableInfo:
     `exists`: False for a missing table (every other field empty). `columns`: name -> ClickHouse
     type, in table order. `comments`: name -> column comment (only non-empty ones). `dims`:
     vector column -> N from `CHECK length(col) = N`. `settings`: table settings from the CREATE
-    statement (strings as written). `indexes`: vector column -> `IndexInfo`. `create_query`: the
+    statement (strings as written). `codecs`: column -> its `CODEC(...)` text as written (only
+    columns that declare one). `indexes`: vector column -> `IndexInfo`. `create_query`: the
     server's CREATE TABLE text. `engine`: its engine name; `total_rows`: rows as system.tables
     says (None when unknown). `base`: "db.t" of the tables holding the rows for a Distributed or
     Merge table (whose indexes, dims, comments and settings are taken from them), else []."""
@@ -54,6 +55,7 @@ class TableInfo:
     comments: dict = field(default_factory=dict)
     dims: dict = field(default_factory=dict)
     settings: dict = field(default_factory=dict)
+    codecs: dict = field(default_factory=dict)
     indexes: dict = field(default_factory=dict)
     create_query: str = ""
     engine: str = ""
@@ -81,6 +83,7 @@ def _fill_table(info: TableInfo, ddl, engine, engine_full, total):
     info.total_rows = int(total) if total is not None else None
     info.dims = parse_length_constraints(ddl)
     info.settings = parse_table_settings(ddl)
+    info.codecs = parse_column_codecs(ddl)
     return parse_engine_target(engine_full)
 
 
@@ -280,6 +283,12 @@ class LiveCatalog:
     def table_setting(self, table: str, name: str) -> str | None:
         """A table setting as written in the CREATE statement, or None."""
         return self.table_info(table).settings.get(name)
+
+    def column_codec(self, table: str, column: str) -> str | None:
+        """The compression codec `column` declares, as written inside `CODEC(...)` ('NONE',
+        'ZSTD(3)', ...), or None when it declares none (the server's default, LZ4) or the table
+        does not exist."""
+        return self.table_info(table).codecs.get(column)
 
     def text_tokens_column(self, table: str, column: str) -> str | None:
         """The stored token column of `column`'s FTS index on ClickHouse (`<column>__tokens`,

@@ -15,8 +15,9 @@ The planner knows the statement, the table and its index, so for each top-k sear
    index hands over about six times the candidates needed to find k rows passing the filter, and
    ClickHouse's candidate limit `max_limit_for_vector_search_queries` raised to match);
    the cost model weighs the rows an exact scan reads (every granule holding a matching row:
-   `Planner.exact_scan_rows`, from the table's `index_granularity`) against the candidates the
-   index must produce (`PlannerConfig`);
+   `Planner.exact_scan_rows`, from the table's `index_granularity`; cheaper when the vector
+   column is stored with CODEC(NONE)) against the candidates the index must produce
+   (`PlannerConfig`);
 3. checks the answer: when the index plan returns fewer than k rows, the statement runs again as
    an exact scan (the index plan is chosen only when many more than k rows match, so a short
    answer means rows were missed). It never returns fewer rows than the true answer has. A
@@ -42,7 +43,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 __all__ = ["PlannerConfig", "SearchPlan", "VectorPlan", "Planner", "PLAN_KEYS", "HNSW_EF_SEARCH", "ef_for_rows",
-           "LIMIT_KEY", "filtered_ef_factor"]
+           "LIMIT_KEY", "filtered_ef_factor", "EMBEDDED_EXACT_SETTINGS"]
 
 #: The shipped `hnsw_candidate_list_size_for_search` for a vector query the planner does not plan
 #: (ClickHouse's default is 256). On CLIP-like data with ClickHouse's index construction defaults
@@ -100,18 +101,32 @@ NEEDED_SETTINGS = ("vector_search_filter_strategy", "vector_search_index_fetch_m
                    "ignore_data_skipping_indices", LIMIT_KEY)
 
 
+#: Settings an exact plan adds on the embedded engine (when the user has not set them): read the
+#: table's files through mmap instead of pread. Exact top-10 scans of 200k CLIP-like rows stored
+#: as the built-in table is (32-row granules, vectors uncompressed) took 0.70-0.86x the time
+#: with them, across 0.1-100 % filters; index searches were unchanged (0.97-1.03x). The files
+#: are local to the process; ClickHouse's MergeTree parts are immutable once written.
+EMBEDDED_EXACT_SETTINGS = {"local_filesystem_read_method": "mmap", "min_bytes_to_use_mmap_io": 1}
+
+
 @dataclass
 class PlannerConfig:
-    """The cost model, in units of "rows an exact scan reads" (reading and decompressing one
-    stored vector dominates an exact scan; one candidate the HNSW index produces costs about
-    `candidate_cost` of those). Measured on chdb with 512-d CLIP-like vectors (benchmarks/
-    bench_peers.py); the figures are ratios, so they carry across machines.
+    """The cost model, in units of "rows an exact scan reads" from LZ4-compressed storage,
+    ClickHouse's default (reading and decompressing one stored vector dominates an exact scan;
+    one candidate the HNSW index produces costs about `candidate_cost` of those). Measured on
+    chdb with 512-d CLIP-like vectors (benchmarks/bench_peers.py); the figures are ratios, so
+    they carry across machines.
 
     - index_fixed: the index search's cost before it hands over any candidate;
     - candidate_cost: per candidate fetched (k × multiplier). Measured: a 1 % index plan at 200k
       rows (6,000 candidates) took 54 ms where an exact scan read 200k rows in 360 ms (about
       30,000 rows' worth), and a 10 % plan at 25k rows (600 candidates) 2 ms more than the
       unfiltered search, at 0.8 µs a row: both about 4 rows per candidate;
+    - uncompressed_row_cost: one row of a vector column stored with CODEC(NONE) (the built-in
+      table's): nothing to decompress. Measured: exact top-10 scans of 200k CLIP-like rows in
+      32-row granules took 0.23x (10 % filter) to 0.34x (1 % filter) the time of LZ4 storage,
+      0.55x under a 0.1 % filter (bench_granularity); at 25k rows, where LZ4 cost a third as much
+      a row, 0.9-1x;
     - safety: candidates fetched per row needed, divided by the selectivity (6: the filter's
       expected share of the candidates is six times k). At 200k CLIP-like rows with a 1 % filter,
       3 gave recall@10 0.96 (uniform filter) and 0.89 with short answers to rerun (filter
@@ -120,13 +135,17 @@ class PlannerConfig:
       candidate list (ef) is the larger of the two, so 6 costs nothing more there;
     - max_multiplier: ClickHouse's upper bound for vector_search_index_fetch_multiplier;
     - ef_search: hnsw_candidate_list_size_for_search sent with an index plan the user did not
-      tune; None: by table size (`ef_for_rows`), times `filtered_ef_factor` for a filter."""
+      tune; None: by table size (`ef_for_rows`), times `filtered_ef_factor` for a filter;
+    - exact_settings: sent with an exact plan and its fallback, each key unless the user set it
+      (the session passes `EMBEDDED_EXACT_SETTINGS` on the embedded engine; none on servers)."""
 
     index_fixed: float = 5000.0
     candidate_cost: float = 4.0
+    uncompressed_row_cost: float = 0.35
     safety: float = 6.0
     max_multiplier: int = 1000
     ef_search: int | None = None
+    exact_settings: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -310,7 +329,8 @@ class Planner:
         except EmbedSQLError:
             sp.total = None
         if not t.filtered:
-            if sp.total is not None and sp.total <= cfg.index_fixed + cfg.candidate_cost * want:
+            if sp.total is not None and (sp.total * self._row_cost(t.table, t.column)
+                                         <= cfg.index_fixed + cfg.candidate_cost * want):
                 sp.choice = "exact"
                 sp.reason = f"no filter, {sp.total:,} rows: an exact scan costs less than the index search"
             else:
@@ -334,6 +354,8 @@ class Planner:
         s = sp.matching / total if total else 1.0
         mult = max(1, math.ceil(cfg.safety / s)) if s < 1 else 1
         exact_rows = self.exact_scan_rows(total, sp.matching, self._granularity(t.table))
+        row_cost = self._row_cost(t.table, t.column)
+        exact_cost = exact_rows * row_cost
         index_rows = cfg.index_fixed + cfg.candidate_cost * want * mult
         pct = f"{100 * s:.3g} %"
         kept = f"the filter keeps {sp.matching:,} of {total:,} rows ({pct}{', counted earlier' if cached else ''})"
@@ -341,15 +363,23 @@ class Planner:
             sp.choice = "exact"
             sp.reason = (f"{kept}: the index would need over {cfg.max_multiplier}x the candidates "
                          f"(ClickHouse's limit) to find {want} of them: scanning {exact_rows:,} rows")
-        elif index_rows < exact_rows:
+        elif index_rows < exact_cost:
             sp.choice = "index"
             sp.multiplier = mult
             sp.reason = (f"{kept}: the index search for {want * mult:,} candidates (the work of "
-                         f"scanning about {index_rows:,.0f} rows) costs less than scanning {exact_rows:,} rows")
+                         f"scanning about {index_rows:,.0f} rows) costs less than scanning "
+                         f"{self._rows_text(exact_rows, exact_cost)}")
         else:
             sp.choice = "exact"
-            sp.reason = (f"{kept}: scanning {exact_rows:,} rows costs less than the index search for "
-                         f"{want * mult:,} candidates (the work of scanning about {index_rows:,.0f} rows)")
+            sp.reason = (f"{kept}: scanning {self._rows_text(exact_rows, exact_cost)} costs less than the "
+                         f"index search for {want * mult:,} candidates (the work of scanning about "
+                         f"{index_rows:,.0f} rows)")
+
+    @staticmethod
+    def _rows_text(rows: int, cost: float) -> str:
+        if cost == rows:
+            return f"{rows:,} rows"
+        return f"{rows:,} rows (uncompressed vectors: the work of about {cost:,.0f})"
 
     @staticmethod
     def exact_scan_rows(total: int, matching: int, granularity: int) -> int:
@@ -363,6 +393,18 @@ class Planner:
             return 0
         s = min(1.0, matching / total)
         return max(matching, min(total, math.ceil(total * (1.0 - (1.0 - s) ** max(1, granularity)))))
+
+    def _row_cost(self, table: str, column: str) -> float:
+        """What reading one row's vector costs an exact scan, in the cost model's unit (a row of
+        LZ4-compressed storage, ClickHouse's default): `PlannerConfig.uncompressed_row_cost` when
+        every table holding the rows stores `column` with CODEC(NONE), else 1."""
+        try:
+            bases = self.catalog.base_tables(table)
+            if bases and all(str(self.catalog.column_codec(b, column) or "").upper() == "NONE" for b in bases):
+                return self.config.uncompressed_row_cost
+        except Exception:  # noqa: BLE001 - a hint for the cost model only
+            pass
+        return 1.0
 
     def _granularity(self, table: str) -> int:
         try:
@@ -416,13 +458,15 @@ class Planner:
                 wanted = max((sp.k + sp.offset) * (sp.multiplier or 1) for sp in index_plans)
                 if LIMIT_KEY not in user and wanted > CLICKHOUSE_MAX_LIMIT:
                     settings[LIMIT_KEY] = wanted
+        read = {k: v for k, v in self.config.exact_settings.items() if k not in user}
         if exact_idx:
             settings["ignore_data_skipping_indices"] = ",".join(exact_idx)
+            settings.update(read)
         every_idx = sorted({i for sp in plans for i in sp.indexes})
         kinds = {sp.choice for sp in plans if sp.indexes}
         kind = kinds.pop() if len(kinds) == 1 else "mixed"
         return VectorPlan(kind, "", plans, settings,
-                          {"ignore_data_skipping_indices": ",".join(every_idx)} if every_idx else {})
+                          {"ignore_data_skipping_indices": ",".join(every_idx), **read} if every_idx else {})
 
     def _check_nested(self, statement: str, t, sp: SearchPlan, fill, plan: VectorPlan) -> None:
         from ..errors import EmbedSQLError

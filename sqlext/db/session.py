@@ -535,13 +535,14 @@ class Session:
         """The session's vector query planner (sqlext.db.planner.Planner); its `config` is the
         cost model."""
         if self._planner is None:
-            from .planner import Planner
+            from .planner import EMBEDDED_EXACT_SETTINGS, Planner, PlannerConfig
 
             def run(sql, settings):
                 with self._client() as c:
                     return list(c.query(sql, settings=settings or None).result_rows)
 
-            self._planner = Planner(run, self.catalog)
+            config = PlannerConfig(exact_settings=dict(EMBEDDED_EXACT_SETTINGS)) if self.backend.embedded else None
+            self._planner = Planner(run, self.catalog, config)
         return self._planner
 
     def _planner_available(self) -> bool:

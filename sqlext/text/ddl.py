@@ -23,7 +23,7 @@ from sqlext.text.tokens import Tokens, TokenType, is_name, match_close, read_nam
 __all__ = [
     "IndexInfo", "Catalog", "StaticCatalog", "EmptyCatalog",
     "parse_vector_similarity", "parse_myscale_index", "parse_length_constraints",
-    "parse_model_comment", "parse_table_settings", "split_table_name",
+    "parse_model_comment", "parse_table_settings", "parse_column_codecs", "split_table_name",
     "normalize_metric", "MODEL_COMMENT_PREFIX", "length_constraint_names", "quote_identifier", "qualified_name", "string_literal",
     "unquote_identifier", "parse_engine_target",
 ]
@@ -199,6 +199,42 @@ def parse_table_settings(create_table_query: "str | Tokens") -> dict[str, str]:
                 j = e + 1
             else:
                 break
+    return out
+
+
+_NOT_COLUMNS = frozenset({"INDEX", "CONSTRAINT", "PROJECTION", "PRIMARY", "STATISTICS"})
+
+
+def parse_column_codecs(create_table_query: "str | Tokens") -> dict[str, str]:
+    """The compression codecs declared in a CREATE TABLE's column list -> {column: codec text as
+    written inside `CODEC(...)`}, e.g. {'v': 'NONE', 'w': 'Delta, ZSTD(3)'}. Columns without a
+    CODEC clause (the server's default compression, LZ4 unless configured) are left out; {} when
+    the text does not lex or has no column list."""
+    t = _lex(create_table_query)
+    out: dict[str, str] = {}
+    if t is None:
+        return out
+    toks = t.tokens
+    n = len(toks)
+    start = next((k for k, tok in enumerate(toks) if tok.type == TokenType.L_PAREN and tok.depth == 0), None)
+    if start is None:
+        return out
+    column, first = None, True
+    for k in range(start + 1, n):
+        tok = toks[k]
+        if tok.depth == 0:
+            break
+        if tok.depth != 1:
+            continue
+        if first:
+            column = tok.text if is_name(tok) and tok.up not in _NOT_COLUMNS else None
+            first = False
+        elif tok.type == TokenType.COMMA:
+            first = True
+        elif column and tok.up == "CODEC" and k + 1 < n and toks[k + 1].type == TokenType.L_PAREN:
+            close = match_close(toks, k + 1)
+            if close > k + 1:
+                out[column] = t.src(k + 2, close).strip()
     return out
 
 

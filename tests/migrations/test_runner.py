@@ -50,22 +50,33 @@ def test_builtin_up_creates_table_index_and_model_comment(session):
 
 
 
-def test_builtin_table_has_small_granules(session):
+def _vector_codec(session) -> str:
+    return session.query("SELECT compression_codec FROM system.columns WHERE database = currentDatabase() "
+                         "AND table = 'photos' AND name = 'photo_embed'").rows[0][0]
+
+
+def test_builtin_table_has_small_granules_and_stores_vectors_uncompressed(session):
     """The built-in table reads 32-row granules: a selective filter or an index top-k reads the
     columns of 32 neighbours per row found, not of ~5,000 (ClickHouse's default of 8,192 rows,
-    cut by index_granularity_bytes for 2 KiB vectors)."""
+    cut by index_granularity_bytes for 2 KiB vectors). Its vectors are stored with CODEC(NONE):
+    nothing to decompress when a scan reads them."""
     runner(session).up(to=1)
     assert session.catalog.table_setting("photos", "index_granularity") == "32"
+    assert _vector_codec(session) == "CODEC(NONE)"
     rows = 200
     vecs = np.random.default_rng(1).standard_normal((rows, 512)).astype(np.float32)
     session.insert("photos", [[i, f"p{i}", v.tolist()] for i, v in enumerate(vecs)], ["id", "photo_id", "photo_embed"])
     marks = session.query("SELECT sum(marks) FROM system.parts WHERE table = 'photos' AND active").rows[0][0]
     assert marks >= rows // 32
+    stored, raw = session.query("SELECT sum(data_compressed_bytes), sum(data_uncompressed_bytes) FROM system.parts "
+                                "WHERE database = currentDatabase() AND table = 'photos' AND active").rows[0]
+    assert raw >= rows * 512 * 4 and stored > 0.99 * raw  # (the vectors are most of it; LZ4 made 0.92)
 
 
 def test_table_made_by_the_earlier_builtin_revision_counts_as_unchanged(session):
-    """A database migrated before 0001 gained its SETTINGS line (builtin/earlier/) is not told
-    its migration changed, and its table keeps the granularity it was made with."""
+    """A database migrated before 0001 gained its SETTINGS line and codec (builtin/earlier/) is
+    not told its migration changed, and its table keeps the granularity and codec it was made
+    with."""
     from migrations.files import BUILTIN_DIR, fill_template, load_builtin, parse
 
     current = load_builtin()
@@ -75,6 +86,7 @@ def test_table_made_by_the_earlier_builtin_revision_counts_as_unchanged(session)
     assert old.checksum != first.checksum and first.earlier == [old.checksum]
     Runner(session, [old], lock_timeout=10).up()
     assert session.catalog.table_setting("photos", "index_granularity") in (None, "8192")
+    assert _vector_codec(session) == ""  # (the server's default, LZ4)
     st = {s.label: s for s in runner(session).status()}
     assert st["0001_photos_table"].state == "applied" and not st["0001_photos_table"].changed
     assert runner(session).up().applied == ["0002_photo_embed_index", "0003_photos_text_index"]

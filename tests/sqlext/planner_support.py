@@ -12,12 +12,12 @@ __all__ = ["make_table", "expected_rows", "assert_answer", "vec", "VectorSet"]
 
 
 def make_table(c, name: str, vs: VectorSet, *, index: bool, quantization: str = "f32",
-               granularity: int | None = None) -> None:
+               granularity: int | None = None, codec: str | None = None) -> None:
     """Table `name` (id, u, c, vec) holding vs, with a cosine HNSW index when `index`, in granules
-    of `granularity` rows (None: ClickHouse's default)."""
+    of `granularity` rows, vec stored with `codec` (None: ClickHouse's defaults)."""
     d = vs.images.shape[1]
     spec = f"vector_similarity('hnsw', 'cosineDistance', {d}, '{quantization}', 16, 128)" if index else None
-    create_vector_table(c, name, vs, spec, granularity=granularity)
+    create_vector_table(c, name, vs, spec, granularity=granularity, codec=codec)
 
 
 def vec(q: np.ndarray) -> str:

@@ -84,7 +84,7 @@ def test_live_catalog_on_chdb(db):
     db.command("CREATE DATABASE IF NOT EXISTS media")
     db.command("CREATE TABLE media.photos (id UInt64, "
                "photo_embed Array(Float32) COMMENT 'embedsql:model=openai/clip-vit-base-patch32;dim=512', "
-               "thumb Array(Float32), "
+               "thumb Array(Float32) CODEC(NONE), "
                "INDEX pidx photo_embed TYPE vector_similarity('hnsw', 'cosineDistance', 512), "
                "CONSTRAINT vector_len CHECK length(photo_embed) = 512, "
                "CONSTRAINT tl CHECK length(thumb) = 8) ENGINE = MergeTree ORDER BY id")
@@ -104,6 +104,7 @@ def test_live_catalog_on_chdb(db):
     assert cat.column_model("media.photos", "photo_embed") == "openai/clip-vit-base-patch32"
     assert cat.column_model("media.photos", "thumb") is None
     assert cat.table_setting("media.photos", "index_granularity") == "8192"
+    assert cat.column_codec("media.photos", "thumb") == "NONE" and cat.column_codec("media.photos", "photo_embed") is None
     # cached per table: no more queries for the same table
     n = len(queries)
     cat.column_dim("media.photos", "photo_embed")
@@ -305,3 +306,29 @@ def test_length_constraint_names_as_the_server_writes_them(tmp_path):
     assert length_constraint_names(ddl, "photo embed") == ["len x"]
     assert length_constraint_names(ddl, "v") == ["c2", "c3"]
     assert length_constraint_names(ddl, "id") == [] and length_constraint_names("not (sql", "v") == []
+
+
+def test_column_codecs_read_as_clickhouse_reports_them(tmp_path):
+    """`parse_column_codecs` over chdb's own CREATE TABLE text agrees with system.columns'
+    compression_codec for every column: with a comment before the codec, a codec chain, a quoted
+    name with a space, no codec (the default), and an index and a constraint in the list."""
+    from sqlext.text.ddl import parse_column_codecs
+
+    from tests.sqlext.chdb_oracle import run_on_chdb
+
+    res = run_on_chdb([
+        {"sql": "CREATE TABLE t (id UInt64 CODEC(Delta, ZSTD(3)), `photo embed` Array(Float32) COMMENT 'm, x' "
+                "CODEC(NONE), plain Array(Float32), s String DEFAULT 'CODEC(LZ4)' CODEC(LZ4HC(9)), "
+                "INDEX i plain TYPE minmax GRANULARITY 1, CONSTRAINT c CHECK length(plain) = 3) "
+                "ENGINE = MergeTree ORDER BY id"},
+        {"sql": "SELECT create_table_query FROM system.tables WHERE database = currentDatabase() AND name = 't'"},
+        {"sql": "SELECT name, compression_codec FROM system.columns WHERE database = currentDatabase() "
+                "AND table = 't' ORDER BY position"},
+    ], tmp_path / "db", fmt="TSVRaw")
+    assert all(r["ok"] for r in res), res
+    ddl = res[1]["out"].decode().strip()
+    reported = dict(line.split("\t") for line in res[2]["out"].decode().strip().splitlines())
+    parsed = parse_column_codecs(ddl)
+    assert {c: f"CODEC({v})" for c, v in parsed.items()} == {c: v for c, v in reported.items() if v}
+    assert parsed["photo embed"] == "NONE" and "plain" not in parsed
+    assert parse_column_codecs("CREATE TABLE t AS u") == {} and parse_column_codecs("not (sql") == {}

@@ -20,7 +20,9 @@ import pytest
 import sqlext
 from benchmarks.floor import raw_client
 from sqlext.db.engine import EMBEDDED
-from sqlext.db.planner import EF_KEY, LIMIT_KEY, Planner, PlannerConfig, ef_for_rows, filtered_ef_factor
+from sqlext.db.planner import (
+    EF_KEY, EMBEDDED_EXACT_SETTINGS, LIMIT_KEY, Planner, PlannerConfig, ef_for_rows, filtered_ef_factor,
+)
 
 from tests.sqlext.planner_support import assert_answer, expected_rows, make_table, small_clip_like, vec
 
@@ -43,6 +45,7 @@ def db(tmp_path_factory, vs):
         make_table(c, "t_idx", vs, index=True)
         make_table(c, "t_plain", vs, index=False)
         make_table(c, "t_g32", vs, index=True, granularity=32)
+        make_table(c, "t_g32_none", vs, index=True, granularity=32, codec="NONE")
         c.command("CREATE TABLE t_merge AS t_idx ENGINE = Merge(currentDatabase(), '^t_idx$')")
     s.close()
     yield path
@@ -333,6 +336,51 @@ def test_small_granules_make_a_selective_exact_scan_cheaper_in_the_plan(session,
     assert f"scanning {N:,} rows" in plans["t_idx"].reason
     assert f"scanning {Planner.exact_scan_rows(N, m, 32):,} rows" in plans["t_g32"].reason
     assert Planner.exact_scan_rows(N, m, 32) < N / 2
+
+def test_uncompressed_vectors_make_an_exact_scan_cheaper_in_the_plan(session, vs):
+    """The same rows with vec stored as CODEC(NONE) (the built-in table's): under a 10 % filter
+    the scan reads the same granules, at `uncompressed_row_cost` a row, so the plan turns from the
+    index to an exact scan; both answers are numpy's."""
+    plans = {}
+    for table in ("t_g32", "t_g32_none"):
+        r = session.query(f"SELECT id, cosineDistance(vec, {vec(vs.queries[2])}) AS d FROM {table} "
+                          f"WHERE {vs.where('uniform', 0.1)} ORDER BY d LIMIT 10")
+        assert_answer(r.rows, vs, vs.queries[2], vs.mask("uniform", 0.1), 10, plan=r.stats.plan)
+        plans[table] = r.stats.plan.searches[0]
+    assert session.catalog.column_codec("t_g32_none", "vec") == "NONE"
+    assert session.catalog.column_codec("t_g32", "vec") is None
+    rows = Planner.exact_scan_rows(N, plans["t_g32_none"].matching, 32)
+    cost = rows * PlannerConfig().uncompressed_row_cost
+    assert plans["t_g32"].choice == "index" and f"costs less than scanning {rows:,} rows" in plans["t_g32"].reason
+    assert plans["t_g32_none"].choice == "exact"
+    assert f"scanning {rows:,} rows (uncompressed vectors: the work of about {cost:,.0f})" in plans["t_g32_none"].reason
+
+
+def test_exact_plans_on_the_embedded_engine_read_through_mmap_unless_the_user_says_otherwise(db, vs):
+    """On the embedded engine an exact plan (and the exact fallback of an index plan) reads the
+    table's files through mmap; a user's own read method wins, in the statement or through SET;
+    index plans are left alone. The answers stay numpy's."""
+    s = sqlext.connect(dsn=f"chdb://{db}")
+    try:
+        assert s.planner.config.exact_settings == EMBEDDED_EXACT_SETTINGS
+        sql = (f"SELECT id, cosineDistance(vec, {vec(vs.queries[3])}) AS d FROM t_g32_none "
+               f"WHERE {vs.where('uniform', 0.01)} ORDER BY d LIMIT 10")
+        r = s.query(sql)
+        assert_answer(r.rows, vs, vs.queries[3], vs.mask("uniform", 0.01), 10, plan=r.stats.plan)
+        plan = r.stats.plan
+        assert plan.kind == "exact" and plan.settings["local_filesystem_read_method"] == "mmap"
+        assert plan.settings["min_bytes_to_use_mmap_io"] == 1 and plan.fallback["local_filesystem_read_method"] == "mmap"
+        r = s.query(sql + " SETTINGS local_filesystem_read_method = 'pread'")
+        assert "local_filesystem_read_method" not in r.stats.plan.settings
+        assert "local_filesystem_read_method" not in r.stats.plan.fallback
+        assert r.stats.plan.settings["min_bytes_to_use_mmap_io"] == 1
+        s.command("SET local_filesystem_read_method = 'pread'")
+        assert "local_filesystem_read_method" not in s.query(sql).stats.plan.settings
+        r = s.query(f"SELECT id, cosineDistance(vec, {vec(vs.queries[3])}) AS d FROM t_g32 ORDER BY d LIMIT 10")
+        assert r.stats.plan.kind == "index" and "min_bytes_to_use_mmap_io" not in r.stats.plan.settings
+    finally:
+        s.close()
+
 
 def test_explain_shows_the_plan_without_running_the_statement(session, vs):
     p = session.explain(f"SELECT id, cosineDistance(vec, {vec(vs.queries[0])}) AS d FROM t_idx "

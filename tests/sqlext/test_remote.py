@@ -313,6 +313,7 @@ def test_planner_and_set_over_http(server):
     vs = small_clip_like(3000, 16, seed=7)
     t = _unique("vt")
     with sqlext.connect(server.dsn(), password=PASSWORD) as s:
+        assert s.planner.config.exact_settings == {}  # (mmap reads are for the embedded engine's own files)
         s.planner.config = PlannerConfig(index_fixed=0, ef_search=1024)  # the index, even on 3k rows
         with raw_client(s) as c:
             make_table(c, t, vs, index=True)

@@ -14,5 +14,5 @@ ALTER TABLE photos DROP COLUMN IF EXISTS search_text;
 ALTER TABLE photos DROP INDEX photo_embed_index;
 
 -- 0001_photos_table (down): 1 statement from 0001_photos_table.sql
--- statement 1 (line 43)
+-- statement 1 (line 48)
 DROP TABLE IF EXISTS photos;

@@ -16,6 +16,6 @@ ALTER TABLE photos ON CLUSTER prod DROP COLUMN IF EXISTS search_text;
 ALTER TABLE photos_local ON CLUSTER prod DROP INDEX photo_embed_index;
 
 -- 0001_photos_table (down): 1 statement from 0001_photos_table.sql
--- statement 1 (line 43)
+-- statement 1 (line 48)
 DROP TABLE IF EXISTS photos ON CLUSTER prod SYNC;
 DROP TABLE IF EXISTS photos_local ON CLUSTER prod SYNC;

@@ -36,14 +36,14 @@ ORDER BY (owner, seq)
 TTL toDateTime(expires_at) + INTERVAL 1 DAY;
 
 -- 0001_photos_table (up): 1 statement from 0001_photos_table.sql
--- statement 1 (line 14)
+-- statement 1 (line 19)
 CREATE TABLE IF NOT EXISTS photos_local ON CLUSTER prod
 (
     id UInt64,
     photo_id String,
     photo_url String,
     photo_image_url String,
-    photo_embed Array(Float32) COMMENT 'embedsql:model=openai/clip-vit-base-patch32;family=clip;dim=512',
+    photo_embed Array(Float32) COMMENT 'embedsql:model=openai/clip-vit-base-patch32;family=clip;dim=512' CODEC(NONE),
     photo_description String,
     ai_description String,
     photo_width UInt32,
@@ -70,7 +70,7 @@ CREATE TABLE IF NOT EXISTS photos ON CLUSTER prod
     photo_id String,
     photo_url String,
     photo_image_url String,
-    photo_embed Array(Float32) COMMENT 'embedsql:model=openai/clip-vit-base-patch32;family=clip;dim=512',
+    photo_embed Array(Float32) COMMENT 'embedsql:model=openai/clip-vit-base-patch32;family=clip;dim=512' CODEC(NONE),
     photo_description String,
     ai_description String,
     photo_width UInt32,
