@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 __all__ = ["PlannerConfig", "SearchPlan", "VectorPlan", "Planner", "PLAN_KEYS", "HNSW_EF_SEARCH", "ef_for_rows",
-           "LIMIT_KEY", "filtered_ef_factor", "EMBEDDED_EXACT_SETTINGS"]
+           "LIMIT_KEY", "filtered_ef_factor", "EMBEDDED_EXACT_SETTINGS", "LIST_MARGIN"]
 
 #: The shipped `hnsw_candidate_list_size_for_search` for a vector query the planner does not plan
 #: (ClickHouse's default is 256). On CLIP-like data with ClickHouse's index construction defaults
@@ -54,14 +54,16 @@ __all__ = ["PlannerConfig", "SearchPlan", "VectorPlan", "Planner", "PLAN_KEYS", 
 HNSW_EF_SEARCH = 1024
 
 #: (rows up to, candidate list size): the smallest measured setting with recall@10 >= 0.95 at
-#: that table size (see HNSW_EF_SEARCH); larger tables get the last.
-EF_BY_ROWS = ((50_000, 256), (100_000, 512))
+#: that table size (see HNSW_EF_SEARCH); larger tables get the last. At 200k rows a list of 768
+#: gave 0.963-0.967 on three builds of the index (1024: 0.967-0.970) at 0.82-0.85x the p50
+#: (benchmarks/bench_peers.py data, 30 queries); 1M rows is not measured and gets 1024.
+EF_BY_ROWS = ((50_000, 256), (100_000, 512), (250_000, 768))
 
 
 def ef_for_rows(rows: int | None) -> int:
     """The candidate list size an unfiltered index plan uses on a table of `rows` rows (None:
     unknown size -> HNSW_EF_SEARCH). 256 up to 50k rows, 512 up to 100k (interpolated between the
-    measured 25k and 200k), 1024 beyond."""
+    measured 25k and 200k), 768 up to 250k, 1024 beyond."""
     if rows is None:
         return HNSW_EF_SEARCH
     for limit, ef in EF_BY_ROWS:
@@ -69,18 +71,28 @@ def ef_for_rows(rows: int | None) -> int:
             return ef
     return HNSW_EF_SEARCH
 
+
 def filtered_ef_factor(selectivity: float) -> float:
     """How much larger the candidate list of a post-filtered index search is than an unfiltered
-    one's (`ef_for_rows`): 0.2 / selectivity, between 1 and 4. A filter keeping a share s of the
+    one's (`ef_for_rows`): 0.4 / selectivity, between 1 and 4. A filter keeping a share s of the
     rows puts the answer at a depth of about k / s in the index's order, which a list sized for
-    depth k searches less well: at 200k CLIP-like rows with ef 1024, recall@10 was 0.94 (uniform)
-    and 0.93-0.95 (cluster-correlated) for 10 % filters, and 0.99 / 0.97 with ef 2048; 50 %
-    filters kept 0.97 at 1024 (benchmarks/RESULTS.md). Below 5 %, the fetched candidates
-    (k x the fetch multiplier) already exceed the list."""
+    depth k searches less well. At 200k CLIP-like rows (base list 768), filters following the
+    clusters gave recall@10 0.950 with 1536 and 0.973 with 2048-3072 at 10 %, 0.947 with 1037
+    and 0.960 with 1536 at 20 %, 0.977 with 3072 at 5 %; 50 % filters 0.960-0.967 with 768
+    (uniform filters did as well or better; benchmarks/bench_peers.py data, 30 queries). Below
+    10 % the list is 4x; the fetched candidates (k x the fetch multiplier, `LIST_MARGIN`) may
+    ask for more."""
     if selectivity <= 0:
         return 4.0
-    return min(4.0, max(1.0, 0.2 / selectivity))
+    return min(4.0, max(1.0, 0.4 / selectivity))
 
+
+#: A post-filtered index plan's candidate list is at least this many times the candidates it
+#: fetches (k x the fetch multiplier): the deepest results of a list barely longer than the
+#: results it returns are the least accurate. At 25k CLIP-like rows under a 10 % filter following
+#: the clusters (600 candidates), recall@10 was 0.947 with a list of 512, 0.957 with 600, 0.970
+#: with 750 and 0.983 with 900, at the same p50 (benchmarks/bench_peers.py data, 30 queries).
+LIST_MARGIN = 1.5
 
 #: Settings with which the user chooses the plan; when any is given the planner steps aside.
 PLAN_KEYS = frozenset({
@@ -440,6 +452,8 @@ class Planner:
         index_plans = [sp for sp in plans if sp.choice == "index"]
         settings: dict = {}
         if index_plans:
+            mults = [sp.multiplier for sp in index_plans if sp.filtered and sp.multiplier]
+            wanted = max((sp.k + sp.offset) * (sp.multiplier or 1) for sp in index_plans)  # candidates
             if EF_KEY not in user:
                 ef = self.config.ef_search
                 if ef is None:
@@ -449,13 +463,13 @@ class Planner:
                             if sp.filtered and sp.matching and sp.total]
                     if sels:
                         ef = math.ceil(ef * filtered_ef_factor(min(sels)))
+                    if mults:
+                        ef = max(ef, math.ceil(LIST_MARGIN * wanted))
                 settings[EF_KEY] = ef
-            mults = [sp.multiplier for sp in index_plans if sp.filtered and sp.multiplier]
             if mults:
                 settings["vector_search_filter_strategy"] = "postfilter"
                 settings["vector_search_index_fetch_multiplier"] = max(mults)
                 # the candidates the multiplier asks for must be allowed through (LIMIT_KEY)
-                wanted = max((sp.k + sp.offset) * (sp.multiplier or 1) for sp in index_plans)
                 if LIMIT_KEY not in user and wanted > CLICKHOUSE_MAX_LIMIT:
                     settings[LIMIT_KEY] = wanted
         read = {k: v for k, v in self.config.exact_settings.items() if k not in user}

@@ -21,7 +21,7 @@ import sqlext
 from benchmarks.floor import raw_client
 from sqlext.db.engine import EMBEDDED
 from sqlext.db.planner import (
-    EF_KEY, EMBEDDED_EXACT_SETTINGS, LIMIT_KEY, Planner, PlannerConfig, ef_for_rows, filtered_ef_factor,
+    EF_KEY, EMBEDDED_EXACT_SETTINGS, LIMIT_KEY, LIST_MARGIN, Planner, PlannerConfig, ef_for_rows, filtered_ef_factor,
 )
 
 from tests.sqlext.planner_support import assert_answer, expected_rows, make_table, small_clip_like, vec
@@ -290,20 +290,23 @@ def test_the_shipped_ef_goes_with_an_unfiltered_index_plan(db, vs):
     ef = ef_for_rows(N)  # 256 for 12k rows
     assert r.stats.plan.kind == "index" and r.stats.plan.settings == {EF_KEY: ef}
     assert {x[2] for x in r.rows} == {ef} and len(r.rows) == 10
-    # a filter searches deeper: the list grows by 0.2 / selectivity, between 1x and 4x
-    for sel, factor in ((0.1, 2), (0.5, 1)):
+    # a filter searches deeper: the list grows by 0.4 / selectivity, between 1x and 4x, and is at
+    # least LIST_MARGIN times the candidates fetched (k x the multiplier)
+    for sel, k, by_margin in ((0.1, 10, False), (0.5, 10, False), (0.1, 20, True)):
         r = s.query(f"SELECT id, cosineDistance(vec, {vec(vs.queries[0])}) AS d, getSetting('{EF_KEY}') FROM t_idx "
-                    f"WHERE {vs.where('uniform', sel)} ORDER BY d LIMIT 10")
+                    f"WHERE {vs.where('uniform', sel)} ORDER BY d LIMIT {k}")
         sp = r.stats.plan.searches[0]
         assert sp.choice == "index"
-        want = int(np.ceil(ef * filtered_ef_factor(sp.matching / N)))
+        by_size = int(np.ceil(ef * filtered_ef_factor(sp.matching / N)))
+        margin = int(np.ceil(LIST_MARGIN * k * sp.multiplier))
+        want = max(by_size, margin)
         assert r.stats.plan.settings[EF_KEY] == want and {x[2] for x in r.rows} == {want}
-        assert want == pytest.approx(ef * factor, rel=0.1)
+        assert (margin > by_size) is by_margin  # 10 %: 1024 > 900, 50 %: 256 > 180; top 20 at 10 %: 1800
     s.close()
 
 
 def test_filtered_ef_factor():
-    assert [filtered_ef_factor(x) for x in (1.0, 0.5, 0.2, 0.1, 0.05, 0.01, 0.0)] == [1, 1, 1, 2, 4, 4, 4]
+    assert [filtered_ef_factor(x) for x in (1.0, 0.5, 0.4, 0.2, 0.1, 0.05, 0.01, 0.0)] == [1, 1, 1, 2, 4, 4, 4, 4]
 
 
 @pytest.mark.parametrize("total,granularity", [(200_000, 32), (200_000, 8192), (25_000, 32)])
