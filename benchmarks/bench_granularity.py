@@ -21,6 +21,7 @@ the figure is ClickHouse's storage, the same for every client.
 from __future__ import annotations
 
 import argparse
+import re
 import json
 import statistics
 import sys
@@ -44,7 +45,7 @@ def main(argv=None) -> int:
     ap.add_argument("--json")
     args = ap.parse_args(argv)
     storages = []  # (label, granularity, codec)
-    for item in args.storages.split(","):
+    for item in re.split(r",\s*(?=\d)", args.storages):  # (a codec chain keeps its commas)
         g, _, codec = item.strip().partition(":")
         storages.append((item.strip(), int(g), codec or None))
     index = not args.no_index

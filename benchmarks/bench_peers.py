@@ -133,9 +133,9 @@ def build_chdb(tmp: Path, vs, index_spec: str, granularity: int, codec: str | No
     import sqlext
     from benchmarks.bench_hnsw_defaults import create_vector_table
 
-    name = "chdb" if granularity == 8192 else f"chdb-g{granularity}"  # kept per storage
-    if codec:
-        name += "-" + re.sub(r"[^a-z0-9]+", "", codec.lower())
+    name = "chdb"  # kept per storage: chdb/ for ClickHouse's defaults (8192, LZ4)
+    if granularity != 8192 or codec:
+        name += f"-g{granularity}" + ("-" + re.sub(r"[^a-z0-9]+", "", codec.lower()) if codec else "")
     s = sqlext.connect(dsn=f"chdb://{tmp}/{name}", embedder=QueryVectors(vs.queries))
     t = _built(tmp, name)
     if t is not None:

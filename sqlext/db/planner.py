@@ -79,9 +79,9 @@ def filtered_ef_factor(selectivity: float) -> float:
     depth k searches less well. At 200k CLIP-like rows (base list 768), filters following the
     clusters gave recall@10 0.950 with 1536 and 0.973 with 2048-3072 at 10 %, 0.947 with 1037
     and 0.960 with 1536 at 20 %, 0.977 with 3072 at 5 %; 50 % filters 0.960-0.967 with 768
-    (uniform filters did as well or better; benchmarks/bench_peers.py data, 30 queries). Below
-    10 % the list is 4x; the fetched candidates (k x the fetch multiplier, `LIST_MARGIN`) may
-    ask for more."""
+    (uniform filters did as well or better; benchmarks/bench_peers.py data, 30 queries). At
+    10 % and below the list is 4x; the fetched candidates (k x the fetch multiplier,
+    `LIST_MARGIN`) may ask for more."""
     if selectivity <= 0:
         return 4.0
     return min(4.0, max(1.0, 0.4 / selectivity))
@@ -135,10 +135,10 @@ class PlannerConfig:
       30,000 rows' worth), and a 10 % plan at 25k rows (600 candidates) 2 ms more than the
       unfiltered search, at 0.8 µs a row: both about 4 rows per candidate;
     - uncompressed_row_cost: one row of a vector column stored with CODEC(NONE) (the built-in
-      table's): nothing to decompress. Measured: exact top-10 scans of 200k CLIP-like rows in
-      32-row granules took 0.23x (10 % filter) to 0.34x (1 % filter) the time of LZ4 storage,
-      0.55x under a 0.1 % filter (bench_granularity); at 25k rows, where LZ4 cost a third as much
-      a row, 0.9-1x;
+      table's): nothing to decompress. Measured (bench_granularity): an exact top-10 over 200k
+      CLIP-like rows stored so took 173 ms, 0.45x the 383 ms of the storage the other figures
+      were measured on (8,192-row granules, LZ4; in 32-row LZ4 granules 557 ms); at 25k rows
+      about 1x (25.0 and 25.6 ms). Half, between the two;
     - safety: candidates fetched per row needed, divided by the selectivity (6: the filter's
       expected share of the candidates is six times k). At 200k CLIP-like rows with a 1 % filter,
       3 gave recall@10 0.96 (uniform filter) and 0.89 with short answers to rerun (filter
@@ -147,13 +147,14 @@ class PlannerConfig:
       candidate list (ef) is the larger of the two, so 6 costs nothing more there;
     - max_multiplier: ClickHouse's upper bound for vector_search_index_fetch_multiplier;
     - ef_search: hnsw_candidate_list_size_for_search sent with an index plan the user did not
-      tune; None: by table size (`ef_for_rows`), times `filtered_ef_factor` for a filter;
+      tune, as it is; None: by table size (`ef_for_rows`), times `filtered_ef_factor` for a
+      filter, and at least `LIST_MARGIN` times the candidates a post-filtered plan fetches;
     - exact_settings: sent with an exact plan and its fallback, each key unless the user set it
       (the session passes `EMBEDDED_EXACT_SETTINGS` on the embedded engine; none on servers)."""
 
     index_fixed: float = 5000.0
     candidate_cost: float = 4.0
-    uncompressed_row_cost: float = 0.35
+    uncompressed_row_cost: float = 0.5
     safety: float = 6.0
     max_multiplier: int = 1000
     ef_search: int | None = None

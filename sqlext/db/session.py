@@ -533,7 +533,8 @@ class Session:
     @property
     def planner(self):
         """The session's vector query planner (sqlext.db.planner.Planner); its `config` is the
-        cost model."""
+        cost model (on the embedded engine with `exact_settings` = EMBEDDED_EXACT_SETTINGS: a
+        config set in its place without them reads exact plans the default way)."""
         if self._planner is None:
             from .planner import EMBEDDED_EXACT_SETTINGS, Planner, PlannerConfig
 

@@ -227,7 +227,8 @@ def parse_column_codecs(create_table_query: "str | Tokens") -> dict[str, str]:
         if tok.depth != 1:
             continue
         if first:
-            column = tok.text if is_name(tok) and tok.up not in _NOT_COLUMNS else None
+            column = (tok.text if is_name(tok) and (tok.type == TokenType.IDENTIFIER or tok.up not in _NOT_COLUMNS)
+                      else None)  # (a quoted `index` is a column; a bare INDEX starts an index)
             first = False
         elif tok.type == TokenType.COMMA:
             first = True

@@ -311,7 +311,8 @@ def test_length_constraint_names_as_the_server_writes_them(tmp_path):
 def test_column_codecs_read_as_clickhouse_reports_them(tmp_path):
     """`parse_column_codecs` over chdb's own CREATE TABLE text agrees with system.columns'
     compression_codec for every column: with a comment before the codec, a codec chain, a quoted
-    name with a space, no codec (the default), and an index and a constraint in the list."""
+    name with a space, columns named `index` and `primary` (chdb quotes every name), no codec
+    (the default), and an index and a constraint in the list."""
     from sqlext.text.ddl import parse_column_codecs
 
     from tests.sqlext.chdb_oracle import run_on_chdb
@@ -319,6 +320,7 @@ def test_column_codecs_read_as_clickhouse_reports_them(tmp_path):
     res = run_on_chdb([
         {"sql": "CREATE TABLE t (id UInt64 CODEC(Delta, ZSTD(3)), `photo embed` Array(Float32) COMMENT 'm, x' "
                 "CODEC(NONE), plain Array(Float32), s String DEFAULT 'CODEC(LZ4)' CODEC(LZ4HC(9)), "
+                "`index` Array(Float32) CODEC(NONE), `primary` UInt8 CODEC(ZSTD(1)), "
                 "INDEX i plain TYPE minmax GRANULARITY 1, CONSTRAINT c CHECK length(plain) = 3) "
                 "ENGINE = MergeTree ORDER BY id"},
         {"sql": "SELECT create_table_query FROM system.tables WHERE database = currentDatabase() AND name = 't'"},
@@ -330,5 +332,5 @@ def test_column_codecs_read_as_clickhouse_reports_them(tmp_path):
     reported = dict(line.split("\t") for line in res[2]["out"].decode().strip().splitlines())
     parsed = parse_column_codecs(ddl)
     assert {c: f"CODEC({v})" for c, v in parsed.items()} == {c: v for c, v in reported.items() if v}
-    assert parsed["photo embed"] == "NONE" and "plain" not in parsed
+    assert parsed["photo embed"] == "NONE" and parsed["index"] == "NONE" and "plain" not in parsed
     assert parse_column_codecs("CREATE TABLE t AS u") == {} and parse_column_codecs("not (sql") == {}
