@@ -21,8 +21,8 @@ the figure is ClickHouse's storage, the same for every client.
 from __future__ import annotations
 
 import argparse
-import re
 import json
+import re
 import statistics
 import sys
 import tempfile

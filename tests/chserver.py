@@ -631,7 +631,7 @@ REPO = Path(__file__).resolve().parent.parent
 # A child inherits an ignored SIGINT (pytest run in the background of a non-interactive shell, as
 # `make test &` or many CI runners do), and Python then never raises KeyboardInterrupt: a test
 # of Ctrl-C would hang. The exec keeps the command line the CLI sees unchanged.
-_AS_TYPED = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+AS_TYPED = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
              "os.execv(sys.executable, [sys.executable, '-m', 'tui.cli', *sys.argv[1:]])")
 
 
@@ -647,7 +647,7 @@ def run_cli(args: list[str], *, password: str | None = None, timeout: float = 60
         env["EMBEDSQL_PASSWORD"] = password
     env.update(extra_env or {})
     env.setdefault("COLUMNS", "200")
-    cmd = [sys.executable, "-c", _AS_TYPED, *args]
+    cmd = [sys.executable, "-c", AS_TYPED, *args]
     if popen:
         return subprocess.Popen(cmd, env=env, cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)

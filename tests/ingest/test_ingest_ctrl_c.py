@@ -9,7 +9,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import sqlext
@@ -18,7 +17,7 @@ from tui.commands.ingest import INGEST_STOP_NOTICE
 from tui.interrupts import EXIT_NOW
 
 from tests.ingest.ingest_support import create_photos
-from tests.tui.interrupt_support import HeldImages, read_until
+from tests.tui.interrupt_support import HeldImages, as_typed, read_until
 
 REPO = Path(__file__).resolve().parents[2]
 N, FAST = HeldImages.COUNT, HeldImages.FAST  # inputs; the first FAST are served at once
@@ -43,7 +42,7 @@ def _args(tmp_path, dsn, listing, tiny_clip, timeout):
 def _start(args):
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    return subprocess.Popen([sys.executable, "-m", "tui.cli", *args], cwd=REPO, env=env,
+    return subprocess.Popen(as_typed(*args), cwd=REPO, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 

@@ -15,9 +15,9 @@ from migrations.state import MigrationLock
 from tui.commands.migrate import MIGRATE_STOP_NOTICE
 from tui.interrupts import EXIT_NOW
 
-from tests.migrations.migration_support import PY, REPO, cli_env, write
+from tests.migrations.migration_support import REPO, cli_env, write
 from tests.sqlext.engine_support import let_go, start
-from tests.tui.interrupt_support import read_line, read_until
+from tests.tui.interrupt_support import as_typed, read_line, read_until
 
 
 def _migration(mdir, slow):
@@ -29,7 +29,7 @@ def _migration(mdir, slow):
 
 
 def _argv(dsn, mdir, action, *extra):
-    return [PY, "-m", "tui.cli", "migrate", action, "--dsn", dsn, "--dir", str(mdir), "--no-builtin", *extra]
+    return as_typed("migrate", action, "--dsn", dsn, "--dir", str(mdir), "--no-builtin", *extra)
 
 
 def _start(tmp_path, dsn, mdir, action="up", *extra):

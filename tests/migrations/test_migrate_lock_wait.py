@@ -9,14 +9,14 @@ import subprocess
 
 import pytest
 
-from tests.migrations.migration_support import PY, REPO, cli_env, write
+from tests.migrations.migration_support import REPO, cli_env, write
 from tests.sqlext.engine_support import let_go, start
-from tests.tui.interrupt_support import read_line
+from tests.tui.interrupt_support import as_typed, read_line
 
 
 def _migrate(tmp_path, dsn, mdir, *args, env=None):
     write(mdir, "0001_a.sql", "CREATE TABLE a (x UInt8) ENGINE = MergeTree ORDER BY x;", "DROP TABLE a;")
-    argv = [PY, "-m", "tui.cli", "migrate", *args, "--dsn", dsn, "--dir", str(mdir), "--no-builtin"]
+    argv = as_typed("migrate", *args, "--dsn", dsn, "--dir", str(mdir), "--no-builtin")
     return subprocess.Popen(argv, cwd=REPO, env={**cli_env(tmp_path), **(env or {})},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

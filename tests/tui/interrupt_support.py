@@ -1,14 +1,25 @@
 """Helpers for the Ctrl-C tests: loopback HTTP servers that hold their answers back until told, so
 a test knows where the program under test is (`SlowCSV`: chdb's url() reads from it, so a statement
 is running inside the engine; `HeldImages`: the images of an ingest run), and reading a child's
-stderr without hanging. The fixtures `slow` and `held` (tests/conftest.py) give one per test."""
+stderr without hanging. The fixtures `slow` and `held` (tests/conftest.py) give one per test.
+`as_typed` starts the CLI as from a terminal, with SIGINT at its default."""
 from __future__ import annotations
 
 import http.server
 import re
+import sys
 import threading
 
+from tests.chserver import AS_TYPED
 from tests.support import PHOTOS
+
+
+def as_typed(*cli_args: str) -> list[str]:
+    """The argv of `python -m tui.cli CLI_ARGS` started as from a terminal: SIGINT at its default.
+    A test run in the background of a non-interactive shell (`make test &`, `nohup`, some CI
+    runners) hands its children an ignored SIGINT, and a CLI that relies on Python's default
+    handler then never sees the test's Ctrl-C (it hung until the test gave up)."""
+    return [sys.executable, "-c", AS_TYPED, *cli_args]
 
 
 class HeldBack:

@@ -10,13 +10,13 @@ import sys
 from pathlib import Path
 
 from tests.sqlext.engine_support import let_go, start
-from tests.tui.interrupt_support import read_line
+from tests.tui.interrupt_support import as_typed, read_line
 from tui.interrupts import EXIT_NOW, FIRST_NOTICE
 
 
 def start_query(tmp_path, sql, lock_timeout=60):
     env = {**os.environ, "EMBEDSQL_LOCK_TIMEOUT": str(lock_timeout)}
-    return subprocess.Popen([sys.executable, "-m", "tui.cli", "query", "--dsn", f"chdb://{tmp_path}/db", sql],
+    return subprocess.Popen(as_typed("query", "--dsn", f"chdb://{tmp_path}/db", sql),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 

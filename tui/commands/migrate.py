@@ -168,11 +168,18 @@ def _runner(args, ctx, migrations):
 
 
 def _status(args, ctx) -> int:
+    import contextlib
+
     from rich.table import Table
+
+    from ..interrupts import embedded_ctrl_c
 
     migrations = _load(args, ctx)
     r = _runner(args, ctx, migrations)
-    statuses = r.status()
+    # Ctrl-C as in `embedsql query`: a wait for the embedded database ends at once; a statement
+    # running in the engine finishes first (a second Ctrl-C exits)
+    with embedded_ctrl_c() if ctx.session().embedded else contextlib.nullcontext():
+        statuses = r.status()
     t = Table(title=f"migrations on {ctx.session().describe()}", title_justify="left")
     for col in ("version", "name", "state", "applied at", "ms", "note"):
         t.add_column(col, overflow="fold")

@@ -77,8 +77,11 @@ def _export(args, ctx) -> int:
 
 
 def _stamp(args, ctx) -> int:
+    import contextlib
+
     from migrations.stamp import stamp
     from ..errors import UsageFailure
+    from ..interrupts import embedded_ctrl_c
 
     from .migrate import _printer, model_identity
 
@@ -86,7 +89,10 @@ def _stamp(args, ctx) -> int:
     if not dot or not table or not column:
         raise UsageFailure(f"embedsql model stamp: {args.column!r} is not TABLE.COLUMN (e.g. photos.photo_embed)")
     ref, ident = model_identity(ctx)
-    stamp(ctx.session(), ident, table=table, column=column, force=args.force, on_event=_printer(ctx))
+    s = ctx.session()
+    # Ctrl-C as in `embedsql query` (a wait for the embedded database ends at once)
+    with embedded_ctrl_c() if s.embedded else contextlib.nullcontext():
+        stamp(s, ident, table=table, column=column, force=args.force, on_event=_printer(ctx))
     return 0
 
 
