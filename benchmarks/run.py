@@ -16,7 +16,7 @@ Sections (issue 6 / issue 2):
     splice, bridge, lints, statement kind) vs a plain sqlglot parse; cache hit cost; sqlglotc vs pure
   + benchmarks/bench_ingest.py, benchmarks/bench_tui.py, benchmarks/bench_peers.py (hybrid
     vector search beside DuckDB + vss, LanceDB, raw chdb and numpy) and
-    benchmarks/bench_granularity.py (the built-in table's index_granularity), run as subprocesses
+    benchmarks/bench_granularity.py (the built-in table's granularity and vector codec), run as subprocesses
 """
 from __future__ import annotations
 
