@@ -342,7 +342,7 @@ class Planner:
         except EmbedSQLError:
             sp.total = None
         if not t.filtered:
-            if sp.total is not None and (sp.total * self._row_cost(t.table, t.column)
+            if sp.total is not None and (sp.total * self._storage(t.table, t.column)[1]
                                          <= cfg.index_fixed + cfg.candidate_cost * want):
                 sp.choice = "exact"
                 sp.reason = f"no filter, {sp.total:,} rows: an exact scan costs less than the index search"
@@ -366,8 +366,8 @@ class Planner:
             return
         s = sp.matching / total if total else 1.0
         mult = max(1, math.ceil(cfg.safety / s)) if s < 1 else 1
-        exact_rows = self.exact_scan_rows(total, sp.matching, self._granularity(t.table))
-        row_cost = self._row_cost(t.table, t.column)
+        granularity, row_cost = self._storage(t.table, t.column)
+        exact_rows = self.exact_scan_rows(total, sp.matching, granularity)
         exact_cost = exact_rows * row_cost
         index_rows = cfg.index_fixed + cfg.candidate_cost * want * mult
         pct = f"{100 * s:.3g} %"
@@ -407,27 +407,26 @@ class Planner:
         s = min(1.0, matching / total)
         return max(matching, min(total, math.ceil(total * (1.0 - (1.0 - s) ** max(1, granularity)))))
 
-    def _row_cost(self, table: str, column: str) -> float:
-        """What reading one row's vector costs an exact scan, in the cost model's unit (a row of
-        LZ4-compressed storage, ClickHouse's default): `PlannerConfig.uncompressed_row_cost` when
-        every table holding the rows stores `column` with CODEC(NONE), else 1."""
+    def _storage(self, table: str, column: str) -> tuple[int, float]:
+        """How the rows of `table` are stored, for the cost of an exact scan: (rows per granule,
+        the first holding table's `index_granularity`, 8192 when unknown; what reading one row's
+        vector costs in the cost model's unit, a row of LZ4-compressed storage:
+        `PlannerConfig.uncompressed_row_cost` when every table holding the rows stores `column`
+        with CODEC(NONE), else 1). A hint for the cost model only: a catalog error gives the
+        defaults."""
+        granularity, cost = 8192, 1.0
         try:
             bases = self.catalog.base_tables(table)
-            if bases and all(str(self.catalog.column_codec(b, column) or "").upper() == "NONE" for b in bases):
-                return self.config.uncompressed_row_cost
-        except Exception:  # noqa: BLE001 - a hint for the cost model only
-            pass
-        return 1.0
-
-    def _granularity(self, table: str) -> int:
-        try:
-            for base in self.catalog.base_tables(table):
+            for base in bases:
                 v = self.catalog.table_setting(base, "index_granularity")
                 if v and str(v).isdigit():
-                    return int(v)
+                    granularity = int(v)
+                    break
+            if bases and all(str(self.catalog.column_codec(b, column) or "").upper() == "NONE" for b in bases):
+                cost = self.config.uncompressed_row_cost
         except Exception:  # noqa: BLE001 - a hint for the cost model only
             pass
-        return 8192
+        return granularity, cost
 
     @staticmethod
     def _count_sql(t) -> str:
