@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import getpass
 import importlib
 import os
@@ -191,10 +190,9 @@ def cmd_query(args, ctx: Context) -> int:
             _print_explain(ctx, p)
         return EXIT_OK
     failed = 0
-    from .interrupts import embedded_ctrl_c
+    from .interrupts import ctrl_c_for
 
-    ctrl_c = embedded_ctrl_c() if s.embedded else contextlib.nullcontext()
-    with ctrl_c, s.unit_of_work():
+    with ctrl_c_for(s), s.unit_of_work():
         for n, st in enumerate(statements, 1):
             try:
                 _run_statement(ctx, s, st, args)

@@ -44,6 +44,15 @@ def embedded_ctrl_c(write=None):
         yield
 
 
+def ctrl_c_for(session, write=None):
+    """The Ctrl-C watch for work on `session` (sqlext Session), entered on the main thread:
+    `embedded_ctrl_c` on the embedded engine (a statement there cannot be stopped; a wait for the
+    database held by another process ends at once), nothing on a server (KeyboardInterrupt as
+    usual; the session sends KILL QUERY). The one choice `query`, `migrate status` and
+    `model stamp` share."""
+    return embedded_ctrl_c(write) if session.embedded else contextlib.nullcontext()
+
+
 @contextlib.contextmanager
 def two_stage_ctrl_c(first_notice: str, *, write=None, stop: threading.Event | None = None,
                      only_when_blocked: bool = False):

@@ -168,17 +168,15 @@ def _runner(args, ctx, migrations):
 
 
 def _status(args, ctx) -> int:
-    import contextlib
-
     from rich.table import Table
 
-    from ..interrupts import embedded_ctrl_c
+    from ..interrupts import ctrl_c_for
 
     migrations = _load(args, ctx)
     r = _runner(args, ctx, migrations)
     # Ctrl-C as in `embedsql query`: a wait for the embedded database ends at once; a statement
     # running in the engine finishes first (a second Ctrl-C exits)
-    with embedded_ctrl_c() if ctx.session().embedded else contextlib.nullcontext():
+    with ctrl_c_for(ctx.session()):
         statuses = r.status()
     t = Table(title=f"migrations on {ctx.session().describe()}", title_justify="left")
     for col in ("version", "name", "state", "applied at", "ms", "note"):

@@ -77,11 +77,9 @@ def _export(args, ctx) -> int:
 
 
 def _stamp(args, ctx) -> int:
-    import contextlib
-
     from migrations.stamp import stamp
     from ..errors import UsageFailure
-    from ..interrupts import embedded_ctrl_c
+    from ..interrupts import ctrl_c_for
 
     from .migrate import _printer, model_identity
 
@@ -91,7 +89,7 @@ def _stamp(args, ctx) -> int:
     ref, ident = model_identity(ctx)
     s = ctx.session()
     # Ctrl-C as in `embedsql query` (a wait for the embedded database ends at once)
-    with embedded_ctrl_c() if s.embedded else contextlib.nullcontext():
+    with ctrl_c_for(s):
         stamp(s, ident, table=table, column=column, force=args.force, on_event=_printer(ctx))
     return 0
 
