@@ -42,26 +42,18 @@ def insert_arrow(c, table: str, vs, lo: int, hi: int) -> None:
     c.raw_insert(table, ["id", "u", "c", "vec"], insert_block=sink.getvalue(), fmt="ArrowStream")
 
 
-def builtin_granularity() -> int:
-    """The index_granularity (rows per granule) of embedsql's built-in photos table
-    (migrations/builtin/0001_photos_table.sql), read from the file with the DDL parser the catalog
-    uses: benchmark tables are stored as embedsql's own table is. 8192 (ClickHouse's default)
-    when the file sets none."""
+def builtin_storage() -> tuple[int, str | None]:
+    """How embedsql's built-in photos table is stored (migrations/builtin/0001_photos_table.sql),
+    read from the file with the DDL parsers the catalog uses, so benchmark tables are stored as
+    embedsql's own table is: (index_granularity, rows per granule, 8192 when the file sets none;
+    photo_embed's codec as written inside CODEC(...), e.g. 'NONE', None when it declares none:
+    ClickHouse's default, LZ4)."""
     from migrations.files import load_builtin
-    from sqlext.text.ddl import parse_table_settings
+    from sqlext.text.ddl import parse_column_codecs, parse_table_settings
 
     create = load_builtin()[0].up[0].text
-    return int(parse_table_settings(create).get("index_granularity", 8192))
-
-
-def builtin_vector_codec() -> str | None:
-    """The compression codec of the built-in photos table's vector column, photo_embed, as written
-    inside CODEC(...) in migrations/builtin/0001_photos_table.sql ('NONE'), read with the DDL
-    parser the catalog uses; None when it declares none (ClickHouse's default, LZ4)."""
-    from migrations.files import load_builtin
-    from sqlext.text.ddl import parse_column_codecs
-
-    return parse_column_codecs(load_builtin()[0].up[0].text).get("photo_embed")
+    return (int(parse_table_settings(create).get("index_granularity", 8192)),
+            parse_column_codecs(create).get("photo_embed"))
 
 
 def create_vector_table(c, table: str, vs, index: str | None, *, chunk: int = 50_000,
@@ -69,7 +61,7 @@ def create_vector_table(c, table: str, vs, index: str | None, *, chunk: int = 50
     """CREATE TABLE (id, u, c, vec) with `index` (a vector_similarity(...) text, or None), insert all
     rows, OPTIMIZE FINAL. `granularity`: the table's index_granularity, `codec`: vec's CODEC(...)
     text (None: ClickHouse's defaults, 8192 and LZ4; the benchmarks pass the built-in table's,
-    `builtin_granularity()` and `builtin_vector_codec()`). Returns seconds from the first insert
+    `builtin_storage()`). Returns seconds from the first insert
     to the merged, indexed table."""
     d = vs.images.shape[1]
     idx = f", INDEX vi vec TYPE {index}" if index else ""

@@ -419,14 +419,13 @@ def main(argv=None) -> int:
     ap.add_argument("--json")
     ap.add_argument("--md")
     args = ap.parse_args(argv)
+    from benchmarks.bench_hnsw_defaults import builtin_storage
+
+    granularity, codec = builtin_storage()
     if args.granularity is None:
-        from benchmarks.bench_hnsw_defaults import builtin_granularity
-
-        args.granularity = builtin_granularity()
+        args.granularity = granularity
     if args.codec is None:
-        from benchmarks.bench_hnsw_defaults import builtin_vector_codec
-
-        args.codec = builtin_vector_codec()
+        args.codec = codec
     elif args.codec.lower() == "default":
         args.codec = None
     sizes = [2000] if args.smoke else [int(x) for x in args.rows.split(",")]

@@ -112,6 +112,6 @@ def test_first_ctrl_c_sets_stop_while_the_main_thread_waits_on_it():
     that thread, and wait for the lock forever (CI saw `migrate up` hang after Ctrl-C). Here the
     main thread does nothing but `stop.wait(0)`, and each of 40 rounds must end with `stop` set;
     with the handler setting it, 7 runs of 20 (each until its first round of 40) hung."""
-    r = subprocess.run([sys.executable, "-c", _STOP_WAIT_ROUNDS, "40"], cwd=Path(__file__).resolve().parents[2], capture_output=True,
-                       text=True, timeout=60)
+    r = subprocess.run([sys.executable, "-c", _STOP_WAIT_ROUNDS, "40"], cwd=Path(__file__).resolve().parents[2],
+                       capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "rounds 40" in r.stdout, r.stderr
