@@ -29,7 +29,8 @@ The planner knows the statement, the table and its index, so for each top-k sear
 Settings the user gives win: a key set in the statement (`SETTINGS …`, at any level), through
 `SET` earlier in the session, or passed to `Session.query(settings=…)` is never overridden. When
 the user sets one of the plan's own switches (`PLAN_KEYS`: the filter strategy, the fetch
-multiplier, `use_skip_indexes`, `ignore_data_skipping_indices`, `force_data_skipping_indices`),
+multiplier, `use_skip_indexes`, `ignore_data_skipping_indices`, `force_data_skipping_indices`,
+`query_plan_try_use_vector_search`),
 the statement runs as written and is not checked: the user chose the plan. A user's
 `hnsw_candidate_list_size_for_search` is kept, and the plan and its check still apply.
 
@@ -43,7 +44,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 __all__ = ["PlannerConfig", "SearchPlan", "VectorPlan", "Planner", "PLAN_KEYS", "HNSW_EF_SEARCH", "ef_for_rows",
-           "LIMIT_KEY", "filtered_ef_factor", "EMBEDDED_EXACT_SETTINGS", "LIST_MARGIN"]
+           "LIMIT_KEY", "filtered_ef_factor", "EMBEDDED_EXACT_SETTINGS", "LIST_MARGIN", "NO_VECTOR_SEARCH"]
 
 #: The shipped `hnsw_candidate_list_size_for_search` for a vector query the planner does not plan
 #: (ClickHouse's default is 256). On CLIP-like data with ClickHouse's index construction defaults
@@ -98,7 +99,7 @@ LIST_MARGIN = 1.5
 PLAN_KEYS = frozenset({
     "vector_search_filter_strategy", "vector_search_index_fetch_multiplier",
     "vector_search_postfilter_multiplier", "use_skip_indexes", "ignore_data_skipping_indices",
-    "force_data_skipping_indices",
+    "force_data_skipping_indices", "query_plan_try_use_vector_search",
 })
 EF_KEY = "hnsw_candidate_list_size_for_search"
 #: ClickHouse uses a vector index only while LIMIT x fetch multiplier stays within this setting
@@ -119,6 +120,15 @@ NEEDED_SETTINGS = ("vector_search_filter_strategy", "vector_search_index_fetch_m
 #: with them, across 0.1-100 % filters; index searches were unchanged (0.97-1.03x). The files
 #: are local to the process; ClickHouse's MergeTree parts are immutable once written.
 EMBEDDED_EXACT_SETTINGS = {"local_filesystem_read_method": "mmap", "min_bytes_to_use_mmap_io": 1}
+
+#: Sent when no search in a statement uses a vector index (an exact plan, the exact fallback),
+#: where the engine knows the setting: skip ClickHouse's vector-search planning step. It runs for
+#: every `ORDER BY <distance> LIMIT k` on a table with a vector index, even one the statement
+#: ignores through `ignore_data_skipping_indices`, and cost about 7-10 ms a statement: exact
+#: top-10 over 200k CLIP-like rows stored as the built-in table is took 8.5 ms instead of 16.2 ms
+#: under a 0.1 % filter and 37 ms instead of 47 ms under 1 %, on chdb 26.9 (mmap reads for both;
+#: benchmarks/RESULTS.md). The answer is the same sort of the same rows.
+NO_VECTOR_SEARCH = {"query_plan_try_use_vector_search": 0}
 
 
 @dataclass
@@ -150,7 +160,10 @@ class PlannerConfig:
       tune, as it is; None: by table size (`ef_for_rows`), times `filtered_ef_factor` for a
       filter, and at least `LIST_MARGIN` times the candidates a post-filtered plan fetches;
     - exact_settings: sent with an exact plan and its fallback, each key unless the user set it
-      (the session passes `EMBEDDED_EXACT_SETTINGS` on the embedded engine; none on servers)."""
+      (the session passes `EMBEDDED_EXACT_SETTINGS` on the embedded engine; none on servers);
+    - no_index_settings: sent, unless the user set them, when no search in the statement uses a
+      vector index (a statement whose plans are all exact, and every exact fallback); the session
+      passes `NO_VECTOR_SEARCH` where the engine has that setting."""
 
     index_fixed: float = 5000.0
     candidate_cost: float = 4.0
@@ -159,6 +172,7 @@ class PlannerConfig:
     max_multiplier: int = 1000
     ef_search: int | None = None
     exact_settings: dict = field(default_factory=dict)
+    no_index_settings: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -473,14 +487,18 @@ class Planner:
                 if LIMIT_KEY not in user and wanted > CLICKHOUSE_MAX_LIMIT:
                     settings[LIMIT_KEY] = wanted
         read = {k: v for k, v in self.config.exact_settings.items() if k not in user}
+        no_index = {k: v for k, v in self.config.no_index_settings.items() if k not in user}
         if exact_idx:
             settings["ignore_data_skipping_indices"] = ",".join(exact_idx)
             settings.update(read)
+            if not index_plans:
+                settings.update(no_index)
         every_idx = sorted({i for sp in plans for i in sp.indexes})
         kinds = {sp.choice for sp in plans if sp.indexes}
         kind = kinds.pop() if len(kinds) == 1 else "mixed"
         return VectorPlan(kind, "", plans, settings,
-                          {"ignore_data_skipping_indices": ",".join(every_idx), **read} if every_idx else {})
+                          {"ignore_data_skipping_indices": ",".join(every_idx), **read, **no_index}
+                          if every_idx else {})
 
     def _check_nested(self, statement: str, t, sp: SearchPlan, fill, plan: VectorPlan) -> None:
         from ..errors import EmbedSQLError

@@ -170,6 +170,7 @@ class Session:
         self._user_settings: dict[str, str] = {}   # what the user SET in this session
         self._planner = None
         self._planner_ok: bool | None = None       # the server has the settings plans use
+        self._known_settings: set | None = None     # of those, the ones the server has (_server_settings)
 
     # -- lazily built parts -------------------------------------------------------------------
     @property
@@ -534,17 +535,41 @@ class Session:
     def planner(self):
         """The session's vector query planner (sqlext.db.planner.Planner); its `config` is the
         cost model (on the embedded engine with `exact_settings` = EMBEDDED_EXACT_SETTINGS: a
-        config set in its place without them reads exact plans the default way)."""
+        config set in its place without them reads exact plans the default way; `no_index_settings`
+        = NO_VECTOR_SEARCH wherever the engine has that setting)."""
         if self._planner is None:
-            from .planner import EMBEDDED_EXACT_SETTINGS, Planner, PlannerConfig
+            from .planner import EMBEDDED_EXACT_SETTINGS, NO_VECTOR_SEARCH, Planner, PlannerConfig
 
             def run(sql, settings):
                 with self._client() as c:
                     return list(c.query(sql, settings=settings or None).result_rows)
 
-            config = PlannerConfig(exact_settings=dict(EMBEDDED_EXACT_SETTINGS)) if self.backend.embedded else None
+            known = self._server_settings()
+            config = PlannerConfig(
+                exact_settings=dict(EMBEDDED_EXACT_SETTINGS) if self.backend.embedded else {},
+                no_index_settings={k: v for k, v in NO_VECTOR_SEARCH.items() if known is None or k in known})
             self._planner = Planner(run, self.catalog, config)
         return self._planner
+
+    def _server_settings(self) -> set | None:
+        """The names, among those the planner sends (NEEDED_SETTINGS, NO_VECTOR_SEARCH), that the
+        server's system.settings lists; None on the embedded engine (its ClickHouse is the one
+        embedsql is built against). An empty set for MyScale (no planner there) and when the
+        server cannot say."""
+        if self.backend.embedded:
+            return None
+        if self.dialect != "clickhouse":
+            return set()
+        if self._known_settings is None:
+            from .planner import NEEDED_SETTINGS, NO_VECTOR_SEARCH
+
+            names = ", ".join(f"'{n}'" for n in (*NEEDED_SETTINGS, *NO_VECTOR_SEARCH))
+            try:
+                self._known_settings = {r[0] for r in self._raw_query(
+                    f"SELECT name FROM system.settings WHERE name IN ({names})")}
+            except EmbedSQLError:
+                self._known_settings = set()
+        return self._known_settings
 
     def _planner_available(self) -> bool:
         if self._planner_ok is None:
@@ -555,12 +580,7 @@ class Session:
             else:
                 from .planner import NEEDED_SETTINGS
 
-                names = ", ".join(f"'{n}'" for n in NEEDED_SETTINGS)
-                try:
-                    self._planner_ok = int(self._raw_query(
-                        f"SELECT count() FROM system.settings WHERE name IN ({names})")[0][0]) == len(NEEDED_SETTINGS)
-                except EmbedSQLError:
-                    self._planner_ok = False
+                self._planner_ok = set(NEEDED_SETTINGS) <= self._server_settings()
         return self._planner_ok
 
     def _plan(self, prepared: Prepared, i: int, settings: dict | None):

@@ -21,7 +21,8 @@ import sqlext
 from benchmarks.floor import raw_client
 from sqlext.db.engine import EMBEDDED
 from sqlext.db.planner import (
-    EF_KEY, EMBEDDED_EXACT_SETTINGS, LIMIT_KEY, LIST_MARGIN, Planner, PlannerConfig, ef_for_rows, filtered_ef_factor,
+    EF_KEY, EMBEDDED_EXACT_SETTINGS, LIMIT_KEY, LIST_MARGIN, NO_VECTOR_SEARCH, Planner, PlannerConfig, ef_for_rows,
+    filtered_ef_factor,
 )
 
 from tests.sqlext.planner_support import assert_answer, expected_rows, make_table, small_clip_like, vec
@@ -381,6 +382,33 @@ def test_exact_plans_on_the_embedded_engine_read_through_mmap_unless_the_user_sa
         assert "local_filesystem_read_method" not in s.query(sql).stats.plan.settings
         r = s.query(f"SELECT id, cosineDistance(vec, {vec(vs.queries[3])}) AS d FROM t_g32 ORDER BY d LIMIT 10")
         assert r.stats.plan.kind == "index" and "min_bytes_to_use_mmap_io" not in r.stats.plan.settings
+    finally:
+        s.close()
+
+
+def test_an_all_exact_statement_skips_clickhouses_vector_search_planning(db, vs):
+    """When no search in a statement uses the index (an exact plan, the exact fallback), the
+    planner turns off ClickHouse's vector-search planning step (NO_VECTOR_SEARCH), which costs
+    ~10 ms a statement even for an index the statement ignores; the setting reaches the engine
+    (getSetting), and the answer stays numpy's. An index plan keeps the step; a user who sets
+    it chooses the plan."""
+    key = "query_plan_try_use_vector_search"
+    s = sqlext.connect(dsn=f"chdb://{db}")
+    try:
+        assert s.planner.config.no_index_settings == NO_VECTOR_SEARCH == {key: 0}
+        q = vs.queries[5]
+        sql = (f"SELECT id, cosineDistance(vec, {vec(q)}) AS d, getSetting('{key}') AS g FROM t_idx "
+               f"WHERE {vs.where('uniform', 0.01)} ORDER BY d LIMIT 10")
+        r = s.query(sql)
+        assert r.stats.plan.kind == "exact" and r.stats.plan.settings[key] == 0
+        assert r.stats.plan.fallback[key] == 0
+        assert {x[2] for x in r.rows} == {0}
+        assert_answer([x[:2] for x in r.rows], vs, q, vs.mask("uniform", 0.01), 10, plan=r.stats.plan)
+        r = s.query(sql.replace(vs.where("uniform", 0.01), vs.where("uniform", 0.5)))
+        assert r.stats.plan.kind == "index" and key not in r.stats.plan.settings
+        assert {x[2] for x in r.rows} == {1} and r.stats.plan.fallback[key] == 0
+        r = s.query(sql + f" SETTINGS {key} = 1")
+        assert r.stats.plan.kind == "yours" and key in r.stats.plan.reason
     finally:
         s.close()
 

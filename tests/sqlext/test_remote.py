@@ -314,6 +314,8 @@ def test_planner_and_set_over_http(server):
     t = _unique("vt")
     with sqlext.connect(server.dsn(), password=PASSWORD) as s:
         assert s.planner.config.exact_settings == {}  # (mmap reads are for the embedded engine's own files)
+        # the server lists query_plan_try_use_vector_search in system.settings: exact plans send it
+        assert s.planner.config.no_index_settings == {"query_plan_try_use_vector_search": 0}
         s.planner.config = PlannerConfig(index_fixed=0, ef_search=1024)  # the index, even on 3k rows
         with raw_client(s) as c:
             make_table(c, t, vs, index=True)
