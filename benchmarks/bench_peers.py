@@ -126,6 +126,16 @@ def _mark_built(tmp: Path, system: str, seconds: float) -> None:
                                                           "loadavg": list(os.getloadavg())}))
 
 
+def data_dir(tmp: Path, vs, seed: int, queries: int) -> Path:
+    """The folder of one data set under a `--keep` folder `tmp` (made if missing), named by rows,
+    dimension, seed, queries and a hash of the data's source and parameters, so that a later run
+    (or another benchmark, benchmarks/bench_plan_settings.py) finds the same built tables."""
+    key = hashlib.sha1((vs.source + json.dumps(vs.params, sort_keys=True, default=str)).encode()).hexdigest()[:8]
+    d = tmp / f"n{len(vs.images)}-d{vs.images.shape[1]}-seed{seed}-q{queries}-{key}"
+    d.mkdir(exist_ok=True)
+    return d
+
+
 def build_chdb(tmp: Path, vs, index_spec: str, granularity: int, codec: str | None = None):
     """The chdb table `v` (id, u, c, vec) with its HNSW index, in tmp/chdb..., stored in granules of
     `granularity` rows with vec's `codec` (the built-in table's; None: LZ4): (Session, build
@@ -468,9 +478,7 @@ def main(argv=None) -> int:
                 vs = VectorSet(full.images[:n], full.queries, full.u[:n], full.c[:n], full.cluster[:n], full.source)
             else:
                 vs = make_clip_like(n, args.queries, dim=args.dim, seed=args.seed)
-            key = hashlib.sha1((vs.source + json.dumps(vs.params, sort_keys=True, default=str)).encode()).hexdigest()[:8]
-            size_dir = tmp / f"n{n}-d{vs.images.shape[1]}-seed{args.seed}-q{args.queries}-{key}"
-            size_dir.mkdir(exist_ok=True)
+            size_dir = data_dir(tmp, vs, args.seed, args.queries)
             res = run_size(vs, args, size_dir, systems, notes)
             res["data"] = vs.source
             res["geometry"] = clip_stats(vs)

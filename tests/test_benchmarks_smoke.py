@@ -95,3 +95,22 @@ def test_bench_granularity_smoke(tmp_path):
         "index, SELECT *, no filter", "index, SELECT *, uniform 50 %"]
     assert all(set(c["p50_ms"]) == {"8192", "32", "32:NONE"} and min(c["p50_ms"].values()) > 0
                for c in data["cells"])
+
+
+def test_bench_plan_settings_smoke(tmp_path):
+    """The A/B of the settings the planner adds runs on the production path: every filter, every
+    variant, and the variants return the same rows (the settings change speed, never answers)."""
+    out = tmp_path / "ps.json"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.bench_plan_settings", "--rows", "3000", "--queries",
+                           "3", "--json", str(out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=280)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = json.loads(out.read_text())
+    assert data["rows"] == 3000 and data["granularity"] == 32 and data["vector_codec"] == "NONE"
+    assert [c["filter"] for c in data["cells"]] == [
+        "no filter", "uniform 0.1 %", "uniform 1 %", "uniform 10 %", "uniform 50 %",
+        "correlated 0.1 %", "correlated 1 %", "correlated 10 %", "correlated 50 %"]
+    for c in data["cells"]:
+        assert c["same_rows"] and c["plans"], c
+        assert set(c["p50_ms"]) == {"shipped", "no mmap", "vector-search step on", "neither"}
+        assert min(c["p50_ms"].values()) > 0 and set(c["ratio_to_shipped"]) == set(c["p50_ms"]) - {"shipped"}
