@@ -1,5 +1,6 @@
-"""What each setting the vector query planner adds on the embedded engine buys, timed on the path
-users run (`Session.query`, statement in, rows out). Not a test.
+"""What each setting the vector query planner adds on the embedded engine, and the wire form of
+EMBED's vectors, buy, timed on the path users run (`Session.query`, statement in, rows out). Not a
+test.
 
     python -m benchmarks.bench_plan_settings [--rows 25000] [--queries 30] [--keep DIR] [--json PATH]
 
@@ -16,7 +17,9 @@ statement, which formats the query vector's literal once; each variant goes firs
   `NO_VECTOR_SEARCH`: `query_plan_try_use_vector_search = 0` when no search uses the index);
 - no mmap: `exact_settings` emptied;
 - vector-search step on: `no_index_settings` emptied;
-- neither.
+- neither;
+- array literal: as shipped, but EMBED spliced as the array literal `[…]` instead of its wire form
+  `CAST('[…]', 'Array(Float64)')` (`sqlext.text.rewrite.cast_vector`).
 Filters: none, and uniform / cluster-correlated ones keeping 0.1 %, 1 %, 10 % and 50 % of the rows.
 For each: the plan chosen, p50 per variant, the median per-query ratio to `shipped`, and whether
 every variant returned the same rows. The filter's row count is cached by the planner (as in
@@ -38,6 +41,7 @@ def main(argv=None) -> int:
     from benchmarks.bench_hnsw_defaults import builtin_storage
     from benchmarks.bench_peers import build_chdb, data_dir
     from benchmarks.clipdata import SELECTIVITIES, make_clip_like
+    from sqlext.text.rewrite import format_vector
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=25_000)
@@ -60,7 +64,14 @@ def main(argv=None) -> int:
             shipped = s.planner.config
             variants = {"shipped": shipped, "no mmap": replace(shipped, exact_settings={}),
                         "vector-search step on": replace(shipped, no_index_settings={}),
-                        "neither": replace(shipped, exact_settings={}, no_index_settings={})}
+                        "neither": replace(shipped, exact_settings={}, no_index_settings={}),
+                        "array literal": shipped}
+            plain: dict = {}  # the array literals, formatted once per query vector like the wire form
+
+            def array_literal(query, vector):
+                if query not in plain:
+                    plain[query] = format_vector(vector)
+                return plain[query]
             cells = [("none", 1.0)] + [(kd, x) for kd in ("uniform", "correlated") for x in SELECTIVITIES if x < 1]
             for kind, sel in cells:
                 where = f" WHERE {vs.where(kind, sel)}" if kind != "none" else ""
@@ -73,9 +84,12 @@ def main(argv=None) -> int:
                     s.query(sql.format(i=i))  # EMBED's literal is formatted once, then cached: not a variant's cost
                     for name in names[i % len(names):] + names[:i % len(names)]:  # each goes first in turn
                         s.planner.config = variants[name]
+                        if name == "array literal":  # EMBED spliced as the array literal itself
+                            s._literal = array_literal
                         t = time.perf_counter()
                         r = s.query(sql.format(i=i))
                         times[name].append(time.perf_counter() - t)
+                        s.__dict__.pop("_literal", None)  # back to the session's own (the wire form)
                         rows[name].append([x[0] for x in r.rows])
                         if name == "shipped":
                             plans.add(r.stats.plan.kind + (" then exact" if r.stats.plan.reran else ""))

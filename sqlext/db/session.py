@@ -328,7 +328,7 @@ class Session:
         kinds = [statement_kind(t) for t in sent_tokens]
         shown = ";\n".join(statements)
         for lit in dict.fromkeys(literals):  # our vectors elided without scanning their digits
-            shown = shown.replace(lit, f"[{lit.count(',') + 1} x Float32]")
+            shown = shown.replace(lit, rw.elided_vector(lit))
         stats.sent_sql = elide_vectors(shown)
         searches = _recognize(sent_tokens, kinds, self.dialect)
         return Prepared(src.text, statements, stats, kinds, sent_tokens, sent,
@@ -367,13 +367,17 @@ class Session:
         return Prepared(text, [text], stats, [kind], [], SentText(src, [], [], [], []))
 
     def _literal(self, query, vector) -> str:
-        """The vector literal of an EMBED query, formatted once per distinct vector."""
+        """The vector literal of an EMBED query, formatted once per distinct vector: on ClickHouse
+        in its wire form (`sqlext.text.rewrite.cast_vector`: parsed faster, same type and
+        values), on MyScale the array literal itself."""
         from ..text import rewrite as rw
 
         hit = self._literals.get(query)
         if hit is not None and hit[0].shape == vector.shape and (hit[0] is vector or (hit[0] == vector).all()):
             return hit[1]
         literal = rw.format_vector(vector)
+        if self.dialect == "clickhouse":
+            literal = rw.cast_vector(literal)
         if len(self._literals) >= 256:
             self._literals.clear()
         self._literals[query] = (vector, literal)

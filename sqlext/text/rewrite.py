@@ -58,7 +58,7 @@ from typing import Callable, Sequence
 import numpy as np
 from sqlext.errors import RewriteError
 from sqlext.text.tokens import (
-    CLOSE, OPEN, Token, Tokens, TokenType, match_close, position, tokenize, vector_tokens,
+    CAST_HEAD, CAST_TAIL, CLOSE, OPEN, Token, Tokens, TokenType, match_close, position, tokenize, vector_tokens,
 )
 
 try:
@@ -66,7 +66,8 @@ try:
 except ImportError:  # embed/__init__ may not re-export them yet
     from embed.types import EmbedQuery, Term
 
-__all__ = ["EmbedCall", "find_embeds", "has_embed_word", "splice", "splice_text", "splice_tokens", "format_vector", "rewrite",
+__all__ = ["EmbedCall", "find_embeds", "has_embed_word", "splice", "splice_text", "splice_tokens", "format_vector",
+           "cast_vector", "elided_vector", "rewrite",
            "DISTANCE_FUNCTIONS"]
 
 # The cheap pre-check: the word "embed" standing alone (not photo_embed, not embedding).
@@ -366,6 +367,29 @@ def format_vector(vec: np.ndarray) -> str:
         if "." not in s and "e" not in s:
             parts[k] = s + ".0"
     return "[" + ", ".join(parts) + "]"
+
+
+def cast_vector(literal: str) -> str:
+    """The form in which the session sends a vector to ClickHouse: `CAST('<literal>',
+    'Array(Float64)')`, the array literal `format_vector` made, in a string cast to the literal's
+    own type (so every value, type and result is the same as the literal's, and the vector index
+    is used alike). ClickHouse's SQL parser builds a syntax-tree node per element of an array
+    literal; the string is read by the type's text parser instead. On chdb 26.9, with a 512-d
+    query vector as the array literal, top-10 searches through `Session.query` took 1.11-1.27x as
+    long over 25k CLIP-like rows and 1.03-1.14x over 200k (benchmarks/bench_plan_settings.py,
+    benchmarks/RESULTS.md). Not for MyScale,
+    whose vector search is not measured with it. `literal` must be `format_vector`'s (digits,
+    signs, points, exponents: nothing to escape in a string)."""
+    return CAST_HEAD + literal + CAST_TAIL
+
+
+def elided_vector(literal: str) -> str:
+    """A vector literal from `format_vector` (or its `cast_vector` form) as shown to people:
+    `[512 x Float32]` (`CAST('[512 x Float32]', 'Array(Float64)')`), counted without reading
+    the digits."""
+    if literal.startswith(CAST_HEAD) and literal.endswith(CAST_TAIL):
+        return CAST_HEAD + elided_vector(literal[len(CAST_HEAD):-len(CAST_TAIL)]) + CAST_TAIL
+    return f"[{literal.count(',') + 1} x Float32]"
 
 
 def splice(sql: str, calls: Sequence[EmbedCall], vectors: Sequence[np.ndarray]) -> str:

@@ -280,10 +280,26 @@ def tokenize(text: str) -> "Tokens":
     return Tokens(text, out)
 
 
+#: The wire form of a vector the session sends to ClickHouse: the literal in a string, cast to
+#: the literal's own type (`sqlext.text.rewrite.cast_vector`).
+CAST_HEAD = "CAST('"
+CAST_TAIL = "', 'Array(Float64)')"
+
+
 def vector_tokens(literal: str, start: int = 0) -> list[Token]:
     """Tokens of a vector literal `[v1, v2, ...]` spliced into a statement, without lexing its
-    thousands of digits: `[`, one NUMBER token holding all the elements, `]`."""
+    thousands of digits: `[`, one NUMBER token holding all the elements, `]`. Its wire form
+    `CAST('[v1, ...]', 'Array(Float64)')` (`CAST_HEAD` ... `CAST_TAIL`) gives the six tokens the
+    lexer would: CAST ( STRING , STRING )."""
     n = len(literal)
+    if literal.startswith(CAST_HEAD) and literal.endswith(CAST_TAIL):
+        q = n - len(CAST_TAIL)  # the quote that closes the vector's string
+        return [Token(TokenType.VAR, "CAST", start, start + 4),
+                Token(TokenType.L_PAREN, "(", start + 4, start + 5),
+                Token(TokenType.STRING, literal[len(CAST_HEAD):q], start + 5, start + q + 1),
+                Token(TokenType.COMMA, ",", start + q + 1, start + q + 2),
+                Token(TokenType.STRING, "Array(Float64)", start + q + 3, start + n - 1),
+                Token(TokenType.R_PAREN, ")", start + n - 1, start + n)]
     return [Token(TokenType.L_BRACKET, "[", start, start + 1),
             Token(TokenType.NUMBER, literal[1:-1], start + 1, start + n - 1, 1),
             Token(TokenType.R_BRACKET, "]", start + n - 1, start + n)]

@@ -15,8 +15,10 @@ branch of a UNION) that
   written in ORDER BY or as an alias of the SELECT list, ascending,
 - with `LIMIT k`, `LIMIT k OFFSET o` or `LIMIT o, k` (not `LIMIT … BY`, not `WITH TIES`),
 - where `v` is a constant vector: an array literal (`[0.1, …]`, or the session's short
-  placeholder `[__embedsql_vec_…]` for an EMBED result) or the name of one given in a WITH clause
-  (`WITH [0.1, …] AS q`).
+  placeholder `[__embedsql_vec_…]` for an EMBED result), the same in a string cast to
+  `Array(Float32|Float64)` (`CAST('[0.1, …]', 'Array(Float64)')`: how the session sends EMBED
+  results to ClickHouse, `sqlext.text.rewrite.cast_vector`) or the name of one given in a WITH
+  clause (`WITH [0.1, …] AS q`).
 MyScale's `distance()` is recognized after the dialect bridge has translated it to one of these.
 
 The recognition sits behind these three functions so that it can move onto another token layer
@@ -24,6 +26,7 @@ without changing its callers. Offsets are character offsets into `sql`.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from sqlext.errors import SQLSyntaxError
@@ -48,6 +51,7 @@ DISTANCE_METRIC = {"cosinedistance": "Cosine", "l2distance": "L2"}
 _CLAUSES = {TokenType.FROM, TokenType.PREWHERE, TokenType.WHERE, TokenType.GROUP_BY, TokenType.HAVING,
             TokenType.ORDER_BY, TokenType.LIMIT, TokenType.SETTINGS, TokenType.FORMAT, TokenType.WINDOW,
             TokenType.QUALIFY, TokenType.OFFSET, TokenType.INTO}
+_NUMBERS = re.compile(r"[-+0-9.eE,\s]+")  # the body of a vector in a string (`_is_cast_vector`)
 _SET_OPS = {TokenType.UNION, TokenType.EXCEPT, TokenType.INTERSECT}
 _JOINISH = {TokenType.JOIN, TokenType.ARRAY, TokenType.COMMA, TokenType.L_PAREN, TokenType.LEFT,
             TokenType.RIGHT, TokenType.INNER, TokenType.FULL, TokenType.CROSS, TokenType.OUTER,
@@ -135,7 +139,13 @@ def _with_vectors(sql: str, toks: list[Tok]) -> dict[str, str]:
     """Names given to array literals in WITH clauses: `WITH [..] AS q` -> {"q": "[..]"}."""
     out = {}
     for k, t in enumerate(toks):
-        if t.type != TokenType.L_BRACKET or (k and toks[k - 1].type not in (TokenType.WITH, TokenType.COMMA)):
+        if k and toks[k - 1].type not in (TokenType.WITH, TokenType.COMMA):
+            continue
+        if t.up == "CAST" and _is_cast_vector(toks, k):
+            if k + 7 < len(toks) and toks[k + 6].type == TokenType.ALIAS:
+                out[toks[k + 7].text] = _src(sql, toks, k, k + 6)
+            continue
+        if t.type != TokenType.L_BRACKET:
             continue
         close = match_close(toks, k)
         if close < 0 or close + 2 >= len(toks) or toks[close + 1].type != TokenType.ALIAS:
@@ -147,6 +157,8 @@ def _with_vectors(sql: str, toks: list[Tok]) -> dict[str, str]:
 
 
 def _is_vector_literal(toks: list[Tok], a: int, b: int) -> bool:
+    if b - a == 6 and toks[a].up == "CAST" and _is_cast_vector(toks, a):
+        return True
     if b - a < 2 or toks[a].type != TokenType.L_BRACKET or match_close(toks, a) != b - 1:
         return False
     inner = toks[a + 1:b - 1]
@@ -154,6 +166,20 @@ def _is_vector_literal(toks: list[Tok], a: int, b: int) -> bool:
         return True
     return bool(inner) and all(t.type in (TokenType.NUMBER, TokenType.COMMA, TokenType.DASH, TokenType.PLUS)
                                for t in inner)
+
+
+def _is_cast_vector(toks: list[Tok], a: int) -> bool:
+    """Tokens a.. are `CAST('[<numbers>]', 'Array(Float32|Float64)')`: the wire form of the
+    session's query vectors (`sqlext.text.rewrite.cast_vector`), or the same written by hand."""
+    if a + 5 >= len(toks):
+        return False
+    t = toks[a:a + 6]
+    types = (TokenType.L_PAREN, TokenType.STRING, TokenType.COMMA, TokenType.STRING, TokenType.R_PAREN)
+    if any(x.type != y for x, y in zip(t[1:], types)):
+        return False
+    body = t[2].text.strip()
+    return (t[4].text.replace(" ", "") in ("Array(Float32)", "Array(Float64)") and body.startswith("[")
+            and body.endswith("]") and len(body) > 2 and _NUMBERS.fullmatch(body[1:-1]) is not None)
 
 
 def _distance_call(sql: str, toks: list[Tok], a: int, b: int, vectors: dict) -> tuple | None:

@@ -103,7 +103,7 @@ def test_unsplash_and_folder_ingestion_fill_search_text(photos, image_server, tm
     assert h.rows[0][0] == "trips/red_tram-lisbon.jpg"
     assert h.columns == ["photo_id", "score"] and h.types[1] == "Float32"
     assert [s for _, s in h.rows] == sorted((s for _, s in h.rows), reverse=True)
-    assert h.stats.embed_calls == 1 and "cosineDistance(photo_embed, [512 x Float32])" in h.stats.sent_sql
+    assert h.stats.embed_calls == 1 and "cosineDistance(photo_embed, CAST('[512 x Float32]', 'Array(Float64)'))" in h.stats.sent_sql
 
 
 def test_explain_shows_the_translated_sql(photos, capsys, tmp_path):
@@ -113,5 +113,5 @@ def test_explain_shows_the_translated_sql(photos, capsys, tmp_path):
                  "EMBED('a cat'), 'cat') AS score FROM photos ORDER BY score DESC LIMIT 4"])
     out = " ".join(capsys.readouterr().out.split())      # notes are wrapped to the terminal width
     assert code == 0, out
-    assert "ORDER BY __d LIMIT 12" in out and "[512 x Float32]" in out
+    assert "ORDER BY __d LIMIT 12" in out and "CAST('[512 x Float32]', 'Array(Float64)')" in out
     assert "-- translated: HybridSearch('fusion_type=RSF') on photos: RSF: 0.7 × min-max normalised BM25" in out

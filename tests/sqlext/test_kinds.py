@@ -2,8 +2,8 @@
 
 Each row of the table is checked four ways:
 - the kind read from the tokens (`sqlext.text.kinds.statement_kind`) and whether it returns rows;
-- the SQL `Session.prepare` sends (EMBED calls shown as `[512 x Float32]`; MyScale's distance()
-  translated, inside EXPLAIN too);
+- the SQL `Session.prepare` sends (EMBED calls in their wire form, shown as
+  `CAST('[512 x Float32]', 'Array(Float64)')`; MyScale's distance() translated, inside EXPLAIN too);
 - ClickHouse itself, the oracle: the statement as sent, run on chdb directly in TabSeparatedWithNames,
   prints at least its column names exactly when it returns rows;
 - through embedsql (`Session.execute`): columns for rows, nothing for a command, the server's
@@ -19,7 +19,7 @@ from tests.sqlext.chdb_oracle import run_on_chdb
 from sqlext.text.kinds import statement_kind
 from sqlext.text.tokens import tokenize
 
-V = "[512 x Float32]"
+V = "CAST('[512 x Float32]', 'Array(Float64)')"  # on ClickHouse (sqlext.text.rewrite.cast_vector)
 SETUP = [
     "CREATE TABLE photos (id UInt64, photo_id String, photo_embed Array(Float32), "
     "CONSTRAINT len CHECK length(photo_embed) = 512, "

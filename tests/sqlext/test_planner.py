@@ -25,6 +25,7 @@ from sqlext.db.planner import (
     filtered_ef_factor,
 )
 
+from sqlext.text.rewrite import cast_vector
 from tests.sqlext.planner_support import assert_answer, expected_rows, make_table, small_clip_like, vec
 
 N = 12_000
@@ -411,6 +412,49 @@ def test_an_all_exact_statement_skips_clickhouses_vector_search_planning(db, vs)
         assert r.stats.plan.kind == "yours" and key in r.stats.plan.reason
     finally:
         s.close()
+
+
+@pytest.mark.parametrize("form", ["order by", "with"])
+@pytest.mark.parametrize("sel", [0.01, 0.5])
+def test_a_vector_cast_from_a_string_is_planned_like_the_literal(session, vs, form, sel):
+    """`CAST('[…]', 'Array(Float64)')`, the form in which the session sends EMBED vectors to
+    ClickHouse, is a constant query vector to the planner (an exact plan under a 1 % filter, the
+    index under 50 %), in ORDER BY or named in WITH; the answer is numpy's, and the rows and
+    distances are those of the array literal."""
+    q = vs.queries[4]
+    cast = cast_vector(vec(q))
+    w = _where(vs, "uniform", sel)
+    if form == "order by":
+        sql = f"SELECT id, cosineDistance(vec, {{v}}) AS d FROM t_idx {w} ORDER BY d LIMIT 10"
+    else:
+        sql = f"WITH {{v}} AS q SELECT id, cosineDistance(vec, q) AS d FROM t_idx {w} ORDER BY d LIMIT 10"
+    r = session.query(sql.format(v=cast))
+    assert r.stats.plan.kind == ("exact" if sel == 0.01 else "index"), r.stats.plan.describe()
+    assert_answer(r.rows, vs, q, vs.mask("uniform", sel), 10, plan=r.stats.plan)
+    assert r.rows == session.query(sql.format(v=vec(q))).rows
+
+
+def test_the_cast_vector_uses_the_vector_index_as_the_literal_does(session, vs):
+    """ClickHouse's own plan (EXPLAIN indexes = 1) of a top-k with the vector in its wire form reads
+    the granules the HNSW index picks, as with the array literal."""
+    lit = vec(vs.queries[5])
+    plans = [_raw(session, f"EXPLAIN indexes = 1 SELECT id FROM t_g32 ORDER BY cosineDistance(vec, {v}) LIMIT 10")
+             for v in (lit, cast_vector(lit))]
+    lines = [[x[0].strip("│└├─ ") for x in p if "Granules" in x[0] or "Name: vi" in x[0]] for p in plans]
+    assert "Name: vi" in lines[0] and lines[0] == lines[1], lines
+    total = [x for x in lines[0] if x.startswith("Granules:")]
+    read = [x for x in lines[0] if x.startswith("Parts: 1 | Granules:")]
+    assert total and read and read[0] != "Parts: 1 | Granules: " + total[0].split("/")[-1], lines
+
+
+def test_find_topk_takes_a_cast_only_of_a_vector():
+    from sqlext.text.topk import find_topk
+
+    ok = "SELECT id FROM t ORDER BY cosineDistance(v, CAST('[0.5, -1e-05, 2.0]', 'Array(Float64)')) LIMIT 3"
+    assert [(t.table, t.column, t.k) for t in find_topk(ok)] == [("t", "v", 3)]
+    for bad in ("CAST('x', 'Array(Float64)')", "CAST('[0.5]', 'String')", "CAST('[]', 'Array(Float64)')",
+                "CAST('[[0.5]]', 'Array(Array(Float64))')"):
+        assert find_topk(ok.replace("CAST('[0.5, -1e-05, 2.0]', 'Array(Float64)')", bad)) == [], bad
 
 
 def test_explain_shows_the_plan_without_running_the_statement(session, vs):

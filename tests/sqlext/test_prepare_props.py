@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import sqlext
 from embed import EmbedQuery, Term
 from sqlext.errors import ServerError
-from sqlext.text.rewrite import format_vector
+from sqlext.text.rewrite import cast_vector, format_vector
 
 TEXTS = ["a cat", "a red bicycle", "rocket at night", "it''s a dog", "café"]
 
@@ -119,8 +119,10 @@ def _query(text):
 
 
 def literal(session, text):
-    """The literal EMBED('text') becomes: its cached vector, formatted."""
-    return format_vector(session.embedder.embed([_query(text)])[0])
+    """The text EMBED('text') becomes: its cached vector, formatted, in its wire form on ClickHouse
+    (cast_vector)."""
+    lit = format_vector(session.embedder.embed([_query(text)])[0])
+    return cast_vector(lit) if session.dialect == "clickhouse" else lit
 
 
 SETTINGS = settings(max_examples=150, deadline=None, database=None,

@@ -114,10 +114,10 @@ def test_embed_query_over_http(server, tiny_clip):
             assert r.rows[0][0] == name
             assert r.rows[0][1] == pytest.approx(0.0, abs=1e-5)
             assert r.stats.embed_calls == 1
-    # the server saw a Float32 literal, never EMBED
+    # the server saw the vector (in its wire form, a string cast to Array(Float64)), never EMBED
     sent = [e["query"] for e in server.log() if f"FROM {t}" in e["query"] and "cosineDistance" in e["query"]]
     assert len(sent) == 3
-    assert all("EMBED" not in q and q.count(",") >= 511 for q in sent)
+    assert all("EMBED" not in q and q.count(",") >= 511 and "CAST('[" in q for q in sent)
 
 
 def test_myscale_distance_translated_for_clickhouse_server(server, tiny_clip):
@@ -139,6 +139,17 @@ def test_dialect_detected_myscale(myscale_server):
         assert s.dialect == "myscale"
     probes = [e for e in myscale_server.log() if "MYSCALE_VERSION" in e["query"]]
     assert probes, "the dialect was not detected by asking the server"
+
+
+def test_myscale_gets_the_array_literal_itself(myscale_server, tiny_clip):
+    """The wire form of a vector (`CAST('[…]', 'Array(Float64)')`) is for ClickHouse, where it was
+    measured; MyScale's vector search gets the array literal, as its documentation writes it."""
+    sql = "SELECT EMBED('a cat') AS v"
+    with sqlext.connect(myscale_server.dsn(), password=PASSWORD, model=str(tiny_clip)) as s:
+        sent = s.prepare(sql).statements[0]
+        assert s.dialect == "myscale" and sent.startswith("SELECT [") and "CAST(" not in sent
+    with sqlext.connect(myscale_server.dsn(), password=PASSWORD, model=str(tiny_clip), dialect="clickhouse") as s:
+        assert s.prepare(sql).statements[0].startswith("SELECT CAST('[")
 
 
 def test_dialect_override_skips_detection(myscale_server):

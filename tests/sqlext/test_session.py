@@ -71,18 +71,39 @@ def test_rewrite_shows_the_exact_sql_sent(session):
     head, tail = sql.split("EMBED('a red cup of coffee')")
     assert out.startswith(head) and out.endswith(tail)
     literal = out[len(head):len(out) - len(tail)]
-    vec = np.array([float(x) for x in literal.strip("[]").split(",")], dtype=np.float32)
+    # sent to ClickHouse in its wire form: the array literal in a string, cast to Array(Float64)
+    assert literal.startswith("CAST('[") and literal.endswith("]', 'Array(Float64)')")
+    vec = np.array([float(x) for x in literal[6:-20].strip("[]").split(",")], dtype=np.float32)
     assert vec.shape == (512,) and abs(np.linalg.norm(vec) - 1) < 1e-5
     # statements without EMBED are sent byte for byte
     plain = "SELECT  id\n FROM photos   WHERE photo_description = 'EMBED(''x'')'"
     assert session.rewrite(plain) == plain
 
 
+def test_embed_is_sent_in_its_wire_form_with_the_array_literals_answer(session):
+    """On ClickHouse an EMBED vector travels as `CAST('[…]', 'Array(Float64)')` (parsed faster than
+    an array literal): chdb, run directly with the array literal instead, gives the same rows,
+    distances and types, and the column is still named after the EMBED call written."""
+    from benchmarks.floor import raw_client
+    from sqlext.text.rewrite import format_vector
+
+    call = "EMBED('a red cup of coffee')"
+    sql = f"SELECT id, cosineDistance(photo_embed, {call}), photo_id FROM photos ORDER BY 2, id LIMIT 4"
+    r = session.query(sql)
+    assert "CAST('[512 x Float32]', 'Array(Float64)')" in r.stats.sent_sql
+    assert r.columns == ["id", f"cosineDistance(photo_embed, {call})", "photo_id"]
+    vector = session.embedder.embed([EmbedQuery((Term("auto", "a red cup of coffee"),))])[0]
+    with raw_client(session) as c:
+        want = c.query(sql.replace(call, format_vector(vector)))
+    assert r.rows == want.result_rows and len(r.rows) == 4
+    assert r.types == [t.name for t in want.column_types] and r.types[1] == "Float64"
+
+
 def test_explain_has_timings_and_cache(session):
     sql = "SELECT id FROM photos ORDER BY cosineDistance(photo_embed, EMBED('a never seen text')) LIMIT 1"
     p1 = session.explain(sql)
     assert p1.stats.cache_misses == 1 and p1.stats.cache_hits == 0
-    assert "[512 x Float32]" in p1.stats.sent_sql
+    assert "CAST('[512 x Float32]', 'Array(Float64)')" in p1.stats.sent_sql
     p2 = session.explain(sql)
     assert p2.stats.cache_hits == 1 and p2.stats.cache_misses == 0
 

@@ -1,6 +1,7 @@
 """The one lexer (sqlext.text.tokens): ClickHouse's lexical rules on sqlglot's tokenizer."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from sqlglot.tokens import TokenType
 
@@ -91,6 +92,25 @@ def test_splice_lexes_only_the_new_text_and_keeps_origins():
     # kept tokens keep where they came from; inserted ones stand where they were inserted
     assert {x.text: x.origin for x in out}["FROM"] == sql.index("FROM")
     assert out[6].origin == sql.index("EMBED") and out[1].origin == sql.index("distance")
+
+
+def test_the_wire_form_of_a_vector_gets_the_tokens_the_lexer_would_give():
+    """vector_tokens of `CAST('[…]', 'Array(Float64)')` (how the session sends a vector to
+    ClickHouse) are the lexer's own tokens, without lexing the digits; spliced, depths follow."""
+    from sqlext.text.rewrite import cast_vector, elided_vector, format_vector
+
+    lit = cast_vector(format_vector(np.array([0.5, -0.25, 1e-05, 3.0], dtype=np.float32)))
+    assert lit == "CAST('[0.5, -0.25, 9.99999975e-06, 3.0]', 'Array(Float64)')"
+    want = [(x.type, x.text, x.start, x.end) for x in tokenize(lit)]
+    assert [(x.type, x.text, x.start, x.end) for x in vector_tokens(lit)] == want
+    assert elided_vector(lit) == "CAST('[4 x Float32]', 'Array(Float64)')"
+    sql = "SELECT cosineDistance(v, EMBED('a cat')) AS d FROM t"
+    t = tokenize(sql)
+    embed = next(i for i, x in enumerate(t) if x.text == "EMBED")
+    out = t.splice([(t[embed].start, t[match_close(t.tokens, embed + 1)].end, lit, vector_tokens(lit))])
+    again = tokenize(out.text)
+    assert [(x.type, x.text, x.start, x.end, x.depth) for x in out] == \
+        [(x.type, x.text, x.start, x.end, x.depth) for x in again]
 
 
 def test_splice_refuses_an_edit_that_cuts_a_token():

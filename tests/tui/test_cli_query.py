@@ -74,7 +74,7 @@ def test_explain_shows_rewritten_hybrid_query_and_runs_nothing(photos_db):
     assert p.returncode == 0, p.stderr
     out = p.stdout
     # no vector index on the column: MyScale's default metric (L2) decides the function
-    assert "L2Distance(photo_embed, [512 x Float32]) AS dist" in out
+    assert "L2Distance(photo_embed, CAST('[512 x Float32]', 'Array(Float64)')) AS dist" in out
     assert "-- translated:" in out and "-- embedding: 1 EMBED call(s)" in out
     assert "not run" in out
 
@@ -89,7 +89,7 @@ def test_explain_shows_the_vector_plan_and_why(photos_db):
     p = run("query", sql, "--dsn", dsn, "--model", model, "--explain")
     assert p.returncode == 0, p.stderr
     out = p.stdout
-    assert "cosineDistance(photo_embed, [512 x Float32]) AS dist" in out  # the index's metric
+    assert "cosineDistance(photo_embed, CAST('[512 x Float32]', 'Array(Float64)')) AS dist" in out  # the index's metric
     assert ("-- vector plan: photos.photo_embed top 2: exact scan (vector index vi not used) — "
             "the filter keeps 2 of 3 rows") in out
     assert "not run (--explain); the planner's row count ran" in out
@@ -167,7 +167,7 @@ def test_explain_of_an_embed_query(photos_db):
     assert p.returncode == 0, p.stderr
     assert "ReadFromMergeTree" in p.stdout
     e = run("query", sql, "--dsn", dsn, "--model", model, "--explain")
-    assert "-- embedding: 1 EMBED call(s)" in e.stdout and "L2Distance(photo_embed, [512 x Float32])" in e.stdout
+    assert "-- embedding: 1 EMBED call(s)" in e.stdout and "L2Distance(photo_embed, CAST('[512 x Float32]', 'Array(Float64)'))" in e.stdout
     assert "-- statement: explain of select, returns rows" in e.stdout
 
 
