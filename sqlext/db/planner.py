@@ -29,8 +29,8 @@ The planner knows the statement, the table and its index, so for each top-k sear
 Settings the user gives win: a key set in the statement (`SETTINGS …`, at any level), through
 `SET` earlier in the session, or passed to `Session.query(settings=…)` is never overridden. When
 the user sets one of the plan's own switches (`PLAN_KEYS`: the filter strategy, the fetch
-multiplier, `use_skip_indexes`, `ignore_data_skipping_indices`, `force_data_skipping_indices`,
-`query_plan_try_use_vector_search`),
+multiplier, `use_skip_indexes`, `ignore_data_skipping_indices`, `force_data_skipping_indices`, or
+`query_plan_try_use_vector_search = 0`),
 the statement runs as written and is not checked: the user chose the plan. A user's
 `hnsw_candidate_list_size_for_search` is kept, and the plan and its check still apply.
 
@@ -99,7 +99,7 @@ LIST_MARGIN = 1.5
 PLAN_KEYS = frozenset({
     "vector_search_filter_strategy", "vector_search_index_fetch_multiplier",
     "vector_search_postfilter_multiplier", "use_skip_indexes", "ignore_data_skipping_indices",
-    "force_data_skipping_indices", "query_plan_try_use_vector_search",
+    "force_data_skipping_indices",
 })
 EF_KEY = "hnsw_candidate_list_size_for_search"
 #: ClickHouse uses a vector index only while LIMIT x fetch multiplier stays within this setting
@@ -127,8 +127,11 @@ EMBEDDED_EXACT_SETTINGS = {"local_filesystem_read_method": "mmap", "min_bytes_to
 #: ignores through `ignore_data_skipping_indices`, and cost about 7-10 ms a statement: exact
 #: top-10 over 200k CLIP-like rows stored as the built-in table is took 8.5 ms instead of 16.2 ms
 #: under a 0.1 % filter and 37 ms instead of 47 ms under 1 %, on chdb 26.9 (mmap reads for both;
-#: benchmarks/RESULTS.md). The answer is the same sort of the same rows.
-NO_VECTOR_SEARCH = {"query_plan_try_use_vector_search": 0}
+#: benchmarks/RESULTS.md). The answer is the same sort of the same rows. The setting holds for the
+#: whole statement, so it is sent only when the planned search is the statement's one vector
+#: search (`sqlext.text.topk.only_search`): another, unrecognized, would lose its index.
+NO_SEARCH_KEY = "query_plan_try_use_vector_search"
+NO_VECTOR_SEARCH = {NO_SEARCH_KEY: 0}
 
 
 @dataclass
@@ -301,16 +304,22 @@ class Planner:
         self._counts[sql] = (now, n)
         return n, False
 
-    def plan(self, statement: str, topks, *, fill: Callable[[str], str], user: dict, dialect: str) -> VectorPlan:
+    def plan(self, statement: str, topks, *, fill: Callable[[str], str], user: dict, dialect: str,
+             sole: bool | None = None) -> VectorPlan:
         """The plan for `statement` (as recognized: vectors may still be placeholders, which
         `fill` turns into what is sent) whose top-k searches are `topks` (sqlext.text.topk.TopK).
         `user`: every setting the user gave (statement SETTINGS, SET, call settings), lower-case
-        keys. Runs count() queries, and check queries for nested searches, through `run`."""
+        keys. `sole`: whether `topks` is the statement's only vector search
+        (`sqlext.text.topk.only_search`; None: worked out from `statement`): only then does an
+        exact plan send `no_index_settings`, which hold for the whole statement. Runs count()
+        queries, and check queries for nested searches, through `run`."""
         from ..errors import EmbedSQLError
 
         if dialect != "clickhouse":
             return VectorPlan("none", "MyScale filters inside its vector index search: no planning needed")
         pinned = sorted(k for k in user if k in PLAN_KEYS)
+        if str(user.get(NO_SEARCH_KEY, "1")).strip("'\" ").lower() in ("0", "false"):
+            pinned.append(NO_SEARCH_KEY)  # no index is used at all: the user chose exact scans
         if pinned:
             return VectorPlan("yours", "you set " + ", ".join(f"{k} = {user[k]}" for k in pinned)
                               + ": sent as written, its row count not checked")
@@ -335,13 +344,17 @@ class Planner:
         for t, sp in searches:
             if sp.indexes:
                 self._choose(t, sp, fill)
-        plan = self._settings(searches, user)
+        if sole is None:
+            from ..text.topk import only_search
+
+            sole = only_search(statement, topks)
+        plan = self._settings(searches, user, sole)
         # nested searches on the index: check their row count before the statement runs
         for t, sp in searches:
             if sp.choice == "index" and not (sp.outermost and len(searches) == 1):
                 self._check_nested(statement, t, sp, fill, plan)
         if any(sp.check.endswith("exact scan") for _, sp in searches):
-            plan = self._settings(searches, user)
+            plan = self._settings(searches, user, sole)
         plan.estimate_ms = (time.perf_counter() - t0) * 1000
         return plan
 
@@ -454,7 +467,7 @@ class Planner:
         return " ".join(p for p in parts if p)
 
     # -- settings -----------------------------------------------------------------------------
-    def _settings(self, searches, user: dict) -> VectorPlan:
+    def _settings(self, searches, user: dict, sole: bool) -> VectorPlan:
         plans = [sp for _, sp in searches]
         # an index one exact search must not use cannot serve another search either
         exact_idx = {i for sp in plans if sp.choice == "exact" for i in sp.indexes}
@@ -487,7 +500,7 @@ class Planner:
                 if LIMIT_KEY not in user and wanted > CLICKHOUSE_MAX_LIMIT:
                     settings[LIMIT_KEY] = wanted
         read = {k: v for k, v in self.config.exact_settings.items() if k not in user}
-        no_index = {k: v for k, v in self.config.no_index_settings.items() if k not in user}
+        no_index = {k: v for k, v in self.config.no_index_settings.items() if k not in user} if sole else {}
         if exact_idx:
             settings["ignore_data_skipping_indices"] = ",".join(exact_idx)
             settings.update(read)

@@ -312,7 +312,8 @@ class Session:
             vectors = [by_query[c.query] for c in calls]
             self._check_dims(refs, calls, vectors)
             literal_of = {q: self._literal(q, by_query[q]) for q in queries}
-            literals = [literal_of[c.query] for c in calls]
+            literals = [rw.plain_vector(literal_of[c.query]) if rw.takes_literals_only(tokens, c)
+                        else literal_of[c.query] for c in calls]
             tokens = rw.splice_tokens(tokens, calls, literals)
         tr = dialects.translate(tokens, target=self.dialect, catalog=self.catalog)
         sent_tokens = list(tr.tokens)
@@ -599,9 +600,13 @@ class Session:
         if not self._planner_available():
             return VectorPlan("none", "this server lacks the vector search settings the planner uses "
                                       "(ClickHouse 25.8 or later has them)")
+        from ..text.topk import only_search
+
         rec = prepared.recognized[i]
+        toks = prepared.tokens[i] if i < len(prepared.tokens) and prepared.tokens[i].text == rec else None
         return self.planner.plan(rec, prepared.searches[i], fill=prepared.fill,
-                                 user=self._given_settings(rec, settings), dialect=self.dialect)
+                                 user=self._given_settings(rec, settings), dialect=self.dialect,
+                                 sole=None if toks is None else only_search(toks, prepared.searches[i]))
 
     def _our_settings(self, prepared: Prepared, i: int, st: str, plan, settings: dict | None, *,
                       checked: bool = True) -> dict:

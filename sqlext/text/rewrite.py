@@ -67,8 +67,16 @@ except ImportError:  # embed/__init__ may not re-export them yet
     from embed.types import EmbedQuery, Term
 
 __all__ = ["EmbedCall", "find_embeds", "has_embed_word", "splice", "splice_text", "splice_tokens", "format_vector",
-           "cast_vector", "elided_vector", "rewrite",
+           "cast_vector", "plain_vector", "takes_literals_only", "elided_vector", "rewrite",
            "DISTANCE_FUNCTIONS"]
+
+# Words that open a clause: the nearest before an EMBED call says where it stands
+# (takes_literals_only).
+_CLAUSE_WORDS = frozenset({
+    TokenType.SET, TokenType.SETTINGS, TokenType.SELECT, TokenType.FROM, TokenType.WHERE, TokenType.PREWHERE,
+    TokenType.GROUP_BY, TokenType.HAVING, TokenType.ORDER_BY, TokenType.LIMIT, TokenType.VALUES, TokenType.WITH,
+    TokenType.SEMICOLON, TokenType.FORMAT, TokenType.UPDATE, TokenType.INSERT, TokenType.ALTER,
+})
 
 # The cheap pre-check: the word "embed" standing alone (not photo_embed, not embedding).
 _EMBED_WORD = re.compile(r"(?<![\w$])embed(?![\w$])", re.IGNORECASE)
@@ -381,6 +389,29 @@ def cast_vector(literal: str) -> str:
     whose vector search is not measured with it. `literal` must be `format_vector`'s (digits,
     signs, points, exponents: nothing to escape in a string)."""
     return CAST_HEAD + literal + CAST_TAIL
+
+
+def plain_vector(literal: str) -> str:
+    """The array literal inside a `cast_vector` form (any other text as it is)."""
+    if literal.startswith(CAST_HEAD) and literal.endswith(CAST_TAIL):
+        return literal[len(CAST_HEAD):-len(CAST_TAIL)]
+    return literal
+
+
+def takes_literals_only(tokens: Tokens, call: EmbedCall) -> bool:
+    """Whether EMBED `call` (found in `tokens`) is a value of a `SET` statement or of a `SETTINGS`
+    clause (`SET param_q = EMBED('…')`): those take literals, not expressions, so it is sent as
+    the array literal itself rather than its `cast_vector` form. Decided by the nearest clause
+    word before the call at its bracket depth; an `UPDATE … SET` takes either form."""
+    toks = tokens.tokens
+    k = next((j for j, t in enumerate(toks) if t.start >= call.start), len(toks))
+    depth = toks[k].depth if k < len(toks) else 0
+    for t in reversed(toks[:k]):
+        if t.depth < depth:
+            return False
+        if t.depth == depth and t.type in _CLAUSE_WORDS:
+            return t.type in (TokenType.SET, TokenType.SETTINGS)
+    return False
 
 
 def elided_vector(literal: str) -> str:

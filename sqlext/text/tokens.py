@@ -46,7 +46,7 @@ from sqlglot.tokens import TokenType
 
 from sqlext.errors import SQLSyntaxError
 
-__all__ = ["Token", "Tokens", "TokenType", "tokenize", "scan", "Scan", "vector_tokens", "match_close",
+__all__ = ["Token", "Tokens", "TokenType", "tokenize", "scan", "Scan", "vector_tokens", "is_cast_vector", "match_close",
            "split_args", "read_name", "is_name", "position", "OPEN", "CLOSE"]
 
 OPEN = {TokenType.L_PAREN: TokenType.R_PAREN, TokenType.L_BRACKET: TokenType.R_BRACKET,
@@ -303,6 +303,22 @@ def vector_tokens(literal: str, start: int = 0) -> list[Token]:
     return [Token(TokenType.L_BRACKET, "[", start, start + 1),
             Token(TokenType.NUMBER, literal[1:-1], start + 1, start + n - 1, 1),
             Token(TokenType.R_BRACKET, "]", start + n - 1, start + n)]
+
+
+_VECTOR_BODY = re.compile(r"\[[-+0-9.eE,\s]+\]")  # a vector's text inside a string (is_cast_vector)
+
+
+def is_cast_vector(toks: Sequence[Token], a: int) -> bool:
+    """Tokens a..a+5 are `CAST('[<numbers>]', 'Array(Float32|Float64)')`: the wire form of the
+    session's query vectors (`vector_tokens`, `sqlext.text.rewrite.cast_vector`), or the same
+    written by hand. A constant vector, like an array literal."""
+    if a + 5 >= len(toks) or toks[a].text.upper() != "CAST":
+        return False
+    t = toks[a:a + 6]
+    types = (TokenType.L_PAREN, TokenType.STRING, TokenType.COMMA, TokenType.STRING, TokenType.R_PAREN)
+    return (all(x.type == y for x, y in zip(t[1:], types))
+            and t[4].text.replace(" ", "") in ("Array(Float32)", "Array(Float64)")
+            and _VECTOR_BODY.fullmatch(t[2].text.strip()) is not None)
 
 
 def _with_depths(tokens: list[Token]) -> list[Token]:

@@ -26,12 +26,11 @@ without changing its callers. Offsets are character offsets into `sql`.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from sqlext.errors import SQLSyntaxError
 from sqlext.text.tokens import Token as Tok
-from sqlext.text.tokens import Tokens, TokenType, is_name, match_close, read_name, split_args
+from sqlext.text.tokens import Tokens, TokenType, is_cast_vector, is_name, match_close, read_name, split_args
 from sqlext.text.tokens import tokenize as _lex
 
 
@@ -43,7 +42,7 @@ def tokens_or_none(sql: str) -> list[Tok] | None:
     except SQLSyntaxError:
         return None
 
-__all__ = ["TopK", "find_topk", "statement_settings", "parse_set", "DISTANCE_METRIC"]
+__all__ = ["TopK", "find_topk", "only_search", "statement_settings", "parse_set", "DISTANCE_METRIC"]
 
 #: ClickHouse distance functions a vector_similarity index serves, and the index metric each needs.
 DISTANCE_METRIC = {"cosinedistance": "Cosine", "l2distance": "L2"}
@@ -51,7 +50,6 @@ DISTANCE_METRIC = {"cosinedistance": "Cosine", "l2distance": "L2"}
 _CLAUSES = {TokenType.FROM, TokenType.PREWHERE, TokenType.WHERE, TokenType.GROUP_BY, TokenType.HAVING,
             TokenType.ORDER_BY, TokenType.LIMIT, TokenType.SETTINGS, TokenType.FORMAT, TokenType.WINDOW,
             TokenType.QUALIFY, TokenType.OFFSET, TokenType.INTO}
-_NUMBERS = re.compile(r"[-+0-9.eE,\s]+")  # the body of a vector in a string (`_is_cast_vector`)
 _SET_OPS = {TokenType.UNION, TokenType.EXCEPT, TokenType.INTERSECT}
 _JOINISH = {TokenType.JOIN, TokenType.ARRAY, TokenType.COMMA, TokenType.L_PAREN, TokenType.LEFT,
             TokenType.RIGHT, TokenType.INNER, TokenType.FULL, TokenType.CROSS, TokenType.OUTER,
@@ -141,7 +139,7 @@ def _with_vectors(sql: str, toks: list[Tok]) -> dict[str, str]:
     for k, t in enumerate(toks):
         if k and toks[k - 1].type not in (TokenType.WITH, TokenType.COMMA):
             continue
-        if t.up == "CAST" and _is_cast_vector(toks, k):
+        if t.up == "CAST" and is_cast_vector(toks, k):
             if k + 7 < len(toks) and toks[k + 6].type == TokenType.ALIAS:
                 out[toks[k + 7].text] = _src(sql, toks, k, k + 6)
             continue
@@ -157,7 +155,7 @@ def _with_vectors(sql: str, toks: list[Tok]) -> dict[str, str]:
 
 
 def _is_vector_literal(toks: list[Tok], a: int, b: int) -> bool:
-    if b - a == 6 and toks[a].up == "CAST" and _is_cast_vector(toks, a):
+    if b - a == 6 and toks[a].up == "CAST" and is_cast_vector(toks, a):
         return True
     if b - a < 2 or toks[a].type != TokenType.L_BRACKET or match_close(toks, a) != b - 1:
         return False
@@ -166,20 +164,6 @@ def _is_vector_literal(toks: list[Tok], a: int, b: int) -> bool:
         return True
     return bool(inner) and all(t.type in (TokenType.NUMBER, TokenType.COMMA, TokenType.DASH, TokenType.PLUS)
                                for t in inner)
-
-
-def _is_cast_vector(toks: list[Tok], a: int) -> bool:
-    """Tokens a.. are `CAST('[<numbers>]', 'Array(Float32|Float64)')`: the wire form of the
-    session's query vectors (`sqlext.text.rewrite.cast_vector`), or the same written by hand."""
-    if a + 5 >= len(toks):
-        return False
-    t = toks[a:a + 6]
-    types = (TokenType.L_PAREN, TokenType.STRING, TokenType.COMMA, TokenType.STRING, TokenType.R_PAREN)
-    if any(x.type != y for x, y in zip(t[1:], types)):
-        return False
-    body = t[2].text.strip()
-    return (t[4].text.replace(" ", "") in ("Array(Float32)", "Array(Float64)") and body.startswith("[")
-            and body.endswith("]") and len(body) > 2 and _NUMBERS.fullmatch(body[1:-1]) is not None)
 
 
 def _distance_call(sql: str, toks: list[Tok], a: int, b: int, vectors: dict) -> tuple | None:
@@ -253,6 +237,24 @@ def parse_set(sql: str) -> dict[str, str] | None:
     body = [t for t in toks if t.type != TokenType.SEMICOLON]
     out = _settings_at(sql, body, 0)
     return out or None
+
+
+def only_search(sql: "str | Tokens", topks: list[TopK]) -> bool:
+    """Whether `topks` (find_topk of `sql`, the statement's text or tokens) is the statement's one
+    vector search: a single search, outermost, and every distance function call in the statement
+    (a function named `…distance` or `dotProduct`) at the outermost query's own level (bracket
+    depth 0), so no other search hides in a subquery, a CTE, a UNION branch or a function's
+    arguments. Settings that hold for the whole statement may then be chosen for that search
+    alone (the planner's `NO_VECTOR_SEARCH`)."""
+    if len(topks) != 1 or not topks[0].outermost:
+        return False
+    toks = sql.tokens if isinstance(sql, Tokens) else tokens_or_none(sql)
+    if not toks:
+        return False
+    for k, t in enumerate(toks[:-1]):
+        if t.depth and toks[k + 1].type == TokenType.L_PAREN and (t.low.endswith("distance") or t.low == "dotproduct"):
+            return False
+    return True
 
 
 def find_topk(sql: "str | Tokens") -> list[TopK]:

@@ -17,6 +17,8 @@ P4 bridge locality: for a translated statement, every non-construct segment appe
    distance('ef_s=N') is taken out; the constructs themselves are the only text that changed.
 P5 bridge idempotence: translating a MyScale->ClickHouse output again changes nothing.
 P6 lint never raises.
+P7 wire form: the statement spliced with `cast_vector` forms (how the session sends EMBED vectors
+   to ClickHouse) translates for ClickHouse exactly as with the literals, each still wrapped.
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ import numpy as np
 from sqlext.errors import EmbedSQLError
 from sqlext.text.ddl import IndexInfo, StaticCatalog
 from sqlext.text.dialects import lint, translate
-from sqlext.text.rewrite import find_embeds, format_vector, splice
+from sqlext.text.rewrite import cast_vector, find_embeds, format_vector, splice, splice_text
 
 from tests.hardening.hardening_sqlgen import Case, generate
 
@@ -97,6 +99,7 @@ def check_case(case: Case) -> tuple[list[str], dict]:
     # ---------------------------------------------------------------- rewrite
     sent = sql
     seg_texts = case.segment_texts()
+    vecs: list = []  # the vectors spliced, one per call
     try:
         calls = find_embeds(sql)
     except EmbedSQLError:
@@ -175,6 +178,20 @@ def check_case(case: Case) -> tuple[list[str], dict]:
             continue
         if tr.changed:
             counts[f"translated_{target}"] = 1
+        if target == "clickhouse" and vecs:
+            # the session sends EMBED vectors to ClickHouse in their wire form (cast_vector):
+            # that text translates as the literal does, the literal staying wrapped
+            lits = [format_vector(v) for v in vecs]
+            try:
+                wired = translate(splice_text(sql, calls, [cast_vector(x) for x in lits]), target=target,
+                                  catalog=CATALOGS[target])
+                want = tr.sql
+                for x in dict.fromkeys(lits):
+                    want = [st.replace(x, cast_vector(x)) for st in want]
+                if wired.sql != want:
+                    fails.append("P7 the wire form of a vector translates otherwise than its literal")
+            except Exception as e:  # noqa: BLE001
+                fails.append(f"P7 translate(clickhouse) of the wire form raised {type(e).__name__}: {e}")
         if not has_free or (case.junk and not tr.changed):
             if (not has_free and not case.junk) or case.junk:
                 if tr.changed and not case.junk:

@@ -408,10 +408,39 @@ def test_an_all_exact_statement_skips_clickhouses_vector_search_planning(db, vs)
         r = s.query(sql.replace(vs.where("uniform", 0.01), vs.where("uniform", 0.5)))
         assert r.stats.plan.kind == "index" and key not in r.stats.plan.settings
         assert {x[2] for x in r.rows} == {1} and r.stats.plan.fallback[key] == 0
+        # the user's own value is kept; 1 (ClickHouse's default) still gets a plan and its check,
+        # 0 uses no index at all: the user chose exact scans, sent as written
         r = s.query(sql + f" SETTINGS {key} = 1")
+        assert r.stats.plan.kind == "exact" and key not in r.stats.plan.settings and {x[2] for x in r.rows} == {1}
+        assert_answer([x[:2] for x in r.rows], vs, q, vs.mask("uniform", 0.01), 10, plan=r.stats.plan)
+        r = s.query(sql.replace(vs.where("uniform", 0.01), vs.where("uniform", 0.5)) + f" SETTINGS {key} = 0")
         assert r.stats.plan.kind == "yours" and key in r.stats.plan.reason
+        assert_answer([x[:2] for x in r.rows], vs, q, vs.mask("uniform", 0.5), 10)
+        # another vector search in the statement, one the planner does not recognize (a query
+        # parameter as its vector), keeps its index: the setting holds for the whole statement
+        both = (f"SELECT id FROM t_g32 WHERE {vs.where('uniform', 0.01)} ORDER BY cosineDistance(vec, {vec(q)}) "
+                f"LIMIT 3 UNION ALL SELECT id FROM t_g32 ORDER BY cosineDistance(vec, {{p:Array(Float32)}}) LIMIT 3")
+        r = s.query(both, params={"p": [float(x) for x in q]})
+        assert r.stats.plan.kind == "exact" and key not in r.stats.plan.settings and len(r.rows) == 6
     finally:
         s.close()
+
+
+@pytest.mark.parametrize("sql, sole", [
+    ("SELECT id, cosineDistance(v, [1.0, 2.0]) AS d FROM t WHERE c = 1 ORDER BY d LIMIT 3", True),
+    ("SELECT id, cosineDistance(v, [1.0, 2.0]) AS a FROM t ORDER BY cosineDistance(v, [1.0, 2.0]) LIMIT 3", True),
+    ("WITH [1.0, 2.0] AS q SELECT id FROM t ORDER BY cosineDistance(v, q) LIMIT 3", True),
+    ("SELECT id FROM t ORDER BY cosineDistance(v, [1.0, 2.0]) LIMIT 3 UNION ALL "
+     "SELECT id FROM t ORDER BY L2Distance(v, {p:Array(Float32)}) LIMIT 3", False),
+    ("SELECT id FROM t WHERE id IN (SELECT id FROM u ORDER BY L2Distance(w, {p:Array(Float32)}) LIMIT 9) "
+     "ORDER BY cosineDistance(v, [1.0, 2.0]) LIMIT 3", False),
+    ("SELECT id, round(L2Distance(w, [1.0, 2.0]), 2) FROM t ORDER BY cosineDistance(v, [1.0, 2.0]) LIMIT 3", False),
+    ("SELECT * FROM (SELECT id FROM t ORDER BY cosineDistance(v, [1.0, 2.0]) LIMIT 3)", False),
+])
+def test_only_search_says_when_the_planned_search_is_the_statements_one(sql, sole):
+    from sqlext.text.topk import find_topk, only_search
+
+    assert find_topk(sql) and only_search(sql, find_topk(sql)) is sole
 
 
 @pytest.mark.parametrize("form", ["order by", "with"])

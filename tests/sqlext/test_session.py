@@ -99,6 +99,24 @@ def test_embed_is_sent_in_its_wire_form_with_the_array_literals_answer(session):
     assert r.types == [t.name for t in want.column_types] and r.types[1] == "Float64"
 
 
+def test_embed_in_batch_distance_and_in_set_after_the_wire_form(session):
+    """Where the wire form cannot go or was not expected, EMBED still works: in MyScale's
+    batch_distance list (translated for ClickHouse, same rows as with the array literals) and as a
+    `SET param_… = EMBED(…)` value (SET takes literals only: the array literal is sent there)."""
+    from sqlext.text.rewrite import format_vector
+
+    texts = ["a tabby cat", "a red cup of coffee"]
+    vectors = session.embedder.embed([EmbedQuery((Term("auto", t),)) for t in texts])
+    sql = "SELECT id, batch_distance(photo_embed, [{a}, {b}]) AS d FROM photos ORDER BY id, d.1 LIMIT 6"
+    r = session.query(sql.format(a=f"EMBED('{texts[0]}')", b=f"EMBED('{texts[1]}')"))
+    want = session.query(sql.format(a=format_vector(vectors[0]), b=format_vector(vectors[1])))
+    assert r.rows == want.rows and len(r.rows) == 6
+    assert session.execute("SET param_q = EMBED('a red cup of coffee')").stats.sent_sql == \
+        "SET param_q = [512 x Float32]"
+    r = session.query("SELECT {q:Array(Float32)} AS q")
+    assert np.array_equal(np.array(r.rows[0][0], dtype=np.float32), vectors[1])
+
+
 def test_explain_has_timings_and_cache(session):
     sql = "SELECT id FROM photos ORDER BY cosineDistance(photo_embed, EMBED('a never seen text')) LIMIT 1"
     p1 = session.explain(sql)

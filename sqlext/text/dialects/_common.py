@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlext.errors import TranslationError
 from sqlext.text.kinds import TableRef, table_refs  # noqa: F401  (re-exported)
 from sqlext.text.tokens import (  # noqa: F401  (re-exported for the translators)
-    Token, Tokens, TokenType, is_name, match_close, position, read_name, split_args, tokenize,
+    Token, Tokens, TokenType, is_cast_vector, is_name, match_close, position, read_name, split_args, tokenize,
 )
 
 Tok = Token

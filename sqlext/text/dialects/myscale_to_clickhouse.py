@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from sqlext.text.ddl import IndexInfo, normalize_metric, parse_index_params
 from sqlext.text.dialects import fulltext
 from sqlext.text.dialects._common import (
-    Tok, Tokens, TokenType, apply_edits, error, is_name, match_close, parametric_call, read_name, resolve_column,
+    Tok, Tokens, TokenType, apply_edits, error, is_cast_vector, is_name, match_close, parametric_call, read_name, resolve_column,
     settings_edits, split_args, table_refs, tokenize,
 )
 from sqlext.errors import TranslationError
@@ -232,8 +232,9 @@ def _distance(ctx: _Ctx, i: int) -> int:
     # batch_distance: the query list must be an array of vectors
     if toks[a1].type == TokenType.L_BRACKET:
         first_inner = a1 + 1
+        # a vector: an array literal, or the session's wire form of an EMBED vector (CAST('[…]', …))
         if first_inner < b1 and toks[first_inner].type != TokenType.L_BRACKET and \
-                toks[first_inner].type != TokenType.R_BRACKET:
+                toks[first_inner].type != TokenType.R_BRACKET and not is_cast_vector(toks, first_inner):
             raise error(text, toks[a1], f"batch_distance on {where}: only a list of Float32 "
                                         f"vectors ([[…], […]]) can be translated for ClickHouse",
                         hint="binary vectors (unbin/char/unhex) have no ClickHouse vector search")
