@@ -165,7 +165,8 @@ class PlannerConfig:
     - exact_settings: sent with an exact plan and its fallback, each key unless the user set it
       (the session passes `EMBEDDED_EXACT_SETTINGS` on the embedded engine; none on servers);
     - no_index_settings: sent, unless the user set them, when no search in the statement uses a
-      vector index (a statement whose plans are all exact, and every exact fallback); the session
+      vector index (a statement whose plans are all exact, and every exact fallback) and the
+      planned searches are the statement's only ones (`Planner.plan`'s `sole`); the session
       passes `NO_VECTOR_SEARCH` where the engine has that setting."""
 
     index_fixed: float = 5000.0

@@ -385,9 +385,9 @@ def cast_vector(literal: str) -> str:
     literal; the string is read by the type's text parser instead. On chdb 26.9, with a 512-d
     query vector as the array literal, top-10 searches through `Session.query` took 1.11-1.27x as
     long over 25k CLIP-like rows and 1.03-1.14x over 200k (benchmarks/bench_plan_settings.py,
-    benchmarks/RESULTS.md). Not for MyScale,
-    whose vector search is not measured with it. `literal` must be `format_vector`'s (digits,
-    signs, points, exponents: nothing to escape in a string)."""
+    benchmarks/RESULTS.md). Not for MyScale, whose vector search is not measured with it, nor for
+    a `SET` or `SETTINGS` value (`takes_literals_only`). `literal` must be `format_vector`'s
+    (digits, signs, points, exponents: nothing to escape in a string)."""
     return CAST_HEAD + literal + CAST_TAIL
 
 

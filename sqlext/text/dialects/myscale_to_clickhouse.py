@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from sqlext.text.ddl import IndexInfo, normalize_metric, parse_index_params
 from sqlext.text.dialects import fulltext
 from sqlext.text.dialects._common import (
-    Tok, Tokens, TokenType, apply_edits, error, is_cast_vector, is_name, match_close, parametric_call, read_name, resolve_column,
-    settings_edits, split_args, table_refs, tokenize,
+    Tok, Tokens, TokenType, apply_edits, error, is_cast_vector, is_name, match_close, parametric_call, read_name,
+    resolve_column, settings_edits, split_args, table_refs, tokenize,
 )
 from sqlext.errors import TranslationError
 
