@@ -67,6 +67,12 @@ _TRAILING_FORMAT = re.compile(rb"\bFORMAT\s+(\w+)\s*;?\s*\Z", re.I)
 _INSERT_WITH_DATA = re.compile(rb"\A\s*INSERT\s+INTO\s+(.*?)\bFORMAT\s+(\w+)[ \t]*(?:\r?\n)?", re.I | re.S)
 _CODE = re.compile(r"Code: (\d+)")
 _BUILD_OPTIONS = re.compile(r"\bsystem\s*\.\s*build_options\b", re.I)
+_SETTINGS_TABLE = re.compile(r"\bsystem\s*\.\s*settings\b", re.I)
+#: What a server before ClickHouse 25.8 lacks in system.settings (--before-vector-search): the
+#: vector search settings of sqlext.db.planner.NEEDED_SETTINGS and NO_VECTOR_SEARCH.
+_NEWER_SETTINGS = ("vector_search_filter_strategy", "vector_search_index_fetch_multiplier",
+                   "hnsw_candidate_list_size_for_search", "max_limit_for_vector_search_queries",
+                   "query_plan_try_use_vector_search")
 
 _CONTENT_TYPES = {
     "Native": "application/octet-stream", "RowBinary": "application/octet-stream",
@@ -151,13 +157,14 @@ def pick_encoding(accept: str) -> str | None:
 class Engine:
     """The one chdb connection of this process; requests take turns on it."""
 
-    def __init__(self, data: Path, myscale: bool):
+    def __init__(self, data: Path, myscale: bool, before_vector_search: bool = False):
         import chdb
 
         data.mkdir(parents=True, exist_ok=True)
         self.conn = chdb.connect(str(data))
         self.lock = threading.Lock()
         self.myscale = myscale
+        self.before_vector_search = before_vector_search
         self.database = "default"
 
     def _q(self, sql, fmt, params=None):
@@ -187,6 +194,12 @@ class Engine:
                 text = _BUILD_OPTIONS.sub(
                     "(SELECT name, value FROM system.build_options UNION ALL "
                     f"SELECT 'MYSCALE_VERSION' AS name, '{MYSCALE_VERSION}' AS value)", text)
+                sql = text.encode("utf-8", "surrogateescape")
+        if self.before_vector_search:
+            text = sql.decode("utf-8", "surrogateescape")
+            if _SETTINGS_TABLE.search(text):
+                hidden = ", ".join(f"'{n}'" for n in _NEWER_SETTINGS)
+                text = _SETTINGS_TABLE.sub(f"(SELECT * FROM system.settings WHERE name NOT IN ({hidden}))", text)
                 sql = text.encode("utf-8", "surrogateescape")
         t0 = time.perf_counter()
         with self.lock:
@@ -478,7 +491,7 @@ def make_handler(engine: Engine, user: str, password: str, fault: Fault, log: li
 
 
 def serve(args) -> None:
-    engine = Engine(Path(args.data), args.myscale)
+    engine = Engine(Path(args.data), args.myscale, args.before_vector_search)
     fault = Fault()
     if args.fault:
         fault.set(args.fault, args.fault_match or "", args.fault_seconds)
@@ -515,6 +528,8 @@ def main(argv=None):
     ap.add_argument("--password-env", default="CHSERVER_PASSWORD",
                     help="environment variable holding the password when --password is absent")
     ap.add_argument("--myscale", action="store_true", help="answer as MyScale (system.build_options)")
+    ap.add_argument("--before-vector-search", action="store_true",
+                    help="answer as a ClickHouse server before 25.8: system.settings without the vector search settings")
     ap.add_argument("--fault", choices=["none", "sleep", "drop", "cut", "exit"])
     ap.add_argument("--fault-match", default="")
     ap.add_argument("--fault-seconds", type=float, default=0.0)
@@ -529,9 +544,10 @@ class ChServer:
     `srv.kill()`. The password travels in the environment, not the command line."""
 
     def __init__(self, data_dir: Path, *, user: str = "default", password: str = "",
-                 myscale: bool = False, startup_timeout: float = 30.0):
+                 myscale: bool = False, before_vector_search: bool = False, startup_timeout: float = 30.0):
         self.data_dir = Path(data_dir)
         self.user, self.password, self.myscale = user, password, myscale
+        self.before_vector_search = before_vector_search
         self.startup_timeout = startup_timeout
         self.proc: subprocess.Popen | None = None
         self.port: int = 0
@@ -544,6 +560,8 @@ class ChServer:
                "--port-file", str(port_file), "--user", self.user, "--port", str(port)]
         if self.myscale:
             cmd.append("--myscale")
+        if self.before_vector_search:
+            cmd.append("--before-vector-search")
         env = dict(os.environ, CHSERVER_PASSWORD=self.password)
         self._stderr = open(self.stderr_path, "ab")
         self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,

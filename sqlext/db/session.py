@@ -368,16 +368,18 @@ class Session:
         return Prepared(text, [text], stats, [kind], [], SentText(src, [], [], [], []))
 
     def _literal(self, query, vector) -> str:
-        """The vector literal of an EMBED query, formatted once per distinct vector: on ClickHouse
-        in its wire form (`sqlext.text.rewrite.cast_vector`: parsed faster, same type and
-        values), on MyScale the array literal itself."""
+        """The vector literal of an EMBED query, formatted once per distinct vector: in its wire
+        form (`sqlext.text.rewrite.cast_vector`: parsed faster, same type and values) on the
+        embedded engine and on ClickHouse servers with the vector search settings the planner
+        uses (25.8 and later: the versions whose index use of it matches chdb's, where it was
+        tested); elsewhere (MyScale, older servers) the array literal itself."""
         from ..text import rewrite as rw
 
         hit = self._literals.get(query)
         if hit is not None and hit[0].shape == vector.shape and (hit[0] is vector or (hit[0] == vector).all()):
             return hit[1]
         literal = rw.format_vector(vector)
-        if self.dialect == "clickhouse":
+        if self.dialect == "clickhouse" and (self.backend.embedded or self._planner_available()):
             literal = rw.cast_vector(literal)
         if len(self._literals) >= 256:
             self._literals.clear()

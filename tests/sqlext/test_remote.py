@@ -152,6 +152,28 @@ def test_myscale_gets_the_array_literal_itself(myscale_server, tiny_clip):
         assert s.prepare(sql).statements[0].startswith("SELECT CAST('[")
 
 
+def test_a_server_before_vector_search_settings_gets_no_plan_and_the_array_literal(tmp_path, tiny_clip):
+    """A ClickHouse server whose system.settings lacks the vector search settings (before 25.8;
+    the stand-in hides them): the planner says why it does not act, EMBED goes as the array
+    literal (the wire form is used where its index use was tested), and the answer is right."""
+    from tests.sqlext.planner_support import make_table, small_clip_like, vec
+
+    from sqlext.db.planner import NEEDED_SETTINGS
+
+    vs = small_clip_like(500, 512, seed=3)
+    with ChServer(tmp_path / "old", user=USER, password=PASSWORD, before_vector_search=True) as srv:
+        with sqlext.connect(srv.dsn(), password=PASSWORD, model=str(tiny_clip)) as s:
+            assert s.query(f"SELECT count() FROM system.settings WHERE name = '{NEEDED_SETTINGS[0]}'").rows == [(0,)]
+            with raw_client(s) as c:
+                make_table(c, "vt", vs, index=True)
+            sent = s.prepare("SELECT id FROM vt ORDER BY cosineDistance(vec, EMBED('a cat')) LIMIT 3").statements[0]
+            assert "cosineDistance(vec, [" in sent and "CAST(" not in sent
+            r = s.query(f"SELECT id FROM vt WHERE {vs.where('uniform', 0.5)} ORDER BY cosineDistance(vec, "
+                        f"{vec(vs.queries[0])}) LIMIT 3")
+            assert r.stats.plan.kind == "none" and "25.8" in r.stats.plan.reason
+            assert s.planner.config.no_index_settings == {}
+
+
 def test_dialect_override_skips_detection(myscale_server):
     before = sum("MYSCALE_VERSION" in e["query"] for e in myscale_server.log())
     with sqlext.connect(myscale_server.dsn(), password=PASSWORD, dialect="clickhouse") as s:
