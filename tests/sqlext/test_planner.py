@@ -388,11 +388,12 @@ def test_exact_plans_on_the_embedded_engine_read_through_mmap_unless_the_user_sa
 
 
 def test_an_all_exact_statement_skips_clickhouses_vector_search_planning(db, vs):
-    """When no search in a statement uses the index (an exact plan, the exact fallback), the
-    planner turns off ClickHouse's vector-search planning step (NO_VECTOR_SEARCH), which costs
-    ~10 ms a statement even for an index the statement ignores; the setting reaches the engine
-    (getSetting), and the answer stays numpy's. An index plan keeps the step; a user who sets
-    it chooses the plan."""
+    """When no search in a statement uses the index (an exact plan, the exact fallback) and the
+    planned search is the statement's only one, the planner turns off ClickHouse's vector-search
+    planning step (NO_VECTOR_SEARCH), which costs ~10 ms a statement even for an index the
+    statement ignores; the setting reaches the engine (getSetting), and the answer stays numpy's.
+    An index plan keeps the step, and so does a statement with another vector search; a user's
+    own value is kept (0: the user chose exact scans, and the planner steps aside)."""
     key = "query_plan_try_use_vector_search"
     s = sqlext.connect(dsn=f"chdb://{db}")
     try:
