@@ -6,9 +6,11 @@ one 512-d float32 vector literal per query (~6 KB of text) would add ~6 MB per 1
 150 MB only catches real leaks (a retained result, tensor or connection per query: a tiny-CLIP
 forward pass allocates ~1-5 MB, a chdb client ~10 MB) while leaving room for allocator noise and
 the growth of caches that are bounded by design (the 4,096-entry vector LRU = 8 MB). File
-descriptors: equal within 3 (the sqlite cache, the lock file, chdb's logs may open once)."""
+descriptors: at most 3 more at the end (the sqlite cache, the lock file, chdb's logs may open
+once); fewer is no leak (other tests' leftovers in the same pytest worker close meanwhile)."""
 from __future__ import annotations
 
+import gc
 import os
 import resource
 import subprocess
@@ -55,8 +57,10 @@ def api_load(n: int, tiny_clip, tmp_path) -> dict:
             r = s.query(query_text(i))
             assert len(r.rows) == 3 and r.stats.cache_misses == 1
             if i + 1 == max(1, n // 10):
+                gc.collect()  # files an earlier test left to the collector close now, not mid-count
                 marks["rss_early"], marks["fds_early"] = _status()["VmRSS"], _fds()
     marks["seconds"] = time.monotonic() - t0
+    gc.collect()
     marks["rss_end"], marks["fds_end"] = _status()["VmRSS"], _fds()
     marks["hwm"] = _status()["VmHWM"]
     s.close()
@@ -66,7 +70,11 @@ def api_load(n: int, tiny_clip, tmp_path) -> dict:
 def _check_api(m: dict):
     print(f"\nAPI load: {m}")
     assert m["rss_end"] - m["rss_early"] < 150, m
-    assert abs(m["fds_end"] - m["fds_early"]) <= 3, m
+    # a leak grows the count. The count is the whole process's, and a pytest worker also holds
+    # what earlier tests left (chdb's threads and files of engines they closed), some of which
+    # closes while this test runs: in one CI run the count fell by 16 (878 -> 862). A fall is not
+    # a leak of this test's queries.
+    assert m["fds_end"] - m["fds_early"] <= 3, m
 
 
 def test_load_api_100_queries(tiny_clip, tmp_path):
