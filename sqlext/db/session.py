@@ -312,8 +312,8 @@ class Session:
             vectors = [by_query[c.query] for c in calls]
             self._check_dims(refs, calls, vectors)
             literal_of = {q: self._literal(q, by_query[q]) for q in queries}
-            literals = [rw.plain_vector(literal_of[c.query]) if rw.takes_literals_only(tokens, c)
-                        else literal_of[c.query] for c in calls]
+            literals = [rw.plain_vector(literal_of[c.query]) if plain else literal_of[c.query]
+                        for c, plain in zip(calls, rw.literals_only(tokens, calls))]
             tokens = rw.splice_tokens(tokens, calls, literals)
         tr = dialects.translate(tokens, target=self.dialect, catalog=self.catalog)
         sent_tokens = list(tr.tokens)

@@ -50,6 +50,7 @@ slower and 60% longer.
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from dataclasses import dataclass
@@ -67,16 +68,8 @@ except ImportError:  # embed/__init__ may not re-export them yet
     from embed.types import EmbedQuery, Term
 
 __all__ = ["EmbedCall", "find_embeds", "has_embed_word", "splice", "splice_text", "splice_tokens", "format_vector",
-           "cast_vector", "plain_vector", "takes_literals_only", "elided_vector", "rewrite",
+           "cast_vector", "plain_vector", "literals_only", "elided_vector", "rewrite",
            "DISTANCE_FUNCTIONS"]
-
-# Words that open a clause: the nearest before an EMBED call says where it stands
-# (takes_literals_only).
-_CLAUSE_WORDS = frozenset({
-    TokenType.SET, TokenType.SETTINGS, TokenType.SELECT, TokenType.FROM, TokenType.WHERE, TokenType.PREWHERE,
-    TokenType.GROUP_BY, TokenType.HAVING, TokenType.ORDER_BY, TokenType.LIMIT, TokenType.VALUES, TokenType.WITH,
-    TokenType.SEMICOLON, TokenType.FORMAT, TokenType.UPDATE, TokenType.INSERT, TokenType.ALTER,
-})
 
 # The cheap pre-check: the word "embed" standing alone (not photo_embed, not embedding).
 _EMBED_WORD = re.compile(r"(?<![\w$])embed(?![\w$])", re.IGNORECASE)
@@ -386,7 +379,7 @@ def cast_vector(literal: str) -> str:
     query vector as the array literal, top-10 searches through `Session.query` took 1.11-1.27x as
     long over 25k CLIP-like rows and 1.03-1.14x over 200k (benchmarks/bench_plan_settings.py,
     benchmarks/RESULTS.md). Not for MyScale, whose vector search is not measured with it, nor for
-    a `SET` or `SETTINGS` value (`takes_literals_only`). `literal` must be `format_vector`'s
+    a `SET` or `SETTINGS` value (`literals_only`). `literal` must be `format_vector`'s
     (digits, signs, points, exponents: nothing to escape in a string)."""
     return CAST_HEAD + literal + CAST_TAIL
 
@@ -398,29 +391,34 @@ def plain_vector(literal: str) -> str:
     return literal
 
 
-def takes_literals_only(tokens: Tokens, call: EmbedCall) -> bool:
-    """Whether EMBED `call` (found in `tokens`) is a value of a `SET` statement or of a `SETTINGS`
-    clause (`SET param_q = EMBED('…')`): those take literals, not expressions, so it is sent as
-    the array literal itself rather than its `cast_vector` form. Decided by the nearest clause
-    word before the call at its bracket depth; an `UPDATE … SET` takes either form."""
-    toks = tokens.tokens
-    k = next((j for j, t in enumerate(toks) if t.start >= call.start), len(toks))
-    depth = toks[k].depth if k < len(toks) else 0
-    for t in reversed(toks[:k]):
-        if t.depth < depth:
-            return False
-        if t.depth == depth and t.type in _CLAUSE_WORDS:
-            return t.type in (TokenType.SET, TokenType.SETTINGS)
-    return False
+def literals_only(tokens: Tokens, calls: Sequence[EmbedCall]) -> list[bool]:
+    """For each EMBED call found in `tokens` (one statement): whether it is a value of a `SET`
+    statement or of a `SETTINGS` clause (`SET param_q = EMBED('…')`). Those take literals, not
+    expressions, so such a call is sent as the array literal itself rather than its `cast_vector`
+    form. Read with the statement kind and the clause of each token that the lints use
+    (`sqlext.text.kinds`); an `UPDATE … SET` is an expression and takes either form."""
+    from sqlext.text.kinds import query_scopes, statement_kind
+
+    if not calls:
+        return []
+    if statement_kind(tokens).name == "set":
+        return [True] * len(calls)
+    clause = query_scopes(tokens).clause
+    starts = [t.start for t in tokens.tokens]
+    out = []
+    for c in calls:
+        k = bisect.bisect_left(starts, c.start)
+        out.append(k < len(clause) and clause[k] == "SETTINGS")
+    return out
 
 
 def elided_vector(literal: str) -> str:
     """A vector literal from `format_vector` (or its `cast_vector` form) as shown to people:
     `[512 x Float32]` (`CAST('[512 x Float32]', 'Array(Float64)')`), counted without reading
     the digits."""
-    if literal.startswith(CAST_HEAD) and literal.endswith(CAST_TAIL):
-        return CAST_HEAD + elided_vector(literal[len(CAST_HEAD):-len(CAST_TAIL)]) + CAST_TAIL
-    return f"[{literal.count(',') + 1} x Float32]"
+    plain = plain_vector(literal)
+    shown = f"[{plain.count(',') + 1} x Float32]"
+    return shown if plain is literal else CAST_HEAD + shown + CAST_TAIL
 
 
 def splice(sql: str, calls: Sequence[EmbedCall], vectors: Sequence[np.ndarray]) -> str:

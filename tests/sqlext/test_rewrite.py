@@ -362,3 +362,22 @@ def test_a_server_side_parameter_inside_embed_says_why_it_cannot_be_filled():
     err = info.value
     assert "server-side parameter" in err.message and (err.line, err.col) == (1, 26)
     assert "sqlext.dbapi" in err.hint
+
+
+@pytest.mark.parametrize("sql, want", [
+    ("SET param_q = EMBED('a')", [True]),
+    ("SELECT 1 SETTINGS param_q = EMBED('a')", [True]),
+    ("SELECT cosineDistance(v, EMBED('a')) FROM t SETTINGS x = 1", [False]),
+    ("UPDATE t SET v = EMBED('a') WHERE 1", [False]),
+    ("ALTER TABLE t UPDATE v = EMBED('a') WHERE 1", [False]),
+    ("SELECT 1 FROM t WHERE x IN (SELECT 1 SETTINGS a = 1) ORDER BY cosineDistance(v, EMBED('a')) LIMIT 1", [False]),
+    ("INSERT INTO t VALUES (1, EMBED('a')), (2, EMBED('b'))", [False, False]),
+])
+def test_literals_only_marks_the_set_and_settings_values(sql, want):
+    """EMBED in a SET statement or a SETTINGS clause takes a literal (sent as the array literal);
+    anywhere else an expression (its CAST wire form)."""
+    from sqlext.text.rewrite import literals_only
+    from sqlext.text.tokens import tokenize
+
+    t = tokenize(sql)
+    assert literals_only(t, find_embeds(t)) == want
