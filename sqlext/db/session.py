@@ -169,8 +169,7 @@ class Session:
         self._literals: dict = {}  # EmbedQuery -> (vector, its literal): a warm query formats nothing
         self._user_settings: dict[str, str] = {}   # what the user SET in this session
         self._planner = None
-        self._planner_ok: bool | None = None       # the server has the settings plans use
-        self._known_settings: set | None = None     # of those, the ones the server has (_server_settings)
+        self._known_settings: set | None = None     # the planner's settings the server has (_server_settings)
 
     # -- lazily built parts -------------------------------------------------------------------
     @property
@@ -579,16 +578,14 @@ class Session:
         return self._known_settings
 
     def _planner_available(self) -> bool:
-        if self._planner_ok is None:
-            if self.dialect != "clickhouse":
-                self._planner_ok = False
-            elif self.backend.embedded:
-                self._planner_ok = True
-            else:
-                from .planner import NEEDED_SETTINGS
+        """Whether plans can be sent: the embedded engine, or a ClickHouse server listing every
+        NEEDED_SETTINGS (25.8 and later); never MyScale."""
+        from .planner import NEEDED_SETTINGS
 
-                self._planner_ok = set(NEEDED_SETTINGS) <= self._server_settings()
-        return self._planner_ok
+        if self.dialect != "clickhouse":
+            return False
+        known = self._server_settings()
+        return known is None or set(NEEDED_SETTINGS) <= known
 
     def _plan(self, prepared: Prepared, i: int, settings: dict | None):
         """The planner's plan for statement i of `prepared`, or None when it has no top-k search
