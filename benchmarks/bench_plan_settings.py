@@ -41,7 +41,7 @@ def main(argv=None) -> int:
     from benchmarks.bench_hnsw_defaults import builtin_storage
     from benchmarks.bench_peers import build_chdb, data_dir
     from benchmarks.clipdata import SELECTIVITIES, make_clip_like
-    from sqlext.text.rewrite import format_vector
+    from sqlext.text.rewrite import plain_vector
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=25_000)
@@ -66,12 +66,11 @@ def main(argv=None) -> int:
                         "vector-search step on": replace(shipped, no_index_settings={}),
                         "neither": replace(shipped, exact_settings={}, no_index_settings={}),
                         "array literal": shipped}
-            plain: dict = {}  # the array literals, formatted once per query vector like the wire form
+            wire = s._literal  # the session's own: formats each vector once, then its cache
 
-            def array_literal(query, vector):
-                if query not in plain:
-                    plain[query] = format_vector(vector)
-                return plain[query]
+            def array_literal(query, vector):  # the same cached text, without the CAST around it
+                return plain_vector(wire(query, vector))
+
             cells = [("none", 1.0)] + [(kd, x) for kd in ("uniform", "correlated") for x in SELECTIVITIES if x < 1]
             for kind, sel in cells:
                 where = f" WHERE {vs.where(kind, sel)}" if kind != "none" else ""

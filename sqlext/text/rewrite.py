@@ -376,8 +376,8 @@ def cast_vector(literal: str) -> str:
     own type (so every value, type and result is the same as the literal's, and the vector index
     is used alike). ClickHouse's SQL parser builds a syntax-tree node per element of an array
     literal; the string is read by the type's text parser instead. On chdb 26.9, with a 512-d
-    query vector as the array literal, top-10 searches through `Session.query` took 1.11-1.27x as
-    long over 25k CLIP-like rows and 1.03-1.14x over 200k (benchmarks/bench_plan_settings.py,
+    query vector as the array literal, top-10 searches through `Session.query` took 1.12-1.26x as
+    long over 25k CLIP-like rows and 1.04-1.11x over 200k (benchmarks/bench_plan_settings.py,
     benchmarks/RESULTS.md). Not for MyScale, whose vector search is not measured with it, nor for
     a `SET` or `SETTINGS` value (`literals_only`). `literal` must be `format_vector`'s
     (digits, signs, points, exponents: nothing to escape in a string)."""
