@@ -275,15 +275,16 @@ class VectorPlan:
 class Planner:
     """Plans the top-k searches of one statement at a time.
 
-    `run(sql, settings) -> list[tuple]` runs a planning query on the session's engine (the caller
-    maps its errors); `catalog` is the session's LiveCatalog; `config` the cost model."""
+    `run(sql, settings, params) -> list[tuple]` runs a planning query on the session's engine with
+    the statement's query parameters (`{name:Type}` values; the caller maps its errors); `catalog` is the session's LiveCatalog; `config` the cost model."""
 
     #: seconds a filter's row count is reused (the session clears it when it writes). A stale
     #: count can only make a plan slower, never an answer shorter: the check compares the rows
     #: with k, not with the count.
     COUNT_TTL = 60.0
 
-    def __init__(self, run: Callable[[str, dict | None], list], catalog, config: PlannerConfig | None = None):
+    def __init__(self, run: Callable[[str, dict | None, dict | None], list], catalog,
+                 config: PlannerConfig | None = None):
         self._run = run
         self.catalog = catalog
         self.config = config or PlannerConfig()
@@ -293,27 +294,31 @@ class Planner:
         """Forget the cached row counts (after a write)."""
         self._counts.clear()
 
-    def _count(self, sql: str) -> tuple[int, bool]:
-        """(rows, from the cache?) of a `SELECT count()` planning query."""
+    def _count(self, sql: str, params: dict | None) -> tuple[int, bool]:
+        """(rows, from the cache?) of a `SELECT count()` planning query run with `params` (its
+        query parameters: part of the cache key, as they change what the filter keeps)."""
         now = time.monotonic()
-        hit = self._counts.get(sql)
+        key = (sql, tuple(sorted((k, str(v)) for k, v in (params or {}).items())))
+        hit = self._counts.get(key)
         if hit is not None and now - hit[0] < self.COUNT_TTL:
             return hit[1], True
-        n = int(self._run(sql, None)[0][0])
+        n = int(self._run(sql, None, params)[0][0])
         if len(self._counts) > 256:
             self._counts.clear()
-        self._counts[sql] = (now, n)
+        self._counts[key] = (now, n)
         return n, False
 
     def plan(self, statement: str, topks, *, fill: Callable[[str], str], user: dict, dialect: str,
-             sole: bool | None = None) -> VectorPlan:
+             sole: bool | None = None, params: dict | None = None) -> VectorPlan:
         """The plan for `statement` (as recognized: vectors may still be placeholders, which
         `fill` turns into what is sent) whose top-k searches are `topks` (sqlext.text.topk.TopK).
         `user`: every setting the user gave (statement SETTINGS, SET, call settings), lower-case
         keys. `sole`: whether `topks` is the statement's only vector search
         (`sqlext.text.topk.only_search`; None: worked out from `statement`): only then does an
-        exact plan send `no_index_settings`, which hold for the whole statement. Runs count()
-        queries, and check queries for nested searches, through `run`."""
+        exact plan send `no_index_settings`, which hold for the whole statement. `params`: the
+        statement's query parameters (`{name:Type}` placeholders in its filter), sent with the
+        planning queries. Runs count() queries, and check queries for nested searches, through
+        `run`."""
         from ..errors import EmbedSQLError
 
         if dialect != "clickhouse":
@@ -344,7 +349,7 @@ class Planner:
         t0 = time.perf_counter()
         for t, sp in searches:
             if sp.indexes:
-                self._choose(t, sp, fill)
+                self._choose(t, sp, fill, params)
         if sole is None:
             from ..text.topk import only_search
 
@@ -353,14 +358,14 @@ class Planner:
         # nested searches on the index: check their row count before the statement runs
         for t, sp in searches:
             if sp.choice == "index" and not (sp.outermost and len(searches) == 1):
-                self._check_nested(statement, t, sp, fill, plan)
+                self._check_nested(statement, t, sp, fill, plan, params)
         if any(sp.check.endswith("exact scan") for _, sp in searches):
             plan = self._settings(searches, user, sole)
         plan.estimate_ms = (time.perf_counter() - t0) * 1000
         return plan
 
     # -- choosing -----------------------------------------------------------------------------
-    def _choose(self, t, sp: SearchPlan, fill) -> None:
+    def _choose(self, t, sp: SearchPlan, fill, params: dict | None) -> None:
         from ..errors import EmbedSQLError
 
         cfg = self.config
@@ -381,7 +386,7 @@ class Planner:
             return
         sql = self._count_sql(t)
         try:
-            sp.matching, cached = self._count(fill(sql))
+            sp.matching, cached = self._count(fill(sql), params)
         except (EmbedSQLError, IndexError, TypeError, ValueError) as exc:
             sp.choice = "exact"
             sp.reason = f"the filter's rows could not be counted ({str(exc)[:120]}): exact scan"
@@ -514,7 +519,8 @@ class Planner:
                           {"ignore_data_skipping_indices": ",".join(every_idx), **read, **no_index}
                           if every_idx else {})
 
-    def _check_nested(self, statement: str, t, sp: SearchPlan, fill, plan: VectorPlan) -> None:
+    def _check_nested(self, statement: str, t, sp: SearchPlan, fill, plan: VectorPlan,
+                      params: dict | None) -> None:
         from ..errors import EmbedSQLError
 
         want = t.k  # as in VectorPlan.needs_exact_rerun
@@ -522,7 +528,7 @@ class Planner:
         prefix = (t.with_clause + " ") if t.with_clause and t.start > 0 else ""
         sql = f"{prefix}SELECT count() FROM ({t.query_text(statement)})"
         try:
-            got = int(self._run(fill(sql), plan.settings)[0][0])
+            got = int(self._run(fill(sql), plan.settings, params)[0][0])
         except (EmbedSQLError, IndexError, TypeError, ValueError) as exc:
             sp.choice = "exact"
             sp.check = f"could not check the index's rows ({str(exc)[:120]}): exact scan"

@@ -168,6 +168,7 @@ class Session:
         self._hnsw_setting: bool | None = None
         self._literals: dict = {}  # EmbedQuery -> (vector, its literal): a warm query formats nothing
         self._user_settings: dict[str, str] = {}   # what the user SET in this session
+        self._user_params: dict[str, str] = {}     # name -> text of `SET param_name = '…'`
         self._planner = None
         self._known_settings: set | None = None     # the planner's settings the server has (_server_settings)
 
@@ -266,6 +267,30 @@ class Session:
     def _raw_query(self, sql: str, params: dict | None = None) -> list[tuple]:
         with self._client() as c:
             return list(c.query(sql, parameters=params).result_rows)
+
+    def _params(self, statement: str, params):
+        """The query parameters to send with `statement`: the call's `params`, plus the value of
+        each `SET param_name = '…'` from earlier in the session whose `{name:Type}` placeholder
+        `statement` has and `params` does not bind (the value as ClickHouse stored it, sent
+        unchanged: `_ParamText`).
+
+        Why not replay them as settings, as other SETs are: over HTTP clickhouse-connect refuses
+        a `param_` setting (a name it reserves for its own parameters), and on the embedded engine
+        its chdb client hands every query its own parameters, which replace the engine
+        session's (the catalog's `{db:String}` would leave `{q:…}` unset), while a `param_` name
+        in a SETTINGS clause is ignored. The planner's count queries need them too.
+        Placeholders are matched as clickhouse-connect matches them (`{name:Type}`, no spaces), so
+        a statement without one keeps its text as it is (no client-side `%` formatting). `params`
+        given as a sequence is returned as it is."""
+        if params is not None and not isinstance(params, dict):
+            return params
+        known = self._user_params
+        if not known or "{" not in statement:
+            return params
+        given = {str(k).removeprefix("param_") for k in (params or {})}
+        extra = {n: _ParamText(known[n]) for n in set(_PLACEHOLDER.findall(statement))
+                 if n in known and n not in given}
+        return {**(params or {}), **extra} if extra else params
 
     # -- the pipeline -------------------------------------------------------------------------
     def prepare(self, sql: "str | Statement", *, settings: dict | None = None) -> Prepared:
@@ -515,16 +540,21 @@ class Session:
         passes them: a string's quotes removed).
         They are sent with every later statement, so they hold on the embedded engine (which is
         reopened after an idle pause) and over HTTP (where each request is its own session), and
-        embedsql's own defaults and plans never override them."""
+        embedsql's own defaults and plans never override them. Query parameters
+        (`SET param_name = '…'`) are not among them: they are sent as parameters, to each
+        statement with a `{name:Type}` placeholder (`_params`)."""
         return dict(self._user_settings)
 
     def _track_set(self, statement: str) -> None:
-        """After `statement` ran: remember the settings of a `SET a = 1, …`."""
+        """After `statement` ran: remember the settings of a `SET a = 1, …`, and apart from them
+        its query parameters (`param_name`)."""
         from ..text.topk import parse_set
 
-        got = parse_set(statement)
-        if got:
-            self._user_settings.update({k: _setting_value(v) for k, v in got.items()})
+        for k, v in (parse_set(statement) or {}).items():
+            if k.startswith("param_"):
+                self._user_params[k.removeprefix("param_")] = _setting_value(v)
+            else:
+                self._user_settings[k] = _setting_value(v)
 
     def _given_settings(self, recognized: str, settings: dict | None) -> dict:
         """Every setting the user gave for one statement: SET earlier, the call's `settings=`,
@@ -546,9 +576,9 @@ class Session:
         if self._planner is None:
             from .planner import EMBEDDED_EXACT_SETTINGS, NO_VECTOR_SEARCH, Planner, PlannerConfig
 
-            def run(sql, settings):
+            def run(sql, settings, params=None):
                 with self._client() as c:
-                    return list(c.query(sql, settings=settings or None).result_rows)
+                    return list(c.query(sql, parameters=params, settings=settings or None).result_rows)
 
             known = self._server_settings()
             config = PlannerConfig(
@@ -587,9 +617,10 @@ class Session:
         known = self._server_settings()
         return known is None or set(NEEDED_SETTINGS) <= known
 
-    def _plan(self, prepared: Prepared, i: int, settings: dict | None):
+    def _plan(self, prepared: Prepared, i: int, settings: dict | None, params: dict | None = None):
         """The planner's plan for statement i of `prepared`, or None when it has no top-k search
-        (or the server lacks the settings plans need)."""
+        (or the server lacks the settings plans need). `params`: the statement's query parameters
+        as `_params` completes them (its planning queries need them too)."""
         from .planner import VectorPlan
 
         if not prepared.searches or not prepared.searches[i]:
@@ -605,7 +636,8 @@ class Session:
         toks = prepared.tokens[i] if i < len(prepared.tokens) and prepared.tokens[i].text == rec else None
         return self.planner.plan(rec, prepared.searches[i], fill=prepared.fill,
                                  user=self._given_settings(rec, settings), dialect=self.dialect,
-                                 sole=None if toks is None else only_search(toks, prepared.searches[i]))
+                                 sole=None if toks is None else only_search(toks, prepared.searches[i]),
+                                 params=self._params(rec, params))
 
     def _our_settings(self, prepared: Prepared, i: int, st: str, plan, settings: dict | None, *,
                       checked: bool = True) -> dict:
@@ -634,7 +666,8 @@ class Session:
                 last = i == len(prepared.statements) - 1
                 mode = _mode(prepared.kinds[i], as_query, last)
                 planned = mode != "command" and not prepared.verbatim
-                plan = self._plan(prepared, i, settings) if planned else None
+                bound = self._params(st, params)
+                plan = self._plan(prepared, i, settings, bound) if planned else None
                 ours = self._our_settings(prepared, i, st, plan, settings, checked=mode == "rows") \
                     if planned else {}
                 st_settings = {**self._user_settings, **(settings or {}), **ours}
@@ -642,20 +675,20 @@ class Session:
                     result.stats.plan = plan
                 if mode == "rows":
                     with self._sending(prepared, st_settings, settings, ours, i) as sent:
-                        summ = self._read_rows(c, st, prepared, i, params, sent, result)
+                        summ = self._read_rows(c, st, prepared, i, bound, sent, result)
                     if plan is not None and plan.needs_exact_rerun(len(result.rows)):
                         # a post-filtered index search gave too few rows: the plan's exact fallback
                         exact = {**{k: v for k, v in st_settings.items() if k not in ours}, **plan.fallback}
                         with self._sending(prepared, exact, settings, plan.fallback, i) as sent:
-                            summ = self._read_rows(c, st, prepared, i, params, sent, result)
+                            summ = self._read_rows(c, st, prepared, i, bound, sent, result)
                         plan.rows = len(result.rows)
                 elif mode == "raw":
                     with self._sending(prepared, st_settings, settings, ours, i) as sent:
-                        result.raw = c.raw_query(st, parameters=params, settings=sent)
+                        result.raw = c.raw_query(st, parameters=bound, settings=sent)
                     summ = {}
                 else:
                     with self._sending(prepared, st_settings, settings, ours, i) as sent:
-                        r = c.command(st, parameters=params, settings=sent)
+                        r = c.command(st, parameters=bound, settings=sent)
                     self._track_set(st)
                     summ = getattr(r, "summary", None) or {}
                     if not hasattr(r, "summary") and r is not None:
@@ -761,7 +794,7 @@ class Session:
 
     # -- columnar results: Arrow, pandas, numpy ------------------------------------------------
     def _prepare_one(self, sql: "str | Prepared", *, verbatim: bool, settings: dict | None, what: str,
-                     checked: bool = True) -> tuple[Prepared, str, dict, dict, object]:
+                     checked: bool = True, params: dict | None = None) -> tuple[Prepared, str, dict, dict, object]:
         """The one statement `sql` holds, prepared as `query` prepares it (EMBED, translation,
         lints, the planner's plan; as given with `verbatim`). Returns (prepared, the statement to
         send (a trailing `;` dropped: it is wrapped in DESCRIBE or gets a FORMAT), the settings to
@@ -791,7 +824,7 @@ class Session:
         if len(parts) == 1:
             st = parts[0].text
         planned = kind.is_query and not prepared.verbatim
-        plan = self._plan(prepared, 0, settings) if planned else None
+        plan = self._plan(prepared, 0, settings, params) if planned else None
         ours = self._our_settings(prepared, 0, st, plan, settings, checked=checked) if planned else {}
         if plan is not None:
             prepared.stats.plan = plan
@@ -830,7 +863,7 @@ class Session:
     def _describe(self, statement: str, params: dict | None) -> list[tuple[str, str]]:
         """(name, ClickHouse type) of each column `statement` returns, asked with DESCRIBE (the
         server analyses the query without running it)."""
-        rows = self._raw_query(f"DESCRIBE TABLE (\n{statement}\n)", params)
+        rows = self._raw_query(f"DESCRIBE TABLE (\n{statement}\n)", self._params(statement, params))
         return [(r[0], r[1]) for r in rows]
 
     def columns_of(self, sql: "str | Prepared", *, params: dict | None = None, verbatim: bool = False) -> list[tuple[str, str]]:
@@ -857,7 +890,8 @@ class Session:
         from .columnar import BatchFixer, fix_table
 
         prepared, st, st_settings, ours, plan = self._prepare_one(
-            sql, verbatim=verbatim, settings=settings, what="query_arrow")
+            sql, verbatim=verbatim, settings=settings, what="query_arrow", params=params)
+        params = self._params(st, params)
         with self._client() as c:
             with self._sending(prepared, st_settings, settings, ours) as sent:
                 table = c.query_arrow(st, parameters=params, settings=sent)
@@ -918,7 +952,9 @@ class Session:
         if not isinstance(batch_rows, int) or batch_rows < 1:
             raise UsageError(f"batch_rows must be a positive number of rows, not {batch_rows!r}")
         prepared, st, st_settings, ours, _ = self._prepare_one(
-            sql, verbatim=verbatim, settings=settings, what="query_arrow_stream", checked=False)
+            sql, verbatim=verbatim, settings=settings, what="query_arrow_stream", checked=False,
+            params=params)
+        params = self._params(st, params)
 
         def batches():
             fixer = BatchFixer(lambda: self._describe(st, params), fixed_vectors)
@@ -974,8 +1010,9 @@ class Session:
             for i, st in enumerate(prepared.statements):
                 kind = prepared.kinds[i]
                 ours = {}
+                bound = self._params(st, params)
                 if kind.is_query:  # rows in bytes cannot be counted: a filtered index plan runs exactly
-                    plan = self._plan(prepared, i, settings)
+                    plan = self._plan(prepared, i, settings, bound)
                     ours = self._our_settings(prepared, i, st, plan, settings, checked=False)
                     if plan is not None:
                         prepared.stats.plan = plan
@@ -984,12 +1021,12 @@ class Session:
                                   and (kind.returns_rows or kind.into_outfile)) else None
                 with self._sending(prepared, st_settings, settings, ours, i) as sent:
                     if i < n - 1:
-                        c.command(st, parameters=params, settings=sent)
+                        c.command(st, parameters=bound, settings=sent)
                         continue
                     if not stream:
-                        yield c.raw_query(st, parameters=params, settings=sent, fmt=use_fmt)
+                        yield c.raw_query(st, parameters=bound, settings=sent, fmt=use_fmt)
                         continue
-                    source = c.raw_stream(st, parameters=params, settings=sent, fmt=use_fmt)
+                    source = c.raw_stream(st, parameters=bound, settings=sent, fmt=use_fmt)
                     try:
                         while True:
                             chunk = source.read(_CHUNK)
@@ -1104,13 +1141,42 @@ def _empty_result_columns(client, statement: str, kind: Kind, params, settings) 
 
 _VECTOR_FN = re.compile(r"(?:cosinedistance|l2distance)\s*\(")
 
+# a server-side parameter placeholder `{name:Type}`, as clickhouse-connect's binding finds them
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*):[^}]+\}")
+
+
+class _ParamText:
+    """A query parameter's value in ClickHouse's own text form, as `SET param_name = '…'` stored
+    it (for example `[1,2.5]` or `it\\'s`): sent to the engine unchanged. clickhouse-connect
+    escapes a Python str again for the parameter's escaped-text form (`['a']` would reach the
+    engine as `[\\'a\\']`, which an Array(String) parameter rejects), and sends `str()` of a value
+    of any other type as it is (`binding.format_bind_value`, checked by
+    tests/sqlext/test_session_params.py)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return f"_ParamText({self.text!r})"
+
 
 def _setting_value(text: str) -> str:
-    """A setting's value as written in SQL -> as a client passes it: `'x'` -> x (quotes and
-    escapes removed); numbers and words unchanged."""
+    """A setting's value as written in SQL -> as a client passes it: a string literal decoded as
+    ClickHouse's lexer decodes it (`'it''s\\tx'` -> it's<tab>x: quotes removed, `''` and
+    backslash escapes such as `\\t`, `\\\\`, `\\x41` decoded); numbers and words unchanged."""
+    from ..text.tokens import TokenType
+    from ..text.topk import tokens_or_none
+
     t = text.strip()
     if len(t) >= 2 and t[0] == t[-1] == "'":
-        return re.sub(r"\\(.)|''", lambda m: m.group(1) or "'", t[1:-1])
+        toks = tokens_or_none(t)
+        if toks and len(toks) == 1 and toks[0].type == TokenType.STRING:
+            return toks[0].text
     return t
 
 

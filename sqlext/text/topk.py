@@ -190,7 +190,8 @@ def _distance_call(sql: str, toks: list[Tok], a: int, b: int, vectors: dict) -> 
 
 
 def _settings_at(sql: str, toks: list[Tok], k: int) -> dict[str, str]:
-    """The `key = value, …` list after the SETTINGS token at k (at its depth): lower-case keys,
+    """The `key = value, …` list after the SETTINGS token at k (at its depth): lower-case keys
+    (a query parameter's `param_name` keeps its case: ClickHouse's names are case-sensitive),
     values as written."""
     out = {}
     d = toks[k].depth
@@ -202,7 +203,7 @@ def _settings_at(sql: str, toks: list[Tok], k: int) -> dict[str, str]:
             e += 1
         if e == v:
             break
-        out[toks[j].low] = _src(sql, toks, v, e)
+        out[toks[j].text if toks[j].text.startswith("param_") else toks[j].low] = _src(sql, toks, v, e)
         if e < len(toks) and toks[e].type == TokenType.COMMA and toks[e].depth == d:
             j = e + 1
         else:
@@ -224,7 +225,8 @@ def statement_settings(sql: str, toks: list[Tok] | None = None) -> dict[str, str
 
 
 def parse_set(sql: str) -> dict[str, str] | None:
-    """`SET a = 1, b = 'x'` -> {"a": "1", "b": "'x'"} (lower-case keys, values as written);
+    """`SET a = 1, b = 'x'` -> {"a": "1", "b": "'x'"} (lower-case keys but `param_name`'s, values
+    as written);
     None for any other statement (SET ROLE, SET DEFAULT ROLE and the like included)."""
     head = sql.lstrip()
     if not head[:3].upper() == "SET" or (len(head) > 3 and not head[3].isspace()):

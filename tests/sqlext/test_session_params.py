@@ -1,0 +1,156 @@
+"""Server-side query parameters (`{name:Type}`) set with `SET param_name = '…'` earlier in the
+session, and given per call with `params=`: they reach every statement that names them, through
+every API, and the planner's own count queries, on the embedded engine and over HTTP.
+
+ClickHouse is the oracle: the same SET and SELECT sent straight to the engine (no embedsql)."""
+import pytest
+
+import sqlext
+from benchmarks.floor import raw_client
+from sqlext.errors import ServerError
+
+from tests.chserver import ChServer
+
+TABLE = """CREATE TABLE t (id UInt32, cat String, v Array(Float32),
+    INDEX vi v TYPE vector_similarity('hnsw', 'cosineDistance', 3)) ENGINE = MergeTree ORDER BY id"""
+ROWS = "INSERT INTO t SELECT number, if(number % 10 = 0, 'rare', 'common'), [number % 17, 1, 0] FROM numbers(2000)"
+# a statement that makes embedsql read the catalog and the planner count rows (its own queries,
+# with their own parameters, run on the engine in between)
+SEARCH = "SELECT id FROM t WHERE cat = 'rare' ORDER BY cosineDistance(v, [1., 1, 0]) LIMIT 3"
+
+
+@pytest.fixture
+def session(tmp_path):
+    s = sqlext.connect(dsn=f"chdb://{tmp_path}/db")
+    s.command(TABLE)
+    s.command(ROWS)
+    yield s
+    s.close()
+
+
+def _oracle(session, set_sql: str, select: str) -> bytes | str:
+    """The engine's own answer to `set_sql` then `select` (TabSeparated), or its error code."""
+    with raw_client(session) as c:
+        c.command(set_sql)
+        try:
+            return c.raw_query(select, fmt="TabSeparated")
+        except Exception as exc:  # the driver's error: compare its ClickHouse code
+            return str(exc).split("Code: ")[1].split(".")[0]
+
+
+def _ours(session, set_sql: str, select: str) -> bytes | str:
+    session.command(set_sql)
+    session.query(SEARCH)  # the catalog and the planner query the engine in between
+    try:
+        return session.raw_query(select, fmt="TabSeparated")
+    except ServerError as exc:
+        return str(exc).split("Code: ")[1].split(".")[0]
+
+
+@pytest.mark.parametrize("typ, literal", [
+    ("Array(Float32)", "'[1,2.5,0]'"),
+    ("Array(String)", r"'[''a'',''it\\''s'']'"),  # quotes inside an array's text
+    ("String", r"'it''s a\\ttab'"),                # an escape the parameter's text form decodes
+    ("String", r"'x\ty'"),                          # a real tab: ClickHouse rejects it (code 457)
+    ("String", r"'a\x41\nb'"),                      # \x41 and \n decoded by the SQL lexer
+    ("String", r"'back\\\\slash'"),
+    ("Date", "'2024-01-02'"),
+    ("UInt8", "3"),
+])
+def test_a_set_parameter_binds_as_the_engine_binds_it(session, typ, literal):
+    select = f"SELECT {{x:{typ}}} AS x"
+    want = _oracle(session, f"SET param_x = {literal}", select)
+    got = _ours(session, f"SET param_x = {literal}", select)
+    assert got == want
+
+
+def test_a_set_parameter_outlives_catalog_reads_in_every_api(session):
+    """After `SET param_n = 7`, a statement naming `{n:UInt32}` gets 7 whichever way it is sent,
+    even right after statements whose catalog reads and planning queries send other
+    parameters (on the embedded engine each query's parameters replace the session's)."""
+    session.command("SET param_n = 7")
+    session.command("SET param_q = '[1,1,0]'")
+    where = "SELECT id FROM t WHERE id < {n:UInt32} ORDER BY id"
+    session.query(SEARCH)
+    assert session.query(where).rows == [(i,) for i in range(7)]
+    session.query(SEARCH)
+    assert session.query_arrow(where).column("id").to_pylist() == list(range(7))
+    session.query(SEARCH)
+    with session.query_arrow_stream(where) as stream:
+        assert [i for b in stream for i in b.column("id").to_pylist()] == list(range(7))
+    session.query(SEARCH)
+    assert session.raw_query(where, fmt="CSV") == b"".join(f"{i}\n".encode() for i in range(7))
+    session.query(SEARCH)
+    with session.raw_stream(where, fmt="CSV") as chunks:
+        assert b"".join(chunks).count(b"\n") == 7
+    session.query(SEARCH)
+    assert session.columns_of("SELECT {n:UInt32} AS n, {q:Array(Float32)} AS q") == [
+        ("n", "UInt32"), ("q", "Array(Float32)")]
+    session.query(SEARCH)
+    empty = session.query("SELECT id, {n:UInt32} AS n FROM t WHERE id > 5000")  # header asked apart
+    assert empty.rows == [] and empty.columns == ["id", "n"]
+    session.query(SEARCH)
+    session.command("CREATE TABLE u (id UInt32) ENGINE = MergeTree ORDER BY id")
+    session.command("INSERT INTO u SELECT number FROM numbers({n:UInt32})")
+    assert session.query("SELECT count() FROM u").rows == [(7,)]
+    session.query(SEARCH)
+    q = session.query("SELECT id FROM t ORDER BY L2Distance(v, {q:Array(Float32)}), id LIMIT 2")
+    assert q.rows == [(1,), (18,)]  # v = [1, 1, 0] at id 1 and 18 (id % 17 = 1)
+
+
+def test_a_call_parameter_wins_over_a_set_one(session):
+    session.command("SET param_n = 7")
+    r = session.query("SELECT count() FROM t WHERE id < {n:UInt32}", params={"n": 3})
+    assert r.rows == [(3,)]
+    assert session.query("SELECT count() FROM t WHERE id < {n:UInt32}").rows == [(7,)]
+
+
+def test_a_statement_without_placeholders_keeps_its_percent_signs(session):
+    """SET parameters are only added for placeholders the statement has: a `%` in a statement
+    without one must not start clickhouse-connect's client-side `%` formatting."""
+    session.command("SET param_n = 7")
+    r = session.query("SELECT count() FROM t WHERE toString(id) LIKE '%99%'")
+    with raw_client(session) as c:
+        want = c.query("SELECT count() FROM t WHERE toString(id) LIKE '%99%'").result_rows
+    assert r.rows == want and want[0][0] > 0
+
+
+@pytest.mark.parametrize("how", ["set", "call"])
+def test_the_planner_counts_a_filter_with_parameters(session, how):
+    """The planner's count under the statement's WHERE gets the same parameters as the
+    statement; its cached count is keyed by them (another value, another count)."""
+    sql = "SELECT id FROM t WHERE id < {n:UInt32} ORDER BY cosineDistance(v, [1., 1, 0]) LIMIT 3"
+    for n in (7, 1500):
+        if how == "set":
+            session.command(f"SET param_n = {n}")
+            r = session.query(sql)
+        else:
+            r = session.query(sql, params={"n": n})
+        search = r.stats.plan.searches[0]
+        assert search.matching == n, search.reason
+        ids = [row[0] for row in r.rows]
+        # v = [id % 17, 1, 0]: the nearest are id 1, then 2 and 3 under id < 7; ties at distance 0
+        # (id % 17 = 1) under id < 1500
+        assert ids == [1, 2, 3] if n == 7 else (len(ids) == 3 and all(i % 17 == 1 and i < n for i in ids))
+
+
+def test_parameter_names_keep_their_case(session):
+    session.command("SET param_Q = 'upper'")
+    session.command("SET param_q = 'lower'")
+    session.query(SEARCH)
+    assert session.query("SELECT {Q:String}, {q:String}").rows == [("upper", "lower")]
+
+
+def test_over_http_a_set_parameter_binds_and_the_planner_counts_with_it(tmp_path):
+    """Over HTTP a SET parameter used to be replayed as a setting, which clickhouse-connect
+    refuses: every later statement of the session failed."""
+    with ChServer(tmp_path / "srv", user="u", password="pw") as srv:
+        with sqlext.connect(srv.dsn(), password="pw") as s:
+            s.command(TABLE)
+            s.command(ROWS)
+            s.command("SET param_n = 40")
+            assert s.query("SELECT count() FROM t").rows == [(2000,)]
+            assert s.query("SELECT count() FROM t WHERE id < {n:UInt32}").rows == [(40,)]
+            r = s.query("SELECT id FROM t WHERE id < {n:UInt32} ORDER BY cosineDistance(v, [1., 1, 0]) LIMIT 3")
+            assert r.stats.plan.searches[0].matching == 40, r.stats.plan.searches[0].reason
+            assert sorted(row[0] for row in r.rows) == [1, 18, 35]  # distance 0 under id < 40
