@@ -14,10 +14,12 @@ ORDER BY d LIMIT 10` through `Session.query` (the embedder hands back the benchm
 vectors), with the planner's config switched query by query (after one untimed run of the
 statement, which formats the query vector's literal once; each variant goes first in turn) among:
 - shipped: what a session gets (`EMBEDDED_EXACT_SETTINGS`: mmap reads on exact plans;
+  `PARALLEL_SCAN_SETTINGS`: every thread reads a part of the table on exact plans;
   `NO_VECTOR_SEARCH`: `query_plan_try_use_vector_search = 0` when no search uses the index);
-- no mmap: `exact_settings` emptied;
+- no mmap: `EMBEDDED_EXACT_SETTINGS` taken out of `exact_settings`;
+- one reader: `PARALLEL_SCAN_SETTINGS` taken out of `exact_settings` (ClickHouse's own split);
 - vector-search step on: `no_index_settings` emptied;
-- neither;
+- none of them;
 - array literal: as shipped, but EMBED spliced as the array literal `[…]` instead of its wire form
   `CAST('[…]', 'Array(Float64)')` (`sqlext.text.rewrite.cast_vector`).
 Filters: none, and uniform / cluster-correlated ones keeping 0.1 %, 1 %, 10 % and 50 % of the rows.
@@ -41,6 +43,7 @@ def main(argv=None) -> int:
     from benchmarks.bench_hnsw_defaults import builtin_storage
     from benchmarks.bench_peers import build_chdb, data_dir
     from benchmarks.clipdata import SELECTIVITIES, make_clip_like
+    from sqlext.db.planner import EMBEDDED_EXACT_SETTINGS, PARALLEL_SCAN_SETTINGS
     from sqlext.text.rewrite import plain_vector
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -62,9 +65,15 @@ def main(argv=None) -> int:
             granularity, codec)
         try:
             shipped = s.planner.config
-            variants = {"shipped": shipped, "no mmap": replace(shipped, exact_settings={}),
+
+            def without(names):
+                return {k: v for k, v in shipped.exact_settings.items() if k not in names}
+
+            variants = {"shipped": shipped,
+                        "no mmap": replace(shipped, exact_settings=without(EMBEDDED_EXACT_SETTINGS)),
+                        "one reader": replace(shipped, exact_settings=without(PARALLEL_SCAN_SETTINGS)),
                         "vector-search step on": replace(shipped, no_index_settings={}),
-                        "neither": replace(shipped, exact_settings={}, no_index_settings={}),
+                        "none of them": replace(shipped, exact_settings={}, no_index_settings={}),
                         "array literal": shipped}
             wire = s._literal  # the session's own: formats each vector once, then its cache
 

@@ -44,7 +44,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 __all__ = ["PlannerConfig", "SearchPlan", "VectorPlan", "Planner", "PLAN_KEYS", "HNSW_EF_SEARCH", "ef_for_rows",
-           "LIMIT_KEY", "filtered_ef_factor", "EMBEDDED_EXACT_SETTINGS", "LIST_MARGIN", "NO_VECTOR_SEARCH"]
+           "LIMIT_KEY", "filtered_ef_factor", "EMBEDDED_EXACT_SETTINGS", "PARALLEL_SCAN_SETTINGS", "LIST_MARGIN",
+           "NO_VECTOR_SEARCH"]
 
 #: The shipped `hnsw_candidate_list_size_for_search` for a vector query the planner does not plan
 #: (ClickHouse's default is 256). On CLIP-like data with ClickHouse's index construction defaults
@@ -121,6 +122,16 @@ NEEDED_SETTINGS = ("vector_search_filter_strategy", "vector_search_index_fetch_m
 #: are local to the process; ClickHouse's MergeTree parts are immutable once written.
 EMBEDDED_EXACT_SETTINGS = {"local_filesystem_read_method": "mmap", "min_bytes_to_use_mmap_io": 1}
 
+#: Settings an exact plan adds on every ClickHouse engine (when the user has not set them): let
+#: a table's rows be read by all of `max_threads` threads once it has 4,096 (128 granules of the
+#: built-in table), where ClickHouse's defaults (163,840 rows and 240 MiB per thread) read a
+#: table below those sizes times max_threads in one thread: 200k CLIP-like rows (400 MB of
+#: vectors) were read by one thread of two. Exact top-10 scans at 200k rows took 0.53-0.59x the
+#: time with them under 1-100 % filters, at 25k rows 0.6-0.8x under 1-100 % (two cores; 0.1 %
+#: filters unchanged); `benchmarks/bench_plan_settings.py` measures them on `Session.query`.
+PARALLEL_SCAN_SETTINGS = {"merge_tree_min_rows_for_concurrent_read": 4096,
+                          "merge_tree_min_bytes_for_concurrent_read": 1}
+
 #: Sent when no search in a statement uses a vector index (an exact plan, the exact fallback),
 #: where the engine knows the setting: skip ClickHouse's vector-search planning step. It runs for
 #: every `ORDER BY <distance> LIMIT k` on a table with a vector index, even one the statement
@@ -163,7 +174,8 @@ class PlannerConfig:
       tune, as it is; None: by table size (`ef_for_rows`), times `filtered_ef_factor` for a
       filter, and at least `LIST_MARGIN` times the candidates a post-filtered plan fetches;
     - exact_settings: sent with an exact plan and its fallback, each key unless the user set it
-      (the session passes `EMBEDDED_EXACT_SETTINGS` on the embedded engine; none on servers);
+      (the session passes `PARALLEL_SCAN_SETTINGS`, and on the embedded engine
+      `EMBEDDED_EXACT_SETTINGS` too);
     - no_index_settings: sent, unless the user set them, when no search in the statement uses a
       vector index (a statement whose plans are all exact, and every exact fallback) and the
       planned searches are the statement's only ones (`Planner.plan`'s `sole`); the session

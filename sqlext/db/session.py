@@ -570,11 +570,12 @@ class Session:
     @property
     def planner(self):
         """The session's vector query planner (sqlext.db.planner.Planner); its `config` is the
-        cost model (on the embedded engine with `exact_settings` = EMBEDDED_EXACT_SETTINGS: a
-        config set in its place without them reads exact plans the default way; `no_index_settings`
-        = NO_VECTOR_SEARCH wherever the engine has that setting)."""
+        cost model (`exact_settings` = PARALLEL_SCAN_SETTINGS, plus EMBEDDED_EXACT_SETTINGS on the
+        embedded engine: a config set in its place without them reads exact plans the default
+        way; `no_index_settings` = NO_VECTOR_SEARCH wherever the engine has that setting)."""
         if self._planner is None:
-            from .planner import EMBEDDED_EXACT_SETTINGS, NO_VECTOR_SEARCH, Planner, PlannerConfig
+            from .planner import (EMBEDDED_EXACT_SETTINGS, NO_VECTOR_SEARCH, PARALLEL_SCAN_SETTINGS, Planner,
+                                  PlannerConfig)
 
             def run(sql, settings, params=None):
                 with self._client() as c:
@@ -582,7 +583,7 @@ class Session:
 
             known = self._server_settings()
             config = PlannerConfig(
-                exact_settings=dict(EMBEDDED_EXACT_SETTINGS) if self.backend.embedded else {},
+                exact_settings={**PARALLEL_SCAN_SETTINGS, **(EMBEDDED_EXACT_SETTINGS if self.backend.embedded else {})},
                 no_index_settings={k: v for k, v in NO_VECTOR_SEARCH.items() if known is None or k in known})
             self._planner = Planner(run, self.catalog, config)
         return self._planner

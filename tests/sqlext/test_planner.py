@@ -14,6 +14,8 @@ may differ (HNSW is approximate: see planner_support.assert_answer).
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -21,7 +23,8 @@ import sqlext
 from benchmarks.floor import raw_client
 from sqlext.db.engine import EMBEDDED
 from sqlext.db.planner import (
-    EF_KEY, EMBEDDED_EXACT_SETTINGS, LIMIT_KEY, LIST_MARGIN, NO_VECTOR_SEARCH, Planner, PlannerConfig, ef_for_rows,
+    EF_KEY, EMBEDDED_EXACT_SETTINGS, LIMIT_KEY, LIST_MARGIN, NO_VECTOR_SEARCH, PARALLEL_SCAN_SETTINGS, Planner,
+    PlannerConfig, ef_for_rows,
     filtered_ef_factor,
 )
 
@@ -367,7 +370,7 @@ def test_exact_plans_on_the_embedded_engine_read_through_mmap_unless_the_user_sa
     index plans are left alone. The answers stay numpy's."""
     s = sqlext.connect(dsn=f"chdb://{db}")
     try:
-        assert s.planner.config.exact_settings == EMBEDDED_EXACT_SETTINGS
+        assert s.planner.config.exact_settings == {**PARALLEL_SCAN_SETTINGS, **EMBEDDED_EXACT_SETTINGS}
         sql = (f"SELECT id, cosineDistance(vec, {vec(vs.queries[3])}) AS d FROM t_g32_none "
                f"WHERE {vs.where('uniform', 0.01)} ORDER BY d LIMIT 10")
         r = s.query(sql)
@@ -383,6 +386,36 @@ def test_exact_plans_on_the_embedded_engine_read_through_mmap_unless_the_user_sa
         assert "local_filesystem_read_method" not in s.query(sql).stats.plan.settings
         r = s.query(f"SELECT id, cosineDistance(vec, {vec(vs.queries[3])}) AS d FROM t_g32 ORDER BY d LIMIT 10")
         assert r.stats.plan.kind == "index" and "min_bytes_to_use_mmap_io" not in r.stats.plan.settings
+    finally:
+        s.close()
+
+
+def test_exact_plans_let_every_thread_read_a_part_of_a_small_table(db, vs):
+    """An exact plan sends PARALLEL_SCAN_SETTINGS: with them ClickHouse reads a table far below
+    its default split size (163,840 rows per thread) with several threads (EXPLAIN PIPELINE:
+    `MergeTreeSelect … × 3` with max_threads = 4), without them with one. A user's own value wins."""
+    s = sqlext.connect(dsn=f"chdb://{db}")
+    try:
+        sql = (f"SELECT id, cosineDistance(vec, {vec(vs.queries[2])}) AS d FROM t_g32_none "
+               f"WHERE {vs.where('uniform', 0.01)} ORDER BY d LIMIT 10")
+        r = s.query(sql)
+        assert_answer(r.rows, vs, vs.queries[2], vs.mask("uniform", 0.01), 10, plan=r.stats.plan)
+        plan = r.stats.plan
+        assert plan.kind == "exact" and all(plan.settings[k] == v for k, v in PARALLEL_SCAN_SETTINGS.items())
+
+        def readers(settings: dict) -> str:
+            given = ", ".join(f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}" for k, v in settings.items())
+            with raw_client(s) as c:
+                text = c.raw_query(f"EXPLAIN PIPELINE {sql} SETTINGS max_threads = 4, {given}").decode()
+            return next(line.strip() for line in text.splitlines() if "MergeTreeSelect" in line)
+
+        # 12,000 rows in parts of at least 4,096: three readers
+        assert re.search(r"× (\d+) ", readers(plan.settings)).group(1) == "3", readers(plan.settings)
+        alone = {k: v for k, v in plan.settings.items() if k not in PARALLEL_SCAN_SETTINGS}
+        assert "×" not in readers(alone)
+        r = s.query(sql + " SETTINGS merge_tree_min_rows_for_concurrent_read = 100000")
+        assert r.stats.plan.settings.get("merge_tree_min_rows_for_concurrent_read") is None
+        assert r.stats.plan.settings["merge_tree_min_bytes_for_concurrent_read"] == 1
     finally:
         s.close()
 

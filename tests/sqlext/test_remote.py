@@ -341,12 +341,13 @@ def test_planner_and_set_over_http(server):
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from tests.sqlext.planner_support import assert_answer, make_table, small_clip_like, vec
-    from sqlext.db.planner import PlannerConfig
+    from sqlext.db.planner import PARALLEL_SCAN_SETTINGS, PlannerConfig
 
     vs = small_clip_like(3000, 16, seed=7)
     t = _unique("vt")
     with sqlext.connect(server.dsn(), password=PASSWORD) as s:
-        assert s.planner.config.exact_settings == {}  # (mmap reads are for the embedded engine's own files)
+        # every thread reads a part of the table; mmap reads are for the embedded engine's own files
+        assert s.planner.config.exact_settings == PARALLEL_SCAN_SETTINGS
         # the server lists query_plan_try_use_vector_search in system.settings: exact plans send it
         assert s.planner.config.no_index_settings == {"query_plan_try_use_vector_search": 0}
         s.planner.config = PlannerConfig(index_fixed=0, ef_search=1024)  # the index, even on 3k rows
