@@ -17,8 +17,9 @@ Sections (issue 6 / issue 2):
   + benchmarks/bench_ingest.py, benchmarks/bench_tui.py, benchmarks/bench_peers.py (hybrid
     vector search beside DuckDB + vss, LanceDB, raw chdb and numpy) and
     benchmarks/bench_granularity.py (the built-in table's granularity and vector codec) and
-    benchmarks/bench_plan_settings.py (what the planner's settings and EMBED's wire form buy), run as
-    subprocesses
+    benchmarks/bench_plan_settings.py (what the planner's settings and EMBED's wire form buy) and
+    benchmarks/bench_planner_costs.py (the planner's cost estimates beside both plans' times), run
+    as subprocesses
 """
 from __future__ import annotations
 
@@ -963,7 +964,8 @@ def main(argv=None) -> int:
         if "external" in only:
             # bench_peers has a smoke run of its own in the tests (test_bench_peers_smoke)
             for name in ("bench_ingest", "bench_tui") + (() if args.smoke else ("bench_peers", "bench_granularity",
-                                                                                 "bench_plan_settings")):
+                                                                                 "bench_plan_settings",
+                                                                                 "bench_planner_costs")):
                 print(f"[ext] {name} ...", flush=True)
                 ext[name] = run_external(name, args.smoke, tmp)
                 print(f"[ext] {name}: {ext[name].get('status')}", flush=True)

@@ -115,3 +115,25 @@ def test_bench_plan_settings_smoke(tmp_path):
         assert set(c["p50_ms"]) == {"shipped", "no mmap", "one reader", "vector-search step on", "none of them",
                                     "array literal"}
         assert min(c["p50_ms"].values()) > 0 and set(c["ratio_to_shipped"]) == set(c["p50_ms"]) - {"shipped"}
+
+
+def test_bench_planner_costs_smoke(tmp_path):
+    """The planner's estimates beside both plans' measured times, on the production path: every
+    filter, the cost model's two estimates, each pinned plan run as pinned."""
+    out = tmp_path / "pc.json"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.bench_planner_costs", "--rows", "3000", "--queries",
+                           "3", "--selectivities", "0.01,0.5,1", "--json", str(out)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=280)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = json.loads(out.read_text())
+    assert data["rows"] == 3000 and [c["filter"] for c in data["cells"]] == ["uniform 1 %", "uniform 50 %", "no filter"]
+    for c in data["cells"]:
+        assert c["estimate_ms"]["index"] > 0 and c["estimate_ms"]["exact"] > 0, c
+        assert min(c["p50_ms"].values()) > 0 and c["shipped_to_faster"] > 0
+        assert c["plans"]["exact"] == ["exact"] and c["plans"]["shipped"][0].split()[0] in ("index", "exact")
+        # the cheaper estimate is the plan chosen
+        cheaper = "index" if c["estimate_ms"]["index"] < c["estimate_ms"]["exact"] else "exact"
+        assert c["plans"]["shipped"][0].split()[0] == cheaper, c
+    assert data["cells"][1]["plans"]["index"][0].startswith("index")
+

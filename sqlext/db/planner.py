@@ -14,10 +14,10 @@ The planner knows the statement, the table and its index, so for each top-k sear
    multiplier sized from the selectivity (`vector_search_index_fetch_multiplier` = 6 / s, so the
    index hands over about six times the candidates needed to find k rows passing the filter, and
    ClickHouse's candidate limit `max_limit_for_vector_search_queries` raised to match);
-   the cost model weighs the rows an exact scan reads (every granule holding a matching row:
-   `Planner.exact_scan_rows`, from the table's `index_granularity`; cheaper when the vector
-   column is stored with CODEC(NONE)) against the candidates the index must produce
-   (`PlannerConfig`);
+   the cost model (`PlannerConfig`, estimated milliseconds) weighs the rows an exact scan reads
+   (every granule holding a matching row: `Planner.exact_scan_rows`, from the table's
+   `index_granularity`; cheaper when the vector column is stored with CODEC(NONE)) and the runs
+   of granules it seeks to, against the candidate list the index search walks (`list_size`);
 3. checks the answer: when the index plan returns fewer than k rows, the statement runs again as
    an exact scan (the index plan is chosen only when many more than k rows match, so a short
    answer means rows were missed). It never returns fewer rows than the true answer has. A
@@ -147,22 +147,34 @@ NO_VECTOR_SEARCH = {NO_SEARCH_KEY: 0}
 
 @dataclass
 class PlannerConfig:
-    """The cost model, in units of "rows an exact scan reads" from LZ4-compressed storage,
-    ClickHouse's default (reading and decompressing one stored vector dominates an exact scan;
-    one candidate the HNSW index produces costs about `candidate_cost` of those). Measured on
-    chdb with 512-d CLIP-like vectors (benchmarks/bench_peers.py); the figures are ratios, so
-    they carry across machines.
+    """The cost model: estimated milliseconds of engine work for each plan, as measured on chdb
+    26.9 with 512-d CLIP-like vectors on two cores (benchmarks/calibrate_planner.py; RESULTS.md,
+    "The planner's cost model"). Only the comparison of the two estimates decides, and both scale
+    alike with a faster CPU. More cores make an exact scan faster (every thread reads a part of
+    the table, `PARALLEL_SCAN_SETTINGS`) but not the index search (one thread per part), so on a
+    larger machine the planner may choose the index where a scan would be a little faster; the
+    answer is the same.
 
-    - index_fixed: the index search's cost before it hands over any candidate;
-    - candidate_cost: per candidate fetched (k × multiplier). Measured: a 1 % index plan at 200k
-      rows (6,000 candidates) took 54 ms where an exact scan read 200k rows in 360 ms (about
-      30,000 rows' worth), and a 10 % plan at 25k rows (600 candidates) 2 ms more than the
-      unfiltered search, at 0.8 µs a row: both about 4 rows per candidate;
-    - uncompressed_row_cost: one row of a vector column stored with CODEC(NONE) (the built-in
-      table's): nothing to decompress. Measured (bench_granularity): an exact top-10 over 200k
-      CLIP-like rows stored so took 173 ms, 0.45x the 383 ms of the storage the other figures
-      were measured on (8,192-row granules, LZ4; in 32-row LZ4 granules 557 ms); at 25k rows
-      about 1x (25.0 and 25.6 ms). Half, between the two;
+    An index plan costs `index_fixed + list_cost x L`, L the candidate list it searches
+    (`Planner.list_size`: hnsw_candidate_list_size_for_search, which the plan sizes from the
+    table, the filter and the candidates fetched), or the candidates it hands over (k x the
+    fetch multiplier) when those are more. An exact scan costs `scan_fixed + row_cost x
+    rows read + range_cost x runs of granules read + match_cost x rows passing the filter`
+    (`Planner.exact_scan_rows`, `Planner.exact_scan_runs`).
+
+    - index_fixed: 6 ms (fits at 200k rows gave 7.7, at 25k 4.3);
+    - list_cost: 0.0067 ms per list entry (200k rows: lists of 768, 1,538, 3,072, 4,620 and 9,390
+      took 12.9, 18.9, 28-31, 44 and 71 ms; at 25k the cost per entry falls for long lists, and
+      the estimate is high there, where the scan wins anyway);
+    - scan_fixed: 4.5 ms;
+    - row_cost: 0.00038 ms per row whose vector is read from LZ4-compressed storage (ClickHouse's
+      default), uncompressed_row_cost 0.00019 ms from CODEC(NONE) (the built-in table's): an exact
+      top-10 over 200k rows stored so took 0.45x the time of LZ4 storage (bench_granularity);
+    - range_cost: 0.0065 ms per run of consecutive granules read (each run is a seek and a read:
+      200k rows under a 0.5 % filter read 895 granules in about 790 runs, 15.3 ms, against 8.5 ms
+      for 25k rows under 10 %, 760 granules in about 26 runs);
+    - match_cost: 0.00015 ms per row passing the filter (its distance computed and sorted: the
+      same 200k-row scan took 49 ms under a 20 % filter and 61 ms under 50 %);
     - safety: candidates fetched per row needed, divided by the selectivity (6: the filter's
       expected share of the candidates is six times k). At 200k CLIP-like rows with a 1 % filter,
       3 gave recall@10 0.96 (uniform filter) and 0.89 with short answers to rerun (filter
@@ -181,9 +193,13 @@ class PlannerConfig:
       planned searches are the statement's only ones (`Planner.plan`'s `sole`); the session
       passes `NO_VECTOR_SEARCH` where the engine has that setting."""
 
-    index_fixed: float = 5000.0
-    candidate_cost: float = 4.0
-    uncompressed_row_cost: float = 0.5
+    index_fixed: float = 6.0
+    list_cost: float = 0.0067
+    scan_fixed: float = 4.5
+    row_cost: float = 0.00038
+    uncompressed_row_cost: float = 0.00019
+    range_cost: float = 0.0065
+    match_cost: float = 0.00015
     safety: float = 6.0
     max_multiplier: int = 1000
     ef_search: int | None = None
@@ -209,6 +225,8 @@ class SearchPlan:
     total: int | None = None           # rows in the table (catalog), None: unknown
     reason: str = ""
     check: str = ""                    # outcome of a pre-run check (nested searches)
+    index_ms: float | None = None      # the cost model's estimate of the index plan (PlannerConfig)
+    scan_ms: float | None = None       # the same for the exact scan; None: not weighed
 
     @property
     def expected(self) -> int | None:
@@ -361,7 +379,7 @@ class Planner:
         t0 = time.perf_counter()
         for t, sp in searches:
             if sp.indexes:
-                self._choose(t, sp, fill, params)
+                self._choose(t, sp, fill, params, user.get(EF_KEY))
         if sole is None:
             from ..text.topk import only_search
 
@@ -377,7 +395,7 @@ class Planner:
         return plan
 
     # -- choosing -----------------------------------------------------------------------------
-    def _choose(self, t, sp: SearchPlan, fill, params: dict | None) -> None:
+    def _choose(self, t, sp: SearchPlan, fill, params: dict | None, user_list=None) -> None:
         from ..errors import EmbedSQLError
 
         cfg = self.config
@@ -386,15 +404,19 @@ class Planner:
             sp.total = self.catalog.total_rows(t.table)
         except EmbedSQLError:
             sp.total = None
+        granularity, row_cost = self._storage(t.table, t.column)
         if not t.filtered:
-            if sp.total is not None and (sp.total * self._storage(t.table, t.column)[1]
-                                         <= cfg.index_fixed + cfg.candidate_cost * want):
-                sp.choice = "exact"
-                sp.reason = f"no filter, {sp.total:,} rows: an exact scan costs less than the index search"
-            else:
-                sp.choice = "index"
-                sp.reason = "no filter: the index search returns k rows" + (
-                    f" of {sp.total:,}" if sp.total is not None else "")
+            if sp.total is not None:
+                scan = sp.scan_ms = self.scan_cost(sp.total, sp.total, granularity, row_cost)
+                index = sp.index_ms = self.index_cost(max(want, self.list_size(sp.total, None, want, user_list)))
+                if scan <= index:
+                    sp.choice = "exact"
+                    sp.reason = (f"no filter, {sp.total:,} rows: an exact scan (est. {scan:.1f} ms) costs "
+                                 f"less than the index search (est. {index:.1f} ms)")
+                    return
+            sp.choice = "index"
+            sp.reason = "no filter: the index search returns k rows" + (
+                f" of {sp.total:,}" if sp.total is not None else "")
             return
         sql = self._count_sql(t)
         try:
@@ -411,33 +433,58 @@ class Planner:
             return
         s = sp.matching / total if total else 1.0
         mult = max(1, math.ceil(cfg.safety / s)) if s < 1 else 1
-        granularity, row_cost = self._storage(t.table, t.column)
         exact_rows = self.exact_scan_rows(total, sp.matching, granularity)
-        exact_cost = exact_rows * row_cost
-        index_rows = cfg.index_fixed + cfg.candidate_cost * want * mult
+        scan = sp.scan_ms = self.scan_cost(total, sp.matching, granularity, row_cost)
+        listed = self.list_size(total, s, want * mult, user_list)
+        # the search walks at least as many entries as it hands over candidates
+        index = sp.index_ms = self.index_cost(max(listed, want * mult))
         pct = f"{100 * s:.3g} %"
         kept = f"the filter keeps {sp.matching:,} of {total:,} rows ({pct}{', counted earlier' if cached else ''})"
+        scanning = (f"scanning {exact_rows:,} rows"
+                    + (" of uncompressed vectors" if row_cost == cfg.uncompressed_row_cost != cfg.row_cost else ""))
+        searching = f"the index search for {want * mult:,} candidates in a list of {listed:,}"
         if mult > cfg.max_multiplier:
             sp.choice = "exact"
             sp.reason = (f"{kept}: the index would need over {cfg.max_multiplier}x the candidates "
-                         f"(ClickHouse's limit) to find {want} of them: scanning {exact_rows:,} rows")
-        elif index_rows < exact_cost:
+                         f"(ClickHouse's limit) to find {want} of them: {scanning}")
+        elif index < scan:
             sp.choice = "index"
             sp.multiplier = mult
-            sp.reason = (f"{kept}: the index search for {want * mult:,} candidates (the work of "
-                         f"scanning about {index_rows:,.0f} rows) costs less than scanning "
-                         f"{self._rows_text(exact_rows, exact_cost)}")
+            sp.reason = f"{kept}: {searching} (est. {index:.1f} ms) costs less than {scanning} (est. {scan:.1f} ms)"
         else:
             sp.choice = "exact"
-            sp.reason = (f"{kept}: scanning {self._rows_text(exact_rows, exact_cost)} costs less than the "
-                         f"index search for {want * mult:,} candidates (the work of scanning about "
-                         f"{index_rows:,.0f} rows)")
+            sp.reason = f"{kept}: {scanning} (est. {scan:.1f} ms) costs less than {searching} (est. {index:.1f} ms)"
 
-    @staticmethod
-    def _rows_text(rows: int, cost: float) -> str:
-        if cost == rows:
-            return f"{rows:,} rows"
-        return f"{rows:,} rows (uncompressed vectors: the work of about {cost:,.0f})"
+    def list_size(self, total: int | None, selectivity: float | None, candidates: int, user=None) -> int:
+        """The candidate list (hnsw_candidate_list_size_for_search) an index plan searches on a
+        table of `total` rows (None: unknown): `user`'s own value when given (as the user wrote
+        it), else `PlannerConfig.ef_search`, else `ef_for_rows(total)`; under a filter keeping a
+        share `selectivity` (None: no filter) that times `filtered_ef_factor`, and at least
+        `LIST_MARGIN` times the `candidates` fetched (k x the fetch multiplier)."""
+        if user is not None:
+            try:
+                return max(1, int(str(user).strip("'\" ")))
+            except ValueError:
+                pass
+        ef = self.config.ef_search
+        if ef is not None:
+            return ef
+        ef = ef_for_rows(total)
+        if selectivity is not None:
+            ef = max(math.ceil(ef * filtered_ef_factor(selectivity)), math.ceil(LIST_MARGIN * candidates))
+        return ef
+
+    def index_cost(self, listed: int) -> float:
+        """The cost model's estimate (ms) of an index search with a candidate list of `listed`."""
+        return self.config.index_fixed + self.config.list_cost * listed
+
+    def scan_cost(self, total: int, matching: int, granularity: int, row_cost: float) -> float:
+        """The cost model's estimate (ms) of an exact scan of `total` rows stored in `granularity`-row
+        granules, `matching` of them passing the filter, at `row_cost` per row read."""
+        cfg = self.config
+        return (cfg.scan_fixed + row_cost * self.exact_scan_rows(total, matching, granularity)
+                + cfg.range_cost * self.exact_scan_runs(total, matching, granularity)
+                + cfg.match_cost * matching)
 
     @staticmethod
     def exact_scan_rows(total: int, matching: int, granularity: int) -> int:
@@ -452,6 +499,20 @@ class Planner:
         s = min(1.0, matching / total)
         return max(matching, min(total, math.ceil(total * (1.0 - (1.0 - s) ** max(1, granularity)))))
 
+    @staticmethod
+    def exact_scan_runs(total: int, matching: int, granularity: int) -> float:
+        """Runs of consecutive granules an exact scan under a filter reads (each a seek and a
+        read): of the G = total / granularity granules each holds a matching row with probability
+        p = 1 - (1 - s) ** granularity (as in `exact_scan_rows`), so p + (G - 1) p (1 - p) runs are
+        expected. Few when the filter keeps few rows or nearly every granule; most in between:
+        200k rows in 32-row granules under a 1 % filter, about 1,250."""
+        if total <= 0 or matching <= 0:
+            return 0.0
+        s = min(1.0, matching / total)
+        g = math.ceil(total / max(1, granularity))
+        p = 1.0 - (1.0 - s) ** max(1, granularity)
+        return p + (g - 1) * p * (1.0 - p)
+
     def _storage(self, table: str, column: str) -> tuple[int, float]:
         """How the rows of `table` are stored, for the cost of an exact scan: (rows per granule,
         the first holding table's `index_granularity`, 8192 when unknown; what reading one row's
@@ -459,7 +520,7 @@ class Planner:
         `PlannerConfig.uncompressed_row_cost` when every table holding the rows stores `column`
         with CODEC(NONE), else 1). A hint for the cost model only: a catalog error gives the
         defaults."""
-        granularity, cost = 8192, 1.0
+        granularity, cost = 8192, self.config.row_cost
         try:
             bases = self.catalog.base_tables(table)
             for base in bases:
@@ -500,17 +561,11 @@ class Planner:
             mults = [sp.multiplier for sp in index_plans if sp.filtered and sp.multiplier]
             wanted = max((sp.k + sp.offset) * (sp.multiplier or 1) for sp in index_plans)  # candidates
             if EF_KEY not in user:
-                ef = self.config.ef_search
-                if ef is None:
-                    sizes = [sp.total for sp in index_plans]
-                    ef = ef_for_rows(None if any(x is None for x in sizes) else max(sizes))
-                    sels = [sp.matching / sp.total for sp in index_plans
-                            if sp.filtered and sp.matching and sp.total]
-                    if sels:
-                        ef = math.ceil(ef * filtered_ef_factor(min(sels)))
-                    if mults:
-                        ef = max(ef, math.ceil(LIST_MARGIN * wanted))
-                settings[EF_KEY] = ef
+                sizes = [sp.total for sp in index_plans]
+                sels = [sp.matching / sp.total for sp in index_plans
+                        if sp.filtered and sp.matching and sp.total]
+                settings[EF_KEY] = self.list_size(None if any(x is None for x in sizes) else max(sizes),
+                                                  min(sels) if sels else (1.0 if mults else None), wanted)
             if mults:
                 settings["vector_search_filter_strategy"] = "postfilter"
                 settings["vector_search_index_fetch_multiplier"] = max(mults)

@@ -350,7 +350,7 @@ def test_planner_and_set_over_http(server):
         assert s.planner.config.exact_settings == PARALLEL_SCAN_SETTINGS
         # the server lists query_plan_try_use_vector_search in system.settings: exact plans send it
         assert s.planner.config.no_index_settings == {"query_plan_try_use_vector_search": 0}
-        s.planner.config = PlannerConfig(index_fixed=0, ef_search=1024)  # the index, even on 3k rows
+        s.planner.config = PlannerConfig(index_fixed=0, list_cost=0.0, ef_search=1024)  # the index, even on 3k rows
         with raw_client(s) as c:
             make_table(c, t, vs, index=True)
         s.execute("SET max_threads = 1")
