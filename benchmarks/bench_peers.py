@@ -32,7 +32,11 @@ Systems:
   the wheel ships is LOADed): HNSW index, metric cosine, vss defaults; `array_cosine_distance`.
 - LanceDB: IVF-HNSW-SQ index (HnswSq), cosine, defaults; `where(…, prefilter=True)`.
 - numpy: the exact floor: `X_f @ q` + argpartition over the filtered rows only (X_f materialized
-  before timing).
+  before timing), with one BLAS thread (`OPENBLAS_NUM_THREADS=1`, set before numpy loads unless
+  the environment sets it): OpenBLAS keeps its threads spinning for a while after each call, and
+  on 2 cores that took the second core from the next system's query. embedsql's exact scans read
+  with every thread: 25k rows under a 10 % filter took 14.4 ms after numpy's floor in rotation
+  and 10.1 ms with one BLAS thread. The floor is a matrix-vector product, bound by memory.
 `--keep DIR` keeps the built tables and indexes in DIR (one folder per data set: rows, dimension,
 seed, queries, source) and reuses them in a later run: an index over 200k rows takes minutes to
 tens of minutes to build per system on 2 cores, and the queries can then be rerun alone. A reused
@@ -58,7 +62,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.floor import raw_client
+# before numpy loads (see the module docstring: the numpy floor runs with one BLAS thread)
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+from benchmarks.floor import raw_client  # noqa: E402
 
 SYSTEMS = ("embedsql", "embedsql-fresh", "chdb-exact", "chdb-hnsw", "duckdb", "lancedb", "numpy")
 LABELS = {"embedsql": "embedsql (Session.query, planner)",
