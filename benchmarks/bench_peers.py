@@ -49,6 +49,7 @@ package is missing is reported as not installed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import hashlib
 import json
@@ -143,6 +144,32 @@ def data_dir(tmp: Path, vs, seed: int, queries: int) -> Path:
     d = tmp / f"n{len(vs.images)}-d{vs.images.shape[1]}-seed{seed}-q{queries}-{key}"
     d.mkdir(exist_ok=True)
     return d
+
+
+@contextlib.contextmanager
+def builtin_table(vs, seed: int, queries: int, keep: str | None, prefix: str):
+    """This benchmark's chdb table of `vs` (table `v`, cosine HNSW index), stored as the built-in
+    photos table is (`builtin_storage()`), for another benchmark's queries: yields (Session, the
+    facts a report names: data, granularity, vector_codec, build_s, build_reused). `keep`: a
+    `--keep` folder reused (or filled); None: a temporary folder named `prefix…`, removed after
+    the block. `queries`: the data set's query count (part of its folder's name)."""
+    from benchmarks.bench_hnsw_defaults import builtin_storage
+
+    tmp = Path(keep) if keep else Path(tempfile.mkdtemp(prefix=prefix))
+    tmp.mkdir(parents=True, exist_ok=True)
+    granularity, codec = builtin_storage()
+    info = {"data": vs.source, "granularity": granularity, "vector_codec": codec or "LZ4"}
+    try:
+        s, info["build_s"], info["build_reused"] = build_chdb(
+            data_dir(tmp, vs, seed, queries), vs, "vector_similarity('hnsw', 'cosineDistance', 512)",
+            granularity, codec)
+        try:
+            yield s, info
+        finally:
+            s.close()
+    finally:
+        if not keep:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def build_chdb(tmp: Path, vs, index_spec: str, granularity: int, codec: str | None = None):

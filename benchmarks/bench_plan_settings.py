@@ -31,17 +31,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 
 
 def main(argv=None) -> int:
-    from benchmarks.bench_hnsw_defaults import builtin_storage
-    from benchmarks.bench_peers import build_chdb, data_dir
+    from benchmarks.bench_peers import builtin_table
     from benchmarks.clipdata import SELECTIVITIES, make_clip_like
     from sqlext.db.planner import EMBEDDED_EXACT_SETTINGS, PARALLEL_SCAN_SETTINGS
     from sqlext.text.rewrite import plain_vector
@@ -54,68 +51,55 @@ def main(argv=None) -> int:
     ap.add_argument("--json")
     args = ap.parse_args(argv)
     vs = make_clip_like(args.rows, args.queries, dim=512, seed=args.seed)
-    tmp = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="embedsql-plan-settings-"))
-    tmp.mkdir(parents=True, exist_ok=True)
-    granularity, codec = builtin_storage()
-    out = {"rows": args.rows, "queries": args.queries, "data": vs.source, "granularity": granularity,
-           "vector_codec": codec or "LZ4", "cells": []}
-    try:
-        s, out["build_s"], out["build_reused"] = build_chdb(
-            data_dir(tmp, vs, args.seed, args.queries), vs, "vector_similarity('hnsw', 'cosineDistance', 512)",
-            granularity, codec)
-        try:
-            shipped = s.planner.config
+    with builtin_table(vs, args.seed, args.queries, args.keep, "embedsql-plan-settings-") as (s, info):
+        out = {"rows": args.rows, "queries": args.queries, **info, "cells": []}
+        shipped = s.planner.config
 
-            def without(names):
-                return {k: v for k, v in shipped.exact_settings.items() if k not in names}
+        def without(names):
+            return {k: v for k, v in shipped.exact_settings.items() if k not in names}
 
-            variants = {"shipped": shipped,
-                        "no mmap": replace(shipped, exact_settings=without(EMBEDDED_EXACT_SETTINGS)),
-                        "one reader": replace(shipped, exact_settings=without(PARALLEL_SCAN_SETTINGS)),
-                        "vector-search step on": replace(shipped, no_index_settings={}),
-                        "none of them": replace(shipped, exact_settings={}, no_index_settings={}),
-                        "array literal": shipped}
-            wire = s._literal  # the session's own: formats each vector once, then its cache
+        variants = {"shipped": shipped,
+                    "no mmap": replace(shipped, exact_settings=without(EMBEDDED_EXACT_SETTINGS)),
+                    "one reader": replace(shipped, exact_settings=without(PARALLEL_SCAN_SETTINGS)),
+                    "vector-search step on": replace(shipped, no_index_settings={}),
+                    "none of them": replace(shipped, exact_settings={}, no_index_settings={}),
+                    "array literal": shipped}
+        wire = s._literal  # the session's own: formats each vector once, then its cache
 
-            def array_literal(query, vector):  # the same cached text, without the CAST around it
-                return plain_vector(wire(query, vector))
+        def array_literal(query, vector):  # the same cached text, without the CAST around it
+            return plain_vector(wire(query, vector))
 
-            cells = [("none", 1.0)] + [(kd, x) for kd in ("uniform", "correlated") for x in SELECTIVITIES if x < 1]
-            for kind, sel in cells:
-                where = f" WHERE {vs.where(kind, sel)}" if kind != "none" else ""
-                sql = "SELECT id, cosineDistance(vec, EMBED('q{i}')) AS d FROM v" + where + " ORDER BY d LIMIT 10"
-                times = {v: [] for v in variants}
-                rows = {v: [] for v in variants}
-                plans = set()
-                names = list(variants)
-                for i in range(args.queries):
-                    s.query(sql.format(i=i))  # EMBED's literal is formatted once, then cached: not a variant's cost
-                    for name in names[i % len(names):] + names[:i % len(names)]:  # each goes first in turn
-                        s.planner.config = variants[name]
-                        if name == "array literal":  # EMBED spliced as the array literal itself
-                            s._literal = array_literal
-                        t = time.perf_counter()
-                        r = s.query(sql.format(i=i))
-                        times[name].append(time.perf_counter() - t)
-                        s.__dict__.pop("_literal", None)  # back to the session's own (the wire form)
-                        rows[name].append([x[0] for x in r.rows])
-                        if name == "shipped":
-                            plans.add(r.stats.plan.kind + (" then exact" if r.stats.plan.reran else ""))
-                s.planner.config = shipped
-                base = times["shipped"]
-                cell = {"filter": "no filter" if kind == "none" else f"{kind} {sel * 100:g} %",
-                        "plans": sorted(plans),
-                        "p50_ms": {v: round(statistics.median(ts) * 1000, 2) for v, ts in times.items()},
-                        "ratio_to_shipped": {v: round(statistics.median(a / b for a, b in zip(ts, base)), 3)
-                                             for v, ts in times.items() if v != "shipped"},
-                        "same_rows": all(rows[v] == rows["shipped"] for v in variants)}
-                out["cells"].append(cell)
-                print(json.dumps(cell), flush=True)
-        finally:
-            s.close()
-    finally:
-        if not args.keep:
-            shutil.rmtree(tmp, ignore_errors=True)
+        cells = [("none", 1.0)] + [(kd, x) for kd in ("uniform", "correlated") for x in SELECTIVITIES if x < 1]
+        for kind, sel in cells:
+            where = f" WHERE {vs.where(kind, sel)}" if kind != "none" else ""
+            sql = "SELECT id, cosineDistance(vec, EMBED('q{i}')) AS d FROM v" + where + " ORDER BY d LIMIT 10"
+            times = {v: [] for v in variants}
+            rows = {v: [] for v in variants}
+            plans = set()
+            names = list(variants)
+            for i in range(args.queries):
+                s.query(sql.format(i=i))  # EMBED's literal is formatted once, then cached: not a variant's cost
+                for name in names[i % len(names):] + names[:i % len(names)]:  # each goes first in turn
+                    s.planner.config = variants[name]
+                    if name == "array literal":  # EMBED spliced as the array literal itself
+                        s._literal = array_literal
+                    t = time.perf_counter()
+                    r = s.query(sql.format(i=i))
+                    times[name].append(time.perf_counter() - t)
+                    s.__dict__.pop("_literal", None)  # back to the session's own (the wire form)
+                    rows[name].append([x[0] for x in r.rows])
+                    if name == "shipped":
+                        plans.add(r.stats.plan.kind + (" then exact" if r.stats.plan.reran else ""))
+            s.planner.config = shipped
+            base = times["shipped"]
+            cell = {"filter": "no filter" if kind == "none" else f"{kind} {sel * 100:g} %",
+                    "plans": sorted(plans),
+                    "p50_ms": {v: round(statistics.median(ts) * 1000, 2) for v, ts in times.items()},
+                    "ratio_to_shipped": {v: round(statistics.median(a / b for a, b in zip(ts, base)), 3)
+                                         for v, ts in times.items() if v != "shipped"},
+                    "same_rows": all(rows[v] == rows["shipped"] for v in variants)}
+            out["cells"].append(cell)
+            print(json.dumps(cell), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1))
     return 0

@@ -23,17 +23,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 
 
 def main(argv=None) -> int:
-    from benchmarks.bench_hnsw_defaults import builtin_storage
-    from benchmarks.bench_peers import build_chdb, data_dir
+    from benchmarks.bench_peers import builtin_table
     from benchmarks.clipdata import make_clip_like
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -46,52 +43,39 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     sels = [float(x) for x in args.selectivities.split(",")]
     vs = make_clip_like(args.rows, max(args.queries, 30), dim=512, seed=args.seed)
-    tmp = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="embedsql-planner-costs-"))
-    tmp.mkdir(parents=True, exist_ok=True)
-    granularity, codec = builtin_storage()
-    out = {"rows": args.rows, "queries": args.queries, "data": vs.source, "granularity": granularity,
-           "vector_codec": codec or "LZ4", "cells": []}
-    try:
-        s, out["build_s"], out["build_reused"] = build_chdb(
-            data_dir(tmp, vs, args.seed, max(args.queries, 30)), vs,
-            "vector_similarity('hnsw', 'cosineDistance', 512)", granularity, codec)
-        try:
-            shipped = s.planner.config
-            variants = {"shipped": shipped,
-                        "index": replace(shipped, index_fixed=-1e12),   # the index whenever it may
-                        "exact": replace(shipped, index_fixed=1e12)}
-            for sel in sels:
-                where = f" WHERE {vs.where('uniform', sel)}" if sel < 1 else ""
-                sql = "SELECT id, cosineDistance(vec, EMBED('q{i}')) AS d FROM v" + where + " ORDER BY d LIMIT 10"
-                times = {v: [] for v in variants}
-                plans = {v: set() for v in variants}
-                estimate = reason = None
-                names = list(variants)
-                for i in range(args.queries):
-                    s.query(sql.format(i=i))  # the vector's text and the filter's count, once
-                    for name in names[i % len(names):] + names[:i % len(names)]:
-                        s.planner.config = variants[name]
-                        t = time.perf_counter()
-                        r = s.query(sql.format(i=i))
-                        times[name].append(time.perf_counter() - t)
-                        sp = r.stats.plan.searches[0]
-                        plans[name].add(sp.choice + (" then exact" if r.stats.plan.reran else ""))
-                        if name == "shipped" and estimate is None:
-                            reason = sp.reason
-                            estimate = {"index": _ms(sp.index_ms), "exact": _ms(sp.scan_ms)}
-                s.planner.config = shipped
-                p50 = {v: round(statistics.median(ts) * 1000, 2) for v, ts in times.items()}
-                faster = min(p50["index"], p50["exact"])
-                cell = {"filter": "no filter" if sel >= 1 else f"uniform {sel * 100:g} %",
-                        "estimate_ms": estimate, "p50_ms": p50, "plans": {v: sorted(p) for v, p in plans.items()},
-                        "shipped_to_faster": round(p50["shipped"] / faster, 3), "reason": reason}
-                out["cells"].append(cell)
-                print(json.dumps(cell), flush=True)
-        finally:
-            s.close()
-    finally:
-        if not args.keep:
-            shutil.rmtree(tmp, ignore_errors=True)
+    with builtin_table(vs, args.seed, max(args.queries, 30), args.keep, "embedsql-planner-costs-") as (s, info):
+        out = {"rows": args.rows, "queries": args.queries, **info, "cells": []}
+        shipped = s.planner.config
+        variants = {"shipped": shipped,
+                    "index": replace(shipped, index_fixed=-1e12),   # the index whenever it may
+                    "exact": replace(shipped, index_fixed=1e12)}
+        for sel in sels:
+            where = f" WHERE {vs.where('uniform', sel)}" if sel < 1 else ""
+            sql = "SELECT id, cosineDistance(vec, EMBED('q{i}')) AS d FROM v" + where + " ORDER BY d LIMIT 10"
+            times = {v: [] for v in variants}
+            plans = {v: set() for v in variants}
+            estimate = reason = None
+            names = list(variants)
+            for i in range(args.queries):
+                s.query(sql.format(i=i))  # the vector's text and the filter's count, once
+                for name in names[i % len(names):] + names[:i % len(names)]:
+                    s.planner.config = variants[name]
+                    t = time.perf_counter()
+                    r = s.query(sql.format(i=i))
+                    times[name].append(time.perf_counter() - t)
+                    sp = r.stats.plan.searches[0]
+                    plans[name].add(sp.choice + (" then exact" if r.stats.plan.reran else ""))
+                    if name == "shipped" and estimate is None:
+                        reason = sp.reason
+                        estimate = {"index": _ms(sp.index_ms), "exact": _ms(sp.scan_ms)}
+            s.planner.config = shipped
+            p50 = {v: round(statistics.median(ts) * 1000, 2) for v, ts in times.items()}
+            faster = min(p50["index"], p50["exact"])
+            cell = {"filter": "no filter" if sel >= 1 else f"uniform {sel * 100:g} %",
+                    "estimate_ms": estimate, "p50_ms": p50, "plans": {v: sorted(p) for v, p in plans.items()},
+                    "shipped_to_faster": round(p50["shipped"] / faster, 3), "reason": reason}
+            out["cells"].append(cell)
+            print(json.dumps(cell), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1))
     return 0
