@@ -148,8 +148,8 @@ NO_VECTOR_SEARCH = {NO_SEARCH_KEY: 0}
 @dataclass
 class PlannerConfig:
     """The cost model: estimated milliseconds of engine work for each plan, as measured on chdb
-    26.9 with 512-d CLIP-like vectors on two cores (benchmarks/calibrate_planner.py; RESULTS.md,
-    "The planner's cost model"). Only the comparison of the two estimates decides, and both scale
+    26.9 with 512-d CLIP-like vectors on two cores (benchmarks/bench_planner_costs.py; RESULTS.md,
+    "Every thread on an exact scan, and a cost model in milliseconds"). Only the comparison of the two estimates decides, and both scale
     alike with a faster CPU. More cores make an exact scan faster (every thread reads a part of
     the table, `PARALLEL_SCAN_SETTINGS`) but not the index search (one thread per part), so on a
     larger machine the planner may choose the index where a scan would be a little faster; the
@@ -306,7 +306,8 @@ class Planner:
     """Plans the top-k searches of one statement at a time.
 
     `run(sql, settings, params) -> list[tuple]` runs a planning query on the session's engine with
-    the statement's query parameters (`{name:Type}` values; the caller maps its errors); `catalog` is the session's LiveCatalog; `config` the cost model."""
+    the statement's query parameters (`{name:Type}` values; the caller maps its errors);
+    `catalog` is the session's LiveCatalog; `config` the cost model."""
 
     #: seconds a filter's row count is reused (the session clears it when it writes). A stale
     #: count can only make a plan slower, never an answer shorter: the check compares the rows
