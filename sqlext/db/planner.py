@@ -39,13 +39,31 @@ MyScale servers filter inside the index search themselves: the planner does not 
 from __future__ import annotations
 
 import math
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Callable
 
 __all__ = ["PlannerConfig", "SearchPlan", "VectorPlan", "Planner", "PLAN_KEYS", "HNSW_EF_SEARCH", "ef_for_rows",
            "LIMIT_KEY", "filtered_ef_factor", "EMBEDDED_EXACT_SETTINGS", "PARALLEL_SCAN_SETTINGS", "LIST_MARGIN",
-           "NO_VECTOR_SEARCH"]
+           "NO_VECTOR_SEARCH", "PLACEHOLDER", "named_params"]
+
+#: A server-side query parameter's placeholder `{name:Type}`, as clickhouse-connect's binding finds
+#: them (no space after `{` or before `:`).
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*):[^}]+\}")
+
+
+def named_params(sql: str, params) -> dict | None:
+    """The entries of `params` (a dict of query parameters) whose `{name:Type}` placeholder `sql`
+    has; None when there are none, or when `params` is not a dict (positional values belong to
+    the statement's own `%s` marks, which a planning query built from part of it does not share).
+    A planning query gets only these: with other entries and no placeholder of its own,
+    clickhouse-connect would `%`-format its text (a `LIKE 'a%'` breaks)."""
+    if not isinstance(params, dict) or not params or "{" not in sql:
+        return None
+    names = set(PLACEHOLDER.findall(sql))
+    return {k: v for k, v in params.items() if k in names} or None
+
 
 #: The shipped `hnsw_candidate_list_size_for_search` for a vector query the planner does not plan
 #: (ClickHouse's default is 256). On CLIP-like data with ClickHouse's index construction defaults
@@ -329,6 +347,7 @@ class Planner:
         """(rows, from the cache?) of a `SELECT count()` planning query run with `params` (its
         query parameters: part of the cache key, as they change what the filter keeps)."""
         now = time.monotonic()
+        params = named_params(sql, params)
         key = (sql, tuple(sorted((k, str(v)) for k, v in (params or {}).items())))
         hit = self._counts.get(key)
         if hit is not None and now - hit[0] < self.COUNT_TTL:
@@ -422,7 +441,7 @@ class Planner:
         sql = self._count_sql(t)
         try:
             sp.matching, cached = self._count(fill(sql), params)
-        except (EmbedSQLError, IndexError, TypeError, ValueError) as exc:
+        except (EmbedSQLError, IndexError, KeyError, TypeError, ValueError) as exc:
             sp.choice = "exact"
             sp.reason = f"the filter's rows could not be counted ({str(exc)[:120]}): exact scan"
             return
@@ -596,8 +615,9 @@ class Planner:
         prefix = (t.with_clause + " ") if t.with_clause and t.start > 0 else ""
         sql = f"{prefix}SELECT count() FROM ({t.query_text(statement)})"
         try:
-            got = int(self._run(fill(sql), plan.settings, params)[0][0])
-        except (EmbedSQLError, IndexError, TypeError, ValueError) as exc:
+            sql = fill(sql)
+            got = int(self._run(sql, plan.settings, named_params(sql, params))[0][0])
+        except (EmbedSQLError, IndexError, KeyError, TypeError, ValueError) as exc:
             sp.choice = "exact"
             sp.check = f"could not check the index's rows ({str(exc)[:120]}): exact scan"
             return

@@ -287,9 +287,10 @@ class Session:
         known = self._user_params
         if not known or "{" not in statement:
             return params
-        given = {str(k).removeprefix("param_") for k in (params or {})}
-        extra = {n: _ParamText(known[n]) for n in set(_PLACEHOLDER.findall(statement))
-                 if n in known and n not in given}
+        from .planner import PLACEHOLDER
+
+        extra = {n: _ParamText(known[n]) for n in set(PLACEHOLDER.findall(statement))
+                 if n in known and n not in (params or {})}
         return {**(params or {}), **extra} if extra else params
 
     # -- the pipeline -------------------------------------------------------------------------
@@ -696,6 +697,8 @@ class Session:
                         result.message = str(r)
                     elif isinstance(summ, dict) and summ.get("written_rows"):
                         result.message = f"{summ['written_rows']} rows written"
+                if mode != "command":
+                    self._track_set(st)  # (a command's SET is tracked above)
                 if isinstance(summ, dict):
                     if summ.get("elapsed_ns"):
                         result.stats.server_ms = (result.stats.server_ms or 0) + int(summ["elapsed_ns"]) / 1e6
@@ -1023,9 +1026,11 @@ class Session:
                 with self._sending(prepared, st_settings, settings, ours, i) as sent:
                     if i < n - 1:
                         c.command(st, parameters=bound, settings=sent)
+                        self._track_set(st)
                         continue
                     if not stream:
                         yield c.raw_query(st, parameters=bound, settings=sent, fmt=use_fmt)
+                        self._track_set(st)
                         continue
                     source = c.raw_stream(st, parameters=bound, settings=sent, fmt=use_fmt)
                     try:
@@ -1037,6 +1042,7 @@ class Session:
                     finally:
                         with contextlib.suppress(Exception):
                             source.close()
+                    self._track_set(st)
         self._after_send(prepared)
 
     def insert(self, table: str, data, column_names: list[str], *, column_types: list[str] | None = None,
@@ -1141,9 +1147,6 @@ def _empty_result_columns(client, statement: str, kind: Kind, params, settings) 
 
 
 _VECTOR_FN = re.compile(r"(?:cosinedistance|l2distance)\s*\(")
-
-# a server-side parameter placeholder `{name:Type}`, as clickhouse-connect's binding finds them
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*):[^}]+\}")
 
 
 class _ParamText:

@@ -236,8 +236,9 @@ def parse_set(sql: str) -> dict[str, str] | None:
         return None
     if len(toks) > 1 and toks[1].up in ("ROLE", "DEFAULT", "TRANSACTION"):
         return None
-    body = [t for t in toks if t.type != TokenType.SEMICOLON]
-    out = _settings_at(sql, body, 0)
+    # the first statement only: `SET a = 1; SELECT 1` sets a to 1, not to `1; SELECT 1`
+    end = next((k for k, t in enumerate(toks) if t.type == TokenType.SEMICOLON), len(toks))
+    out = _settings_at(sql, toks[:end], 0)
     return out or None
 
 

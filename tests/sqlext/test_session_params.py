@@ -154,3 +154,36 @@ def test_over_http_a_set_parameter_binds_and_the_planner_counts_with_it(tmp_path
             r = s.query("SELECT id FROM t WHERE id < {n:UInt32} ORDER BY cosineDistance(v, [1., 1, 0]) LIMIT 3")
             assert r.stats.plan.searches[0].matching == 40, r.stats.plan.searches[0].reason
             assert sorted(row[0] for row in r.rows) == [1, 18, 35]  # distance 0 under id < 40
+
+
+@pytest.mark.parametrize("how", ["call", "set"])
+def test_the_planners_count_gets_only_the_parameters_it_names(session, how):
+    """A parameter outside the filter must not reach the count query: with no placeholder of its
+    own, clickhouse-connect would `%`-format the count's text (`LIKE 'com%'` broke it, and
+    `'%(beta)%'` raised a KeyError)."""
+    if how == "set":
+        session.command("SET param_tag = 'x'")
+    params = {"tag": "x"} if how == "call" else None
+    for like, matching in (("com%", 1800), ("%(beta)%", 0)):
+        r = session.query("SELECT id, {tag:String} AS tag FROM t WHERE cat LIKE '" + like + "' "
+                          "ORDER BY cosineDistance(v, [1., 1, 0]) LIMIT 3", params=params)
+        sp = r.stats.plan.searches[0]
+        assert sp.matching == matching, sp.reason
+        assert len(r.rows) == min(3, matching) and all(row[1] == "x" for row in r.rows)
+
+
+def test_positional_parameters_with_a_planned_search(session):
+    r = session.query("SELECT id FROM t WHERE id < %s ORDER BY cosineDistance(v, [1., 1, 0]) LIMIT 2", params=[50])
+    ids = [row[0] for row in r.rows]
+    assert len(ids) == 2 and all(i % 17 == 1 and i < 50 for i in ids)  # v = [1, 1, 0]: distance 0
+    assert "could not be counted" in r.stats.plan.searches[0].reason  # its `%s` is the statement's
+
+
+def test_a_set_is_remembered_whichever_call_sends_it(session):
+    session.execute("SET param_a = 'first'; SELECT 1")  # the SET's value ends at its `;`
+    session.query("SET param_b = 'q'")
+    session.raw_query("SET param_c = 'r'")
+    with session.raw_stream("SET param_d = 's'") as chunks:
+        b"".join(chunks)
+    session.query(SEARCH)
+    assert session.query("SELECT {a:String}, {b:String}, {c:String}, {d:String}").rows == [("first", "q", "r", "s")]
