@@ -63,10 +63,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-# before numpy loads (see the module docstring: the numpy floor runs with one BLAS thread)
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
-from benchmarks.floor import raw_client  # noqa: E402
+from benchmarks.floor import raw_client
 
 SYSTEMS = ("embedsql", "embedsql-fresh", "chdb-exact", "chdb-hnsw", "duckdb", "lancedb", "numpy")
 LABELS = {"embedsql": "embedsql (Session.query, planner)",
@@ -444,6 +441,9 @@ def markdown(result: dict) -> str:
 
 
 def main(argv=None) -> int:
+    # the numpy floor runs with one BLAS thread (module docstring); set before numpy loads, so this
+    # holds when the benchmark runs as a program (python -m benchmarks.bench_peers)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from benchmarks.clipdata import clip_stats, load_vectors, make_clip_like
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

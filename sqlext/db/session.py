@@ -691,14 +691,12 @@ class Session:
                 else:
                     with self._sending(prepared, st_settings, settings, ours, i) as sent:
                         r = c.command(st, parameters=bound, settings=sent)
-                    self._track_set(st)
                     summ = getattr(r, "summary", None) or {}
                     if not hasattr(r, "summary") and r is not None:
                         result.message = str(r)
                     elif isinstance(summ, dict) and summ.get("written_rows"):
                         result.message = f"{summ['written_rows']} rows written"
-                if mode != "command":
-                    self._track_set(st)  # (a command's SET is tracked above)
+                self._track_set(st)  # whichever way it was sent
                 if isinstance(summ, dict):
                     if summ.get("elapsed_ns"):
                         result.stats.server_ms = (result.stats.server_ms or 0) + int(summ["elapsed_ns"]) / 1e6
@@ -1026,23 +1024,20 @@ class Session:
                 with self._sending(prepared, st_settings, settings, ours, i) as sent:
                     if i < n - 1:
                         c.command(st, parameters=bound, settings=sent)
-                        self._track_set(st)
-                        continue
-                    if not stream:
+                    elif not stream:
                         yield c.raw_query(st, parameters=bound, settings=sent, fmt=use_fmt)
-                        self._track_set(st)
-                        continue
-                    source = c.raw_stream(st, parameters=bound, settings=sent, fmt=use_fmt)
-                    try:
-                        while True:
-                            chunk = source.read(_CHUNK)
-                            if not chunk:
-                                break
-                            yield chunk
-                    finally:
-                        with contextlib.suppress(Exception):
-                            source.close()
-                    self._track_set(st)
+                    else:
+                        source = c.raw_stream(st, parameters=bound, settings=sent, fmt=use_fmt)
+                        try:
+                            while True:
+                                chunk = source.read(_CHUNK)
+                                if not chunk:
+                                    break
+                                yield chunk
+                        finally:
+                            with contextlib.suppress(Exception):
+                                source.close()
+                self._track_set(st)
         self._after_send(prepared)
 
     def insert(self, table: str, data, column_names: list[str], *, column_types: list[str] | None = None,
