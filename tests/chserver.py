@@ -8,6 +8,8 @@ parameter, settings and `param_*` bind parameters as URL parameters, Basic auth 
 X-ClickHouse-User/X-ClickHouse-Key headers, or user/password parameters), chunked and compressed
 request bodies (lz4, zstd, gzip, deflate), `INSERT ... FORMAT Native` with the data in the body,
 response compression (lz4/zstd/gzip/deflate by Accept-Encoding, unless `enable_http_compression=0`), and the X-ClickHouse-* response headers.
+Like a server, it forgets what a SET, USE or CREATE TEMPORARY TABLE left once the request ends,
+unless the request names a `session_id` (embedsql sends none: it sends a session's SETs again).
 Errors come back like ClickHouse's: an HTTP error status, a `Code: N. DB::Exception: ...` body and
 the X-ClickHouse-Exception-Code header.
 
@@ -66,6 +68,9 @@ ERROR_NAMES = {
 _TRAILING_FORMAT = re.compile(rb"\bFORMAT\s+(\w+)\s*;?\s*\Z", re.I)
 _INSERT_WITH_DATA = re.compile(rb"\A\s*INSERT\s+INTO\s+(.*?)\bFORMAT\s+(\w+)[ \t]*(?:\r?\n)?", re.I | re.S)
 _CODE = re.compile(r"Code: (\d+)")
+#: Statements that change a session's state (settings, query parameters, database, temporary
+#: tables), after leading comments.
+_SESSION_STATE = re.compile(rb"\A(?:\s+|--[^\n]*\n?|/\*.*?\*/)*(?:SET|USE|CREATE\s+TEMPORARY)\b", re.I | re.S)
 _BUILD_OPTIONS = re.compile(r"\bsystem\s*\.\s*build_options\b", re.I)
 _SETTINGS_TABLE = re.compile(r"\bsystem\s*\.\s*settings\b", re.I)
 #: What a server before ClickHouse 25.8 lacks in system.settings (--before-vector-search): the
@@ -161,6 +166,7 @@ class Engine:
         import chdb
 
         data.mkdir(parents=True, exist_ok=True)
+        self.data = data
         self.conn = chdb.connect(str(data))
         self.lock = threading.Lock()
         self.myscale = myscale
@@ -180,14 +186,35 @@ class Engine:
                 msg = f"Code: 1001. DB::Exception: {msg}. (STD_EXCEPTION)"
             raise QueryError(code, msg) from None
 
+    def _forget_session(self):
+        """Drop what a statement left in the engine's session (SET settings and query parameters,
+        USE, temporary tables), as a ClickHouse server does at the end of a request without
+        `session_id`: the connection is reopened (about 40 ms)."""
+        import chdb
+
+        self.conn.close()
+        self.conn = chdb.connect(str(self.data))
+        self.database = "default"
+
     def _use(self, database: str):
         if database and database != self.database:
             self._q(f"USE `{database.replace('`', '``')}`", "TabSeparated")
             self.database = database
 
     def run(self, sql: bytes, data: bytes | None, database: str, settings: dict[str, str],
-            params: dict[str, str], default_format: str):
-        """Execute one statement. Returns (body bytes, format or None, summary dict)."""
+            params: dict[str, str], default_format: str, session: bool = False):
+        """Execute one statement. Returns (body bytes, format or None, summary dict). Without
+        `session` (the request named no `session_id`), what a SET, USE or CREATE TEMPORARY TABLE
+        left in the engine is dropped after it, as a server does; with one, it is kept (for
+        every session_id alike: the stand-in has one engine session)."""
+        try:
+            return self._run(sql, data, database, settings, params, default_format)
+        finally:
+            if not session and _SESSION_STATE.match(sql):
+                with self.lock:
+                    self._forget_session()
+
+    def _run(self, sql, data, database, settings, params, default_format):
         if self.myscale:
             text = sql.decode("utf-8", "surrogateescape")
             if _BUILD_OPTIONS.search(text):
@@ -451,7 +478,7 @@ def make_handler(engine: Engine, user: str, password: str, fault: Fault, log: li
             binds = {k[6:]: v for k, v in params.items() if k.startswith("param_")}
             try:
                 out, fmt, summary = engine.run(sql, data, params.get("database", "default"), settings, binds,
-                                               params.get("default_format", ""))
+                                               params.get("default_format", ""), session=bool(params.get("session_id")))
             except QueryError as exc:
                 return self._error(exc.code, exc.message, query_id, exc.status)
             headers = {

@@ -383,3 +383,38 @@ def test_an_unreachable_server_prints_nothing_from_the_library():
             "try:\n    s.query('SELECT 1')\nexcept sqlext.ConnectionFailed as e:\n    print('raised', type(e).__name__)\n")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=dict(os.environ))
     assert p.stdout.strip() == "raised ConnectionFailed" and p.stderr == "", p.stderr
+
+
+def _post(server, sql: str, **params) -> tuple[int, str]:
+    """One HTTP request to the stand-in, as a client without a session sends it: (status, body)."""
+    import base64
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    url = f"http://127.0.0.1:{server.port}/?" + urllib.parse.urlencode(params)
+    req = urllib.request.Request(url, data=sql.encode(), method="POST")
+    req.add_header("Authorization", "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode())
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def test_the_stand_in_forgets_a_set_at_the_end_of_a_request_without_a_session(server):
+    """As a ClickHouse server does: what SET, USE or CREATE TEMPORARY TABLE left is gone at the
+    next request unless both name the same session_id. (So the tests over HTTP catch a setting or
+    parameter that embedsql does not send again.)"""
+    assert _post(server, "SET param_x = '5'")[0] == 200
+    status, body = _post(server, "SELECT {x:UInt8}")
+    assert status != 200 and "UNKNOWN_QUERY_PARAMETER" in body
+    assert _post(server, "SET max_threads = 1")[0] == 200
+    assert _post(server, "SELECT getSetting('max_threads')")[1].strip() != "1"
+    assert _post(server, "-- a comment first\nCREATE TEMPORARY TABLE tt (a UInt8)")[0] == 200
+    status, body = _post(server, "SELECT * FROM tt")
+    assert status != 200 and "UNKNOWN_TABLE" in body
+    sid = secrets.token_hex(8)
+    assert _post(server, "SET param_x = '5'", session_id=sid)[0] == 200
+    assert _post(server, "SELECT {x:UInt8}", session_id=sid) == (200, "5\n")
+    assert _post(server, "SELECT 1 + 1") == (200, "2\n")  # other statements keep the engine as it is
