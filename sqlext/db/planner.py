@@ -159,6 +159,9 @@ PARALLEL_SCAN_SETTINGS = {"merge_tree_min_rows_for_concurrent_read": 4096,
 #: benchmarks/RESULTS.md). The answer is the same sort of the same rows. The setting holds for the
 #: whole statement, so it is sent only when the planned search is the statement's one vector
 #: search (`sqlext.text.topk.only_search`): another, unrecognized, would lose its index.
+#: FINAL after a table name (or the `final` setting): the index cannot serve the search
+_FINAL = re.compile(r"\bFINAL\b", re.I)
+
 NO_SEARCH_KEY = "query_plan_try_use_vector_search"
 NO_VECTOR_SEARCH = {NO_SEARCH_KEY: 0}
 
@@ -259,8 +262,11 @@ class SearchPlan:
 class VectorPlan:
     """What the planner chose for one statement and why (Result.stats.plan; --explain; the TUI's
     details pane). `kind`: "index", "exact", "mixed" (several searches, some of each), "yours"
-    (the user's settings choose; not checked) or "none" (nothing the planner can act on; `reason`
-    says why). `settings`: what the planner sent (never a key the user gave); `fallback`: the
+    (the user's settings choose; not checked) or "none" (no usable vector index: `reason` says
+    why; `settings` turn ClickHouse's vector search off, so the scan it promises is what runs);
+    "exact" without `searches` is a statement ordering by a distance with a LIMIT in a form the
+    planner does not read, run with vector search off (`Session._unrecognized_plan`).
+    `settings`: what the planner sent (never a key the user gave); `fallback`: the
     settings of the exact rerun; `rows`: rows the statement returned; `reran`: whether the check
     made it rerun exactly; `estimate_ms`: time spent counting and checking."""
 
@@ -276,8 +282,12 @@ class VectorPlan:
 
     def describe(self) -> list[str]:
         """Human-readable lines, most important first."""
-        if self.kind in ("none", "yours"):
-            return [f"vector plan: {'as written' if self.kind == 'yours' else 'none'} ({self.reason})"]
+        if self.kind in ("none", "yours") or not self.searches:
+            head = {"yours": "as written"}.get(self.kind, self.kind)
+            lines = [f"vector plan: {head} ({self.reason})"]
+            if self.settings:
+                lines.append("  settings: " + ", ".join(f"{k} = {v}" for k, v in self.settings.items()))
+            return lines
         lines = []
         for s in self.searches:
             head = f"{s.table}.{s.column} top {s.k}" + (f" offset {s.offset}" if s.offset else "")
@@ -394,11 +404,20 @@ class Planner:
                              if idx else "no vector index on the column: ClickHouse scans every row")
             searches.append((t, sp))
         if not any(sp.indexes for _, sp in searches):
+            # ClickHouse's vector search turned off, so the scan the plan promises is what runs
+            # even where the catalog is behind the server (an index another connection added, a
+            # view over an indexed table)
             return VectorPlan("none", searches[0][1].reason if len(searches) == 1 else
-                              "no usable vector index: ClickHouse scans every row", [sp for _, sp in searches])
+                              "no usable vector index: ClickHouse scans every row", [sp for _, sp in searches],
+                              {k: v for k, v in self.config.no_index_settings.items() if k not in user})
         t0 = time.perf_counter()
+        final = str(user.get("final", "0")).strip("'\" ").lower() in ("1", "true")
         for t, sp in searches:
-            if sp.indexes:
+            if sp.indexes and (final or _FINAL.search(t.from_text)):
+                sp.choice = "exact"
+                sp.reason = ("FINAL: the vector index also holds the row versions FINAL replaces, so "
+                             "only an exact scan returns FINAL's rows")
+            elif sp.indexes:
                 self._choose(t, sp, fill, params, user.get(EF_KEY))
         if sole is None:
             from ..text.topk import only_search

@@ -491,7 +491,7 @@ class Session:
         the run may still switch it to an exact scan."""
         p = self.prepare(sql, settings=settings)
         for i in range(len(p.statements)):
-            if p.searches and p.searches[i]:
+            if p.kinds[i].is_query:
                 with self._client():
                     plan = self._plan(p, i, settings)
                 if plan is not None:
@@ -626,7 +626,7 @@ class Session:
         from .planner import VectorPlan
 
         if not prepared.searches or not prepared.searches[i]:
-            return None
+            return self._unrecognized_plan(prepared, i, settings)
         if self.dialect != "clickhouse":
             return VectorPlan("none", "MyScale filters inside its vector index search: the planner does not act")
         if not self._planner_available():
@@ -641,6 +641,30 @@ class Session:
                                  sole=None if toks is None else only_search(toks, prepared.searches[i]),
                                  params=self._params(rec, params))
 
+    def _unrecognized_plan(self, prepared: Prepared, i: int, settings: dict | None):
+        """For statement i, which orders by a vector distance with a LIMIT in a form the planner
+        does not read (`LIMIT {k:UInt32}`, a `dotProduct … DESC` search, a cast it does not
+        know…): a plan that turns ClickHouse's vector search off for the statement
+        (`no_index_settings`; `use_skip_indexes = 0` where the server lacks that setting), so the
+        rows are exact rather than post-filtered by an index nobody checks. None for any other
+        statement, on MyScale, on servers without the planner's settings, and when the user set
+        a setting that chooses the plan (theirs decides)."""
+        from .planner import EF_KEY, NO_SEARCH_KEY, PLAN_KEYS, VectorPlan
+
+        kind = prepared.kinds[i]
+        if self.dialect != "clickhouse" or not kind.is_query or kind.name == "explain":
+            return None  # (EXPLAIN shows what ClickHouse would do with the statement as written)
+        text = prepared.recognized[i] if prepared.recognized else prepared.statements[i]
+        if not _MAYBE_SEARCH.search(text.lower()) or not self._planner_available():
+            return None
+        user = self._given_settings(text, settings)
+        if any(k in PLAN_KEYS or k in (EF_KEY, NO_SEARCH_KEY) for k in user):
+            return None
+        off = dict(self.planner.config.no_index_settings) or {"use_skip_indexes": 0}
+        return VectorPlan("exact", "the statement orders by a vector distance with a LIMIT in a form the "
+                          "planner does not read: ClickHouse's vector search is off for it, so its "
+                          "rows are exact (see README, Hybrid search)", settings=off, fallback=dict(off))
+
     def _our_settings(self, prepared: Prepared, i: int, st: str, plan, settings: dict | None, *,
                       checked: bool = True) -> dict:
         """Settings embedsql adds to query statement i: the plan's, else the shipped defaults;
@@ -649,7 +673,7 @@ class Session:
         by its exact fallback rather than risk a short answer."""
         rec = prepared.recognized[i] if prepared.recognized else st
         user = self._given_settings(rec, settings)
-        if plan is not None and plan.kind not in ("none", "yours"):
+        if plan is not None and plan.kind != "yours" and (plan.kind != "none" or plan.settings):
             ours = dict(plan.settings)
             if not checked and any(sp.choice == "index" and sp.filtered for sp in plan.searches):
                 ours = dict(plan.fallback)
@@ -1142,6 +1166,12 @@ def _empty_result_columns(client, statement: str, kind: Kind, params, settings) 
 
 
 _VECTOR_FN = re.compile(r"(?:cosinedistance|l2distance)\s*\(")
+#: In lower-case text: a call of a function ClickHouse's vector index may serve (cosineDistance,
+#: L2Distance, dotProduct, their aliases such as distanceCosine and scalarProduct), then an
+#: ORDER BY and a LIMIT or FETCH: a statement the index may answer.
+_MAYBE_SEARCH = re.compile(r"(?:distance\w*|\w*distance|dotproduct|scalarproduct)\s*\(.*?\border\s+by\b.*?"
+                           r"\b(?:limit|fetch)\b|\border\s+by\b.*?(?:distance\w*|\w*distance|dotproduct|"
+                           r"scalarproduct)\s*\(.*?\b(?:limit|fetch)\b", re.S)
 
 
 class _ParamText:

@@ -76,7 +76,7 @@ def test_no_post_filtering_warning_where_the_planner_checks_the_rows(sql):
 ])
 def test_post_filtering_warning_where_the_planner_cannot_check(sql):
     w = one(sql)
-    assert "fewer than k" in w and "planner checks only" in w and "vector_search_filter_strategy" in w
+    assert "fewer than k" in w and "does not read" in w and "vector search off" in w and "vector_search_filter_strategy" in w
     assert "photos.v" in w
 
 

@@ -590,3 +590,116 @@ def test_the_demo_query_returns_k_rows_whenever_k_rows_match(tmp_path, tiny_clip
         assert_answer([(x[0][1:], x[1]) for x in r.rows], vs512, q, mask, 5, plan=r.stats.plan)
         assert r.stats.plan.searches[0].indexes == ["photo_embed_index"]
     s.close()
+
+
+# -- statements the planner does not read: ClickHouse's vector search off, exact rows ----------
+UNREAD = [
+    ("LIMIT {k:UInt32}", "SELECT id, {D} AS d FROM t_idx WHERE {W} ORDER BY d LIMIT {{k:UInt32}}"),
+    ("ASC NULLS LAST", "SELECT id, {D} AS d FROM t_idx WHERE {W} ORDER BY d ASC NULLS LAST LIMIT 10"),
+    ("ORDER BY (d)", "SELECT id, {D} AS d FROM t_idx WHERE {W} ORDER BY (d) LIMIT 10"),
+    ("LIMIT (10)", "SELECT id, {D} AS d FROM t_idx WHERE {W} ORDER BY d LIMIT (10)"),
+    ("FETCH FIRST", "SELECT id, {D} AS d FROM t_idx WHERE {W} ORDER BY d OFFSET 0 ROWS FETCH FIRST 10 ROWS ONLY"),
+    ("ORDER BY 2", "SELECT id, {D} AS d FROM t_idx WHERE {W} ORDER BY 2 LIMIT 10"),
+    ("a cast it does not read", "SELECT id, {C} AS d FROM t_idx WHERE {W} ORDER BY d LIMIT 10"),
+]
+
+
+@pytest.mark.parametrize("name, sql", UNREAD, ids=[u[0] for u in UNREAD])
+def test_a_top_k_the_planner_does_not_read_runs_exactly(session, vs, name, sql):
+    """ClickHouse would search the index and post-filter (0 of 10 rows here); the session turns its
+    vector search off for a statement it cannot plan and check, and says so."""
+    q = vs.queries[0]
+    mask = vs.mask("uniform", 0.01)
+    text = sql.format(D=f"cosineDistance(vec, {vec(q)})", W=vs.where("uniform", 0.01),
+                      C=f"cosineDistance(vec, CAST({vec(q)} AS Array(Float32)))")
+    r = session.query(text, params={"k": 10})
+    assert_answer(r.rows, vs, q, mask, 10, plan=None)
+    plan = r.stats.plan
+    assert plan is not None and plan.kind == "exact" and not plan.searches
+    # (this fixture's PlannerConfig has no no_index_settings: the fallback that turns every skip index off)
+    assert plan.settings == {"use_skip_indexes": 0} and "does not read" in plan.describe()[0]
+    # what ClickHouse itself does with the statement as written: the index, post-filtered
+    with raw_client(session) as c:
+        raw = c.query(text, parameters={"k": 10}, settings={EF_KEY: 64}).result_rows
+    assert len(raw) < 10
+
+
+def test_a_setting_of_the_users_own_keeps_an_unread_statement_as_written(session, vs):
+    q = vs.queries[0]
+    r = session.query(f"SELECT id, cosineDistance(vec, {vec(q)}) AS d FROM t_idx ORDER BY d LIMIT {{k:UInt32}} "
+                      f"SETTINGS vector_search_filter_strategy = 'prefilter'", params={"k": 10})
+    assert r.stats.plan is None and len(r.rows) == 10
+
+
+def test_a_dot_product_index_searched_in_descending_order_runs_exactly(tmp_path):
+    """An index on dotProduct answers `ORDER BY dotProduct(…) DESC LIMIT k`, a form the planner
+    does not read: the statement runs with vector search off and returns every matching row."""
+    s = sqlext.connect(dsn=f"chdb://{tmp_path}/db")
+    try:
+        vs = small_clip_like(3000, 8, seed=3)
+        rows = ", ".join(f"({i}, {i % 100}, {vec(x)})" for i, x in enumerate(vs.images))
+        s.execute("CREATE TABLE dp (id UInt32, u UInt16, vec Array(Float32), INDEX vi vec TYPE "
+                  "vector_similarity('hnsw', 'dotProduct', 8)) ENGINE = MergeTree ORDER BY id")
+        s.execute(f"INSERT INTO dp VALUES {rows}")
+        q = vs.queries[0]
+        r = s.query(f"SELECT id FROM dp WHERE u < 2 ORDER BY dotProduct(vec, {vec(q)}) DESC LIMIT 10")
+        keep = np.flatnonzero(np.arange(3000) % 100 < 2)
+        best = keep[np.argsort(-(vs.images[keep] @ q), kind="stable")[:10]]
+        assert [x[0] for x in r.rows] == [int(i) for i in best]
+        assert r.stats.plan.kind == "exact"
+    finally:
+        s.close()
+
+
+def test_a_view_and_an_index_the_catalog_has_not_seen_still_give_every_row(tmp_path, vs):
+    """The catalog does not follow a view, and learns of another connection's DDL only when it
+    reads the table again: the plan says "none" and turns ClickHouse's vector search off, so the
+    index it does not know of cannot post-filter the answer."""
+    path = tmp_path / "db"
+    s = sqlext.connect(dsn=f"chdb://{path}")
+    try:
+        small = small_clip_like(4000, DIM, seed=5)
+        with raw_client(s) as c:
+            make_table(c, "t", small, index=False)
+            c.command("CREATE VIEW vw AS SELECT * FROM t")
+        q = small.queries[0]
+        mask = small.mask("uniform", 0.02)
+        sql = f"SELECT id, cosineDistance(vec, {vec(q)}) AS d FROM {{t}} WHERE {small.where('uniform', 0.02)} ORDER BY d LIMIT 10"
+        assert_answer(s.query(sql.format(t="t")).rows, small, q, mask, 10)  # the catalog reads t: no index
+        other = sqlext.connect(dsn=f"chdb://{path}")
+        other.execute(f"ALTER TABLE t ADD INDEX vi vec TYPE vector_similarity('hnsw', 'cosineDistance', {DIM})")
+        other.execute("ALTER TABLE t MATERIALIZE INDEX vi SETTINGS mutations_sync = 2")
+        other.close()
+        for name in ("t", "vw"):
+            r = s.query(sql.format(t=name))
+            assert_answer(r.rows, small, q, mask, 10)
+            assert r.stats.plan.kind == "none" and r.stats.plan.settings == NO_VECTOR_SEARCH
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize("how", ["FINAL", "setting"])
+def test_final_gets_an_exact_scan(tmp_path, how):
+    """FINAL keeps the newest version of each row; the index still holds the replaced ones and
+    would return them (with the distances of vectors that are gone): an exact plan."""
+    s = sqlext.connect(dsn=f"chdb://{tmp_path}/db")
+    try:
+        vs = small_clip_like(6000, DIM, seed=9)
+        s.execute("CREATE TABLE r (id UInt32, u UInt16, vec Array(Float32), INDEX vi vec TYPE "
+                  f"vector_similarity('hnsw', 'cosineDistance', {DIM})) ENGINE = ReplacingMergeTree ORDER BY id")
+        s.execute("INSERT INTO r VALUES " + ", ".join(f"({i}, {i % 1000}, {vec(x)})" for i, x in enumerate(vs.images)))
+        s.execute("OPTIMIZE TABLE r FINAL")
+        q = vs.queries[0]
+        d = f"cosineDistance(vec, {vec(q)})"
+        # new versions of the 50 rows nearest to q, pointing away from it; the parts stay unmerged
+        s.execute(f"INSERT INTO r SELECT id, u, arrayMap(x -> -x, vec) FROM r ORDER BY {d} LIMIT 50")
+        sql = (f"SELECT id, {d} AS d FROM r FINAL ORDER BY d LIMIT 5" if how == "FINAL" else
+               f"SELECT id, {d} AS d FROM r ORDER BY d LIMIT 5 SETTINGS final = 1")
+        r = s.query(sql)
+        images = vs.images.copy()
+        images[np.argsort(1.0 - vs.images @ q, kind="stable")[:50]] *= -1
+        want = np.argsort(1.0 - images @ q, kind="stable")[:5]
+        assert [x[0] for x in r.rows] == [int(i) for i in want]
+        assert r.stats.plan.searches[0].choice == "exact" and "FINAL" in r.stats.plan.searches[0].reason
+    finally:
+        s.close()

@@ -12,7 +12,9 @@ level that holds the distance (a subquery, a UNION branch), never at the queries
    L2Distance on a cosine index): ClickHouse silently scans everything;
 3. (ClickHouse) WHERE + ORDER BY <distance> LIMIT k on an indexed column, in one query, in a
    shape the session's vector query planner cannot check (a JOIN, several ORDER BY keys, LIMIT
-   BY…): the index may be post-filtered and return fewer than k rows. The shapes it does check
+   BY, a LIMIT parameter…): alone in its statement it runs with vector search off (exact, a full
+   scan: `Session._unrecognized_plan`); beside a search the planner reads, the index may be
+   post-filtered and return fewer than k rows. The shapes it does check
    (sqlext.text.topk.find_topk) get no warning: the planner picks the plan and reruns exactly when
    rows are missing. Not when that query (or the statement, or `settings`, the settings the
    statement is sent with) sets vector_search_filter_strategy = 'prefilter';
@@ -87,10 +89,12 @@ def metric_mismatch(c: DistanceCall, info) -> str:
 def post_filtering(c: DistanceCall, info) -> str:
     """The warning for a filtered top-k the planner cannot check: ClickHouse may post-filter and
     return fewer than k rows; says the shape the planner handles and the prefilter setting."""
-    return (f"WHERE with ORDER BY {c.desc} LIMIT k on {c.table}.{c.column}: ClickHouse may apply "
-            f"the filter after the vector index search (post-filtering) and return fewer than k "
-            f"rows, and embedsql's planner checks only a top-k over one table (`SELECT … FROM t "
-            f"WHERE … ORDER BY <distance>(col, <vector>) LIMIT k`, alone or as a subquery). "
+    return (f"WHERE with ORDER BY {c.desc} LIMIT k on {c.table}.{c.column}, in a shape embedsql's "
+            f"planner does not read (it reads a top-k over one table, `SELECT … FROM t WHERE … "
+            f"ORDER BY <distance>(col, <vector>) LIMIT k` with a number for k, alone or as a "
+            f"subquery). Alone in its statement it runs with ClickHouse's vector search off: exact "
+            f"rows, every row scanned. Beside a search the planner reads, ClickHouse may apply the "
+            f"filter after the vector index search (post-filtering) and return fewer than k rows. "
             f"Write it in that shape, or add SETTINGS vector_search_filter_strategy = 'prefilter' "
             f"for an exact answer.")
 
