@@ -209,7 +209,15 @@ class Target:
         self.columns = dict(info.columns)
         self.comments = {c: info.comments.get(c, "") for c in info.columns}
         vec = self.vector_col
-        self.id_col  # noqa: B018 (raises when missing)
+        idc = self.id_col
+        if _unwrap(self.columns[idc])[0] != "UInt64":
+            raise UsageError(
+                f"column {self.table}.{idc} is {self.columns[idc]}, not UInt64: embedsql's row ids are "
+                f"64-bit hashes, which it would change on insert, so a rerun would insert every row "
+                f"again and two inputs could share an id",
+                hint=f"give the table a UInt64 id column (`ALTER TABLE {self.sql_table} ADD COLUMN "
+                     f"row_id UInt64`, then --column-map {ID}=row_id), or ingest into a table made for it "
+                     f"(`embedsql migrate up` creates photos)")
         ctype, _ = _unwrap(self.columns[vec])
         if not ctype.startswith("Array(Float"):
             raise UsageError(f"column {self.table}.{vec} is {self.columns[vec]}, not an Array(Float32) vector column",

@@ -288,6 +288,19 @@ def test_column_map_into_another_table(session, tmp_path):
         ingest_images(session, [tmp_path / "p"], table="pics", column_map=["id=pk"])
 
 
+@pytest.mark.parametrize("id_type", ["UInt32", "Int64", "String"])
+def test_an_id_column_that_cannot_hold_the_row_ids_is_refused(session, tmp_path, id_type):
+    """Row ids are 64-bit hashes: a narrower column cut them short, so a rerun found none of them
+    and inserted every row again (and two inputs could share an id)."""
+    session.command(f"CREATE TABLE small_ids (id {id_type}, photo_id String, photo_embed Array(Float32), "
+                    "CONSTRAINT l CHECK length(photo_embed) = 512) ENGINE = MergeTree ORDER BY id")
+    _save(tmp_path / "a.jpg", (1, 1, 1), (8, 8))
+    with pytest.raises(UsageError, match=f"small_ids.id is {id_type}, not UInt64") as e:
+        ingest_images(session, [tmp_path / "a.jpg"], table="small_ids")
+    assert "--column-map id=" in e.value.hint
+    assert session.query("SELECT count() FROM small_ids").rows == [(0,)]
+
+
 def test_model_dimension_must_match_column(session, tmp_path):
     create_photos(session, dim=768)
     _save(tmp_path / "a.jpg", (1, 1, 1), (8, 8))
