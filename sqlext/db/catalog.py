@@ -138,6 +138,11 @@ class LiveCatalog:
             self._database = rows[0][0] if rows else "default"
         return self._database
 
+    def use(self, database: str) -> None:
+        """The session's current database changed (`USE`): unqualified names are read there now."""
+        self._database = database
+        self.invalidate()
+
     def invalidate(self, table: str | None = None) -> None:
         """Forget what was read about `table` (all tables when None): call after DDL."""
         if table is None:

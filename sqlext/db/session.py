@@ -169,6 +169,7 @@ class Session:
         self._literals: dict = {}  # EmbedQuery -> (vector, its literal): a warm query formats nothing
         self._user_settings: dict[str, str] = {}   # what the user SET in this session
         self._user_params: dict[str, str] = {}     # name -> text of `SET param_name = '…'`
+        self._database: str | None = None          # the database of the user's last `USE`
         self._planner = None
         self._known_settings: set | None = None     # the planner's settings the server has (_server_settings)
 
@@ -256,7 +257,15 @@ class Session:
         """The backend's client for the calls inside; driver errors become embedsql's."""
         try:
             with self.backend.client(timeout=timeout) as c:
-                yield c
+                if self._database is None:
+                    yield c
+                else:  # the user's USE, for each statement (the client may be another session's too)
+                    before = c.database
+                    c.database = self._database
+                    try:
+                        yield c
+                    finally:
+                        c.database = before
         except EmbedSQLError:
             raise
         except Exception as exc:
@@ -548,9 +557,20 @@ class Session:
 
     def _track_set(self, statement: str) -> None:
         """After `statement` ran: remember the settings of a `SET a = 1, …`, and apart from them
-        its query parameters (`param_name`)."""
-        from ..text.topk import parse_set
+        its query parameters (`param_name`); and the database of a `USE db`, which every later
+        statement of the session is sent to (clickhouse-connect's `database`), so it holds over
+        HTTP, where each request is its own session, and after the embedded engine reopens. The
+        catalog then reads unqualified names in that database."""
+        from ..text.topk import parse_set, parse_use
 
+        db = parse_use(statement)
+        if db is not None:
+            self._database = db
+            if self._catalog is not None:
+                self._catalog.use(db)
+            if self._planner is not None:
+                self._planner.invalidate()
+            return
         for k, v in (parse_set(statement) or {}).items():
             if k.startswith("param_"):
                 self._user_params[k.removeprefix("param_")] = _setting_value(v)

@@ -242,6 +242,22 @@ def parse_set(sql: str) -> dict[str, str] | None:
     return out or None
 
 
+def parse_use(sql: str) -> str | None:
+    """`USE db` (the name unquoted: `USE "my db"` -> my db); None for any other statement."""
+    head = sql.lstrip()
+    if not head[:3].upper() == "USE" or len(head) < 5 or not head[3].isspace():
+        return None
+    toks = tokens_or_none(sql)
+    if not toks or toks[0].up != "USE" or len(toks) < 2:
+        return None
+    rest = [t for t in toks[1:] if t.type != TokenType.SEMICOLON]
+    if len(rest) != 1:
+        return None
+    from .ddl import unquote_identifier
+
+    return unquote_identifier(sql[rest[0].start:rest[0].end])
+
+
 def only_search(sql: "str | Tokens", topks: list[TopK]) -> bool:
     """Whether `topks` (find_topk of `sql`, the statement's text or tokens) is the statement's one
     vector search: a single search, outermost, and every distance function call in the statement

@@ -187,3 +187,46 @@ def test_a_set_is_remembered_whichever_call_sends_it(session):
         b"".join(chunks)
     session.query(SEARCH)
     assert session.query("SELECT {a:String}, {b:String}, {c:String}, {d:String}").rows == [("first", "q", "r", "s")]
+
+
+# -- USE ----------------------------------------------------------------------------------------
+def _use_case(s):
+    """default.t without an index and db2.t with one, 1,000 rows each, and a filtered top-k that
+    the index alone, post-filtered, would answer short."""
+    s.execute("CREATE DATABASE db2")
+    s.execute("CREATE TABLE db2.t AS t")
+    s.execute("INSERT INTO db2.t SELECT id + 100000, cat, v FROM t")
+    s.execute("ALTER TABLE t DROP INDEX vi")
+    s.query(SEARCH)  # the catalog reads default.t: no index
+    s.execute("USE db2")
+
+
+def _assert_db2_answer(rows):
+    """SEARCH's answer on db2.t: 3 rare rows at distance 0 ([1, 1, 0]: number % 17 = 1), ties
+    in any order."""
+    ids = [x[0] for x in rows]
+    assert len(ids) == 3 and all(i >= 100000 and i % 10 == 0 and (i - 100000) % 17 == 1 for i in ids), ids
+
+
+def test_use_holds_after_the_embedded_engine_reopens_and_the_catalog_follows_it(session):
+    _use_case(session)
+    session.release_engine()  # reopened by the next statement: chdb's own USE is gone with it
+    assert session.query("SELECT currentDatabase()").rows == [("db2",)]
+    r = session.query(SEARCH)
+    _assert_db2_answer(r.rows)
+    assert r.stats.plan.searches[0].indexes == ["vi"]  # db2.t's index, not default.t's lack of one
+    assert session.query("SELECT count() FROM default.t").rows == [(2000,)]
+
+
+def test_use_holds_over_http(tmp_path):
+    """Each request is its own session on a server: the USE is sent again as the request's
+    database (the stand-in forgets a USE at the end of its request, as a server does)."""
+    with ChServer(tmp_path / "srv", user="u", password="p") as srv:
+        with sqlext.connect(srv.dsn(), password="p") as s:
+            s.command(TABLE)
+            s.command(ROWS)
+            _use_case(s)
+            assert s.query("SELECT currentDatabase()").rows == [("db2",)]
+            r = s.query(SEARCH)
+            _assert_db2_answer(r.rows)
+            assert r.stats.plan.searches[0].indexes == ["vi"]
