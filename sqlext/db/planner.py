@@ -159,6 +159,27 @@ PARALLEL_SCAN_SETTINGS = {"merge_tree_min_rows_for_concurrent_read": 4096,
 #: benchmarks/RESULTS.md). The answer is the same sort of the same rows. The setting holds for the
 #: whole statement, so it is sent only when the planned search is the statement's one vector
 #: search (`sqlext.text.topk.only_search`): another, unrecognized, would lose its index.
+IGNORE_KEY = "ignore_data_skipping_indices"
+
+
+def _index_list(value) -> list[str]:
+    """The index names of an ignore/force_data_skipping_indices value (`'a, b'` -> [a, b])."""
+    text = str(value or "").strip().strip("'\"")
+    return [n for n in (x.strip().strip("`\"'") for x in text.split(",")) if n]
+
+
+def _pins(key: str, value, names: set) -> bool:
+    """Whether the user's `key = value` chooses the plan, so the planner steps aside: any value of
+    the vector search settings; `use_skip_indexes` when it turns skip indexes off;
+    ignore/force_data_skipping_indices when they name one of the searched tables' vector indexes
+    (`names`)."""
+    if key == "use_skip_indexes":
+        return str(value).strip().strip("'\"").lower() in ("0", "false")
+    if key in (IGNORE_KEY, "force_data_skipping_indices"):
+        return bool(set(_index_list(value)) & names)
+    return True
+
+
 #: FINAL after a table name (or the `final` setting): the index cannot serve the search
 _FINAL = re.compile(r"\bFINAL\b", re.I)
 
@@ -279,6 +300,9 @@ class VectorPlan:
     reran: bool = False
     checked: str = ""
     estimate_ms: float = 0.0
+    #: keys of `settings` that extend a value the user gave (their ignore list plus the plan's
+    #: vector indexes): sent although the user set them
+    merged: tuple = ()
 
     def describe(self) -> list[str]:
         """Human-readable lines, most important first."""
@@ -348,6 +372,7 @@ class Planner:
         self.catalog = catalog
         self.config = config or PlannerConfig()
         self._counts: dict[str, tuple[float, int]] = {}
+        self._ignores_in_text = False  # the statement being planned lists ignored indexes in its SETTINGS
 
     def invalidate(self) -> None:
         """Forget the cached row counts (after a write)."""
@@ -383,18 +408,21 @@ class Planner:
 
         if dialect != "clickhouse":
             return VectorPlan("none", "MyScale filters inside its vector index search: no planning needed")
-        pinned = sorted(k for k in user if k in PLAN_KEYS)
+        found = []
+        for t in topks:
+            try:
+                found.append(self.catalog.vector_indexes_behind(t.table, t.column))
+            except EmbedSQLError:
+                found.append([])
+        names = {i.name for idx in found for i in idx}
+        pinned = [k for k in sorted(user) if k in PLAN_KEYS and _pins(k, user[k], names)]
         if str(user.get(NO_SEARCH_KEY, "1")).strip("'\" ").lower() in ("0", "false"):
             pinned.append(NO_SEARCH_KEY)  # no index is used at all: the user chose exact scans
         if pinned:
             return VectorPlan("yours", "you set " + ", ".join(f"{k} = {user[k]}" for k in pinned)
                               + ": sent as written, its row count not checked")
         searches = []
-        for t in topks:
-            try:
-                idx = self.catalog.vector_indexes_behind(t.table, t.column)
-            except EmbedSQLError:
-                idx = []
+        for t, idx in zip(topks, found):
             usable = [i for i in idx if i.metric == t.metric]
             sp = SearchPlan(t.table, t.column, t.function, t.k, t.offset, t.filtered, t.outermost,
                             [i.name for i in usable])
@@ -410,6 +438,12 @@ class Planner:
             return VectorPlan("none", searches[0][1].reason if len(searches) == 1 else
                               "no usable vector index: ClickHouse scans every row", [sp for _, sp in searches],
                               {k: v for k, v in self.config.no_index_settings.items() if k not in user})
+        if IGNORE_KEY in user:
+            from ..text.topk import statement_settings
+
+            self._ignores_in_text = IGNORE_KEY in statement_settings(statement)
+        else:
+            self._ignores_in_text = False
         t0 = time.perf_counter()
         final = str(user.get("final", "0")).strip("'\" ").lower() in ("1", "true")
         for t, sp in searches:
@@ -613,17 +647,26 @@ class Planner:
                     settings[LIMIT_KEY] = wanted
         read = {k: v for k, v in self.config.exact_settings.items() if k not in user}
         no_index = {k: v for k, v in self.config.no_index_settings.items() if k not in user} if sole else {}
+        # indexes the user has ClickHouse ignore (none of the searched ones: that pins the plan),
+        # extended with the exact plans' own; where the statement's SETTINGS give that list, a
+        # setting sent beside it cannot extend it: vector search goes off for the statement
+        theirs = _index_list(user.get(IGNORE_KEY, ""))
+        if theirs and self._ignores_in_text:
+            no_index = self.config.no_index_settings or {"use_skip_indexes": 0}
         if exact_idx:
-            settings["ignore_data_skipping_indices"] = ",".join(exact_idx)
+            settings[IGNORE_KEY] = ",".join(dict.fromkeys(theirs + exact_idx))
             settings.update(read)
-            if not index_plans:
+            if not index_plans or (theirs and self._ignores_in_text):
                 settings.update(no_index)
         every_idx = sorted({i for sp in plans for i in sp.indexes})
         kinds = {sp.choice for sp in plans if sp.indexes}
         kind = kinds.pop() if len(kinds) == 1 else "mixed"
-        return VectorPlan(kind, "", plans, settings,
-                          {"ignore_data_skipping_indices": ",".join(every_idx), **read, **no_index}
+        plan = VectorPlan(kind, "", plans, settings,
+                          {IGNORE_KEY: ",".join(dict.fromkeys(theirs + every_idx)), **read, **no_index}
                           if every_idx else {})
+        if theirs:
+            plan.merged = (IGNORE_KEY,)
+        return plan
 
     def _check_nested(self, statement: str, t, sp: SearchPlan, fill, plan: VectorPlan,
                       params: dict | None) -> None:

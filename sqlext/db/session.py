@@ -702,7 +702,8 @@ class Session:
                                 "exact scan")
         else:
             ours = self._default_settings(st if len(st) < 20_000 else rec, user)
-        return {k: v for k, v in ours.items() if k.lower() not in user}
+        merged = plan.merged if plan is not None else ()
+        return {k: v for k, v in ours.items() if k.lower() not in user or k in merged}
 
     def _send(self, prepared: Prepared, *, as_query: bool | None, params=None, settings=None) -> Result:
         t0 = time.perf_counter()

@@ -24,7 +24,8 @@ import sqlext
 from benchmarks.floor import raw_client
 from sqlext.db.engine import EMBEDDED
 from sqlext.db.planner import (
-    EF_KEY, EMBEDDED_EXACT_SETTINGS, LIMIT_KEY, LIST_MARGIN, NO_VECTOR_SEARCH, PARALLEL_SCAN_SETTINGS, Planner,
+    EF_KEY, EMBEDDED_EXACT_SETTINGS, LIMIT_KEY, LIST_MARGIN, NO_SEARCH_KEY as NO_SEARCH, NO_VECTOR_SEARCH,
+    PARALLEL_SCAN_SETTINGS, Planner,
     PlannerConfig, ef_for_rows,
     filtered_ef_factor,
 )
@@ -703,3 +704,47 @@ def test_final_gets_an_exact_scan(tmp_path, how):
         assert r.stats.plan.searches[0].choice == "exact" and "FINAL" in r.stats.plan.searches[0].reason
     finally:
         s.close()
+
+
+PLAIN_VALUES = [("use_skip_indexes", "1"), ("ignore_data_skipping_indices", "'mm'"),
+                ("force_data_skipping_indices", "'mm'")]
+
+
+@pytest.mark.parametrize("how", ["statement", "set", "call"])
+@pytest.mark.parametrize("key, value", PLAIN_VALUES, ids=[f"{k}={v}" for k, v in PLAIN_VALUES])
+def test_a_setting_that_decides_nothing_about_the_vector_index_keeps_the_plan(tmp_path, key, value, how):
+    """`use_skip_indexes = 1` (the default), or a skip-index list naming only another index: the
+    plan and its check still apply (they made the planner step aside, and the index, post-
+    filtered, returned 0 of 10 rows). An ignore list is extended with the plan's vector index."""
+    s = sqlext.connect(dsn=f"chdb://{tmp_path}/db")
+    try:
+        vs = small_clip_like(4000, DIM, seed=4)
+        with raw_client(s) as c:
+            make_table(c, "t", vs, index=True)
+            c.command("ALTER TABLE t ADD INDEX mm u TYPE minmax")
+            c.command("ALTER TABLE t MATERIALIZE INDEX mm SETTINGS mutations_sync = 2")
+        q = vs.queries[0]
+        sql = (f"SELECT id, cosineDistance(vec, {vec(q)}) AS d FROM t WHERE {vs.where('uniform', 0.02)} "
+               f"ORDER BY d LIMIT 10")
+        if how == "statement":
+            r = s.query(f"{sql} SETTINGS {key} = {value}")
+        elif how == "set":
+            s.execute(f"SET {key} = {value}")
+            r = s.query(sql)
+        else:
+            r = s.query(sql, settings={key: value.strip("'")})
+        assert_answer(r.rows, vs, q, vs.mask("uniform", 0.02), 10, plan=r.stats.plan)
+        plan = r.stats.plan
+        assert plan.kind in ("exact", "index"), plan.describe()
+        if plan.kind == "exact" and key == "ignore_data_skipping_indices":
+            sent = plan.settings.get(key)
+            assert sent == "mm,vi" or (how == "statement" and plan.settings.get(NO_SEARCH) == 0), plan.settings
+    finally:
+        s.close()
+
+
+def test_naming_the_vector_index_in_a_skip_index_setting_still_pins_the_plan(session, vs):
+    q = vs.queries[0]
+    r = session.query(f"SELECT id, cosineDistance(vec, {vec(q)}) AS d FROM t_idx ORDER BY d LIMIT 10 "
+                      f"SETTINGS ignore_data_skipping_indices = 'vi'")
+    assert r.stats.plan.kind == "yours" and len(r.rows) == 10
