@@ -478,7 +478,17 @@ class Planner:
         except EmbedSQLError:
             sp.total = None
         granularity, row_cost = self._storage(t.table, t.column)
-        if not t.filtered:
+        live = None
+        if not t.filtered and sp.total:
+            # rows removed by a lightweight DELETE stay in the index and are dropped after its
+            # search, like a filter's: plan as for one (the count is read from the parts' masks)
+            try:
+                live, _ = self._count(fill(self._count_sql(t)), params)
+            except (EmbedSQLError, IndexError, KeyError, TypeError, ValueError):
+                live = None
+            if live is not None and live < sp.total:
+                sp.filtered = True
+        if not sp.filtered:
             if sp.total is not None:
                 scan = sp.scan_ms = self.scan_cost(sp.total, sp.total, granularity, row_cost)
                 index = sp.index_ms = self.index_cost(max(want, self.list_size(sp.total, None, want, user_list)))
@@ -491,13 +501,16 @@ class Planner:
             sp.reason = "no filter: the index search returns k rows" + (
                 f" of {sp.total:,}" if sp.total is not None else "")
             return
-        sql = self._count_sql(t)
-        try:
-            sp.matching, cached = self._count(fill(sql), params)
-        except (EmbedSQLError, IndexError, KeyError, TypeError, ValueError) as exc:
-            sp.choice = "exact"
-            sp.reason = f"the filter's rows could not be counted ({str(exc)[:120]}): exact scan"
-            return
+        if t.filtered:
+            sql = self._count_sql(t)
+            try:
+                sp.matching, cached = self._count(fill(sql), params)
+            except (EmbedSQLError, IndexError, KeyError, TypeError, ValueError) as exc:
+                sp.choice = "exact"
+                sp.reason = f"the filter's rows could not be counted ({str(exc)[:120]}): exact scan"
+                return
+        else:
+            sp.matching, cached = live, True
         total = max(sp.total or 0, sp.matching)
         sp.total = total
         if sp.matching == 0:
@@ -512,7 +525,9 @@ class Planner:
         # the search walks at least as many entries as it hands over candidates
         index = sp.index_ms = self.index_cost(max(listed, want * mult))
         pct = f"{100 * s:.3g} %"
-        kept = f"the filter keeps {sp.matching:,} of {total:,} rows ({pct}{', counted earlier' if cached else ''})"
+        kept = (f"the filter keeps {sp.matching:,} of {total:,} rows ({pct}{', counted earlier' if cached else ''})"
+                if t.filtered else
+                f"{sp.matching:,} of {total:,} rows are left after a lightweight DELETE ({pct})")
         scanning = (f"scanning {exact_rows:,} rows"
                     + (" of uncompressed vectors" if row_cost == cfg.uncompressed_row_cost != cfg.row_cost else ""))
         searching = f"the index search for {want * mult:,} candidates in a list of {listed:,}"

@@ -800,6 +800,22 @@ class Session:
             if self._planner is not None:
                 self._planner.invalidate()
 
+    @staticmethod
+    def _one_statement(sql, what: str) -> None:
+        """Raise UsageError when the text `sql` holds several statements (`a; b`): sent as one,
+        the engine ran them all and the rows were the last one's bytes, unplanned. (A text over
+        `LARGE`, a data dump's INSERT, is not split: its data may hold `;`.)"""
+        from ..text.kinds import LARGE
+        from ..text.split import split_statements
+
+        if not isinstance(sql, str) or ";" not in sql or len(sql) > LARGE:
+            return
+        count = len(split_statements(sql))
+        if count > 1:
+            raise UsageError(f"{what} runs one statement; this text holds {count}",
+                             hint="send them one at a time, or run the text as a script: "
+                                  "Session.run_script(text) (`embedsql query -f FILE`)")
+
     def _prepared(self, sql: "str | Statement | Prepared", verbatim: bool, settings: dict | None) -> Prepared:
         """`prepare`, or for `verbatim` text the statement exactly as given (its kind read); a
         `Prepared` (from `prepare`) as it is: EMBED is not resolved again."""
@@ -823,12 +839,14 @@ class Session:
         `prepare`; `UsageError` for a statement with its own FORMAT clause (use `raw_query`);
         `ServerError` (or `ConnectionFailed` / `EngineBusy`) when the database refuses the
         statement or cannot be reached, with positions in the text as written."""
+        self._one_statement(sql, "query()")
         return self._send(self._prepared(sql, verbatim, settings), as_query=True, params=params, settings=settings)
 
     def command(self, sql: "str | Statement", *, params: dict | None = None, settings: dict | None = None,
                 verbatim: bool = False) -> Result:
         """Run a statement for its effect (DDL, INSERT, SET ...); `Result.message` holds what the
         server answered. Arguments and errors as `query`."""
+        self._one_statement(sql, "command()")
         return self._send(self._prepared(sql, verbatim, settings), as_query=False, params=params, settings=settings)
 
     def execute(self, sql: "str | Statement", *, params: dict | None = None, settings: dict | None = None,
@@ -837,6 +855,7 @@ class Session:
         (`Result.columns/types/rows`), the server's answer for a command (`Result.message`), the
         server's bytes for a statement with its own FORMAT or INTO OUTFILE clause (`Result.raw`).
         Arguments and errors as `query`."""
+        self._one_statement(sql, "execute()")
         return self._send(self._prepared(sql, verbatim, settings), as_query=None, params=params, settings=settings)
 
     # -- columnar results: Arrow, pandas, numpy ------------------------------------------------
@@ -1034,6 +1053,7 @@ class Session:
         written or appended, would be part of the query it explains. `params`: server-side parameters (`{name:Type}`); `settings`: query
         settings. Raises UsageError for a bad `fmt`, and the errors `query` raises."""
         _check_format(fmt)
+        self._one_statement(sql, "raw_query()")
         prepared = self.prepare(sql, settings=settings)
         return b"".join(self._raw(prepared, fmt, params, settings, stream=False))
 
@@ -1048,6 +1068,7 @@ class Session:
         chunk (clickhouse-connect's chdb client reads them whole: per-block chunks would not
         concatenate into a valid document)."""
         _check_format(fmt)
+        self._one_statement(sql, "raw_stream()")
         prepared = self.prepare(sql, settings=settings)
         return RawStream(self._raw(prepared, fmt, params, settings, stream=True), prepared.stats)
 

@@ -131,6 +131,13 @@ def test_errors_are_ours(session):
         session.query_arrow("SELECT * FROM no_such_table")
     with pytest.raises(UsageError, match="one statement; this text holds 2"):
         session.query_arrow("SELECT 1; SELECT 2")
+    # query / command / execute too (the text went as one: the rows were the last statement's
+    # bytes in one string, unplanned; `SELECT 1; <a top-k>` raised a bare IndexError)
+    for call in (session.query, session.command, session.execute, session.raw_query, session.raw_stream):
+        with pytest.raises(UsageError, match=r"\(\) runs one statement; this text holds 2") as e:
+            call("SET max_threads = 1; SELECT number FROM numbers(3)")
+        assert "run_script" in e.value.hint
+    assert session.query("SELECT 'a;b' AS s;").rows == [("a;b",)]  # a ';' in a string, a trailing one
     with pytest.raises(RewriteError):
         session.query_df("SELECT EMBED(photo_id) FROM photos")
     with pytest.raises(UsageError, match="own FORMAT clause"):

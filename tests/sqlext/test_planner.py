@@ -748,3 +748,31 @@ def test_naming_the_vector_index_in_a_skip_index_setting_still_pins_the_plan(ses
     r = session.query(f"SELECT id, cosineDistance(vec, {vec(q)}) AS d FROM t_idx ORDER BY d LIMIT 10 "
                       f"SETTINGS ignore_data_skipping_indices = 'vi'")
     assert r.stats.plan.kind == "yours" and len(r.rows) == 10
+
+
+def test_rows_removed_by_a_lightweight_delete_are_planned_as_a_filter(tmp_path):
+    """A lightweight DELETE leaves the rows in the index, which drops them after its search: an
+    unfiltered search is planned as a filtered one, so the paths that cannot rerun (raw bytes,
+    streams) get every row too."""
+    s = sqlext.connect(dsn=f"chdb://{tmp_path}/db")
+    try:
+        vs = small_clip_like(6000, DIM, seed=6)
+        with raw_client(s) as c:
+            make_table(c, "t", vs, index=True)
+        s.execute("DELETE FROM t WHERE u < 950")  # 5 % of the rows left
+        q = vs.queries[0]
+        live = vs.u >= 950
+        want = expected_rows(vs, q, live, 10)
+        sql = f"SELECT id, cosineDistance(vec, {vec(q)}) AS d FROM t ORDER BY d LIMIT 10"
+        r = s.query(sql)
+        assert_answer(r.rows, vs, q, live, 10, plan=r.stats.plan)
+        sp = r.stats.plan.searches[0]
+        assert sp.filtered and sp.matching == int(live.sum()) and "lightweight DELETE" in sp.reason
+        assert not r.stats.plan.reran
+        raw = s.raw_query(sql, fmt="TabSeparated").decode().splitlines()
+        streamed = [x for b in s.query_arrow_stream(sql) for x in b.column(0).to_pylist()]
+        formatted = s.execute(sql + " FORMAT TabSeparated").raw.decode().splitlines()
+        for got in ([int(x.split("\t")[0]) for x in raw], streamed, [int(x.split("\t")[0]) for x in formatted]):
+            assert len(got) == 10 and len(set(got) - set(want)) <= 1, (got, want)
+    finally:
+        s.close()

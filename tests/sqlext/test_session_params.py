@@ -180,7 +180,7 @@ def test_positional_parameters_with_a_planned_search(session):
 
 
 def test_a_set_is_remembered_whichever_call_sends_it(session):
-    session.execute("SET param_a = 'first'; SELECT 1")  # the SET's value ends at its `;`
+    session.execute("SET param_a = 'first';")  # the SET's value ends at its `;`
     session.query("SET param_b = 'q'")
     session.raw_query("SET param_c = 'r'")
     with session.raw_stream("SET param_d = 's'") as chunks:
