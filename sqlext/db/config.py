@@ -206,6 +206,10 @@ def resolve(dsn: str | None = None, *, connection: str | None = None, dialect: s
                 raise ConfigError(f"{cfg_path}: [connections.{name}] holds a password; remove it",
                                   hint="passwords come from EMBEDSQL_PASSWORD or the prompt, never from files")
             spec = parse_dsn(entry["dsn"], source=f"config:{name}")
+            if spec.password:
+                raise ConfigError(f"{cfg_path}: [connections.{name}] dsn holds a password (user:password@); "
+                                  f"remove it", hint="passwords come from EMBEDSQL_PASSWORD or the prompt, "
+                                                     "never from files")
             model = _model_entry(entry.get("model"), cfg_path, f"[connections.{name}] model") or model
             if entry.get("dialect"):
                 if entry["dialect"] not in DIALECTS:

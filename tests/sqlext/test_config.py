@@ -80,6 +80,7 @@ def test_password_from_env_never_in_repr(monkeypatch):
     ('default = "nope"\n', "no connection named 'nope'"),
     ('default = "a"\n[connections.a]\nurl = "x"\n', "needs a dsn"),
     ('default = "a"\n[connections.a]\ndsn = "http://u@h/db"\npassword = "x"\n', "holds a password"),
+    ('default = "a"\n[connections.a]\ndsn = "http://u:sekrit@h/db"\n', "dsn holds a password"),
     ('default = "a"\n[connections.a]\ndsn = "http://u@h/db"\ndialect = "sqlite"\n', "dialect"),
 ])
 def test_malformed_config_files_are_clear_errors(tmp_path, text, match):
