@@ -210,8 +210,18 @@ def identify(ref: ModelRef | str | None = None) -> ModelIdentity:
                              f"({hf_cache_root()})", hint=how_to_supply(mref.ref))
     config = read_config(mref.directory, mref.ref)
     fam = family_of(config, mref.ref)
-    return ModelIdentity(fam.name, mref.name, fam.dim(config), weights_digest(mref.directory, fam.name,
-                                                                            fam.dim(config)))
+    try:
+        digest = weights_digest(mref.directory, fam.name, fam.dim(config))
+    except _BrokenWeights as e:
+        raise ModelLoadError(f"cannot load model {mref.ref!r}: {e}",
+                             hint="copy or download the model again (an interrupted copy leaves a short "
+                                  "file); " + how_to_supply(mref.ref)) from None
+    return ModelIdentity(fam.name, mref.name, fam.dim(config), digest)
+
+
+class _BrokenWeights(Exception):
+    """A model directory's weights cannot be read whole: no weights file, or a safetensors file
+    whose header is unreadable or names more bytes than the file has."""
 
 
 def read_config(directory: Path, ref: str) -> dict:
@@ -254,6 +264,8 @@ def weights_digest(directory: Path, model_type: str, dim: int) -> str:
     """The content digest of a model directory (see the module docstring); remembered per
     directory signature in `<cache dir>/models.json`."""
     files = _weight_files(directory)
+    if not files:
+        raise _BrokenWeights(f"{directory} holds no weights (no *.safetensors, *.bin or *.pt file)")
     sig = _signature(directory, files) + f"|{model_type}|{dim}"
     memo = _memo_path()
     with _lock:
@@ -263,10 +275,13 @@ def weights_digest(directory: Path, model_type: str, dim: int) -> str:
     h = hashlib.sha256(f"{model_type}\0{dim}\0".encode())
     prints: list[bytes] = []
     for f in files:
-        try:
-            prints += _safetensors_prints(f) if f.suffix == ".safetensors" else [_raw_print(f)]
-        except (OSError, ValueError, struct.error):
+        if f.suffix != ".safetensors":
             prints.append(_raw_print(f))
+            continue
+        try:
+            prints += _safetensors_prints(f)
+        except (OSError, ValueError, KeyError, TypeError, struct.error) as e:
+            raise _BrokenWeights(f"{f} is incomplete or corrupt ({str(e)[:120]})") from None
     for p in sorted(prints):
         h.update(p)
     digest = h.hexdigest()[:DIGEST_LEN]
@@ -280,13 +295,20 @@ def weights_digest(directory: Path, model_type: str, dim: int) -> str:
 
 
 def _safetensors_prints(path: Path) -> list[bytes]:
+    """One print per floating-point tensor of a safetensors file (dtype, shape, four samples of
+    its bytes). Raises ValueError when the header is unreadable or its tensors end past the
+    file's end (a short copy)."""
     out = []
+    size_on_disk = path.stat().st_size
     with open(path, "rb") as f:
         (n,) = struct.unpack("<Q", f.read(8))
         if n > 100_000_000:
             raise ValueError("header too large")
         header = json.loads(f.read(n))
         base = 8 + n
+        ends = [int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__" and isinstance(v, dict)]
+        if base + max(ends, default=0) > size_on_disk:
+            raise ValueError(f"its tensors need {base + max(ends):,} bytes, the file has {size_on_disk:,}")
         for name, info in header.items():
             if name == "__metadata__" or not isinstance(info, dict):
                 continue

@@ -104,6 +104,26 @@ def test_lazy_load_and_identity(tiny_clip, monkeypatch):
     assert not e.runtime.model.training  # eval() mode
 
 
+@pytest.mark.parametrize("damage", ["truncated", "no weights"])
+def test_a_model_copy_with_broken_weights_is_named_broken_not_another_model(tiny_clip, tmp_path, damage):
+    """A short copy of the weights (an interrupted copy) read as some other model's digest: the
+    error said the copy was the wrong model. Its identity now fails and says the file is short."""
+    import os
+    import shutil
+
+    copy = tmp_path / "clip-copy"
+    shutil.copytree(tiny_clip, copy)
+    weights = copy / "model.safetensors"
+    if damage == "truncated":
+        os.truncate(weights, weights.stat().st_size // 2)
+    else:
+        weights.unlink()
+    e = Embedder(str(copy), device="cpu", runtime="torch")
+    with pytest.raises(ModelLoadError, match="incomplete or corrupt" if damage == "truncated" else "holds no weights") as err:
+        e.identity
+    assert "copy or download the model again" in err.value.hint
+
+
 def test_default_model_id():
     assert Embedder().model_id == "openai/clip-vit-base-patch32"
 
