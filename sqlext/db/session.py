@@ -655,16 +655,21 @@ class Session:
         from ..text.topk import only_search
 
         rec = prepared.recognized[i]
+        bound = self._params(rec, params)
+        # a LIMIT / OFFSET placeholder takes the value the statement is sent with
+        searches = [t.with_params(bound if isinstance(bound, dict) else None) for t in prepared.searches[i]]
+        if any(t is None for t in searches):  # unbound, or not a count: not planned
+            return self._unrecognized_plan(prepared, i, settings)
         toks = prepared.tokens[i] if i < len(prepared.tokens) and prepared.tokens[i].text == rec else None
-        return self.planner.plan(rec, prepared.searches[i], fill=prepared.fill,
+        return self.planner.plan(rec, searches, fill=prepared.fill,
                                  user=self._given_settings(rec, settings), dialect=self.dialect,
-                                 sole=None if toks is None else only_search(toks, prepared.searches[i]),
-                                 params=self._params(rec, params))
+                                 sole=None if toks is None else only_search(toks, searches),
+                                 params=bound)
 
     def _unrecognized_plan(self, prepared: Prepared, i: int, settings: dict | None):
         """For statement i, which orders by a vector distance with a LIMIT in a form the planner
-        does not read (`LIMIT {k:UInt32}`, a `dotProduct … DESC` search, a cast it does not
-        know…): a plan that turns ClickHouse's vector search off for the statement
+        does not read (`FETCH FIRST`, a `dotProduct … DESC` search, a cast it does not know, a
+        LIMIT placeholder without a value…): a plan that turns ClickHouse's vector search off for the statement
         (`no_index_settings`; `use_skip_indexes = 0` where the server lacks that setting), so the
         rows are exact rather than post-filtered by an index nobody checks. None for any other
         statement, on MyScale, on servers without the planner's settings, and when the user set

@@ -26,7 +26,7 @@ without changing its callers. Offsets are character offsets into `sql`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlext.errors import SQLSyntaxError
 from sqlext.text.tokens import Token as Tok
@@ -85,6 +85,25 @@ class TopK:
     offset: int = 0
     settings: dict = field(default_factory=dict)
     with_clause: str | None = None
+    #: a query parameter's name where LIMIT or OFFSET is a placeholder (`LIMIT {k:UInt32}`): k or
+    #: offset is then 0 until the session puts in the value it sends (`with_params`)
+    k_param: str | None = None
+    offset_param: str | None = None
+
+    def with_params(self, params: dict | None) -> "TopK | None":
+        """This search with the values of its LIMIT / OFFSET placeholders from `params` (the
+        statement's query parameters); None when one is unbound or not a count (k > 0, offset
+        >= 0). Itself when it has none."""
+        if self.k_param is None and self.offset_param is None:
+            return self
+        try:
+            k = int(str((params or {})[self.k_param])) if self.k_param else self.k
+            off = int(str((params or {})[self.offset_param])) if self.offset_param else self.offset
+        except (KeyError, TypeError, ValueError):
+            return None
+        if k <= 0 or off < 0:
+            return None
+        return replace(self, k=k, offset=off, k_param=None, offset_param=None)
 
     @property
     def filtered(self) -> bool:
@@ -369,24 +388,28 @@ def _topk_at(sql: str, toks: list[Tok], i: int, vectors: dict, top_with: str | N
     # LIMIT k [OFFSET o] | LIMIT o, k
     la = clauses[TokenType.LIMIT] + 1
     lb = next((m for m in marks if m > clauses[TokenType.LIMIT]), end)
-    nums = toks[la:lb]
+    items = split_level(toks, la, lb, d)
     k = offset = None
-    if len(nums) == 1 and nums[0].type == TokenType.NUMBER:
-        k = nums[0].text
-    elif len(nums) == 3 and nums[1].type == TokenType.COMMA and nums[0].type == nums[2].type == TokenType.NUMBER:
-        offset, k = nums[0].text, nums[2].text
-    else:
+    if len(items) == 1:
+        k = _count_at(toks, *items[0])
+    elif len(items) == 2:
+        offset, k = _count_at(toks, *items[0]), _count_at(toks, *items[1])
+    if k is None or (len(items) == 2 and offset is None):
         return None
     if TokenType.OFFSET in clauses:
-        oa2, ob2 = region(TokenType.OFFSET)
-        if offset is not None or ob2 - oa2 != 1 or toks[oa2].type != TokenType.NUMBER:
+        if offset is not None:
             return None
-        offset = toks[oa2].text
+        offset = _count_at(toks, *region(TokenType.OFFSET))
+        if offset is None:
+            return None
+    k_param = k[1:] if k.startswith("{") else None
+    off_param = offset[1:] if offset is not None and offset.startswith("{") else None
     try:
-        k_i, off_i = int(k), int(offset or 0)
+        k_i = 0 if k_param else int(k)
+        off_i = 0 if off_param or offset is None else int(offset)
     except ValueError:
         return None
-    if k_i <= 0:
+    if k_i <= 0 and not k_param:
         return None
     where = region(TokenType.WHERE)
     prewhere = region(TokenType.PREWHERE)
@@ -401,8 +424,19 @@ def _topk_at(sql: str, toks: list[Tok], i: int, vectors: dict, top_with: str | N
         vector=vector,
         where=_src(sql, toks, *where) if where else None,
         prewhere=_src(sql, toks, *prewhere) if prewhere else None,
-        k=k_i, offset=off_i, settings=settings, with_clause=top_with,
+        k=k_i, offset=off_i, settings=settings, with_clause=top_with, k_param=k_param, offset_param=off_param,
     )
+
+
+def _count_at(toks: list[Tok], a: int, b: int) -> str | None:
+    """A LIMIT / OFFSET count in tokens [a, b): a number as written, `{name` for a query
+    parameter's placeholder `{name:Type}`; None for anything else."""
+    if b - a == 1 and toks[a].type == TokenType.NUMBER:
+        return toks[a].text
+    if (b - a >= 5 and toks[a].type == TokenType.L_BRACE and toks[b - 1].type == TokenType.R_BRACE
+            and toks[a + 2].type == TokenType.COLON and toks[a + 1].type in (TokenType.VAR, TokenType.IDENTIFIER)):
+        return "{" + toks[a + 1].text
+    return None
 
 
 def split_level(toks: list[Tok], a: int, b: int, d: int) -> list[tuple[int, int]]:

@@ -595,7 +595,6 @@ def test_the_demo_query_returns_k_rows_whenever_k_rows_match(tmp_path, tiny_clip
 
 # -- statements the planner does not read: ClickHouse's vector search off, exact rows ----------
 UNREAD = [
-    ("LIMIT {k:UInt32}", "SELECT id, {D} AS d FROM t_idx WHERE {W} ORDER BY d LIMIT {{k:UInt32}}"),
     ("ASC NULLS LAST", "SELECT id, {D} AS d FROM t_idx WHERE {W} ORDER BY d ASC NULLS LAST LIMIT 10"),
     ("ORDER BY (d)", "SELECT id, {D} AS d FROM t_idx WHERE {W} ORDER BY (d) LIMIT 10"),
     ("LIMIT (10)", "SELECT id, {D} AS d FROM t_idx WHERE {W} ORDER BY d LIMIT (10)"),
@@ -625,10 +624,38 @@ def test_a_top_k_the_planner_does_not_read_runs_exactly(session, vs, name, sql):
     assert len(raw) < 10
 
 
+@pytest.mark.parametrize("how", ["params", "set", "offset"])
+def test_a_limit_placeholder_is_planned_with_the_value_sent(session, vs, how):
+    """`LIMIT {k:UInt32}` (what DB-API and pandas make of `LIMIT %(k)s`): the search is planned
+    and checked with the value the statement is sent with, from `params=` or a SET."""
+    q = vs.queries[1]
+    mask = vs.mask("uniform", 0.5)
+    sql = (f"SELECT id, cosineDistance(vec, {vec(q)}) AS d FROM t_idx WHERE {vs.where('uniform', 0.5)} "
+           f"ORDER BY d LIMIT {{k:UInt32}}")
+    if how == "params":
+        r = session.query(sql, params={"k": 12})
+    elif how == "set":
+        session.execute("SET param_k = 12")
+        r = session.query(sql)
+    else:
+        r = session.query(sql + " OFFSET {o:UInt32}", params={"k": 12, "o": 3})
+    offset = 3 if how == "offset" else 0
+    assert_answer(r.rows, vs, q, mask, 12, offset, plan=r.stats.plan)
+    sp = r.stats.plan.searches[0]
+    assert (sp.k, sp.offset) == (12, offset) and sp.choice in ("index", "exact")
+
+
+def test_a_limit_placeholder_without_a_value_is_the_servers_error(session, vs):
+    from sqlext.errors import ServerError
+
+    with pytest.raises(ServerError, match="k"):
+        session.query(f"SELECT id FROM t_idx ORDER BY cosineDistance(vec, {vec(vs.queries[0])}) LIMIT {{k:UInt32}}")
+
+
 def test_a_setting_of_the_users_own_keeps_an_unread_statement_as_written(session, vs):
     q = vs.queries[0]
-    r = session.query(f"SELECT id, cosineDistance(vec, {vec(q)}) AS d FROM t_idx ORDER BY d LIMIT {{k:UInt32}} "
-                      f"SETTINGS vector_search_filter_strategy = 'prefilter'", params={"k": 10})
+    r = session.query(f"SELECT id, cosineDistance(vec, {vec(q)}) AS d FROM t_idx ORDER BY d NULLS LAST LIMIT 10 "
+                      f"SETTINGS vector_search_filter_strategy = 'prefilter'")
     assert r.stats.plan is None and len(r.rows) == 10
 
 
@@ -776,3 +803,20 @@ def test_rows_removed_by_a_lightweight_delete_are_planned_as_a_filter(tmp_path):
             assert len(got) == 10 and len(set(got) - set(want)) <= 1, (got, want)
     finally:
         s.close()
+
+
+def test_a_db_api_limit_parameter_gets_every_row(db, vs):
+    """`LIMIT %(k)s` through the DB-API (a `{k:Int64}` placeholder on the wire), filtered: the
+    planned answer, and no lint telling the user to rewrite it."""
+    from sqlext import dbapi
+
+    con = dbapi.connect(dsn=f"chdb://{db}")
+    try:
+        cur = con.cursor()
+        q = vs.queries[0]
+        cur.execute(f"SELECT id FROM t_idx WHERE {vs.where('uniform', 0.01)} "
+                    f"ORDER BY cosineDistance(vec, {vec(q)}) LIMIT %(k)s", {"k": 10})
+        assert [r[0] for r in cur.fetchall()] == expected_rows(vs, q, vs.mask("uniform", 0.01), 10)
+        assert not cur.messages
+    finally:
+        con.close()

@@ -12,7 +12,7 @@ level that holds the distance (a subquery, a UNION branch), never at the queries
    L2Distance on a cosine index): ClickHouse silently scans everything;
 3. (ClickHouse) WHERE + ORDER BY <distance> LIMIT k on an indexed column, in one query, in a
    shape the session's vector query planner cannot check (a JOIN, several ORDER BY keys, LIMIT
-   BY, a LIMIT parameter…): alone in its statement it runs with vector search off (exact, a full
+   BY, FETCH FIRST…): alone in its statement it runs with vector search off (exact, a full
    scan: `Session._unrecognized_plan`); beside a search the planner reads, the index may be
    post-filtered and return fewer than k rows. The shapes it does check
    (sqlext.text.topk.find_topk) get no warning: the planner picks the plan and reruns exactly when
@@ -91,7 +91,7 @@ def post_filtering(c: DistanceCall, info) -> str:
     return fewer than k rows; says the shape the planner handles and the prefilter setting."""
     return (f"WHERE with ORDER BY {c.desc} LIMIT k on {c.table}.{c.column}, in a shape embedsql's "
             f"planner does not read (it reads a top-k over one table, `SELECT … FROM t WHERE … "
-            f"ORDER BY <distance>(col, <vector>) LIMIT k` with a number for k, alone or as a "
+            f"ORDER BY <distance>(col, <vector>) LIMIT k` with a number or a parameter for k, alone or as a "
             f"subquery). Alone in its statement it runs with ClickHouse's vector search off: exact "
             f"rows, every row scanned. Beside a search the planner reads, ClickHouse may apply the "
             f"filter after the vector index search (post-filtering) and return fewer than k rows. "
