@@ -14,6 +14,7 @@ may differ (HNSW is approximate: see planner_support.assert_answer).
 """
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import replace
 
@@ -593,6 +594,20 @@ def test_the_demo_query_returns_k_rows_whenever_k_rows_match(tmp_path, tiny_clip
     s.close()
 
 
+@contextlib.contextmanager
+def _own_table(tmp_path, n: int, seed: int, *, index: bool = True):
+    """A session on a fresh embedded database holding table `t` of `n` CLIP-like rows (DIM-d,
+    with or without the cosine index): yields (session, its VectorSet)."""
+    s = sqlext.connect(dsn=f"chdb://{tmp_path}/db")
+    try:
+        vs = small_clip_like(n, DIM, seed=seed)
+        with raw_client(s) as c:
+            make_table(c, "t", vs, index=index)
+        yield s, vs
+    finally:
+        s.close()
+
+
 # -- statements the planner does not read: ClickHouse's vector search off, exact rows ----------
 UNREAD = [
     ("ASC NULLS LAST", "SELECT id, {D} AS d FROM t_idx WHERE {W} ORDER BY d ASC NULLS LAST LIMIT 10"),
@@ -683,18 +698,13 @@ def test_a_view_and_an_index_the_catalog_has_not_seen_still_give_every_row(tmp_p
     """The catalog does not follow a view, and learns of another connection's DDL only when it
     reads the table again: the plan says "none" and turns ClickHouse's vector search off, so the
     index it does not know of cannot post-filter the answer."""
-    path = tmp_path / "db"
-    s = sqlext.connect(dsn=f"chdb://{path}")
-    try:
-        small = small_clip_like(4000, DIM, seed=5)
-        with raw_client(s) as c:
-            make_table(c, "t", small, index=False)
-            c.command("CREATE VIEW vw AS SELECT * FROM t")
+    with _own_table(tmp_path, 4000, 5, index=False) as (s, small):
+        s.execute("CREATE VIEW vw AS SELECT * FROM t")
         q = small.queries[0]
         mask = small.mask("uniform", 0.02)
         sql = f"SELECT id, cosineDistance(vec, {vec(q)}) AS d FROM {{t}} WHERE {small.where('uniform', 0.02)} ORDER BY d LIMIT 10"
         assert_answer(s.query(sql.format(t="t")).rows, small, q, mask, 10)  # the catalog reads t: no index
-        other = sqlext.connect(dsn=f"chdb://{path}")
+        other = sqlext.connect(dsn=f"chdb://{tmp_path / 'db'}")
         other.execute(f"ALTER TABLE t ADD INDEX vi vec TYPE vector_similarity('hnsw', 'cosineDistance', {DIM})")
         other.execute("ALTER TABLE t MATERIALIZE INDEX vi SETTINGS mutations_sync = 2")
         other.close()
@@ -702,8 +712,6 @@ def test_a_view_and_an_index_the_catalog_has_not_seen_still_give_every_row(tmp_p
             r = s.query(sql.format(t=name))
             assert_answer(r.rows, small, q, mask, 10)
             assert r.stats.plan.kind == "none" and r.stats.plan.settings == NO_VECTOR_SEARCH
-    finally:
-        s.close()
 
 
 @pytest.mark.parametrize("how", ["FINAL", "setting"])
@@ -743,13 +751,9 @@ def test_a_setting_that_decides_nothing_about_the_vector_index_keeps_the_plan(tm
     """`use_skip_indexes = 1` (the default), or a skip-index list naming only another index: the
     plan and its check still apply (they made the planner step aside, and the index, post-
     filtered, returned 0 of 10 rows). An ignore list is extended with the plan's vector index."""
-    s = sqlext.connect(dsn=f"chdb://{tmp_path}/db")
-    try:
-        vs = small_clip_like(4000, DIM, seed=4)
-        with raw_client(s) as c:
-            make_table(c, "t", vs, index=True)
-            c.command("ALTER TABLE t ADD INDEX mm u TYPE minmax")
-            c.command("ALTER TABLE t MATERIALIZE INDEX mm SETTINGS mutations_sync = 2")
+    with _own_table(tmp_path, 4000, 4) as (s, vs):
+        s.execute("ALTER TABLE t ADD INDEX mm u TYPE minmax")
+        s.execute("ALTER TABLE t MATERIALIZE INDEX mm SETTINGS mutations_sync = 2")
         q = vs.queries[0]
         sql = (f"SELECT id, cosineDistance(vec, {vec(q)}) AS d FROM t WHERE {vs.where('uniform', 0.02)} "
                f"ORDER BY d LIMIT 10")
@@ -766,8 +770,6 @@ def test_a_setting_that_decides_nothing_about_the_vector_index_keeps_the_plan(tm
         if plan.kind == "exact" and key == "ignore_data_skipping_indices":
             sent = plan.settings.get(key)
             assert sent == "mm,vi" or (how == "statement" and plan.settings.get(NO_SEARCH) == 0), plan.settings
-    finally:
-        s.close()
 
 
 def test_naming_the_vector_index_in_a_skip_index_setting_still_pins_the_plan(session, vs):
@@ -781,11 +783,7 @@ def test_rows_removed_by_a_lightweight_delete_are_planned_as_a_filter(tmp_path):
     """A lightweight DELETE leaves the rows in the index, which drops them after its search: an
     unfiltered search is planned as a filtered one, so the paths that cannot rerun (raw bytes,
     streams) get every row too."""
-    s = sqlext.connect(dsn=f"chdb://{tmp_path}/db")
-    try:
-        vs = small_clip_like(6000, DIM, seed=6)
-        with raw_client(s) as c:
-            make_table(c, "t", vs, index=True)
+    with _own_table(tmp_path, 6000, 6) as (s, vs):
         s.execute("DELETE FROM t WHERE u < 950")  # 5 % of the rows left
         q = vs.queries[0]
         live = vs.u >= 950
@@ -801,8 +799,6 @@ def test_rows_removed_by_a_lightweight_delete_are_planned_as_a_filter(tmp_path):
         formatted = s.execute(sql + " FORMAT TabSeparated").raw.decode().splitlines()
         for got in ([int(x.split("\t")[0]) for x in raw], streamed, [int(x.split("\t")[0]) for x in formatted]):
             assert len(got) == 10 and len(set(got) - set(want)) <= 1, (got, want)
-    finally:
-        s.close()
 
 
 def test_a_db_api_limit_parameter_gets_every_row(db, vs):
