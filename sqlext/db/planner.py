@@ -150,15 +150,6 @@ EMBEDDED_EXACT_SETTINGS = {"local_filesystem_read_method": "mmap", "min_bytes_to
 PARALLEL_SCAN_SETTINGS = {"merge_tree_min_rows_for_concurrent_read": 4096,
                           "merge_tree_min_bytes_for_concurrent_read": 1}
 
-#: Sent when no search in a statement uses a vector index (an exact plan, the exact fallback),
-#: where the engine knows the setting: skip ClickHouse's vector-search planning step. It runs for
-#: every `ORDER BY <distance> LIMIT k` on a table with a vector index, even one the statement
-#: ignores through `ignore_data_skipping_indices`, and cost about 7-10 ms a statement: exact
-#: top-10 over 200k CLIP-like rows stored as the built-in table is took 8.5 ms instead of 16.2 ms
-#: under a 0.1 % filter and 37 ms instead of 47 ms under 1 %, on chdb 26.9 (mmap reads for both;
-#: benchmarks/RESULTS.md). The answer is the same sort of the same rows. The setting holds for the
-#: whole statement, so it is sent only when the planned search is the statement's one vector
-#: search (`sqlext.text.topk.only_search`): another, unrecognized, would lose its index.
 IGNORE_KEY = "ignore_data_skipping_indices"
 
 
@@ -183,6 +174,17 @@ def _pins(key: str, value, names: set) -> bool:
 #: FINAL after a table name (or the `final` setting): the index cannot serve the search
 _FINAL = re.compile(r"\bFINAL\b", re.I)
 
+#: Sent when no search in a statement uses a vector index (an exact plan, the exact fallback),
+#: where the engine knows the setting: skip ClickHouse's vector-search planning step. It runs for
+#: every `ORDER BY <distance> LIMIT k` on a table with a vector index, even one the statement
+#: ignores through `ignore_data_skipping_indices`, and cost about 7-10 ms a statement: exact
+#: top-10 over 200k CLIP-like rows stored as the built-in table is took 8.5 ms instead of 16.2 ms
+#: under a 0.1 % filter and 37 ms instead of 47 ms under 1 %, on chdb 26.9 (mmap reads for both;
+#: benchmarks/RESULTS.md). The answer is the same sort of the same rows. The setting holds for the
+#: whole statement, so an exact plan sends it only when the planned search is the statement's one
+#: vector search (`sqlext.text.topk.only_search`): another, unrecognized, would lose its index. A
+#: plan with no usable index ("none") and a statement whose search the planner does not read
+#: (`Session._unrecognized_plan`) send it always: there it keeps an index out that nothing checks.
 NO_SEARCH_KEY = "query_plan_try_use_vector_search"
 NO_VECTOR_SEARCH = {NO_SEARCH_KEY: 0}
 

@@ -669,8 +669,8 @@ class Session:
     def _unrecognized_plan(self, prepared: Prepared, i: int, settings: dict | None):
         """For statement i, which orders by a vector distance with a LIMIT in a form the planner
         does not read (`FETCH FIRST`, a `dotProduct … DESC` search, a cast it does not know, a
-        LIMIT placeholder without a value…): a plan that turns ClickHouse's vector search off for the statement
-        (`no_index_settings`; `use_skip_indexes = 0` where the server lacks that setting), so the
+        LIMIT placeholder without a value…): a plan that turns ClickHouse's vector search off for
+        the statement (`no_index_settings`; `use_skip_indexes = 0` where the server lacks it), so the
         rows are exact rather than post-filtered by an index nobody checks. None for any other
         statement, on MyScale, on servers without the planner's settings, and when the user set
         a setting that chooses the plan (theirs decides)."""
@@ -680,7 +680,7 @@ class Session:
         if self.dialect != "clickhouse" or not kind.is_query or kind.name == "explain":
             return None  # (EXPLAIN shows what ClickHouse would do with the statement as written)
         text = prepared.recognized[i] if prepared.recognized else prepared.statements[i]
-        if not _MAYBE_SEARCH.search(text.lower()) or not self._planner_available():
+        if not _maybe_search(text) or not self._planner_available():
             return None
         user = self._given_settings(text, settings)
         if any(k in PLAN_KEYS or k in (EF_KEY, NO_SEARCH_KEY) for k in user):
@@ -1213,12 +1213,21 @@ def _empty_result_columns(client, statement: str, kind: Kind, params, settings) 
 
 
 _VECTOR_FN = re.compile(r"(?:cosinedistance|l2distance)\s*\(")
-#: In lower-case text: a call of a function ClickHouse's vector index may serve (cosineDistance,
-#: L2Distance, dotProduct, their aliases such as distanceCosine and scalarProduct), then an
-#: ORDER BY and a LIMIT or FETCH: a statement the index may answer.
-_MAYBE_SEARCH = re.compile(r"(?:distance\w*|\w*distance|dotproduct|scalarproduct)\s*\(.*?\border\s+by\b.*?"
-                           r"\b(?:limit|fetch)\b|\border\s+by\b.*?(?:distance\w*|\w*distance|dotproduct|"
-                           r"scalarproduct)\s*\(.*?\b(?:limit|fetch)\b", re.S)
+#: In lower-case text, all three (each search linear in the text): a call of a function
+#: ClickHouse's vector index may serve (cosineDistance, L2Distance, dotProduct, their aliases
+#: such as distanceCosine and scalarProduct), an ORDER BY and a LIMIT or FETCH: a statement the
+#: index may answer (`_maybe_search`).
+_SEARCH_FN = re.compile(r"(?:distance\w*|\w*distance|dotproduct|scalarproduct)\s*\(")
+_ORDER_BY = re.compile(r"\border\s+by\b")
+_LIMIT = re.compile(r"\b(?:limit|fetch)\b")
+
+
+def _maybe_search(text: str) -> bool:
+    """Whether a statement may be answered by a vector index search (`_SEARCH_FN`, `_ORDER_BY`,
+    `_LIMIT` all found; strings and comments are not told apart: a false match only turns the
+    index off for a statement that does not use it)."""
+    low = text.lower()
+    return bool(_SEARCH_FN.search(low) and _ORDER_BY.search(low) and _LIMIT.search(low))
 
 
 class _ParamText:
