@@ -280,7 +280,7 @@ def weights_digest(directory: Path, model_type: str, dim: int) -> str:
             continue
         try:
             prints += _safetensors_prints(f)
-        except (OSError, ValueError, KeyError, TypeError, struct.error) as e:
+        except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, struct.error) as e:
             raise _BrokenWeights(f"{f} is incomplete or corrupt ({str(e)[:120]})") from None
     for p in sorted(prints):
         h.update(p)
@@ -305,9 +305,13 @@ def _safetensors_prints(path: Path) -> list[bytes]:
         if n > 100_000_000:
             raise ValueError("header too large")
         header = json.loads(f.read(n))
+        if not isinstance(header, dict):
+            raise ValueError("its header is not a JSON object")
         base = 8 + n
         ends = [int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__" and isinstance(v, dict)]
-        if base + max(ends, default=0) > size_on_disk:
+        if not ends:
+            raise ValueError("it holds no tensors")
+        if base + max(ends) > size_on_disk:
             raise ValueError(f"its tensors need {base + max(ends):,} bytes, the file has {size_on_disk:,}")
         for name, info in header.items():
             if name == "__metadata__" or not isinstance(info, dict):

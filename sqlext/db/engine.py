@@ -738,6 +738,10 @@ class Backend:
         query, bound = bind_query(sql, params, None)
         conn = chdb.connect(os.path.realpath(str(self.spec.path)))
         try:
+            if client.database:  # the session's database (its USE), on this handle too
+                from ..text.ddl import quote_identifier
+
+                conn.query(f"USE {quote_identifier(client.database)}")
             for name, value in (settings or {}).items():  # this handle's own session state
                 if not _SETTING_NAME.match(name):
                     raise UsageError(f"{name!r} is not a ClickHouse setting name",

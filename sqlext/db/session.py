@@ -48,6 +48,7 @@ from .engine import EMBEDDED, Backend, is_driver_error, map_error
 from .sent import SentText, elide_vectors
 from ..errors import EmbedSQLError, RewriteError, SQLSyntaxError, UsageError
 from ..text.kinds import Kind, kind_of, statement_kind, table_refs
+from ..text.topk import parse_use
 from ..text.split import Statement, statement
 from ..text.tokens import Tokens, tokenize
 
@@ -257,11 +258,14 @@ class Session:
         """The backend's client for the calls inside; driver errors become embedsql's."""
         try:
             with self.backend.client(timeout=timeout) as c:
-                if self._database is None:
+                # the session's database for each statement: its USE, else the DSN's (the
+                # embedded engine's one client is every session's of the process: each names its own)
+                db = self._database or (self.spec.database or "default" if self.backend.embedded else None)
+                if db is None:
                     yield c
-                else:  # the user's USE, for each statement (the client may be another session's too)
+                else:
                     before = c.database
-                    c.database = self._database
+                    c.database = db
                     try:
                         yield c
                     finally:
@@ -555,22 +559,32 @@ class Session:
         statement with a `{name:Type}` placeholder (`_params`)."""
         return dict(self._user_settings)
 
+    def _use(self, c, database: str) -> None:
+        """Run a `USE database` the way clickhouse-connect does: as the client's database, which
+        it sends with every statement (over HTTP, where each request is its own session) or binds
+        the embedded engine's handle to before each one (the handle is every session's of the
+        process, and reopens after an idle pause: a USE sent as a statement was lost, or leaked
+        into another session). A probe statement makes the engine say whether the database
+        exists. From then on the session's statements, its catalog and its planner read
+        unqualified names there. Raises the driver's error (UNKNOWN_DATABASE) unmapped."""
+        before = c.database
+        c.database = database
+        try:
+            c.command("SELECT 1")
+        except BaseException:
+            c.database = before
+            raise
+        self._database = database
+        if self._catalog is not None:
+            self._catalog.use(database)
+        if self._planner is not None:
+            self._planner.invalidate()
+
     def _track_set(self, statement: str) -> None:
         """After `statement` ran: remember the settings of a `SET a = 1, …`, and apart from them
-        its query parameters (`param_name`); and the database of a `USE db`, which every later
-        statement of the session is sent to (clickhouse-connect's `database`), so it holds over
-        HTTP, where each request is its own session, and after the embedded engine reopens. The
-        catalog then reads unqualified names in that database."""
-        from ..text.topk import parse_set, parse_use
+        its query parameters (`param_name`)."""
+        from ..text.topk import parse_set
 
-        db = parse_use(statement)
-        if db is not None:
-            self._database = db
-            if self._catalog is not None:
-                self._catalog.use(db)
-            if self._planner is not None:
-                self._planner.invalidate()
-            return
         for k, v in (parse_set(statement) or {}).items():
             if k.startswith("param_"):
                 self._user_params[k.removeprefix("param_")] = _setting_value(v)
@@ -666,26 +680,38 @@ class Session:
                                  sole=None if toks is None else only_search(toks, searches),
                                  params=bound)
 
-    def _unrecognized_plan(self, prepared: Prepared, i: int, settings: dict | None):
+    def _unrecognized_plan(self, prepared: Prepared, i: int, settings: dict | None, *, writes: bool = False):
         """For statement i, which orders by a vector distance with a LIMIT in a form the planner
         does not read (`FETCH FIRST`, a `dotProduct … DESC` search, a cast it does not know, a
         LIMIT placeholder without a value…): a plan that turns ClickHouse's vector search off for
         the statement (`no_index_settings`; `use_skip_indexes = 0` where the server lacks it), so the
-        rows are exact rather than post-filtered by an index nobody checks. None for any other
+        rows are exact rather than post-filtered by an index nobody checks. `writes`: also for
+        an INSERT … SELECT or CREATE … AS SELECT (its rows are stored: the planner does not plan
+        them, so any search in them runs exactly). None for any other
         statement, on MyScale, on servers without the planner's settings, and when the user set
-        a setting that chooses the plan (theirs decides)."""
-        from .planner import EF_KEY, NO_SEARCH_KEY, PLAN_KEYS, VectorPlan
+        a setting that chooses the plan (`planner._pins`; any query_plan_try_use_vector_search or
+        force_data_skipping_indices): theirs decides."""
+        from .planner import NO_SEARCH_KEY, PLAN_KEYS, VectorPlan, _pins
 
         kind = prepared.kinds[i]
-        if self.dialect != "clickhouse" or not kind.is_query or kind.name == "explain":
+        if self.dialect != "clickhouse" or kind.name == "explain" or not (
+                kind.is_query or (writes and kind.name in ("insert", "create"))):
             return None  # (EXPLAIN shows what ClickHouse would do with the statement as written)
         text = prepared.recognized[i] if prepared.recognized else prepared.statements[i]
+        if writes and (len(text) > _GUARD_MAX or _INSERT_WITH_DATA.match(text)):
+            return None  # data, not a query
         if not _maybe_search(text) or not self._planner_available():
             return None
         user = self._given_settings(text, settings)
-        if any(k in PLAN_KEYS or k in (EF_KEY, NO_SEARCH_KEY) for k in user):
+        # the user's choice about the index decides (a candidate list, use_skip_indexes = 1 or
+        # another index ignored decide nothing: the index stays off); their forcing an index could
+        # not be met with vector search off
+        if any(k in (NO_SEARCH_KEY, "force_data_skipping_indices") or (k in PLAN_KEYS and _pins(k, v, set()))
+               for k, v in user.items()):
             return None
         off = dict(self.planner.config.no_index_settings) or {"use_skip_indexes": 0}
+        if any(k in user for k in off):
+            return None  # (use_skip_indexes given, where that is the only way to turn the index off)
         return VectorPlan("exact", "the statement orders by a vector distance with a LIMIT in a form the "
                           "planner does not read: ClickHouse's vector search is off for it, so its "
                           "rows are exact (see README, Hybrid search)", settings=off, fallback=dict(off))
@@ -719,9 +745,19 @@ class Session:
                 mode = _mode(prepared.kinds[i], as_query, last)
                 planned = mode != "command" and not prepared.verbatim
                 bound = self._params(st, params)
-                plan = self._plan(prepared, i, settings, bound) if planned else None
-                ours = self._our_settings(prepared, i, st, plan, settings, checked=mode == "rows") \
-                    if planned else {}
+                use = parse_use(st) if prepared.kinds[i].name == "use" else None
+                if use is not None:
+                    with self._sending(prepared, {}, settings, {}, i):
+                        self._use(c, use)
+                    continue
+                if planned:
+                    plan = self._plan(prepared, i, settings, bound)
+                    ours = self._our_settings(prepared, i, st, plan, settings, checked=mode == "rows")
+                elif not prepared.verbatim:  # INSERT … SELECT, CREATE … AS SELECT over a search
+                    plan = self._unrecognized_plan(prepared, i, settings, writes=True)
+                    ours = {} if plan is None else self._our_settings(prepared, i, st, plan, settings)
+                else:
+                    plan, ours = None, {}
                 st_settings = {**self._user_settings, **(settings or {}), **ours}
                 if plan is not None:
                     result.stats.plan = plan
@@ -808,12 +844,12 @@ class Session:
     @staticmethod
     def _one_statement(sql, what: str) -> None:
         """Raise UsageError when the text `sql` holds several statements (`a; b`): sent as one,
-        the engine ran them all and the rows were the last one's bytes, unplanned. (A text over
-        `LARGE`, a data dump's INSERT, is not split: its data may hold `;`.)"""
+        the engine ran them all and the rows were the last one's bytes, unplanned. (An INSERT
+        with its data after FORMAT, and any text over `LARGE`, is not split: data may hold `;`.)"""
         from ..text.kinds import LARGE
         from ..text.split import split_statements
 
-        if not isinstance(sql, str) or ";" not in sql or len(sql) > LARGE:
+        if not isinstance(sql, str) or ";" not in sql or len(sql) > LARGE or _INSERT_WITH_DATA.match(sql):
             return
         count = len(split_statements(sql))
         if count > 1:
@@ -1084,6 +1120,11 @@ class Session:
                 kind = prepared.kinds[i]
                 ours = {}
                 bound = self._params(st, params)
+                use = parse_use(st) if kind.name == "use" else None
+                if use is not None:  # (no bytes: a USE answers nothing)
+                    with self._sending(prepared, {}, settings, {}, i):
+                        self._use(c, use)
+                    continue
                 if kind.is_query:  # rows in bytes cannot be counted: a filtered index plan runs exactly
                     plan = self._plan(prepared, i, settings, bound)
                     ours = self._our_settings(prepared, i, st, plan, settings, checked=False)
@@ -1213,13 +1254,18 @@ def _empty_result_columns(client, statement: str, kind: Kind, params, settings) 
 
 
 _VECTOR_FN = re.compile(r"(?:cosinedistance|l2distance)\s*\(")
-#: In lower-case text, all three (each search linear in the text): a call of a function
-#: ClickHouse's vector index may serve (cosineDistance, L2Distance, dotProduct, their aliases
-#: such as distanceCosine and scalarProduct), an ORDER BY and a LIMIT or FETCH: a statement the
-#: index may answer (`_maybe_search`).
-_SEARCH_FN = re.compile(r"(?:distance\w*|\w*distance|dotproduct|scalarproduct)\s*\(")
-_ORDER_BY = re.compile(r"\border\s+by\b")
-_LIMIT = re.compile(r"\b(?:limit|fetch)\b")
+#: a writing statement longer than this is data, not a search (`Session._unrecognized_plan`)
+_GUARD_MAX = 1 << 20
+#: an INSERT whose data follows its FORMAT clause in the same text (comments may come first)
+_INSERT_WITH_DATA = re.compile(r"(?:\s+|--[^\n]*+\n?|/\*.*?\*/)*+INSERT\b[^;]*?\bFORMAT\s++\w", re.I | re.S)
+#: In lower-case text, all three (each search linear in the text: no repeat of word characters
+#: before a literal): a call of a function ClickHouse's vector index may serve
+#: (cosineDistance, L2Distance, dotProduct, their aliases such as distanceCosine and
+#: scalarProduct), an ORDER BY and a LIMIT, FETCH or TOP: a statement the index may answer
+#: (`_maybe_search`).
+_SEARCH_FN = re.compile(r"distance(?:cosine|l2|l2squared|l1|linf|lp)?\s*+\(|dotproduct\s*+\(|scalarproduct\s*+\(")
+_ORDER_BY = re.compile(r"\border\s++by\b")
+_LIMIT = re.compile(r"\b(?:limit|fetch|top)\b")
 
 
 def _maybe_search(text: str) -> bool:

@@ -26,6 +26,7 @@ without changing its callers. Offsets are character offsets into `sql`.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 
 from sqlext.errors import SQLSyntaxError
@@ -243,6 +244,10 @@ def statement_settings(sql: str, toks: list[Tok] | None = None) -> dict[str, str
     return out
 
 
+#: whitespace and comments at the start of a statement
+_LEADING = re.compile(r"(?:\s+|--[^\n]*+\n?|/\*.*?\*/)*+", re.S)
+
+
 def parse_set(sql: str) -> dict[str, str] | None:
     """`SET a = 1, b = 'x'` -> {"a": "1", "b": "'x'"} (lower-case keys but `param_name`'s, values
     as written);
@@ -262,8 +267,9 @@ def parse_set(sql: str) -> dict[str, str] | None:
 
 
 def parse_use(sql: str) -> str | None:
-    """`USE db` (the name unquoted: `USE "my db"` -> my db); None for any other statement."""
-    head = sql.lstrip()
+    """`USE db` (the name unquoted: `USE "my db"` -> my db; comments before it allowed); None
+    for any other statement."""
+    head = sql[_LEADING.match(sql).end():]
     if not head[:3].upper() == "USE" or len(head) < 5 or not head[3].isspace():
         return None
     toks = tokens_or_none(sql)

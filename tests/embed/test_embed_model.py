@@ -104,7 +104,7 @@ def test_lazy_load_and_identity(tiny_clip, monkeypatch):
     assert not e.runtime.model.training  # eval() mode
 
 
-@pytest.mark.parametrize("damage", ["truncated", "no weights"])
+@pytest.mark.parametrize("damage", ["truncated", "no weights", "header a list", "no tensors"])
 def test_a_model_copy_with_broken_weights_is_named_broken_not_another_model(tiny_clip, tmp_path, damage):
     """A short copy of the weights (an interrupted copy) read as some other model's digest: the
     error said the copy was the wrong model. Its identity now fails and says the file is short."""
@@ -114,12 +114,17 @@ def test_a_model_copy_with_broken_weights_is_named_broken_not_another_model(tiny
     copy = tmp_path / "clip-copy"
     shutil.copytree(tiny_clip, copy)
     weights = copy / "model.safetensors"
+    import struct
+
     if damage == "truncated":
         os.truncate(weights, weights.stat().st_size // 2)
-    else:
+    elif damage == "no weights":
         weights.unlink()
+    else:
+        header = b"[1, 2]" if damage == "header a list" else b'{"__metadata__": {}}'
+        weights.write_bytes(struct.pack("<Q", len(header)) + header)
     e = Embedder(str(copy), device="cpu", runtime="torch")
-    with pytest.raises(ModelLoadError, match="incomplete or corrupt" if damage == "truncated" else "holds no weights") as err:
+    with pytest.raises(ModelLoadError, match="holds no weights" if damage == "no weights" else "incomplete or corrupt") as err:
         e.identity
     assert "copy or download the model again" in err.value.hint
 

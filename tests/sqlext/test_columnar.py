@@ -138,6 +138,9 @@ def test_errors_are_ours(session):
             call("SET max_threads = 1; SELECT number FROM numbers(3)")
         assert "run_script" in e.value.hint
     assert session.query("SELECT 'a;b' AS s;").rows == [("a;b",)]  # a ';' in a string, a trailing one
+    session.execute("CREATE TABLE semi (a String) ENGINE = MergeTree ORDER BY a")
+    session.execute("INSERT INTO semi FORMAT TSV\nx;y\n")  # one statement: its data holds the ';'
+    assert session.query("SELECT a FROM semi").rows == [("x;y",)]
     with pytest.raises(RewriteError):
         session.query_df("SELECT EMBED(photo_id) FROM photos")
     with pytest.raises(UsageError, match="own FORMAT clause"):

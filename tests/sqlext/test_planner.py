@@ -615,6 +615,7 @@ UNREAD = [
     ("LIMIT (10)", "SELECT id, {D} AS d FROM t_idx WHERE {W} ORDER BY d LIMIT (10)"),
     ("FETCH FIRST", "SELECT id, {D} AS d FROM t_idx WHERE {W} ORDER BY d OFFSET 0 ROWS FETCH FIRST 10 ROWS ONLY"),
     ("ORDER BY 2", "SELECT id, {D} AS d FROM t_idx WHERE {W} ORDER BY 2 LIMIT 10"),
+    ("TOP", "SELECT TOP 10 id, {D} AS d FROM t_idx WHERE {W} ORDER BY d"),
     ("a cast it does not read", "SELECT id, {C} AS d FROM t_idx WHERE {W} ORDER BY d LIMIT 10"),
 ]
 
@@ -665,6 +666,26 @@ def test_a_limit_placeholder_without_a_value_is_the_servers_error(session, vs):
 
     with pytest.raises(ServerError, match="k"):
         session.query(f"SELECT id FROM t_idx ORDER BY cosineDistance(vec, {vec(vs.queries[0])}) LIMIT {{k:UInt32}}")
+
+
+@pytest.mark.parametrize("how", ["set ef", "use_skip_indexes = 1", "ignore another index"])
+def test_a_setting_that_decides_nothing_keeps_an_unread_statement_exact(session, vs, how):
+    # (the engine's own switch for vector search, as a session sets it up: use_skip_indexes = 1
+    # given by the user leaves the fallback switch no room)
+    session.planner.config = replace(session.planner.config, no_index_settings=NO_VECTOR_SEARCH)
+    q = vs.queries[0]
+    sql = (f"SELECT id, cosineDistance(vec, {vec(q)}) AS d FROM t_idx WHERE {vs.where('uniform', 0.01)} "
+           f"ORDER BY d NULLS LAST LIMIT 10")
+    if how == "set ef":
+        session.execute("SET hnsw_candidate_list_size_for_search = 256")
+        r = session.query(sql)
+    elif how == "use_skip_indexes = 1":
+        r = session.query(sql, settings={"use_skip_indexes": 1})
+    else:
+        r = session.query(sql + " SETTINGS ignore_data_skipping_indices = 'mm'")
+    assert_answer(r.rows, vs, q, vs.mask("uniform", 0.01), 10)
+    assert r.stats.plan.kind == "exact" and not r.stats.plan.searches
+    assert r.stats.plan.settings == NO_VECTOR_SEARCH
 
 
 def test_a_setting_of_the_users_own_keeps_an_unread_statement_as_written(session, vs):
@@ -816,3 +837,21 @@ def test_a_db_api_limit_parameter_gets_every_row(db, vs):
         assert not cur.messages
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("how", ["INSERT … SELECT", "CREATE … AS SELECT"])
+def test_a_search_whose_rows_are_stored_runs_exactly(tmp_path, how):
+    """INSERT … SELECT and CREATE TABLE … AS SELECT over a filtered top-k: the planner does not
+    plan them, and ClickHouse's index, post-filtered, stored 0 of 10 rows."""
+    with _own_table(tmp_path, 4000, 8) as (s, vs):
+        q = vs.queries[0]
+        search = (f"SELECT id, cosineDistance(vec, {vec(q)}) AS d FROM t WHERE {vs.where('uniform', 0.01)} "
+                  f"ORDER BY d LIMIT 10")
+        if how.startswith("INSERT"):
+            s.execute("CREATE TABLE o (id UInt32, d Float64) ENGINE = MergeTree ORDER BY id")
+            r = s.execute(f"INSERT INTO o {search}")
+        else:
+            r = s.execute(f"CREATE TABLE o ENGINE = MergeTree ORDER BY id AS {search}")
+        assert r.stats.plan is not None and r.stats.plan.kind == "exact"
+        got = sorted(x[0] for x in s.query("SELECT id FROM o").rows)
+        assert got == sorted(expected_rows(vs, q, vs.mask("uniform", 0.01), 10))

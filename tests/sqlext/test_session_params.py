@@ -230,3 +230,30 @@ def test_use_holds_over_http(tmp_path):
             r = s.query(SEARCH)
             _assert_db2_answer(r.rows)
             assert r.stats.plan.searches[0].indexes == ["vi"]
+
+
+def test_use_is_each_sessions_own_and_reaches_every_api(tmp_path):
+    """Two sessions on one embedded database in one process share the engine's handle: a USE in
+    one leaked into the other (and the other's USE back into the first), and the Arrow stream's
+    own handle ignored it."""
+    a = sqlext.connect(dsn=f"chdb://{tmp_path}/db")
+    b = sqlext.connect(dsn=f"chdb://{tmp_path}/db")
+    try:
+        a.execute("CREATE DATABASE d2")
+        for db in ("default", "d2"):
+            a.execute(f"CREATE TABLE {db}.x (v String) ENGINE = MergeTree ORDER BY v")
+            a.execute(f"INSERT INTO {db}.x VALUES ('{db}')")
+        a.execute("-- a comment first\nUSE d2")
+        assert a.database == "d2"
+        assert b.query("SELECT v FROM x").rows == [("default",)] and b.database == "default"
+        assert a.query("SELECT v FROM x").rows == [("d2",)]
+        assert [v for batch in a.query_arrow_stream("SELECT v FROM x") for v in batch.column(0).to_pylist()] == ["d2"]
+        assert a.raw_query("SELECT v FROM x") == b"d2\n"
+        b.execute("USE default")
+        assert a.query("SELECT v FROM x").rows == [("d2",)]
+        with pytest.raises(ServerError, match="UNKNOWN_DATABASE|does not exist"):
+            a.execute("USE nosuch")
+        assert a.database == "d2" and a.query("SELECT v FROM x").rows == [("d2",)]
+    finally:
+        a.close()
+        b.close()
