@@ -90,6 +90,11 @@ def parse_dsn(dsn: str, *, source: str = "flag") -> ConnectionSpec:
         rest = text[len("chdb:"):]
         if rest.startswith("//"):
             rest = rest[2:]
+        if "?" in rest:
+            raise ConfigError(f"the embedded database's DSN from {source} takes a directory and no "
+                              f"options: {text!r}",
+                              hint="remove the ?… part (the options are a server's; for another "
+                                   "database, USE it); a ? in the directory's name is written %3F")
         if not rest:
             return ConnectionSpec(kind="embedded", path=paths.default_db_path(), source=source)
         raw = unquote(rest)

@@ -46,9 +46,9 @@ from typing import Iterator
 from .config import ConnectionSpec, resolve
 from .engine import EMBEDDED, Backend, is_driver_error, map_error
 from .sent import SentText, elide_vectors
-from ..errors import EmbedSQLError, RewriteError, SQLSyntaxError, UsageError
+from ..errors import EmbedSQLError, RewriteError, ServerError, SQLSyntaxError, UsageError
 from ..text.kinds import Kind, kind_of, statement_kind, table_refs
-from ..text.topk import parse_use
+from ..text.topk import may_search, parse_use
 from ..text.split import Statement, statement
 from ..text.tokens import Tokens, tokenize
 
@@ -559,6 +559,20 @@ class Session:
         statement with a `{name:Type}` placeholder (`_params`)."""
         return dict(self._user_settings)
 
+    def _use_statement(self, c, prepared: Prepared, i: int, st: str, params, settings) -> None:
+        """Statement i of `prepared`, a USE: its database (a `{name:Identifier}` placeholder bound
+        from `params`) becomes the session's (`_use`). Raises UsageError for a USE it cannot read
+        or an unbound placeholder, and the engine's error, mapped, for a missing database."""
+        name = parse_use(st)
+        if name and name.startswith("{"):
+            value = (params or {}).get(name[1:]) if isinstance(params, dict) else None
+            name = str(value) if value is not None else ""
+        if not name:
+            raise UsageError(f"embedsql cannot read this USE: {st.strip()[:80]}",
+                             hint="write USE name (a placeholder needs its value in params=)")
+        with self._sending(prepared, {}, settings, {}, i):
+            self._use(c, name)
+
     def _use(self, c, database: str) -> None:
         """Run a `USE database` the way clickhouse-connect does: as the client's database, which
         it sends with every statement (over HTTP, where each request is its own session) or binds
@@ -566,11 +580,17 @@ class Session:
         process, and reopens after an idle pause: a USE sent as a statement was lost, or leaked
         into another session). A probe statement makes the engine say whether the database
         exists. From then on the session's statements, its catalog and its planner read
-        unqualified names there. Raises the driver's error (UNKNOWN_DATABASE) unmapped."""
+        unqualified names there. Raises the driver's error (UNKNOWN_DATABASE) unmapped, or
+        ServerError (code 81) for a database dropped since the handle was bound to it."""
         before = c.database
         c.database = database
         try:
-            c.command("SELECT 1")
+            # (clickhouse-connect skips its own USE when its handle was bound to that name before:
+            # a database dropped since would pass the probe alone)
+            if not int(str(c.command("SELECT count() FROM system.databases WHERE name = {d:String}",
+                                     parameters={"d": database}))):
+                raise ServerError(f"Code: 81. DB::Exception: Database {database} does not exist. "
+                                  f"(UNKNOWN_DATABASE)", code=81)
         except BaseException:
             c.database = before
             raise
@@ -698,9 +718,10 @@ class Session:
                 kind.is_query or (writes and kind.name in ("insert", "create"))):
             return None  # (EXPLAIN shows what ClickHouse would do with the statement as written)
         text = prepared.recognized[i] if prepared.recognized else prepared.statements[i]
-        if writes and (len(text) > _GUARD_MAX or _INSERT_WITH_DATA.match(text)):
+        if writes and (len(text) > _GUARD_MAX or _inline_data_insert(text)):
             return None  # data, not a query
-        if not _maybe_search(text) or not self._planner_available():
+        toks = prepared.tokens[i] if i < len(prepared.tokens) else None
+        if not (_maybe_search(text) or (toks is not None and may_search(toks))) or not self._planner_available():
             return None
         user = self._given_settings(text, settings)
         # the user's choice about the index decides (a candidate list, use_skip_indexes = 1 or
@@ -745,10 +766,8 @@ class Session:
                 mode = _mode(prepared.kinds[i], as_query, last)
                 planned = mode != "command" and not prepared.verbatim
                 bound = self._params(st, params)
-                use = parse_use(st) if prepared.kinds[i].name == "use" else None
-                if use is not None:
-                    with self._sending(prepared, {}, settings, {}, i):
-                        self._use(c, use)
+                if prepared.kinds[i].name == "use":
+                    self._use_statement(c, prepared, i, st, bound, settings)
                     continue
                 if planned:
                     plan = self._plan(prepared, i, settings, bound)
@@ -849,7 +868,7 @@ class Session:
         from ..text.kinds import LARGE
         from ..text.split import split_statements
 
-        if not isinstance(sql, str) or ";" not in sql or len(sql) > LARGE or _INSERT_WITH_DATA.match(sql):
+        if not isinstance(sql, str) or ";" not in sql or len(sql) > LARGE or _inline_data_insert(sql):
             return
         count = len(split_statements(sql))
         if count > 1:
@@ -1120,10 +1139,8 @@ class Session:
                 kind = prepared.kinds[i]
                 ours = {}
                 bound = self._params(st, params)
-                use = parse_use(st) if kind.name == "use" else None
-                if use is not None:  # (no bytes: a USE answers nothing)
-                    with self._sending(prepared, {}, settings, {}, i):
-                        self._use(c, use)
+                if kind.name == "use":  # (no bytes: a USE answers nothing)
+                    self._use_statement(c, prepared, i, st, bound, settings)
                     continue
                 if kind.is_query:  # rows in bytes cannot be counted: a filtered index plan runs exactly
                     plan = self._plan(prepared, i, settings, bound)
@@ -1235,8 +1252,9 @@ class RawStream:
 def _empty_result_columns(client, statement: str, kind: Kind, params, settings) -> tuple[list[str], list[str]]:
     """Names and types of a query whose result came back empty (ClickHouse sends no header
     with zero rows in Native). A SELECT is described without running it again
-    (`DESCRIBE TABLE (query)`, a few ms); another statement (SHOW ... on an empty database) is
-    run again in JSONCompact for its `meta`. ([], []) when neither works: the empty result itself
+    (`DESCRIBE TABLE (query)`, a few ms); another statement that returns rows (SHOW ... on an
+    empty database) is run again in JSONCompact for its `meta`; one that returns none (an INSERT
+    sent through `query`) is not run again. ([], []) when neither works: the empty result itself
     stands."""
     import json
 
@@ -1246,6 +1264,8 @@ def _empty_result_columns(client, statement: str, kind: Kind, params, settings) 
             rows = client.query(f"DESCRIBE TABLE (\n{statement}\n)", parameters=params,
                                 settings=settings).result_rows
             return [r[0] for r in rows], [r[1] for r in rows]
+        if not kind.returns_rows:  # (an INSERT sent through query(): running it again inserts twice)
+            return [], []
         meta = json.loads(client.raw_query(statement, parameters=params, settings=settings,
                                            fmt="JSONCompact"))["meta"]
         return [m["name"] for m in meta], [m["type"] for m in meta]
@@ -1256,8 +1276,24 @@ def _empty_result_columns(client, statement: str, kind: Kind, params, settings) 
 _VECTOR_FN = re.compile(r"(?:cosinedistance|l2distance)\s*\(")
 #: a writing statement longer than this is data, not a search (`Session._unrecognized_plan`)
 _GUARD_MAX = 1 << 20
-#: an INSERT whose data follows its FORMAT clause in the same text (comments may come first)
-_INSERT_WITH_DATA = re.compile(r"(?:\s+|--[^\n]*+\n?|/\*.*?\*/)*+INSERT\b[^;]*?\bFORMAT\s++\w", re.I | re.S)
+_INSERT_HEAD = re.compile(r"(?:\s+|--[^\n]*+\n?|/\*.*?\*/)*+INSERT\b", re.I | re.S)
+
+
+def _inline_data_insert(text: str) -> bool:
+    """Whether `text` is an INSERT whose data follows its FORMAT clause (`INSERT INTO t FORMAT
+    TSV` and the rows): FORMAT as a keyword of the statement's head, before any SELECT, VALUES or
+    WITH (the word in a comment, a string or a column name does not count). Reads the first 4 KB."""
+    if not _INSERT_HEAD.match(text):
+        return False
+    from ..text.split import split_statements
+    from ..text.topk import tokens_or_none
+
+    parts = split_statements(text[:4096])
+    toks = tokens_or_none(parts[0].text) if parts else None
+    for tok in (toks or [])[1:]:
+        if tok.depth == 0 and tok.up in ("SELECT", "VALUES", "WITH", "FORMAT"):
+            return tok.up == "FORMAT"
+    return False
 #: In lower-case text, all three (each search linear in the text: no repeat of word characters
 #: before a literal): a call of a function ClickHouse's vector index may serve
 #: (cosineDistance, L2Distance, dotProduct, their aliases such as distanceCosine and

@@ -266,21 +266,64 @@ def parse_set(sql: str) -> dict[str, str] | None:
     return out or None
 
 
+def may_search(toks: list[Tok]) -> bool:
+    """Whether a statement's tokens hold what a vector index search needs: a call of a distance
+    function (a name ending or starting with `distance`, `dotProduct`, `scalarProduct`; quoted or
+    not), an ORDER BY and a LIMIT, FETCH or TOP (comments anywhere between)."""
+    fn = order = limit = False
+    for j, t in enumerate(toks):
+        if not fn and t.type in (TokenType.VAR, TokenType.IDENTIFIER) and j + 1 < len(toks) \
+                and toks[j + 1].type == TokenType.L_PAREN:
+            low = t.text.lower()
+            fn = low.endswith("distance") or low.startswith("distance") or low in ("dotproduct", "scalarproduct")
+        elif t.type == TokenType.ORDER_BY:
+            order = True
+        elif t.type in (TokenType.LIMIT, TokenType.FETCH) or t.up == "TOP":
+            limit = True
+    return fn and order and limit
+
+
 def parse_use(sql: str) -> str | None:
-    """`USE db` (the name unquoted: `USE "my db"` -> my db; comments before it allowed); None
-    for any other statement."""
+    """The database of `USE [DATABASE] db` (comments before it allowed; a quoted name decoded as
+    ClickHouse reads it: `` `we``ird` `` -> we`ird); `{name` for a query parameter's placeholder
+    (`USE {d:Identifier}`), which the caller binds; "" for a USE it cannot read; None for any
+    other statement."""
     head = sql[_LEADING.match(sql).end():]
-    if not head[:3].upper() == "USE" or len(head) < 5 or not head[3].isspace():
+    if not head[:3].upper() == "USE" or (len(head) > 3 and not (head[3].isspace() or head[3] in "`\"{/-")):
         return None
     toks = tokens_or_none(sql)
-    if not toks or toks[0].up != "USE" or len(toks) < 2:
+    if not toks or toks[0].up != "USE":
         return None
     rest = [t for t in toks[1:] if t.type != TokenType.SEMICOLON]
-    if len(rest) != 1:
-        return None
-    from .ddl import unquote_identifier
+    if len(rest) > 1 and rest[0].up == "DATABASE":
+        rest = rest[1:]
+    if len(rest) == 1:
+        return _identifier_value(sql[rest[0].start:rest[0].end])
+    if (len(rest) >= 5 and rest[0].type == TokenType.L_BRACE and rest[-1].type == TokenType.R_BRACE
+            and rest[2].type == TokenType.COLON):
+        return "{" + rest[1].text
+    return ""
 
-    return unquote_identifier(sql[rest[0].start:rest[0].end])
+
+def _identifier_value(text: str) -> str:
+    """An identifier as ClickHouse reads it: a quoted one (`` ` `` or `"`) without its quotes, a
+    doubled quote and backslash escapes decoded."""
+    if len(text) < 2 or text[0] != text[-1] or text[0] not in "`\"":
+        return text
+    q, body, out, i = text[0], text[1:-1], [], 0
+    escapes = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "b": "\b", "f": "\f"}
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body):
+            out.append(escapes.get(body[i + 1], body[i + 1]))
+            i += 2
+        elif ch == q and i + 1 < len(body) and body[i + 1] == q:
+            out.append(q)
+            i += 2
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
 
 
 def only_search(sql: "str | Tokens", topks: list[TopK]) -> bool:

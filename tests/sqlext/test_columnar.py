@@ -141,6 +141,12 @@ def test_errors_are_ours(session):
     session.execute("CREATE TABLE semi (a String) ENGINE = MergeTree ORDER BY a")
     session.execute("INSERT INTO semi FORMAT TSV\nx;y\n")  # one statement: its data holds the ';'
     assert session.query("SELECT a FROM semi").rows == [("x;y",)]
+    for text in ("INSERT INTO semi SELECT 'a' /* FORMAT x */; DROP TABLE semi",  # FORMAT, not a clause
+                 "INSERT INTO semi SELECT format FROM (SELECT 'csv' AS format); SELECT 42"):
+        with pytest.raises(UsageError, match="this text holds 2"):
+            session.query(text)
+    session.query("INSERT INTO semi SELECT 'once'")  # run once (the empty result's header is not asked)
+    assert session.query("SELECT count() FROM semi WHERE a = 'once'").rows == [(1,)]
     with pytest.raises(RewriteError):
         session.query_df("SELECT EMBED(photo_id) FROM photos")
     with pytest.raises(UsageError, match="own FORMAT clause"):

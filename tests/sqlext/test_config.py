@@ -120,3 +120,11 @@ def test_named_connection_without_a_config_file_says_the_file_is_missing(tmp_pat
     some.write_text('[connections.prod]\ndsn = "https://u@h:8443/db"\n')
     with pytest.raises(ConfigError, match=r"no connection named 'nosuch' in .*some.toml \(known: prod\)"):
         config.resolve(connection="nosuch", config_path=some)
+
+
+def test_an_embedded_dsn_takes_no_options(tmp_path):
+    """`chdb:///dir?database=db1` made a directory named `dir?database=db1`, silently."""
+    with pytest.raises(ConfigError, match="no options") as e:
+        config.parse_dsn(f"chdb://{tmp_path}/db?database=db1")
+    assert "%3F" in e.value.hint
+    assert config.parse_dsn(f"chdb://{tmp_path}/odd%3Fname").path.name == "odd?name"

@@ -616,6 +616,8 @@ UNREAD = [
     ("FETCH FIRST", "SELECT id, {D} AS d FROM t_idx WHERE {W} ORDER BY d OFFSET 0 ROWS FETCH FIRST 10 ROWS ONLY"),
     ("ORDER BY 2", "SELECT id, {D} AS d FROM t_idx WHERE {W} ORDER BY 2 LIMIT 10"),
     ("TOP", "SELECT TOP 10 id, {D} AS d FROM t_idx WHERE {W} ORDER BY d"),
+    ("a quoted name, comments", "SELECT id, `cosineDistance`/**/(vec, {V}) AS d FROM t_idx WHERE {W} "
+                                "ORDER/**/BY d FETCH FIRST 10 ROWS ONLY"),
     ("a cast it does not read", "SELECT id, {C} AS d FROM t_idx WHERE {W} ORDER BY d LIMIT 10"),
 ]
 
@@ -627,7 +629,7 @@ def test_a_top_k_the_planner_does_not_read_runs_exactly(session, vs, name, sql):
     q = vs.queries[0]
     mask = vs.mask("uniform", 0.01)
     text = sql.format(D=f"cosineDistance(vec, {vec(q)})", W=vs.where("uniform", 0.01),
-                      C=f"cosineDistance(vec, CAST({vec(q)} AS Array(Float32)))")
+                      C=f"cosineDistance(vec, CAST({vec(q)} AS Array(Float32)))", V=vec(q))
     r = session.query(text, params={"k": 10})
     assert_answer(r.rows, vs, q, mask, 10, plan=None)
     plan = r.stats.plan

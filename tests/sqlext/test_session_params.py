@@ -7,7 +7,7 @@ import pytest
 
 import sqlext
 from benchmarks.floor import raw_client
-from sqlext.errors import ServerError
+from sqlext.errors import ServerError, UsageError
 
 from tests.chserver import ChServer
 
@@ -254,6 +254,34 @@ def test_use_is_each_sessions_own_and_reaches_every_api(tmp_path):
         with pytest.raises(ServerError, match="UNKNOWN_DATABASE|does not exist"):
             a.execute("USE nosuch")
         assert a.database == "d2" and a.query("SELECT v FROM x").rows == [("d2",)]
+    finally:
+        a.close()
+        b.close()
+
+
+def test_every_form_of_use(tmp_path):
+    """USE DATABASE x and USE {d:Identifier} were sent as statements (leaking into another session
+    of the process); a backquoted name with an escaped quote was not decoded; a database dropped
+    since the handle was bound to it passed the probe."""
+    a = sqlext.connect(dsn=f"chdb://{tmp_path}/db")
+    b = sqlext.connect(dsn=f"chdb://{tmp_path}/db")
+    try:
+        a.execute("CREATE DATABASE db1")
+        a.execute("CREATE DATABASE `we``ird db`")
+        a.execute("USE DATABASE db1")
+        assert a.database == "db1" and b.query("SELECT currentDatabase()").rows == [("default",)]
+        a.execute("USE {d:Identifier}", params={"d": "default"})
+        assert a.query("SELECT currentDatabase()").rows == [("default",)]
+        a.execute("USE `we``ird db`")
+        assert a.query("SELECT currentDatabase()").rows == [("we`ird db",)]
+        a.execute("USE db1")
+        a.execute("USE default")
+        a.execute("DROP DATABASE db1")
+        with pytest.raises(ServerError, match="db1 does not exist"):
+            a.execute("USE db1")
+        with pytest.raises(UsageError, match="cannot read this USE"):
+            a.execute("USE {q:Identifier}")
+        assert a.database == "default"
     finally:
         a.close()
         b.close()
