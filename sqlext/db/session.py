@@ -1277,23 +1277,27 @@ _VECTOR_FN = re.compile(r"(?:cosinedistance|l2distance)\s*\(")
 #: a writing statement longer than this is data, not a search (`Session._unrecognized_plan`)
 _GUARD_MAX = 1 << 20
 _INSERT_HEAD = re.compile(r"(?:\s+|--[^\n]*+\n?|/\*.*?\*/)*+INSERT\b", re.I | re.S)
+_FORMAT_WORD = re.compile(r"\bformat\b", re.I)
 
 
 def _inline_data_insert(text: str) -> bool:
     """Whether `text` is an INSERT whose data follows its FORMAT clause (`INSERT INTO t FORMAT
     TSV` and the rows): FORMAT as a keyword of the statement's head, before any SELECT, VALUES or
-    WITH (the word in a comment, a string or a column name does not count). Reads the first 4 KB."""
+    WITH (the word in a comment, a string or a column name does not count). Looks at the FORMAT
+    words of the first 4 KB, lexing the text up to each (never the data after it)."""
     if not _INSERT_HEAD.match(text):
         return False
-    from ..text.split import split_statements
     from ..text.topk import tokens_or_none
 
-    parts = split_statements(text[:4096])
-    toks = tokens_or_none(parts[0].text) if parts else None
-    for tok in (toks or [])[1:]:
-        if tok.depth == 0 and tok.up in ("SELECT", "VALUES", "WITH", "FORMAT"):
-            return tok.up == "FORMAT"
+    for m in _FORMAT_WORD.finditer(text, 0, 4096):
+        toks = tokens_or_none(text[:m.end()])  # None: the word is inside a string or comment
+        if not toks or toks[-1].up != "FORMAT" or toks[-1].depth != 0:
+            continue
+        return not any(tok.depth == 0 and (tok.up in ("SELECT", "VALUES", "WITH") or tok.text == ";")
+                       for tok in toks[:-1])
     return False
+
+
 #: In lower-case text, all three (each search linear in the text: no repeat of word characters
 #: before a literal): a call of a function ClickHouse's vector index may serve
 #: (cosineDistance, L2Distance, dotProduct, their aliases such as distanceCosine and

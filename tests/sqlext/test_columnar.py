@@ -145,6 +145,7 @@ def test_errors_are_ours(session):
                  "INSERT INTO semi SELECT format FROM (SELECT 'csv' AS format); SELECT 42"):
         with pytest.raises(UsageError, match="this text holds 2"):
             session.query(text)
+    session.execute("INSERT INTO semi SELECT '" + "x" * 5000 + "'")  # a string across the 4 KB looked at
     session.query("INSERT INTO semi SELECT 'once'")  # run once (the empty result's header is not asked)
     assert session.query("SELECT count() FROM semi WHERE a = 'once'").rows == [(1,)]
     with pytest.raises(RewriteError):
