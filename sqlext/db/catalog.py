@@ -21,7 +21,8 @@ from typing import Callable
 
 from sqlext.text.ddl import (
     IndexInfo, parse_engine_target, parse_length_constraints, parse_model_comment, parse_myscale_index,
-    parse_column_codecs, parse_table_settings, parse_vector_similarity, split_table_name, unquote_identifier,
+    parse_column_codecs, parse_table_settings, parse_vector_similarity, quote_identifier, split_table_name,
+    unquote_identifier,
 )
 
 __all__ = ["LiveCatalog", "TableInfo", "SYSTEM_DATABASES", "MAX_FOLLOW"]
@@ -106,6 +107,12 @@ def _add_index(info: TableInfo, myscale: bool, name: str, type_: str, expr: str)
             info.indexes[unquote_identifier(expr)] = idx
 
 
+def _qualified(db: str, table: str) -> str:
+    """The catalog's key and `base_tables` name for a table: "db.t", each part backquoted only
+    when it is not a plain name (a database "my.db" is `my.db`.t, one name again when read back)."""
+    return f"{quote_identifier(db)}.{quote_identifier(table)}"
+
+
 class LiveCatalog:
     """Catalog over a live server (the `sqlext.text.ddl.Catalog` protocol, plus table info).
 
@@ -154,7 +161,7 @@ class LiveCatalog:
 
     def _key(self, table: str) -> str:
         db, t = split_table_name(table)
-        return f"{db or self.database}.{t}"
+        return _qualified(db or self.database, t)
 
     def table_info(self, table: str) -> TableInfo:
         """Everything about `table` ("t" or "db.t", quotes allowed), read in one go (four small
@@ -167,8 +174,8 @@ class LiveCatalog:
             if target is not None and depth < MAX_FOLLOW:
                 self._follow(self._cache[key], key, target, depth)
             return self._cache[key]
-        db, t = key.split(".", 1)
-        info = TableInfo(db, t)
+        db, t = split_table_name(key)
+        info = TableInfo(db or self.database, t)
         self._cache[key] = info   # a Merge table matching itself, or a cycle, stops here
         where = {"db": db, "t": t}
         rows = self._run("SELECT create_table_query, engine, engine_full, total_rows FROM system.tables "
@@ -208,7 +215,7 @@ class LiveCatalog:
             info = infos[(db, t)] = TableInfo(db, t)
             target = _fill_table(info, *row)
             if target is not None:
-                targets[f"{db}.{t}"] = target
+                targets[_qualified(db, t)] = target
         for db, t, name, type_, comment in self._run(
                 "SELECT database, table, name, type, comment FROM system.columns "
                 "WHERE database NOT IN {skip:Array(String)} ORDER BY database, table, position", skip):
@@ -221,7 +228,7 @@ class LiveCatalog:
             if (db, t) in infos:
                 _add_index(infos[(db, t)], myscale, *row)
         for (db, t), info in infos.items():
-            self._cache[f"{db}.{t}"] = info
+            self._cache[_qualified(db, t)] = info
         self._unfollowed.update(targets)
         return dbs, list(infos.values())
 
@@ -229,17 +236,17 @@ class LiveCatalog:
         """Take the indexes (and what the table itself lacks) from the tables it reads."""
         engine, where = target
         if engine == "Distributed":
-            names = [f"{where['database']}.{where['table']}"]
+            names = [_qualified(where['database'], where['table'])]
         else:
             if "database_regexp" in where:
                 cond, params = "match(database, {dbre:String})", {"dbre": where["database_regexp"]}
             else:
                 cond, params = "database = {db:String}", {"db": where["database"]}
             params["tre"] = where["table_regexp"]
-            names = [f"{d}.{n}" for d, n in self._run(
+            names = [_qualified(d, n) for d, n in self._run(
                 f"SELECT database, name FROM system.tables WHERE {cond} "
                 "AND match(name, {tre:String}) ORDER BY database, name", params)
-                if f"{d}.{n}" != key]
+                if _qualified(d, n) != key]
         for name in names:
             base = self._info(name, depth + 1)
             if not base.exists:

@@ -334,3 +334,30 @@ def test_column_codecs_read_as_clickhouse_reports_them(tmp_path):
     assert {c: f"CODEC({v})" for c, v in parsed.items()} == {c: v for c, v in reported.items() if v}
     assert parsed["photo embed"] == "NONE" and parsed["index"] == "NONE" and "plain" not in parsed
     assert parse_column_codecs("CREATE TABLE t AS u") == {} and parse_column_codecs("not (sql") == {}
+
+
+def test_database_and_table_names_with_dots_are_read_as_one_name(db):
+    # a database "my.db" (legal in ClickHouse once quoted): its tables were looked up as
+    # database "my", table "db.photos", so the index and the dimension were lost
+    db.command("CREATE DATABASE IF NOT EXISTS `my.db`")
+    db.command("CREATE TABLE `my.db`.`pho.tos` (id UInt64, v Array(Float32), CONSTRAINT l CHECK length(v) = 3, "
+               "INDEX vidx v TYPE vector_similarity('hnsw', 'cosineDistance', 3)) ENGINE = MergeTree ORDER BY id")
+    db.command("CREATE TABLE `my.db`.everything AS `my.db`.`pho.tos` "
+               "ENGINE = Merge('my.db', '^pho')")
+    db.command("INSERT INTO `my.db`.`pho.tos` VALUES (1, [1.0, 0, 0]), (2, [0, 1.0, 0])")
+    cat = LiveCatalog(lambda sql, params: list(db.query(sql, parameters=params).result_rows))
+    assert cat.vector_index("`my.db`.`pho.tos`", "v").metric == "Cosine"
+    assert cat.column_dim("`my.db`.`pho.tos`", "v") == 3
+    assert cat.table_exists("`my.db`.everything")
+    assert cat.vector_index("`my.db`.everything", "v").name == "vidx"
+    assert cat.base_tables("`my.db`.everything") == ["`my.db`.`pho.tos`"]
+    assert cat.total_rows("`my.db`.everything") == 2
+    cat.use("my.db")
+    assert cat.column_dim("`pho.tos`", "v") == 3
+    cat.invalidate("`pho.tos`")
+    assert cat.total_rows("`pho.tos`") == 2
+    dbs, infos = cat.load_all()
+    assert "my.db" in dbs
+    cat2 = LiveCatalog(lambda sql, params: list(db.query(sql, parameters=params).result_rows))
+    cat2.load_all()
+    assert cat2.vector_index("`my.db`.everything", "v").name == "vidx"
