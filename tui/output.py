@@ -84,13 +84,15 @@ def projected(statement: str, columns: list[tuple[str, str]], names: list[str] |
       the user wrote (`names`: the user's name of each column, `SentText.column_names`).
 
     `columns`: (server name, ClickHouse type) of each result column (`describe`). Returns the
-    statement itself when nothing changes, or when the server's names are not unique (a column
-    could not be referred to by its name)."""
+    statement itself when nothing changes. Columns that share a server name (the same EMBED
+    twice: `SELECT length(EMBED('a')), length(EMBED('a'))`) are one expression, so each is
+    referred to by that name, as ClickHouse allows; the statement itself comes back when two
+    different columns would get one name (ClickHouse refuses an alias for two expressions)."""
     from sqlext.text.ddl import quote_identifier
 
     server = [n for n, _ in columns]
     names = list(names) if names is not None and len(names) == len(server) else server
-    if len(set(server)) != len(server):
+    if len({(n, u) for n, u in zip(server, names)}) != len(set(names)):
         return statement
     items, changed = [], False
     for (name, type_name), user in zip(columns, names):

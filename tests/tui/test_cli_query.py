@@ -186,6 +186,23 @@ def test_positions_and_names_in_the_users_terms(photos_db):
     assert list(js["data"][0]) == ["id", "cosineDistance(photo_embed, EMBED('a cat'))"]
 
 
+def test_the_same_embed_twice_is_named_and_elided_as_written(photos_db):
+    # two columns with one server name (the same vector spliced in twice): they were printed
+    # under the vector's 7 KB of digits, and a vector column whole
+    dsn, model = photos_db
+    sql = "SELECT length(EMBED('a cat')), length(EMBED('a cat')), EMBED('a cat'), EMBED('a cat'), 7 AS n"
+    csv_out = run("query", sql, "--dsn", dsn, "--model", model, "--format", "csv").stdout
+    head = "\"length(EMBED('a cat'))\""
+    embed = "\"EMBED('a cat')\""
+    assert csv_out == f"{head},{head},{embed},{embed},\"n\"\n512,512,\"[512 x Float64]\",\"[512 x Float64]\",7\n"
+    js = json.loads(run("query", sql, "--dsn", dsn, "--model", model, "--format", "json").stdout)
+    assert [(c["name"], c["type"]) for c in js["meta"]] == [
+        ("length(EMBED('a cat'))", "UInt64"), ("length(EMBED('a cat'))", "UInt64"),
+        ("EMBED('a cat')", "String"), ("EMBED('a cat')", "String"), ("n", "UInt8")]
+    table = run("query", sql, "--dsn", dsn, "--model", model).stdout
+    assert "[512 x Float64]" in table and len(table) < 2000
+
+
 def test_ignore_error_reports_each_failure_and_goes_on(tmp_path):
     script = tmp_path / "s.sql"
     script.write_text("SELECT 1 AS a;\nSELECT nope;\nSELECT 2 AS b FORMAT CSV;\n  SELECT 3 ORDR BY x;\nSELECT 'z' AS c;\n")
