@@ -144,6 +144,7 @@ def _isolated_user_dirs(tmp_path, monkeypatch):
         if var.startswith("EMBEDSQL_") and var not in TEST_SWITCHES:
             monkeypatch.delenv(var)
     monkeypatch.setenv("EMBEDSQL_DATA_DIR", str(tmp_path / "data"))
+    (tmp_path / "config.toml").touch()  # an empty config file (a named one must exist)
     monkeypatch.setenv("EMBEDSQL_CONFIG", str(tmp_path / "config.toml"))
     monkeypatch.setenv("EMBEDSQL_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

@@ -154,10 +154,17 @@ def parse_dsn(dsn: str, *, source: str = "flag") -> ConnectionSpec:
 
 def load_config(path: Path | None = None) -> dict:
     """The config file (`path`, default `sqlext.db.paths.config_file()`) as a dict parsed from TOML;
-    {} when the file does not exist. Raises ConfigError when it cannot be read or parsed, or when
-    [connections] does not hold [connections.NAME] tables."""
+    {} when the default file does not exist. Raises ConfigError when it cannot be read or
+    parsed, when [connections] does not hold [connections.NAME] tables, or when the file
+    $EMBEDSQL_CONFIG names does not exist (a mistyped path would otherwise run on the embedded
+    default, silently)."""
+    named = path is None and bool(os.environ.get("EMBEDSQL_CONFIG"))
     path = path or paths.config_file()
     if not path.exists():
+        if named:
+            raise ConfigError(f"the config file {path} does not exist (EMBEDSQL_CONFIG names it)",
+                              hint="create it (a [connections.NAME] table with dsn = \"...\"; an empty file is fine), "
+                                   "fix the path, or unset EMBEDSQL_CONFIG to use the default config file")
         return {}
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -179,8 +186,8 @@ def resolve(dsn: str | None = None, *, connection: str | None = None, dialect: s
     Raises ConfigError for a bad DSN, dialect, connection name or config file."""
     if dialect is not None and dialect not in DIALECTS:
         raise ConfigError(f"unknown dialect {dialect!r}", hint="use --dialect myscale or --dialect clickhouse")
+    cfg = load_config(config_path)
     cfg_path = config_path or paths.config_file()
-    cfg = load_config(cfg_path)
     model = _model_entry(cfg.get("model"), cfg_path, "model")
     if dsn:
         spec = parse_dsn(dsn, source="--dsn")

@@ -110,8 +110,17 @@ def test_named_connection_without_a_config_file_says_the_file_is_missing(tmp_pat
                        capture_output=True, text=True, timeout=120,
                        env={**os.environ, "EMBEDSQL_CONFIG": str(missing)})
     assert r.returncode == 2
-    assert r.stderr.splitlines()[0] == f"error: no connection named 'nosuch': the config file {missing} does not exist"
-    assert "[connections.nosuch]" in r.stderr and "known" not in r.stderr
+    # the file EMBEDSQL_CONFIG names is missing: said as such, whatever the command (a mistyped
+    # path ran every statement on the embedded default, silently)
+    assert r.stderr.splitlines()[0] == f"error: the config file {missing} does not exist (EMBEDSQL_CONFIG names it)"
+    r = subprocess.run([sys.executable, "-m", "tui.cli", "query", "SELECT 1"],
+                       capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "EMBEDSQL_CONFIG": str(missing)})
+    assert r.returncode == 2 and "EMBEDSQL_CONFIG names it" in r.stderr and "Traceback" not in r.stderr
+    with pytest.raises(ConfigError) as e:  # the default file, missing: a named connection is what is missing
+        config.resolve(connection="nosuch", config_path=missing)
+    assert str(e.value).splitlines()[0] == f"no connection named 'nosuch': the config file {missing} does not exist"
+    assert "[connections.nosuch]" in str(e.value) and "known" not in str(e.value)
     empty = tmp_path / "empty.toml"
     empty.write_text('model = "openai/clip-vit-base-patch32"\n')
     with pytest.raises(ConfigError, match=r"the config file .*empty.toml defines no connections"):
