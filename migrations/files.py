@@ -36,6 +36,8 @@ MARKER_RE = re.compile(r"^[ \t]*--[ \t]*\+[ \t]*(up|down)[ \t]*$", re.IGNORECASE
 _NAME_RE = re.compile(r"[^A-Za-z0-9_]+")
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"
+# Built-in migrations use versions below this; `new` numbers user files from here on.
+USER_START = 100
 
 
 class MigrationFileError(UsageError):
@@ -113,7 +115,8 @@ def parse(text: str, path: Path) -> Migration:
     if not m:
         raise MigrationFileError(
             f"{path}: not a migration file name",
-            hint="name it <version>_<name>.sql, e.g. 0003_add_tags.sql",
+            hint=f"name it <version>_<name>.sql, e.g. {suggested_name(path)} (versions 0001-0099 are "
+                 f"the built-in set's; yours start at {USER_START:04d})",
         )
     version, name = int(m.group(1)), m.group(2)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -249,19 +252,39 @@ TEMPLATE = """\
 
 """
 
-# Built-in migrations use versions below this; `new` numbers user files from here on.
-USER_START = 100
+def _slug(name: str) -> str:
+    return _NAME_RE.sub("_", name.strip()).strip("_").lower()
+
+
+def file_versions(directory: Path) -> list[int]:
+    """The versions of the migration files in `directory`, read from their names only (the files
+    are not opened; names that are no migration file name are skipped). [] when it does not exist."""
+    try:
+        names = [p.name for p in Path(directory).iterdir() if p.is_file()]
+    except OSError:
+        return []
+    return [int(m.group(1)) for m in map(FILE_RE.match, names) if m]
+
+
+def suggested_name(path: Path) -> str:
+    """A valid name for the badly named migration file `path`: the first version from USER_START
+    not taken in its directory, and its own name made a slug (`add-tags.sql` -> 0100_add_tags.sql)."""
+    taken = set(file_versions(path.parent))
+    version = next(v for v in range(USER_START, USER_START + len(taken) + 1) if v not in taken)
+    return f"{version:04d}_{_slug(path.stem) or 'add_tags'}.sql"
 
 
 def new_file(directory: Path, name: str, existing: list[Migration]) -> Path:
-    """Create `<next version>_<name>.sql` in `directory` with the template; returns its path."""
-    slug = _NAME_RE.sub("_", name.strip()).strip("_").lower()
+    """Create `<next version>_<name>.sql` in `directory` with the template; returns its path.
+    `existing`: the other migrations to number after (the built-in set); the files already in
+    `directory` count by their names only, so an unfilled template there does not stop `new`."""
+    slug = _slug(name)
     if not slug:
         raise MigrationFileError(f"cannot make a file name from {name!r}", hint="use letters, digits and _")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    in_dir = [m.version for m in existing if m.path.parent.resolve() == directory.resolve()]
-    others = [m.version for m in existing]
+    in_dir = file_versions(directory)
+    others = [m.version for m in existing] + in_dir
     version = max([USER_START - 1] + others) + 1 if not in_dir and others else max([0] + others) + 1
     width = max(4, len(str(version)))
     path = directory / f"{version:0{width}d}_{slug}.sql"

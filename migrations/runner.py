@@ -132,6 +132,17 @@ class Runner:
         return "`" + " ".join(["embedsql", "migrate", action, *map(shlex.quote, self.options),
                                *extra]) + "`"
 
+    def check_to(self, to: int | None, direction: str) -> None:
+        """Refuse (UsageError) a `--to` that is no migration version: versions are 0 or more
+        (--to 0: `up` applies none, `down` reverts all). None (no --to) passes."""
+        if to is None or to >= 0:
+            return
+        meaning = ("applies the migrations up to and including V; --to 0 applies none" if direction == "up"
+                   else "reverts every migration above V; --to 0 reverts all")
+        raise UsageError(f"--to {to} is not a migration version: V must be 0 or more "
+                         f"(`migrate {direction} --to V` {meaning}); nothing was run",
+                         hint=f"{self.how('status')} lists the versions")
+
     @property
     def dialect(self) -> str:
         """The session's SQL dialect, 'myscale' or 'clickhouse' (detected on first use; may query
@@ -323,7 +334,8 @@ class Runner:
         Report. Raises UsageError when an applied file changed (unless `allow_changed`) or a
         migration is half reverted, MigrationError when a statement fails (recorded as failed),
         IndexBuildError when an index did not build (the migration stays applied), LockTimeout /
-        LockLost for the lock."""
+        LockLost for the lock, and UsageError for a negative `to` (`check_to`)."""
+        self.check_to(to, "up")
         report = Report()
         with self._locked():
             statuses = self.statuses(lock_live=False)
@@ -362,12 +374,13 @@ class Runner:
 
     def _accept_edits(self, s: Status, report: Report):
         """--allow-changed: record the edited file's checksum for an applied migration (so later
-        runs see it unchanged) and say so; a failed one records its new prefix when it resumes."""
+        runs see it unchanged; when it was applied and how long it took stay as they were) and say
+        so; a failed one records its new prefix when it resumes."""
         if s.state != "applied":
             return
         row, mig = s.row, s.migration
         self.state.write(mig, "applied", done=row.statements_done, total=row.statements_total,
-                         part=row.part, error=row.error, duration_ms=row.duration_ms)
+                         part=row.part, error=row.error, duration_ms=row.duration_ms, keep_applied_at=True)
         s.changed = False
         text = (f"accepted the edits to {mig.label}: recorded its new checksum; its statements were "
                 f"not rerun")
@@ -402,7 +415,9 @@ class Runner:
         return applied[-1:] if to is None else [s for s in applied if s.version > to]
 
     def down_targets(self, to: int | None = None) -> list[Status]:
-        """What `down(to)` would revert, latest last (read now, without the migration lock)."""
+        """What `down(to)` would revert, latest last (read now, without the migration lock).
+        UsageError for a negative `to` (`check_to`)."""
+        self.check_to(to, "down")
         with self._engine():
             return self._down_targets(self.statuses(), to)
 
@@ -411,7 +426,8 @@ class Runner:
         """Revert the latest applied migration (to=None), or every one above version `to`.
         `expect`: the labels the caller confirmed (from `down_targets`); when the targets found
         under the lock differ (another run moved the state meanwhile), nothing is reverted and
-        `UsageError` says so."""
+        `UsageError` says so (as it does for a negative `to`: `check_to`)."""
+        self.check_to(to, "down")
         report = Report()
         with self._locked():
             targets = self._down_targets(self.statuses(lock_live=False), to)

@@ -129,16 +129,20 @@ class StateStore:
         return latest
 
     def write(self, mig, status: str, *, done: int, total: int, part: int = 0, error: str = "",
-              duration_ms: int = 0, prefix_checksum: str | None = None):
+              duration_ms: int = 0, prefix_checksum: str | None = None, keep_applied_at: bool = False):
         """Append a state row for `mig`: `status`, `done` of `total` statements of `part`, `error`
         (cut to 4000 characters), `duration_ms`, `prefix_checksum` (None: of the first `done` up
-        statements). Sent with server-side parameters; database errors propagate."""
+        statements), and `applied_at` now, or with `keep_applied_at` the version's latest row's
+        (recording a new checksum does not move when it was applied). Sent with server-side
+        parameters; database errors propagate."""
         self.seq = max(self.seq + 1, time.time_ns())
         pc = prefix_checksum if prefix_checksum is not None else mig.prefix_checksum(done)
+        at = (f"(SELECT argMax(applied_at, seq) FROM {STATE_TABLE} WHERE version = {{version:UInt64}})"
+              if keep_applied_at else "now64(3)")
         self.db.command(
             f"INSERT INTO {STATE_TABLE} ({_STATE_COLS}) SELECT {{version:UInt64}}, {{name:String}}, "
             "{checksum:String}, {pc:String}, {status:String}, {done:UInt32}, {total:UInt32}, {part:UInt32}, "
-            "{error:String}, now64(3), {ms:UInt64}, {run:String}, {host:String}, {seq:UInt64}",
+            f"{{error:String}}, {at}, {{ms:UInt64}}, {{run:String}}, {{host:String}}, {{seq:UInt64}}",
             {"version": mig.version, "name": mig.name, "checksum": mig.checksum, "pc": pc, "status": status,
              "done": done, "total": total, "part": part, "error": error[:4000], "ms": int(duration_ms),
              "run": self.run_id, "host": self.host, "seq": self.seq})

@@ -288,3 +288,33 @@ def test_up_to_a_version_already_passed_says_so(capsys, dsn):
     code, out, err = run(capsys, "migrate", "up", "--dsn", dsn, "--to", "1")
     assert code == 0 and "already past version 0001 (0003 is applied)" in err
     assert f"embedsql migrate down --dsn {dsn} --to 1" in err
+
+
+@pytest.mark.parametrize("action", ["up", "down"])
+def test_a_negative_to_is_a_usage_error_and_changes_nothing(capsys, dsn, action):
+    """`--to -1` is no version: refused (exit 2) naming the value and the valid range, before any
+    migration is applied or reverted (`down --to -1 --yes` used to revert everything)."""
+    assert run(capsys, "migrate", "up", "--dsn", dsn)[0] == 0
+    extra = ["--yes"] if action == "down" else []
+    code, out, err = run(capsys, "migrate", action, "--dsn", dsn, "--to", "-1", *extra)
+    assert code == 2, out + err
+    assert "--to -1" in err and "0 or more" in err and "already past" not in err
+    code, out, err = run(capsys, "migrate", "status", "--dsn", dsn)
+    assert code == 0 and "3 applied or started, 0 pending" in out
+    # --to 0 stays what it is documented to be: down reverts everything, up applies nothing
+    assert run(capsys, "migrate", "down", "--dsn", dsn, "--to", "0", "--yes")[0] == 0
+    code, out, err = run(capsys, "migrate", "status", "--dsn", dsn)
+    assert code == 0 and "0 applied or started, 3 pending" in out
+    code, out, err = run(capsys, "migrate", "up", "--dsn", dsn, "--to", "0")
+    assert code == 0 and "nothing to apply" in err
+
+
+def test_new_twice_numbers_on_while_the_first_file_is_still_a_template(capsys, tmp_path):
+    """`new` numbers from the file names only: an unfilled template (no statements yet) in the
+    directory does not stop the next `new`."""
+    d = tmp_path / "mig"
+    assert run(capsys, "migrate", "new", "add tags", "--dir", str(d))[0] == 0
+    code, out, err = run(capsys, "migrate", "new", "add more", "--dir", str(d))
+    assert code == 0, err
+    assert out.strip().endswith("0101_add_more.sql")
+    assert sorted(p.name for p in d.iterdir()) == ["0100_add_tags.sql", "0101_add_more.sql"]

@@ -99,3 +99,24 @@ def test_new_without_builtin_starts_at_one(tmp_path):
     assert new_file(tmp_path / "x", "init", []).name == "0001_init.sql"
     with pytest.raises(MigrationFileError):
         new_file(tmp_path / "x", "  !! ", [])
+
+
+def test_bad_file_name_hint_suggests_a_free_user_version(tmp_path):
+    """The example name in the hint is one that loads beside the built-in set (0001-0099 are
+    built in): the first free version from 0100, with the file's own name."""
+    (tmp_path / "add-tags.sql").write_text("-- +up\nSELECT 1;\n")
+    with pytest.raises(MigrationFileError) as ei:
+        load([tmp_path])
+    assert "e.g. 0100_add_tags.sql" in str(ei.value)
+    (tmp_path / "add-tags.sql").rename(tmp_path / "0100_add_tags.sql")
+    assert [m.label for m in load([tmp_path])][-1] == "0100_add_tags"  # the advice works
+    (tmp_path / "more tags.sql").write_text("-- +up\nSELECT 2;\n")
+    with pytest.raises(MigrationFileError) as ei:
+        load([tmp_path])
+    assert "e.g. 0101_more_tags.sql" in str(ei.value)
+
+
+def test_new_reads_only_the_names_of_the_files_in_its_directory(tmp_path):
+    d = tmp_path / "mine"
+    assert new_file(d, "add tags", load([])).name == "0100_add_tags.sql"  # still an empty template
+    assert new_file(d, "add more", load([])).name == "0101_add_more.sql"

@@ -412,3 +412,18 @@ def test_model_stamp_rewrites_the_state_under_the_migration_lock(session, tmp_pa
     assert {s.label: (s.state, s.changed) for s in after.status()} == {
         "0001_photos_table": ("applied", False), "0002_photo_embed_index": ("applied", False),
         "0003_photos_text_index": ("applied", False)}
+
+
+def test_accepting_an_edit_keeps_the_time_it_was_applied(session, mdir):
+    """--allow-changed records the edited file's checksum; `applied at` stays when it was applied."""
+    p = write(mdir, "0001_a.sql", "CREATE TABLE a (x UInt8) ENGINE = MergeTree ORDER BY x;", "DROP TABLE a;")
+    r = runner(session, [mdir], builtin=False)
+    r.up()
+    before = {s.label: s.row for s in r.status()}["0001_a"]
+    time.sleep(0.05)
+    p.write_text(p.read_text() + "-- edited\n")
+    r = runner(session, [mdir], builtin=False)
+    assert r.up(allow_changed=True).accepted == ["0001_a"]
+    s = {s.label: s for s in r.status()}["0001_a"]
+    assert s.state == "applied" and not s.changed and s.row.checksum != before.checksum
+    assert s.row.applied_at == before.applied_at and s.row.duration_ms == before.duration_ms

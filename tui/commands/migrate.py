@@ -381,7 +381,7 @@ def _new(args, ctx) -> int:
     from migrations.files import load, new_file
 
     target = Path(args.dir[0])
-    existing = load([target] if target.is_dir() else [], builtin=not args.no_builtin)
-    path = new_file(target, args.name, existing)
+    # the built-in set; the files in `target` count by their names only (new_file)
+    path = new_file(target, args.name, load([], builtin=not args.no_builtin))
     ctx.out.print(str(path), markup=False, highlight=False, soft_wrap=True)
     return 0
