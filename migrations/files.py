@@ -146,7 +146,7 @@ def parse(text: str, path: Path) -> Migration:
             end = markers[i + 1].start() if i + 1 < len(markers) else len(text)
             body = text[start:end]
             base_line = text.count("\n", 0, start) + 1
-            parts[kinds[i]] = [Step(st.text, base_line + st.line - 1) for st in split_statements(body)]
+            parts[kinds[i]] = [Step(st.text, base_line + st.head_line - 1) for st in split_statements(body)]
     except SQLSyntaxError as exc:
         raise MigrationFileError(f"{where}: {exc.message}", hint=exc.hint) from None
     if not parts["up"]:

@@ -124,7 +124,7 @@ def _magics_class():
                         r = session.execute(st)  # a Statement: error positions are the cell's
                     except Exception as exc:
                         if len(statements) > 1 and hasattr(exc, "message"):
-                            exc.message = f"statement {n} of {len(statements)} (line {st.line}): {exc.message}"
+                            exc.message = f"statement {n} of {len(statements)} (line {st.head_line}): {exc.message}"
                         raise
                     if last:
                         if r.raw is not None:  # its own FORMAT clause: the server's text, as sent

@@ -186,7 +186,7 @@ def cmd_query(args, ctx: Context) -> int:
         for n, st in enumerate(statements, 1):
             p = s.explain(st)
             if len(statements) > 1:
-                ctx.out.print(f"-- statement {n} (line {st.line})", markup=False, highlight=False)
+                ctx.out.print(f"-- statement {n} (line {st.head_line})", markup=False, highlight=False)
             _print_explain(ctx, p)
         return EXIT_OK
     failed = 0
@@ -198,7 +198,7 @@ def cmd_query(args, ctx: Context) -> int:
                 _run_statement(ctx, s, st, args)
             except UserFacingError as exc:
                 if len(statements) > 1:  # say which one: the statements before it have run
-                    exc.message = f"statement {n} of {len(statements)} (line {st.line}): {exc.message}"
+                    exc.message = f"statement {n} of {len(statements)} (line {st.head_line}): {exc.message}"
                 if not args.ignore_error:
                     raise
                 failed += 1

@@ -1206,7 +1206,7 @@ class Session:
                 try:
                     results.append(self.execute(st))
                 except EmbedSQLError as exc:
-                    exc.message = f"statement {len(results) + 1} (line {st.line}): {exc.message}"
+                    exc.message = f"statement {len(results) + 1} (line {st.head_line}): {exc.message}"
                     raise
         return results
 

@@ -15,6 +15,7 @@ heredocs, `x$y` names). An unterminated string, identifier or block comment rais
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from sqlext.text.tokens import Tokens, scan, tokenize
@@ -55,9 +56,22 @@ class Statement:
 
         return kind_of(self.text, self.tokens if len(self.text) <= LARGE else None)
 
+    @property
+    def head_line(self) -> int:
+        """The 1-based script line of the statement's first word, after the comments before it
+        (`SELECT 1; -- note` then `SELECT 2` on the next line: the second statement's text starts
+        with the comment, on the first line; its head is on the second). For messages that name a
+        statement's line; `position` maps places inside it."""
+        lead = _LEADING.match(self.text)
+        return self.line + self.text.count("\n", 0, lead.end() if lead else 0)
+
     def position(self, line: int, col: int) -> tuple[int, int]:
         """A (line, column) in this statement's text -> the same place in the script."""
         return (self.line + line - 1, col + self.col - 1 if line == 1 else col)
+
+
+#: whitespace and comments before a statement's first word
+_LEADING = re.compile(r"(?:\s+|--[^\n]*+\n?|#[^\n]*+\n?|/\*.*?\*/)*+", re.S)
 
 
 def _has_code(text: str, start: int, end: int, comments: list[tuple[int, int]], ci: int) -> bool:

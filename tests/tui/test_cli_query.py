@@ -203,6 +203,15 @@ def test_the_same_embed_twice_is_named_and_elided_as_written(photos_db):
     assert "[512 x Float64]" in table and len(table) < 2000
 
 
+def test_a_statement_is_named_by_the_line_of_its_first_word(tmp_path):
+    # the comment after `;` on line 3 begins the third statement's text: it was named "line 3"
+    script = tmp_path / "s.sql"
+    script.write_text("-- a script\nSELECT 1 AS x;\nSELECT 'a;b' AS y; -- a note\n/* more */\nSELECT nosuchcol;\n")
+    p = run("query", "-f", str(script), "--format", "csv")
+    assert_clean_error(p, 1)
+    assert p.stderr.startswith("error: statement 3 of 3 (line 5): ") and "nosuchcol" in p.stderr
+
+
 def test_ignore_error_reports_each_failure_and_goes_on(tmp_path):
     script = tmp_path / "s.sql"
     script.write_text("SELECT 1 AS a;\nSELECT nope;\nSELECT 2 AS b FORMAT CSV;\n  SELECT 3 ORDR BY x;\nSELECT 'z' AS c;\n")
