@@ -849,7 +849,12 @@ class EmbedSQLApp(App[int]):
         try:
             img = self.thumbs.get(ref)
         except Exception as exc:
-            self._later(fail, ref, error_text(exc))
+            from embed.errors import InputError
+
+            # a picture that cannot be shown says why; EMBED's hint (write text('...')) is no
+            # advice for a preview
+            msg = f"cannot show {ref!r}: {exc.reason}" if isinstance(exc, InputError) else error_text(exc)
+            self._later(fail, ref, msg)
             return
         self._later(ok, ref, img)
 
@@ -897,6 +902,14 @@ class EmbedSQLApp(App[int]):
             self.notify("more like this needs a result with an image URL or path column", severity="warning")
             return
         ref = self.result.rows[msg.index][self.image_col]
+        from embed.imagerefs import resolves
+
+        if not resolves(ref):  # (a bare file name, as folder ingestion's photo_id): nothing to embed
+            col = self.result.columns[self.image_col]
+            self.notify(f"more like this needs an image it can open: {ref!r} in column {col} is neither a URL "
+                        f"nor a file here; select the image URL or path column too (photo_image_url in "
+                        f"embedsql's tables)", severity="warning")
+            return
         if msg.with_text:
             def done(text: str | None) -> None:
                 if text is not None:

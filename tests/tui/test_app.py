@@ -131,6 +131,28 @@ async def test_more_like_this_searches_by_the_row_image(session):
         assert app.result.rows[0][2] == ref and app.result.rows[0][4] < 1e-4
 
 
+async def test_more_like_this_without_an_image_it_can_open_leaves_the_query_alone(session):
+    # photo_id holds bare file names (as folder ingestion writes them): "m" put EMBED('astronaut.jpg')
+    # in the editor in place of the user's EMBED, and the run failed with "write text('...')"
+    sql = ("SELECT concat(photo_id, '.jpg') AS photo_id, cosineDistance(photo_embed, EMBED('a red bicycle')) AS d "
+           "FROM photos ORDER BY d LIMIT 5")
+    app = make_app(session, sql)
+    async with app.run_test(size=SIZE) as pilot:
+        await run_sql(app, pilot)
+        assert app.image_col == 0
+        preview = app.query_one("#preview")
+        await wait_for(pilot, lambda: preview.state == "error")
+        caption = str(preview.query_one("#preview-caption").render())
+        assert "file not found" in caption and "text(" not in caption
+        ran = app.last_sql
+        app.table.focus()
+        await pilot.press("m")
+        await wait_for(pilot, lambda: any("needs an image it can open" in n.message for n in app._notifications))
+        note = next(n.message for n in app._notifications if "needs an image" in n.message)
+        assert "photo_image_url" in note and repr(app.result.rows[0][0]) in note
+        assert app.editor.text == sql and app.last_sql == ran and app.last_error is None
+
+
 async def test_more_like_this_with_text_and_fresh_query(session):
     app = make_app(session, "SELECT id, photo_id, photo_image_url FROM photos ORDER BY id")
     async with app.run_test(size=SIZE) as pilot:
