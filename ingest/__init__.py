@@ -28,7 +28,7 @@ from .vectors import ingest_vectors
 __all__ = [
     "IngestReport", "IngestOptions", "Item", "Target", "ingest_unsplash", "ingest_images", "ingest_csv",
     "ingest_vectors", "ingest_demo", "ingest_items", "demo_photos_dir", "stable_id", "stable_ids",
-    "parse_column_map", "convert_value", "read_descriptions", "default_report_path", "auto_progress",
+    "parse_column_map", "convert_value", "read_descriptions", "find_images", "default_report_path", "auto_progress",
     "LineProgress", "RichProgress", "NoProgress", "UNSPLASH_THUMB", "DEFAULT_TABLE",
 ]
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -56,13 +57,43 @@ def _clean(text: str) -> str:
     return str(text).replace("\t", " ").replace("\r", " ").replace("\n", " ")
 
 
+def check_report_path(path: str | os.PathLike) -> Path:
+    """`path` as a Path, once it is known that a report file can be created there (nothing is
+    created now). Raises UsageError, naming the path and why, when it is a folder, when a part
+    of it is a file rather than a folder, or when it (or the folder it would go in) is not
+    writable."""
+    from sqlext.errors import UsageError
+
+    p = Path(path).expanduser()
+    where = f"cannot write the failure report to {path}"
+    hint = "give --report a file path in a writable folder, e.g. --report failures.tsv"
+    if p.is_dir() or str(path).endswith(("/", os.sep)):
+        raise UsageError(f"{where}: it is a folder, not a file",
+                         hint=f"name a file in it, e.g. --report {p / 'failures.tsv'}")
+    if p.exists():
+        if not os.access(p, os.W_OK):
+            raise UsageError(f"{where}: the file is not writable", hint=hint)
+        return p
+    parent = p.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"{where}: {parent} is a file, not a folder", hint=hint)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{where}: the folder {parent} is not writable", hint=hint)
+    return p
+
+
 class FailureLog:
     """Collects failures in the report and appends them to a TSV file as they happen (created on the
-    first failure, so a clean run leaves no file; flushed per line, so a crash keeps what was seen)."""
+    first failure, so a clean run leaves no file; flushed per line, so a crash keeps what was seen).
+    The path is checked when the log is made (UsageError: see `check_report_path`); a file that
+    cannot be written later on costs no rows: a warning goes to stderr, and the failures stay in
+    the report."""
 
     def __init__(self, report: IngestReport, path: str | os.PathLike | None):
         self.report = report
-        self.path = Path(path) if path else None
+        self.path = check_report_path(path) if path else None
         self._fh = None
         self._lock = threading.Lock()
 
@@ -77,13 +108,26 @@ class FailureLog:
             self.report.failures.append((input_value, reason))
             if self.path is None:
                 return
-            if self._fh is None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._fh = open(self.path, "w", encoding="utf-8")
-                self._fh.write("input\treason\n")
-                self.report.report_path = self.path
-            self._fh.write(f"{_clean(input_value)}\t{_clean(reason)}\n")
-            self._fh.flush()
+            try:
+                if self._fh is None:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                    self._fh = open(self.path, "w", encoding="utf-8")
+                    self._fh.write("input\treason\n")
+                    self.report.report_path = self.path
+                self._fh.write(f"{_clean(input_value)}\t{_clean(reason)}\n")
+                self._fh.flush()
+            except OSError as e:  # the rows still go in: say so and keep the failures in the report
+                sys.stderr.write(f"warning: cannot write the failure report {self.path} "
+                                 f"({e.strerror or e}); the run goes on without it, and the summary names "
+                                 f"the first failure\n")
+                self.report.report_path = None
+                self.path = None
+                if self._fh is not None:
+                    try:
+                        self._fh.close()
+                    except OSError:
+                        pass
+                    self._fh = None
 
     def close(self) -> None:
         """Close the TSV file, if one was opened. Safe to call twice."""

@@ -10,6 +10,7 @@ reader serves any table that has at least an id column and a vector column.
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import re
 import time
 from dataclasses import dataclass, field
@@ -79,10 +80,60 @@ def _parse_datetime(value) -> _dt.datetime | None:
     return d
 
 
+_INT_TEXT = re.compile(r"^[+-]?\d+$")
+_FLOAT32_MAX = 3.4028234663852886e38
+_DATE_MIN, _DATE_MAX = _dt.date(1970, 1, 1), _dt.date(2149, 6, 6)
+_DATETIME_MAX = _dt.datetime(2106, 2, 7, 6, 28, 15)
+
+
+def _parse_int(value) -> int | None:
+    """An integer, exactly: ints as they are, integer text with int(), other numbers (1e3, 3.0)
+    only when integral; None otherwise."""
+    if isinstance(value, int):
+        return int(value)
+    text = str(value).strip()
+    if _INT_TEXT.match(text):
+        return int(text)
+    f = float(text)
+    return int(f) if f.is_integer() else None
+
+
+def _int_bounds(base: str) -> tuple[int, int]:
+    bits = int(re.sub(r"\D", "", base))
+    if base.startswith("U"):
+        return 0, 2 ** bits - 1
+    return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+
+
+def _in_range(n: int | None, lo: int, hi: int) -> int | None:
+    return n if n is not None and lo <= n <= hi else None
+
+
+def _parse_decimal(value, base: str):
+    """A decimal.Decimal for Decimal(P, S) / DecimalN(S), or None when it is not a finite number
+    or its integer part has more than P - S digits."""
+    import decimal
+
+    d = decimal.Decimal(str(value).strip())  # InvalidOperation is an ArithmeticError
+    if not d.is_finite():
+        return None
+    nums = [int(a) for a in re.findall(r"\d+", base)]
+    if base.startswith("Decimal("):  # Decimal(P, S)
+        precision, scale = nums[0], (nums[1] if len(nums) > 1 else 0)
+    else:  # Decimal32(S), Decimal64(S), Decimal128(S), Decimal256(S)
+        precision, scale = {32: 9, 64: 18, 128: 38, 256: 76}[nums[0]], (nums[1] if len(nums) > 1 else 0)
+    if abs(d) >= decimal.Decimal(10) ** (precision - scale):
+        return None
+    return d
+
+
 def convert_value(value: Any, ch_type: str) -> Any:
     """A source value (often text) as the Python value clickhouse-connect wants for `ch_type`.
-    Empty or unparseable values become NULL for Nullable columns and the type's zero otherwise:
-    a bad metadata field never costs the row."""
+    Integers are parsed exactly (integer text as is; a number in float notation only when it is
+    integral) and Decimals without going through float. Empty or unparseable values, and values
+    outside the type's range (UInt8..UInt256, Int8..Int256, Float32, Decimal(P, S), Date,
+    DateTime), become NULL for Nullable columns and the type's zero otherwise: a bad metadata field
+    never costs the row."""
     base, nullable = _unwrap(ch_type)
     empty = value is None or (isinstance(value, str) and value.strip() == "")
     if base.startswith("Array("):
@@ -98,23 +149,27 @@ def convert_value(value: Any, ch_type: str) -> Any:
             if base in ("String",) or base.startswith(("FixedString", "Enum")):
                 result = str(value)
             elif re.match(r"^U?Int\d+$", base):
-                result = int(value) if isinstance(value, int) else int(float(str(value)))
-                if base.startswith("U") and result < 0:
-                    result = None
-            elif base.startswith(("Float", "Decimal")):
+                result = _in_range(_parse_int(value), *_int_bounds(base))
+            elif base.startswith("Float"):
                 result = float(value)
+                if base == "Float32" and math.isfinite(result) and abs(result) > _FLOAT32_MAX:
+                    result = None
+            elif base.startswith("Decimal"):
+                result = _parse_decimal(value, base)
             elif base == "Bool":
                 result = value if isinstance(value, bool) else str(value).strip().lower() in ("1", "true", "t", "yes", "y")
             elif base.startswith("DateTime"):
                 result = _parse_datetime(value)
-                if result is not None and result.year < 1970:
+                if result is not None and (result.year < 1970 or (base == "DateTime" and result > _DATETIME_MAX)):
                     result = None
             elif base.startswith("Date"):
                 d = _parse_datetime(value)
                 result = d.date() if d is not None else None
+                if result is not None and base == "Date" and not _DATE_MIN <= result <= _DATE_MAX:
+                    result = None
             else:
                 result = value
-        except (ValueError, TypeError, OverflowError):
+        except (ValueError, TypeError, KeyError, IndexError, ArithmeticError):
             result = None
     if result is None and not nullable:
         return _zero(base)
@@ -155,13 +210,18 @@ class Target:
     _pause: bool = False
 
     @classmethod
-    def open(cls, session, table: str | None = None, column_map=None, *, release_engine: bool = True) -> "Target":
+    def open(cls, session, table: str | None = None, column_map=None, *, release_engine: bool = True,
+             default_map: Mapping[str, str] | None = None) -> "Target":
         """The table ingestion writes to (`table`, default `photos`; `column_map` as for --column-
-        map), described from the session's catalog. Raises UsageError when the table does not
-        exist, has no id or vector column (after mapping), or its vector column is not
-        Array(Float*)."""
+        map), described from the session's catalog. `default_map`: further mappings, for the fields
+        `column_map` does not name, not checked (a column the table lacks drops the field). Raises
+        UsageError when the table does not exist, has no id or vector column (after mapping), its
+        vector column is not Array(Float*), a `column_map` entry names a column the table lacks,
+        or two entries (or one and the id or vector column) name the same column."""
         t = cls(session, table or DEFAULT_TABLE, parse_column_map(column_map), release_engine=release_engine)
         t._describe()
+        for k, v in (default_map or {}).items():
+            t.column_map.setdefault(k, v)
         return t
 
     # -- names --------------------------------------------------------------------------------
@@ -223,6 +283,23 @@ class Target:
             raise UsageError(f"column {self.table}.{vec} is {self.columns[vec]}, not an Array(Float32) vector column",
                              hint="pick the vector column with --column-map photo_embed=COLUMN")
         self.dim = info.dims.get(vec)
+        self._check_map()
+
+    def _check_map(self) -> None:
+        """Every mapping names a column of the table, and no column is the target of two."""
+        cols = ", ".join(self.columns)
+        owner = {self.id_col: f"the row id ({ID})", self.vector_col: f"the embedding vector ({VECTOR})"}
+        for logical, name in self.column_map.items():
+            if not name or logical in (ID, VECTOR):
+                continue
+            if name not in self.columns:
+                raise UsageError(f"table {self.table} has no column {name!r} for --column-map {logical}={name}",
+                                 hint=f"name one of its columns (columns: {cols}), or drop the field with "
+                                      f"--column-map {logical}=")
+            if name in owner:
+                raise UsageError(f"--column-map {logical}={name} and {owner[name]} both write column "
+                                 f"{self.table}.{name}", hint="map each field to a column of its own")
+            owner[name] = f"--column-map {logical}={name}"
 
     def column_model(self) -> str | None:
         """The model name the vector column's comment records, or None."""
@@ -261,12 +338,19 @@ class Target:
     def insert_rows(self, rows: list[dict], vectors) -> int:
         """Insert rows (logical name -> value) with their vectors as one INSERT. Rows whose id is
         already present (another run got there first) are dropped just before inserting, under the
-        same engine hold, so the table never gets a duplicate id. Returns the rows inserted."""
+        same engine hold, so the table never gets a duplicate id. Each column is written once: a
+        field mapped onto it (--column-map photo_id=sku) wins over a source field of the column's
+        own name (sku). Returns the rows inserted."""
         if not rows:
             return 0
         id_col, vec_col = self.id_col, self.vector_col
         logical = [k for k in dict.fromkeys(k for r in rows for k in r) if k not in (ID, VECTOR)]
-        cols = [(k, self.col(k)) for k in logical if self.col(k) and self.col(k) not in (id_col, vec_col)]
+        chosen: dict[str, str] = {}  # column -> the field written there; a mapped field wins over a same-named one
+        for k in logical:
+            name = self.col(k)
+            if name and name not in (id_col, vec_col) and (name not in chosen or k in self.column_map):
+                chosen[name] = k
+        cols = [(k, name) for name, k in chosen.items()]
         self._yield_gap()
         with self.session.unit_of_work():
             ids = [int(r[ID]) for r in rows]

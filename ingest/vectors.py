@@ -158,9 +158,9 @@ def ingest_vectors(session, source, *, metadata=None, vector_column: str | None 
     report = IngestReport()
     log = FailureLog(report, report_path)
     progress = progress or NoProgress()
-    cmap = {**DEFAULT_MAP, **parse_column_map(column_map)}
     parts = find_parts(source, metadata)
-    target = Target.open(session, table, cmap, release_engine=release_engine)
+    target = Target.open(session, table, parse_column_map(column_map), release_engine=release_engine,
+                         default_map=DEFAULT_MAP)
     id_col, vec_col = target.id_col, target.vector_col
     existing = target.existing_ids()
     seen: set[int] = set()

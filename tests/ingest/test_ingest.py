@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import datetime as dt
+from decimal import Decimal
 
 import numpy as np
 import pytest
@@ -288,6 +289,44 @@ def test_column_map_into_another_table(session, tmp_path):
         ingest_images(session, [tmp_path / "p"], table="pics", column_map=["id=pk"])
 
 
+def _items_table(session, tmp_path):
+    """A custom table (sku, img, vec) and a CSV of two local images keyed by sku."""
+    session.command("CREATE TABLE items (id UInt64, sku String, img String, vec Array(Float32), "
+                    "CONSTRAINT l CHECK length(vec) = 512) ENGINE = MergeTree ORDER BY id")
+    _save(tmp_path / "a.jpg", (5, 6, 7), (10, 10))
+    _save(tmp_path / "b.jpg", (70, 60, 50), (10, 10))
+    f = tmp_path / "a.csv"
+    f.write_text("sku,image\nA1,a.jpg\nA2,b.jpg\n")
+    return f
+
+
+def test_column_map_of_the_key_onto_a_source_column_writes_it_once(session, tmp_path):
+    """--column-map photo_id=sku with --id-column sku wrote column sku twice: DUPLICATE_COLUMN."""
+    f = _items_table(session, tmp_path)
+    r = ingest_csv(session, f, url_column="image", id_column="sku", table="items",
+                   column_map=["photo_id=sku", "photo_image_url=img", "photo_embed=vec"])
+    assert (r.ingested, r.failed) == (2, 0)
+    rows = session.query("SELECT sku, img FROM items ORDER BY sku").rows
+    assert rows == [("A1", str(tmp_path / "a.jpg")), ("A2", str(tmp_path / "b.jpg"))]
+
+
+def test_column_map_to_a_missing_column_or_twice_to_one_column_is_refused_at_start(session, tmp_path):
+    """--column-map photo_image_url=imgg (a typo) was dropped without a word: exit 0, img empty."""
+    f = _items_table(session, tmp_path)
+    with pytest.raises(UsageError, match="no column 'imgg' for --column-map photo_image_url=imgg") as e:
+        ingest_csv(session, f, url_column="image", id_column="sku", table="items",
+                   column_map=["photo_image_url=imgg", "photo_embed=vec"])
+    assert "id, sku, img, vec" in e.value.hint
+    assert not session.embedder.model_loaded  # refused before any embedding work
+    with pytest.raises(UsageError, match="photo_description=img and --column-map photo_image_url=img"):
+        ingest_csv(session, f, url_column="image", id_column="sku", table="items",
+                   column_map=["photo_image_url=img", "photo_description=img", "photo_embed=vec"])
+    with pytest.raises(UsageError, match="photo_id=id and the row id"):
+        ingest_csv(session, f, url_column="image", id_column="sku", table="items",
+                   column_map=["photo_id=id", "photo_embed=vec"])
+    assert count(session, "items") == 0
+
+
 @pytest.mark.parametrize("id_type", ["UInt32", "Int64", "String"])
 def test_an_id_column_that_cannot_hold_the_row_ids_is_refused(session, tmp_path, id_type):
     """Row ids are 64-bit hashes: a narrower column cut them short, so a rerun found none of them
@@ -417,9 +456,53 @@ def test_vectors_parquet_column_nan_and_dimension_errors(photos, tmp_path):
     ("a, b,,c", "Array(String)", ["a", "b", "c"]),
     (["x"], "Array(LowCardinality(String))", ["x"]),
     (None, "Array(String)", []),
+    # integers exactly, range-checked (out of range: the zero, or NULL, like unparseable text)
+    ("9007199254740993", "UInt64", 9007199254740993),
+    ("18446744073709551615", "UInt64", 18446744073709551615),
+    ("18446744073709551616", "UInt64", 0),
+    ("-9223372036854775808", "Int64", -9223372036854775808),
+    ("9223372036854775808", "Nullable(Int64)", None),
+    ("300", "UInt8", 0),
+    ("255", "UInt8", 255),
+    ("-200", "Int8", 0),
+    ("-128", "Int8", -128),
+    ("-200", "Nullable(Int8)", None),
+    ("3.0", "UInt8", 3),
+    ("1e3", "Int32", 1000),
+    ("12.5", "Int32", 0),
+    (str(2 ** 255), "Int256", 0),
+    (str(2 ** 256 - 1), "UInt256", 2 ** 256 - 1),
+    ("1e39", "Float32", 0.0),
+    ("1e39", "Float64", 1e39),
+    ("1234567890123456789.1234567891", "Decimal(38, 10)", Decimal("1234567890123456789.1234567891")),
+    ("12345", "Decimal(5, 2)", 0),
+    ("999.99", "Nullable(Decimal(5, 2))", Decimal("999.99")),
+    ("1960-01-01", "Date", dt.date(1970, 1, 1)),
+    ("2200-01-01", "Nullable(Date)", None),
+    ("1960-01-01", "Date32", dt.date(1960, 1, 1)),
+    ("2200-01-01 00:00:00", "DateTime", dt.datetime(1970, 1, 1)),
 ])
 def test_convert_value(value, ch_type, expected):
     assert convert_value(value, ch_type) == expected
+
+
+def test_csv_big_integers_are_stored_exactly_and_out_of_range_fields_cost_no_row(session, tmp_path):
+    """int(float(text)) rounded 9007199254740993 to ...992, and made the largest UInt64 ...616,
+    which the driver refused: the whole batch, good rows with it, was lost."""
+    session.command("CREATE TABLE items (id UInt64, sku String, img String, big UInt64, small Int8, "
+                    "vec Array(Float32)) ENGINE = MergeTree ORDER BY id")
+    for name in ("a", "b", "c"):
+        _save(tmp_path / f"{name}.jpg", (ord(name), 20, 30), (12, 12))
+    f = tmp_path / "items.csv"
+    f.write_text("sku,image,big,small\n"
+                 "A1,a.jpg,9007199254740993,-128\n"
+                 "A2,b.jpg,18446744073709551615,300\n"
+                 "A3,c.jpg,18446744073709551616,-200\n")
+    r = ingest_csv(session, f, url_column="image", id_column="sku", table="items",
+                   column_map=["photo_image_url=img", "photo_embed=vec"])
+    assert (r.ingested, r.failed) == (3, 0)
+    rows = session.query("SELECT sku, toString(big), small FROM items ORDER BY sku").rows
+    assert rows == [("A1", "9007199254740993", -128), ("A2", "18446744073709551615", 0), ("A3", "0", 0)]
 
 
 def test_stable_id_is_a_uint64_hash():
@@ -459,3 +542,38 @@ def test_folder_scan_takes_every_format_pillow_opens_and_reports_the_rest(sessio
     assert "skipped 2 (not images)" in r.summary()
     text = report.read_text()
     assert "notes.txt" in text and "e.xyz" in text
+
+
+# ---------------------------------------------------------------- the failure report file
+
+def test_report_path_that_cannot_be_a_file_is_refused_before_anything_is_ingested(photos, tmp_path):
+    """--report reports/ was opened only at the first failure: IsADirectoryError ended the run."""
+    _save(tmp_path / "p" / "a.jpg", (1, 2, 3), (8, 8))
+    (tmp_path / "p" / "fake.jpg").write_text("notimage")
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "plain").write_text("x")
+    for bad, why in ((tmp_path / "reports", "it is a folder"), (f"{tmp_path}/new/", "it is a folder"),
+                     (tmp_path / "plain" / "r.tsv", f"{tmp_path / 'plain'} is a file, not a folder")):
+        with pytest.raises(UsageError, match="cannot write the failure report to") as e:
+            ingest_images(photos, [tmp_path / "p"], report_path=bad)
+        assert str(bad) in str(e.value) and why in str(e.value) and "--report" in e.value.hint
+    assert count(photos) == 0 and not photos.embedder.model_loaded
+    assert not (tmp_path / "new").exists()
+
+
+def test_a_report_that_cannot_be_written_later_costs_no_rows(photos, tmp_path, monkeypatch, capsys):
+    import ingest.report
+
+    _save(tmp_path / "p" / "a.jpg", (1, 2, 3), (8, 8))
+    (tmp_path / "p" / "fake.jpg").write_text("notimage")
+
+    def refuse(*a, **k):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(ingest.report, "open", refuse, raising=False)
+    r = ingest_images(photos, [tmp_path / "p"], report_path=tmp_path / "r.tsv")
+    assert (r.ingested, r.failed) == (1, 1) and r.report_path is None
+    assert "not an image" in r.failures[0][1]
+    err = capsys.readouterr().err
+    assert f"cannot write the failure report {tmp_path / 'r.tsv'} (Permission denied)" in err
+    assert count(photos) == 1

@@ -135,6 +135,22 @@ def test_missing_table_and_usage_errors(tmp_path, tiny_clip):
     assert r.returncode == 2 and "SOURCE=COLUMN" in r.stderr
 
 
+def test_report_folder_is_a_usage_error_at_start(tmp_path, tiny_clip):
+    dsn = f"chdb://{tmp_path}/db"
+    with sqlext.connect(dsn=dsn) as s:
+        create_photos(s)
+    _make_images(tmp_path / "p", 1)
+    (tmp_path / "p" / "fake.jpg").write_text("notimage")
+    (tmp_path / "reports").mkdir()
+    r = _cli("ingest", "images", str(tmp_path / "p"), "--report", "reports/", "--dsn", dsn, "--model",
+             str(tiny_clip), cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert "cannot write the failure report to reports/: it is a folder" in r.stderr
+    assert "unexpected error" not in r.stderr and "Traceback" not in r.stderr
+    with sqlext.connect(dsn=dsn) as s:
+        assert s.query("SELECT count() FROM photos").rows == [(0,)]
+
+
 def test_vectors_cli(tmp_path):
     import numpy as np
 
