@@ -299,6 +299,8 @@ def test_a_negative_to_is_a_usage_error_and_changes_nothing(capsys, dsn, action)
     code, out, err = run(capsys, "migrate", action, "--dsn", dsn, "--to", "-1", *extra)
     assert code == 2, out + err
     assert "--to -1" in err and "0 or more" in err and "already past" not in err
+    code, out, err = run(capsys, "migrate", "plan", "--dsn", dsn, "--to", "-1", *(["--down"] if action == "down" else []))
+    assert code == 2 and "0 or more" in err
     code, out, err = run(capsys, "migrate", "status", "--dsn", dsn)
     assert code == 0 and "3 applied or started, 0 pending" in out
     # --to 0 stays what it is documented to be: down reverts everything, up applies nothing

@@ -7,6 +7,19 @@ ACTIONS = ("status", "up", "down", "plan", "new")
 LOCK_TIMEOUT_DEFAULT = 30.0  # seconds: `up` / `down` without --lock-timeout
 
 
+
+def _version(text: str) -> int:
+    """A migration version for --to: an integer, 0 or more (argparse's error otherwise)."""
+    import argparse
+
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a migration version (an integer, 0 or more)") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"{v} is not a migration version: V must be 0 or more")
+    return v
+
 def add_parser(sub, common):
     """Add `embedsql migrate` (status | up | down | plan | new, with --dir, --cluster, ...) to the
     subparsers `sub`."""
@@ -57,7 +70,7 @@ def add_parser(sub, common):
     files_opts(q)
     q.add_argument("--cluster", metavar="NAME", help="render for a ClickHouse cluster")
     q.add_argument("--down", action="store_true", help="show the down parts instead")
-    q.add_argument("--to", type=int, metavar="V", help="up: versions up to V; down: versions above V")
+    q.add_argument("--to", type=_version, metavar="V", help="up: versions up to V; down: versions above V")
     q = msub.add_parser("new", parents=[common], help="create the next-numbered migration file from a template")
     q.add_argument("name", help="what it does, e.g. add_tags")
     q.add_argument("--dir", action="append", default=[], metavar="DIR", required=True,
