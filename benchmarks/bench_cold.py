@@ -98,6 +98,7 @@ def main(argv=None) -> int:
     work = Path(tempfile.mkdtemp(prefix="embedsql-cold-"))
     model_dir = build_b32(Path(args.model_dir) if args.model_dir else work / "b32")
     cache = work / "cache"
+    (work / "none.toml").touch()  # an empty config file: nothing of the user's
     env = dict(os.environ, EMBEDSQL_CACHE_DIR=str(cache), EMBEDSQL_DATA_DIR=str(work / "data"),
                EMBEDSQL_CONFIG=str(work / "none.toml"), EMBEDSQL_MODEL=str(model_dir),
                HF_HUB_OFFLINE="1", PYTHONPATH=str(REPO))

@@ -78,6 +78,7 @@ def main(argv=None) -> int:
     runs = 2 if args.smoke else args.runs
     tmp = Path(tempfile.mkdtemp(prefix="bench-tui-"))
     (tmp / "bare.py").write_text(BARE_APP)
+    (tmp / "config.toml").touch()  # an empty config file: nothing of the user's
     env = {"EMBEDSQL_DATA_DIR": str(tmp / "data"), "EMBEDSQL_CACHE_DIR": str(tmp / "cache"),
            "EMBEDSQL_CONFIG": str(tmp / "config.toml"), "HF_HUB_OFFLINE": "1", "TERM": "xterm-256color",
            "PYTHONPATH": str(ROOT), "EMBEDSQL_BENCH_EXIT": "1"}

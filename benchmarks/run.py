@@ -921,6 +921,7 @@ def main(argv=None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="embedsql-bench-"))
     os.environ["EMBEDSQL_DATA_DIR"] = str(tmp / "data")
     os.environ["EMBEDSQL_CACHE_DIR"] = str(tmp / "cache")
+    (tmp / "config.toml").touch()  # an empty config file: nothing of the user's
     os.environ["EMBEDSQL_CONFIG"] = str(tmp / "config.toml")
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ.pop("EMBEDSQL_BACKEND", None)
