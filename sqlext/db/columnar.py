@@ -1,13 +1,22 @@
 """Columnar results: what `Session.query_arrow` / `query_df` / `query_np` / `query_arrow_stream`
 make of the Arrow data the database sends.
 
-ClickHouse's Arrow output is kept as it is, with two corrections:
+ClickHouse's Arrow output is kept as it is, with these corrections:
 - a vector column (`Array(Float32)`, `Array(Float64)`, `Array(BFloat16)`: an Arrow list of floats)
   whose arrays all have one length N becomes `fixed_size_list<float>[N]`, so it converts to an
   (rows, N) numpy matrix without a Python object per value (`vector_matrix`);
 - `DateTime` columns, which ClickHouse writes as uint32 seconds, become `timestamp[s, tz]`
-  (the column's time zone, UTC when it has none). Which uint32 columns are DateTime is asked of
-  the database (`DESCRIBE`) only when the result holds a uint32 column.
+  (the column's time zone, UTC when it has none);
+- `Enum8` / `Enum16` columns, which ClickHouse writes as their int8 / int16 codes, become
+  `dictionary<int16, string>` holding the labels (as the TUI's Parquet export writes them; a
+  pandas Categorical in `to_pandas`);
+- `Int128` / `UInt128` / `Int256` / `UInt256` columns, which ClickHouse writes as raw
+  little-endian `fixed_size_binary[16/32]`, become `string` columns of the decimal digits (as the
+  Parquet export writes them: Arrow has no integer that wide), their field metadata keeping the
+  ClickHouse type (`clickhouse_type`); `to_pandas` turns them into Python ints.
+Which columns these are is asked of the database (`DESCRIBE`) only when the result holds a
+column of an Arrow type one of them arrives as (uint32, int8, int16, fixed_size_binary[16/32]).
+Inside Array, Tuple or Map they stay as ClickHouse sends them.
 
 Pure data handling: nothing here talks to a database.
 """
@@ -49,6 +58,71 @@ def _fixed_chunk(arr, dim: int | None):
     return pa.FixedSizeListArray.from_arrays(arr.flatten(), lo)
 
 
+_ENUM = re.compile(r"^(?:Nullable\()?(Enum(?:8|16))\((.*)\)\)?$", re.S)
+_ENUM_ITEM = re.compile(r"'((?:[^'\\]|\\.|'')*)'\s*=\s*(-?\d+)")
+_BIG_INT = re.compile(r"^(?:Nullable\()?(?:LowCardinality\()?(U?Int(?:128|256))\)?\)?$")
+_ESCAPE = re.compile(r"\\(.)|''")
+_ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "0": "\0", "b": "\b", "f": "\f"}
+
+
+def _enum_labels(ch_type: str) -> dict[int, str] | None:
+    """code -> label of an Enum8/Enum16 type (or Nullable of one); None for any other type."""
+    m = _ENUM.match((ch_type or "").strip())
+    if not m:
+        return None
+    return {int(code): _ESCAPE.sub(lambda e: "'" if e.group(0) == "''" else _ESCAPES.get(e.group(1), e.group(1)), label)
+            for label, code in _ENUM_ITEM.findall(m.group(2))}
+
+
+def _big_int(ch_type: str) -> str | None:
+    """'Int128' / 'UInt128' / 'Int256' / 'UInt256' for such a type (or Nullable of one), else None."""
+    m = _BIG_INT.match((ch_type or "").replace(" ", ""))
+    return m.group(1) if m else None
+
+
+def _enum_array(col, labels: dict[int, str]):
+    """An int8/int16 array (or chunked array) of Enum codes as dictionary<int16, string>: the
+    dictionary is every label in code order, so a pandas Categorical lists them all."""
+    import pyarrow as pa
+
+    codes = sorted(labels)
+    dictionary = pa.array([labels[c] for c in codes], pa.string())
+    position = {c: i for i, c in enumerate(codes)}
+    typ = pa.dictionary(pa.int16(), pa.string())
+
+    def one(arr):
+        idx = pa.array([None if v is None else position.get(v) for v in arr.to_pylist()], pa.int16())
+        return pa.DictionaryArray.from_arrays(idx, dictionary)
+
+    if isinstance(col, pa.ChunkedArray):
+        return pa.chunked_array([one(c) for c in col.chunks], type=typ)
+    return one(col)
+
+
+def _big_int_array(col, name: str):
+    """A fixed_size_binary[16/32] array of little-endian two's-complement integers as a string
+    array of their decimal digits."""
+    import pyarrow as pa
+
+    signed = not name.startswith("U")
+
+    def one(arr):
+        return pa.array([None if v is None else str(int.from_bytes(v, "little", signed=signed))
+                         for v in arr.to_pylist()], pa.string())
+
+    if isinstance(col, pa.ChunkedArray):
+        return pa.chunked_array([one(c) for c in col.chunks], type=pa.string())
+    return one(col)
+
+
+def _maybe_special(t) -> bool:
+    """Could a column of Arrow type `t` be one the corrections retype (DateTime, Enum, wide ints)?"""
+    import pyarrow as pa
+
+    return (pa.types.is_uint32(t) or pa.types.is_int8(t) or pa.types.is_int16(t)
+            or (pa.types.is_fixed_size_binary(t) and t.byte_width in (16, 32)))
+
+
 def _datetime_tz(ch_type: str) -> str | None:
     """The Arrow time zone for a ClickHouse DateTime type ("UTC" when it names none); None when
     the type is not DateTime."""
@@ -71,22 +145,31 @@ class BatchFixer:
         self._fixed_vectors = fixed_vectors
         self._dims: dict[str, int | None] = {}
         self._tz: dict[int, str] | None = None
+        self._enums: dict[int, dict[int, str]] = {}
+        self._big: dict[int, tuple[str, str]] = {}
 
     def _datetime_columns(self, schema) -> dict[int, str]:
         import pyarrow as pa
 
         if self._tz is None:
             self._tz = {}
-            if self._describe is not None and any(pa.types.is_uint32(f.type) for f in schema):
+            if self._describe is not None and any(_maybe_special(f.type) for f in schema):
                 try:
                     described = self._describe()
-                except Exception:  # an old server or an odd statement: keep the uint32 values
+                except Exception:  # an old server or an odd statement: keep the values as sent
                     described = []
                 if len(described) == len(schema):
                     for i, (_, ch_type) in enumerate(described):
+                        t = schema.field(i).type
                         tz = _datetime_tz(ch_type)
-                        if tz and pa.types.is_uint32(schema.field(i).type):
+                        if tz and pa.types.is_uint32(t):
                             self._tz[i] = tz
+                        labels = _enum_labels(ch_type)
+                        if labels and (pa.types.is_int8(t) or pa.types.is_int16(t)):
+                            self._enums[i] = labels
+                        big = _big_int(ch_type)
+                        if big and pa.types.is_fixed_size_binary(t):
+                            self._big[i] = (big, ch_type)
         return self._tz
 
     def columns(self, names: list[str], columns: list, schema) -> tuple[list, list]:
@@ -100,6 +183,13 @@ class BatchFixer:
             if i in tz:
                 col = col.cast(pa.int64()).cast(pa.timestamp("s", tz=tz[i]))
                 field = pa.field(field.name, col.type, field.nullable)
+            elif i in self._enums and (pa.types.is_int8(field.type) or pa.types.is_int16(field.type)):
+                col = _enum_array(col, self._enums[i])
+                field = pa.field(field.name, col.type, field.nullable)
+            elif i in self._big and pa.types.is_fixed_size_binary(field.type):
+                name, ch_type = self._big[i]
+                col = _big_int_array(col, name)
+                field = pa.field(field.name, col.type, field.nullable, metadata={"clickhouse_type": ch_type})
             elif self._fixed_vectors and is_arrow_vector_type(field.type) and not pa.types.is_fixed_size_list(field.type):
                 fixed = self._fix_vector(field.name, col)
                 if fixed is not None:
@@ -170,8 +260,9 @@ def vector_matrix(column):
 
 def to_pandas(table):
     """A pandas DataFrame from a corrected table: one numpy float array per row in vector columns,
-    pandas' nullable integer dtypes (Int32, UInt64, ...) for integer columns holding NULL, NaN/None
-    elsewhere as pyarrow converts them."""
+    pandas' nullable integer dtypes (Int32, UInt64, ...) for integer columns holding NULL, Python
+    ints (object dtype) for Int128/UInt128/Int256/UInt256 columns, a Categorical of the labels
+    for Enum columns, NaN/None elsewhere as pyarrow converts them."""
     import pandas as pd
     import pyarrow as pa
 
@@ -183,10 +274,12 @@ def to_pandas(table):
     vectors = [i for i, f in enumerate(table.schema) if pa.types.is_fixed_size_list(f.type)]
     plain = table.drop_columns([table.column_names[i] for i in vectors]) if vectors else table
     df = plain.to_pandas()
-    for name in plain.column_names:
-        col = plain.column(name)
+    for i, name in enumerate(plain.column_names):
+        col = plain.column(i)
         if pa.types.is_integer(col.type) and col.null_count:
-            df[name] = col.to_pandas(types_mapper=nullable_ints.get)
+            df.isetitem(i, col.to_pandas(types_mapper=nullable_ints.get))
+        elif _big_int((plain.schema.field(i).metadata or {}).get(b"clickhouse_type", b"").decode()):
+            df.isetitem(i, pd.Series([None if v is None else int(v) for v in col.to_pylist()], dtype=object))
     for i in vectors:  # in column order, so each goes back to its own position
         col = table.column(i)
         cells = col.to_pandas() if col.null_count else pd.Series(list(vector_matrix(col)), dtype=object)

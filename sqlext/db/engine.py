@@ -726,7 +726,9 @@ class Backend:
         iteration). On a server this is clickhouse-connect's ArrowStream over HTTP (one batch per
         server block); on the embedded engine, whose clickhouse-connect path materializes Arrow
         results, chdb's own streaming reader (`send_query(..., "Arrow").record_batch`) on a
-        handle of its own, closed with the iteration (batches of `batch_rows` rows).
+        handle of its own, closed with the iteration (batches of `batch_rows` rows); a statement
+        chdb does not stream (SHOW, EXPLAIN, DESCRIBE ...) is read whole on that handle and
+        handed out in the same batches.
         Driver errors propagate unmapped (the caller maps them)."""
         if not self.embedded:
             with client.query_arrow_stream(sql, parameters=params, settings=settings) as stream:
@@ -747,7 +749,16 @@ class Backend:
                     raise UsageError(f"{name!r} is not a ClickHouse setting name",
                                      hint="setting names are letters, digits and underscores")
                 conn.query(f"SET {name} = {_setting_literal(value)}")
-            result = conn.send_query(query, "Arrow", params={k.removeprefix("param_"): v for k, v in bound.items()})
+            chdb_params = {k.removeprefix("param_"): v for k, v in bound.items()}
+            try:
+                result = conn.send_query(query, "Arrow", params=chdb_params)
+            except Exception as exc:
+                if not _NOT_STREAMABLE.search(str(exc)):
+                    raise
+                # chdb streams SELECTs only (SHOW, EXPLAIN, DESCRIBE ... are refused): read the
+                # whole answer at once (such results are small) and hand it out in the same batches
+                yield from _sliced(conn.query(query, "Arrow", params=chdb_params), batch_rows)
+                return
             try:
                 for batch in result.record_batch(rows_per_batch=batch_rows):
                     # the reader joins small blocks up to batch_rows; a larger block is sliced
@@ -776,6 +787,21 @@ class Backend:
 
 
 _SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: chdb's answer to `send_query` for a statement it cannot stream (SHOW, EXPLAIN, DESCRIBE, ...)
+_NOT_STREAMABLE = re.compile(r"Streaming query is not supported")
+
+
+def _sliced(result, batch_rows: int):
+    """The record batches of a chdb result in Arrow (IPC file) format, each of at most
+    `batch_rows` rows."""
+    import pyarrow as pa
+
+    data = result.bytes() or b""
+    if not data:
+        return
+    table = pa.ipc.open_file(pa.py_buffer(data)).read_all()
+    for batch in table.to_batches(max_chunksize=batch_rows):
+        yield batch
 
 
 def _setting_literal(value) -> str:

@@ -173,6 +173,7 @@ class Session:
         self._database: str | None = None          # the database of the user's last `USE`
         self._planner = None
         self._known_settings: set | None = None     # the planner's settings the server has (_server_settings)
+        self._native_drops_tz: bool | None = None   # _drops_datetime_zone
 
     # -- lazily built parts -------------------------------------------------------------------
     @property
@@ -834,10 +835,25 @@ class Session:
             summ = getattr(r, "summary", None) or {}
             if not columns:  # an empty result carries no header: ask for it
                 columns, types = _empty_result_columns(c, st, kind, params, st_settings)
+            elif kind.name == "select" and any(_BARE_DATETIME.search(t) for t in types) \
+                    and self._drops_datetime_zone(c):
+                types, rows = _datetime_zones(c, st, params, st_settings, types, rows)
         result.columns = prepared.sent.column_names(columns) if prepared.sent is not None else columns
         result.types = types
         result.rows = rows
         return summ
+
+    def _drops_datetime_zone(self, c) -> bool:
+        """Whether the database leaves the time zone out of a `DateTime('tz')` column's type in
+        its Native answers (chdb does; `DateTime64('tz')` keeps it), so that clickhouse-connect
+        reads such a column as a plain DateTime in UTC. Asked once per session."""
+        if self._native_drops_tz is None:
+            try:
+                r = c.query("SELECT toDateTime(0, 'Asia/Tokyo') AS t")
+                self._native_drops_tz = "Asia/Tokyo" not in r.column_types[0].name
+            except Exception:  # noqa: BLE001 - unknown: assume it may, and DESCRIBE when in doubt
+                self._native_drops_tz = True
+        return self._native_drops_tz
 
     def _server_error(self, exc: Exception, prepared: Prepared, i: int, st_settings, settings,
                       ours: dict | None = None) -> EmbedSQLError:
@@ -1006,10 +1022,14 @@ class Session:
                     verbatim: bool = False, fixed_vectors: bool = True):
         """Run one query and return a `pyarrow.Table` (columnar: no Python object per value).
 
-        Types are ClickHouse's Arrow types, with two corrections (`sqlext.db.columnar`): a vector
+        Types are ClickHouse's Arrow types, with these corrections (`sqlext.db.columnar`): a vector
         column whose arrays all have one length N is `fixed_size_list<float>[N]` (unless
-        `fixed_vectors=False`; ragged arrays stay lists), and a `DateTime` column is
-        `timestamp[s, tz]` instead of ClickHouse's uint32 seconds. An empty result keeps its
+        `fixed_vectors=False`; ragged arrays stay lists); a `DateTime` column is
+        `timestamp[s, tz]` instead of ClickHouse's uint32 seconds; an `Enum8`/`Enum16` column is
+        `dictionary<int16, string>` of its labels instead of the codes; an
+        `Int128`/`UInt128`/`Int256`/`UInt256` column is `string` (the number's decimal digits, as
+        the TUI's Parquet export writes it; field metadata `clickhouse_type` names the type)
+        instead of raw bytes. An empty result keeps its
         columns. Arguments and errors as `query`; `UsageError` when the text holds several
         statements. `sql` may also be what `prepare` returned: it is sent as prepared (EMBED is
         not resolved again, so its `stats` say what that one preparation found in the cache)."""
@@ -1034,7 +1054,9 @@ class Session:
                  verbatim: bool = False):
         """Run one query and return a pandas DataFrame (through Arrow). A vector column holds one
         numpy float32 array per row (views of one (rows, N) matrix); integer columns with NULLs use
-        pandas' nullable dtypes (Int32, UInt64, ...); DateTime columns are tz-aware datetimes.
+        pandas' nullable dtypes (Int32, UInt64, ...); Int128/UInt128/Int256/UInt256 columns hold
+        Python ints (object dtype); Enum columns are Categoricals of their labels; DateTime
+        columns are tz-aware datetimes.
         Needs pandas (`pip install 'embedsql[pandas]'`). Arguments and errors as `query_arrow`."""
         try:
             import pandas  # noqa: F401
@@ -1173,10 +1195,23 @@ class Session:
                column_oriented: bool = False, settings: dict | None = None):
         """Insert Python values: `data` is a list of rows (or of columns with
         `column_oriented=True`) in `column_names` order. `column_types` (ClickHouse type names)
-        spares the driver a DESCRIBE. `table` is "t" or "db.t". Raises `ServerError`."""
+        spares the driver a DESCRIBE. `table` is "t" or "db.t". Raises `UsageError` for a value
+        its column's type cannot take (the message names the column, its type, the value, its
+        row and the problem; nothing is inserted), and `ServerError` when the database refuses
+        the insert or cannot be reached."""
         with self._client() as c:  # _client maps driver errors raised inside it
-            return c.insert(table, data, column_names=column_names, column_oriented=column_oriented,
-                            column_type_names=column_types, settings=settings)
+            ctx = c.create_insert_context(table, column_names, column_type_names=column_types,
+                                          column_oriented=column_oriented, settings=settings)
+            try:
+                return c.insert(data=data, context=ctx)
+            except Exception as exc:
+                from clickhouse_connect.driver.exceptions import DataError
+
+                # a Python value the driver could not serialize: builtin errors, or its DataError
+                # ("Unable to create native array for column `a`")
+                if isinstance(exc, DataError) or (isinstance(exc, _VALUE_ERRORS) and not is_driver_error(exc)):
+                    raise _bad_value(exc, table, ctx, data, column_oriented) from None
+                raise
 
     def insert_arrow(self, table: str, arrow_table, *, settings: dict | None = None) -> int:
         """Insert a `pyarrow.Table` whose column names are the table's, as one ArrowStream
@@ -1249,6 +1284,44 @@ class RawStream:
         self.close()
 
 
+#: what clickhouse-connect raises (unwrapped) for a Python value it cannot serialize
+_VALUE_ERRORS = (ValueError, TypeError, AttributeError, OverflowError, ArithmeticError, LookupError)
+
+
+def _bad_value(exc: Exception, table: str, ctx, data, column_oriented: bool) -> UsageError:
+    """`Session.insert`'s error for a value the driver could not serialize (`exc`): the column
+    the driver was writing (`ctx.column_name`), its type, and the first value of it that fails
+    alone (best effort: without it, the driver's reason only)."""
+    name = getattr(ctx, "column_name", None)
+    names = list(getattr(ctx, "column_names", None) or [])
+    types = list(getattr(ctx, "column_types", None) or [])
+    reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if name is None or name not in names:
+        return UsageError(f"cannot insert into {table}: a value does not fit its column ({reason})",
+                          hint="check the values against the table's column types (DESCRIBE TABLE)")
+    i = names.index(name)
+    col_type = types[i] if i < len(types) else None
+    type_name = getattr(col_type, "name", "?")
+    where = ""
+    try:
+        values = data[i] if column_oriented else [r[i] for r in data]
+        for row, v in enumerate(values):
+            if row >= 100_000:
+                break
+            try:
+                col_type.write_column([v], bytearray(), ctx)
+            except Exception as one:  # noqa: BLE001 - this value is the one that fails
+                text = repr(v)
+                where = f" value {text[:80] + '…' if len(text) > 80 else text} (row {row + 1})"
+                reason = f"{type(one).__name__}: {one}" if str(one) else type(one).__name__
+                break
+    except Exception:  # noqa: BLE001 - best effort: the column and the reason still say enough
+        pass
+    return UsageError(f"cannot insert into {table}: column {name!r} ({type_name}) cannot take the"
+                      f"{where or ' value given'}: {reason}",
+                      hint=f"give column {name!r} values of its type {type_name}")
+
+
 def _empty_result_columns(client, statement: str, kind: Kind, params, settings) -> tuple[list[str], list[str]]:
     """Names and types of a query whose result came back empty (ClickHouse sends no header
     with zero rows in Native). A SELECT is described without running it again
@@ -1271,6 +1344,76 @@ def _empty_result_columns(client, statement: str, kind: Kind, params, settings) 
         return [m["name"] for m in meta], [m["type"] for m in meta]
     except Exception:  # best effort: the query itself succeeded
         return [], []
+
+
+#: a DateTime type without its time zone, alone or inside Nullable / LowCardinality / Array
+_BARE_DATETIME = re.compile(r"(?:^|\()DateTime(?:$|\))")
+_TZ_DATETIME = re.compile(r"DateTime\('((?:[^'\\]|\\.)*)'\)")
+
+
+def _zone_converter(described: str):
+    """For a described type holding `DateTime('tz')` (alone, or in Nullable, LowCardinality or
+    Array): a function turning the value clickhouse-connect read for it without the zone (a
+    naive UTC datetime, or an aware one in another zone) into an aware datetime in `tz`; None for
+    any other type or an unknown zone."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    t = described.replace(" ", "")
+    depth_array = 0
+    while True:
+        m = re.match(r"^(Nullable|LowCardinality|Array)\((.*)\)$", t)
+        if not m:
+            break
+        depth_array += m.group(1) == "Array"
+        t = m.group(2)
+    m = _TZ_DATETIME.fullmatch(t)
+    if not m:
+        return None
+    try:
+        zone = ZoneInfo(m.group(1))
+    except Exception:  # noqa: BLE001 - an unknown zone: leave the values as read
+        return None
+
+    def one(v):
+        if not isinstance(v, dt.datetime):
+            return v
+        if v.tzinfo is None:
+            v = v.replace(tzinfo=dt.timezone.utc)
+        return v.astimezone(zone)
+
+    def conv(v, depth=depth_array):
+        if depth and isinstance(v, (list, tuple)):
+            return type(v)(conv(x, depth - 1) for x in v)
+        return one(v)
+    return conv
+
+
+def _datetime_zones(client, statement: str, params, settings, types: list[str],
+                    rows: list[tuple]) -> tuple[list[str], list[tuple]]:
+    """Types and rows of a SELECT whose DateTime columns came back without their time zone
+    (`Session._drops_datetime_zone`): the types as DESCRIBE gives them (`DateTime('Asia/Tokyo')`)
+    and those columns' values as aware datetimes in their zone, as for DateTime64. Unchanged when
+    DESCRIBE fails or disagrees on the columns."""
+    settings = {k: v for k, v in (settings or {}).items() if k != "query_id"} or None
+    try:
+        described = [r[1] for r in client.query(f"DESCRIBE TABLE (\n{statement}\n)", parameters=params,
+                                                settings=settings).result_rows]
+    except Exception:  # noqa: BLE001 - best effort: the query itself succeeded
+        return types, rows
+    if len(described) != len(types):
+        return types, rows
+    convs = {}
+    for i, (got, full) in enumerate(zip(types, described)):
+        if got != full and _TZ_DATETIME.sub("DateTime", full.replace(", ", ",")) == got.replace(", ", ","):
+            conv = _zone_converter(full)
+            if conv is not None:
+                convs[i] = (conv, full)
+    if not convs:
+        return types, rows
+    types = [convs[i][1] if i in convs else t for i, t in enumerate(types)]
+    rows = [tuple(convs[i][0](v) if i in convs and v is not None else v for i, v in enumerate(r)) for r in rows]
+    return types, rows
 
 
 _VECTOR_FN = re.compile(r"(?:cosinedistance|l2distance)\s*\(")

@@ -418,3 +418,12 @@ def test_the_stand_in_forgets_a_set_at_the_end_of_a_request_without_a_session(se
     assert _post(server, "SET param_x = '5'", session_id=sid)[0] == 200
     assert _post(server, "SELECT {x:UInt8}", session_id=sid) == (200, "5\n")
     assert _post(server, "SELECT 1 + 1") == (200, "2\n")  # other statements keep the engine as it is
+
+
+def test_datetime_with_a_time_zone_over_http(session):
+    sql = "SELECT toDateTime('2024-01-01 00:00:00', 'Asia/Tokyo') AS t"
+    r = session.query(sql)
+    assert r.types == ["DateTime('Asia/Tokyo')"]
+    assert r.rows[0][0].isoformat() == "2024-01-01T00:00:00+09:00"
+    text = session.raw_query(sql, fmt="TabSeparatedWithNamesAndTypes").decode().split("\n")
+    assert text[1].replace("\\'", "'") == r.types[0] and text[2] == "2024-01-01 00:00:00"
