@@ -120,7 +120,8 @@ def _magics_class():
                     try:
                         kind = kind_of(st.text) if last else None
                         if kind is not None and kind.returns_rows and kind.format is None:
-                            return to_frame(session.query_df(st.text), thumbs=not args.no_thumbs)
+                            # prepared from the Statement: error positions are the cell's
+                            return to_frame(session.query_df(session.prepare(st)), thumbs=not args.no_thumbs)
                         r = session.execute(st)  # a Statement: error positions are the cell's
                     except Exception as exc:
                         if len(statements) > 1 and hasattr(exc, "message"):

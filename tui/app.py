@@ -11,6 +11,7 @@ clickhouse-connect are loaded.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import threading
@@ -106,6 +107,11 @@ def _first_table(sql: str) -> str | None:
     return refs[0].name if refs else None
 
 
+class _WaitCut(Exception):
+    """Raised in a query worker whose wait for the app's own cancelled statements escape ended
+    (nothing was run)."""
+
+
 class FormatClauseRefused(UserFacingError):
     """A statement with its own FORMAT clause, which the grid cannot show."""
 
@@ -114,16 +120,23 @@ class FormatClauseRefused(UserFacingError):
         self.line, self.col = line, col
 
 
-def read_statements(sql: str):
+def read_statements(sql: str, at: tuple[int, int] | None = None):
     """(the statements of `sql`, each lexed once: they are run as they are; the refusal for a
     statement with its own FORMAT clause, or None). The grid shows rows: the server's bytes in
     another format are for `embedsql query`. Text that cannot be read gives (None, None): running
-    it reports why."""
+    it reports why. `at`: the 1-based (line, column) where `sql` starts in the editor's text (F5's
+    statement): the statements' positions, and so those of their errors, are then the editor's."""
     try:
+        from dataclasses import replace
+
         from sqlext.errors import EmbedSQLError
         from sqlext.text.split import split_statements
 
         statements = split_statements(sql)
+        if at is not None and at != (1, 1):
+            base = _position_from(at)
+            statements = [replace(st, line=base(st.line, st.col)[0], col=base(st.line, st.col)[1])
+                          for st in statements]
         kinds = [st.kind for st in statements]
     except EmbedSQLError:
         return None, None
@@ -132,6 +145,8 @@ def read_statements(sql: str):
             start = st.start + kind.format_at[0]
             line = sql.count("\n", 0, start) + 1
             col = start - sql.rfind("\n", 0, start)
+            if at is not None:
+                line, col = _position_from(at)(line, col)
             which = f"statement {n}" if len(statements) > 1 else "this statement"
             return statements, FormatClauseRefused(
                 f"{which} has its own FORMAT {kind.format} clause (line {line}, column {col}): the "
@@ -139,6 +154,38 @@ def read_statements(sql: str):
                 f"clause to see the rows here, or run the statement with `embedsql query` to get "
                 f"its {kind.format} output as the server sends it.", line, col)
     return statements, None
+
+
+def end_statement(text: str) -> str:
+    """`text` without trailing whitespace, its last statement ended with a `;` so that more text
+    can follow it: none added when it ends with one already or holds nothing after its last
+    `;` but comments; on a line of its own when the text ends in a line comment (`--`, `#`),
+    where a `;` would be part of the comment. Read with the project's lexer (`sqlext.text`)."""
+    head = text.rstrip()
+    if not head:
+        return head
+    try:
+        from sqlext.errors import EmbedSQLError
+        from sqlext.text.split import split_statements
+        from sqlext.text.tokens import scan
+
+        sc = scan(head)
+        statements = split_statements(head)
+    except EmbedSQLError:  # an unterminated string or comment: a `;` cannot end it anyway
+        return head if head.endswith(";") else head + ";"
+    if not statements or (sc.semicolons and sc.semicolons[-1] >= statements[-1].end):
+        return head
+    last = sc.comments[-1] if sc.comments else None
+    in_line_comment = last is not None and last[1] >= len(head) and not head.startswith("/*", last[0])
+    return head + ("\n;" if in_line_comment else ";")
+
+
+def _position_from(at: tuple[int, int]):
+    """(line, column) in a text that starts at `at` (1-based line, column) of the editor's text ->
+    the same place in the editor's text (`sqlext.text.split.Statement.position`)."""
+    from sqlext.text.split import Statement
+
+    return Statement("", 0, at[0], at[1]).position
 
 
 # the catalog sidebar's width set from the keyboard (alt+left / alt+right anywhere, `[` / `]` in
@@ -312,6 +359,16 @@ class EmbedSQLApp(App[int]):
         self._saved_lock_hook = None
         self._query_thread: tuple[int, int] | None = None
         self.lock_notice: str | None = None  # the running query's lock wait, shown in the status line
+        self._editor_widget: SqlEditor | None = None  # set at mount (see save_buffer)
+        self._save_timer = None  # the pending save after typing (on_text_area_changed)
+        self._saved_text: str | None = None  # what buffer_path holds, as this app last wrote it
+        self.buffer_save_error: str | None = None  # why the editor text could not be saved, if so
+        # each query's end (set by its worker once the session call returns): a statement run
+        # after a cancel waits for the cancelled ones' (the embedded engine runs one at a time);
+        # the seq whose worker waits so (escape ends that wait), guarded by _wait_lock
+        self._ended: dict[int, threading.Event] = {}
+        self._waiting_seq: int | None = None
+        self._wait_lock = threading.Lock()
 
     # -- parts --------------------------------------------------------------------------------
     @property
@@ -347,14 +404,49 @@ class EmbedSQLApp(App[int]):
         except (OSError, UnicodeDecodeError):
             return DEFAULT_BUFFER
 
-    def save_buffer(self) -> None:
-        """Write the editor's text to `buffer_path` (the next start opens with it); a failure to
-        write is a warning notification, not an error."""
+    def save_buffer(self, *, at_exit: bool = False) -> bool:
+        """Write the editor's text to `buffer_path` (the next start opens with it); False when it
+        could not be written. A failure is a warning notification, or, `at_exit` (the screen is
+        going away), a message printed once the terminal is restored; `buffer_save_error` keeps it.
+        Reads the editor through the reference kept at mount: at unmount the widgets are no longer
+        in the DOM (query_one would fail)."""
+        editor = self._editor_widget
         try:
+            if editor is None:
+                editor = self.editor
+            text = editor.text
             self.buffer_path.parent.mkdir(parents=True, exist_ok=True)
-            self.buffer_path.write_text(self.editor.text, encoding="utf-8")
-        except OSError as exc:
-            self.notify(f"cannot save the editor text to {self.buffer_path}: {exc.strerror}", severity="warning")
+            if self._saved_text == text and self.buffer_path.exists():
+                return True
+            self.buffer_path.write_text(text, encoding="utf-8")
+            self._saved_text = text
+            return True
+        except Exception as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else error_text(exc)
+            self.buffer_save_error = f"cannot save the editor text to {self.buffer_path}: {why}"
+            if at_exit:
+                self._exit_renderables.append(f"embedsql: {self.buffer_save_error}")
+            else:
+                self.notify(self.buffer_save_error, severity="warning")
+            return False
+
+    def on_text_area_changed(self, event) -> None:
+        """The editor's text changed: save it a moment after typing stops (a crash or a killed
+        terminal keeps it too; quitting saves it at once)."""
+        if event.text_area is not self._editor_widget:
+            return
+        if self._save_timer is not None:
+            self._save_timer.stop()
+        self._save_timer = self.set_timer(2.0, self._save_quietly)
+
+    def _save_quietly(self) -> None:
+        self._save_timer = None
+        self.save_buffer()
+
+    async def action_quit(self) -> None:
+        """ctrl+q: save the editor's text while the widgets exist, then exit."""
+        self.save_buffer()
+        self.exit()
 
     # -- layout ---------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -388,6 +480,7 @@ class EmbedSQLApp(App[int]):
         self.query_one("#completion").display = False
         self.query_one("#error").display = False
         self.status.connection = self._label or self._describe()
+        self._editor_widget = self.editor  # kept: save_buffer reads it at unmount
         self.editor.focus()
         self.editor.move_cursor(self.editor.document.end)
         self.call_after_refresh(self._painted)
@@ -439,10 +532,9 @@ class EmbedSQLApp(App[int]):
 
     def on_unmount(self) -> None:
         self._unhook_lock_waits()
-        try:
-            self.save_buffer()
-        except Exception:
-            pass
+        if self._save_timer is not None:
+            self._save_timer.stop()
+        self.save_buffer(at_exit=True)  # (a failure is printed after the app's screen is gone)
 
     # -- waiting for the embedded database held by another process ---------------------------------
     def _hook_lock_waits(self) -> None:
@@ -579,11 +671,23 @@ class EmbedSQLApp(App[int]):
         self.editor.call_later(self._run_all_now)
 
     def _run_statement_now(self) -> None:
-        sql = self.editor.statement_at_cursor()
+        # (as editor.statement_at_cursor, and where the statement starts: errors name the
+        # editor's lines, README "A position is given as line and column in the editor's text")
+        text = self.editor.text
+        span = self.editor.statement_span_at_cursor()
+        at = None
+        if span is None:
+            sql = text.strip()
+            if sql:
+                start = text.find(sql)
+                at = (text.count("\n", 0, start) + 1, start - text.rfind("\n", 0, start))
+        else:
+            sql = text[span[0]:span[1]]
+            at = (text.count("\n", 0, span[0]) + 1, span[0] - text.rfind("\n", 0, span[0]))
         if not sql.strip():
             self.notify("nothing to run: the editor is empty", severity="warning")
             return
-        self.start_query(sql, script=False)
+        self.start_query(sql, script=False, at=at)
 
     def _run_all_now(self) -> None:
         text = self.editor.text
@@ -592,9 +696,11 @@ class EmbedSQLApp(App[int]):
             return
         self.start_query(text, script=True)
 
-    def start_query(self, sql: str, *, script: bool = False) -> bool:
+    def start_query(self, sql: str, *, script: bool = False, at: tuple[int, int] | None = None) -> bool:
         """Run `sql` (one statement, or a whole script when `script`) in a worker thread; the editor
-        text is saved first. Returns False (with a notification) when a query is already running."""
+        text is saved first. `at`: the 1-based (line, column) where `sql` starts in the editor's
+        text (errors then name the editor's lines). Returns False (with a notification) when a
+        query is already running."""
         if self._active is not None:
             self.notify("a query is running; escape cancels it", severity="warning")
             return False
@@ -604,15 +710,24 @@ class EmbedSQLApp(App[int]):
         self._active = (self._seq, sql)
         self.status.busy = True
         self.status.lint = ""
+        self._ended[self._seq] = threading.Event()
+        after: list[threading.Event] = []
         if self._cancelled and getattr(self.session, "embedded", False):
             # the embedded engine runs one statement at a time: this one starts when the
-            # cancelled one ends (it cannot be interrupted)
+            # cancelled ones end (they cannot be interrupted); the worker waits for them, as long
+            # as they take (the engine's own wait would give up after EMBEDSQL_LOCK_TIMEOUT)
+            after = [self._ended[s] for s in sorted(self._cancelled) if s in self._ended]
             self.status.message = ("waiting for the cancelled statement to finish on the embedded "
                                    "engine, then running yours… (escape cancels)")
         else:
             self.status.message = "running… (escape cancels)"
-        self._query_worker = self._run_query(self._seq, sql, script)
+        self._query_worker = self._run_query(self._seq, sql, script, at, after)
         return True
+
+    def statements_running(self) -> list[threading.Event]:
+        """The end events of the statements whose worker threads are still running (the running
+        one and cancelled ones still finishing: the embedded engine cannot interrupt them)."""
+        return [e for e in list(self._ended.values()) if not e.is_set()]
 
     @property
     def queries_started(self) -> int:
@@ -631,16 +746,22 @@ class EmbedSQLApp(App[int]):
         return len(self._cancelled)
 
     @work(thread=True, group="query")
-    def _run_query(self, seq: int, sql: str, script: bool) -> None:
+    def _run_query(self, seq: int, sql: str, script: bool, at: tuple[int, int] | None = None,
+                   after: list[threading.Event] | None = None) -> None:
+        """The query worker: runs `sql` once the cancelled statements `after` (their end events)
+        have ended; escape while it waits for them ends the wait, nothing run."""
         self._query_thread = (threading.get_ident(), seq)
         t0 = time.perf_counter()
         result = error = None
         count = 1
         try:
+            if after:
+                self._wait_for_cancelled(seq, after)
+                t0 = time.perf_counter()  # its duration is its own run's
             s = self.session
             # read here, off the UI thread (the lexer imports sqlglot): each statement is lexed
             # once and run as read; a FORMAT clause is refused before anything is sent
-            statements, refusal = read_statements(sql)
+            statements, refusal = read_statements(sql, at)
             if refusal is not None:
                 raise refusal
             if script:
@@ -655,21 +776,41 @@ class EmbedSQLApp(App[int]):
         except BaseException as exc:  # everything is shown, nothing crashes the app
             error = exc
         duration = time.perf_counter() - t0
+        self._ended[seq].set()  # a statement waiting for this one (cancelled) may start
+        cancelled = seq in self._cancelled or seq in self._cut_waits
         try:
-            rows = len(result.rows) if result is not None and result.columns else None
-            self.history.add(sql, duration=duration, rows=rows, ok=error is None)
+            rows = len(result.rows) if result is not None and result.columns and not cancelled else None
+            self.history.add(sql, duration=duration, rows=rows, ok=error is None and not cancelled,
+                             cancelled=cancelled)
         except Exception:
             pass
-        self._later(self._query_finished, seq, sql, result, error, duration, count, script)
+        self._later(self._query_finished, seq, sql, result, error, duration, count, script, at)
 
-    def _query_finished(self, seq, sql, result, error, duration, count, script) -> None:
+    def _wait_for_cancelled(self, seq: int, after: list[threading.Event]) -> None:
+        """In query `seq`'s worker: return when every event of `after` is set (the cancelled
+        statements have ended); raise `_WaitCut` when escape cancelled `seq` meanwhile."""
+        with self._wait_lock:
+            self._waiting_seq = seq
+        try:
+            for ended in after:
+                while not ended.wait(0.05):
+                    if seq in self._cut_waits:
+                        raise _WaitCut()
+        finally:
+            with self._wait_lock:
+                self._waiting_seq = None
+                if seq in self._cut_waits:  # (escape came as the wait ended: still nothing run)
+                    raise _WaitCut()
+
+    def _query_finished(self, seq, sql, result, error, duration, count, script, at=None) -> None:
+        self._ended.pop(seq, None)
         if self._query_thread is not None and self._query_thread[1] == seq:
             self._query_thread = None
         if seq in self._cut_waits:
             self._cut_waits.discard(seq)
             from sqlext.errors import LockWaitInterrupted
 
-            if not isinstance(error, LockWaitInterrupted) and self._active is None:  # (cannot happen:
+            if not isinstance(error, (LockWaitInterrupted, _WaitCut)) and self._active is None:  # (cannot happen:
                 # interrupt_wait said the wait would raise) never claim "nothing was run" then
                 self.status.message = f"the cancelled statement finished after {duration:.2f}s; its result was discarded"
             return
@@ -685,7 +826,7 @@ class EmbedSQLApp(App[int]):
         self.lock_notice = None  # the status line now says how the statement ended
         self.last_sql = sql
         if error is not None:
-            self.show_error(sql, error)
+            self.show_error(sql, error, at=at)
             return
         self.hide_error()
         self.show_result(result, duration, count=count, script=script)
@@ -708,7 +849,14 @@ class EmbedSQLApp(App[int]):
         embedded = getattr(self.session, "embedded", False)
         cut = None  # the data directory, when the statement's wait for another process was cut
         query = self._query_thread
-        if embedded and query is not None and query[1] == seq:
+        waiting_here = False  # waiting for this app's own cancelled statements: end the wait
+        with self._wait_lock:
+            if self._waiting_seq == seq:
+                self._cut_waits.add(seq)  # the worker raises _WaitCut within 0.05 s
+                waiting_here = True
+        if waiting_here:
+            pass
+        elif embedded and query is not None and query[1] == seq:
             from sqlext.db.engine import EMBEDDED
 
             # still waiting for the engine another process holds: end the wait now (the worker
@@ -717,9 +865,12 @@ class EmbedSQLApp(App[int]):
                 cut = self.session.spec.path
         if cut is not None:
             self._cut_waits.add(seq)
-        else:
+        elif not waiting_here:
             self._cancelled.add(seq)
-        if callable(cancel) and not embedded:
+        if waiting_here:
+            note = ("cancelled while waiting for the cancelled statement to finish on the embedded "
+                    "engine: nothing was run")
+        elif callable(cancel) and not embedded:
             self._cancel_on_server(cancel)
             note = "cancelled: asked the server to stop the query (KILL QUERY)"
         elif cut is not None:
@@ -743,9 +894,11 @@ class EmbedSQLApp(App[int]):
             self._later(self.notify, f"cancel failed: {error_text(exc)}", severity="error")
 
     # -- showing outcomes ---------------------------------------------------------------------------
-    def show_error(self, sql: str, exc: BaseException) -> None:
+    def show_error(self, sql: str, exc: BaseException, *, at: tuple[int, int] | None = None) -> None:
         """Show the error `exc` of statement `sql`: under the editor, in the Details tab and as a
-        notification; when the error has a line and column the editor cursor moves there."""
+        notification; when the error has a line and column the editor cursor moves there. `at`:
+        where `sql` starts in the editor (as for `start_query`): the error's line and column are
+        then the editor's already."""
         msg = error_text(exc)
         self.last_error = msg
         err = self.query_one("#error", Static)
@@ -760,7 +913,12 @@ class EmbedSQLApp(App[int]):
         self.status.message = "error (details above)"
         self.notify(msg.splitlines()[0][:300], title="error", severity="error", timeout=8)
         line, col = getattr(exc, "line", None), getattr(exc, "col", None)
-        if line:
+        if line and at is not None:
+            try:
+                self.editor.cursor_location = (line - 1, max(0, (col or 1) - 1))
+            except Exception:
+                pass
+        elif line:
             start = self.editor.text.find(sql)
             if start >= 0:
                 base_row = self.editor.text.count("\n", 0, start)
@@ -940,10 +1098,8 @@ class EmbedSQLApp(App[int]):
             pos = span[0]
             new = buf[:pos] + sql + buf[span[1]:]
         else:
-            head = buf.rstrip()
-            if head and not head.endswith(";"):
-                head += ";"
-            new = head + ("\n\n" if head else "") + sql + ";\n"
+            head = end_statement(buf)  # keep the earlier text a statement of its own
+            new = head + ("\n\n" if head else "") + end_statement(sql) + "\n"
             pos = len(head) + (2 if head else 0)
         ed.load_text(new)
         row = new.count("\n", 0, pos)
@@ -998,10 +1154,8 @@ class EmbedSQLApp(App[int]):
         def done(sql: str | None) -> None:
             if sql:
                 ed = self.editor
-                buf = ed.text.rstrip()
-                if buf and not buf.endswith(";"):
-                    buf += ";"  # keep the earlier text a statement of its own
-                new = (buf + "\n\n" if buf else "") + sql.rstrip().rstrip(";") + ";\n"
+                buf = end_statement(ed.text)  # keep the earlier text a statement of its own
+                new = (buf + "\n\n" if buf else "") + end_statement(sql) + "\n"
                 ed.load_text(new)
                 ed.cursor_location = (new.count("\n", 0, len(buf) + 2 if buf else 0), 0)
                 ed.focus()
@@ -1103,7 +1257,41 @@ class EmbedSQLApp(App[int]):
 def run_app(ctx, initial_sql: str | None = None, initial_result=None) -> int:
     """Open the app on the session the command line built (embedded database by default);
     `initial_result`: the result of `initial_sql`, already run (the demo's), shown in the grid."""
+    import asyncio
+
+    from .interrupts import wait_after_quit
+
     session = ctx.session()
     app = EmbedSQLApp(session=session, initial_sql=initial_sql, initial_result=initial_result)
-    app.run()
+    # An event loop of our own: asyncio.run would wait, with the screen already restored and
+    # saying nothing, for the worker threads of statements still running (the embedded engine
+    # cannot interrupt one); after the app, `wait_after_quit` says what it waits for, and Ctrl-C
+    # exits at once.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        app.run(loop=loop)
+    finally:
+        try:
+            pending = app.statements_running()
+            if pending and not getattr(session, "embedded", False):
+                cancel = getattr(session, "cancel", None)
+                if callable(cancel):  # a server stops the query (KILL QUERY)
+                    with contextlib.suppress(Exception):
+                        cancel()
+                wait_after_quit(pending, "embedsql: waiting for the server to stop the running query "
+                                         "(asked with KILL QUERY). Press Ctrl-C to exit now.")
+            else:
+                wait_after_quit(pending)
+        finally:
+            try:
+                tasks = asyncio.all_tasks(loop)
+                for t in tasks:
+                    t.cancel()
+                if tasks:
+                    loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            finally:
+                asyncio.set_event_loop(None)
+                loop.close()  # (its thread pool is not waited for: every statement has ended)
     return app.return_code or 0

@@ -1,6 +1,7 @@
 """Query history: one JSON object per line in the user data dir (`sqlext.db.paths.history_file()`).
 
-Each entry: {"sql", "ts", "duration", "rows", "ok"}. Secrets never reach the file: a DSN password
+Each entry: {"sql", "ts", "duration", "rows", "ok"}, and "cancelled": true for a statement cancelled
+with escape (its result was discarded; "ok" is then false). Secrets never reach the file: a DSN password
 (`scheme://user:PASSWORD@host`), `IDENTIFIED ... BY '...'` clauses, `password = '...'` settings and
 the session's own password are replaced by `***` before writing.
 """
@@ -34,13 +35,15 @@ def scrub(sql: str, secrets: tuple[str, ...] = ()) -> str:
 @dataclass
 class Entry:
     """One history entry: the `sql` as run (secrets scrubbed), `ts` (Unix seconds), `duration`
-    (seconds), `rows` returned (None for a statement without rows), `ok` (False when it failed)."""
+    (seconds), `rows` returned (None for a statement without rows), `ok` (False when it failed
+    or was cancelled), `cancelled` (True when it was cancelled: its outcome was discarded)."""
 
     sql: str
     ts: float
     duration: float  # seconds
     rows: int | None
     ok: bool
+    cancelled: bool = False
 
 
 class History:
@@ -56,16 +59,20 @@ class History:
         self.path = Path(path)
         self.secrets = tuple(s for s in secrets if s)
 
-    def add(self, sql: str, *, duration: float, rows: int | None, ok: bool, ts: float | None = None) -> Entry:
+    def add(self, sql: str, *, duration: float, rows: int | None, ok: bool, ts: float | None = None,
+            cancelled: bool = False) -> Entry:
         """Append one entry (the SQL stripped and scrubbed; `duration` in seconds, rounded to 0.1
         ms; `ts` default now) and return it. Empty SQL is returned but not written. Raises
         OSError when the file cannot be written."""
         entry = Entry(scrub(sql.strip(), self.secrets), time.time() if ts is None else ts,
-                      round(duration, 4), rows, ok)
+                      round(duration, 4), rows, ok and not cancelled, cancelled)
         if not entry.sql:
             return entry
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(asdict(entry), ensure_ascii=False) + "\n"
+        d = asdict(entry)
+        if not entry.cancelled:
+            del d["cancelled"]  # (written only when true)
+        line = json.dumps(d, ensure_ascii=False) + "\n"
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             os.write(fd, line.encode("utf-8"))
@@ -84,7 +91,7 @@ class History:
             try:
                 d = json.loads(ln)
                 out.append(Entry(str(d["sql"]), float(d.get("ts", 0)), float(d.get("duration", 0)),
-                                 d.get("rows"), bool(d.get("ok", True))))
+                                 d.get("rows"), bool(d.get("ok", True)), bool(d.get("cancelled", False))))
             except (ValueError, KeyError, TypeError):
                 continue
         return out

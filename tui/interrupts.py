@@ -145,6 +145,37 @@ def two_stage_ctrl_c(first_notice: str, *, write=None, stop: threading.Event | N
             os.close(r)
 
 
+QUIT_WAIT_NOTICE = ("embedsql: waiting for the statement still running on the embedded engine to "
+                    "finish (the engine cannot interrupt it; its result is discarded). Press Ctrl-C "
+                    "to exit now (the statement is abandoned; an INSERT it was writing is lost).")
+
+
+def wait_after_quit(pending, notice: str = QUIT_WAIT_NOTICE, *, write=None, poll: float = 0.1) -> None:
+    """On the main thread once the terminal UI has closed: wait until every `pending` event (the
+    ends of statements still running in worker threads) is set, having said so with `notice`;
+    Ctrl-C prints `EXIT_NOW` and ends the process at once with status 130 (`os._exit`: the engine
+    cannot be stopped and would hold the exit until the statement ends). Returns at once when
+    nothing is pending. `write(text)`: where the notices go (default: stderr)."""
+    pending = [e for e in pending if not e.is_set()]
+    if not pending:
+        return
+    write = write or _stderr
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        write(notice)
+        for ended in pending:
+            while not ended.wait(poll):
+                pass
+    except KeyboardInterrupt:
+        write(EXIT_NOW)
+        os._exit(EXIT_CODE)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
 def _stderr(text: str) -> None:
     sys.stderr.write(text + "\n")
     sys.stderr.flush()

@@ -110,3 +110,21 @@ def test_no_thumbs(shell, db, tiny_clip):
                        "SELECT photo_id, photo_image_url, photo_embed FROM photos ORDER BY id LIMIT 2")
     page = _html(shell, r.result)
     assert "<img" not in page and "[512 x float32]" in page
+
+
+def test_error_positions_are_the_cells(shell, db, tiny_clip, capsys):
+    """A failing statement's position is the cell's line and column (after the %%embedsql line),
+    also when it is the last statement and returns rows, and when the cell starts with blank
+    lines."""
+    from IPython.core.error import UsageError
+
+    for body, want in [("SELECT 1;\n\nSELECT 2 ORDER BY BY 1", "statement 2 of 2 (line 3): "),
+                       ("\n\nSELECT 2 ORDER BY BY 1", ""),
+                       ("SELECT 1;  SELECT 2 ORDER BY BY 1", "statement 2 of 2 (line 1): ")]:
+        r = shell.run_cell(f"%%embedsql {db} --model {tiny_clip}\n{body}")
+        assert isinstance(r.error_in_exec, UsageError), body
+        err = capsys.readouterr()
+        text = err.out + err.err
+        line = body.count("\n") + 1
+        col = len(body.rsplit("\n", 1)[-1])  # the error is at the last "1"
+        assert want in text and f"failed at line {line}, column {col}" in text, (body, text)

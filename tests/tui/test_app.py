@@ -408,3 +408,135 @@ async def test_cursor_stays_at_the_end_when_highlighting_switches_on(session):
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.editor.language == "sql")
         assert app.editor.cursor_location == app.editor.document.end
+
+
+async def test_quit_keeps_text_typed_since_the_last_run(session, tmp_path):
+    """ctrl+q (the app's quit key) saves the editor's text, also what was typed and never run
+    (the widgets are gone by the time the app unmounts: the text must be saved before)."""
+    buf = tmp_path / "kept" / "buffer.sql"
+    app = make_app(session, "SELECT 1", buffer_path=buf)
+    async with app.run_test(size=SIZE) as pilot:
+        app.editor.focus()
+        await pilot.press("ctrl+a", *"SELECT 42")
+        await pilot.pause()
+        assert app.editor.text == "SELECT 42"
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+    assert buf.read_text() == "SELECT 42"
+
+
+async def test_a_buffer_that_cannot_be_saved_is_said_on_exit(session, tmp_path):
+    """A failure to save the editor's text at exit is not swallowed: it is printed after the app's
+    screen is gone (a notification would never be seen)."""
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    app = make_app(session, "SELECT 1", buffer_path=blocker / "buffer.sql")  # parent is a file
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+a", *"SELECT 7")
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+    said = app.buffer_save_error  # (and printed on stderr by Textual once the screen is restored)
+    assert said and "cannot save the editor text" in said and str(blocker) in said
+
+
+async def test_history_recall_after_a_line_comment_keeps_both_statements(session):
+    """F3 after a line ending in a `--` comment: the `;` that ends the editor's statement goes
+    on a line of its own, not into the comment; a recalled query ending in a comment too."""
+    app = make_app(session, "SELECT 42 AS answer -- the answer")
+    async with app.run_test(size=SIZE) as pilot:
+        await run_sql(app, pilot)
+        app.editor.load_text("SELECT 'a' AS a -- note")
+        app.editor.move_cursor(app.editor.document.end)
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "HistoryScreen")
+        await pilot.press(*"answer", "enter")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ != "HistoryScreen")
+        text = app.editor.text
+        assert text == "SELECT 'a' AS a -- note\n;\n\nSELECT 42 AS answer -- the answer\n;\n", text
+        await run_sql(app, pilot)  # the recalled one, under the cursor
+        assert app.last_error is None and app.result.rows == [(42,)]
+        app.editor.cursor_location = (0, 3)
+        await run_sql(app, pilot)
+        assert app.last_error is None and app.result.rows == [("a",)]
+
+
+@pytest.mark.parametrize("text, ended", [
+    ("SELECT 1", "SELECT 1;"),
+    ("SELECT 1;  \n", "SELECT 1;"),
+    ("SELECT 1 -- note", "SELECT 1 -- note\n;"),
+    ("SELECT 1 -- note;", "SELECT 1 -- note;\n;"),  # that `;` is in the comment
+    ("SELECT 1 /* note */", "SELECT 1 /* note */;"),
+    ("SELECT 1; -- note", "SELECT 1; -- note"),  # nothing after the `;` to end
+    ("-- only a comment", "-- only a comment"),
+    ("SELECT ';'", "SELECT ';';"),
+    ("", ""),
+])
+def test_end_statement(text, ended):
+    from tui.app import end_statement
+
+    assert end_statement(text) == ended
+
+
+async def test_a_statement_run_after_a_cancel_waits_for_it_past_the_lock_timeout(session, image_server,
+                                                                                   tmp_path, monkeypatch):
+    """Embedded engine: escape a statement, run another at once: the status line says it waits for
+    the cancelled one, and it does, however long (not EMBEDSQL_LOCK_TIMEOUT: that bounds waits
+    for another process); the history says the first was cancelled."""
+    monkeypatch.setenv("EMBEDSQL_LOCK_TIMEOUT", "1")
+    route = f"/gate/{tmp_path.name}"
+    gate = image_server.gate(route, b"a\nb\n")
+    slow = f"SELECT count() AS n FROM url('{image_server.url(route)}', 'LineAsString')"
+    app = make_app(session, slow)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            app.editor.focus()
+            await pilot.press("f5")
+            await wait_for(pilot, lambda: image_server.hits.get(route))
+            await pilot.press("escape")
+            app.editor.load_text("SELECT 7 AS seven")
+            before = app.queries_started
+            await pilot.press("f5")
+            await wait_for(pilot, lambda: app.queries_started > before)
+            assert "waiting for the cancelled statement" in app.status.message
+            await pilot.pause(2.5)  # past EMBEDSQL_LOCK_TIMEOUT
+            assert app.running and app.last_error is None, app.last_error
+            assert "waiting for the cancelled statement" in app.status.message
+            gate.set()
+            await wait_for(pilot, lambda: not app.running and not app.cancelled_running)
+            assert app.last_error is None, app.last_error
+            assert app.result.columns == ["seven"]
+            entries = app.history.load()
+            assert [(e.sql, e.ok, e.cancelled) for e in entries] == [(slow, False, True),
+                                                                     ("SELECT 7 AS seven", True, False)]
+            await pilot.press("f3")
+            await wait_for(pilot, lambda: app.screen.__class__.__name__ == "HistoryScreen")
+            shown = [str(o.prompt) for o in app.screen.query_one("OptionList")._options]
+            assert any("cancelled" in p and "url(" in p for p in shown), shown
+    finally:
+        gate.set()
+
+
+async def test_escape_while_waiting_for_a_cancelled_statement_runs_nothing(session, image_server, tmp_path):
+    route = f"/gate/{tmp_path.name}"
+    gate = image_server.gate(route, b"a\nb\n")
+    app = make_app(session, f"SELECT count() AS n FROM url('{image_server.url(route)}', 'LineAsString')")
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            app.editor.focus()
+            await pilot.press("f5")
+            await wait_for(pilot, lambda: image_server.hits.get(route))
+            await pilot.press("escape")
+            app.editor.load_text("SELECT 7 AS seven")
+            before = app.queries_started
+            await pilot.press("f5")
+            await wait_for(pilot, lambda: app.queries_started > before)
+            await pilot.pause(0.3)
+            await pilot.press("escape")
+            assert not app.running and "nothing was run" in app.status.message, app.status.message
+            gate.set()
+            await wait_for(pilot, lambda: not app.cancelled_running)
+            await run_sql(app, pilot, "SELECT 8 AS eight")
+            assert app.last_error is None and app.result.columns == ["eight"]
+            assert [e.cancelled for e in app.history.load()] == [True, True, False]
+    finally:
+        gate.set()

@@ -20,7 +20,7 @@ async def test_a_format_clause_is_refused_with_a_clear_message(session):
         app.editor.cursor_location = (1, 3)
         await run_sql(app, pilot)
         msg = app.last_error
-        assert "FORMAT JSONEachRow" in msg and "embedsql query" in msg and "line 2" in msg
+        assert "FORMAT JSONEachRow" in msg and "embedsql query" in msg and "(line 3, column 1)" in msg  # the editor's line
         assert "throwIf" not in msg
         assert app.query_one("#error").display
         assert app.editor.cursor_location == (2, 0)  # on the FORMAT clause
@@ -60,3 +60,23 @@ async def test_unaliased_embed_column_and_from_first_and_explain(session):
         await run_sql(app, pilot, "EXPLAIN indexes = 1 SELECT id FROM photos "
                                   "ORDER BY cosineDistance(photo_embed, EMBED('a cat')) LIMIT 3")
         assert app.result.columns == ["explain"] and app.table.row_count > 0
+
+
+async def test_f5_errors_name_the_editors_line_not_the_statements(session):
+    """F5 on a statement below others: the error's line and column are the editor's (README: "A
+    position is given as line and column in the editor's text"), as F9 gives them, and the cursor
+    goes there; the FORMAT refusal too."""
+    app = make_app(session, "SELECT 1;\n\nSELECT 2 ORDER BY BY 1")
+    async with app.run_test(size=SIZE) as pilot:
+        app.editor.cursor_location = (2, 3)
+        await run_sql(app, pilot)
+        assert "failed at line 3, column 22" in app.last_error, app.last_error
+        assert app.editor.cursor_location == (2, 21)
+        await run_sql(app, pilot, key="f9")
+        assert "line 3, column 22" in app.last_error, app.last_error
+        # a statement that starts mid-line: its first line's columns are shifted too
+        await run_sql(app, pilot, "SELECT 1;  SELECT 2 ORDER BY BY 1")
+        assert "failed at line 1, column 33" in app.last_error, app.last_error
+        await run_sql(app, pilot, "SELECT 1;\n\nSELECT 2 FORMAT JSON")
+        assert "(line 3, column 10)" in app.last_error, app.last_error
+        assert app.editor.cursor_location == (2, 9)

@@ -54,6 +54,10 @@ def test_real_app_in_tmux(session, tiny_clip, tmp_path):
         _keys(sock, "F5")
         screen = wait_screen(sock, "5 rows", "astronaut", "rocket")
         assert "photo_id" in screen and "distance" in screen
+        # typed after the run and never run: a real ctrl+q keeps it too
+        _keys(sock, "C-a")
+        _keys(sock, "SELECT 'typed, never run'", literal=True)
+        wait_screen(sock, "SELECT 'typed, never run'")
         _keys(sock, "C-q")
         end = time.monotonic() + 10
         while time.monotonic() < end:
@@ -64,7 +68,7 @@ def test_real_app_in_tmux(session, tiny_clip, tmp_path):
         else:
             raise AssertionError("the app did not quit on ctrl+q")
     buffer = (tmp_path / "data" / "buffer.sql").read_text()
-    assert "EMBED('a cat')" in buffer  # kept for the next start
+    assert buffer == "SELECT 'typed, never run'"  # kept for the next start
 
 
 def test_keys_as_a_terminal_sends_them(session, tiny_clip, tmp_path):
@@ -183,3 +187,45 @@ def test_bracket_keys_resize_the_catalog_as_the_terminal_sends_them(session, tin
         screen = wait_screen(sock, "x[-+]")
         assert _editor_column(sock) == low + SIDEBAR_STEP, screen
         assert "[ ] Width" not in screen, screen  # the footer shows them only in the catalog
+
+
+def _wait_gone(sock: str, timeout: float) -> float:
+    """Seconds until the app's process has ended (its tmux session goes with it)."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if subprocess.run(["tmux", "-L", sock, "has-session", "-t", "app"], capture_output=True).returncode != 0:
+            return time.monotonic() - t0
+        time.sleep(0.1)
+    raise AssertionError(f"the app had not exited {timeout} s later:\n{capture(sock)}")
+
+
+@pytest.mark.parametrize("then", ["ctrl-c", "statement ends"])
+def test_quit_while_a_statement_runs_says_what_it_waits_for(session, tiny_clip, tmp_path, image_server, then):
+    """ctrl+q while a statement runs on the embedded engine (which cannot interrupt it): the
+    screen says that embedsql waits for it and that Ctrl-C exits now; Ctrl-C does, at once;
+    else it exits when the statement ends. The editor text is saved either way."""
+    route = f"/gate/{tmp_path.name}"
+    gate = image_server.gate(route, b"a\nb\n")
+    sql = f"SELECT count() AS n FROM url('{image_server.url(route)}', 'LineAsString')"
+    try:
+        with _app_in_tmux(session, tiny_clip, tmp_path) as sock:
+            wait_screen(sock, "F5 runs the statement")
+            _keys(sock, "C-a")
+            _keys(sock, sql, literal=True)
+            _keys(sock, "F5")
+            end = time.monotonic() + 60
+            while not image_server.hits.get(route) and time.monotonic() < end:
+                time.sleep(0.1)
+            assert image_server.hits.get(route), capture(sock)
+            _keys(sock, "C-q")
+            screen = wait_screen(sock, "waiting for the statement", "Ctrl-C", timeout=30)
+            assert "embedded engine" in screen
+            if then == "ctrl-c":
+                _keys(sock, "C-c")
+                assert _wait_gone(sock, 5) < 5
+            else:
+                gate.set()
+                _wait_gone(sock, 30)
+        assert (tmp_path / "data" / "buffer.sql").read_text() == sql
+    finally:
+        gate.set()

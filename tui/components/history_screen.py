@@ -42,7 +42,8 @@ class HistoryScreen(ModalScreen[str | None]):
         ol.clear_options()
         for i, e in enumerate(self.entries):
             when = dt.datetime.fromtimestamp(e.ts).strftime("%Y-%m-%d %H:%M")
-            mark = "[green]ok[/green]" if e.ok else "[red]failed[/red]"
+            mark = ("[yellow]cancelled[/yellow]" if e.cancelled else
+                    "[green]ok[/green]" if e.ok else "[red]failed[/red]")
             rows = "" if e.rows is None else f", {e.rows} rows"
             one = " ".join(e.sql.split())
             ol.add_option(Option(f"[dim]{when}[/dim] {mark} [dim]{e.duration:.2f}s{rows}[/dim]\n{escape(one[:300])}",
