@@ -477,6 +477,19 @@ def test_end_statement(text, ended):
     assert end_statement(text) == ended
 
 
+async def _cancel_then_run(app, pilot, image_server, route) -> None:
+    """Run the editor's statement (held at `route` of the image server), escape it, and run
+    `SELECT 7 AS seven` at once: returns when the second has started (waiting for the first)."""
+    app.editor.focus()
+    await pilot.press("f5")
+    await wait_for(pilot, lambda: image_server.hits.get(route))
+    await pilot.press("escape")
+    app.editor.load_text("SELECT 7 AS seven")
+    before = app.queries_started
+    await pilot.press("f5")
+    await wait_for(pilot, lambda: app.queries_started > before)
+
+
 async def test_a_statement_run_after_a_cancel_waits_for_it_past_the_lock_timeout(session, image_server,
                                                                                    tmp_path, monkeypatch):
     """Embedded engine: escape a statement, run another at once: the status line says it waits for
@@ -489,14 +502,7 @@ async def test_a_statement_run_after_a_cancel_waits_for_it_past_the_lock_timeout
     app = make_app(session, slow)
     try:
         async with app.run_test(size=SIZE) as pilot:
-            app.editor.focus()
-            await pilot.press("f5")
-            await wait_for(pilot, lambda: image_server.hits.get(route))
-            await pilot.press("escape")
-            app.editor.load_text("SELECT 7 AS seven")
-            before = app.queries_started
-            await pilot.press("f5")
-            await wait_for(pilot, lambda: app.queries_started > before)
+            await _cancel_then_run(app, pilot, image_server, route)
             assert "waiting for the cancelled statement" in app.status.message
             await pilot.pause(2.5)  # past EMBEDSQL_LOCK_TIMEOUT
             assert app.running and app.last_error is None, app.last_error
@@ -522,14 +528,7 @@ async def test_escape_while_waiting_for_a_cancelled_statement_runs_nothing(sessi
     app = make_app(session, f"SELECT count() AS n FROM url('{image_server.url(route)}', 'LineAsString')")
     try:
         async with app.run_test(size=SIZE) as pilot:
-            app.editor.focus()
-            await pilot.press("f5")
-            await wait_for(pilot, lambda: image_server.hits.get(route))
-            await pilot.press("escape")
-            app.editor.load_text("SELECT 7 AS seven")
-            before = app.queries_started
-            await pilot.press("f5")
-            await wait_for(pilot, lambda: app.queries_started > before)
+            await _cancel_then_run(app, pilot, image_server, route)
             await pilot.pause(0.3)
             await pilot.press("escape")
             assert not app.running and "nothing was run" in app.status.message, app.status.message
