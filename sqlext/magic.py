@@ -6,8 +6,9 @@
     FROM photos ORDER BY d LIMIT 10
 
 The first line takes an optional DSN and options (`--model`, `--dialect`, `--connection`,
-`--out NAME` to also store the DataFrame in a variable, `--no-thumbs`); a cell without a DSN uses
-the last one given, else what `embedsql` would use (EMBEDSQL_DSN, the config file, the embedded
+`--out NAME` to also store the DataFrame in a variable, `--no-thumbs`); a cell without a DSN or
+--connection uses the last cell's connection, with its model and dialect unless the cell names
+others, else what `embedsql` would use (EMBEDSQL_DSN, the config file, the embedded
 database). A cell may hold several statements: all run in order and the last one's result is the
 cell's value (a command's answer is printed). Errors are shown as one message, no traceback.
 
