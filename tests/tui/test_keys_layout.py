@@ -156,6 +156,25 @@ def test_collapsed_widths_fit_the_width_and_keep_headers():
     assert out[0] is None and out[2] is None and out[1] == out[3] >= MIN_COLLAPSED
     # too narrow for even the floors: each long column keeps MIN_COLLAPSED (the grid scrolls)
     assert collapsed_widths(natural, labels, 30) == [None, MIN_COLLAPSED, None, MIN_COLLAPSED]
+    # a header longer than the room (an unaliased distance call): its column collapses below it,
+    # and its values stay on screen (it kept the header's 55 cells, its numbers past the edge)
+    natural, labels = [10, 90, 55], [5, 15, 55]
+    out = collapsed_widths(natural, labels, 80)
+    widths = [n if w is None else w for n, w in zip(natural, out)]
+    assert sum(widths) + 2 * 3 <= 80 and out[0] is None and MIN_COLLAPSED <= out[2] < 55
+
+
+async def test_an_unaliased_distance_column_shows_its_values(session):
+    # its 50-character header held the column that wide, its numbers past the grid's edge
+    sql = ("SELECT photo_id, photo_image_url, photo_embed, cosineDistance(photo_embed, EMBED('a red bicycle')) "
+           "FROM photos ORDER BY 4 LIMIT 5")
+    app = make_app(session, sql)
+    async with app.run_test(size=(160, 50)) as pilot:  # (the review's terminal)
+        await run_sql(app, pilot)
+        table = app.table
+        await pilot.pause()
+        total = sum(c.get_render_width(table) for c in table.columns.values())
+        assert total <= table.scrollable_content_region.width, (total, table.scrollable_content_region.width)
 
 
 async def test_grid_at_80x24_shows_every_column_and_enter_shows_the_row(session):

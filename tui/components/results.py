@@ -37,12 +37,17 @@ def collapsed_widths(natural: list[int], labels: list[int], available: int, padd
     """Widths that fit columns of `natural` content widths (cells) into `available` cells, each
     column taking 2*padding more: None for a column that keeps its natural width, else the cap it
     collapses to. The cap is the largest that fits, but no column goes below its header's width
-    (`labels`) or MIN_COLLAPSED, so on a very narrow grid the columns still scroll sideways."""
+    (`labels`) or MIN_COLLAPSED; when whole headers cannot all fit (an unaliased
+    `cosineDistance(photo_embed, EMBED('…'))` is 50 characters), a column goes down to
+    MIN_COLLAPSED and its header ends with "…", so its values stay on screen. On a very narrow grid
+    the columns still scroll sideways."""
     total = sum(natural) + 2 * padding * len(natural)
     if total <= available or not natural:
         return [None] * len(natural)
     budget = available - 2 * padding * len(natural)
     floors = [min(n, max(lab, MIN_COLLAPSED)) for n, lab in zip(natural, labels)]
+    if sum(floors) > budget:  # whole headers do not fit: keep the values on screen instead
+        floors = [min(n, MIN_COLLAPSED) for n in natural]
     cap = max(natural)
     while cap > 1 and sum(max(f, min(n, cap)) for n, f in zip(natural, floors)) > budget:
         cap -= 1
