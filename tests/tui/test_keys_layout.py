@@ -175,6 +175,8 @@ async def test_an_unaliased_distance_column_shows_its_values(session):
         await pilot.pause()
         total = sum(c.get_render_width(table) for c in table.columns.values())
         assert total <= table.scrollable_content_region.width, (total, table.scrollable_content_region.width)
+        header = "".join(seg.text for seg in table.render_line(0))  # the header row, as drawn
+        assert "cosineDistance(photo_em" in header and "…" in header, header
 
 
 async def test_grid_at_80x24_shows_every_column_and_enter_shows_the_row(session):

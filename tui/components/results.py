@@ -114,7 +114,7 @@ class ResultsTable(DataTable):
             return
         types = result.types or [""] * len(result.columns)
         for c in result.columns:
-            self.add_column(Text(c), key=c if result.columns.count(c) == 1 else None)
+            self.add_column(Text(c, overflow="ellipsis"), key=c if result.columns.count(c) == 1 else None)
         self._natural = [Text(c).cell_len for c in result.columns]  # content widths, headers included
         self._types = types
         self._add_chunk(self._generation, FIRST_CHUNK)
