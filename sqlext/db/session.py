@@ -49,7 +49,7 @@ from .sent import SentText, elide_vectors
 from ..errors import EmbedSQLError, RewriteError, ServerError, SQLSyntaxError, UsageError
 from ..text.kinds import Kind, kind_of, statement_kind, table_refs
 from ..text.topk import may_search, parse_use
-from ..text.split import Statement, statement
+from ..text.split import LEADING, Statement, statement
 from ..text.tokens import Tokens, tokenize
 
 
@@ -1419,7 +1419,7 @@ def _datetime_zones(client, statement: str, params, settings, types: list[str],
 _VECTOR_FN = re.compile(r"(?:cosinedistance|l2distance)\s*\(")
 #: a writing statement longer than this is data, not a search (`Session._unrecognized_plan`)
 _GUARD_MAX = 1 << 20
-_INSERT_HEAD = re.compile(r"(?:\s+|--[^\n]*+\n?|/\*.*?\*/)*+INSERT\b", re.I | re.S)
+_INSERT_HEAD = re.compile(LEADING.pattern + r"INSERT\b", re.I | re.S)
 _FORMAT_WORD = re.compile(r"\bformat\b", re.I)
 
 

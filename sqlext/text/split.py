@@ -62,7 +62,7 @@ class Statement:
         (`SELECT 1; -- note` then `SELECT 2` on the next line: the second statement's text starts
         with the comment, on the first line; its head is on the second). For messages that name a
         statement's line; `position` maps places inside it."""
-        lead = _LEADING.match(self.text)
+        lead = LEADING.match(self.text)
         return self.line + self.text.count("\n", 0, lead.end() if lead else 0)
 
     def position(self, line: int, col: int) -> tuple[int, int]:
@@ -70,8 +70,8 @@ class Statement:
         return (self.line + line - 1, col + self.col - 1 if line == 1 else col)
 
 
-#: whitespace and comments before a statement's first word
-_LEADING = re.compile(r"(?:\s+|--[^\n]*+\n?|#[^\n]*+\n?|/\*.*?\*/)*+", re.S)
+#: whitespace and comments (`--`, `#`, `/* */`) before a statement's first word
+LEADING = re.compile(r"(?:\s+|--[^\n]*+\n?|#[^\n]*+\n?|/\*.*?\*/)*+", re.S)
 
 
 def _has_code(text: str, start: int, end: int, comments: list[tuple[int, int]], ci: int) -> bool:

@@ -26,10 +26,10 @@ without changing its callers. Offsets are character offsets into `sql`.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 
 from sqlext.errors import SQLSyntaxError
+from sqlext.text.split import LEADING as _LEADING
 from sqlext.text.tokens import Token as Tok
 from sqlext.text.tokens import Tokens, TokenType, is_cast_vector, is_name, match_close, read_name, split_args
 from sqlext.text.tokens import tokenize as _lex
@@ -245,7 +245,6 @@ def statement_settings(sql: str, toks: list[Tok] | None = None) -> dict[str, str
 
 
 #: whitespace and comments at the start of a statement
-_LEADING = re.compile(r"(?:\s+|--[^\n]*+\n?|/\*.*?\*/)*+", re.S)
 
 
 def parse_set(sql: str) -> dict[str, str] | None:
