@@ -854,9 +854,7 @@ class EmbedSQLApp(App[int]):
             if self._waiting_seq == seq:
                 self._cut_waits.add(seq)  # the worker raises _WaitCut within 0.05 s
                 waiting_here = True
-        if waiting_here:
-            pass
-        elif embedded and query is not None and query[1] == seq:
+        if not waiting_here and embedded and query is not None and query[1] == seq:
             from sqlext.db.engine import EMBEDDED
 
             # still waiting for the engine another process holds: end the wait now (the worker
