@@ -1005,8 +1005,8 @@ class Session:
     def _describe(self, statement: str, params: dict | None) -> list[tuple[str, str]]:
         """(name, ClickHouse type) of each column `statement` returns, asked with DESCRIBE (the
         server analyses the query without running it)."""
-        rows = self._raw_query(f"DESCRIBE TABLE (\n{statement}\n)", self._params(statement, params))
-        return [(r[0], r[1]) for r in rows]
+        with self._client() as c:
+            return _describe_query(c, statement, self._params(statement, params))
 
     def columns_of(self, sql: "str | Prepared", *, params: dict | None = None, verbatim: bool = False) -> list[tuple[str, str]]:
         """The columns a query would return, as [(name, ClickHouse type)], without running it
@@ -1322,6 +1322,14 @@ def _bad_value(exc: Exception, table: str, ctx, data, column_oriented: bool) -> 
                       hint=f"give column {name!r} values of its type {type_name}")
 
 
+def _describe_query(client, statement: str, params=None, settings=None) -> list[tuple[str, str]]:
+    """(name, ClickHouse type) of each column the query `statement` returns, asked with
+    `DESCRIBE TABLE (query)`: the server analyses the query without running it (a few ms).
+    Errors are the driver's."""
+    rows = client.query(f"DESCRIBE TABLE (\n{statement}\n)", parameters=params, settings=settings).result_rows
+    return [(r[0], r[1]) for r in rows]
+
+
 def _empty_result_columns(client, statement: str, kind: Kind, params, settings) -> tuple[list[str], list[str]]:
     """Names and types of a query whose result came back empty (ClickHouse sends no header
     with zero rows in Native). A SELECT is described without running it again
@@ -1334,9 +1342,8 @@ def _empty_result_columns(client, statement: str, kind: Kind, params, settings) 
     settings = {k: v for k, v in (settings or {}).items() if k != "query_id"} or None
     try:
         if kind.name == "select":
-            rows = client.query(f"DESCRIBE TABLE (\n{statement}\n)", parameters=params,
-                                settings=settings).result_rows
-            return [r[0] for r in rows], [r[1] for r in rows]
+            described = _describe_query(client, statement, params, settings)
+            return [n for n, _ in described], [t for _, t in described]
         if not kind.returns_rows:  # (an INSERT sent through query(): running it again inserts twice)
             return [], []
         meta = json.loads(client.raw_query(statement, parameters=params, settings=settings,
@@ -1397,8 +1404,7 @@ def _datetime_zones(client, statement: str, params, settings, types: list[str],
     DESCRIBE fails or disagrees on the columns."""
     settings = {k: v for k, v in (settings or {}).items() if k != "query_id"} or None
     try:
-        described = [r[1] for r in client.query(f"DESCRIBE TABLE (\n{statement}\n)", parameters=params,
-                                                settings=settings).result_rows]
+        described = [t for _, t in _describe_query(client, statement, params, settings)]
     except Exception:  # noqa: BLE001 - best effort: the query itself succeeded
         return types, rows
     if len(described) != len(types):
