@@ -453,6 +453,12 @@ class Planner:
                 sp.choice = "exact"
                 sp.reason = ("FINAL: the vector index also holds the row versions FINAL replaces, so "
                              "only an exact scan returns FINAL's rows")
+            elif sp.indexes and t.prewhere:
+                sp.choice = "exact"
+                sp.reason = ("PREWHERE: under PREWHERE, ClickHouse's vector index search returns the rows "
+                             "of the nearest candidates' granules that pass it, not the nearest rows that "
+                             "pass it, and no row count can tell: an exact scan (a filter in WHERE can "
+                             "use the index)")
             elif sp.indexes:
                 self._choose(t, sp, fill, params, user.get(EF_KEY))
         if sole is None:

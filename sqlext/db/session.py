@@ -601,16 +601,32 @@ class Session:
         if self._planner is not None:
             self._planner.invalidate()
 
+    def _statement_settings(self, statement: str, settings: dict | None, ours: dict) -> dict:
+        """The settings `statement` is sent with: what the user SET earlier in the session, the
+        call's `settings`, then `ours` (the plan's). A `SET` goes without the earlier values of the
+        settings it names: sent beside `SET a = DEFAULT`, `a`'s old value would be what it
+        restores."""
+        from ..text.topk import parse_set
+
+        mine = self._user_settings
+        named = parse_set(statement) if mine else None
+        if named:
+            mine = {k: v for k, v in mine.items() if k not in named}
+        return {**mine, **(settings or {}), **ours}
+
     def _track_set(self, statement: str) -> None:
         """After `statement` ran: remember the settings of a `SET a = 1, …`, and apart from them
-        its query parameters (`param_name`)."""
+        its query parameters (`param_name`). `SET a = DEFAULT` forgets `a` (ClickHouse's default
+        applies again; sent with later statements, the word would be read as a value)."""
         from ..text.topk import parse_set
 
         for k, v in (parse_set(statement) or {}).items():
-            if k.startswith("param_"):
-                self._user_params[k.removeprefix("param_")] = _setting_value(v)
+            kept, name = ((self._user_params, k.removeprefix("param_")) if k.startswith("param_")
+                          else (self._user_settings, k))
+            if v.strip().upper() == "DEFAULT":
+                kept.pop(name, None)
             else:
-                self._user_settings[k] = _setting_value(v)
+                kept[name] = _setting_value(v)
 
     def _given_settings(self, recognized: str, settings: dict | None) -> dict:
         """Every setting the user gave for one statement: SET earlier, the call's `settings=`,
@@ -778,7 +794,7 @@ class Session:
                     ours = {} if plan is None else self._our_settings(prepared, i, st, plan, settings)
                 else:
                     plan, ours = None, {}
-                st_settings = {**self._user_settings, **(settings or {}), **ours}
+                st_settings = self._statement_settings(st, settings, ours)
                 if plan is not None:
                     result.stats.plan = plan
                 if mode == "rows":
@@ -970,7 +986,7 @@ class Session:
         ours = self._our_settings(prepared, 0, st, plan, settings, checked=checked) if planned else {}
         if plan is not None:
             prepared.stats.plan = plan
-        return prepared, st, {**self._user_settings, **(settings or {}), **ours}, ours, plan
+        return prepared, st, self._statement_settings(st, settings, ours), ours, plan
 
     @contextlib.contextmanager
     def _sending(self, prepared: Prepared, st_settings: dict, settings: dict | None, ours: dict, index: int = 0):
@@ -1169,7 +1185,7 @@ class Session:
                     ours = self._our_settings(prepared, i, st, plan, settings, checked=False)
                     if plan is not None:
                         prepared.stats.plan = plan
-                st_settings = {**self._user_settings, **(settings or {}), **ours}
+                st_settings = self._statement_settings(st, settings, ours)
                 use_fmt = fmt if (fmt and kind.format is None and kind.format_appendable
                                   and (kind.returns_rows or kind.into_outfile)) else None
                 with self._sending(prepared, st_settings, settings, ours, i) as sent:

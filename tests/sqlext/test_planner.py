@@ -124,6 +124,29 @@ def test_prewhere_and_offset(session, vs):
     assert_answer(r.rows, vs, q, mask, 5, offset=3, plan=r.stats.plan)
 
 
+def test_prewhere_away_from_the_query_is_exact(session, vs):
+    """A PREWHERE filter that drops the rows nearest the query: under PREWHERE, ClickHouse's index
+    search returns the other rows of the nearest candidates' granules, as many as asked for but
+    not the nearest ones (recall 0.0-0.3 in a side test), and no row count can tell. The planner
+    scans exactly; the same filter in WHERE still goes to the index."""
+    q = vs.queries[3]
+    d = 1.0 - (vs.images @ q) / (np.linalg.norm(vs.images, axis=1) * np.linalg.norm(q))
+    near = np.argsort(d)[:200]  # 1.7 % of the rows: a filter keeping 98 % goes to the index
+    mask = np.ones(N, bool)
+    mask[near] = False
+    cond = f"id NOT IN ({', '.join(str(i) for i in sorted(near))})"
+    for word in ("PREWHERE", "WHERE"):
+        r = session.query(f"SELECT id, cosineDistance(vec, {vec(q)}) AS d FROM t_g32 {word} {cond} "
+                          f"ORDER BY d LIMIT 10")
+        assert_answer(r.rows, vs, q, mask, 10, plan=r.stats.plan)
+        s = r.stats.plan.searches[0]
+        if word == "PREWHERE":
+            assert s.choice == "exact" and s.reason.startswith("PREWHERE"), s.reason
+            assert [row[0] for row in r.rows] == expected_rows(vs, q, mask, 10)
+        else:
+            assert s.choice == "index", s.reason
+
+
 def test_fewer_rows_match_than_k(session, vs):
     # 12 rows have u < 1 (0.1 %): the answer is those 12, all of them
     mask = vs.mask("uniform", 0.001)
@@ -276,6 +299,13 @@ def test_user_plan_settings_win(session, vs, how):
     assert r.stats.plan.kind == "yours" and "vector_search_filter_strategy" in r.stats.plan.reason
     assert [x[0] for x in r.rows] == [x[0] for x in _raw(session, sql, pinned)]
     assert len(r.rows) < 10  # what the planner exists to prevent, chosen by the user here
+    if how == "set":  # `= DEFAULT` (any case) takes a SET back: ClickHouse's default, and the plan
+        session.execute("SET vector_search_filter_strategy = DEFAULT, hnsw_candidate_list_size_for_search = default")
+        assert session.user_settings == {}
+        r = session.query(sql)
+        assert r.stats.plan.kind in ("index", "exact")
+        assert_answer(r.rows, vs, q, vs.mask("uniform", 0.01), 10, plan=r.stats.plan)
+        assert session.query("SELECT getSetting('vector_search_filter_strategy')").rows == [("auto",)]
 
 
 @pytest.mark.parametrize("how", ["statement", "set"])
