@@ -869,7 +869,8 @@ class EmbedSQLApp(App[int]):
             note = ("cancelled while waiting for the cancelled statement to finish on the embedded "
                     "engine: nothing was run")
         elif callable(cancel) and not embedded:
-            self._cancel_on_server(cancel)
+            # this statement's own (the catalog may be loading on another thread at the same time)
+            self._cancel_on_server(cancel, query[0] if query is not None and query[1] == seq else None)
             note = "cancelled: asked the server to stop the query (KILL QUERY)"
         elif cut is not None:
             from sqlext.db.engine import EMBEDDED, held_by
@@ -885,9 +886,9 @@ class EmbedSQLApp(App[int]):
         self.notify(note, title="cancel", severity="warning")
 
     @work(thread=True, group="cancel")
-    def _cancel_on_server(self, cancel) -> None:
+    def _cancel_on_server(self, cancel, thread: int | None) -> None:
         try:
-            cancel()
+            cancel(thread)
         except Exception as exc:
             self._later(self.notify, f"cancel failed: {error_text(exc)}", severity="error")
 

@@ -165,7 +165,9 @@ class Session:
         self._dialect = spec.dialect
         self._catalog = None
         self._lock = threading.RLock()
-        self._running_qid: str | None = None
+        # thread ident -> the query id of the statement that thread is sending (a server only):
+        # the TUI loads its catalog on one thread while a statement runs on another
+        self._running: dict[int, str] = {}
         self._hnsw_setting: bool | None = None
         self._literals: dict = {}  # EmbedQuery -> (vector, its literal): a warm query formats nothing
         self._user_settings: dict[str, str] = {}   # what the user SET in this session
@@ -512,15 +514,24 @@ class Session:
                     p.stats.plan = plan
         return p
 
-    def cancel(self) -> bool:
-        """Ask the server to kill the statement now running in this session (from another thread).
-        True when a KILL QUERY was sent. The embedded engine cannot interrupt a statement: False."""
-        qid = self._running_qid
-        if not qid or self.backend.embedded:
+    def cancel(self, thread: int | None = None) -> bool:
+        """Ask the server to kill the statements this session is running (call it from another
+        thread): the one thread `thread` (a `threading.get_ident()`) is sending, or with None
+        every one. True when a KILL QUERY was sent; False when none runs, and on the embedded
+        engine, which cannot interrupt a statement. Raises ConnectionFailed / ServerError when
+        the server cannot be asked."""
+        running = dict(self._running)
+        qids = list(running.values()) if thread is None else [running[thread]] if thread in running else []
+        return self._kill(qids)
+
+    def _kill(self, qids: list[str]) -> bool:
+        """KILL QUERY (ASYNC) each of these query ids, over a connection of its own."""
+        if not qids or self.backend.embedded:
             return False
         killer = self.backend.new_http_client(timeout=30)
         try:
-            killer.command(f"KILL QUERY WHERE query_id = '{qid}' ASYNC")  # qid: our uuid hex
+            for qid in qids:  # our uuid hex
+                killer.command(f"KILL QUERY WHERE query_id = '{qid}' ASYNC")
         except Exception as exc:
             raise map_error(exc, self.spec) from None
         finally:
@@ -994,24 +1005,30 @@ class Session:
         send (a query id added on a server, so `cancel` can stop it); Ctrl-C kills the query on a
         server; driver errors become ours as `query` reports them (`_server_error`)."""
         sent = dict(st_settings)
+        me, before, qid = threading.get_ident(), None, None
         if not self.backend.embedded:
-            self._running_qid = uuid.uuid4().hex
-            sent["query_id"] = self._running_qid
+            qid = sent["query_id"] = uuid.uuid4().hex
+            before = self._running.get(me)
+            self._running[me] = qid
         try:
             yield sent or None
         except EmbedSQLError:
             raise
         except KeyboardInterrupt:
-            if not self.backend.embedded and self._running_qid:
+            if qid:
                 with contextlib.suppress(Exception):
-                    self.cancel()
+                    self._kill([qid])
             raise
         except Exception as exc:
             if not is_driver_error(exc):
                 raise
             raise self._server_error(exc, prepared, index, sent, settings, ours) from None
         finally:
-            self._running_qid = None
+            if qid:
+                if before is None:
+                    self._running.pop(me, None)
+                else:
+                    self._running[me] = before
 
     @staticmethod
     def _user_names(prepared: Prepared, names: list[str]) -> list[str]:
@@ -1132,9 +1149,9 @@ class Session:
                         yield batch.rename_columns(names)
                     finished = True
                 finally:
-                    if not finished and not self.backend.embedded:
+                    if not finished and sent and sent.get("query_id"):
                         with contextlib.suppress(EmbedSQLError):
-                            self.cancel()  # stopped early: the server would go on computing
+                            self._kill([sent["query_id"]])  # stopped early: the server would go on computing
 
         return ArrowStream(batches())
 

@@ -21,20 +21,27 @@ pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is no
 
 
 @contextlib.contextmanager
-def _app_in_tmux(session, tiny_clip, tmp_path):
-    """Run `embedsql` on the test's database in a detached 120x40 tmux session; yields the socket
-    name. The session is killed on the way out."""
-    dsn = f"chdb://{tmp_path}/db"
-    session.close()  # release the embedded engine: the app's process takes it
+def _app_in_tmux(session, tiny_clip, tmp_path, *, dsn: str | None = None, keep: bool = False):
+    """Run `embedsql` on the test's database (or on `dsn`) in a detached 120x40 tmux session;
+    yields the socket name. keep=True: once the app has exited, the pane stays with what the
+    program wrote last and `exit=<status>`. The session is killed on the way out."""
+    if dsn is None:
+        dsn = f"chdb://{tmp_path}/db"
+        session.close()  # release the embedded engine: the app's process takes it
     sock = f"embedsql-test-{uuid.uuid4().hex[:8]}"
     env = {k: os.environ[k] for k in ("EMBEDSQL_DATA_DIR", "EMBEDSQL_CONFIG", "EMBEDSQL_CACHE_DIR")}
     env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONPATH=str(REPO), TERM="xterm-256color")
+    if not dsn.startswith("chdb:"):
+        env["EMBEDSQL_PASSWORD"] = ""  # the server's user has none: no prompt for one
     # -u COLUMNS/LINES: the shell tmux starts may set them to the size the pane had at that moment
     # (80x24 before the -x/-y size applies), and Python's terminal size prefers them to the pty's
     cmd = ["env", "-u", "COLUMNS", "-u", "LINES", *[f"{k}={v}" for k, v in env.items()],
            sys.executable, "-m", "tui.cli", "--dsn", dsn, "--model", str(tiny_clip)]
+    line = " ".join(f"'{c}'" for c in cmd)
+    if keep:
+        line = f"{line}; echo exit=$?; sleep 600"
     subprocess.run(["tmux", "-L", sock, "-f", "/dev/null", "new-session", "-d", "-s", "app", "-x", "120", "-y", "40",
-                    " ".join(f"'{c}'" for c in cmd)], check=True)
+                    line], check=True)
     try:
         yield sock
     finally:
@@ -229,3 +236,55 @@ def test_quit_while_a_statement_runs_says_what_it_waits_for(session, tiny_clip, 
         assert (tmp_path / "data" / "buffer.sql").read_text() == sql
     finally:
         gate.set()
+
+
+def test_escape_and_quit_while_a_statement_runs_on_a_server_kill_it(tiny_clip, tmp_path):
+    """A statement running on a server (the loopback stand-in, sleeping 60 s on it) while the
+    catalog loads beside it on the same session. Escape asks the server to stop it (KILL QUERY
+    with its query_id) and the app takes the next statement at once. ctrl+q during the next run
+    does the same, says so after the screen is restored, and exits as soon as the server has
+    stopped it, long before the statement would have ended. The editor text is saved."""
+    from tests.chserver import ChServer
+
+    marker = f"quit_{uuid.uuid4().hex[:8]}"
+    sql = f"SELECT '{marker}' AS m"
+
+    def runs(n: int) -> None:  # until the server has the statement n times
+        end = time.monotonic() + 60
+        while sum(marker in e["query"] and "KILL" not in e["query"] for e in srv.log()) < n:
+            assert time.monotonic() < end, capture(sock)
+            time.sleep(0.1)
+
+    def killed() -> set[str]:  # the query ids the server was asked to kill
+        log = srv.log()
+        ids = {e["params"]["query_id"] for e in log if marker in e["query"] and "KILL" not in e["query"]}
+        return {i for i in ids if any(e["query"].lstrip().upper().startswith("KILL QUERY") and i in e["query"]
+                                      for e in log)}
+
+    with ChServer(tmp_path / "server") as srv:
+        srv.fault("sleep", match=marker, seconds=60)
+        with _app_in_tmux(None, tiny_clip, tmp_path, dsn=srv.dsn(), keep=True) as sock:
+            wait_screen(sock, "F5 runs the statement")
+            _keys(sock, "C-a")
+            _keys(sock, sql, literal=True)
+            _keys(sock, "F5")
+            runs(1)
+            _keys(sock, "Escape")
+            wait_screen(sock, "asked the server to stop the query", timeout=30)
+            end = time.monotonic() + 20
+            while len(killed()) < 1:
+                assert time.monotonic() < end, srv.log()[-3:]
+                time.sleep(0.1)
+            _keys(sock, "F5")
+            runs(2)
+            t0 = time.monotonic()
+            _keys(sock, "C-q")
+            try:
+                screen = wait_screen(sock, "exit=", timeout=30)
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}\nthe server's log: {[e['query'][:60] for e in srv.log()]}") from None
+            assert time.monotonic() - t0 < 20, screen  # the 60 s sleep was cut short
+            assert "waiting for the server to stop the running query (asked with KILL QUERY)" in screen, screen
+            assert "exit=0" in screen and "Traceback" not in screen, screen
+        assert len(killed()) == 2, srv.log()[-5:]
+    assert (tmp_path / "data" / "buffer.sql").read_text() == sql
