@@ -420,7 +420,7 @@ def _other_ddl_head(toks: list[Token]) -> int | None:
     index after the object's name, where ON CLUSTER goes. None for anything else."""
     i = 0
     if _words(toks, 0, "TRUNCATE"):
-        i = _skip(toks, 1, "TABLE")
+        i = _skip(toks, _skip(toks, 1, "TABLE"), "DATABASE")
         i = _skip(toks, i, "IF", "EXISTS")
     elif _words(toks, 0, "CREATE") or _words(toks, 0, "DROP"):
         i = _skip(toks, 1, "OR", "REPLACE")
@@ -488,7 +488,18 @@ def cluster_statements(sql: "str | Tokens", cluster: Cluster) -> list[str]:
         raise TranslationError(
             "--cluster: CREATE/DROP VECTOR INDEX ... ON t is not rendered for clusters",
             hint="write ALTER TABLE t ADD VECTOR INDEX / DROP VECTOR INDEX instead")
-    if _words(toks, 0, "RENAME", "TABLE"):
+    data = _data_statement(t, cluster)
+    if data is not None:
+        return data
+    if _words(toks, 0, "RENAME", "TABLE") or _words(toks, 0, "EXCHANGE", "TABLES"):
+        named = [x for x in (_name_at(t, k) for k in range(2, len(toks)) if k == 2 or toks[k - 1].up in ("TO", "AND", ","))
+                 if x is not None]
+        for x in named:
+            if cluster.is_sharded(x.text):
+                raise TranslationError(
+                    f"--cluster: {' '.join(w.up for w in toks[:2])} of {x.text}, a sharded table, is not "
+                    f"rendered: its Distributed table names {cluster.local(x.text)}, which would not follow",
+                    hint="create the new table in a migration and copy the rows with INSERT … SELECT")
         if any(_words(toks, k, "ON", "CLUSTER") for k in range(len(toks))):
             return [text]
         return [text + cluster.on]
@@ -499,6 +510,40 @@ def cluster_statements(sql: "str | Tokens", cluster: Cluster) -> list[str]:
         at = toks[head_end - 1].end
         return [text[:at] + cluster.on + text[at:]]
     return [text]
+
+
+def _data_statement(t: Tokens, cluster: Cluster) -> list[str] | None:
+    """`TRUNCATE [TABLE] [IF EXISTS] T`, `DELETE FROM T …` and `OPTIMIZE TABLE T …` on the cluster:
+    on a sharded table they go to `T_local ON CLUSTER` (the rows live there: through the
+    Distributed table TRUNCATE leaves them, and DELETE and OPTIMIZE are refused); TRUNCATE also
+    empties the Distributed table's queue of rows not yet sent, first. Other tables get ON CLUSTER.
+    None for any other statement, or one that names its own cluster."""
+    toks = t.tokens
+    if _words(toks, 0, "TRUNCATE"):
+        if _words(toks, 1, "ALL", "TABLES"):  # ON CLUSTER goes last
+            on = any(_words(toks, k, "ON", "CLUSTER") for k in range(len(toks)))
+            return [t.text.strip() + ("" if on else cluster.on)]
+        if _words(toks, 1, "TEMPORARY"):  # a session's own table: on this node only
+            return [t.text.strip()]
+        if _words(toks, 1, "DATABASE"):
+            return None
+        i = _skip(toks, 1, "TABLE")
+        head = "TRUNCATE TABLE " + ("IF EXISTS " if _words(toks, i, "IF", "EXISTS") else "")
+        i = _skip(toks, i, "IF", "EXISTS")
+    elif _words(toks, 0, "DELETE", "FROM"):
+        i, head = 2, "DELETE FROM "
+    elif _words(toks, 0, "OPTIMIZE", "TABLE"):
+        i, head = 2, "OPTIMIZE TABLE "
+    else:
+        return None
+    name = _name_at(t, i)
+    if name is None or _on_cluster(toks, name.b) != name.b:
+        return None
+    rest = (" " + t.text[toks[name.b].start:].strip()) if name.b < len(toks) else ""
+    if not cluster.is_sharded(name.text):
+        return [f"{head}{name.text}{cluster.on}{rest}"]
+    local = [f"{head}{cluster.local(name.text)}{cluster.on}{rest}"]
+    return ([f"{head}{name.text}{cluster.on}{rest}"] + local) if head.startswith("TRUNCATE") else local
 
 
 def _norm_after(after: str) -> str:
