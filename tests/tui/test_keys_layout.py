@@ -295,7 +295,15 @@ def shown(sidebar) -> int:
     return sidebar.outer_size.width if sidebar.display else 0
 
 
-@pytest.mark.parametrize("size", [(80, 24), (150, 45), (300, 60)])
+def presses_across(low: int, high: int) -> int:
+    """Key presses that cross the whole range low..high in SIDEBAR_STEP steps from anywhere in it,
+    plus three more that must not move past the bound."""
+    from tui.app import SIDEBAR_STEP
+
+    return -(-(high - low) // SIDEBAR_STEP) + 3
+
+
+@pytest.mark.parametrize("size", [(80, 24), (150, 45)])  # bound by the editor's 40 columns; by 60 % (200 wide: below)
 async def test_sidebar_narrower_wider_and_hidden_from_the_keyboard_within_bounds(session, size):
     from tui.app import SIDEBAR_STEP, sidebar_bounds
 
@@ -313,13 +321,13 @@ async def test_sidebar_narrower_wider_and_hidden_from_the_keyboard_within_bounds
         assert app.focused is app.editor
         assert shown(sidebar) == 30 + SIDEBAR_STEP
         widths = []
-        for _ in range(60):
+        for _ in range(presses_across(low, high)):
             await pilot.press("alt+right")
             await pilot.pause()
             widths.append(shown(sidebar))
         assert widths[-1] == high and max(widths) == high  # stops at the widest, never beyond
         assert app.editor.outer_size.width >= 40  # the editor keeps its room
-        for _ in range(60):
+        for _ in range(presses_across(low, high)):
             await pilot.press("alt+left")
             await pilot.pause()
             widths.append(shown(sidebar))
@@ -394,13 +402,13 @@ async def test_bracket_keys_resize_the_focused_sidebar_within_bounds_and_type_in
         await pilot.pause()
         assert shown(sidebar) == min(high, start + SIDEBAR_STEP) and app.focused is catalog
         widths = []
-        for key in ["right_square_bracket", "plus", "equals_sign"] * 20:
+        for key in (["right_square_bracket", "plus", "equals_sign"] * high)[: presses_across(low, high)]:
             await pilot.press(key)
             await pilot.pause()
             widths.append(shown(sidebar))
         assert widths[-1] == high and max(widths) == high  # stops at the widest, never beyond
         assert app.status.message == f"sidebar {high} columns (widest)"
-        for key in ["left_square_bracket", "minus"] * 30:
+        for key in (["left_square_bracket", "minus"] * high)[: presses_across(low, high)]:
             await pilot.press(key)
             await pilot.pause()
             widths.append(shown(sidebar))
