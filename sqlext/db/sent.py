@@ -41,7 +41,7 @@ __all__ = ["SentText", "elide_vectors"]
 _NUM = r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _ARRAY_RE = re.compile(r"\[\s*(" + _NUM + r"(?:\s*,\s*" + _NUM + r"){7,})\s*\]")
 _CUT_ARRAY_RE = re.compile(r"\[\s*(?:" + _NUM + r"\s*,\s*){7,}(?:" + _NUM + r")?\s*(?=$|…|\.\.\.)")
-_OTHER_POSITION_RE = re.compile(r"(?<!failed )\bat position (\d+)")
+_OTHER_POSITION_RE = re.compile(r"(?<!failed )\bat position (\d+)(?: \(line \d+, col \d+\))?")
 _POSITION_RE = re.compile(r"failed at position (\d+)((?: \([^()]*\))?)(?: \(line \d+, col \d+\))?")
 
 

@@ -887,6 +887,8 @@ class Session:
         """A driver error of statement i as one of ours, in the user's terms: line and column in
         the text as written, EMBED calls instead of vectors, settings embedsql added left out."""
         text, line, col = str(exc), None, None
+        if 0 <= i < len(prepared.statements):
+            text = self._parse_error_alone(text, prepared.statements[i]) or text
         if prepared.sent is not None:  # before map_error cuts a long message
             text, line, col = prepared.sent.map_message(text, i)
         err = map_error(exc, self.spec, text)
@@ -896,6 +898,29 @@ class Session:
         if len(prepared.statements) > 1:
             err.message = f"statement {i + 1} of {len(prepared.statements)} failed: {err.message}"
         return err
+
+    def _parse_error_alone(self, message: str, statement: str) -> str | None:
+        """The server's parser error for `statement` alone, where the driver's error `message`
+        came from the text clickhouse-connect appends (`FORMAT Native`): a statement cut short
+        (`… WHERE`, `SELECT 1 +`) reads on into it, and ClickHouse then reports a syntax error in
+        `Native` or an unknown identifier `FORMAT`. Asked with `formatQuery` (ClickHouse 23.10+;
+        it parses and runs nothing), whose positions are the statement's own. None when the
+        message is not such an error, the statement parses alone, or the server cannot say."""
+        from .sent import _POSITION_RE
+
+        m = _POSITION_RE.search(message)
+        past_end = m is not None and int(m.group(1)) > len(statement.encode("utf-8"))
+        if not (past_end or "`FORMAT`" in message) or len(statement) > 1_000_000:
+            return None
+        literal = "'" + statement.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        try:
+            self._raw_query(f"SELECT formatQuery({literal})")
+        except Exception as err:  # noqa: BLE001 - a better message only; the driver's own errors
+            text = str(getattr(err, "message", err))
+            if "Syntax error" not in text:
+                return None
+            return re.sub(r": In scope SELECT formatQuery\(.*", ". (SYNTAX_ERROR)", text, flags=re.S)
+        return None
 
     def _after_send(self, prepared: Prepared) -> None:
         if self._catalog is not None and not all(k.is_query for k in prepared.kinds):

@@ -7,6 +7,8 @@ Statements are generated from kind templates, with EMBED calls in expression pla
 look-alikes in comments and strings, which must be left alone."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import HealthCheck, given, settings, example
 from hypothesis import strategies as st
@@ -188,3 +190,29 @@ def test_a_syntax_error_after_embed_is_reported_where_the_user_wrote_it(session,
     assert (err.line, err.col) == (line, col), (bad, err.message)
     assert f"failed at line {line}, column {col}" in err.message
     assert "FORMAT Native" not in err.message and "0." not in err.message.split("Expected")[0]
+
+
+CUT_SHORT = ["SELECT * FROM system.one WHERE", "SELECT 1 +", "SELECT 1 FROM system.one ORDER BY",
+             "SELECT\n  1,\n  (2", "SELECT dummy FROM system.one WHERE dummy IN ("]
+
+
+def test_a_statement_cut_short_fails_where_clickhouse_says_not_in_the_drivers_format(session, tmp_path):
+    """The driver appends `FORMAT Native`, and a statement cut short reads on into it (`WHERE
+    FORMAT`, `1 + FORMAT AS Native`): the error is the one ClickHouse gives for the statement as
+    written (chdb run directly is the oracle), at its end, with nothing of the appended text."""
+    from tests.sqlext.chdb_oracle import run_on_chdb
+
+    oracle = run_on_chdb([{"sql": sql} for sql in CUT_SHORT], tmp_path / "oracle")
+    for sql, want in zip(CUT_SHORT, oracle):
+        assert not want["ok"]
+        pos = int(re.search(r"failed at position (\d+)", want["err"]).group(1))
+        line = sql.count("\n", 0, pos - 1) + 1
+        col = pos - 1 - sql.rfind("\n", 0, pos - 1)
+        for run in (session.query, session.execute):
+            with pytest.raises(ServerError) as info:
+                run(sql)
+            err = info.value
+            assert (err.line, err.col) == (line, col), (sql, err.message, want["err"])
+            assert err.code == 62 and "(end of query)" in err.message, err.message
+            assert "Native" not in err.message and "FORMAT" not in err.message, err.message
+            assert "(line " not in err.message, err.message  # a position said once, in the user's terms
