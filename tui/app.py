@@ -333,6 +333,11 @@ class EmbedSQLApp(App[int]):
 
             buffer_path = data_dir() / "buffer.sql"
         self.buffer_path = Path(buffer_path)
+        # where the saved editor text went when `initial_sql` took its place (None: nowhere)
+        self.previous_buffer: Path | None = None
+        self.previous_buffer_error: str | None = None
+        if initial_sql is not None:
+            self._keep_previous_buffer(initial_sql)
         self._initial = initial_sql if initial_sql is not None else self._load_buffer()
         self._history = history
         self._thumbs = thumbs
@@ -397,6 +402,36 @@ class EmbedSQLApp(App[int]):
             self._thumbs = ThumbCache()
         return self._thumbs
 
+    def _keep_previous_buffer(self, initial_sql: str) -> None:
+        """The app opens with `initial_sql` (the demo's query, `embedsql tui --sql`) and will save
+        the editor over `buffer_path`: first copy the text saved there, unless it is empty, the
+        default text or `initial_sql` itself, to `buffer-<YYYYmmdd-HHMMSS>.sql` beside it
+        (`previous_buffer`; the start says where). A copy that fails is said too
+        (`previous_buffer_error`), and the buffer is then not saved over."""
+        try:
+            if not self.buffer_path.is_file():
+                return  # nothing saved (or no place to save: save_buffer says so)
+            text = self.buffer_path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            self.previous_buffer_error = f"cannot read the saved editor text {self.buffer_path}: {exc}"
+            return
+        if not text.strip() or text.strip() in (DEFAULT_BUFFER.strip(), initial_sql.strip()):
+            return
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        for n in range(100):
+            path = self.buffer_path.with_name(f"buffer-{stamp}{f'-{n}' if n else ''}.sql")
+            try:
+                with open(path, "x", encoding="utf-8") as f:
+                    f.write(text)
+                self.previous_buffer = path
+                return
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                self.previous_buffer_error = (f"cannot keep the saved editor text in {path}: "
+                                              f"{exc.strerror or exc}")
+                return
+
     def _load_buffer(self) -> str:
         try:
             text = self.buffer_path.read_text(encoding="utf-8")
@@ -411,6 +446,8 @@ class EmbedSQLApp(App[int]):
         Reads the editor through the reference kept at mount: at unmount the widgets are no longer
         in the DOM (query_one would fail)."""
         editor = self._editor_widget
+        if self.previous_buffer_error is not None:  # the text there was not copied: keep it
+            return False
         try:
             if editor is None:
                 editor = self.editor
@@ -483,6 +520,12 @@ class EmbedSQLApp(App[int]):
         self._editor_widget = self.editor  # kept: save_buffer reads it at unmount
         self.editor.focus()
         self.editor.move_cursor(self.editor.document.end)
+        if self.previous_buffer is not None:
+            self.notify(f"your editor text from the last run is kept in {self.previous_buffer}",
+                        title="editor", timeout=10)
+        elif self.previous_buffer_error is not None:
+            self.notify(f"{self.previous_buffer_error}: the editor text will not be saved this time",
+                        title="editor", severity="warning", timeout=10)
         self.call_after_refresh(self._painted)
 
     def _painted(self) -> None:

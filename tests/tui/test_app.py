@@ -425,6 +425,29 @@ async def test_quit_keeps_text_typed_since_the_last_run(session, tmp_path):
     assert buf.read_text() == "SELECT 42"
 
 
+async def test_opening_with_a_statement_keeps_the_saved_editor_text(session, tmp_path):
+    """`embedsql demo` and `embedsql tui --sql` open with their statement in the editor, which is
+    then saved over buffer.sql: the text saved there first goes to a file beside it, and the start
+    says which. Opening with that same statement again copies nothing more."""
+    buf = tmp_path / "buffer.sql"
+    buf.write_text("SELECT 'my work, never run'")
+    for run in range(2):
+        app = make_app(session, "SELECT 1", buffer_path=buf)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            assert app.editor.text == "SELECT 1"
+            notes = [n.message for n in app._notifications]
+            await pilot.press("ctrl+q")
+            await pilot.pause()
+        kept = sorted(tmp_path.glob("buffer-*.sql"))
+        assert buf.read_text() == "SELECT 1"
+        assert len(kept) == 1 and kept[0].read_text() == "SELECT 'my work, never run'"
+        if run == 0:
+            assert app.previous_buffer == kept[0] and any(str(kept[0]) in n for n in notes), notes
+        else:
+            assert app.previous_buffer is None and not any("kept in" in n for n in notes)
+
+
 async def test_a_buffer_that_cannot_be_saved_is_said_on_exit(session, tmp_path):
     """A failure to save the editor's text at exit is not swallowed: it is printed after the app's
     screen is gone (a notification would never be seen)."""
