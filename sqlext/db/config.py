@@ -176,7 +176,29 @@ def load_config(path: Path | None = None) -> dict:
     conns = data.get("connections", {})
     if not isinstance(conns, dict) or any(not isinstance(v, dict) for v in conns.values()):
         raise ConfigError(f"{path}: [connections] must hold tables like [connections.NAME] with a dsn = \"...\"")
+    _refuse_passwords(data, path)
     return data
+
+
+def _refuse_passwords(data: dict, path: Path) -> None:
+    """ConfigError when the config file holds a password anywhere: a top-level `password` key, a
+    connection's `password` key or a password in a connection's dsn (`user:password@`), whichever
+    connection is in use. (A dsn that cannot be read is reported when its connection is used.)"""
+    hint = "passwords come from EMBEDSQL_PASSWORD or the prompt, never from files"
+    if "password" in data:
+        raise ConfigError(f"{path}: holds a password (a top-level password key); remove it", hint=hint)
+    for name, entry in data.get("connections", {}).items():
+        if "password" in entry:
+            raise ConfigError(f"{path}: [connections.{name}] holds a password; remove it", hint=hint)
+        dsn = entry.get("dsn")
+        if isinstance(dsn, str):
+            try:
+                spec = parse_dsn(dsn, source=f"config:{name}")
+            except ConfigError:
+                continue
+            if spec.password:
+                raise ConfigError(f"{path}: [connections.{name}] dsn holds a password (user:password@); "
+                                  f"remove it", hint=hint)
 
 
 def resolve(dsn: str | None = None, *, connection: str | None = None, dialect: str | None = None,
@@ -214,14 +236,7 @@ def resolve(dsn: str | None = None, *, connection: str | None = None, dialect: s
             entry = conns[name]
             if "dsn" not in entry or not isinstance(entry["dsn"], str):
                 raise ConfigError(f"{cfg_path}: [connections.{name}] needs a dsn = \"...\" string")
-            if "password" in entry:
-                raise ConfigError(f"{cfg_path}: [connections.{name}] holds a password; remove it",
-                                  hint="passwords come from EMBEDSQL_PASSWORD or the prompt, never from files")
-            spec = parse_dsn(entry["dsn"], source=f"config:{name}")
-            if spec.password:
-                raise ConfigError(f"{cfg_path}: [connections.{name}] dsn holds a password (user:password@); "
-                                  f"remove it", hint="passwords come from EMBEDSQL_PASSWORD or the prompt, "
-                                                     "never from files")
+            spec = parse_dsn(entry["dsn"], source=f"config:{name}")  # (load_config refused passwords)
             model = _model_entry(entry.get("model"), cfg_path, f"[connections.{name}] model") or model
             if entry.get("dialect"):
                 if entry["dialect"] not in DIALECTS:

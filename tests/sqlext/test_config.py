@@ -81,6 +81,11 @@ def test_password_from_env_never_in_repr(monkeypatch):
     ('default = "a"\n[connections.a]\nurl = "x"\n', "needs a dsn"),
     ('default = "a"\n[connections.a]\ndsn = "http://u@h/db"\npassword = "x"\n', "holds a password"),
     ('default = "a"\n[connections.a]\ndsn = "http://u:sekrit@h/db"\n', "dsn holds a password"),
+    # wherever it is, whichever connection is in use (the file is the secret's leak)
+    ('password = "x"\n', "top-level password key"),
+    ('default = "a"\n[connections.a]\ndsn = "chdb:///tmp/x"\n[connections.b]\ndsn = "http://u:s@h/db"\n',
+     r"\[connections.b\] dsn holds a password"),
+    ('[connections.b]\ndsn = "http://u@h/db"\npassword = "x"\n', r"\[connections.b\] holds a password"),
     ('default = "a"\n[connections.a]\ndsn = "http://u@h/db"\ndialect = "sqlite"\n', "dialect"),
 ])
 def test_malformed_config_files_are_clear_errors(tmp_path, text, match):
