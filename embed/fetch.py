@@ -79,7 +79,9 @@ def _read_file(ref: str, path: str, opts: FetchOptions) -> bytes:
                 raise InputError(ref, f"too large ({size / 2**20:.1f} MB; limit {_mb(opts.max_bytes)} MB)")
             data = f.read(opts.max_bytes + 1)
     except FileNotFoundError:
-        raise InputError(ref, "file not found", hint="if you meant text, write text('...')") from None
+        raise InputError(ref, "file not found", hint=(
+            f"check the path: {path}" if ref.lower().startswith("file:")  # never text
+            else "if you meant text, write text('...')")) from None
     except IsADirectoryError:
         raise InputError(ref, "is a directory, not an image file") from None
     except PermissionError:

@@ -127,9 +127,15 @@ def resolve_model(ref: str | None = None) -> ModelRef:
             return ModelRef(ref, repo[len("models--"):].replace("--", "/"), d)
         return ModelRef(ref, d.name, d)
     if looks_like_path(ref):
-        what = "not a directory" if path.exists() else "directory not found"
+        if path.exists():
+            what, hint = "not a directory", "name the folder the model was saved to, not a file in it; " + how_to_supply(ref)
+        else:
+            where = "" if path.is_absolute() else f" (relative to the current directory, {Path.cwd()})"
+            what = f"directory not found: {path.resolve() if not path.is_absolute() else path}"
+            hint = (f"check the path{where}: the folder `save_pretrained` wrote; without a copy: "
+                    + how_to_supply(ref))
         return ModelRef(ref, path.name or ref, None, None,
-                        ModelLoadError(f"cannot load model {ref!r}: {what}", hint=how_to_supply(ref)))
+                        ModelLoadError(f"cannot load model {ref!r}: {what}", hint=hint))
     return ModelRef(ref, ref, hub_snapshot(ref), ref)
 
 

@@ -72,6 +72,10 @@ def test_missing_file(tmp_path, monkeypatch, ref):
     with pytest.raises(InputError, match="file not found") as info:
         fetch_image(ref)
     assert info.value.input == ref
+    # a file:// URL is never meant as text: the hint names the path it read
+    hint = info.value.hint or ""
+    assert ("text('...')" in hint) == (not ref.startswith("file:")), hint
+    assert ref.startswith("file:") <= ("/no/such/dir/x.png" in hint)
 
 
 def test_directory_and_unreachable_host(tmp_path):

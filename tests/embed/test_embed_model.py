@@ -154,8 +154,11 @@ def test_directory_that_is_not_a_model(tmp_path):
         with pytest.raises(ModelLoadError) as info:
             Embedder(str(d)).load()
         assert str(d) in str(info.value)
-    with pytest.raises(ModelLoadError, match="directory not found"):
+    with pytest.raises(ModelLoadError, match="directory not found") as info:
         Embedder("./no/such/model-dir").embed([EmbedQuery.of("x")])
+    # where it looked, and that the path is what to check (a mistyped folder is the usual cause)
+    assert str(Path.cwd() / "no" / "such" / "model-dir") in str(info.value)
+    assert info.value.hint.startswith(f"check the path (relative to the current directory, {Path.cwd()})")
 
 
 def test_import_is_cheap():
