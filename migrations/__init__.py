@@ -31,9 +31,12 @@ set out.
     embedsql migrate up [--to V]            apply pending ones in version order; resumes a failed one
     embedsql migrate down [--to V]          revert the latest applied migration; --to V reverts all
                                             above V (--to 0: everything)
-    embedsql migrate plan [--dialect D]     the exact SQL, per statement, nothing run; with --dialect
-                                            no database is consulted (all migrations, from empty);
-                                            without it, what is pending on the database; --down
+    embedsql migrate plan [--dialect D]     the exact SQL, per statement, nothing run; without
+                                            --dialect exactly what `up` (--down: `down`) would run
+                                            with the same options (a failed migration from the
+                                            statement `up` resumes at; --to as they take it); with
+                                            --dialect no database is consulted (up: all, from empty;
+                                            down: as if all were applied)
     embedsql migrate new NAME --dir DIR     next-numbered file from a template
 Options: `--dir DIR` (repeatable), `--no-builtin`, `--cluster NAME`, `--lock-timeout S` (30),
 `--lock-ttl S` (60), `--index-timeout S` (600), `--no-wait`, `--allow-changed`, and the
@@ -51,7 +54,10 @@ connection options.
   down parts with IF EXISTS); `down` of an applied one stops at the first error (`revert_failed`)
   and the next `down` resumes there; `up` refuses while a revert is half done.
 - Checksums: editing an applied file shows as `changed` in `status`, and `up`/`down` refuse
-  until `--allow-changed`.
+  until `--allow-changed`. A built-in file is not `changed` when only the model differs: when the
+  table records another model and the file filled in for it has the recorded checksum, `status`
+  shows it applied with a note naming both models (Runner._for_recorded_model), and `down` runs
+  the file as filled in for the recorded model.
 - Lock: one run at a time per database, through `embedsql_migration_lock` in the database
   itself (works across machines). A second run waits up to `--lock-timeout` seconds, then exits
   naming the holder (pid, host, command). The holder renews its lock between statements; a killed

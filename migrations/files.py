@@ -205,16 +205,31 @@ def load_builtin(model=None) -> list[Migration]:
         from embed.identity import DEFAULT_MODEL, identify
 
         model = identify(DEFAULT_MODEL)
-    out = []
-    for p in sorted(BUILTIN_DIR.iterdir()):
-        if p.suffix.lower() == ".sql" and p.is_file():
-            mig = parse(fill_template(p.read_text(encoding="utf-8"), model), p)
-            mig.model = model
-            old = BUILTIN_DIR / "earlier" / p.name
-            if old.is_file():
-                mig.earlier = [digest(fill_template(old.read_text(encoding="utf-8"), model))]
-            out.append(mig)
-    return out
+    return [builtin_file(p, model) for p in sorted(BUILTIN_DIR.iterdir())
+            if p.suffix.lower() == ".sql" and p.is_file()]
+
+
+def builtin_file(path: Path, model) -> Migration:
+    """One built-in template file `path` filled in for `model` (a ModelIdentity), with the
+    checksum of its earlier revision (`builtin/earlier/`) in `earlier`."""
+    mig = parse(fill_template(path.read_text(encoding="utf-8"), model), path)
+    mig.model = model
+    old = BUILTIN_DIR / "earlier" / path.name
+    if old.is_file():
+        mig.earlier = [digest(fill_template(old.read_text(encoding="utf-8"), model))]
+    return mig
+
+
+def refill(mig: Migration, model) -> Migration | None:
+    """The built-in migration `mig` filled in for another `model` (a ModelIdentity): the file as
+    a database migrated for that model holds it. None for your own files (no template), or when
+    the file cannot be read any more."""
+    if mig.model is None:
+        return None
+    try:
+        return builtin_file(mig.path, model)
+    except (OSError, UnicodeDecodeError, UsageError):
+        return None
 
 
 def load(directories: list[Path], *, builtin: bool = True, model=None) -> list[Migration]:

@@ -55,7 +55,10 @@ class Status:
     """Where one migration stands: `version`, `name`, its parsed file (`migration`, None when the
     file is missing) and latest state-table row (`row`, None when never run), `state` (pending |
     applied | failed | interrupted | running | reverting | revert_failed), `changed` (the file
-    differs from what was applied) and a `note` for the user."""
+    differs from what was applied) and a `note` for the user. `for_model`: a built-in migration
+    applied, unchanged, for another model than the one this run's files are filled in for (the
+    ModelIdentity the database records); `migration` is then the file filled in for that model,
+    the one the database was migrated with, and `changed` is False."""
 
     version: int
     name: str
@@ -64,6 +67,7 @@ class Status:
     state: str          # pending | applied | failed | interrupted | running | reverting | revert_failed | reverted (file missing)
     changed: bool = False
     note: str = ""
+    for_model: object | None = None
 
     @property
     def label(self) -> str:
@@ -89,6 +93,21 @@ class Report:
 
 def _noop(kind: str, text: str):
     pass
+
+
+def resume_point(s: Status, direction: str) -> tuple[int, int]:
+    """Where `up` (direction 'up') or `down` starts in `s`'s part: (statement index, rendered
+    part within it), both 0-based. A failed or interrupted `up` resumes at the statement it
+    stopped at, a half-done revert (`revert_failed`) likewise; anything else starts at (0, 0)."""
+    resumes = ("failed", "interrupted") if direction == "up" else ("revert_failed",)
+    if s.state in resumes and s.row is not None:
+        return s.row.statements_done, s.row.part
+    return 0, 0
+
+
+def reverts_best_effort(s: Status) -> bool:
+    """`down` of a partly applied migration runs its whole down part, ignoring errors."""
+    return s.state in ("failed", "interrupted", "running")
 
 
 class Runner:
@@ -171,6 +190,7 @@ class Runner:
         (None: look it up). Database errors propagate."""
         rows = self.state.read() if rows is None else rows
         files = {m.version: m for m in self.migrations}
+        recorded: list = []   # the built-in column's recorded model, read once when needed
         out = []
         for v in sorted(set(files) | set(rows)):
             mig, row = files.get(v), rows.get(v)
@@ -192,6 +212,8 @@ class Runner:
                         st.changed = not mig.same_checksum(row.checksum)
                     elif st.state in ("failed", "interrupted"):
                         st.changed = mig.prefix_checksum(row.statements_done) != row.prefix_checksum
+                    if st.changed and mig.model is not None:
+                        self._for_recorded_model(st, recorded)
                 if st.state in ("failed", "interrupted"):
                     st.note = (f"stopped at statement {row.statements_done + 1} of {row.statements_total}"
                                + (f": {row.error}" if row.error else ""))
@@ -200,10 +222,66 @@ class Runner:
                                + (f": {row.error}" if row.error else ""))
                 elif st.state == "applied" and row.error:
                     st.note = row.error
+                if st.for_model is not None:
+                    st.note = (self._model_note(st, mig.model) + (f"; {st.note}" if st.note else ""))
                 if mig is None:
                     st.note = ("file missing; " + st.note).rstrip("; ")
             out.append(st)
         return out
+
+    def _recorded_model(self) -> dict:
+        """What the built-in vector column records about its model ({} when nothing, or no table)."""
+        from .model import BUILTIN_COLUMN, BUILTIN_TABLE
+
+        try:
+            self.session.catalog.invalidate(BUILTIN_TABLE)
+            return self.session.catalog.column_model_record(BUILTIN_TABLE, BUILTIN_COLUMN) or {}
+        except EmbedSQLError:
+            return {}
+
+    def _for_recorded_model(self, st: Status, cache: list) -> None:
+        """A built-in migration whose checksum differs for this run's model: when the database
+        records another model, and the file filled in for that model has the recorded checksum,
+        the file did not change; the model did. Then `st` keeps state, `changed` is False,
+        `for_model` names the recorded model and `migration` is the file filled in for it."""
+        from embed.identity import ModelIdentity
+
+        from .files import refill
+
+        if not cache:
+            cache.append(self._recorded_model())
+        recorded, mig, row = cache[0], st.migration, st.row
+        dim = recorded.get("dim", "")
+        if not recorded.get("model") or not dim.isdigit() or mig.model.matches(recorded):
+            return
+        other = ModelIdentity(recorded.get("family", ""), recorded["model"], int(dim), recorded.get("digest") or None)
+        alt = refill(mig, other)
+        if alt is None:
+            return
+        same = (alt.same_checksum(row.checksum) if st.state == "applied"
+                else alt.prefix_checksum(row.statements_done) == row.prefix_checksum)
+        if same:
+            st.migration, st.changed, st.for_model = alt, False, other
+
+    def _model_note(self, st: Status, current) -> str:
+        """What `status` says of a migration applied for another model: which model, which this
+        run uses, and the ways to agree (--model; `embedsql model stamp`)."""
+        from .model import BUILTIN_COLUMN, BUILTIN_TABLE
+
+        rec = st.for_model
+        keep = []
+        words = list(self.options)
+        for i, w in enumerate(words[:-1]):
+            if w in ("--dsn", "-c", "--model"):
+                keep += [w, words[i + 1]]
+        import shlex
+
+        stamp = " ".join(["embedsql", "model", "stamp", f"{BUILTIN_TABLE}.{BUILTIN_COLUMN}",
+                          *map(shlex.quote, keep)])
+        return (f"for model {rec.describe()}, but this run uses {current.describe()}: the file is unchanged, "
+                f"the model differs. Pass --model with a local copy of {rec.name!r} (or set EMBEDSQL_MODEL), "
+                f"or, if the table is empty, re-stamp it for the model in use with "
+                f"`{stamp}` (see `embedsql model --help`)")
 
     def _lock_live(self) -> bool:
         try:
@@ -356,8 +434,14 @@ class Runner:
             for s in statuses:
                 if s.migration is None and s.state not in ("pending", "reverted"):
                     report.warnings.append(f"{s.label} is recorded as {s.state} but its file is missing")
-            todo = [s for s in statuses if s.migration is not None and s.state != "applied"
-                    and (to is None or s.version <= to)]
+            todo = self._up_targets(statuses, to)
+            other = next((s for s in statuses if s.for_model is not None), None)
+            mine = next((s.migration.model for s in todo if s.migration.model is not None), None)
+            if other is not None and mine is not None:   # one table, two models: refuse
+                raise UsageError(
+                    f"{other.label} was applied for model {other.for_model.describe()}, but these built-in "
+                    f"migrations are for {mine.describe()}; nothing was applied",
+                    hint=f"{self.how('status')} says how to use one model for both")
             top = max((s.version for s in statuses if s.state == "applied"), default=0)
             if not todo and to is not None and top > to:
                 self.on_event("info", f"nothing to apply: the database is already past version {to:04d} "
@@ -371,6 +455,13 @@ class Runner:
                     report.warnings.append(f"{s.label} is applied out of order (after {top:04d})")
                 self._apply(s, report)
         return report
+
+    @staticmethod
+    def _up_targets(statuses: list[Status], to: int | None) -> list[Status]:
+        """What `up(to)` applies, in order: every migration with a file that is not applied (a
+        failed or interrupted one resumes where it stopped: `resume_at`), up to version `to`."""
+        return [s for s in statuses if s.migration is not None and s.state != "applied"
+                and (to is None or s.version <= to)]
 
     def _accept_edits(self, s: Status, report: Report):
         """--allow-changed: record the edited file's checksum for an applied migration (so later
@@ -389,9 +480,8 @@ class Runner:
 
     def _apply(self, s: Status, report: Report):
         mig = s.migration
-        start = part = 0
+        start, part = resume_point(s, "up")
         if s.state in ("failed", "interrupted"):
-            start, part = s.row.statements_done, s.row.part
             self.on_event("info", f"resuming {mig.label} at statement {start + 1} of {len(mig.up)}")
         else:
             self.on_event("info", f"applying {mig.label} ({len(mig.up)} statement{'s' * (len(mig.up) != 1)})")
@@ -455,10 +545,9 @@ class Runner:
 
     def _revert(self, s: Status, report: Report):
         mig = s.migration
-        best_effort = s.state in ("failed", "interrupted", "running")
-        start = part = 0
+        best_effort = reverts_best_effort(s)
+        start, part = resume_point(s, "down")
         if s.state == "revert_failed":
-            start, part = s.row.statements_done, s.row.part
             self.on_event("info", f"resuming the revert of {mig.label} at statement {start + 1}")
         else:
             self.on_event("info", f"reverting {mig.label}" + (" (partly applied: errors are ignored)"
@@ -555,28 +644,37 @@ class PlannedStep:
     sql: list[str]
     notes: list[str]
     warnings: list[str]
+    part: int = 0       # a resumed statement: how many of its rendered statements ran before (not in `sql`)
 
 
 def plan(migrations: list[Migration], dialect: str, *, direction: str = "up", cluster: str | None = None,
-         database: str = "default", catalog=None, include_state: bool = True):
+         database: str = "default", catalog=None, include_state: bool = True,
+         starts: dict[int, tuple[int, int]] | None = None, learn_from: list[Migration] | None = None):
     """Render migrations for a dialect without a database. Returns (state DDL, list of PlannedStep).
 
     The catalog (vector dimensions, models, indexes) is learned from the files' own statements in
-    version order (`catalog` may give more, e.g. a live one)."""
+    version order (those of `learn_from` when given, e.g. the whole set; `catalog` may give more,
+    e.g. a live one). `starts`: version -> (statement index, rendered part) where a run resumes
+    (`resume_point`): the statements before it are left out, as the run leaves them out."""
     learned = StaticCatalog(database=database)
-    for m in migrations:
+    every = learn_from if learn_from is not None else migrations
+    for m in every:
         for step in m.up:
             render.learn(learned, step.text)
     cat = _Chain(learned, catalog) if catalog is not None else learned
-    cl = render.Cluster(cluster, database, sharded_tables(migrations)) if cluster else None
+    cl = render.Cluster(cluster, database, sharded_tables(every)) if cluster else None
     out = []
     order = migrations if direction == "up" else list(reversed(migrations))
     for m in order:
+        start, part = (starts or {}).get(m.version, (0, 0))
         for i, step in enumerate(m.steps(direction)):
+            if i < start:
+                continue
             stmts, notes, warnings = render.translate_step(step.text, dialect, cat)
             if cl:
                 stmts = [x for s in stmts for x in render.cluster_statements(s, cl)]
-            out.append(PlannedStep(m, i, step.line, step.text, stmts, notes, warnings))
+            skip = part if i == start else 0
+            out.append(PlannedStep(m, i, step.line, step.text, stmts[skip:], notes, warnings, part=skip))
     return (state_ddl(cl) if include_state else []), out
 
 

@@ -48,8 +48,16 @@ def test_plan_with_dialect_needs_no_database(capsys, tmp_path):
     code, out, err = run(capsys, "migrate", "plan", "--dialect", "myscale")
     assert code == 0, err
     assert "TYPE MSTG('metric_type=Cosine');" in out and "no database consulted" in out
+    # --down plans what `down` would do with the same options, from a fully migrated database:
+    # without --to the latest migration only, --to 0 all of them
     code, out, err = run(capsys, "migrate", "plan", "--dialect", "clickhouse", "--cluster", "prod", "--down")
+    assert code == 0 and "as if every migration were applied" in out
+    assert re.findall(r"^-- (\d{4}_\w+) \(down\)", out, re.M) == ["0003_photos_text_index"]
+    code, out, err = run(capsys, "migrate", "plan", "--dialect", "clickhouse", "--cluster", "prod", "--down",
+                         "--to", "0")
     assert code == 0 and "DROP TABLE IF EXISTS photos_local ON CLUSTER prod SYNC;" in out
+    assert re.findall(r"^-- (\d{4}_\w+) \(down\)", out, re.M) == [
+        "0003_photos_text_index", "0002_photo_embed_index", "0001_photos_table"]
     assert not (tmp_path / "data").exists()     # the default embedded database was never opened
 
 

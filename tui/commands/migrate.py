@@ -65,12 +65,20 @@ def add_parser(sub, common):
                    help="revert without asking, even when a down part drops tables or columns "
                         "(without a terminal, such a revert needs it)")
     q = msub.add_parser("plan", parents=[common],
-                        help="print the exact SQL per statement for a dialect; runs nothing "
-                             "(with --dialect: no database needed, all migrations)")
+                        help="print the exact SQL per statement that `up` (or `down`) would run with the "
+                             "same options; runs nothing (with --dialect: no database needed)",
+                        description="Print, per statement, exactly what `migrate up` would run with the same "
+                                    "options (with --down: what `migrate down` would run), nothing run. A failed "
+                                    "or interrupted migration is shown from the statement the run resumes at. "
+                                    "With --dialect no database is consulted: up plans every migration from an "
+                                    "empty database, down plans from one where every migration is applied.")
     files_opts(q)
     q.add_argument("--cluster", metavar="NAME", help="render for a ClickHouse cluster")
-    q.add_argument("--down", action="store_true", help="show the down parts instead")
-    q.add_argument("--to", type=_version, metavar="V", help="up: versions up to V; down: versions above V")
+    q.add_argument("--down", action="store_true",
+                   help="show what `migrate down` would revert with the same --to: without --to the latest "
+                        "applied migration only; --to V every one above V (--to 0: all)")
+    q.add_argument("--to", type=_version, metavar="V",
+                   help="as for up and down: up: versions up to V; down: versions above V")
     q = msub.add_parser("new", parents=[common], help="create the next-numbered migration file from a template")
     q.add_argument("name", help="what it does, e.g. add_tags")
     q.add_argument("--dir", action="append", default=[], metavar="DIR", required=True,
@@ -321,46 +329,117 @@ def _down_extra(args) -> list[str]:
 
 
 def _plan(args, ctx) -> int:
-    from migrations.runner import Runner, plan
+    """`migrate plan`: what `up` (or with --down, `down`) would run with the same options, per
+    statement, nothing run. With --dialect no database is consulted: up plans every migration
+    from an empty database; down plans from a database where every migration is applied."""
+    from migrations.runner import Runner, plan, resume_point, reverts_best_effort
     from sqlext.db.config import resolve
 
     dialect = ctx.opt("dialect")
+    direction = "down" if args.down else "up"
     catalog = None
+    starts: dict[int, tuple[int, int]] = {}
+    remarks: dict[int, list[str]] = {}
+    notices: list[str] = []
     spec = resolve(ctx.opt("dsn"), connection=ctx.opt("connection"), dialect=dialect) if dialect else None
     migrations = _load(args, ctx, spec)
-    if dialect:   # offline: everything, from an empty database
+    statuses = []
+    if dialect:   # offline: from an empty database (up), or from one with everything applied (down)
         database = spec.database if spec.kind == "http" else "default"
-        chosen = migrations
-        header = "no database consulted; all migrations"
-    else:         # ask the database what is pending
+        if args.down:
+            chosen = migrations[-1:] if args.to is None else [m for m in migrations if m.version > args.to]
+            header = "no database consulted; as if every migration were applied"
+        else:
+            chosen = [m for m in migrations if args.to is None or m.version <= args.to]
+            header = "no database consulted; all migrations"
+    else:         # ask the database: exactly what `up` / `down` would do now
         session = ctx.session()
-        runner = Runner(session, migrations)
+        runner = Runner(session, migrations, options=hint_options(args, ctx))
         statuses = runner.status()
         dialect = session.dialect
         database = session.database
-        want = "applied" if not args.down else None
-        chosen = [s.migration for s in statuses if s.migration is not None and
-                  ((s.state != want) if want else s.is_applied)]
         catalog = session.catalog
-        header = f"pending on {session.describe()}" if not args.down else f"applied on {session.describe()}"
-    if args.to is not None:
-        chosen = [m for m in chosen if (m.version <= args.to if not args.down else m.version > args.to)]
-    direction = "down" if args.down else "up"
+        targets = (Runner._down_targets(statuses, args.to) if args.down
+                   else Runner._up_targets(statuses, args.to))
+        notices = _plan_refusals(args, runner, statuses, targets)
+        chosen = []
+        for s in targets:
+            if s.migration is None:
+                continue
+            chosen.append(s.migration)
+            start, part = resume_point(s, direction)
+            if (start, part) != (0, 0):
+                starts[s.version] = (start, part)
+            if args.down and reverts_best_effort(s):
+                remarks.setdefault(s.version, []).append(
+                    f"partly applied ({s.state}): `down` runs its whole down part and ignores errors")
+            if not args.down and start >= len(s.migration.up):
+                notices.append(f"{s.label}: all {len(s.migration.up)} statements ran before; `up` only waits "
+                               f"for its vector index and records it as applied")
+        header = (f"what `down` reverts on {session.describe()}" if args.down
+                  else f"pending on {session.describe()}")
     model = next((m.model for m in migrations if m.model is not None), None)
-    if model is not None:
+    applied_for = next((s.for_model for s in statuses if s.for_model is not None), None)
+    if applied_for is not None:   # the database's built-in migrations are another model's
+        header += (f"; built-in migrations applied for model {applied_for.describe()} "
+                   f"(this run's model: {model.describe()})")
+    elif model is not None:
         header += f"; built-in migrations for model {model.describe()}"
     state_sql, steps = plan(chosen, dialect, direction=direction, cluster=args.cluster, database=database,
-                            catalog=catalog)
-    print_plan(ctx.out, dialect, header, state_sql, steps, cluster=args.cluster, direction=direction)
+                            catalog=catalog, starts=starts, learn_from=migrations)
+    print_plan(ctx.out, dialect, header, state_sql, steps, cluster=args.cluster, direction=direction,
+               remarks=remarks, notices=notices)
     return 0
 
 
-def format_plan(dialect, header, state_sql, steps, *, cluster=None, direction="up") -> str:
-    """The text `migrate plan` prints: a header (direction, dialect, cluster), the state and lock
-    tables' DDL (up only), then each PlannedStep under its migration with its line, translations
-    and warnings as comments, statements ending in ';'."""
+def _plan_refusals(args, runner, statuses, targets) -> list[str]:
+    """Why `up` / `down` with these options would refuse to run the plan (the runner's checks, in
+    words), for the plan's notes; [] when they would run it."""
+    out = []
+    if args.down:
+        for s in reversed(targets):
+            if s.migration is None:
+                out.append(f"`down` refuses: {s.label}'s file is missing (its down part is needed)")
+            elif s.migration.down is None:
+                out.append(f"`down` refuses: {s.label} has no '-- +down' part")
+            elif s.changed:
+                out.append(f"`down` refuses: {s.label} changed since it was applied "
+                           f"(restore it, or run {runner.how('down', '--allow-changed')})")
+        return out
+    changed = [s.label for s in statuses if s.changed and (args.to is None or s.version <= args.to)]
+    if changed:
+        out.append(f"`up` refuses: {', '.join(changed)} changed since applied (restore the file(s), "
+                   f"or run {runner.how('up', '--allow-changed')})")
+    broken = [s.label for s in statuses if s.state == "revert_failed"]
+    if broken:
+        out.append(f"`up` refuses: {broken[0]} is half reverted ({runner.how('down')} finishes it)")
+    other = next((s for s in statuses if s.for_model is not None), None)
+    if other is not None and any(s.migration is not None and s.migration.model is not None for s in targets):
+        out.append(f"`up` refuses: {other.label} was applied for model {other.for_model.describe()} "
+                   f"({runner.how('status')} says what to do)")
+    return out
+
+
+def _ran_before(k: int, part: int) -> str:
+    """'1-2 ran before' for a resume at statement k (1-based), part `part` (0-based) of it."""
+    done = "1" if k == 2 else f"1-{k - 1}"
+    said = f"statement{'s' * (k > 2)} {done}" if k > 1 else ""
+    if part:
+        said += (" and " if said else "") + f"part{'s' * (part > 1)} 1{f'-{part}' if part > 1 else ''} of statement {k}"
+    return said + " ran before"
+
+
+def format_plan(dialect, header, state_sql, steps, *, cluster=None, direction="up", remarks=None,
+                notices=None) -> str:
+    """The text `migrate plan` prints: a header (direction, dialect, cluster), `notices` (why the
+    run would refuse, ...) as comments, the state and lock tables' DDL (up only), then each
+    PlannedStep under its migration with its line, translations and warnings as comments,
+    statements ending in ';'. A migration that resumes says where, and what ran before;
+    `remarks` (version -> lines) are comments under a migration's heading."""
     lines = [f"-- embedsql migrate plan ({direction}): dialect {dialect}"
              + (f", cluster {cluster}" if cluster else "") + f"; {header}"]
+    for n in notices or []:
+        lines.append(f"-- note: {n}")
     if state_sql and direction == "up":
         lines.append("")
         lines.append("-- state and lock tables (created if missing)")
@@ -373,7 +452,14 @@ def format_plan(dialect, header, state_sql, steps, *, cluster=None, direction="u
             lines.append("")
             lines.append(f"-- {current.label} ({direction}): {len(part)} statement"
                          f"{'s' * (len(part) != 1)} from {current.path.name}")
-        lines.append(f"-- statement {st.index + 1} (line {st.line})")
+            if st.index or st.part:
+                what = "resuming" if direction == "up" else "resuming the revert"
+                lines.append(f"-- {what} at statement {st.index + 1} of {len(part)}: "
+                             + _ran_before(st.index + 1, st.part))
+            for r in (remarks or {}).get(current.version, []):
+                lines.append(f"-- {r}")
+        lines.append(f"-- statement {st.index + 1} (line {st.line})"
+                     + (f", from part {st.part + 1}" if st.part else ""))
         for n in st.notes:
             lines.append(f"-- translated: {n}")
         for w in st.warnings:
