@@ -43,7 +43,11 @@ class IngestOptions:
     other processes in between batches), `stop` (a threading.Event; once set, e.g. by Ctrl-C, the
     run winds down: the images already fetched and decoded are embedded and written, the batches
     already embedded are written, downloads under way are dropped, and the report is returned
-    with `interrupted` set)."""
+    with `interrupted` set), `migrate_up` (the command a missing-table hint suggests: the command
+    line passes one that repeats its connection options, so following the hint literally works).
+
+    The model is checked against the vector column's model record before anything else, also
+    when every input is already in the table (`check_model`)."""
 
     table: str | None = None  # default: the built-in `photos`
     column_map: dict | list | None = None  # logical -> table column ("" drops it)
@@ -56,6 +60,7 @@ class IngestOptions:
     check_model: bool = True  # refuse a vector column tagged with another model
     release_engine: bool = True  # embedded engine: let other processes in between batches
     stop: threading.Event | None = None  # set: finish what is fetched, write it, stop (Ctrl-C)
+    migrate_up: str | None = None  # the missing-table hint's command (None: `embedsql migrate up`)
 
 
 def _fetch_options(opts: IngestOptions):
@@ -73,7 +78,10 @@ def run_items(session, items: Iterable[Item], opts: IngestOptions | None = None,
     report = IngestReport()
     log = FailureLog(report, opts.report_path)
     progress = opts.progress or NoProgress()
-    target = Target.open(session, opts.table, opts.column_map, release_engine=opts.release_engine)
+    target = Target.open(session, opts.table, opts.column_map, release_engine=opts.release_engine,
+                         migrate_up=opts.migrate_up)
+    if opts.check_model:  # before anything: also when every input is already there
+        _check_model(session.embedder, target)
     present = set(target.existing_ids().tolist())
 
     pending: list[Item] = []
@@ -118,18 +126,24 @@ def run_items(session, items: Iterable[Item], opts: IngestOptions | None = None,
     return report
 
 
+def _check_model(embedder, target: Target) -> None:
+    """Raise ModelMismatch when the vector column records another model than `embedder`'s (nothing
+    recorded: no check; the model's files are read, its weights not loaded)."""
+    from sqlext.db.model_check import check_column_model
+
+    recorded = target.column_model_record()
+    if recorded.get("model"):
+        check_column_model(target.table, target.vector_col, recorded, embedder.identity, target.count_rows,
+                           model_ref=embedder.runtime.model_ref, using="embedsql is ingesting with")
+
+
 def _run(session, target: Target, pending: list[Item], opts: IngestOptions, report: IngestReport,
          log: FailureLog, show, read_meta: bool) -> None:
     from embed.fetch import decode_image, fetch_bytes
 
-    from sqlext.db.model_check import check_column_model
-
     embedder = session.embedder
     embedder.load()  # before any download: a model that cannot load stops the run here
     dim = embedder.dim
-    if opts.check_model:
-        check_column_model(target.table, target.vector_col, target.column_model_record(), embedder.identity,
-                           target.count_rows, model_ref=embedder.runtime.model_ref, using="embedsql is ingesting with")
     target.check_dim(dim, f"model {embedder.model_id}")
 
     fopts = _fetch_options(opts)

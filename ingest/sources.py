@@ -184,13 +184,65 @@ def search_text(meta: dict, extra: str = "") -> str:
 
 # ------------------------------------------------------------------ local images
 
-def find_images(spec: str | os.PathLike, skipped: list[tuple[Path, str]] | None = None, *,
-                ignore: Iterable[str | os.PathLike] = ()) -> list[Path]:
-    """A directory (recursive), a glob (** allowed) or one file -> image files, sorted. In a
-    directory, a file is an image when its extension is one the installed Pillow can open
-    (`embed.fetch.image_extensions`: AVIF, JFIF, HEIC with pillow-heif, ...); every other file
-    is appended to `skipped` as (path, reason), so the caller reports it, except the files in
-    `ignore` (paths; a descriptions file kept beside the photos), which are left out silently."""
+def _scan_folder(root: Path, skipped: list[tuple[Path, str]] | None) -> list[Path]:
+    """Every file under the folder `root`, as found under it (links not resolved), links to
+    folders followed: the real subfolders first, then each linked folder (and the links found in
+    it, in turn), each real folder scanned once, so a link to a parent folder or a second link to
+    one folder ends there: nothing is lost (its files were scanned through the other path) and the
+    scan ends. A broken link and a folder that cannot be read are appended to `skipped`."""
+    seen: set[tuple[int, int]] = set()
+    links: list[Path] = []  # linked folders still to scan, in the order found
+    files: list[Path] = []
+
+    def unreadable(e: OSError):
+        if skipped is not None:
+            skipped.append((Path(e.filename or root), f"skipped: cannot read folder ({e.strerror or e})"))
+
+    def walk(top: Path):
+        for dirpath, dirnames, filenames in os.walk(top, onerror=unreadable):  # links to folders: not entered
+            try:
+                st = os.stat(dirpath)
+            except OSError as e:
+                unreadable(e)
+                dirnames[:] = []
+                continue
+            if (st.st_dev, st.st_ino) in seen:  # reached before through another path
+                dirnames[:] = []
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            here = Path(dirpath)
+            dirnames.sort()
+            for d in dirnames:
+                if os.path.islink(here / d):
+                    links.append(here / d)
+            for name in sorted(filenames):
+                q = here / name
+                if q.is_file():
+                    files.append(q)
+                elif os.path.islink(q) and skipped is not None:
+                    target = os.readlink(q)
+                    skipped.append((q, f"skipped: broken link (it points to {target}, which does not exist)"))
+
+    walk(root)
+    while links:
+        link = links.pop(0)
+        try:
+            st = os.stat(link)
+        except OSError as e:  # pragma: no cover - removed meanwhile
+            unreadable(e)
+            continue
+        if (st.st_dev, st.st_ino) not in seen:
+            walk(link)
+    return files
+
+
+def scan_images(spec: str | os.PathLike, skipped: list[tuple[Path, str]] | None = None, *,
+                ignore: Iterable[str | os.PathLike] = ()) -> list[tuple[Path, Path]]:
+    """Like `find_images`, but each image as (path as found, the file itself): the path as found
+    keeps the links on the way (`album/coins.jpg` under a linked folder `album`); the file itself
+    is its absolute path with every link resolved. One entry per file itself: when links lead to
+    one file twice, its path that goes through no link is kept, else the first in sorted order.
+    Sorted by the path as found."""
     from embed.fetch import image_extensions
 
     text = str(spec)
@@ -198,46 +250,72 @@ def find_images(spec: str | os.PathLike, skipped: list[tuple[Path, str]] | None 
     if p.is_dir():
         exts = image_extensions()
         left_out = {Path(x).expanduser().resolve() for x in ignore}
-        files = []
-        for q in p.rglob("*"):
-            if not q.is_file() or (left_out and q.resolve() in left_out):
+        base = p.resolve()
+        found = []
+        for q in _scan_folder(p, skipped):
+            real = q.resolve()
+            if left_out and real in left_out:
                 continue
             if q.suffix.lower() in exts:
-                files.append(q)
+                found.append(q)
             elif skipped is not None:
                 heif = q.suffix.lower() in (".heic", ".heif")
-                skipped.append((q.resolve(), (
+                skipped.append((real, (
                     f"skipped: {q.suffix} needs the optional pillow-heif (pip install 'embedsql[heif]')" if heif
                     else f"skipped: not an image format the installed Pillow opens ({q.suffix or 'no extension'})")))
+
+        def through_link(q: Path) -> bool:
+            return q.resolve() != base / q.relative_to(p)
     elif p.is_file():
-        files = [p]
+        found = [p]
+        through_link = os.path.islink
     elif glob.has_magic(text):
-        files = [Path(q) for q in glob.glob(os.path.expanduser(text), recursive=True)]
-        files = [q for q in files if q.is_file()]
+        found = [Path(q) for q in glob.glob(os.path.expanduser(text), recursive=True)]
+        found = [q for q in found if q.is_file()]
+        through_link = os.path.islink
     else:
         raise UsageError(f"{text}: no such file or directory")
-    return sorted({q.resolve() for q in files})
+    out: dict[Path, Path] = {}
+    for q in sorted(found, key=lambda q: (through_link(q), q.as_posix())):
+        out.setdefault(q.resolve(), q)
+    return sorted(((q, real) for real, q in out.items()), key=lambda x: x[0].as_posix())
+
+
+def find_images(spec: str | os.PathLike, skipped: list[tuple[Path, str]] | None = None, *,
+                ignore: Iterable[str | os.PathLike] = ()) -> list[Path]:
+    """A directory (recursive, links to files and folders followed), a glob (** allowed) or one
+    file -> image files, as absolute paths with links resolved, each once, sorted. In a
+    directory, a file is an image when its extension is one the installed Pillow can open
+    (`embed.fetch.image_extensions`: AVIF, JFIF, HEIC with pillow-heif, ...); every other file,
+    a broken link and a folder that cannot be read are appended to `skipped` as (path, reason),
+    so the caller reports them, except the files in `ignore` (paths; a descriptions file kept
+    beside the photos), which are left out silently. A linked folder already scanned (a link to a
+    parent folder, two links to one folder) is not scanned again (`scan_images`)."""
+    return sorted(real for _, real in scan_images(spec, skipped, ignore=ignore))
 
 
 def image_items(specs: Iterable[str | os.PathLike], *, descriptions: dict[str, str] | None = None,
                 ignore: Iterable[str | os.PathLike] = ()) -> Iterator[Item]:
-    """Local image files. id = hash of the absolute path; photo_id = the path relative to the folder
-    given (the file name for a single file); photo_image_url = the absolute path. Files in a
-    folder scan that are not images are items with a `_skip` reason (reported), except those in
-    `ignore` (`find_images`)."""
+    """Local image files. id = hash of the file's absolute path with links resolved, and
+    photo_image_url = that path, so a file reached through a link is the same row as the file
+    named directly; photo_id = the path as found under the folder given, links not resolved
+    (`album/coins.jpg` under a linked folder `album`), or the file name as given for a file or a
+    glob match. Files in a folder scan that are not images, and broken links, are items with a
+    `_skip` reason (reported), except those in `ignore` (`find_images`)."""
     descriptions = descriptions or {}
     ignore = list(ignore)
     for spec in specs:
         p = Path(str(spec)).expanduser()
-        base = p.resolve() if p.is_dir() else None
+        folder = p if p.is_dir() else None
         skipped: list[tuple[Path, str]] = []
-        found = find_images(spec, skipped, ignore=ignore)
-        for f, reason in sorted(skipped):
+        found = scan_images(spec, skipped, ignore=ignore)
+        for f, reason in sorted(set(skipped)):
             yield Item(0, f.name, "", str(f), {"_skip": reason})
-        for f in found:
-            rel = f.relative_to(base).as_posix() if base is not None else f.name
+        for q, f in found:
+            rel = q.relative_to(folder).as_posix() if folder is not None else q.name
             meta = {"photo_id": rel, "photo_image_url": str(f)}
-            desc = descriptions.get(rel) or descriptions.get(f.name) or descriptions.get(str(f))
+            desc = (descriptions.get(rel) or descriptions.get(q.name) or descriptions.get(f.name)
+                    or descriptions.get(str(f)))
             if desc:
                 meta["photo_description"] = desc
             meta["search_text"] = search_text(meta, file_words(rel))

@@ -20,6 +20,8 @@ from sqlext.errors import UsageError
 from sqlext.text.ddl import qualified_name, quote_identifier
 
 DEFAULT_TABLE = "photos"
+#: the command that creates the built-in table, as error hints name it (`Target.open(migrate_up=...)`)
+MIGRATE_UP = "embedsql migrate up"
 ID, KEY, URL, VECTOR = "id", "photo_id", "photo_image_url", "photo_embed"
 
 
@@ -207,18 +209,22 @@ class Target:
     comments: dict[str, str] = field(default_factory=dict)
     dim: int | None = None
     release_engine: bool = True  # embedded: let a waiting process in between batches
+    migrate_up: str = MIGRATE_UP  # the command that creates the built-in table, as hints name it
     _pause: bool = False
 
     @classmethod
     def open(cls, session, table: str | None = None, column_map=None, *, release_engine: bool = True,
-             default_map: Mapping[str, str] | None = None) -> "Target":
+             default_map: Mapping[str, str] | None = None, migrate_up: str | None = None) -> "Target":
         """The table ingestion writes to (`table`, default `photos`; `column_map` as for --column-
         map), described from the session's catalog. `default_map`: further mappings, for the fields
         `column_map` does not name, not checked (a column the table lacks drops the field). Raises
         UsageError when the table does not exist, has no id or vector column (after mapping), its
         vector column is not Array(Float*), a `column_map` entry names a column the table lacks,
-        or two entries (or one and the id or vector column) name the same column."""
-        t = cls(session, table or DEFAULT_TABLE, parse_column_map(column_map), release_engine=release_engine)
+        or two entries (or one and the id or vector column) name the same column. `migrate_up`:
+        the command those errors' hints suggest for creating the built-in table (default `embedsql
+        migrate up`; the command line passes one that repeats its --dsn, -c, --model ...)."""
+        t = cls(session, table or DEFAULT_TABLE, parse_column_map(column_map), release_engine=release_engine,
+                migrate_up=migrate_up or MIGRATE_UP)
         t._describe()
         for k, v in (default_map or {}).items():
             t.column_map.setdefault(k, v)
@@ -262,7 +268,7 @@ class Target:
         catalog.invalidate(self.table)
         info = catalog.table_info(self.table)
         if not info.exists:
-            hint = ("run `embedsql migrate up` to create the built-in photos table"
+            hint = (f"run `{self.migrate_up}` to create the built-in photos table"
                     if info.name == DEFAULT_TABLE else "create it first, or pick another with --table")
             raise UsageError(f"table {self.table} does not exist in database {info.database!r} of "
                              f"{self.session.describe()}", hint=hint)
@@ -277,7 +283,7 @@ class Target:
                 f"again and two inputs could share an id",
                 hint=f"give the table a UInt64 id column (`ALTER TABLE {self.sql_table} ADD COLUMN "
                      f"row_id UInt64`, then --column-map {ID}=row_id), or ingest into a table made for it "
-                     f"(`embedsql migrate up` creates photos)")
+                     f"(`{self.migrate_up}` creates photos)")
         ctype, _ = _unwrap(self.columns[vec])
         if not ctype.startswith("Array(Float"):
             raise UsageError(f"column {self.table}.{vec} is {self.columns[vec]}, not an Array(Float32) vector column",

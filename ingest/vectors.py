@@ -147,10 +147,11 @@ def _list_to_numpy(arr, path, col):
 def ingest_vectors(session, source, *, metadata=None, vector_column: str | None = None, id_column: str | None = None,
                    table: str | None = None, column_map=None, limit: int | None = None,
                    chunk_rows: int = CHUNK_ROWS, report_path=None, progress=None,
-                   release_engine: bool = True, stop=None) -> IngestReport:
+                   release_engine: bool = True, stop=None, migrate_up: str | None = None) -> IngestReport:
     """Import precomputed vectors (see the module doc). Returns the report. `stop`: a
     threading.Event; once set (Ctrl-C), no further chunk is read, the chunks already read are
-    written, and the report comes back with `interrupted` set."""
+    written, and the report comes back with `interrupted` set. `migrate_up`: the command a
+    missing-table hint suggests (default `embedsql migrate up`)."""
     import numpy as np
     import pyarrow as pa
 
@@ -160,7 +161,7 @@ def ingest_vectors(session, source, *, metadata=None, vector_column: str | None 
     progress = progress or NoProgress()
     parts = find_parts(source, metadata)
     target = Target.open(session, table, parse_column_map(column_map), release_engine=release_engine,
-                         default_map=DEFAULT_MAP)
+                         default_map=DEFAULT_MAP, migrate_up=migrate_up)
     id_col, vec_col = target.id_col, target.vector_col
     existing = target.existing_ids()
     seen: set[int] = set()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,8 +13,8 @@ import pytest
 import sqlext
 from sqlext.errors import UsageError
 from ingest import (convert_value, ingest_csv, ingest_demo, ingest_images, ingest_unsplash,
-                           ingest_vectors, read_descriptions, stable_id)
-from ingest.sources import with_params
+                           ingest_vectors, find_images, read_descriptions, stable_id)
+from ingest.sources import image_items, with_params
 
 from tests.ingest.ingest_support import count, create_photos, ids
 from tests.support import PHOTOS, jpeg_bytes
@@ -198,6 +199,71 @@ def test_local_folder_metadata_and_rerun(photos, tmp_path):
     assert count(photos) == 3
 
 
+def test_a_linked_file_is_ingested_as_the_file_it_points_to(photos, tmp_path):
+    """A link to an image elsewhere: one row for the file itself (id and photo_image_url from its
+    absolute path, links resolved), named by the link's path in the folder; the same file given by
+    name, or reached through a second link, is that row, and reruns find it."""
+    root, elsewhere = tmp_path / "pics", tmp_path / "elsewhere"
+    _save(elsewhere / "coins.jpg", (200, 180, 20), (30, 20))
+    _save(root / "a.jpg", (20, 20, 200), (20, 20))
+    (root / "coins-link.jpg").symlink_to(elsewhere / "coins.jpg")
+    (root / "alias-of-a.jpg").symlink_to(root / "a.jpg")  # a second path to a file in the folder
+    (root / "sub").mkdir()
+    (root / "sub" / "relative-link.jpg").symlink_to(Path("..") / ".." / "elsewhere" / "coins.jpg")
+
+    r = ingest_images(photos, [root])
+
+    assert (r.inputs, r.ingested, r.failed, r.skipped) == (2, 2, 0, 0)
+    coins = str((elsewhere / "coins.jpg").resolve())
+    rows = sorted(photos.query("SELECT photo_id, photo_image_url, id, photo_width FROM photos").rows)
+    assert rows == [("a.jpg", str((root / "a.jpg").resolve()), stable_id(str((root / "a.jpg").resolve())), 20),
+                    ("coins-link.jpg", coins, stable_id(coins), 30)]
+    # the path words (search_text) are the link's
+    assert [it.meta["search_text"] for it in image_items([root])] == ["a", "coins link"]
+    # the same file by name, and the folder again: already there, nothing doubled
+    r2 = ingest_images(photos, [elsewhere / "coins.jpg", root / "coins-link.jpg", root])
+    assert (r2.inputs, r2.ingested, r2.skipped_existing) == (4, 0, 4)
+    assert count(photos) == 2
+    assert find_images(root) == sorted([Path(coins), (root / "a.jpg").resolve()])
+
+
+@pytest.mark.timeout(120)
+def test_linked_folders_are_followed_once_and_a_loop_ends(photos, tmp_path):
+    """Linked folders are scanned like real ones (`find -L`); a link to a parent folder, a loop
+    through two folders and a second link to one folder end the scan there, with every file
+    taken once; a broken link is reported, not left out silently."""
+    root, album = tmp_path / "pics", tmp_path / "album"
+    _save(root / "top.jpg", (1, 2, 3), (8, 8))
+    _save(root / "zreal" / "z.jpg", (4, 5, 6), (8, 8))
+    _save(album / "p1.jpg", (7, 8, 9), (8, 8))
+    _save(album / "sub" / "p2.png", (10, 11, 12), (8, 8), fmt="PNG")
+    (root / "album").symlink_to(album, target_is_directory=True)
+    (root / "album-again").symlink_to(album, target_is_directory=True)  # two links, one folder
+    (root / "alink").symlink_to(root / "zreal", target_is_directory=True)  # a link to a folder inside
+    (root / "loop").symlink_to(root, target_is_directory=True)  # a link to the folder itself
+    (album / "sub" / "back").symlink_to(root, target_is_directory=True)  # a loop through album
+    (root / "dangling.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    report = tmp_path / "f.tsv"
+
+    r = ingest_images(photos, [root], report_path=report)
+
+    assert (r.inputs, r.ingested, r.failed, r.skipped) == (5, 4, 0, 1)
+    assert r.failures == [(str(root / "dangling.jpg"),
+                           f"skipped: broken link (it points to {tmp_path / 'nowhere.jpg'}, which does not exist)")]
+    assert "dangling.jpg" in report.read_text()
+    rows = dict(photos.query("SELECT photo_id, photo_image_url FROM photos").rows)
+    assert rows == {"top.jpg": str((root / "top.jpg").resolve()),
+                    "zreal/z.jpg": str((root / "zreal" / "z.jpg").resolve()),  # its own path, not alink/
+                    "album/p1.jpg": str((album / "p1.jpg").resolve()),
+                    "album/sub/p2.png": str((album / "sub" / "p2.png").resolve())}
+    assert ids(photos) == sorted(stable_id(u) for u in rows.values())
+    # the linked folder given itself: the same files, already there
+    r2 = ingest_images(photos, [root / "album"])
+    # p1, p2, and through `back`: top, z and the broken link
+    assert (r2.inputs, r2.ingested, r2.skipped_existing, r2.skipped) == (5, 0, 4, 1)
+    assert count(photos) == 4
+
+
 def test_descriptions_file_in_the_folder_is_not_a_skipped_image(photos, tmp_path):
     """`--descriptions` naming a file inside the scanned folder: read, not reported as a
     non-image; another non-image beside it still is (the demo's folder works the same way)."""
@@ -274,6 +340,19 @@ def test_model_tag_mismatch_refused(session, tmp_path):
     with pytest.raises(UsageError, match="laion/CLIP-ViT-H-14-laion2B-s32B-b79K"):
         ingest_images(session, [tmp_path / "a.jpg"])
     assert count(session) == 0
+
+
+def test_model_mismatch_refused_when_every_input_is_already_there(session, tmp_path):
+    """The model check comes before anything: a rerun with nothing new still refuses a model the
+    column is not for (exit 2 on the command line), instead of reporting `ingested 0`."""
+    create_photos(session)  # no model recorded: anything goes
+    _save(tmp_path / "p" / "a.jpg", (1, 1, 1), (8, 8))
+    assert ingest_images(session, [tmp_path / "p"]).ingested == 1
+    session.command("ALTER TABLE photos COMMENT COLUMN photo_embed "
+                    "'embedsql:model=laion/CLIP-ViT-H-14-laion2B-s32B-b79K;dim=512'", verbatim=True)
+    with pytest.raises(UsageError, match="laion/CLIP-ViT-H-14-laion2B-s32B-b79K.*holds 1 row"):
+        ingest_images(session, [tmp_path / "p"])
+    assert count(session) == 1
 
 
 def test_column_map_into_another_table(session, tmp_path):

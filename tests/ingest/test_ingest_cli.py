@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -122,17 +123,53 @@ def test_exit_status_and_report(tmp_path, tiny_clip, image_server):
 
 def test_missing_table_and_usage_errors(tmp_path, tiny_clip):
     dsn = f"chdb://{tmp_path}/db"
-    (tmp_path / "a.jpg").write_bytes(b"x")
-    r = _cli("ingest", "images", str(tmp_path / "a.jpg"), "--dsn", dsn, "--model", str(tiny_clip))
+    _make_images(tmp_path / "p", 1)
+    ingest = ["ingest", "images", str(tmp_path / "p"), "--dsn", dsn, "--model", str(tiny_clip)]
+    r = _cli(*ingest)
     assert r.returncode == 2
     assert "table photos does not exist" in r.stderr and "embedsql migrate up" in r.stderr
     assert "Traceback" not in r.stderr
+    # the hint repeats the connection and model options: run as written, it makes the ingest work
+    hinted = re.search(r"run `(embedsql migrate up[^`]*)`", r.stderr)
+    assert hinted, r.stderr
+    assert hinted.group(1) == f"embedsql migrate up --dsn {dsn} --model {tiny_clip}"
+    r = _cli(*shlex.split(hinted.group(1))[1:])
+    assert r.returncode == 0, r.stderr
+    r = _cli(*ingest)
+    assert r.returncode == 0, r.stderr
+    assert "ingested 1, already present 0, failed 0" in r.stderr
     r = _cli("ingest", "csv", "x.csv", "--dsn", dsn)
     assert r.returncode == 2 and "--url-column" in r.stderr
     r = _cli("ingest", "images", "x", "--batch-size", "0", "--dsn", dsn)
     assert r.returncode == 2 and "batch-size" in r.stderr
     r = _cli("ingest", "images", "x", "--column-map", "nonsense", "--dsn", dsn)
     assert r.returncode == 2 and "SOURCE=COLUMN" in r.stderr
+
+
+def test_links_to_files_and_folders_cli(tmp_path, tiny_clip):
+    """The review's case: a folder holding a link to an image elsewhere and a linked folder with
+    a loop back to it ingests everything once (it used to stop the run with an unexpected error)."""
+    dsn = f"chdb://{tmp_path}/db"
+    with sqlext.connect(dsn=dsn) as s:
+        create_photos(s)
+    _make_images(tmp_path / "elsewhere", 3)
+    lnk = tmp_path / "lnk"
+    lnk.mkdir()
+    (lnk / "coins-link.jpg").symlink_to(tmp_path / "elsewhere" / "img0000.jpg")
+    (lnk / "album").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    (tmp_path / "elsewhere" / "up").symlink_to(lnk, target_is_directory=True)  # a loop
+    args = ["ingest", "images", "lnk", "--dsn", dsn, "--model", str(tiny_clip)]
+    r = _cli(*args, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "ingested 3, already present 0, failed 0" in r.stderr  # img0000 once, not twice
+    r = _cli(*args, cwd=tmp_path)
+    assert r.returncode == 0 and "ingested 0, already present 3, failed 0" in r.stderr, r.stderr
+    with sqlext.connect(dsn=dsn) as s:
+        got = sorted(s.query("SELECT photo_id, id FROM photos").rows)
+    # one file reached by two links: named by the first path in sorted order (no path here is link-free)
+    expected = [("album/img0000.jpg", 0), ("album/img0001.jpg", 1), ("album/img0002.jpg", 2)]
+    assert got == [(name, stable_id(str((tmp_path / "elsewhere" / f"img{i:04d}.jpg").resolve())))
+                   for name, i in expected]
 
 
 def test_report_folder_is_a_usage_error_at_start(tmp_path, tiny_clip):

@@ -107,6 +107,17 @@ INGEST_STOP_NOTICE_VECTORS = ("interrupted: stopping: no further chunk is read, 
                        "written. " + _AFTER)
 
 
+def migrate_up_command(args, ctx) -> str:
+    """`embedsql migrate up` with this run's connection options (--dsn without its password, -c,
+    --dialect, --model, --runtime: `tui.commands.migrate.hint_options`), for the missing-table
+    hint: run as written, it creates the table in the database this ingest writes to."""
+    import shlex
+
+    from .migrate import hint_options
+
+    return " ".join(["embedsql", "migrate", "up", *map(shlex.quote, hint_options(args, ctx))])
+
+
 def run(args, ctx) -> int:
     """`embedsql ingest SOURCE`: ingest from the chosen source and print the report. Returns 0, 130
     when interrupted (a rerun resumes), or 1 when there was something to ingest and nothing was
@@ -127,7 +138,7 @@ def run(args, ctx) -> int:
     report_path = args.report or ing.default_report_path()
     stop = threading.Event()  # set by the first Ctrl-C: the run winds down at its next batch
     common = dict(table=args.table, column_map=ing.parse_column_map(args.column_map), report_path=report_path,
-                  progress=progress, stop=stop)
+                  progress=progress, stop=stop, migrate_up=migrate_up_command(args, ctx))
     if kind != "vectors":
         common.update(workers=args.workers, batch_size=args.batch_size, timeout=args.timeout)
     notice = INGEST_STOP_NOTICE_VECTORS if kind == "vectors" else INGEST_STOP_NOTICE
@@ -144,7 +155,7 @@ def run(args, ctx) -> int:
             r = ing.ingest_vectors(session, args.source, metadata=args.metadata, vector_column=args.vector_column,
                                    id_column=args.id_column, limit=args.limit, table=args.table,
                                    column_map=args.column_map, report_path=report_path, progress=progress,
-                                   stop=stop)
+                                   stop=stop, migrate_up=common["migrate_up"])
     line = r.summary()
     if r.failed and r.report_path is None:
         line += "; first failure: " + " - ".join(r.failures[0])
