@@ -117,3 +117,35 @@ def test_round_trip_of_the_tutorial_index():
     back = translate(";\n".join(ch.sql), target="myscale", catalog=None)
     assert back.sql == ["ALTER TABLE default.myscale_photos ADD VECTOR INDEX photo_embed_index photo_embed "
                         "TYPE HNSWFLAT('metric_type=Cosine')"]
+
+
+@pytest.mark.parametrize("sql, expected, warning", [
+    # MyScale refuses DESC on an L2/Cosine distance() (error 62, MYSCALE.md §4): left as a scan
+    ("SELECT id FROM photos ORDER BY cosineDistance(v, [1.0]) DESC LIMIT 3",
+     "SELECT id FROM photos ORDER BY cosineDistance(v, [1.0]) DESC LIMIT 3", "orders Cosine only ascending"),
+    ("SELECT id, cosineDistance(v, [1.0]) AS d FROM photos ORDER BY d DESC LIMIT 3",
+     "SELECT id, cosineDistance(v, [1.0]) AS d FROM photos ORDER BY d DESC LIMIT 3", "only ascending"),
+    # MyScale's L2 is squared: a number bound is squared, another bound keeps L2Distance
+    ("SELECT id FROM l2_t WHERE L2Distance(v, [1.0, 2, 3]) < 0.5 LIMIT 3",
+     "SELECT id FROM l2_t WHERE distance(v, [1.0, 2, 3]) < 0.25 LIMIT 3", None),
+    ("SELECT id FROM l2_t WHERE 2 >= L2Distance(v, [1.0, 2, 3]) LIMIT 3",
+     "SELECT id FROM l2_t WHERE 4 >= distance(v, [1.0, 2, 3]) LIMIT 3", None),
+    ("SELECT id FROM l2_t WHERE L2Distance(v, [1.0, 2, 3]) < x LIMIT 3",
+     "SELECT id FROM l2_t WHERE L2Distance(v, [1.0, 2, 3]) < x LIMIT 3", "is the square of L2Distance"),
+    ("SELECT id FROM l2_t WHERE L2Distance(v, [1.0, 2, 3]) < 0.5 * 2 LIMIT 3",
+     "SELECT id FROM l2_t WHERE L2Distance(v, [1.0, 2, 3]) < 0.5 * 2 LIMIT 3", "is the square of L2Distance"),
+    # HNSWFLAT's documented ranges (MYSCALE.md §2): outside, the nearest bound, said
+    ("SELECT id, cosineDistance(v, [1.0]) AS d FROM photos ORDER BY d LIMIT 3 "
+     "SETTINGS hnsw_candidate_list_size_for_search = 4096",
+     "SELECT id, distance('ef_s=1024')(v, [1.0]) AS d FROM photos ORDER BY d LIMIT 3", "takes ef_s from 16 to 1024"),
+    ("ALTER TABLE photos ADD INDEX vidx v TYPE vector_similarity('hnsw', 'L2Distance', 512, 'bf16', 4, 2000)",
+     "ALTER TABLE photos ADD VECTOR INDEX vidx v TYPE HNSWFLAT('metric_type=L2', 'm=8', 'ef_c=1024')",
+     "takes m from 8 to 128 (it refuses 4)"),
+])
+def test_what_myscale_would_refuse_or_read_otherwise(sql, expected, warning):
+    t = tr(sql)
+    assert t.sql == [expected]
+    if warning is None:
+        assert t.warnings == [] and any("becomes its square" in n for n in t.notes), t.notes
+    else:
+        assert any(warning in w for w in t.warnings), t.warnings

@@ -149,3 +149,26 @@ def test_l2_metric_default_without_index_runs(db, catalog):
     t, (res,) = run_translated(db, catalog, "SELECT id, distance(v, [3.0, 4.0]) AS d FROM plain ORDER BY d LIMIT 2")
     assert "L2Distance" in t.sql[0]
     assert res.result_rows == [(2, 0.0), (1, 5.0)]
+
+
+def test_an_l2_bound_means_the_same_distance_on_both_sides(db, catalog, vectors):
+    """MyScale's L2 distance() is the squared L2Distance: a bound compared with it is carried over
+    (a number: its square root; anything else: the distance squared), so the translated filter
+    keeps exactly the rows MyScale's would (numpy computes MyScale's squared distances)."""
+    run_translated(db, catalog, "CREATE TABLE l2_bound (id UInt32, v Array(Float32), CONSTRAINT c CHECK "
+                                "length(v) = 512, VECTOR INDEX vi v TYPE HNSWFLAT('metric_type=L2')) "
+                                "ENGINE = MergeTree ORDER BY id")
+    db.insert("l2_bound", [(i, vectors[i].tolist()) for i in range(N)], column_names=["id", "v"])
+    q = vectors[0] * 0.5
+    squared = ((vectors - q) ** 2).sum(axis=1)
+    bound = float(np.round(np.median(squared), 3))
+    want = sorted(int(i) for i in np.nonzero(squared < bound)[0])
+    assert 0 < len(want) < N
+    for where in (f"distance(v, {vec_literal(q)}) < {bound}", f"{bound} > distance(v, {vec_literal(q)})",
+                  f"distance(v, {vec_literal(q)}) < {bound} + 0"):
+        t, (res,) = run_translated(db, catalog, f"SELECT id FROM l2_bound WHERE {where} ORDER BY id")
+        assert sorted(r[0] for r in res.result_rows) == want, (where, t.sql, t.notes)
+    # and the way back: ClickHouse's L2Distance bound sent to MyScale as the squared bound
+    back = translate(f"SELECT id FROM l2_bound WHERE L2Distance(v, {vec_literal(q)}) < 0.5", target="myscale",
+                     catalog=catalog)
+    assert back.sql[0].endswith("< 0.25") and "distance(v," in back.sql[0], back.sql

@@ -158,3 +158,38 @@ def index_keyword_before(toks, k: int, depth: int) -> int | None:
             return None
         k -= 1
     return None
+
+
+_COMPARE = {TokenType.LT, TokenType.LTE, TokenType.GT, TokenType.GTE}
+# operators that would make a number next to a comparison part of a larger expression
+_BINDS = {TokenType.DOT, TokenType.L_PAREN, TokenType.PLUS, TokenType.DASH, TokenType.STAR, TokenType.SLASH,
+          TokenType.MOD, TokenType.PERCENT, TokenType.CARET, TokenType.DPIPE}
+
+
+def compared_number(toks, i: int, close: int, convert) -> "tuple[int, str | None] | None":
+    """For a function call toks[i..close] compared with `<`, `<=`, `>` or `>=` (on either side):
+    (index of the other operand's token, `convert(its value)` as SQL text when it is a number >= 0
+    standing alone, else None); None when the call is not compared so. The dialect bridge uses it
+    to carry a distance bound across MyScale's squared L2 (`convert`: square or square root)."""
+    import math
+
+    if close + 2 < len(toks) and toks[close + 1].type in _COMPARE:
+        k = close + 2
+        whole = close + 3 >= len(toks) or toks[close + 3].type not in _BINDS
+    elif i >= 2 and toks[i - 1].type in _COMPARE:
+        k = i - 2
+        whole = i < 3 or toks[i - 3].type not in _BINDS
+    else:
+        return None
+    t = toks[k]
+    if t.type != TokenType.NUMBER or not whole:
+        return k, None
+    try:
+        v = float(t.text)
+    except ValueError:
+        return k, None
+    if v < 0 or not math.isfinite(v):
+        return k, None
+    out = float(convert(v))
+    exact = out.is_integer() and out < 2 ** 53 and "." not in t.text and "e" not in t.text.lower()
+    return k, str(int(out)) if exact else repr(out)

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from sqlext.text.ddl import parse_vector_similarity
 from sqlext.text.dialects._common import (
-    Tokens, TokenType, apply_edits, error, index_keyword_before, is_name, match_close, read_name, resolve_column,
-    split_args, table_refs, tokenize,
+    Tokens, TokenType, apply_edits, compared_number, error, index_keyword_before, is_name, match_close, read_name,
+    resolve_column, split_args, table_refs, tokenize,
 )
 from sqlext.text.dialects import fulltext
 from sqlext.text.dialects.myscale_to_clickhouse import StatementTranslation
@@ -116,16 +116,33 @@ def _hnswflat(ctx: _Ctx, vs_i: int) -> tuple[str, int, str]:
         raise error(ctx.text, toks[vs_i], f"{call}: distance function {info.metric!r} has no MyScale "
                                           f"metric_type", hint="use cosineDistance or L2Distance")
     params = [f"'metric_type={info.metric}'"]
-    if "m" in info.params:
-        params.append(f"'m={info.params['m']}'")
-    if "ef_c" in info.params:
-        params.append(f"'ef_c={info.params['ef_c']}'")
+    for key in ("m", "ef_c"):
+        if key in info.params:
+            params.append(f"'{key}={_in_range(ctx, key, info.params[key], f'{call}: {key}')}'")
     q = info.params.get("quantization")
     note = (f"{call} -> HNSWFLAT({', '.join(params)}) (HNSWFLAT: HNSW on open-source MyScaleDB "
             f"and MyScale Cloud")
     note += f"; quantization {q} dropped, HNSWFLAT keeps Float32)" if q else ")"
     ctx.notes.append(note)
     return f"HNSWFLAT({', '.join(params)})", close + 1, info.metric
+
+
+#: HNSWFLAT's parameter ranges on MyScale (MYSCALE.md §2: m 8-128, ef_c 16-1024, ef_s 16-1024);
+#: a value outside is refused by the server
+MYSCALE_HNSW_RANGES = {"m": (8, 128), "ef_c": (16, 1024), "ef_s": (16, 1024)}
+
+
+def _in_range(ctx: _Ctx, key: str, value, what: str) -> str:
+    """`value` of HNSWFLAT parameter `key` as MyScale accepts it: a whole number outside
+    MYSCALE_HNSW_RANGES becomes the nearest bound, with a warning; anything else as written."""
+    text = str(value).strip()
+    low, high = MYSCALE_HNSW_RANGES[key]
+    if not text.isdigit() or low <= int(text) <= high:
+        return text
+    near = str(min(max(int(text), low), high))
+    ctx.warnings.append(f"{what}: MyScale's HNSWFLAT takes {key} from {low} to {high} (it refuses {text}); "
+                        f"sent as {key}={near}")
+    return near
 
 
 def _granularity_end(toks, k) -> int:
@@ -228,19 +245,54 @@ def _distance_fn(ctx: _Ctx, i: int) -> int:
     info = ctx.catalog.vector_index(table, column) if (table and ctx.catalog is not None) else None
     if info is None:
         return i + 1
+    call = f"{toks[i].text}({ctx.src(a0, b0)}, …)"
     if info.metric != fn_metric:
         ctx.warnings.append(
-            f"{toks[i].text}({ctx.src(a0, b0)}, …): the vector index {info.name} on {table}.{column} "
+            f"{call}: the vector index {info.name} on {table}.{column} "
             f"uses metric {info.metric}, and MyScale's distance() always uses the index metric; "
             f"{toks[i].text} was left as is and runs as a full scan on MyScale")
         return close + 1
+    if _ordered_descending(toks, i, close):
+        ctx.warnings.append(
+            f"{call} ordered DESC: MyScale's distance() orders {info.metric} only ascending (the "
+            f"nearest first; DESC is refused with error 62), so {toks[i].text} was left as is and "
+            f"runs as a full scan on MyScale")
+        return close + 1
+    bound = compared_number(toks, i, close, lambda v: v * v) if fn_metric == "L2" else None
+    if bound is not None and bound[1] is None:
+        ctx.warnings.append(
+            f"{call} compared with {ctx.src(bound[0], bound[0] + 1)}: MyScale's L2 distance() is the square of "
+            f"L2Distance, so that bound would mean another distance; {toks[i].text} was left as is "
+            f"and runs as a full scan on MyScale (compare with a number to have it squared)")
+        return close + 1
     ctx.edits.append((toks[i].start, toks[i].end, "distance"))
     ctx.distance_calls.append((toks[i].end, info))
-    note = f"{toks[i].text}({ctx.src(a0, b0)}, …) -> distance(): index {info.name} has metric {info.metric}"
+    note = f"{call} -> distance(): index {info.name} has metric {info.metric}"
     if fn_metric == "L2":
         note += "; MyScale's L2 distance is the squared L2Distance (same order)"
+    if bound is not None:
+        k, squared = bound
+        ctx.edits.append((toks[k].start, toks[k].end, squared))
+        note += f"; the bound {toks[k].text} it is compared with becomes its square, {squared}"
     ctx.notes.append(note)
     return close + 1
+
+
+def _ordered_descending(toks, i: int, close: int) -> bool:
+    """Whether the distance call toks[i..close] is an ORDER BY item ordered DESC: written there
+    (`ORDER BY cosineDistance(v, q) DESC`) or through its alias (`… AS d … ORDER BY d DESC`)."""
+    after = close + 1
+    if after < len(toks) and toks[after].up in ("DESC", "DESCENDING"):
+        return True
+    if after + 1 < len(toks) and toks[after].type == TokenType.ALIAS and is_name(toks[after + 1]):
+        alias, depth = toks[after + 1].text, toks[i].depth
+        for k in range(after + 2, len(toks) - 1):
+            t = toks[k]
+            if (t.depth == depth and t.type == TokenType.VAR and t.text == alias
+                    and toks[k + 1].up in ("DESC", "DESCENDING")
+                    and any(x.type == TokenType.ORDER_BY and x.depth == depth for x in toks[after:k])):
+                return True
+    return False
 
 
 def _settings(ctx: _Ctx) -> None:
@@ -274,9 +326,10 @@ def _settings(ctx: _Ctx) -> None:
                         f"SETTINGS {EF_S_SETTING} = {value}: vector index {info.name} is {info.type}, "
                         f"which has no 'ef_s' search parameter on MyScale; not carried over")
             if hnsw:
+                ef = _in_range(ctx, "ef_s", value.strip(), f"SETTINGS {EF_S_SETTING} = {value.strip()}")
                 for pos, _info in hnsw:
-                    ctx.edits.append((pos, pos, f"('ef_s={value.strip()}')"))
-                ctx.notes.append(f"SETTINGS {EF_S_SETTING} = {value} -> distance('ef_s={value.strip()}')")
+                    ctx.edits.append((pos, pos, f"('ef_s={ef}')"))
+                ctx.notes.append(f"SETTINGS {EF_S_SETTING} = {value} -> distance('ef_s={ef}')")
             elif not ctx.distance_calls:
                 ctx.warnings.append(
                     f"SETTINGS {EF_S_SETTING} = {value} dropped: no distance() on an HNSW-indexed "
