@@ -569,10 +569,14 @@ def map_error(exc: Exception, spec: ConnectionSpec, message: str | None = None) 
             f"{spec.display()} refused the credentials for user {spec.username!r}",
             code=code, hint="check the user name and EMBEDSQL_PASSWORD",
         )
-    if name in ("OperationalError",) or any(s in msg for s in (
+    # a ClickHouse error (`Code: N. DB::Exception`) comes from the server or the engine, which
+    # answered: words like "Connection refused" in it are about a server it asked in turn (a
+    # Distributed table's shard, a remote() or url() source), not about reaching it
+    answered = code is not None and re.search(r"DB::\w*Exception", msg) is not None
+    if not answered and (name in ("OperationalError",) or any(s in msg for s in (
             "Connection refused", "Name or service not known", "Failed to resolve", "timed out",
             "Max retries exceeded", "SSL", "CERTIFICATE", "Temporary failure in name resolution",
-            "Connection reset", "RemoteDisconnected", "Connection aborted")):
+            "Connection reset", "RemoteDisconnected", "Connection aborted"))):
         reason = _network_reason(msg)
         return ConnectionFailed(f"cannot reach {spec.display()}: {reason}", hint=_network_hint(reason))
     return ServerError(msg, code=code)

@@ -156,6 +156,21 @@ def test_server_error_is_one_of_ours(session):
     assert "hnsw_candidate" not in str(err.value)
 
 
+def test_a_source_the_engine_cannot_reach_is_the_engines_error_not_ours(session):
+    """A remote() source (or a Distributed table's shard) nothing answers at: ClickHouse's own
+    error, naming that address; not "cannot reach embedded ClickHouse", which answered."""
+    from sqlext.errors import ConnectionFailed
+    from tests.chserver import closed_port
+
+    port = closed_port()
+    with pytest.raises(ServerError) as info:
+        session.query(f"SELECT * FROM remote('127.0.0.1:{port}', system.one) "
+                      "SETTINGS connect_timeout_with_failover_ms = 200, connections_with_failover_max_tries = 1")
+    err = info.value
+    assert not isinstance(err, ConnectionFailed), err
+    assert f"127.0.0.1:{port}" in err.message and err.code in (279, 519), err.message
+
+
 def test_run_script_and_command(session):
     results = session.run_script("""
         CREATE TABLE s2 (x Int32) ENGINE = MergeTree ORDER BY x; -- a comment; with semicolon
