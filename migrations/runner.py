@@ -29,21 +29,28 @@ class MigrationInterrupted(EmbedSQLError):
     exit_code = 130
 
 
+#: The settings of the state and lock tables' reads and writes on a cluster (see Runner).
+CLUSTER_CONSISTENCY = {"insert_quorum": "auto", "insert_quorum_parallel": 0, "select_sequential_consistency": 1}
+
+
 class Db:
     """The runner's access to the database: SQL that is already rendered for the target, sent
     verbatim (no EMBED, no translation) through the session's public API, values bound as
     server-side parameters. Failures arrive as `sqlext.errors.ServerError`."""
 
-    def __init__(self, session):
+    def __init__(self, session, settings: dict | None = None):
+        """`settings`: sent with `query` and `command` (the state and lock tables' reads and
+        writes), not with `execute` (the migrations' own statements)."""
         self.session = session
+        self.settings = dict(settings or {})
 
     def query(self, sql: str, params: dict | None = None) -> list[tuple]:
         """Rows of a query."""
-        return self.session.query(sql, params=params, verbatim=True).rows
+        return self.session.query(sql, params=params, verbatim=True, settings=self.settings or None).rows
 
     def command(self, sql: str, params: dict | None = None):
         """Run a statement that returns no rows."""
-        return self.session.command(sql, params=params, verbatim=True)
+        return self.session.command(sql, params=params, verbatim=True, settings=self.settings or None)
 
     def execute(self, sql: str):
         """Run a rendered migration statement (a query or a command, by its kind)."""
@@ -128,7 +135,10 @@ class Runner:
         self.session = session
         self.stop = stop
         self.options = tuple(options)
-        self.db = Db(session)
+        # on a cluster the state and lock tables are one table replicated on every node: a write
+        # is acknowledged by a majority of them and a read sees every acknowledged write, so two
+        # runs through different nodes cannot both take the lock during replication lag
+        self.db = Db(session, CLUSTER_CONSISTENCY if cluster else None)
         self.migrations = migrations
         self.cluster_name = cluster
         self.on_event = on_event or _noop
@@ -597,6 +607,8 @@ class Runner:
             if not rows:
                 return f"vector index {index} on {table} does not exist after the migration"
             status, reason, total, done = rows[0][:4]
+            if status == "Built" and self.cluster and self.dialect == "clickhouse":
+                status, reason = self._cluster_build(db, t)  # the node asked is one of many
             if status == "Built":
                 self.on_event("done", f"vector index {index} on {table}: Built")
                 return ""
@@ -617,6 +629,28 @@ class Runner:
             self._heartbeat()
             time.sleep(delay)
             delay = min(delay * 2, 2.0)
+
+
+    def _cluster_build(self, db: str | None, table: str) -> tuple[str, str]:
+        """On a cluster, ClickHouse builds a vector index on each node (`MATERIALIZE INDEX` is a
+        mutation per replica): ('Built', '') once every node's mutations of `table` are done,
+        ('Error', the reason) when one failed, else ('InProgress', ''). Read through
+        clusterAllReplicas(cluster, system.mutations)."""
+        rows = self.db.query(cluster_build_sql(bool(db)),
+                             {"cluster": self.cluster.name, "t": table, **({"db": db} if db else {})})
+        running, reason = (rows[0][0], rows[0][1]) if rows else (0, "")
+        if reason:
+            return "Error", f"{reason} (on one of the cluster's nodes)"
+        return ("InProgress", "") if running else ("Built", "")
+
+
+def cluster_build_sql(named_db: bool) -> str:
+    """The query `Runner._cluster_build` sends: unfinished mutations and a failure reason of table
+    `{t:String}` (in `{db:String}` when `named_db`, else the current database) on every node of
+    cluster `{cluster:String}`."""
+    return ("SELECT countIf(NOT is_done), anyIf(latest_fail_reason, latest_fail_reason != '') "
+            "FROM clusterAllReplicas({cluster:String}, system.mutations) "
+            "WHERE database = " + ("{db:String}" if named_db else "currentDatabase()") + " AND table = {t:String}")
 
 
 # ---------------------------------------------------------------- plan (no database needed)

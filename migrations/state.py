@@ -55,7 +55,9 @@ def state_ddl(cluster=None) -> list[str]:
     def engine(kind: str, table: str, args: str = "") -> str:
         if not cluster:
             return f"{kind}({args})" if args else kind
-        path = f"'/clickhouse/tables/embedsql/{{database}}/{table}', '{{replica}}'"
+        # one table replicated on every node of every shard: each node's replica name must be
+        # unique in the whole cluster, and {replica} alone is often reused in each shard
+        path = f"'/clickhouse/tables/embedsql/{{database}}/{table}', '{{shard}}-{{replica}}'"
         return f"Replicated{kind}({path}{', ' + args if args else ''})"
 
     return [

@@ -156,8 +156,15 @@ def test_cluster_statements_parse_with_clickhouses_parser(session):
     above, read by ClickHouse's own parser (`formatQuery`, which runs nothing)."""
     rendered = [st for sql, _ in _RULES for st in render.cluster_statements(sql, CL)]
     for direction in ("up", "down"):
-        _, steps = plan(load([]), "clickhouse", direction=direction, cluster="prod", database="photos_db")
-        rendered += [st for step in steps for st in step.sql]
+        state, steps = plan(load([]), "clickhouse", direction=direction, cluster="prod", database="photos_db")
+        rendered += state + [st for step in steps for st in step.sql]
+    # what a cluster run reads besides: every node's index builds, the lock and state tables
+    # under quorum (sent as settings, read here in a SETTINGS clause)
+    from migrations.runner import CLUSTER_CONSISTENCY, cluster_build_sql
+
+    quorum = " SETTINGS " + ", ".join(f"{k} = {v!r}" for k, v in CLUSTER_CONSISTENCY.items())
+    rendered += [cluster_build_sql(True) + quorum, cluster_build_sql(False) + quorum]
+    assert any("'{shard}-{replica}'" in st for st in rendered)  # unique in the whole cluster
     assert len(rendered) > 30
     for st in rendered:
         literal = "'" + st.replace("\\", "\\\\").replace("'", "\\'") + "'"

@@ -427,3 +427,18 @@ def test_accepting_an_edit_keeps_the_time_it_was_applied(session, mdir):
     s = {s.label: s for s in r.status()}["0001_a"]
     assert s.state == "applied" and not s.changed and s.row.checksum != before.checksum
     assert s.row.applied_at == before.applied_at and s.row.duration_ms == before.duration_ms
+
+
+def test_on_a_cluster_the_state_and_lock_tables_are_read_and_written_under_quorum(session):
+    """A cluster run reads and writes its state and lock tables with a majority quorum and
+    sequential consistency (two runs through different nodes cannot both see the lock free);
+    the migrations' own statements go without. What reaches the engine is read back."""
+    from migrations.runner import CLUSTER_CONSISTENCY, Runner
+
+    plain, clustered = Runner(session, []).db, Runner(session, [], cluster="prod").db
+    assert plain.settings == {} and clustered.settings == CLUSTER_CONSISTENCY
+    sql = ("SELECT getSetting('insert_quorum'), getSetting('insert_quorum_parallel'), "
+           "getSetting('select_sequential_consistency')")
+    assert clustered.query(sql) == [("auto", False, 1)]
+    assert plain.query(sql) == [(0, True, 0)]
+    assert session.query(sql).rows == [(0, True, 0)]  # not left in the session for other statements

@@ -18,7 +18,7 @@ CREATE TABLE IF NOT EXISTS embedsql_migrations ON CLUSTER prod
     host String,
     seq UInt64
 )
-ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/embedsql/{database}/embedsql_migrations', '{replica}', seq)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/embedsql/{database}/embedsql_migrations', '{shard}-{replica}', seq)
 ORDER BY version;
 CREATE TABLE IF NOT EXISTS embedsql_migration_lock ON CLUSTER prod
 (
@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS embedsql_migration_lock ON CLUSTER prod
     released UInt8,
     seq UInt64
 )
-ENGINE = ReplicatedMergeTree('/clickhouse/tables/embedsql/{database}/embedsql_migration_lock', '{replica}')
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/embedsql/{database}/embedsql_migration_lock', '{shard}-{replica}')
 ORDER BY (owner, seq)
 TTL toDateTime(expires_at) + INTERVAL 1 DAY;
 
