@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -41,8 +42,11 @@ def test_formats_and_vector_elision(tmp_path):
     assert "[20 x Float32]" in table and "1 row" in table
 
 
-@pytest.fixture
-def photos_db(tmp_path, tiny_clip):
+@pytest.fixture(scope="module")
+def photos_db(tmp_path_factory, tiny_clip):
+    """(dsn, model) of the photos database, made once per module through the CLI (a process:
+    import, model, three EMBEDs). The tests read it; one that changes a table makes its own."""
+    tmp_path = tmp_path_factory.mktemp("photos")
     dsn = f"chdb://{tmp_path}/photos"
     script = tmp_path / "setup.sql"
     script.write_text(f"""
@@ -81,16 +85,20 @@ def test_explain_shows_rewritten_hybrid_query_and_runs_nothing(photos_db):
 
 def test_explain_shows_the_vector_plan_and_why(photos_db):
     dsn, model = photos_db
-    p = run("query", "ALTER TABLE photos ADD INDEX vi photo_embed TYPE vector_similarity('hnsw', 'cosineDistance', 512)",
-            "--dsn", dsn, "--model", model)
+    script = Path(dsn.removeprefix("chdb://")).parent / "indexed.sql"  # (the other tests read photos)
+    script.write_text("CREATE TABLE IF NOT EXISTS photos_vi AS photos;\n"
+                      "INSERT INTO photos_vi SELECT * FROM photos WHERE (SELECT count() FROM photos_vi) = 0;\n"
+                      "ALTER TABLE photos_vi ADD INDEX IF NOT EXISTS vi photo_embed "
+                      "TYPE vector_similarity('hnsw', 'cosineDistance', 512);\n")
+    p = run("query", "-f", str(script), "--dsn", dsn, "--model", model)
     assert p.returncode == 0, p.stderr
-    sql = ("SELECT photo_id, distance(photo_embed, EMBED('a red cup of coffee')) AS dist FROM photos "
+    sql = ("SELECT photo_id, distance(photo_embed, EMBED('a red cup of coffee')) AS dist FROM photos_vi "
            "WHERE year > 2020 ORDER BY dist ASC LIMIT 2")
     p = run("query", sql, "--dsn", dsn, "--model", model, "--explain")
     assert p.returncode == 0, p.stderr
     out = p.stdout
     assert "cosineDistance(photo_embed, CAST('[512 x Float32]', 'Array(Float64)')) AS dist" in out  # the index's metric
-    assert ("-- vector plan: photos.photo_embed top 2: exact scan (vector index vi not used) — "
+    assert ("-- vector plan: photos_vi.photo_embed top 2: exact scan (vector index vi not used) — "
             "the filter keeps 2 of 3 rows") in out
     assert "not run (--explain); the planner's row count ran" in out
 
