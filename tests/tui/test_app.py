@@ -448,6 +448,23 @@ async def test_opening_with_a_statement_keeps_the_saved_editor_text(session, tmp
             assert app.previous_buffer is None and not any("kept in" in n for n in notes)
 
 
+async def test_notifications_leave_the_status_line_readable(session):
+    """A notification stands above the status bar (its lint line included) and the footer: the
+    status line it repeats (a cancel note, an export's path) stays whole beside it."""
+    from textual.widgets._toast import Toast, ToastRack
+
+    app = make_app(session, "SELECT 1")
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        app.status.message = "exported 4 rows to /a/long/path/that/must/stay/readable.csv"
+        app.notify("exported 4 rows to /a/long/path/that/must/stay/readable.csv " * 2)
+        await wait_for(pilot, lambda: len(app.screen.get_child_by_type(ToastRack).query(Toast)) == 1)
+        await pilot.pause()
+        toast = app.screen.get_child_by_type(ToastRack).query_one(Toast)
+        status = app.query_one("#status")
+        assert toast.region.bottom <= status.region.y, (toast.region, status.region)
+        assert status.region.bottom <= app.query_one("Footer").region.y
+
+
 async def test_a_buffer_that_cannot_be_saved_is_said_on_exit(session, tmp_path):
     """A failure to save the editor's text at exit is not swallowed: it is printed after the app's
     screen is gone (a notification would never be seen)."""
