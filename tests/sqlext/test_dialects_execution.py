@@ -172,3 +172,11 @@ def test_an_l2_bound_means_the_same_distance_on_both_sides(db, catalog, vectors)
     back = translate(f"SELECT id FROM l2_bound WHERE L2Distance(v, {vec_literal(q)}) < 0.5", target="myscale",
                      catalog=catalog)
     assert back.sql[0].endswith("< 0.25") and "distance(v," in back.sql[0], back.sql
+
+
+def test_myscale_only_settings_are_refused_by_clickhouse_and_dropped_by_the_bridge(db, catalog):
+    sql = "SELECT 1 SETTINGS enable_brute_force_vector_search = 1, two_stage_search_option = 0, max_threads = 1"
+    with pytest.raises(Exception, match="UNKNOWN_SETTING|Unknown setting"):
+        db.query(sql)
+    t, (res,) = run_translated(db, catalog, sql)
+    assert res.result_rows == [(1,)] and t.sql == ["SELECT 1 SETTINGS max_threads = 1"]

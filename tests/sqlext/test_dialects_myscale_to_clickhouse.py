@@ -253,3 +253,31 @@ def test_without_catalog_defaults_apply():
 def test_unknown_target_is_rejected():
     with pytest.raises(ValueError):
         translate("SELECT 1", target="postgres")
+
+
+@pytest.mark.parametrize("sql, expected, said", [
+    # MyScale's own query settings (MYSCALE.md §4): ClickHouse refuses them (UNKNOWN_SETTING)
+    ("SELECT id, distance(v, [1.0, 2.0, 3.0]) AS d FROM l2_t ORDER BY d LIMIT 3 "
+     "SETTINGS enable_brute_force_vector_search = 1",
+     ["SELECT id, L2Distance(v, [1.0, 2.0, 3.0]) AS d FROM l2_t ORDER BY d LIMIT 3"],
+     "scans the parts without a vector index exactly"),
+    ("SELECT id, distance('ef_s=64')(v, [1.0, 2.0, 3.0]) AS d FROM l2_t ORDER BY d LIMIT 3 "
+     "SETTINGS enable_brute_force_vector_search = 1",   # the clause stays, for the search parameter
+     ["SELECT id, L2Distance(v, [1.0, 2.0, 3.0]) AS d FROM l2_t ORDER BY d LIMIT 3 "
+      "SETTINGS hnsw_candidate_list_size_for_search = 64"], "dropped"),
+    ("SELECT 1 SETTINGS two_stage_search_option = 0, max_threads = 1", ["SELECT 1 SETTINGS max_threads = 1"],
+     "one stage"),
+    ("SELECT 1 SETTINGS hybrid_search_fusion_k = 3", ["SELECT 1"], "write 'fusion_k=3'"),
+    # nothing to wait on: dropped, saying where a build shows
+    ("SYSTEM WAIT BUILDING VECTOR INDICES test_binary", [], "watch system.vector_indices"),
+])
+def test_myscale_only_settings_and_statements(sql, expected, said):
+    t = tr(sql)
+    assert t.sql == expected
+    assert any(said in m for m in t.notes + t.warnings), (t.notes, t.warnings)
+
+
+def test_vector_index_segments_is_refused_with_the_table_to_read_instead():
+    with pytest.raises(TranslationError) as ei:
+        tr("SELECT name, status FROM system.vector_index_segments")
+    assert "system.vector_indices" in (ei.value.hint or "") and ei.value.col == 26

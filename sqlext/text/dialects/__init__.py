@@ -34,7 +34,8 @@ TARGETS = ("clickhouse", "myscale")
 # Cheap lower-case substring checks: a statement without any of these is returned untouched
 # without tokenizing (query vectors can be thousands of characters).
 _KEYWORDS = {
-    "clickhouse": ("distance", "vector", "textsearch", "hybridsearch", "fts", "tantivy"),
+    "clickhouse": ("distance", "vector", "textsearch", "hybridsearch", "fts", "tantivy", "two_stage_search",
+                   "hybrid_search_fusion"),
     "myscale": ("vector", "distance", "dotproduct", "hnsw", "materialize", "text", "__tokens"),
 }
 

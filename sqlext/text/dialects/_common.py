@@ -193,3 +193,41 @@ def compared_number(toks, i: int, close: int, convert) -> "tuple[int, str | None
     out = float(convert(v))
     exact = out.is_integer() and out < 2 ** 53 and "." not in t.text and "e" not in t.text.lower()
     return k, str(int(out)) if exact else repr(out)
+
+
+def settings_clause(toks, text: str) -> "tuple[int | None, list[tuple[int, int, str, str]]]":
+    """The statement's top-level SETTINGS clause: (index of its SETTINGS token, its items as
+    (first token, last token, lower-case name, value text)); (None, []) without one."""
+    s_i = None
+    for k, t in enumerate(toks):
+        if t.depth == 0 and t.type == TokenType.SETTINGS:
+            s_i = k
+    if s_i is None:
+        return None, []
+    items = []
+    k = s_i + 1
+    while k + 2 < len(toks) and is_name(toks[k]) and toks[k + 1].type == TokenType.EQ:
+        v_end = k + 2
+        while v_end < len(toks) and not (toks[v_end].depth == 0 and toks[v_end].type in (
+                TokenType.COMMA, TokenType.FORMAT, TokenType.SEMICOLON)):
+            v_end += 1
+        items.append((k, v_end - 1, toks[k].low, text[toks[k + 2].start:toks[v_end - 1].end]))
+        if v_end < len(toks) and toks[v_end].type == TokenType.COMMA:
+            k = v_end + 1
+        else:
+            break
+    return s_i, items
+
+
+def drop_settings_edits(toks, text: str, s_i: int, items, drop) -> list[tuple[int, int, str]]:
+    """Edits that take the items `drop` ((first, last) token pairs of `settings_clause`'s items)
+    out of the SETTINGS clause at `s_i`: the whole clause (with the whitespace before it) when
+    none is left."""
+    if not drop:
+        return []
+    if len(drop) == len(items):
+        start = toks[s_i - 1].end if s_i > 0 else toks[s_i].start
+        return [(start, toks[items[-1][1]].end, "")]
+    kept = [(f, last) for f, last, *_ in items if (f, last) not in drop]
+    new = ", ".join(text[toks[f].start:toks[last].end] for f, last in kept)
+    return [(toks[items[0][0]].start, toks[items[-1][1]].end, new)]

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from sqlext.text.ddl import parse_vector_similarity
 from sqlext.text.dialects._common import (
-    Tokens, TokenType, apply_edits, compared_number, error, index_keyword_before, is_name, match_close, read_name,
-    resolve_column, split_args, table_refs, tokenize,
+    Tokens, TokenType, apply_edits, compared_number, drop_settings_edits, error, index_keyword_before, is_name,
+    match_close, read_name, resolve_column, settings_clause, split_args, table_refs, tokenize,
 )
 from sqlext.text.dialects import fulltext
 from sqlext.text.dialects.myscale_to_clickhouse import StatementTranslation
@@ -297,25 +297,9 @@ def _ordered_descending(toks, i: int, close: int) -> bool:
 
 def _settings(ctx: _Ctx) -> None:
     toks = ctx.toks
-    s_i = None
-    for k, t in enumerate(toks):
-        if t.depth == 0 and t.type == TokenType.SETTINGS:
-            s_i = k
+    s_i, items = settings_clause(toks, ctx.text)
     if s_i is None:
         return
-    # items: name = value, separated by commas, until FORMAT / end
-    items = []   # (first tok, last tok, name, value text)
-    k = s_i + 1
-    while k + 2 < len(toks) and is_name(toks[k]) and toks[k + 1].type == TokenType.EQ:
-        v_end = k + 2
-        while v_end < len(toks) and not (toks[v_end].depth == 0 and toks[v_end].type in (
-                TokenType.COMMA, TokenType.FORMAT, TokenType.SEMICOLON)):
-            v_end += 1
-        items.append((k, v_end - 1, toks[k].low, ctx.src(k + 2, v_end)))
-        if v_end < len(toks) and toks[v_end].type == TokenType.COMMA:
-            k = v_end + 1
-        else:
-            break
     drop = []
     for first, last, name, value in items:
         if name == EF_S_SETTING:
@@ -339,13 +323,4 @@ def _settings(ctx: _Ctx) -> None:
             ctx.notes.append(f"SETTINGS {toks[first].text} dropped: a ClickHouse-only vector search "
                              f"setting that MyScale does not know")
             drop.append((first, last))
-    if not drop:
-        return
-    if len(drop) == len(items):
-        # remove the whole clause, with the whitespace before SETTINGS
-        start = toks[s_i - 1].end if s_i > 0 else toks[s_i].start
-        ctx.edits.append((start, toks[items[-1][1]].end, ""))
-        return
-    kept = [(f, l) for f, l, *_ in items if (f, l) not in drop]
-    new = ", ".join(ctx.src(f, l + 1) for f, l in kept)
-    ctx.edits.append((toks[items[0][0]].start, toks[items[-1][1]].end, new))
+    ctx.edits.extend(drop_settings_edits(toks, ctx.text, s_i, items, drop))

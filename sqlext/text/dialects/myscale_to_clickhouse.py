@@ -31,8 +31,9 @@ from dataclasses import dataclass, field
 from sqlext.text.ddl import IndexInfo, normalize_metric, parse_index_params
 from sqlext.text.dialects import fulltext
 from sqlext.text.dialects._common import (
-    Tok, Tokens, TokenType, apply_edits, compared_number, error, is_cast_vector, is_name, match_close,
-    parametric_call, read_name, resolve_column, settings_edits, split_args, table_refs, tokenize,
+    Tok, Tokens, TokenType, apply_edits, compared_number, drop_settings_edits, error, is_cast_vector, is_name,
+    match_close, parametric_call, read_name, resolve_column, settings_clause, settings_edits, split_args, table_refs,
+    tokenize,
 )
 from sqlext.errors import TranslationError
 
@@ -122,6 +123,12 @@ def to_clickhouse(tokens: Tokens, catalog) -> StatementTranslation:
     if "textsearch" in low_text or "hybridsearch" in low_text:
         _fts_merge(ctx, fulltext.translate_search_calls(
             text, toks, catalog, lambda table, column: _metric_for(ctx, table, column)))
+    if n >= 6 and toks[0].up == "SYSTEM" and [x.up for x in toks[1:6]] == ["WAIT", "BUILDING", "VECTOR",
+                                                                          "INDICES", toks[5].up]:
+        ctx.replace_with = []  # nothing to wait on: say where the build shows instead
+        ctx.notes.append(f"{ctx.src(0, n)} dropped: ClickHouse has no wait for a vector index build; "
+                         f"watch system.vector_indices (translated: its status is 'Built' when done), "
+                         f"or let `embedsql migrate` wait for the indexes its migrations create")
     i = 0
     while i < n:
         t = toks[i]
@@ -145,7 +152,14 @@ def to_clickhouse(tokens: Tokens, catalog) -> StatementTranslation:
             _vector_indices(ctx, i)
             i += 3
             continue
+        if low == "system" and i + 2 < n and toks[i + 1].type == TokenType.DOT \
+                and toks[i + 2].low == "vector_index_segments":
+            raise error(text, toks[i], "system.vector_index_segments is MyScale's (one row per part's index "
+                                       "segment); ClickHouse has no such table",
+                        hint="read system.vector_indices instead: the bridge translates it (one row per index, "
+                             "with its build status and parts built)")
         i += 1
+    _myscale_settings(ctx)
     if ctx.settings:
         edits, skipped = settings_edits(toks, text, ctx.settings)
         ctx.edits.extend(edits)
@@ -162,6 +176,44 @@ def to_clickhouse(tokens: Tokens, catalog) -> StatementTranslation:
                 + [tokenize(st).with_origin(origin) for st in ctx.extra])
     changed = bool(ctx.edits or ctx.extra or ctx.before or ctx.replace_with is not None)
     return StatementTranslation([t.text for t in toks_out], ctx.notes, ctx.warnings, changed, toks_out)
+
+
+#: MyScale's own query settings (MYSCALE.md §4), unknown to ClickHouse, which refuses them:
+#: dropped, each with why (a prefix ending in `_` names a family)
+MYSCALE_ONLY_SETTINGS = {
+    "enable_brute_force_vector_search": "ClickHouse always scans the parts without a vector index exactly",
+    "two_stage_search_option": "ClickHouse's HNSW search has one stage",
+    "optimize_move_to_prewhere_for_vector_search": "ClickHouse moves conditions to PREWHERE by itself",
+    "hybrid_search_fusion_": None,  # a default of HybridSearch's own parameter: said as a warning
+}
+
+
+def _myscale_settings(ctx: _Ctx) -> None:
+    """Drop MyScale-only query settings (MYSCALE_ONLY_SETTINGS) from the statement's SETTINGS."""
+    s_i, items = settings_clause(ctx.toks, ctx.text)
+    drop = []
+    for first, last, name, value in items:
+        key = next((k for k in MYSCALE_ONLY_SETTINGS if name == k or (k.endswith("_") and name.startswith(k))),
+                   None)
+        if key is None:
+            continue
+        written = ctx.src(first, first + 1)
+        why = MYSCALE_ONLY_SETTINGS[key]
+        if why is None:  # hybrid_search_fusion_weight / _k: HybridSearch's defaults
+            param = name.removeprefix("hybrid_search_")
+            ctx.warnings.append(f"SETTINGS {written} = {value} dropped: ClickHouse does not know it; the "
+                                f"bridge's HybridSearch reads its fusion from the call: write "
+                                f"'{param}={value.strip()}' among HybridSearch's parameters")
+        else:
+            ctx.notes.append(f"SETTINGS {written} = {value} dropped: a MyScale setting ClickHouse does not "
+                             f"know ({why})")
+        drop.append((first, last))
+    if drop and len(drop) == len(items) and ctx.settings:  # the clause stays, with the settings added
+        added = ", ".join(f"{k} = {v}" for k, v in ctx.settings.items())
+        ctx.edits.append((ctx.toks[items[0][0]].start, ctx.toks[items[-1][1]].end, added))
+        ctx.settings = {}
+        return
+    ctx.edits.extend(drop_settings_edits(ctx.toks, ctx.text, s_i, items, drop))
 
 
 def _fts_merge(ctx: _Ctx, res) -> None:
