@@ -1,6 +1,7 @@
 """Catalog: parsers, StaticCatalog, LiveCatalog against chdb (and against MyScale-shaped rows)."""
 import pytest
 
+from sqlext.errors import TranslationError
 from sqlext.db.catalog import LiveCatalog
 from sqlext.text.ddl import (
     Catalog, IndexInfo, StaticCatalog, normalize_metric, parse_length_constraints,
@@ -239,6 +240,16 @@ def test_merge_table_is_followed_to_the_tables_it_reads(db):
                   target="clickhouse", catalog=cat)
     assert "cosineDistance(v, [1.0, 0.0, 0.0])" in t.sql[0]
     assert list(db.query(t.sql[0]).result_rows)[0][0] == 1
+    # over tables indexed with different metrics, distance() has no one meaning: refused, not
+    # silently one table's metric
+    db.command("CREATE TABLE mphotos_l2 (id UInt64, v Array(Float32), CONSTRAINT l CHECK length(v) = 3, "
+               "INDEX l2idx v TYPE vector_similarity('hnsw', 'L2Distance', 3)) ENGINE = MergeTree ORDER BY id")
+    cat.invalidate()
+    assert {i.metric for i in cat.vector_indexes_behind("everything", "v")} == {"Cosine", "L2"}
+    with pytest.raises(TranslationError) as ei:
+        translate("SELECT id, distance(v, [1.0, 0.0, 0.0]) AS d FROM everything ORDER BY d LIMIT 1",
+                  target="clickhouse", catalog=cat)
+    assert "different metrics" in str(ei.value) and "cosineDistance(...) or L2Distance(...)" in ei.value.hint
 
 
 _DISTRIBUTED = r'''

@@ -320,6 +320,13 @@ def _metric_for(ctx: _Ctx, table: str | None, column: str) -> tuple[str, str]:
     cat = ctx.catalog
     if table and cat is not None:
         info = cat.vector_index(table, column)
+        behind = cat.vector_indexes_behind(table, column) if hasattr(cat, "vector_indexes_behind") else []
+        if len({i.metric for i in behind}) > 1:  # a Merge table over tables indexed differently
+            raise TranslationError(
+                f"distance() on {table}.{column}: the tables {table} reads have vector indexes of different "
+                f"metrics ({', '.join(f'{i.name}: {i.metric}' for i in behind)}), and distance() takes the "
+                f"index's metric: it has no one meaning here",
+                hint="write the distance function you mean: cosineDistance(...) or L2Distance(...)")
         if info is not None and info.metric in METRIC_FUNCTION:
             return info.metric, f"from vector index {info.name} on {table}.{column}"
         if info is not None:
