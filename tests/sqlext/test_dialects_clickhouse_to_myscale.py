@@ -134,6 +134,18 @@ def test_round_trip_of_the_tutorial_index():
      "SELECT id FROM l2_t WHERE L2Distance(v, [1.0, 2, 3]) < x LIMIT 3", "is the square of L2Distance"),
     ("SELECT id FROM l2_t WHERE L2Distance(v, [1.0, 2, 3]) < 0.5 * 2 LIMIT 3",
      "SELECT id FROM l2_t WHERE L2Distance(v, [1.0, 2, 3]) < 0.5 * 2 LIMIT 3", "is the square of L2Distance"),
+    # a bound reached through the alias, BETWEEN or arithmetic would mean another distance: left as is
+    ("SELECT id, L2Distance(v, [1.0, 2, 3]) AS d FROM l2_t WHERE d < 0.5 ORDER BY d LIMIT 3",
+     "SELECT id, L2Distance(v, [1.0, 2, 3]) AS d FROM l2_t WHERE d < 0.5 ORDER BY d LIMIT 3", "through its alias"),
+    ("SELECT id FROM l2_t WHERE L2Distance(v, [1.0, 2, 3]) BETWEEN 0 AND 0.5",
+     "SELECT id FROM l2_t WHERE L2Distance(v, [1.0, 2, 3]) BETWEEN 0 AND 0.5", "is the square of L2Distance"),
+    ("SELECT id FROM l2_t WHERE 2 * L2Distance(v, [1.0, 2, 3]) < 3",
+     "SELECT id FROM l2_t WHERE 2 * L2Distance(v, [1.0, 2, 3]) < 3", "is the square of L2Distance"),
+    # DESC through an alias without AS, or a quoted one
+    ("SELECT id, cosineDistance(v, [1.0]) d FROM photos ORDER BY d DESC LIMIT 3",
+     "SELECT id, cosineDistance(v, [1.0]) d FROM photos ORDER BY d DESC LIMIT 3", "only ascending"),
+    ("SELECT id, cosineDistance(v, [1.0]) AS `d` FROM photos ORDER BY `d` DESC LIMIT 3",
+     "SELECT id, cosineDistance(v, [1.0]) AS `d` FROM photos ORDER BY `d` DESC LIMIT 3", "only ascending"),
     # HNSWFLAT's documented ranges (MYSCALE.md §2): outside, the nearest bound, said
     ("SELECT id, cosineDistance(v, [1.0]) AS d FROM photos ORDER BY d LIMIT 3 "
      "SETTINGS hnsw_candidate_list_size_for_search = 4096",

@@ -164,9 +164,11 @@ def test_an_l2_bound_means_the_same_distance_on_both_sides(db, catalog, vectors)
     bound = float(np.round(np.median(squared), 3))
     want = sorted(int(i) for i in np.nonzero(squared < bound)[0])
     assert 0 < len(want) < N
-    for where in (f"distance(v, {vec_literal(q)}) < {bound}", f"{bound} > distance(v, {vec_literal(q)})",
-                  f"distance(v, {vec_literal(q)}) < {bound} + 0"):
-        t, (res,) = run_translated(db, catalog, f"SELECT id FROM l2_bound WHERE {where} ORDER BY id")
+    d = f"distance(v, {vec_literal(q)})"
+    for select, where in (("", f"{d} < {bound}"), ("", f"{bound} > {d}"), ("", f"{d} < {bound} + 0"),
+                          ("", f"{d} BETWEEN 0 AND {bound}"), ("", f"2 * {d} < {2 * bound}"),
+                          (f", {d} AS dist", f"dist < {bound}"), (f", {d} dist", f"dist * 2 < {2 * bound}")):
+        t, (res,) = run_translated(db, catalog, f"SELECT id{select} FROM l2_bound WHERE {where} ORDER BY id")
         assert sorted(r[0] for r in res.result_rows) == want, (where, t.sql, t.notes)
     # and the way back: ClickHouse's L2Distance bound sent to MyScale as the squared bound
     back = translate(f"SELECT id FROM l2_bound WHERE L2Distance(v, {vec_literal(q)}) < 0.5", target="myscale",

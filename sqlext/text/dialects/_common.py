@@ -161,39 +161,78 @@ def index_keyword_before(toks, k: int, depth: int) -> int | None:
 
 
 _COMPARE = {TokenType.LT, TokenType.LTE, TokenType.GT, TokenType.GTE}
-# operators that would make a number next to a comparison part of a larger expression
-_BINDS = {TokenType.DOT, TokenType.L_PAREN, TokenType.PLUS, TokenType.DASH, TokenType.STAR, TokenType.SLASH,
-          TokenType.MOD, TokenType.PERCENT, TokenType.CARET, TokenType.DPIPE}
+_ARITH = {TokenType.PLUS, TokenType.DASH, TokenType.STAR, TokenType.SLASH, TokenType.MOD, TokenType.PERCENT,
+          TokenType.CARET, TokenType.DPIPE}
+# what makes a number next to a comparison part of a larger expression
+_BINDS = _ARITH | {TokenType.DOT, TokenType.L_PAREN}
+_NAMES = (TokenType.VAR, TokenType.IDENTIFIER)
 
 
-def compared_number(toks, i: int, close: int, convert) -> "tuple[int, str | None] | None":
-    """For a function call toks[i..close] compared with `<`, `<=`, `>` or `>=` (on either side):
-    (index of the other operand's token, `convert(its value)` as SQL text when it is a number >= 0
-    standing alone, else None); None when the call is not compared so. The dialect bridge uses it
-    to carry a distance bound across MyScale's squared L2 (`convert`: square or square root)."""
+def call_alias(toks, close: int) -> "str | None":
+    """The alias of the expression ending at toks[close] (`… AS d`, `… d`, `` … AS `d` ``), as
+    written unquoted; None without one."""
+    a = close + 1
+    if a + 1 < len(toks) and toks[a].type == TokenType.ALIAS and toks[a + 1].type in _NAMES:
+        return toks[a + 1].text
+    if a < len(toks) and toks[a].type in _NAMES:
+        return toks[a].text
+    return None
+
+
+def alias_uses(toks, alias: str, close: int) -> list[int]:
+    """Indexes of the tokens after toks[close] that refer to `alias` (a bare or quoted name, not
+    a qualified name's part nor a function's name), its definition left out."""
+    n = len(toks)
+    out = []
+    for k in range(close + 1, n):
+        t = toks[k]
+        if t.type in _NAMES and t.text == alias and not (k > 0 and toks[k - 1].type in (TokenType.DOT,
+                                                                                       TokenType.ALIAS)) \
+                and not (k + 1 < n and toks[k + 1].type in (TokenType.DOT, TokenType.L_PAREN)) and k != close + 1:
+            out.append(k)
+    return out
+
+
+def distance_use(toks, i: int, close: int, convert) -> "tuple[str, int | None, str | None]":
+    """How the distance call toks[i..close] is used, for carrying a bound across MyScale's squared
+    L2 distance (`convert`: square or square root):
+    ('number', k, `convert(value)` as SQL text): compared (`<`, `<=`, `>`, `>=`, either side) with
+    the number at toks[k], both standing alone; ('other', None, None): compared in another way
+    (another operand, BETWEEN, through its alias) or inside arithmetic, where a converted number
+    would mean another distance; ('plain', None, None): neither (SELECT, ORDER BY)."""
     import math
 
-    if close + 2 < len(toks) and toks[close + 1].type in _COMPARE:
+    n = len(toks)
+    before = toks[i - 1].type if i > 0 else None
+    after = toks[close + 1].type if close + 1 < n else None
+    other = ("other", None, None)
+    if before in _ARITH or after in _ARITH or after == TokenType.BETWEEN:
+        return other
+    if after in _COMPARE and close + 2 < n:
         k = close + 2
-        whole = close + 3 >= len(toks) or toks[close + 3].type not in _BINDS
-    elif i >= 2 and toks[i - 1].type in _COMPARE:
+        whole = close + 3 >= n or toks[close + 3].type not in _BINDS
+    elif before in _COMPARE and i >= 2:
         k = i - 2
         whole = i < 3 or toks[i - 3].type not in _BINDS
     else:
-        return None
+        alias = call_alias(toks, close)
+        linked = _COMPARE | _ARITH | {TokenType.BETWEEN}
+        for k in alias_uses(toks, alias, close) if alias else []:
+            if (k > 0 and toks[k - 1].type in linked) or (k + 1 < n and toks[k + 1].type in linked):
+                return other
+        return ("plain", None, None)
     t = toks[k]
     if t.type != TokenType.NUMBER or not whole:
-        return k, None
+        return other
     try:
         v = float(t.text)
     except ValueError:
-        return k, None
+        return other
     if v < 0 or not math.isfinite(v):
-        return k, None
+        return other
     out = float(convert(v))
     exact = out.is_integer() and out < 2 ** 53 and "." not in t.text and "e" not in t.text.lower()
-    return k, str(int(out)) if exact else repr(out)
-
+    return "number", k, str(int(out)) if exact else repr(out)
 
 def settings_clause(toks, text: str) -> "tuple[int | None, list[tuple[int, int, str, str]]]":
     """The statement's top-level SETTINGS clause: (index of its SETTINGS token, its items as

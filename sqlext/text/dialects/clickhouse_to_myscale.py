@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from sqlext.text.ddl import parse_vector_similarity
 from sqlext.text.dialects._common import (
-    Tokens, TokenType, apply_edits, compared_number, drop_settings_edits, error, index_keyword_before, is_name,
+    Tokens, TokenType, apply_edits, call_alias, alias_uses, distance_use, drop_settings_edits, error, index_keyword_before, is_name,
     match_close, read_name, resolve_column, settings_clause, split_args, table_refs, tokenize,
 )
 from sqlext.text.dialects import fulltext
@@ -258,20 +258,20 @@ def _distance_fn(ctx: _Ctx, i: int) -> int:
             f"nearest first; DESC is refused with error 62), so {toks[i].text} was left as is and "
             f"runs as a full scan on MyScale")
         return close + 1
-    bound = compared_number(toks, i, close, lambda v: v * v) if fn_metric == "L2" else None
-    if bound is not None and bound[1] is None:
+    use, k, squared = distance_use(toks, i, close, lambda v: v * v) if fn_metric == "L2" else ("plain", None, None)
+    if use == "other":
         ctx.warnings.append(
-            f"{call} compared with {ctx.src(bound[0], bound[0] + 1)}: MyScale's L2 distance() is the square of "
-            f"L2Distance, so that bound would mean another distance; {toks[i].text} was left as is "
-            f"and runs as a full scan on MyScale (compare with a number to have it squared)")
+            f"{call} is compared with a bound (or computed with, or through its alias): MyScale's L2 "
+            f"distance() is the square of L2Distance, so the bound would mean another distance; "
+            f"{toks[i].text} was left as is and runs as a full scan on MyScale (compare the call itself "
+            f"with a number to have the number squared)")
         return close + 1
     ctx.edits.append((toks[i].start, toks[i].end, "distance"))
     ctx.distance_calls.append((toks[i].end, info))
     note = f"{call} -> distance(): index {info.name} has metric {info.metric}"
     if fn_metric == "L2":
         note += "; MyScale's L2 distance is the squared L2Distance (same order)"
-    if bound is not None:
-        k, squared = bound
+    if use == "number":
         ctx.edits.append((toks[k].start, toks[k].end, squared))
         note += f"; the bound {toks[k].text} it is compared with becomes its square, {squared}"
     ctx.notes.append(note)
@@ -284,14 +284,11 @@ def _ordered_descending(toks, i: int, close: int) -> bool:
     after = close + 1
     if after < len(toks) and toks[after].up in ("DESC", "DESCENDING"):
         return True
-    if after + 1 < len(toks) and toks[after].type == TokenType.ALIAS and is_name(toks[after + 1]):
-        alias, depth = toks[after + 1].text, toks[i].depth
-        for k in range(after + 2, len(toks) - 1):
-            t = toks[k]
-            if (t.depth == depth and t.type == TokenType.VAR and t.text == alias
-                    and toks[k + 1].up in ("DESC", "DESCENDING")
-                    and any(x.type == TokenType.ORDER_BY and x.depth == depth for x in toks[after:k])):
-                return True
+    alias, depth = call_alias(toks, close), toks[i].depth
+    for k in alias_uses(toks, alias, close) if alias else []:
+        if (toks[k].depth == depth and k + 1 < len(toks) and toks[k + 1].up in ("DESC", "DESCENDING")
+                and any(x.type == TokenType.ORDER_BY and x.depth == depth for x in toks[after:k])):
+            return True
     return False
 
 

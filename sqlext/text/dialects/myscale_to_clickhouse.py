@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from sqlext.text.ddl import IndexInfo, normalize_metric, parse_index_params
 from sqlext.text.dialects import fulltext
 from sqlext.text.dialects._common import (
-    Tok, Tokens, TokenType, apply_edits, compared_number, drop_settings_edits, error, is_cast_vector, is_name,
+    Tok, Tokens, TokenType, apply_edits, distance_use, drop_settings_edits, error, is_cast_vector, is_name,
     match_close, parametric_call, read_name, resolve_column, settings_clause, settings_edits, split_args, table_refs,
     tokenize,
 )
@@ -272,8 +272,8 @@ def _distance(ctx: _Ctx, i: int) -> int:
     if not batch:
         # MyScale's L2 is squared: a bound it is compared with follows (a number: its square root;
         # anything else: the distance squared, pow(L2Distance(…), 2))
-        bound = compared_number(toks, i, args_close, math.sqrt) if metric == "L2" else None
-        squared = bound is not None and bound[1] is None
+        use, k, root = distance_use(toks, i, args_close, math.sqrt) if metric == "L2" else ("plain", None, None)
+        squared = use == "other"
         ctx.edits.append((toks[i].start, toks[args_open].start, f"pow({func}" if squared else func))
         if squared:
             ctx.edits.append((toks[args_close].end, toks[args_close].end, ", 2)"))
@@ -282,10 +282,11 @@ def _distance(ctx: _Ctx, i: int) -> int:
             note += ("; MyScale reports the squared L2 distance, L2Distance its square root "
                      "(same order, other values)")
             if squared:
-                note += "; compared with a bound, so squared: pow(L2Distance(…), 2)"
-            elif bound is not None:
-                ctx.edits.append((toks[bound[0]].start, toks[bound[0]].end, bound[1]))
-                note += f"; the bound {toks[bound[0]].text} it is compared with becomes its square root, {bound[1]}"
+                note += ("; compared with a bound (or computed with, or through its alias), so squared as "
+                         "MyScale's is: pow(L2Distance(…), 2)")
+            elif use == "number":
+                ctx.edits.append((toks[k].start, toks[k].end, root))
+                note += f"; the bound {toks[k].text} it is compared with becomes its square root, {root}"
         if metric == "IP":
             note += ("; MyScale orders IP by the larger inner product (ORDER BY … DESC), "
                      "dotProduct keeps that order; ClickHouse's vector index has no inner-product "
