@@ -502,7 +502,7 @@ def cluster_statements(sql: "str | Tokens", cluster: Cluster) -> list[str]:
                     hint="create the new table in a migration and copy the rows with INSERT … SELECT")
         if any(_words(toks, k, "ON", "CLUSTER") for k in range(len(toks))):
             return [text]
-        return [text + cluster.on]
+        return [_on_cluster_last(t, cluster)]
     head_end = _other_ddl_head(toks)
     if head_end is not None:
         if _on_cluster(toks, head_end) != head_end:
@@ -510,6 +510,14 @@ def cluster_statements(sql: "str | Tokens", cluster: Cluster) -> list[str]:
         at = toks[head_end - 1].end
         return [text[:at] + cluster.on + text[at:]]
     return [text]
+
+
+def _on_cluster_last(t: Tokens, cluster: Cluster) -> str:
+    """The statement with ` ON CLUSTER name` after its last token: before a comment that ends it
+    (`… -- note`), where it would be part of the comment."""
+    toks = [x for x in t.tokens if x.type != TokenType.SEMICOLON]
+    at = toks[-1].end if toks else len(t.text)
+    return (t.text[:at] + cluster.on + t.text[at:]).strip()
 
 
 def _data_statement(t: Tokens, cluster: Cluster) -> list[str] | None:
@@ -522,7 +530,7 @@ def _data_statement(t: Tokens, cluster: Cluster) -> list[str] | None:
     if _words(toks, 0, "TRUNCATE"):
         if _words(toks, 1, "ALL", "TABLES"):  # ON CLUSTER goes last
             on = any(_words(toks, k, "ON", "CLUSTER") for k in range(len(toks)))
-            return [t.text.strip() + ("" if on else cluster.on)]
+            return [t.text.strip() if on else _on_cluster_last(t, cluster)]
         if _words(toks, 1, "TEMPORARY"):  # a session's own table: on this node only
             return [t.text.strip()]
         if _words(toks, 1, "DATABASE"):

@@ -469,7 +469,7 @@ class Runner:
     @staticmethod
     def _up_targets(statuses: list[Status], to: int | None) -> list[Status]:
         """What `up(to)` applies, in order: every migration with a file that is not applied (a
-        failed or interrupted one resumes where it stopped: `resume_at`), up to version `to`."""
+        failed or interrupted one resumes where it stopped: `resume_point`), up to version `to`."""
         return [s for s in statuses if s.migration is not None and s.state != "applied"
                 and (to is None or s.version <= to)]
 
@@ -608,7 +608,7 @@ class Runner:
                 return f"vector index {index} on {table} does not exist after the migration"
             status, reason, total, done = rows[0][:4]
             if status == "Built" and self.cluster and self.dialect == "clickhouse":
-                status, reason = self._cluster_build(db, t)  # the node asked is one of many
+                status, reason = self._cluster_build(db, t, index)  # the node asked is one of many
             if status == "Built":
                 self.on_event("done", f"vector index {index} on {table}: Built")
                 return ""
@@ -631,13 +631,13 @@ class Runner:
             delay = min(delay * 2, 2.0)
 
 
-    def _cluster_build(self, db: str | None, table: str) -> tuple[str, str]:
+    def _cluster_build(self, db: str | None, table: str, index: str) -> tuple[str, str]:
         """On a cluster, ClickHouse builds a vector index on each node (`MATERIALIZE INDEX` is a
-        mutation per replica): ('Built', '') once every node's mutations of `table` are done,
-        ('Error', the reason) when one failed, else ('InProgress', ''). Read through
-        clusterAllReplicas(cluster, system.mutations)."""
-        rows = self.db.query(cluster_build_sql(bool(db)),
-                             {"cluster": self.cluster.name, "t": table, **({"db": db} if db else {})})
+        mutation per replica): ('Built', '') once every node's `MATERIALIZE INDEX index` of
+        `table` is done, ('Error', the reason) when one failed, else ('InProgress', ''). Read
+        through clusterAllReplicas(cluster, system.mutations) (`cluster_build_sql`)."""
+        rows = self.db.query(cluster_build_sql(bool(db)), {"cluster": self.cluster.name, "t": table,
+                                                          "index": index, **({"db": db} if db else {})})
         running, reason = (rows[0][0], rows[0][1]) if rows else (0, "")
         if reason:
             return "Error", f"{reason} (on one of the cluster's nodes)"
@@ -645,12 +645,14 @@ class Runner:
 
 
 def cluster_build_sql(named_db: bool) -> str:
-    """The query `Runner._cluster_build` sends: unfinished mutations and a failure reason of table
-    `{t:String}` (in `{db:String}` when `named_db`, else the current database) on every node of
-    cluster `{cluster:String}`."""
-    return ("SELECT countIf(NOT is_done), anyIf(latest_fail_reason, latest_fail_reason != '') "
+    """The query `Runner._cluster_build` sends: how many `MATERIALIZE INDEX {index:String}`
+    mutations of table `{t:String}` (in `{db:String}` when `named_db`, else the current database)
+    are not done on the nodes of cluster `{cluster:String}`, and the failure reason of one (the
+    same mutations system.vector_indices reads on one node; other mutations do not count)."""
+    return ("SELECT countIf(NOT is_done), anyIf(latest_fail_reason, NOT is_done AND latest_fail_reason != '') "
             "FROM clusterAllReplicas({cluster:String}, system.mutations) "
-            "WHERE database = " + ("{db:String}" if named_db else "currentDatabase()") + " AND table = {t:String}")
+            "WHERE database = " + ("{db:String}" if named_db else "currentDatabase()") + " AND table = {t:String} "
+            "AND has(extractAll(command, 'MATERIALIZE INDEX `?([A-Za-z0-9_]+)'), {index:String})")
 
 
 # ---------------------------------------------------------------- plan (no database needed)

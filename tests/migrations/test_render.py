@@ -132,6 +132,9 @@ _RULES = [
     ("TRUNCATE ALL TABLES FROM db2 LIKE '%x'", ["TRUNCATE ALL TABLES FROM db2 LIKE '%x' ON CLUSTER c1"]),
     ("TRUNCATE DATABASE IF EXISTS db2", ["TRUNCATE DATABASE IF EXISTS db2 ON CLUSTER c1"]),
     ("TRUNCATE TEMPORARY TABLE t", ["TRUNCATE TEMPORARY TABLE t"]),
+    # ON CLUSTER before a comment that ends the statement, not inside it
+    ("RENAME TABLE a TO b -- swap", ["RENAME TABLE a TO b ON CLUSTER c1 -- swap"]),
+    ("TRUNCATE ALL TABLES FROM db2 -- keep the schema\n", ["TRUNCATE ALL TABLES FROM db2 ON CLUSTER c1 -- keep the schema"]),
     ("CREATE TABLE IF NOT EXISTS db2.photos (id UInt64, v Array(Float32), INDEX i v TYPE minmax) "
      "ENGINE = ReplacingMergeTree(ver) ORDER BY (id, v) SETTINGS index_granularity = 1024",
      ["CREATE TABLE IF NOT EXISTS db2.photos_local ON CLUSTER c1\n(id UInt64, v Array(Float32), INDEX i v TYPE minmax)\n"

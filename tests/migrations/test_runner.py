@@ -442,3 +442,29 @@ def test_on_a_cluster_the_state_and_lock_tables_are_read_and_written_under_quoru
     assert clustered.query(sql) == [("auto", False, 1)]
     assert plain.query(sql) == [(0, True, 0)]
     assert session.query(sql).rows == [(0, True, 0)]  # not left in the session for other statements
+
+
+def test_the_cluster_index_wait_counts_only_that_index_builds(session):
+    """`cluster_build_sql` reads every node's system.mutations; run here on this node's (the
+    cluster function swapped for the table it reads): a failing mutation of another kind on the
+    same table neither fails the wait for the index nor counts as its build; the index's own
+    MATERIALIZE INDEX does."""
+    from migrations.runner import cluster_build_sql
+
+    session.command("CREATE TABLE cb (id UInt64, x UInt8, v Array(Float32)) ENGINE = MergeTree ORDER BY id")
+    session.command("INSERT INTO cb SELECT number, 0, [1.0, 2.0] FROM numbers(10)")
+    session.command("ALTER TABLE cb UPDATE x = throwIf(id = 3, 'an unrelated failure') WHERE 1 "
+                    "SETTINGS mutations_sync = 0")
+    session.command("ALTER TABLE cb ADD INDEX vi v TYPE vector_similarity('hnsw', 'L2Distance', 2)")
+    sql = cluster_build_sql(False).replace("clusterAllReplicas({cluster:String}, system.mutations)", "system.mutations")
+    assert "clusterAllReplicas" not in sql
+    params = {"t": "cb", "index": "vi"}
+    deadline = time.monotonic() + 30
+    while not session.query("SELECT count() FROM system.mutations WHERE table = 'cb' AND latest_fail_reason != ''").rows[0][0]:
+        assert time.monotonic() < deadline, "the failing mutation did not fail"
+        time.sleep(0.05)
+    assert session.query(sql, params=params).rows == [(0, "")]  # (before: 1, 'an unrelated failure')
+    session.command("ALTER TABLE cb MATERIALIZE INDEX vi SETTINGS mutations_sync = 0")
+    n, reason = session.query(sql, params=params).rows[0]
+    assert n == 1 and "unrelated" not in reason  # queued behind the stuck one: in progress
+    assert session.query(sql, params={"t": "cb", "index": "other"}).rows == [(0, "")]
