@@ -165,9 +165,10 @@ class Session:
         self._dialect = spec.dialect
         self._catalog = None
         self._lock = threading.RLock()
-        # thread ident -> the query id of the statement that thread is sending (a server only):
-        # the TUI loads its catalog on one thread while a statement runs on another
-        self._running: dict[int, str] = {}
+        # thread ident -> the query ids of the statements that thread is sending (a server only):
+        # the TUI loads its catalog on one thread while a statement runs on another, and one
+        # thread may have two streams open
+        self._running: dict[int, list[str]] = {}
         self._hnsw_setting: bool | None = None
         self._literals: dict = {}  # EmbedQuery -> (vector, its literal): a warm query formats nothing
         self._user_settings: dict[str, str] = {}   # what the user SET in this session
@@ -520,8 +521,8 @@ class Session:
         every one. True when a KILL QUERY was sent; False when none runs, and on the embedded
         engine, which cannot interrupt a statement. Raises ConnectionFailed / ServerError when
         the server cannot be asked."""
-        running = dict(self._running)
-        qids = list(running.values()) if thread is None else [running[thread]] if thread in running else []
+        running = {t: list(q) for t, q in list(self._running.items())}
+        qids = [q for t, ids in running.items() if thread is None or t == thread for q in ids]
         return self._kill(qids)
 
     def _kill(self, qids: list[str]) -> bool:
@@ -1030,11 +1031,10 @@ class Session:
         send (a query id added on a server, so `cancel` can stop it); Ctrl-C kills the query on a
         server; driver errors become ours as `query` reports them (`_server_error`)."""
         sent = dict(st_settings)
-        me, before, qid = threading.get_ident(), None, None
+        me, qid = threading.get_ident(), None
         if not self.backend.embedded:
             qid = sent["query_id"] = uuid.uuid4().hex
-            before = self._running.get(me)
-            self._running[me] = qid
+            self._running.setdefault(me, []).append(qid)
         try:
             yield sent or None
         except EmbedSQLError:
@@ -1050,10 +1050,11 @@ class Session:
             raise self._server_error(exc, prepared, index, sent, settings, ours) from None
         finally:
             if qid:
-                if before is None:
+                mine = self._running.get(me, [])
+                if qid in mine:
+                    mine.remove(qid)
+                if not mine:
                     self._running.pop(me, None)
-                else:
-                    self._running[me] = before
 
     @staticmethod
     def _user_names(prepared: Prepared, names: list[str]) -> list[str]:

@@ -297,6 +297,21 @@ def test_server_crash_mid_query(tmp_path):
         assert not srv.alive()
 
 
+def test_two_sends_on_one_thread_ending_out_of_order_keep_the_running_one(session):
+    """Two streams open on one thread (each a send in progress), the first closed first: the
+    second is still the thread's running statement, and once it ends nothing is left."""
+    import threading
+
+    me = threading.get_ident()
+    first, second = session._sending(None, {}, None, {}), session._sending(None, {}, None, {})
+    a, b = first.__enter__(), second.__enter__()
+    assert session._running[me] == [a["query_id"], b["query_id"]]
+    first.__exit__(None, None, None)
+    assert session._running[me] == [b["query_id"]]
+    second.__exit__(None, None, None)
+    assert me not in session._running and session.cancel(me) is False
+
+
 def test_cancel_kills_the_running_query_on_the_server(session, server):
     """Session.cancel() from another thread sends KILL QUERY for the running statement's query_id;
     the server cancels it and the caller gets the server's QUERY_WAS_CANCELLED error at once."""
