@@ -181,24 +181,34 @@ def load_config(path: Path | None = None) -> dict:
 
 
 def _refuse_passwords(data: dict, path: Path) -> None:
-    """ConfigError when the config file holds a password anywhere: a top-level `password` key, a
-    connection's `password` key or a password in a connection's dsn (`user:password@`), whichever
-    connection is in use. (A dsn that cannot be read is reported when its connection is used.)"""
+    """ConfigError when the config file holds a password anywhere: a `password` key in any table
+    (top-level, a connection's, any other) or a password in any `dsn` (`user:password@`, also in
+    a dsn embedsql cannot otherwise read), whichever connection is in use."""
+    from urllib.parse import urlsplit
+
     hint = "passwords come from EMBEDSQL_PASSWORD or the prompt, never from files"
-    if "password" in data:
-        raise ConfigError(f"{path}: holds a password (a top-level password key); remove it", hint=hint)
-    for name, entry in data.get("connections", {}).items():
-        if "password" in entry:
-            raise ConfigError(f"{path}: [connections.{name}] holds a password; remove it", hint=hint)
-        dsn = entry.get("dsn")
-        if isinstance(dsn, str):
-            try:
-                spec = parse_dsn(dsn, source=f"config:{name}")
-            except ConfigError:
-                continue
-            if spec.password:
-                raise ConfigError(f"{path}: [connections.{name}] dsn holds a password (user:password@); "
-                                  f"remove it", hint=hint)
+
+    def walk(table: dict, where: str) -> None:
+        for key, value in table.items():
+            here = f"{where}.{key}" if where else str(key)
+            if str(key).lower() == "password":
+                place = "a top-level password key" if not where else f"[{where}] password"
+                raise ConfigError(f"{path}: holds a password ({place}); remove it", hint=hint)
+            if isinstance(value, dict):
+                walk(value, here)
+            elif str(key).lower() == "dsn" and isinstance(value, str) and "@" in value:
+                try:  # as parse_dsn reads it; a dsn it cannot read, as a URL
+                    secret = parse_dsn(value, source=f"config:{where}").password
+                except ConfigError:
+                    try:
+                        secret = urlsplit(value.strip()).password
+                    except ValueError:
+                        secret = None
+                if secret:
+                    raise ConfigError(f"{path}: [{where}] dsn holds a password (user:password@); remove it",
+                                      hint=hint)
+
+    walk(data, "")
 
 
 def resolve(dsn: str | None = None, *, connection: str | None = None, dialect: str | None = None,

@@ -85,7 +85,10 @@ def test_password_from_env_never_in_repr(monkeypatch):
     ('password = "x"\n', "top-level password key"),
     ('default = "a"\n[connections.a]\ndsn = "chdb:///tmp/x"\n[connections.b]\ndsn = "http://u:s@h/db"\n',
      r"\[connections.b\] dsn holds a password"),
-    ('[connections.b]\ndsn = "http://u@h/db"\npassword = "x"\n', r"\[connections.b\] holds a password"),
+    ('[connections.b]\ndsn = "http://u@h/db"\npassword = "x"\n', r"\[connections.b\] password"),
+    ('[tui]\npassword = "x"\n', r"\[tui\] password"),
+    ('[connections.b]\ndsn = "https://u:secret@host:8443/db?dialect=bogus"\n', r"\[connections.b\] dsn holds"),
+    ('[connections.b]\ndsn = "postgres://u:secret@host/db"\n', r"\[connections.b\] dsn holds"),
     ('default = "a"\n[connections.a]\ndsn = "http://u@h/db"\ndialect = "sqlite"\n', "dialect"),
 ])
 def test_malformed_config_files_are_clear_errors(tmp_path, text, match):
