@@ -5,6 +5,7 @@ report (`label`), and metadata under logical column names (see target.py)."""
 from __future__ import annotations
 
 import csv
+import errno
 import glob
 import os
 import re
@@ -221,7 +222,13 @@ def _scan_folder(root: Path, skipped: list[tuple[Path, str]] | None) -> list[Pat
                     files.append(q)
                 elif os.path.islink(q) and skipped is not None:
                     target = os.readlink(q)
-                    skipped.append((q, f"skipped: broken link (it points to {target}, which does not exist)"))
+                    try:
+                        os.stat(q)
+                        why = f"not a file (it points to {target})"
+                    except OSError as e:
+                        why = (f"a link loop (it points to {target}, which leads back to a link on the way)"
+                               if e.errno == errno.ELOOP else f"broken link (it points to {target}, which does not exist)")
+                    skipped.append((q, f"skipped: {why}"))
 
     walk(root)
     while links:

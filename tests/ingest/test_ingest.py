@@ -243,13 +243,15 @@ def test_linked_folders_are_followed_once_and_a_loop_ends(photos, tmp_path):
     (root / "loop").symlink_to(root, target_is_directory=True)  # a link to the folder itself
     (album / "sub" / "back").symlink_to(root, target_is_directory=True)  # a loop through album
     (root / "dangling.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    (root / "self.jpg").symlink_to("self.jpg")  # a link to itself: a loop, said as one
     report = tmp_path / "f.tsv"
 
     r = ingest_images(photos, [root], report_path=report)
 
-    assert (r.inputs, r.ingested, r.failed, r.skipped) == (5, 4, 0, 1)
-    assert r.failures == [(str(root / "dangling.jpg"),
-                           f"skipped: broken link (it points to {tmp_path / 'nowhere.jpg'}, which does not exist)")]
+    assert (r.inputs, r.ingested, r.failed, r.skipped) == (6, 4, 0, 2)
+    assert sorted(r.failures) == [
+        (str(root / "dangling.jpg"), f"skipped: broken link (it points to {tmp_path / 'nowhere.jpg'}, which does not exist)"),
+        (str(root / "self.jpg"), "skipped: a link loop (it points to self.jpg, which leads back to a link on the way)")]
     assert "dangling.jpg" in report.read_text()
     rows = dict(photos.query("SELECT photo_id, photo_image_url FROM photos").rows)
     assert rows == {"top.jpg": str((root / "top.jpg").resolve()),
@@ -259,8 +261,8 @@ def test_linked_folders_are_followed_once_and_a_loop_ends(photos, tmp_path):
     assert ids(photos) == sorted(stable_id(u) for u in rows.values())
     # the linked folder given itself: the same files, already there
     r2 = ingest_images(photos, [root / "album"])
-    # p1, p2, and through `back`: top, z and the broken link
-    assert (r2.inputs, r2.ingested, r2.skipped_existing, r2.skipped) == (5, 0, 4, 1)
+    # p1, p2, and through `back`: top, z, the broken link and the loop
+    assert (r2.inputs, r2.ingested, r2.skipped_existing, r2.skipped) == (6, 0, 4, 2)
     assert count(photos) == 4
 
 
