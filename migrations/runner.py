@@ -112,6 +112,21 @@ def resume_point(s: Status, direction: str) -> tuple[int, int]:
     return 0, 0
 
 
+def resumed(targets: list[Status], direction: str) -> tuple[list[Migration], dict[int, tuple[int, int]]]:
+    """What `plan` takes to show a run over `targets` (what `up` / `down` would run: see
+    Runner._up_targets / _down_targets): their migrations (those with a file), and version ->
+    where each resumes (`resume_point`), for the ones that do not start at the beginning."""
+    chosen, starts = [], {}
+    for s in targets:
+        if s.migration is None:
+            continue
+        chosen.append(s.migration)
+        at = resume_point(s, direction)
+        if at != (0, 0):
+            starts[s.version] = at
+    return chosen, starts
+
+
 def reverts_best_effort(s: Status) -> bool:
     """`down` of a partly applied migration runs its whole down part, ignoring errors."""
     return s.state in ("failed", "interrupted", "running")

@@ -379,6 +379,33 @@ async def test_migrations_screen_status_plan_apply(empty_session):
     assert recorded.get("digest") and empty_session.embedder.identity.matches(recorded), recorded
 
 
+async def test_migrations_screen_plans_a_failed_migration_from_where_up_resumes(empty_session, tmp_path):
+    """F4's plan is what `up` runs, as `embedsql migrate plan` shows it: a migration that failed
+    at its second statement is planned from there, the first (already run) left out."""
+    import migrations
+    from textual.widgets import Input
+
+    mine = tmp_path / "mig"
+    mine.mkdir()
+    (mine / "0100_t.sql").write_text("-- +up\nCREATE TABLE t100 (a UInt8) ENGINE = MergeTree ORDER BY a;\n"
+                                     "INSERT INTO nowhere_t VALUES (1);\n-- +down\nDROP TABLE t100;\n")
+    migs = migrations.load([mine], builtin=True, model=empty_session.embedder.identity)
+    with pytest.raises(migrations.MigrationError):
+        migrations.Runner(empty_session, migs).up()
+    app = make_app(empty_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "MigrationsScreen")
+        scr = app.screen
+        await wait_for(pilot, lambda: not scr.busy)
+        scr.query_one("#migrations-dir", Input).value = str(mine)
+        await pilot.press("p")
+        await wait_for(pilot, lambda: not scr.busy and len(scr.log_widget.lines) > 1)
+        log = "\n".join(str(line.text) for line in scr.log_widget.lines)
+        assert "resuming at statement 2 of 2: statement 1 ran before" in log, log
+        assert "INSERT INTO nowhere_t" in log and "CREATE TABLE t100" not in log, log
+
+
 async def test_model_warms_in_the_background(session):
     app = EmbedSQLApp(session=session, initial_sql="SELECT 1", syntax=False, warm_model=True)
     async with app.run_test(size=SIZE) as pilot:

@@ -332,7 +332,7 @@ def _plan(args, ctx) -> int:
     """`migrate plan`: what `up` (or with --down, `down`) would run with the same options, per
     statement, nothing run. With --dialect no database is consulted: up plans every migration
     from an empty database; down plans from a database where every migration is applied."""
-    from migrations.runner import Runner, plan, resume_point, reverts_best_effort
+    from migrations.runner import Runner, plan, resumed, reverts_best_effort
     from sqlext.db.config import resolve
 
     dialect = ctx.opt("dialect")
@@ -362,18 +362,14 @@ def _plan(args, ctx) -> int:
         targets = (Runner._down_targets(statuses, args.to) if args.down
                    else Runner._up_targets(statuses, args.to))
         notices = _plan_refusals(args, runner, statuses, targets)
-        chosen = []
+        chosen, starts = resumed(targets, direction)
         for s in targets:
             if s.migration is None:
                 continue
-            chosen.append(s.migration)
-            start, part = resume_point(s, direction)
-            if (start, part) != (0, 0):
-                starts[s.version] = (start, part)
             if args.down and reverts_best_effort(s):
                 remarks.setdefault(s.version, []).append(
                     f"partly applied ({s.state}): `down` runs its whole down part and ignores errors")
-            if not args.down and start >= len(s.migration.up):
+            if not args.down and starts.get(s.version, (0, 0))[0] >= len(s.migration.up):
                 notices.append(f"{s.label}: all {len(s.migration.up)} statements ran before; `up` only waits "
                                f"for its vector index and records it as applied")
         header = (f"what `down` reverts on {session.describe()}" if args.down

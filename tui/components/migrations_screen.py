@@ -143,33 +143,33 @@ class MigrationsScreen(ModalScreen[bool]):
         try:
             import migrations
 
+            from migrations.runner import Runner, resumed
+            from tui.commands.migrate import format_plan
+
             runner, migs = self._runner()
-            statuses = runner.status()
-            todo = {s.version for s in statuses if s.migration is not None and s.state != "applied"}
-            pending = [m for m in migs if m.version in todo]
+            # what `up` runs, as `embedsql migrate plan` shows it: a failed migration from the
+            # statement it resumes at
+            pending, starts = resumed(Runner._up_targets(runner.status(), None), "up")
             _state, steps = migrations.plan(pending, self.session.dialect, catalog=self.session.catalog,
-                                            include_state=False)
+                                            include_state=False, starts=starts, learn_from=migs)
+            text = format_plan(self.session.dialect, f"pending on {self.session.describe()}", [], steps)
         except Exception as exc:
             self._finish(self._failed, exc)
             return
-        self._finish(self._show_plan, pending, steps)
+        self._finish(self._show_plan, pending, text)
 
-    def _show_plan(self, pending, steps) -> None:
+    def _show_plan(self, pending, text: str) -> None:
         log = self.log_widget
         if not pending:
             log.write("nothing to apply: the database is up to date")
             return
-        current = None
-        for st in steps:
-            if st.migration is not current:
-                current = st.migration
-                log.write(f"[b]-- {escape(current.label)}[/b]")
-            for note in st.notes:
-                log.write(f"[dim]-- translated: {escape(note)}[/dim]")
-            for w in st.warnings:
-                log.write(f"[yellow]-- warning: {escape(w)}[/yellow]")
-            for sql in st.sql:
-                log.write(escape(sql.strip()) + ";")
+        for line in text.splitlines()[1:]:  # (the header: the screen's own title says it)
+            if line.startswith("-- warning:"):
+                log.write(f"[yellow]{escape(line)}[/yellow]")
+            elif line.startswith("-- "):
+                log.write(f"[dim]{escape(line)}[/dim]")
+            elif line:
+                log.write(escape(line))
 
     # -- apply -----------------------------------------------------------------------------------
     def action_apply(self) -> None:
