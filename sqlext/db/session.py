@@ -920,7 +920,14 @@ class Session:
             text = str(getattr(err, "message", err))
             if "Syntax error" not in text:
                 return None
-            return re.sub(r": In scope SELECT formatQuery\(.*", ". (SYNTAX_ERROR)", text, flags=re.S)
+            # what the server says of our formatQuery call after the parser's message (26.x: `In
+            # scope SELECT formatQuery(...)`; older: `While processing formatQuery(...)`) goes,
+            # the statement it quotes with it
+            at = text.find("formatQuery(")
+            if at < 0:
+                return text
+            head = re.sub(r"[\s:.]*(?:In scope|While processing)?\s*(?:SELECT\s*)?$", "", text[:at])
+            return head + ". (SYNTAX_ERROR)"
         return None
 
     def _after_send(self, prepared: Prepared) -> None:
