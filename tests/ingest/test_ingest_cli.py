@@ -48,7 +48,7 @@ def _db_rows(dsn: str, model: str) -> list[int]:
 
 
 def test_kill_mid_run_then_rerun_is_exact(tmp_path, tiny_clip):
-    n = 160
+    n = 60  # 30 batches of 2: killed after the third, most of the run is still to come
     dsn = f"chdb://{tmp_path}/db"
     with sqlext.connect(dsn=dsn) as s:
         create_photos(s)
@@ -162,8 +162,7 @@ def test_links_to_files_and_folders_cli(tmp_path, tiny_clip):
     r = _cli(*args, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "ingested 3, already present 0, failed 0" in r.stderr  # img0000 once, not twice
-    r = _cli(*args, cwd=tmp_path)
-    assert r.returncode == 0 and "ingested 0, already present 3, failed 0" in r.stderr, r.stderr
+    # (a rerun finds them present: test_ingest.py's link tests, without a process each)
     with sqlext.connect(dsn=dsn) as s:
         got = sorted(s.query("SELECT photo_id, id FROM photos").rows)
     # one file reached by two links: named by the first path in sorted order (no path here is link-free)

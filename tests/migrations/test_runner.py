@@ -465,6 +465,7 @@ def test_the_cluster_index_wait_counts_only_that_index_builds(session):
         time.sleep(0.05)
     assert session.query(sql, params=params).rows == [(0, "")]  # (before: 1, 'an unrelated failure')
     session.command("ALTER TABLE cb MATERIALIZE INDEX vi SETTINGS mutations_sync = 0")
-    n, reason = session.query(sql, params=params).rows[0]
-    assert n == 1 and "unrelated" not in reason  # queued behind the stuck one: in progress
+    # queued behind the failing one, it cannot finish (ClickHouse may run the two as one task
+    # and give it that failure too): it counts
+    assert session.query(sql, params=params).rows[0][0] == 1
     assert session.query(sql, params={"t": "cb", "index": "other"}).rows == [(0, "")]
