@@ -321,7 +321,7 @@ async def test_sidebar_narrower_wider_and_hidden_from_the_keyboard_within_bounds
         assert app.focused is app.editor
         assert shown(sidebar) == 30 + SIDEBAR_STEP
         widths = []
-        for _ in range(presses_across(low, high)):
+        for _ in range(presses_across(shown(sidebar), high)):
             await pilot.press("alt+right")
             await pilot.pause()
             widths.append(shown(sidebar))
