@@ -128,12 +128,20 @@ def run_items(session, items: Iterable[Item], opts: IngestOptions | None = None,
 
 def _check_model(embedder, target: Target) -> None:
     """Raise ModelMismatch when the vector column records another model than `embedder`'s (nothing
-    recorded: no check; the model's files are read, its weights not loaded)."""
+    recorded: no check). The model's files are read, its weights not loaded, except for a hub id
+    not in the local cache yet, whose identity is known once it is loaded (downloaded), as before
+    this check came first. ModelLoadError when it cannot be loaded."""
+    from embed.errors import ModelLoadError
     from sqlext.db.model_check import check_column_model
 
     recorded = target.column_model_record()
     if recorded.get("model"):
-        check_column_model(target.table, target.vector_col, recorded, embedder.identity, target.count_rows,
+        try:
+            identity = embedder.identity
+        except ModelLoadError:
+            embedder.load()
+            identity = embedder.identity
+        check_column_model(target.table, target.vector_col, recorded, identity, target.count_rows,
                            model_ref=embedder.runtime.model_ref, using="embedsql is ingesting with")
 
 
