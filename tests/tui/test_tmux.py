@@ -242,8 +242,9 @@ def test_escape_and_quit_while_a_statement_runs_on_a_server_kill_it(tiny_clip, t
     """A statement running on a server (the loopback stand-in, sleeping 60 s on it) while the
     catalog loads beside it on the same session. Escape asks the server to stop it (KILL QUERY
     with its query_id) and the app takes the next statement at once. ctrl+q during the next run
-    does the same, says so after the screen is restored, and exits as soon as the server has
-    stopped it, long before the statement would have ended. The editor text is saved."""
+    does the same (saying so after the screen is restored when the statement is still running)
+    and exits as soon as the server has stopped it, long before the statement would have ended.
+    The editor text is saved."""
     from tests.chserver import ChServer
 
     marker = f"quit_{uuid.uuid4().hex[:8]}"
@@ -284,7 +285,10 @@ def test_escape_and_quit_while_a_statement_runs_on_a_server_kill_it(tiny_clip, t
             except AssertionError as exc:
                 raise AssertionError(f"{exc}\nthe server's log: {[e['query'][:60] for e in srv.log()]}") from None
             assert time.monotonic() - t0 < 20, screen  # the 60 s sleep was cut short
-            assert "waiting for the server to stop the running query (asked with KILL QUERY)" in screen, screen
+            # (the app says it waits only when the statement is still running once the KILL was
+            # answered: the stand-in often ends it first, so the notice may not be there)
+            notice = "waiting for the server to stop the running query (asked with KILL QUERY)"
+            assert notice in screen or screen.lstrip().startswith("exit="), screen
             assert "exit=0" in screen and "Traceback" not in screen, screen
         assert len(killed()) == 2, srv.log()[-5:]
     assert (tmp_path / "data" / "buffer.sql").read_text() == sql
