@@ -431,6 +431,8 @@ class EmbedSQLApp(App[int]):
                 self.previous_buffer_error = (f"cannot keep the saved editor text in {path}: "
                                               f"{exc.strerror or exc}")
                 return
+        self.previous_buffer_error = (f"cannot keep the saved editor text: buffer-{stamp}.sql and "
+                                      f"99 more names beside {self.buffer_path} already exist")
 
     def _load_buffer(self) -> str:
         try:

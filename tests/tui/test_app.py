@@ -486,6 +486,22 @@ async def test_opening_with_a_statement_keeps_the_saved_editor_text(session, tmp
             assert app.previous_buffer is None and not any("kept in" in n for n in notes)
 
 
+def test_no_free_backup_name_refuses_to_save_over_the_buffer(session, tmp_path, monkeypatch):
+    """When every backup name for this second is taken (buffer-<stamp>.sql and its 99 numbered
+    siblings), the saved text is not copied, so the app must not save over it: it says why."""
+    import tui.app as app_module
+
+    monkeypatch.setattr(app_module.time, "strftime", lambda fmt: "20261202-101010")
+    buf = tmp_path / "buffer.sql"
+    buf.write_text("SELECT 'my work'")
+    for n in range(100):
+        (tmp_path / f"buffer-20261202-101010{f'-{n}' if n else ''}.sql").write_text("old")
+    app = make_app(session, "SELECT 1", buffer_path=buf)
+    assert app.previous_buffer is None
+    assert app.previous_buffer_error and "already exist" in app.previous_buffer_error
+    assert app.save_buffer() is False and buf.read_text() == "SELECT 'my work'"
+
+
 async def test_a_buffer_that_cannot_be_saved_is_said_on_exit(session, tmp_path):
     """A failure to save the editor's text at exit is not swallowed: it is printed after the app's
     screen is gone (a notification would never be seen)."""
