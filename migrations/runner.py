@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import shlex
 import time
 from dataclasses import dataclass, field
 
@@ -171,8 +172,6 @@ class Runner:
     def how(self, action: str, *extra: str) -> str:
         """The command line to run `action` on the same files and database, in backquotes:
         "`embedsql migrate up --dir D --allow-changed`"."""
-        import shlex
-
         return "`" + " ".join(["embedsql", "migrate", action, *map(shlex.quote, self.options),
                                *extra]) + "`"
 
@@ -299,8 +298,6 @@ class Runner:
         for i, w in enumerate(words[:-1]):
             if w in ("--dsn", "-c", "--model"):
                 keep += [w, words[i + 1]]
-        import shlex
-
         stamp = " ".join(["embedsql", "model", "stamp", f"{BUILTIN_TABLE}.{BUILTIN_COLUMN}",
                           *map(shlex.quote, keep)])
         return (f"for model {rec.describe()}, but this run uses {current.describe()}: the file is unchanged, "
