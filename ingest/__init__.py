@@ -77,6 +77,13 @@ def ingest_images(session, paths: Iterable[str | Path] | str | Path, *, descript
     if descriptions is not None and not isinstance(descriptions, dict):
         ignore.append(descriptions)
         descriptions = read_descriptions(descriptions)
+    items = _image_items(paths, descriptions, ignore)
+    return run_items(session, items, _opts(options), description="ingest images", read_meta=True,
+                     source="images")
+
+
+def _image_items(paths, descriptions, ignore) -> list[Item]:
+    """`image_items` as a list; UsageError when none of them is an image."""
     items = list(image_items(paths, descriptions=descriptions, ignore=ignore))
     if not any(not it.meta.get("_skip") for it in items):
         from sqlext.errors import UsageError
@@ -85,8 +92,7 @@ def ingest_images(session, paths: Iterable[str | Path] | str | Path, *, descript
         seen = f" ({len(others)} other file{'s' * (len(others) != 1)}: {others[0].meta['_skip']})" if others else ""
         raise UsageError(f"no image files found in {', '.join(str(p) for p in paths)}{seen}",
                          hint="give a folder, a glob such as 'photos/**/*.jpg', or image files")
-    return run_items(session, items, _opts(options), description="ingest images", read_meta=True,
-                     source="images")
+    return items
 
 
 def ingest_csv(session, path, *, url_column: str, id_column: str | None = None, delimiter: str | None = None,
@@ -97,12 +103,69 @@ def ingest_csv(session, path, *, url_column: str, id_column: str | None = None, 
 
 
 def ingest_demo(session, photos_dir: str | Path | None = None, **options) -> IngestReport:
-    """The sample photos with the descriptions from their SOURCES.md (for `embedsql demo`)."""
+    """The sample photos with the descriptions from their SOURCES.md (for `embedsql demo`).
+
+    The default database is per user, not per install, so the photos may already be in the table
+    from another clone or virtual environment, whose folder (and so whose path-based row ids,
+    `image_items`) differ. A sample photo already there under its name, from a folder ending in
+    `demo/photos`, is that row: it is counted as present and its image URL pointed at this
+    folder (the other install may be gone); further copies of it, left by earlier versions that
+    inserted it once per install, are deleted (`_adopt_demo_rows`)."""
     d = Path(photos_dir) if photos_dir else demo_photos_dir()
     sources = d / "SOURCES.md"
     desc = read_descriptions(sources) if sources.is_file() else {}
     desc = {k: _LICENCE.sub("", v).strip() for k, v in desc.items()}
-    return ingest_images(session, [d], descriptions=desc, ignore=[sources], **options)
+    opts = _opts(options)
+    items = _image_items([d], desc, [sources])
+    _adopt_demo_rows(session, items, opts)
+    return run_items(session, items, opts, description="ingest demo photos", read_meta=True, source="images")
+
+
+def _adopt_demo_rows(session, items: list[Item], opts: IngestOptions) -> None:
+    """Give each sample photo in `items` the id of the row the table already has for it (same
+    photo_id, image URL ending in `/demo/photos/<photo_id>`), preferring the row of this very
+    path; point that row's URL at this path when it names another, and delete the other rows
+    for the photo. Nothing when the table is missing (run_items says so) or is not a MergeTree
+    table with String photo_id and photo_image_url columns (no UPDATE through a Distributed
+    table)."""
+    from sqlext.errors import UsageError
+
+    from .target import _ident, _unwrap
+
+    try:
+        t = Target.open(session, opts.table, opts.column_map, release_engine=False)
+    except UsageError:
+        return
+    key, url = t.col("photo_id"), t.col("photo_image_url")
+    info = session.catalog.table_info(t.table)
+    if (not key or not url or not info.engine.endswith("MergeTree")
+            or {_unwrap(t.columns[key])[0], _unwrap(t.columns[url])[0]} != {"String"}):
+        return
+    mine = {it.meta["photo_id"]: it for it in items if not it.meta.get("_skip")}
+    idc, k, u = _ident(t.id_col), _ident(key), _ident(url)
+    rows = session.query(
+        f"SELECT {idc}, {k}, {u} FROM {t.sql_table} WHERE {k} IN {{names:Array(String)}} "
+        f"AND endsWith({u}, concat('/demo/photos/', {k})) ORDER BY {idc}",
+        params={"names": list(mine)}, verbatim=True).rows
+    found: dict[str, list[tuple[int, str]]] = {}
+    for rid, name, path in rows:
+        found.setdefault(name, []).append((int(rid), path))
+    repoint: list[tuple[int, str]] = []
+    extra: list[int] = []
+    for name, have in found.items():
+        it = mine[name]
+        keep = next((r for r in have if r[0] == it.id), have[0])
+        it.id = keep[0]
+        if keep[1] != it.ref:
+            repoint.append((keep[0], it.ref))
+        extra += [rid for rid, _ in have if rid != keep[0]]
+    settings = {"mutations_sync": 2}
+    for rid, path in repoint:
+        session.command(f"ALTER TABLE {t.sql_table} UPDATE {u} = {{path:String}} WHERE {idc} = {{id:UInt64}}",
+                        params={"path": path, "id": rid}, settings=settings, verbatim=True)
+    if extra:
+        session.command(f"ALTER TABLE {t.sql_table} DELETE WHERE {idc} IN {{ids:Array(UInt64)}}",
+                        params={"ids": extra}, settings=settings, verbatim=True)
 
 
 _LICENCE = re.compile(r"\s*(?:Public domain|CC0|CC[ -]BY|No known copyright)\b.*$", re.I)

@@ -297,6 +297,67 @@ def test_demo_photos_with_descriptions(photos):
     assert ingest_demo(photos).skipped_existing == 13
 
 
+def test_demo_photos_from_another_install_are_the_same_rows(photos, tmp_path):
+    """The default database is shared by every clone and venv of one user: a second install's
+    demo finds the photos the first put there (other paths, so other path-based ids), keeps one
+    row each, points it at its own files (the first install may be deleted), and removes the
+    copies that versions inserting once per install left behind."""
+    import shutil
+
+    from ingest import demo_photos_dir
+    from ingest.sources import image_items
+
+    photos.command("ALTER TABLE photos ADD INDEX vi photo_embed TYPE vector_similarity('hnsw', 'cosineDistance', 512)",
+                   verbatim=True)
+    first, second = (tmp_path / n / "embedsql" / "ingest" / "demo" / "photos" for n in ("a", "b"))
+    for d in (first, second):
+        shutil.copytree(demo_photos_dir(), d)
+    assert ingest_demo(photos, first).ingested == 13
+    vectors = dict(photos.query("SELECT photo_id, photo_embed FROM photos", verbatim=True).rows)
+    # what an earlier version did from the second install: the photos once more, under new ids
+    old = ingest_images(photos, [second], descriptions=second / "SOURCES.md")
+    assert old.ingested == 13 and count(photos) == 26
+    shutil.rmtree(first)
+
+    r = ingest_demo(photos, second)
+    assert (r.ingested, r.skipped_existing, r.failed) == (0, 13, 0)
+    rows = photos.query("SELECT id, photo_id, photo_image_url, photo_embed, photo_description FROM photos "
+                        "ORDER BY photo_id", verbatim=True).rows
+    assert [r[1] for r in rows] == sorted(p.name for p in PHOTOS.glob("*.jpg"))  # once each
+    assert all(r[2] == str((second / r[1]).resolve()) and Path(r[2]).is_file() for r in rows)
+    assert all(np.allclose(r[3], vectors[r[1]]) for r in rows)
+    assert all(r[4] for r in rows)  # with their descriptions
+    # the row kept is the one of this install's own path when there is one
+    own = {it.key: it.id for it in image_items([second]) if not it.meta.get("_skip")}
+    assert {r[1]: int(r[0]) for r in rows} == own
+    assert ingest_demo(photos, second).skipped_existing == 13 and count(photos) == 13
+
+    # a third install, the second deleted: the same 13 rows, pointed at the third
+    third = tmp_path / "c" / "demo" / "photos"
+    shutil.copytree(second, third)
+    shutil.rmtree(second)
+    r = ingest_demo(photos, third)
+    assert (r.ingested, r.skipped_existing) == (0, 13) and count(photos) == 13
+    urls = [r[0] for r in photos.query("SELECT photo_image_url FROM photos", verbatim=True).rows]
+    assert all(u.startswith(str(third.resolve())) and Path(u).is_file() for u in urls)
+    # the vector index still answers
+    hit = photos.query("SELECT photo_id FROM photos ORDER BY cosineDistance(photo_embed, EMBED('a cat')) LIMIT 3")
+    assert len(hit.rows) == 3
+
+
+def test_other_photos_named_like_a_demo_photo_are_left_alone(photos, tmp_path):
+    """Only rows from a `demo/photos` folder are taken for the sample photos: a user's own
+    chelsea.jpg elsewhere stays a row of its own."""
+    import shutil
+
+    mine = tmp_path / "pictures"
+    mine.mkdir()
+    shutil.copy(PHOTOS / "chelsea.jpg", mine / "chelsea.jpg")
+    assert ingest_images(photos, [mine]).ingested == 1
+    assert ingest_demo(photos).ingested == 13
+    assert count(photos, where="WHERE photo_id = 'chelsea.jpg'") == 2
+
+
 def test_read_descriptions_tsv(tmp_path):
     f = tmp_path / "d.tsv"
     f.write_text("file\tdescription\nx.jpg\ta red square\nnot-an-image\tskip\n")
