@@ -619,20 +619,22 @@ class Runner:
             if not rows:
                 return f"vector index {index} on {table} does not exist after the migration"
             status, reason, total, done = rows[0][:4]
+            note = ""
             if status == "Built" and self.cluster and self.dialect == "clickhouse":
-                status, reason = self._cluster_build(db, t, index)  # the node asked is one of many
+                status, note = self._cluster_build(db, t, index)  # the node asked is one of many
+                reason = note if status == "Error" else reason
             if status == "Built":
                 self.on_event("done", f"vector index {index} on {table}: Built")
                 return ""
             if status == "Error":
                 return f"building vector index {index} on {table} failed: {reason or 'no reason given'}"
-            shown = f"vector index {index} on {table}: {status}, {done}/{total} parts"
+            shown = f"vector index {index} on {table}: {status}, " + (note or f"{done}/{total} parts")
             if shown != last:
                 self.on_event("wait", shown)
                 last = shown
             if time.monotonic() >= deadline:
                 return (f"vector index {index} on {table} was not built after {self.index_timeout:g} s "
-                        f"(still {status}, {done}/{total} parts)")
+                        f"(still {status}, " + (note or f"{done}/{total} parts") + ")")
             if self._stopping():
                 raise MigrationInterrupted(
                     f"interrupted while waiting for vector index {index} on {table} to build; the "
@@ -646,25 +648,44 @@ class Runner:
     def _cluster_build(self, db: str | None, table: str, index: str) -> tuple[str, str]:
         """On a cluster, ClickHouse builds a vector index on each node (`MATERIALIZE INDEX` is a
         mutation per replica): ('Built', '') once every node's `MATERIALIZE INDEX index` of
-        `table` is done, ('Error', the reason) when one failed, else ('InProgress', ''). Read
-        through clusterAllReplicas(cluster, system.mutations) (`cluster_build_sql`)."""
+        `table` is done, ('Error', the reason) when one failed, else ('InProgress', a note). A
+        replica of a Replicated table loads the mutation from Keeper some time after the
+        replica that ran the ALTER, and until then shows none: while some of the cluster's
+        replicas show the mutation and others do not, the build is in progress (`build_state`).
+        Read through clusterAllReplicas(cluster, system.mutations) (`cluster_build_sql`)."""
         rows = self.db.query(cluster_build_sql(bool(db)), {"cluster": self.cluster.name, "t": table,
                                                           "index": index, **({"db": db} if db else {})})
-        running, reason = (rows[0][0], rows[0][1]) if rows else (0, "")
-        if reason:
-            return "Error", f"{reason} (on one of the cluster's nodes)"
-        return ("InProgress", "") if running else ("Built", "")
+        return build_state(*(rows[0] if rows else (0, "", 0, 0)))
+
+
+def build_state(running: int, reason: str, nodes_with: int, nodes: int) -> tuple[str, str]:
+    """(status, note) of an index build on a cluster from `cluster_build_sql`'s row: `running`
+    MATERIALIZE INDEX mutations not done, the failure `reason` of one ('' if none), how many
+    replicas show the mutation (`nodes_with`) of the cluster's `nodes`. 'Error' with the reason;
+    'InProgress' while one runs or some replicas do not show it yet; else 'Built' (also when no
+    replica shows one: an index declared in CREATE TABLE is built with each insert)."""
+    if reason:
+        return "Error", f"{reason} (on one of the cluster's nodes)"
+    if running:
+        return "InProgress", ""
+    if 0 < nodes_with < nodes:
+        return "InProgress", f"{nodes_with} of {nodes} replicas have the build"
+    return "Built", ""
 
 
 def cluster_build_sql(named_db: bool) -> str:
     """The query `Runner._cluster_build` sends: how many `MATERIALIZE INDEX {index:String}`
     mutations of table `{t:String}` (in `{db:String}` when `named_db`, else the current database)
-    are not done on the nodes of cluster `{cluster:String}`, and the failure reason of one (the
-    same mutations system.vector_indices reads on one node; other mutations do not count)."""
-    return ("SELECT countIf(NOT is_done), anyIf(latest_fail_reason, NOT is_done AND latest_fail_reason != '') "
+    are not done on the nodes of cluster `{cluster:String}`, the failure reason of one (the same
+    mutations system.vector_indices reads on one node; other mutations do not count), how many
+    replicas (host and port) show such a mutation, and how many replicas the cluster has
+    (system.clusters). One row; `build_state` reads it."""
+    return ("SELECT countIf(NOT is_done), anyIf(latest_fail_reason, NOT is_done AND latest_fail_reason != ''), "
+            "uniqExact(node), (SELECT count() FROM system.clusters WHERE cluster = {cluster:String}) "
+            "FROM (SELECT is_done, latest_fail_reason, concat(hostName(), ':', toString(tcpPort())) AS node "
             "FROM clusterAllReplicas({cluster:String}, system.mutations) "
             "WHERE database = " + ("{db:String}" if named_db else "currentDatabase()") + " AND table = {t:String} "
-            "AND has(extractAll(command, 'MATERIALIZE INDEX `?([A-Za-z0-9_]+)'), {index:String})")
+            "AND has(extractAll(command, 'MATERIALIZE INDEX `?([A-Za-z0-9_]+)'), {index:String}))")
 
 
 # ---------------------------------------------------------------- plan (no database needed)

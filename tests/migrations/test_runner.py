@@ -458,14 +458,69 @@ def test_the_cluster_index_wait_counts_only_that_index_builds(session):
     session.command("ALTER TABLE cb ADD INDEX vi v TYPE vector_similarity('hnsw', 'L2Distance', 2)")
     sql = cluster_build_sql(False).replace("clusterAllReplicas({cluster:String}, system.mutations)", "system.mutations")
     assert "clusterAllReplicas" not in sql
-    params = {"t": "cb", "index": "vi"}
+    params = {"t": "cb", "index": "vi", "cluster": "prod"}
     deadline = time.monotonic() + 30
     while not session.query("SELECT count() FROM system.mutations WHERE table = 'cb' AND latest_fail_reason != ''").rows[0][0]:
         assert time.monotonic() < deadline, "the failing mutation did not fail"
         time.sleep(0.05)
-    assert session.query(sql, params=params).rows == [(0, "")]  # (before: 1, 'an unrelated failure')
+    assert session.query(sql, params=params).rows == [(0, "", 0, 0)]  # (before: 1, 'an unrelated failure')
     session.command("ALTER TABLE cb MATERIALIZE INDEX vi SETTINGS mutations_sync = 0")
     # queued behind the failing one, it cannot finish (ClickHouse may run the two as one task
     # and give it that failure too): it counts
     assert session.query(sql, params=params).rows[0][0] == 1
-    assert session.query(sql, params={"t": "cb", "index": "other"}).rows == [(0, "")]
+    assert session.query(sql, params={"t": "cb", "index": "other", "cluster": "prod"}).rows == [(0, "", 0, 0)]
+
+
+_LAGGING = r'''
+import json, sys
+import chdb
+from migrations.runner import cluster_build_sql
+
+con = chdb.connect(sys.argv[1] + "?config-file=" + sys.argv[2])
+
+def run(sql, params=None):
+    body = con.query(sql, "JSONCompact", params=params or None).bytes()
+    return [list(r) for r in json.loads(body)["data"]] if body else []
+
+run("CREATE TABLE t_local (id UInt64, v Array(Float32)) ENGINE = MergeTree ORDER BY id")
+run("INSERT INTO t_local SELECT number, [1.0, 2.0] FROM numbers(10)")
+sql = cluster_build_sql(False).replace("clusterAllReplicas({cluster:String}, system.mutations)", "system.mutations")
+params = {"t": "t_local", "index": "vi"}
+out = {}
+run("ALTER TABLE t_local ADD INDEX vi v TYPE vector_similarity('hnsw', 'L2Distance', 2)")
+out["declared"] = [run(sql, {**params, "cluster": c})[0] for c in ("one", "two")]
+run("ALTER TABLE t_local MATERIALIZE INDEX vi SETTINGS mutations_sync = 2")
+out["materialized"] = [run(sql, {**params, "cluster": c})[0] for c in ("one", "two")]
+print(json.dumps(out))
+'''
+
+
+def test_a_replica_that_has_not_loaded_the_index_build_yet_is_waited_for(tmp_path):
+    """A replica of a Replicated table loads a MATERIALIZE INDEX mutation from Keeper after the
+    replica that ran it, and shows none until then: the wait counts the replicas that show it
+    against the cluster's replicas (system.clusters). Run on this node's system.mutations (in
+    its own chdb process, with a two-replica cluster and a one-replica cluster in its config):
+    the build done here but on one replica of two is still in progress; of one, built."""
+    import json
+    import subprocess
+    import sys
+
+    from migrations.runner import build_state
+
+    cfg = tmp_path / "cluster.xml"
+    cfg.write_text("<clickhouse><remote_servers>"
+                   "<one><shard><replica><host>127.0.0.1</host><port>9000</port></replica></shard></one>"
+                   "<two><shard><replica><host>127.0.0.1</host><port>9000</port></replica>"
+                   "<replica><host>127.0.0.2</host><port>9000</port></replica></shard></two>"
+                   "</remote_servers></clickhouse>")
+    p = subprocess.run([sys.executable, "-c", _LAGGING, str(tmp_path / "db"), str(cfg)],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr[-2000:]
+    got = json.loads(p.stdout.strip().splitlines()[-1])
+    assert got["declared"] == [[0, "", 0, 1], [0, "", 0, 2]]  # no mutation anywhere: nothing to wait for
+    assert [build_state(*r) for r in got["declared"]] == [("Built", ""), ("Built", "")]
+    assert got["materialized"] == [[0, "", 1, 1], [0, "", 1, 2]]
+    assert [build_state(*r) for r in got["materialized"]] == [
+        ("Built", ""), ("InProgress", "1 of 2 replicas have the build")]
+    assert build_state(1, "", 2, 2) == ("InProgress", "")
+    assert build_state(1, "out of memory", 1, 2) == ("Error", "out of memory (on one of the cluster's nodes)")
