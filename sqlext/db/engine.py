@@ -20,6 +20,7 @@ otherwise pile up until it hit the process's limits.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import logging
@@ -222,8 +223,11 @@ class _EmbeddedManager:
         return info if info.get("pid") else None
 
     def _open_lock_fd(self, path: Path) -> int:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return os.open(self.lock_path(path), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return os.open(self.lock_path(path), os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise unusable_data_dir(path, exc) from None
 
     @staticmethod
     def _try_flock(fd: int) -> bool:
@@ -368,7 +372,10 @@ class _EmbeddedManager:
                     f"the embedded database at {path} is open in a program that is not embedsql",
                     hint="close the other program (chdb / clickhouse-local) using that directory",
                 ) from None
-            raise ServerError(f"cannot open the embedded database at {path}: {first_line(msg)}") from None
+            if path.exists() and not path.is_dir():
+                raise unusable_data_dir(path, NotADirectoryError(errno.ENOTDIR, "Not a directory", str(path)))
+            raise ServerError(f"cannot open the embedded database at {path}: "
+                              f"{first_line(_STACK_RE.sub('', msg))}") from None
         self.path, self.client, self.lock_fd = path, client, fd
         self._opened.add(path)
 
@@ -537,6 +544,30 @@ def clean_server_message(msg: str, secrets: tuple[str, ...] = ()) -> str:
 
 
 _CODE_RE = re.compile(r"Code: (\d+)")
+
+
+def unusable_data_dir(path: Path, exc: OSError) -> UsageError:
+    """The error for an embedded database directory `path` that cannot be created or locked
+    (read-only file system, no permission, a file in the way): what failed, on which path, where
+    that path came from (EMBEDSQL_DATA_DIR, the platform default, or the DSN), and what to do."""
+    from .paths import data_dir, default_db_path
+
+    reason = exc.strerror or str(exc)
+    failed = f" ({exc.filename})" if exc.filename else ""
+    blocker = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        reason, failed = f"{blocker} is a file, not a directory", ""
+    if path == default_db_path():
+        if os.environ.get("EMBEDSQL_DATA_DIR"):
+            origin, fix = "EMBEDSQL_DATA_DIR", "set EMBEDSQL_DATA_DIR to a directory you can write"
+        else:
+            origin = f"the default: the user data directory {data_dir()}"
+            fix = "make that directory writable, or set EMBEDSQL_DATA_DIR to a directory you can write"
+    else:
+        origin, fix = "the DSN", "name a directory you can write with --dsn chdb:///DIR"
+    return UsageError(f"cannot use the embedded database at {path} (from {origin}): {reason}{failed}",
+                      hint=f"embedsql keeps the database and its lock file ({path.name}.lock) there: {fix}, "
+                           f"or connect to a server with --dsn")
 
 
 def is_driver_error(exc: BaseException) -> bool:

@@ -341,3 +341,25 @@ def test_the_holder_is_named_by_its_command_line():
                           "from sqlext.db.engine import command_line; print(command_line())", "pass"],
                          capture_output=True, text=True, timeout=60).stdout
     assert out.splitlines()[0].split(" -m ")[1].startswith("timeit -n 1 -s"), out
+
+
+def test_a_data_directory_that_cannot_be_used_is_one_usage_error(tmp_path):
+    """A file where the data directory (or its database) should be: one message naming the path,
+    where it came from and what to do; exit 2, no traceback, from the API and the command line."""
+    from sqlext.errors import UsageError
+
+    (tmp_path / "file").write_text("not a folder")
+    for dsn, blocker in ((f"chdb://{tmp_path}/file/db", tmp_path / "file"),
+                         (f"chdb://{tmp_path}/file", tmp_path / "file")):
+        with sqlext.connect(dsn=dsn) as s, pytest.raises(UsageError) as ei:
+            s.query("SELECT 1")
+        assert str(ei.value).startswith(f"cannot use the embedded database at {dsn[len('chdb://'):]} (from the DSN)")
+        assert f"{blocker} is a file, not a directory" in str(ei.value)
+        assert "--dsn chdb:///DIR" in ei.value.hint
+    env = {**os.environ, "EMBEDSQL_DATA_DIR": str(tmp_path / "file" / "embedsql")}
+    r = subprocess.run([sys.executable, "-m", "tui.cli", "query", "SELECT 1"], capture_output=True, text=True,
+                       timeout=120, env=env)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith(f"error: cannot use the embedded database at {tmp_path}/file/embedsql/db "
+                               f"(from EMBEDSQL_DATA_DIR): {tmp_path}/file is a file, not a directory")
+    assert "set EMBEDSQL_DATA_DIR to a directory you can write" in r.stderr and "Traceback" not in r.stderr
