@@ -133,6 +133,10 @@ class Context:
                     pw = getpass.getpass(f"Password for {spec.display()}: ")
                 spec = replace(spec, password=pw)
             self._session = sqlext.Session(spec, model=self.opt("model"))
+            from .commands.ingest import migrate_up_command
+
+            # a missing-table error's hint names `migrate up` with this run's --dsn, -c, --model ...
+            self._session.migrate_up = migrate_up_command(self.args, self)
         return self._session
 
     def warn(self, text: str):

@@ -148,6 +148,13 @@ class Prepared:
         return pattern.sub(lambda m: self.literals[m.group(0)], text)
 
 
+UNKNOWN_TABLE = 60  # ClickHouse's error code for a table that does not exist
+BUILTIN_TABLE = "photos"  # the table the built-in migrations create (migrations.model.BUILTIN_TABLE)
+# `… identifier 'photos'. In scope SELECT … . (UNKNOWN_TABLE)`: the scope, up to the code's name
+_IN_SCOPE = re.compile(r"\.?\s+In scope\s.*?(?=\.?\s*\(UNKNOWN_TABLE\)\s*$)", re.S)
+_MISSING_TABLE = re.compile(r"identifier '([^']+)'|Table (\S+?) does not exist")
+
+
 class Session:
     """One connection target (the embedded engine or a server) plus the embedder that resolves
     EMBED. Thread-safe for one statement at a time per thread; the TUI runs statements from worker
@@ -155,7 +162,12 @@ class Session:
 
     `spec`: the resolved connection (`sqlext.db.config.ConnectionSpec`); `model`: a hub id or a
     local model directory (None: the configured default); `embedder`: an `embed.Embedder` to
-    reuse instead of building one on the first EMBED."""
+    reuse instead of building one on the first EMBED.
+
+    `migrate_up`: the command an error about a missing table suggests for creating the built-in
+    `photos` table (the command line sets one that repeats its --dsn, -c, --model ...)."""
+
+    migrate_up = "embedsql migrate up"
 
     def __init__(self, spec: ConnectionSpec, *, model: str | None = None, embedder=None):
         self.spec = spec
@@ -896,9 +908,28 @@ class Session:
         if line is not None:
             err.line, err.col = line, col
         err.message = _strip_settings(err.message, ours or {})
+        if getattr(err, "code", None) == UNKNOWN_TABLE:
+            self._missing_table(err)
         if len(prepared.statements) > 1:
             err.message = f"statement {i + 1} of {len(prepared.statements)} failed: {err.message}"
         return err
+
+    def _missing_table(self, err: ServerError) -> None:
+        """A table that does not exist (ClickHouse code 60): the analyzer's `In scope <the whole
+        statement, as it rewrote it>` left out (it shows what the server made of the text, not
+        the text written, and the table's name says what is missing), and a hint: for the
+        built-in `photos` table, the migration that creates it; else how to list the tables."""
+        err.message = _IN_SCOPE.sub("", err.message)
+        m = _MISSING_TABLE.search(err.message)
+        name = (m.group(1) or m.group(2)) if m else ""
+        if err.hint:
+            return
+        if name.rsplit(".", 1)[-1].strip("`\"") == BUILTIN_TABLE:
+            err.hint = (f"`{self.migrate_up}` creates the built-in {BUILTIN_TABLE} table; `embedsql ingest` "
+                        f"or `embedsql demo` fills it")
+        else:
+            err.hint = (f"`SHOW TABLES` lists the tables of this database; `{self.migrate_up}` creates the "
+                        f"built-in {BUILTIN_TABLE} table")
 
     def _parse_error_alone(self, message: str, statement: str) -> str | None:
         """The server's parser error for `statement` alone, where the driver's error `message`

@@ -150,6 +150,32 @@ def test_model_recorded_on_the_column_must_match(tmp_path, tiny_clip):
 def test_server_error_is_one_of_ours(session):
     with pytest.raises(ServerError, match="UNKNOWN_TABLE|Unknown table"):
         session.query("SELECT * FROM no_such_table")
+
+
+def test_a_missing_table_says_which_and_how_to_create_the_builtin_one(tmp_path):
+    """A table that does not exist: the table's name, not the statement as the server rewrote it
+    (`distance` as L2Distance, `[1., 2.]`); the hint names the migration that creates the built-in
+    photos table (with the session's `migrate_up`, which the command line fills with its options),
+    or how to list the tables there are."""
+    cases = [
+        ("SELECT photo_id, distance(photo_embed, [1.0, 2.0]) AS d FROM photos ORDER BY d LIMIT 5", "'photos'"),
+        ("SELECT * FROM (SELECT 1 AS x) AS a JOIN default.photos AS p ON a.x = p.x", "'default.photos'"),
+        ("SELECT photo_id FROM photoz WHERE photo_id != ''", "'photoz'"),
+        ("INSERT INTO nope VALUES (1)", "default.nope"),
+    ]
+    with sqlext.connect(dsn=f"chdb://{tmp_path}/empty") as session:
+        session.migrate_up = "embedsql migrate up --dsn chdb:///somewhere"
+        for sql, table in cases:
+            with pytest.raises(ServerError) as ei:
+                session.query(sql)
+            msg = ei.value.message
+            assert msg.endswith("(UNKNOWN_TABLE)") and table in msg, msg
+            assert "In scope" not in msg and "L2Distance" not in msg and "SELECT" not in msg, msg
+            if table.endswith("photos'"):
+                assert ei.value.hint.startswith(
+                    "`embedsql migrate up --dsn chdb:///somewhere` creates the built-in photos table"), ei.value.hint
+            else:
+                assert ei.value.hint.startswith("`SHOW TABLES` lists the tables"), ei.value.hint
     # the settings embedsql adds never show in the message as if the user had written them
     with pytest.raises(ServerError) as err:
         session.query("SELECT cosineDistance(v, [1.0]) FROM no_such_table")
