@@ -142,7 +142,12 @@ def resolve_model(ref: str | None = None) -> ModelRef:
 def how_to_supply(ref: str) -> str:
     """The offline way to get a model: save it on a machine with internet, copy the folder, pass it."""
     hub = ref if not looks_like_path(ref) else DEFAULT_MODEL
-    return (
+    folder = ""
+    if "/" not in ref and "\\" not in ref and not Path(ref).expanduser().exists():
+        # `--model my-clip`: most likely a folder named as a word, read as a hub id
+        folder = (f"if {ref!r} is a folder, give its path (./{ref}, ~/models/{ref}): there is no {ref!r} in "
+                  f"the current directory ({Path.cwd()}); ")
+    return folder + (
         "on a machine with internet, save the model to a directory: python -c \"from transformers import "
         f"AutoModel, AutoProcessor; AutoModel.from_pretrained('{hub}').save_pretrained('model'); "
         f"AutoProcessor.from_pretrained('{hub}').save_pretrained('model')\"; copy that directory here and pass "

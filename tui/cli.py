@@ -325,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the one place errors become messages
         if debug:
             raise
+        _name_model_origin(exc, ctx)
         code, msg = describe_error(exc)
         _print_error(msg)
         return code
@@ -337,6 +338,26 @@ def main(argv: list[str] | None = None) -> int:
             os.environ.pop("EMBEDSQL_RUNTIME", None)
         else:
             os.environ["EMBEDSQL_RUNTIME"] = saved_runtime
+
+
+def _name_model_origin(exc: Exception, ctx: "Context | None") -> None:
+    """A model that cannot be loaded, named by a setting the user may not have in mind
+    (EMBEDSQL_MODEL, the config file, the default): add which, so they know what to change."""
+    from embed.errors import ModelLoadError
+
+    if not isinstance(exc, ModelLoadError) or ctx is None:
+        return
+    from sqlext.db.config import model_choice, resolve
+
+    try:
+        spec = ctx._session.spec if ctx._session is not None else resolve(
+            ctx.opt("dsn"), connection=ctx.opt("connection"), dialect=ctx.opt("dialect"))
+    except Exception:  # noqa: BLE001 - the origin is a detail; the error itself is what matters
+        spec = None
+    ref, origin = model_choice(ctx.opt("model"), spec)
+    named = f"model {ref!r}"
+    if origin != "--model" and named in exc.message and f"{named} (from " not in exc.message:
+        exc.message = exc.message.replace(named, f"{named} (from {origin})", 1)
 
 
 def _report_lock_waits():

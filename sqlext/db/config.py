@@ -275,9 +275,16 @@ def _model_entry(value, cfg_path: Path, key: str) -> str | None:
 def model_setting(flag: str | None, spec: ConnectionSpec | None = None) -> str:
     """The embedding model to use: `flag` (--model), then $EMBEDSQL_MODEL, then the config file's
     (spec.model), then embed's default (openai/clip-vit-base-patch32)."""
+    return model_choice(flag, spec)[0]
+
+
+def model_choice(flag: str | None, spec: ConnectionSpec | None = None) -> tuple[str, str]:
+    """(`model_setting`, where it came from in words: "--model", "EMBEDSQL_MODEL", "the config
+    file (<path>)" or "the default"), for errors that must say which setting to fix."""
     from embed.identity import DEFAULT_MODEL
 
-    for value in (flag, os.environ.get("EMBEDSQL_MODEL"), spec.model if spec is not None else None):
+    for value, origin in ((flag, "--model"), (os.environ.get("EMBEDSQL_MODEL"), "EMBEDSQL_MODEL"),
+                          (spec.model if spec is not None else None, f"the config file ({paths.config_file()})")):
         if value and value.strip():
-            return value.strip()
-    return DEFAULT_MODEL
+            return value.strip(), origin
+    return DEFAULT_MODEL, "the default"

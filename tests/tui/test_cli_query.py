@@ -126,6 +126,28 @@ def test_missing_model_offline_is_one_clear_error(tmp_path):
     assert "nobody/no-such-clip" in p.stderr
 
 
+def test_a_model_that_cannot_load_says_which_setting_named_it(tmp_path):
+    """EMBEDSQL_MODEL or the config file may name a model the user no longer has in mind: the
+    error says which setting to change. A bare word (`--model my-clip`) is read as a hub id: the
+    hint says to give a folder's path."""
+    missing = tmp_path / "no-model"
+    p = run("query", "SELECT EMBED('a cat')", env_extra={"EMBEDSQL_MODEL": str(missing)})
+    assert_clean_error(p, 2)
+    assert p.stderr.startswith(f"error: cannot load model '{missing}' (from EMBEDSQL_MODEL): directory not found")
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'model = "{missing}"\n')
+    p = run("query", "SELECT EMBED('a cat')", env_extra={"EMBEDSQL_CONFIG": str(cfg)})
+    assert_clean_error(p, 2)
+    assert f"cannot load model '{missing}' (from the config file ({cfg})): directory not found" in p.stderr
+    p = run("query", "SELECT EMBED('a cat')", "--model", str(missing), env_extra={"EMBEDSQL_MODEL": "x/y"})
+    assert_clean_error(p, 2)
+    assert f"cannot load model '{missing}': directory not found" in p.stderr  # typed on this very line
+    p = run("query", "SELECT EMBED('a cat')", "--model", "my-clip", env_extra={"HF_HUB_OFFLINE": "1"})
+    assert_clean_error(p, 2)
+    assert "hint: if 'my-clip' is a folder, give its path (./my-clip, ~/models/my-clip): there is no 'my-clip' in " \
+           f"the current directory ({Path.cwd()})" in p.stderr
+
+
 def test_debug_shows_the_traceback(tmp_path):
     p = run("query", "SELECT * FROM nowhere", "--debug")
     assert p.returncode != 0 and "Traceback" in p.stderr
