@@ -197,7 +197,7 @@ def _scan_folder(root: Path, skipped: list[tuple[Path, str]] | None) -> list[Pat
 
     def unreadable(e: OSError):
         if skipped is not None:
-            skipped.append((Path(e.filename or root), f"skipped: cannot read folder ({e.strerror or e})"))
+            skipped.append((Path(os.path.abspath(e.filename or root)), f"skipped: cannot read folder ({e.strerror or e})"))
 
     def walk(top: Path):
         for dirpath, dirnames, filenames in os.walk(top, onerror=unreadable):  # links to folders: not entered
@@ -228,7 +228,7 @@ def _scan_folder(root: Path, skipped: list[tuple[Path, str]] | None) -> list[Pat
                     except OSError as e:
                         why = (f"a link loop (it points to {target}, which leads back to a link on the way)"
                                if e.errno == errno.ELOOP else f"broken link (it points to {target}, which does not exist)")
-                    skipped.append((q, f"skipped: {why}"))
+                    skipped.append((Path(os.path.abspath(q)), f"skipped: {why}"))  # absolute, as the others
 
     walk(root)
     while links:

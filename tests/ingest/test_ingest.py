@@ -266,6 +266,20 @@ def test_linked_folders_are_followed_once_and_a_loop_ends(photos, tmp_path):
     assert count(photos) == 4
 
 
+def test_a_folder_given_by_a_relative_path_reports_every_skipped_file_by_its_absolute_path(photos, tmp_path,
+                                                                                          monkeypatch):
+    """The failure report names files one way: absolute paths, a broken link's too (it was the
+    path as found under the relative folder, `pics/broken.jpg`, beside absolute ones)."""
+    _save(tmp_path / "pics" / "ok.jpg", (1, 2, 3), (8, 8))
+    (tmp_path / "pics" / "readme.txt").write_text("not an image")
+    (tmp_path / "pics" / "broken.jpg").symlink_to(tmp_path / "gone.jpg")
+    monkeypatch.chdir(tmp_path)
+    r = ingest_images(photos, ["pics"])
+    assert (r.ingested, r.skipped) == (1, 2)
+    assert sorted(p for p, _ in r.failures) == [str(tmp_path / "pics" / "broken.jpg"),
+                                                str(tmp_path / "pics" / "readme.txt")]
+
+
 def test_descriptions_file_in_the_folder_is_not_a_skipped_image(photos, tmp_path):
     """`--descriptions` naming a file inside the scanned folder: read, not reported as a
     non-image; another non-image beside it still is (the demo's folder works the same way)."""
