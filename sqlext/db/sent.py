@@ -65,12 +65,18 @@ class SentText:
         self.sent = list(sent)
         self._by_literal: dict[str, str] = {}
         self._by_dim: dict[int, list[tuple[np.ndarray, str]]] = {}
+        # the name a vector is shown by (its first call's text) -> the text of every call that
+        # gave it, in order (`EMBED('cat')` and `EMBED(text('cat'))` give one vector)
+        self._calls_of: dict[str, list[str]] = {}
         for call, lit, vec in zip(calls, literals, vectors):
             self._by_literal.setdefault(lit, call.text)
             v = np.asarray(vec, dtype=np.float32)
             group = self._by_dim.setdefault(v.size, [])
-            if not any(np.array_equal(v, w) for w, _ in group):
+            first = next((t for w, t in group if np.array_equal(v, w)), None)
+            if first is None:
                 group.append((v, call.text))
+                first = call.text
+            self._calls_of.setdefault(first, []).append(call.text)
 
     # -- names ---------------------------------------------------------------------------------
     def readable(self, text: str) -> str:
@@ -104,8 +110,20 @@ class SentText:
 
     def column_names(self, names: Sequence[str]) -> list[str]:
         """Result column names with embedsql's vectors shown as the EMBED calls written (any other
-        name is the server's, unchanged)."""
-        return [self._named(n) for n in names]
+        name is the server's, unchanged). Calls written differently that give one vector
+        (`length(EMBED('cat')), length(EMBED(text('cat')))`: one server name) are told apart
+        when the names hold that vector once per call: the k-th occurrence is named after the
+        k-th call in the text; otherwise each shows the first call's text."""
+        out = [self._named(n) for n in names]
+        for first, texts in self._calls_of.items():
+            if len(set(texts)) < 2 or sum(o.count(first) for o in out) != len(texts):
+                continue
+            rest = iter(texts)
+            for i, o in enumerate(out):
+                if first in o:
+                    parts = o.split(first)
+                    out[i] = parts[0] + "".join(next(rest) + p for p in parts[1:])
+        return out
 
     # -- positions -----------------------------------------------------------------------------
     def user_offset(self, index: int, offset: int) -> int:

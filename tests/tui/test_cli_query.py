@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+import sqlext
+
 from tests.support import PHOTOS
 
 
@@ -231,6 +233,19 @@ def test_the_same_embed_twice_is_named_and_elided_as_written(photos_db):
         ("EMBED('a cat')", "String"), ("EMBED('a cat')", "String"), ("n", "UInt8")]
     table = run("query", sql, "--dsn", dsn, "--model", model).stdout
     assert "[512 x Float64]" in table and len(table) < 2000
+    # written two ways, one vector (one server name): each column is named as written, so a
+    # JSON line keeps both (it had the first call's name twice, and a reader kept one)
+    sql = "SELECT length(EMBED('a cat')), length(EMBED(text('a cat'))), 7 AS n"
+    line = run("query", sql, "--dsn", dsn, "--model", model, "--format", "jsonl").stdout
+    assert json.loads(line) == {"length(EMBED('a cat'))": 512, "length(EMBED(text('a cat')))": 512, "n": 7}
+    csv_out = run("query", sql, "--dsn", dsn, "--model", model, "--format", "csv").stdout
+    assert csv_out.splitlines()[0] == "\"length(EMBED('a cat'))\",\"length(EMBED(text('a cat')))\",\"n\""
+    with sqlext.connect(dsn=dsn, model=model) as s:
+        assert s.query(sql).columns == ["length(EMBED('a cat'))", "length(EMBED(text('a cat')))", "n"]
+        # the vector also in the filter: which column is which cannot be told, so the first call names both
+        both = s.query("SELECT length(EMBED('a cat')), length(EMBED(text('a cat'))) "
+                       "WHERE length(EMBED(text('a cat'))) > 0").columns
+        assert both == ["length(EMBED('a cat'))"] * 2
 
 
 def test_a_statement_is_named_by_the_line_of_its_first_word(tmp_path):
