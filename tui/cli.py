@@ -194,10 +194,12 @@ def cmd_query(args, ctx: Context) -> int:
             _print_explain(ctx, p)
         return EXIT_OK
     failed = 0
-    from .interrupts import ctrl_c_for
+    from .interrupts import ctrl_c_for, only_reads
 
-    with ctrl_c_for(s), s.unit_of_work():
+    running = [None]  # the statement being run: Ctrl-C exits at once when it only reads
+    with ctrl_c_for(s, reading=lambda: only_reads(getattr(running[0], "kind", None))), s.unit_of_work():
         for n, st in enumerate(statements, 1):
+            running[0] = st
             try:
                 _run_statement(ctx, s, st, args)
             except UserFacingError as exc:

@@ -26,6 +26,8 @@ FIRST_NOTICE = ("interrupted: the embedded engine cannot stop a running statemen
                 "Press Ctrl-C again to exit now (the statement is abandoned; an INSERT it was "
                 "writing is lost).")
 EXIT_NOW = "interrupted: exiting now"
+READ_ONLY_EXIT = ("interrupted: exiting now: the statement running on the embedded engine only reads "
+                  "(nothing it does is lost), and the engine cannot stop it")
 EXIT_CODE = 130
 # how long the main thread has to react to Ctrl-C itself (it does, unless a statement is running
 # in the engine) before the notice is printed
@@ -33,29 +35,37 @@ REACT_S = 0.25
 
 
 @contextlib.contextmanager
-def embedded_ctrl_c(write=None):
+def embedded_ctrl_c(write=None, reading=None):
     """Within this block (entered on the main thread), a Ctrl-C the main thread cannot act on
     because a statement is running in the embedded engine prints `FIRST_NOTICE` at once; a
     second Ctrl-C prints `EXIT_NOW` and ends the process with status 130 (`os._exit`: the engine
     is abandoned; committed data stays, the running statement's writes do not). The first
     Ctrl-C still raises KeyboardInterrupt in the main thread when the statement returns.
+    `reading()`: True while the statement running only reads (a query: nothing of it can be
+    lost): the first Ctrl-C then prints `READ_ONLY_EXIT` and ends the process at once.
     `write(text)`: where the notices go (default: stderr). Off the main thread it does nothing."""
-    with two_stage_ctrl_c(FIRST_NOTICE, write=write, only_when_blocked=True):
+    with two_stage_ctrl_c(FIRST_NOTICE, write=write, only_when_blocked=True, reading=reading):
         yield
 
 
-def ctrl_c_for(session, write=None):
+def ctrl_c_for(session, write=None, reading=None):
     """The Ctrl-C watch for work on `session` (sqlext Session), entered on the main thread:
     `embedded_ctrl_c` on the embedded engine (a statement there cannot be stopped; a wait for the
-    database held by another process ends at once), nothing on a server (KeyboardInterrupt as
-    usual; the session sends KILL QUERY). The one choice `query`, `migrate status` and
-    `model stamp` share."""
-    return embedded_ctrl_c(write) if session.embedded else contextlib.nullcontext()
+    database held by another process ends at once; `reading` as there), nothing on a server
+    (KeyboardInterrupt as usual; the session sends KILL QUERY). The one choice `query`,
+    `migrate status` and `model stamp` share."""
+    return embedded_ctrl_c(write, reading) if session.embedded else contextlib.nullcontext()
+
+
+def only_reads(kind) -> bool:
+    """Whether a statement of `kind` (`sqlext.text.kinds.Kind`) only reads: a query (SELECT,
+    SHOW, DESCRIBE, EXPLAIN ...) that writes no file (no INTO OUTFILE)."""
+    return kind is not None and kind.is_query and not kind.into_outfile
 
 
 @contextlib.contextmanager
 def two_stage_ctrl_c(first_notice: str, *, write=None, stop: threading.Event | None = None,
-                     only_when_blocked: bool = False):
+                     only_when_blocked: bool = False, reading=None):
     """Two-stage Ctrl-C for work that must not be cut at an arbitrary point (ingest batches,
     migration statements), entered on the main thread.
 
@@ -65,7 +75,9 @@ def two_stage_ctrl_c(first_notice: str, *, write=None, stop: threading.Event | N
     KeyboardInterrupt is raised in the main thread as usual; `only_when_blocked` then prints the
     notice only when the main thread has not reacted within `REACT_S` (0.25 s).
     A second Ctrl-C prints `EXIT_NOW` and ends the process at once with status 130 (`os._exit`:
-    what is written stays; a statement or INSERT under way is abandoned).
+    what is written stays; a statement or INSERT under way is abandoned). So does the first,
+    with `READ_ONLY_EXIT`, when `reading()` says the statement the main thread is held in only
+    reads.
     A first Ctrl-C while the main thread waits for the embedded database held by another process
     ends that wait instead (`EMBEDDED.interrupt_wait`: it raises `LockWaitInterrupted`, having
     run nothing), with no notice and without setting `stop`.
@@ -120,6 +132,9 @@ def two_stage_ctrl_c(first_notice: str, *, write=None, stop: threading.Event | N
                             continue  # LockWaitInterrupted says what happened
                     if only_when_blocked and stop is None and (handled.wait(REACT_S) or done.is_set()):
                         continue  # the main thread took it: KeyboardInterrupt is on its way
+                    if reading is not None and reading():
+                        write(READ_ONLY_EXIT)  # nothing to finish: a query writes nothing
+                        os._exit(EXIT_CODE)
                     if stop is not None:
                         stop.set()
                     write(first_notice)

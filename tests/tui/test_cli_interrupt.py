@@ -1,5 +1,5 @@
 """Ctrl-C in `embedsql query` on the embedded engine, which cannot stop a running statement: the
-first Ctrl-C says so at once, a second exits at once. The statement is held inside chdb by a
+first Ctrl-C says so at once, a second exits at once; a statement that only reads exits on the first. The statement is held inside chdb by a
 loopback HTTP server that `url()` reads from, so the test knows the statement is running. While
 it waits for the database another process holds, the first Ctrl-C ends the wait."""
 import json
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tests.sqlext.engine_support import let_go, start
 from tests.tui.interrupt_support import as_typed, read_line
-from tui.interrupts import EXIT_NOW, FIRST_NOTICE
+from tui.interrupts import EXIT_NOW, FIRST_NOTICE, READ_ONLY_EXIT
 
 
 def start_query(tmp_path, sql, lock_timeout=60):
@@ -20,8 +20,26 @@ def start_query(tmp_path, sql, lock_timeout=60):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
-def test_second_ctrl_c_exits_at_once_while_the_engine_runs(tmp_path, slow):
+def test_a_query_that_only_reads_exits_on_the_first_ctrl_c(tmp_path, slow):
+    """Nothing a SELECT does can be lost: the first Ctrl-C exits at once (it used to wait for the
+    statement, which could run for many minutes, until a second Ctrl-C)."""
     p = start_query(tmp_path, f"SELECT sum(x) FROM url('{slow.url}', CSV, 'x UInt64')")
+    try:
+        assert slow.started.wait(120), p.stderr.read()
+        p.send_signal(signal.SIGINT)
+        assert p.wait(timeout=60) == 130  # exited while the server still holds the answer
+        assert not slow.release.is_set()
+        assert read_line(p.stderr) == READ_ONLY_EXIT
+        assert p.stdout.read() == ""
+    finally:
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+
+
+def test_second_ctrl_c_exits_at_once_while_the_engine_runs(tmp_path, slow):
+    p = start_query(tmp_path, "CREATE TABLE t ENGINE = MergeTree ORDER BY x AS "
+                              f"SELECT x FROM url('{slow.url}', CSV, 'x UInt64')")
     try:
         assert slow.started.wait(120), p.stderr.read()
         p.send_signal(signal.SIGINT)
