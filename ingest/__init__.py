@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Iterable
 
 from .ids import stable_id, stable_ids
-from .pipeline import IngestOptions, run_items
+from .pipeline import IngestOptions, _check_model, run_items
 from .progress import LineProgress, NoProgress, RichProgress, auto_progress
 from .report import IngestReport, default_report_path
 from .sources import (UNSPLASH_THUMB, Item, csv_items, find_images, image_items, read_descriptions,
@@ -125,7 +125,8 @@ def _adopt_demo_rows(session, items: list[Item], opts: IngestOptions) -> None:
     """Give each sample photo in `items` the id of the row the table already has for it (same
     photo_id, image URL ending in `/demo/photos/<photo_id>`), preferring the row of this very
     path; point that row's URL at this path when it names another, and delete the other rows
-    for the photo. Nothing when the table is missing (run_items says so) or is not a MergeTree
+    for the photo. ModelMismatch (before any change) when the table is another model's, as
+    `run_items` would say. Nothing when the table is missing (run_items says so) or is not a MergeTree
     table with String photo_id and photo_image_url columns (no UPDATE through a Distributed
     table)."""
     from sqlext.errors import UsageError
@@ -136,6 +137,8 @@ def _adopt_demo_rows(session, items: list[Item], opts: IngestOptions) -> None:
         t = Target.open(session, opts.table, opts.column_map, release_engine=False)
     except UsageError:
         return
+    if opts.check_model:  # a table made for another model is refused before anything changes
+        _check_model(session.embedder, t)
     key, url = t.col("photo_id"), t.col("photo_image_url")
     info = session.catalog.table_info(t.table)
     if (not key or not url or not info.engine.endswith("MergeTree")
@@ -160,9 +163,11 @@ def _adopt_demo_rows(session, items: list[Item], opts: IngestOptions) -> None:
             repoint.append((keep[0], it.ref))
         extra += [rid for rid, _ in have if rid != keep[0]]
     settings = {"mutations_sync": 2}
-    for rid, path in repoint:
-        session.command(f"ALTER TABLE {t.sql_table} UPDATE {u} = {{path:String}} WHERE {idc} = {{id:UInt64}}",
-                        params={"path": path, "id": rid}, settings=settings, verbatim=True)
+    if repoint:  # one mutation for them all
+        ids, paths = [r for r, _ in repoint], [p for _, p in repoint]
+        session.command(f"ALTER TABLE {t.sql_table} UPDATE {u} = transform({idc}, {{ids:Array(UInt64)}}, "
+                        f"{{paths:Array(String)}}, {u}) WHERE {idc} IN {{ids:Array(UInt64)}}",
+                        params={"ids": ids, "paths": paths}, settings=settings, verbatim=True)
     if extra:
         session.command(f"ALTER TABLE {t.sql_table} DELETE WHERE {idc} IN {{ids:Array(UInt64)}}",
                         params={"ids": extra}, settings=settings, verbatim=True)

@@ -419,6 +419,19 @@ def test_model_tag_mismatch_refused(session, tmp_path):
     assert count(session) == 0
 
 
+def test_demo_into_another_models_table_changes_nothing(session):
+    """The demo's sample rows of another install are repointed only once the model check passed."""
+    create_photos(session, model="laion/CLIP-ViT-H-14-laion2B-s32B-b79K")
+    session.command("INSERT INTO photos (id, photo_id, photo_image_url, photo_embed) VALUES "
+                    "(1, 'chelsea.jpg', '/gone/ingest/demo/photos/chelsea.jpg', arrayWithConstant(512, 0.1)), "
+                    "(2, 'chelsea.jpg', '/other/ingest/demo/photos/chelsea.jpg', arrayWithConstant(512, 0.1))",
+                    verbatim=True)
+    with pytest.raises(UsageError, match="laion/CLIP-ViT-H-14-laion2B-s32B-b79K"):
+        ingest_demo(session)
+    assert session.query("SELECT id, photo_image_url FROM photos ORDER BY id", verbatim=True).rows == [
+        (1, "/gone/ingest/demo/photos/chelsea.jpg"), (2, "/other/ingest/demo/photos/chelsea.jpg")]
+
+
 def test_model_mismatch_refused_when_every_input_is_already_there(session, tmp_path):
     """The model check comes before anything: a rerun with nothing new still refuses a model the
     column is not for (exit 2 on the command line), instead of reporting `ingested 0`."""
