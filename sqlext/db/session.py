@@ -148,8 +148,8 @@ class Prepared:
         return pattern.sub(lambda m: self.literals[m.group(0)], text)
 
 
-UNKNOWN_TABLE = 60  # ClickHouse's error code for a table that does not exist
-BUILTIN_TABLE = "photos"  # the table the built-in migrations create (migrations.model.BUILTIN_TABLE)
+_UNKNOWN_TABLE = 60  # ClickHouse's error code for a table that does not exist
+_BUILTIN_TABLE = "photos"  # the table the built-in migrations create (migrations.model.BUILTIN_TABLE)
 # `… identifier 'photos'. In scope SELECT … . (UNKNOWN_TABLE)`: the scope, up to the code's name
 _IN_SCOPE = re.compile(r"\.?\s+In scope\s.*?(?=\.?\s*\(UNKNOWN_TABLE\)\s*$)", re.S)
 _MISSING_TABLE = re.compile(r"identifier '([^']+)'|Table (\S+?) does not exist")
@@ -908,7 +908,7 @@ class Session:
         if line is not None:
             err.line, err.col = line, col
         err.message = _strip_settings(err.message, ours or {})
-        if getattr(err, "code", None) == UNKNOWN_TABLE:
+        if getattr(err, "code", None) == _UNKNOWN_TABLE:
             self._missing_table(err)
         if len(prepared.statements) > 1:
             err.message = f"statement {i + 1} of {len(prepared.statements)} failed: {err.message}"
@@ -924,12 +924,12 @@ class Session:
         name = (m.group(1) or m.group(2)) if m else ""
         if err.hint:
             return
-        if name.rsplit(".", 1)[-1].strip("`\"") == BUILTIN_TABLE:
-            err.hint = (f"`{self.migrate_up}` creates the built-in {BUILTIN_TABLE} table; `embedsql ingest` "
+        if name.rsplit(".", 1)[-1].strip("`\"") == _BUILTIN_TABLE:
+            err.hint = (f"`{self.migrate_up}` creates the built-in {_BUILTIN_TABLE} table; `embedsql ingest` "
                         f"or `embedsql demo` fills it")
         else:
             err.hint = (f"`SHOW TABLES` lists the tables of this database; `{self.migrate_up}` creates the "
-                        f"built-in {BUILTIN_TABLE} table")
+                        f"built-in {_BUILTIN_TABLE} table")
 
     def _parse_error_alone(self, message: str, statement: str) -> str | None:
         """The server's parser error for `statement` alone, where the driver's error `message`
