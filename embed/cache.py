@@ -7,6 +7,7 @@ or unwritable file is skipped. It never raises.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -25,6 +26,39 @@ CacheKey = tuple[str, str, str, str]  # model_id, revision, kind, payload
 FILE_NAME = "vectors.sqlite3"
 SCHEMA_VERSION = 1
 _BUSY_TIMEOUT_S = 5.0
+
+
+def _setup(conn: sqlite3.Connection) -> None:
+    """WAL mode and the table, on a file several processes may be creating at the same moment
+    (the first embedsql runs of a user: a TUI and a query). SQLite answers "database is locked"
+    at once, without waiting out the busy timeout, where waiting could deadlock: two connections
+    that both read the new file in rollback mode and then both ask to switch it to WAL, or a
+    CREATE TABLE whose snapshot another process's CREATE made stale. Each step is retried until
+    `_BUSY_TIMEOUT_S`; the CREATE takes the write lock first (BEGIN IMMEDIATE), which waits."""
+    deadline = time.monotonic() + _BUSY_TIMEOUT_S
+    delay = 0.005
+    while True:
+        try:
+            if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'vectors'").fetchone() is None:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.execute("CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, dim INTEGER NOT NULL, "
+                                 "vec BLOB NOT NULL, created REAL NOT NULL) WITHOUT ROWID")
+                    conn.execute("COMMIT")
+                except BaseException:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                    raise
+            return
+        except sqlite3.OperationalError as e:
+            msg = str(e).lower()
+            if ("locked" not in msg and "busy" not in msg) or time.monotonic() >= deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
 
 
 def _digest(key: CacheKey) -> bytes:
@@ -119,11 +153,7 @@ class VectorCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, dim INTEGER NOT NULL, "
-                "vec BLOB NOT NULL, created REAL NOT NULL) WITHOUT ROWID")
+            _setup(conn)
             conn.execute("SELECT key, dim, vec FROM vectors LIMIT 1").fetchall()
         except BaseException:
             conn.close()

@@ -134,6 +134,37 @@ def test_unwritable_cache_dir_falls_back_to_memory(tiny_clip, tmp_path, caplog):
     assert any("memory only" in r.getMessage() for r in caplog.records)
 
 
+def test_several_openers_of_a_new_cache_file_all_write(tmp_path, caplog):
+    """The first runs of a user (a TUI and a query at once) create the cache file together: SQLite
+    answered "database is locked" at once, without waiting, to connections that switched the new
+    file to WAL or created the table at the same moment, and their writes were skipped (seen in
+    CI). Four caches (each its own connection, like processes) open new files at one instant,
+    200 times: every write lands, no busy warning."""
+    caplog.set_level(logging.WARNING, logger="embed.cache")
+    lost = 0
+    for trial in range(200):
+        d = tmp_path / str(trial)
+        caches = [VectorCache(d) for _ in range(4)]
+        start = threading.Barrier(4)
+
+        def write(i):
+            start.wait()
+            caches[i].put_many({("m", "r", "text", str(i)): np.eye(4, dtype=np.float32)[i]})
+
+        threads = [threading.Thread(target=write, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for c in caches:
+            c.close()
+        reader = VectorCache(d)
+        lost += 4 - len(reader.get_many([("m", "r", "text", str(i)) for i in range(4)]))
+        reader.close()
+    assert lost == 0
+    assert not [r.getMessage() for r in caplog.records if "busy" in r.getMessage()]
+
+
 _WRITER = """
 import sys, numpy as np
 from embed.cache import VectorCache
