@@ -1343,8 +1343,17 @@ class Session:
         return results
 
     def close(self):
-        """Release the engine (embedded) or close the HTTP connection. The session can be used
-        again afterwards: the next call reopens."""
+        """End the session: a server's HTTP connection is closed; the embedded engine is handed
+        over at once if another process has asked for it, else it stays open, idle, under the
+        same rule as between statements (handed over within half a second of a request, closed
+        after `IDLE_KEEP_S` (5 minutes) of idleness; `release_engine` closes it now). Closing it
+        here each time leaked chdb's threads and file descriptors on every reopen: a program
+        that opened and closed a session per request failed after a few dozen. The session can
+        be used again afterwards (a closed engine reopens on the next call)."""
+        if self.backend.embedded:
+            if EMBEDDED.wanted(self.spec.path):
+                self.backend.close()
+            return
         self.backend.close()
 
     def __enter__(self):

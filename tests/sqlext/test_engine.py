@@ -125,7 +125,42 @@ def test_pauses_do_not_reopen_the_engine(tmp_path):
     # pause would add about 20
     assert native_threads() < threads + 5
     s.close()
-    assert EMBEDDED.client is None  # closing the session still hands the engine back at once
+    assert EMBEDDED.client is client  # nobody asked: closing the session is being idle
+    s.release_engine()
+    assert EMBEDDED.client is None  # handed back at once when asked to
+
+
+def test_a_session_per_request_does_not_reopen_the_engine(tmp_path):
+    """`with sqlext.connect() as s:` once per request (a web handler, a notebook cell): closing
+    the session closed the engine, and each reopen left chdb's threads and descriptors behind
+    (5 threads and ~8 descriptors each; a process under `ulimit -n 256` failed at the 28th)."""
+    dsn = f"chdb://{tmp_path}/db"
+    with sqlext.connect(dsn=dsn) as s:
+        s.command("CREATE TABLE t (x Int32) ENGINE = MergeTree ORDER BY x")
+        s.query("SELECT count() FROM t")
+    client, threads, fds = EMBEDDED.client, native_threads(), len(os.listdir("/proc/self/fd"))
+    for _ in range(20):
+        with sqlext.connect(dsn=dsn) as s:
+            assert s.query("SELECT count() FROM t").rows == [(0,)]
+        assert EMBEDDED.client is client
+    assert native_threads() < threads + 5 and len(os.listdir("/proc/self/fd")) < fds + 5
+    s.release_engine()
+
+
+def test_closing_a_session_hands_the_engine_over_at_once_when_asked(tmp_path):
+    """Another process waiting for the engine (it touched the lock file) gets it at close(), not
+    half a second later."""
+    dsn = f"chdb://{tmp_path}/db"
+    s = sqlext.connect(dsn=dsn)
+    s.query("SELECT 1")
+    os.utime(tmp_path / "db.lock")  # what a waiting process does to ask
+    deadline = time.monotonic() + 5
+    while not EMBEDDED.wanted(tmp_path / "db") and time.monotonic() < deadline:
+        time.sleep(0.01)  # (the lock file's mtime granularity)
+        os.utime(tmp_path / "db.lock")
+    with EMBEDDED.mutex:  # the idle release cannot run meanwhile: only close() can hand it over
+        s.close()
+        assert EMBEDDED.client is None
 
 
 def test_an_idle_holder_hands_over_when_asked(tmp_path, monkeypatch):

@@ -27,7 +27,7 @@ def _app_in_tmux(session, tiny_clip, tmp_path, *, dsn: str | None = None, keep: 
     program wrote last and `exit=<status>`. The session is killed on the way out."""
     if dsn is None:
         dsn = f"chdb://{tmp_path}/db"
-        session.close()  # release the embedded engine: the app's process takes it
+        session.release_engine()  # hand the embedded engine back now: the app's process takes it
     sock = f"embedsql-test-{uuid.uuid4().hex[:8]}"
     env = {k: os.environ[k] for k in ("EMBEDSQL_DATA_DIR", "EMBEDSQL_CONFIG", "EMBEDSQL_CACHE_DIR")}
     env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONPATH=str(REPO), TERM="xterm-256color")
