@@ -358,6 +358,7 @@ class _EmbeddedManager:
         """Open chdb on `path`, this process holding the file lock on `fd` (called under `mutex`)."""
         import clickhouse_connect
 
+        _read_counts_from_storage()
         self._stamp(fd)
         try:
             client = clickhouse_connect.get_client(dsn=f"chdb://{path}")
@@ -514,6 +515,35 @@ class _EmbeddedManager:
 
 
 EMBEDDED = _EmbeddedManager()
+
+
+def _read_counts_from_storage() -> None:
+    """clickhouse-connect 1.12's chdb backend reports a query's `read_rows` / `read_bytes` as
+    chdb's `rows_read()` / `bytes_read()`, which count the rows of the result (1 for `SELECT
+    sum(number) FROM numbers(100000)`); a server's summary counts the rows read from tables
+    (100,000), and so do chdb's `storage_rows_read()` / `storage_bytes_read()`. Wrap the
+    backend's summary (once, where both exist) so `Result.stats.rows_read` means on the
+    embedded engine what it means on a server; left as it is when a later version differs."""
+    try:
+        from clickhouse_connect.driver._backend.chdb_backend import ChdbBackend
+    except ImportError:
+        return
+    original = ChdbBackend.__dict__.get("_summary")
+    if not isinstance(original, staticmethod) or getattr(original.__func__, "_embedsql", False):
+        return
+
+    def summary(result):
+        out = original.__func__(result)
+        try:
+            if out and callable(getattr(result, "storage_rows_read", None)):
+                out["read_rows"] = str(result.storage_rows_read())
+                out["read_bytes"] = str(result.storage_bytes_read())
+        except Exception:  # noqa: BLE001 - statistics only: keep what the driver said
+            pass
+        return out
+
+    summary._embedsql = True
+    ChdbBackend._summary = staticmethod(summary)
 
 
 def first_line(msg: str) -> str:

@@ -39,6 +39,14 @@ def test_query_returns_rows_names_and_types(session):
     assert r.stats.server_ms is not None and r.stats.rows_read >= 2
 
 
+def test_rows_read_counts_the_rows_read_not_the_rows_returned(session):
+    """As a server's summary (tests/sqlext/test_remote.py: the same query over HTTP): the
+    embedded engine's driver reported the result's rows (1 here, 10 below)."""
+    assert session.query("SELECT sum(number) FROM numbers(100000)").stats.rows_read == 100000
+    r = session.query("SELECT number FROM numbers(1000) WHERE number % 100 = 0")
+    assert len(r.rows) == 10 and r.stats.rows_read == 1000
+
+
 @pytest.mark.parametrize("i", range(len(TEXTS)))
 def test_hybrid_query_finds_the_row_inserted_from_the_same_input(session, i):
     sql = f"""SELECT photo_id, cosineDistance(photo_embed, EMBED('{TEXTS[i]}')) AS dist
