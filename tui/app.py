@@ -1298,6 +1298,26 @@ class EmbedSQLApp(App[int]):
 
 
 
+def _save_on_hangup(loop, app: "EmbedSQLApp") -> None:
+    """SIGTERM (`kill`) and SIGHUP (the terminal window closed, `tmux kill-session`) end the app
+    with its editor text saved: the text is otherwise written 2 s after typing stops, and these
+    signals ended the process at once, losing what was typed last. Exit status 128 + the signal,
+    as the shell reports a process the signal ended. On SIGHUP the terminal is gone: nothing is
+    left to restore on it (Textual's exit hung trying), so the process ends at once once the
+    text is saved, as the signal itself would have ended it."""
+    import signal
+
+    def end(signum: int) -> None:
+        app.save_buffer(at_exit=True)
+        if signum == signal.SIGHUP:
+            os._exit(128 + signum)
+        app.exit(return_code=128 + signum)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # no such signal here
+            loop.add_signal_handler(sig, end, sig)
+
+
 def run_app(ctx, initial_sql: str | None = None, initial_result=None) -> int:
     """Open the app on the session the command line built (embedded database by default);
     `initial_result`: the result of `initial_sql`, already run (the demo's), shown in the grid."""
@@ -1313,6 +1333,7 @@ def run_app(ctx, initial_sql: str | None = None, initial_result=None) -> int:
     # exits at once.
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    _save_on_hangup(loop, app)
     try:
         app.run(loop=loop)
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -76,6 +77,35 @@ def test_real_app_in_tmux(session, tiny_clip, tmp_path):
             raise AssertionError("the app did not quit on ctrl+q")
     buffer = (tmp_path / "data" / "buffer.sql").read_text()
     assert buffer == "SELECT 'typed, never run'"  # kept for the next start
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "terminal closed"])
+def test_text_typed_just_before_a_kill_or_a_hangup_is_kept(session, tiny_clip, tmp_path, how):
+    """The editor text is saved 2 s after typing stops; `kill` (SIGTERM) or closing the terminal
+    (SIGHUP: tmux kill-server) within those 2 s lost it. Both now save it on the way out."""
+    buffer = tmp_path / "data" / "buffer.sql"
+    with _app_in_tmux(session, tiny_clip, tmp_path) as sock:
+        wait_screen(sock, "F5 runs the statement")
+        pid = int(subprocess.run(["tmux", "-L", sock, "list-panes", "-t", "app", "-F", "#{pane_pid}"],
+                                 capture_output=True, text=True, check=True).stdout.split()[0])
+        _keys(sock, "C-a")
+        _keys(sock, "SELECT 'typed just before the end'", literal=True)
+        wait_screen(sock, "typed just before the end")
+        if how == "SIGTERM":
+            os.kill(pid, signal.SIGTERM)
+            _wait_gone(sock, 30)
+        else:
+            subprocess.run(["tmux", "-L", sock, "kill-server"], check=True)
+        end = time.monotonic() + 30
+        while time.monotonic() < end:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError(f"the app did not exit on {how}")
+    assert buffer.read_text() == "SELECT 'typed just before the end'"
 
 
 def test_keys_as_a_terminal_sends_them(session, tiny_clip, tmp_path):
