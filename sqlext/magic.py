@@ -160,6 +160,18 @@ def _frame_class():
             def _repr_html_(self):
                 return frame_html(self, self.image_column)
 
+            def __repr__(self):
+                # a terminal IPython (no HTML): pandas' own text, with vectors elided as in HTML
+                vectors = {c: _cell_text for c in self.columns
+                           if len(self) and _is_vector(self[c].iloc[0])}
+                if not vectors:
+                    return super().__repr__()
+                get = pd.get_option
+                return self.to_string(formatters=vectors, max_rows=get("display.max_rows"),
+                                      min_rows=get("display.min_rows"), max_cols=get("display.max_columns"),
+                                      max_colwidth=get("display.max_colwidth"),
+                                      show_dimensions=get("display.show_dimensions"))
+
         _EmbedFrame = EmbedFrame
     return _EmbedFrame
 

@@ -66,6 +66,9 @@ def test_cell_runs_embed_and_shows_thumbnails(shell, db, tiny_clip, image_server
     assert image_server.url("/404") in page
     assert "[512 x float32]" in page and "0.0" in page  # vectors elided, other values shown
     assert shell.user_ns["_"] is df  # the cell's value, as in a notebook
+    # a terminal IPython shows the text form: elided there too (it printed the floats)
+    text = repr(df)
+    assert text.count("[512 x float32]") == 5 and "p1" in text and len(text) < 2000, text
 
 
 def test_out_variable_and_the_next_cell_reuses_the_connection(shell, db, tiny_clip):
