@@ -368,7 +368,18 @@ async def test_migrations_screen_status_plan_apply(empty_session):
         await wait_for(pilot, lambda: not scr.busy)
         log = "\n".join(str(line.text) for line in scr.log_widget.lines)
         assert "CREATE TABLE" in log and "photos" in log
+        # `a` asks first, listing what it would apply: `n` runs nothing, `y` applies
         await pilot.press("a")
+        await wait_for(pilot, lambda: app.screen.id == "confirm-apply")
+        text = str(app.screen.query_one("#confirm-text").render())
+        assert "Apply 3 migration(s)" in text and "0001" in text and "0003" in text, text
+        await pilot.press("n")
+        await wait_for(pilot, lambda: app.screen is scr)
+        assert all(s.state == "pending" for s in scr.statuses)
+        assert "apply cancelled: nothing was run" in str(scr.log_widget.lines[-1].text)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: app.screen.id == "confirm-apply")
+        await pilot.press("y")
         await wait_for(pilot, lambda: not scr.busy and scr.statuses and
                        all(s.state == "applied" for s in scr.statuses), timeout=60)
         await pilot.press("escape")
@@ -398,7 +409,15 @@ async def test_migrations_screen_plans_a_failed_migration_from_where_up_resumes(
         await wait_for(pilot, lambda: app.screen.__class__.__name__ == "MigrationsScreen")
         scr = app.screen
         await wait_for(pilot, lambda: not scr.busy)
+        # typed into the directory field, letters are text, not the screen's keys (`a` would
+        # apply): enter there shows the status with that directory
+        scr.query_one("#migrations-dir", Input).focus()
+        await pilot.press(*"abc", "backspace", "backspace", "backspace")
+        assert app.screen is scr and not scr.busy
         scr.query_one("#migrations-dir", Input).value = str(mine)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not scr.busy and any(s.label.startswith("0100") for s in scr.statuses))
+        scr.query_one("#migrations-table").focus()
         await pilot.press("p")
         await wait_for(pilot, lambda: not scr.busy and len(scr.log_widget.lines) > 1)
         log = "\n".join(str(line.text) for line in scr.log_widget.lines)

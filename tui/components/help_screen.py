@@ -22,7 +22,7 @@ KEYS = [
         ("enter", "the whole row, every value in full"),
         ("m", "more like this: the editor's statement again, by the selected row's image"),
         ("M (shift+m)", "more like this, combined with a text you type"),
-        ("e, ctrl+s", "export the result to CSV, JSON or Parquet"),
+        ("e, ctrl+s", "export the result to CSV, JSON, JSON lines or Parquet"),
         ("g, F7", "gallery of the top results' images"),
     ]),
     ("Views", [

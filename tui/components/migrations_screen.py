@@ -39,7 +39,8 @@ class MigrationsScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="migrations-box", classes="dialog"):
-            yield Static("[b]Migrations[/b]  s: status  p: plan  a: apply (up)  escape: close", id="migrations-title")
+            yield Static("[b]Migrations[/b]  s: status  p: plan  a: apply (up), asks first  escape: close  "
+                         "(enter in the directory field: status)", id="migrations-title")
             yield Input(placeholder="extra migrations directory (optional; the built-in set is always included)",
                         id="migrations-dir")
             with Horizontal(id="migrations-buttons"):
@@ -71,6 +72,10 @@ class MigrationsScreen(ModalScreen[bool]):
         # the built-in files are filled in for the model this session embeds with, as `migrate up` does
         migs = migrations.load(self._dirs(), builtin=True, model=self.session.embedder.identity)
         return migrations.Runner(self.session, migs, on_event=on_event), migs
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter in the directory field: the status with that directory."""
+        self.action_status()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         {"mig-status": self.action_status, "mig-plan": self.action_plan,
@@ -173,8 +178,40 @@ class MigrationsScreen(ModalScreen[bool]):
 
     # -- apply -----------------------------------------------------------------------------------
     def action_apply(self) -> None:
-        if self._start("apply (migrate up)"):
-            self._apply_worker()
+        """`a` / Apply: read what `up` would apply now (with the directory as typed), ask to
+        confirm it (one stray key must not change the database), then apply it."""
+        if self._start("apply (migrate up): what is pending"):
+            self._pending_worker()
+
+    @work(thread=True, group="migrations")
+    def _pending_worker(self) -> None:
+        try:
+            runner, _ = self._runner()
+            statuses = runner.status()
+        except Exception as exc:
+            self._finish(self._failed, exc)
+            return
+        self._finish(self._confirm_apply, statuses)
+
+    def _confirm_apply(self, statuses) -> None:
+        from .prompt_screen import ConfirmScreen
+
+        self._show_status(statuses)
+        pending = [s for s in statuses if s.state != "applied"]
+        if not pending:
+            self.log_widget.write("nothing to apply: the database is up to date")
+            return
+        names = "\n".join(f"  {escape(s.label)} ({s.state})" for s in pending)
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                self.log_widget.write("apply cancelled: nothing was run")
+            elif self._start("apply (migrate up)"):
+                self._apply_worker()
+
+        self.app.push_screen(ConfirmScreen(
+            f"[b]Apply {len(pending)} migration(s) to {escape(self.session.describe())}?[/b]\n{names}",
+            id="confirm-apply"), answered)
 
     @work(thread=True, group="migrations")
     def _apply_worker(self) -> None:

@@ -1,4 +1,4 @@
-"""A one-line prompt (export path, the text for "more like this")."""
+"""A one-line prompt (export path, the text for "more like this"), and a yes/no question."""
 from __future__ import annotations
 
 from textual.app import ComposeResult
@@ -34,3 +34,22 @@ class PromptScreen(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """A modal yes/no question: `text` (Rich markup), dismissed with True on `y`, False on `n`
+    or escape. For actions that change a database, so that one stray key cannot run them."""
+
+    BINDINGS = [Binding("y", "answer(True)", "Yes"), Binding("n,escape", "answer(False)", "No")]
+
+    def __init__(self, text: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog prompt-box"):
+            yield Static(self.text, id="confirm-text")
+            yield Static("[dim]y: yes, n or escape: no[/dim]")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
