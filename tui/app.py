@@ -1162,13 +1162,30 @@ class EmbedSQLApp(App[int]):
 
         default = default_dir() / time.strftime("result-%Y%m%d-%H%M%S.csv")
 
-        def done(path: str | None) -> None:
-            if path and path.strip():
-                self._export(self.result, path.strip())
+        result = self.result
 
-        from .components.prompt_screen import PromptScreen
+        def done(text: str | None) -> None:
+            if not (text and text.strip()):
+                return
+            from .export import export_path
 
-        self.push_screen(PromptScreen("Export the result to (.csv, .json, .jsonl or .parquet):", str(default),
+            path = export_path(text.strip())
+            if not path.is_file():
+                self._export(result, str(path))
+                return
+
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self._export(result, str(path))
+                else:
+                    self.status.message = f"export cancelled: {path} is unchanged"
+
+            self.push_screen(ConfirmScreen(f"[b]{escape(str(path))} exists.[/b] Replace it with this result?",
+                                           id="confirm-overwrite"), answered)
+
+        from .components.prompt_screen import ConfirmScreen, PromptScreen
+
+        self.push_screen(PromptScreen("Export the result to (.csv, .json, .jsonl or .parquet; no extension: .csv):", str(default),
                                       id="export-prompt"), done)
 
     @work(thread=True, group="export")

@@ -57,16 +57,33 @@ def format_for(path: Path, fmt: str | None = None) -> str:
     return fmt
 
 
+def export_path(text: str | Path) -> Path:
+    """The file an export named `text` goes to: `~` expanded, absolute (relative to the current
+    directory), `.csv` added when the name has no extension (the status line then names the
+    file as written)."""
+    path = Path(text).expanduser().absolute()
+    return path if path.suffix else path.with_name(path.name + ".csv")
+
+
 def export_result(result, path: str | Path, fmt: str | None = None) -> Path:
     """Write `result` (`columns`, `types`, `rows`, as `sqlext.Result`) to `path` in `fmt` (or the
     format its extension names). Returns the path written. Atomic; raises ExportError (nothing
-    written) when the directory cannot be created or written, the path is a directory, or a value
-    cannot be converted."""
+    written) when the folder does not exist (only `default_dir()` is created), a file stands
+    where a folder of the path should be, the folder cannot be written, the path is a
+    directory, or a value cannot be converted."""
     path = Path(path).expanduser()
     fmt = format_for(path, fmt)
     cols = list(result.columns)
     types = list(result.types or [""] * len(cols))
     tmp = None
+    blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise ExportError(f"cannot export to {str(path)!r}: {blocker} is a file, not a folder",
+                          hint="choose a file in a folder you can write to")
+    if not path.parent.is_dir() and path.parent.absolute() != default_dir().absolute():
+        # a typo (or text typed in front of the default path) would otherwise make folders
+        raise ExportError(f"cannot export to {str(path)!r}: the folder {path.parent} does not exist",
+                          hint="create it first, or choose a file in an existing folder")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.part"

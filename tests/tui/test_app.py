@@ -264,6 +264,39 @@ async def test_export(session, tmp_path, ext):
         assert len(t.column("photo_embed")[0].as_py()) == 512
 
 
+async def test_export_asks_before_replacing_a_file_and_names_what_it_wrote(session, tmp_path, monkeypatch):
+    """An existing file is replaced only when confirmed; a name without extension is written as
+    .csv under that name; the status line names the absolute path."""
+    monkeypatch.chdir(tmp_path)
+    app = make_app(session, "SELECT id FROM photos ORDER BY id")
+    kept = tmp_path / "kept.csv"
+    kept.write_text("precious")
+
+    async def export(name: str) -> None:
+        app.table.focus()
+        await pilot.press("e")
+        await wait_for(pilot, lambda: app.screen.id == "export-prompt")
+        app.screen.query_one("#prompt-input").value = name
+        await pilot.press("enter")
+
+    async with app.run_test(size=SIZE) as pilot:
+        await run_sql(app, pilot)
+        await export("kept.csv")
+        await wait_for(pilot, lambda: app.screen.id == "confirm-overwrite")
+        await pilot.press("n")
+        await wait_for(pilot, lambda: "export cancelled" in app.status.message)
+        assert kept.read_text() == "precious"
+        await export("kept.csv")
+        await wait_for(pilot, lambda: app.screen.id == "confirm-overwrite")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: "exported" in app.status.message)
+        assert kept.read_text().splitlines()[0] == '"id"'
+        assert app.status.message == f"exported 5 rows to {kept}"
+        await export("plain")  # relative, no extension
+        await wait_for(pilot, lambda: str(tmp_path / "plain.csv") in app.status.message)
+        assert (tmp_path / "plain.csv").read_text().splitlines()[0] == '"id"'
+
+
 async def test_history_is_recorded_and_searchable(session):
     app = make_app(session, "SELECT 'apple' AS fruit")
     async with app.run_test(size=SIZE) as pilot:

@@ -151,7 +151,11 @@ def test_a_failing_export_leaves_nothing_and_says_why(db, tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(ExportError) as e:
         export_result(r, tmp_path / "file" / "out.parquet")  # its parent is a file
-    assert "out.parquet" in str(e.value)
+    assert "out.parquet" in str(e.value) and f"{tmp_path / 'file'} is a file, not a folder" in str(e.value)
+    with pytest.raises(ExportError) as e:  # a folder that does not exist is not made up
+        export_result(r, tmp_path / "no" / "such" / "out.csv")
+    assert f"the folder {tmp_path / 'no' / 'such'} does not exist" in str(e.value)
+    assert not (tmp_path / "no").exists()
     from sqlext import Result
 
     bad = Result(columns=["n"], types=["UInt8"], rows=[(1,), ("not a number",)])
