@@ -51,6 +51,40 @@ def elide_vectors(sql: str) -> str:
     return _CUT_ARRAY_RE.sub("[…", out)
 
 
+def _renamed_functions(user: str, sent: Sequence[Tokens]) -> dict[str, str]:
+    """Function names the dialect bridge wrote in place of the user's, as {sent: written}:
+    MyScale's `distance(v, q)` goes to ClickHouse as `cosineDistance(v, q)`, so an unaliased
+    column comes back named `cosineDistance(...)`. Only one-for-one renames: a call the bridge
+    rewrote into several (`pow(L2Distance(...), 2)` for `distance`) keeps the server's names,
+    and so does a sent name the user also wrote somewhere."""
+    from ..text.tokens import TokenType
+
+    at: dict[int, set[tuple[str, str]]] = {}
+    for toks in sent:
+        tl = toks.tokens
+        for j in range(len(tl) - 1):
+            t = tl[j]
+            if tl[j + 1].type is not TokenType.L_PAREN or not t.text.isidentifier():
+                continue
+            if user.startswith(t.text, t.origin):
+                continue  # the user's own name
+            m = re.match(r"[A-Za-z_]\w*", user[t.origin:])
+            # (an EMBED call's splice, `CAST('[…]', …)`, is named by its call: `column_names`)
+            if m is not None and m.group(0).lower() not in (t.text.lower(), "embed"):
+                at.setdefault(t.origin, set()).add((t.text, m.group(0)))
+    out: dict[str, str] = {}
+    clash: set[str] = set()
+    for pairs in at.values():
+        if len(pairs) != 1:
+            continue
+        (written, name), = pairs
+        if out.get(written, name) != name:
+            clash.add(written)
+        out[written] = name
+    return {w: u for w, u in out.items() if w not in clash
+            and not re.search(rf"\b{re.escape(w)}\s*\(", user, re.I)}
+
+
 class SentText:
     """The statements sent for one user statement, and how to read the server's answers about
     them in the user's terms (see the module doc).
@@ -77,6 +111,7 @@ class SentText:
                 group.append((v, call.text))
                 first = call.text
             self._calls_of.setdefault(first, []).append(call.text)
+        self._renamed = _renamed_functions(source.text, self.sent)
 
     # -- names ---------------------------------------------------------------------------------
     def readable(self, text: str) -> str:
@@ -84,14 +119,16 @@ class SentText:
         return elide_vectors(self._named(text))
 
     def _named(self, text: str) -> str:
-        """`text` with embedsql's vectors shown as EMBED calls (nothing else changed)."""
-        if "[" not in text:
-            return text
-        for lit, call_text in self._by_literal.items():
-            if lit in text:
-                text = text.replace(lit, call_text)
-        if self._by_dim:
-            text = _ARRAY_RE.sub(self._name_array, text)
+        """`text` with embedsql's vectors shown as EMBED calls and the functions the bridge
+        renamed by the user's names (nothing else changed)."""
+        if "[" in text:
+            for lit, call_text in self._by_literal.items():
+                if lit in text:
+                    text = text.replace(lit, call_text)
+            if self._by_dim:
+                text = _ARRAY_RE.sub(self._name_array, text)
+        for written, user in self._renamed.items():
+            text = re.sub(rf"\b{re.escape(written)}\(", f"{user}(", text)
         return text
 
     def _name_array(self, m: re.Match) -> str:

@@ -107,6 +107,20 @@ def test_embed_is_sent_in_its_wire_form_with_the_array_literals_answer(session):
     assert r.types == [t.name for t in want.column_types] and r.types[1] == "Float64"
 
 
+def test_an_unaliased_distance_column_is_named_as_written(session):
+    """MyScale's `distance()` goes to ClickHouse as the index's function: an unaliased column came
+    back named `cosineDistance(photo_embed, EMBED(...))`, a function the user did not write."""
+    session.command("ALTER TABLE photos ADD INDEX vi photo_embed TYPE vector_similarity('hnsw', 'cosineDistance', 512)")
+    call = "EMBED('a red cup of coffee')"
+    r = session.query(f"SELECT photo_id, distance(photo_embed, {call}) FROM photos ORDER BY 2 LIMIT 3")
+    assert "cosineDistance(photo_embed" in r.stats.sent_sql
+    assert r.columns == ["photo_id", f"distance(photo_embed, {call})"]
+    # the user wrote cosineDistance too: which is which cannot be told, the server's names stay
+    both = session.query(f"SELECT distance(photo_embed, {call}), cosineDistance(photo_embed, {call}) "
+                         "FROM photos ORDER BY 1 LIMIT 1").columns
+    assert both == [f"cosineDistance(photo_embed, {call})"] * 2
+
+
 def test_embed_in_batch_distance_and_in_set_after_the_wire_form(session):
     """Where the wire form cannot go or was not expected, EMBED still works: in MyScale's
     batch_distance list (translated for ClickHouse, same rows as with the array literals) and as a
