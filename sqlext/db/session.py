@@ -1173,7 +1173,42 @@ class Session:
         objects; integer NULLs become NaN floats. Arguments and errors as `query_arrow`."""
         from .columnar import to_numpy
 
-        return to_numpy(self.query_arrow(sql, params=params, settings=settings, verbatim=verbatim))
+        table = self.query_arrow(sql, params=params, settings=settings, verbatim=verbatim)
+        if table.num_rows == 0:
+            table = self._sized_empty_vectors(sql, table)
+        return to_numpy(table)
+
+    def _sized_empty_vectors(self, sql, table):
+        """An empty result has no arrays to read a vector column's length from: a column named
+        as a vector column of a table the statement reads, whose length the catalog knows
+        (`CHECK length(col) = N`, its index, its model comment), is typed
+        fixed_size_list<float>[N], so `query_np` returns a (0, N) matrix that stacks with the
+        full ones (it was (0, 1) of objects)."""
+        import pyarrow as pa
+
+        from ..text.tokens import tokenize
+
+        lists = [i for i, f in enumerate(table.schema) if pa.types.is_list(f.type)
+                 and pa.types.is_floating(f.type.value_type)]
+        if not lists:
+            return table
+        try:
+            refs = table_refs(tokenize(getattr(sql, "text", sql) if not isinstance(sql, Prepared) else sql.original))
+        except Exception:  # noqa: BLE001 - sizing is a nicety: an unlexable text keeps the shape
+            return table
+        for i in lists:
+            name = table.schema.field(i).name
+            try:
+                dims = {self.catalog.column_dim(r.name, name) for r in refs
+                        if name in self.catalog.table_info(r.name).columns}
+            except EmbedSQLError:
+                continue
+            dims.discard(None)
+            if len(dims) == 1:
+                f = table.schema.field(i)
+                typ = pa.list_(f.type.value_field, dims.pop())
+                table = table.set_column(i, f.with_type(typ), table.column(i).cast(typ))
+        return table
 
     def query_arrow_stream(self, sql: "str | Prepared", *, params: dict | None = None, settings: dict | None = None,
                            verbatim: bool = False, fixed_vectors: bool = True, batch_rows: int = 65536):

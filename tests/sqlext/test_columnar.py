@@ -113,6 +113,12 @@ def test_query_np_shapes(session):
     assert same.shape == (6, 2) and same.dtype == np.uint64 and same[1].tolist() == [1, 2001]
     nulls = session.query_np("SELECT CAST(rating AS Nullable(Int32)) AS r FROM photos ORDER BY id")
     assert np.isnan(nulls[1, 0]) and nulls[2, 0] == 2
+    # no rows: the vector column's length comes from the table (it was a (0, 1) object array)
+    none = session.query_np("SELECT photo_embed FROM photos WHERE id > 1000")
+    assert none.shape == (0, 512) and none.dtype == np.float32
+    assert np.vstack([m, none]).shape == (6, 512)
+    rows = session.query_np("SELECT id, photo_embed FROM photos WHERE id > 1000")
+    assert rows.shape == (0,) and rows["photo_embed"].shape == (0, 512)
 
 
 def test_embed_columns_are_named_as_written(session):
