@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import shlex
 import time
 from dataclasses import dataclass, field
@@ -464,6 +465,7 @@ class Runner:
                     f"{other.label} was applied for model {other.for_model.describe()}, but these built-in "
                     f"migrations are for {mine.describe()}; nothing was applied",
                     hint=f"{self.how('status')} says how to use one model for both")
+            self._refuse_adopting_tables(todo)
             top = max((s.version for s in statuses if s.state == "applied"), default=0)
             if not todo and to is not None and top > to:
                 self.on_event("info", f"nothing to apply: the database is already past version {to:04d} "
@@ -477,6 +479,32 @@ class Runner:
                     report.warnings.append(f"{s.label} is applied out of order (after {top:04d})")
                 self._apply(s, report)
         return report
+
+    def _refuse_adopting_tables(self, todo: list[Status]) -> None:
+        """A built-in migration not yet started whose `CREATE TABLE IF NOT EXISTS t` finds `t`
+        already there (the tutorial's own photos table, made by hand): it would do nothing,
+        record itself as applied, let the next migrations fail on columns the table lacks, and
+        its `down` would drop a table no migration created, with its rows. Raise UsageError,
+        naming the table and the ways on; nothing is applied."""
+        for s in todo:
+            if s.state != "pending" or s.migration.model is None:  # your own files: as written
+                continue
+            for step in s.migration.up:
+                if not _IF_NOT_EXISTS.match(step.text.lstrip()):
+                    continue
+                for name in render.created_tables(step.text):
+                    info = self.session.catalog.table_info(name)
+                    if not info.exists:
+                        continue
+                    raise UsageError(
+                        f"table {name} already exists in database {info.database!r}, and no migration created it: "
+                        f"{s.label} would leave it as it is (columns: {', '.join(info.columns)}) but record "
+                        f"itself as applied, and `migrate down` would then drop it with its rows; nothing was "
+                        f"applied",
+                        hint=f"keep it under another name and let {self.how('up')} create the built-in table "
+                             f"(`RENAME TABLE {name} TO {name}_mine`, then copy the rows over), or use it as it "
+                             f"is without the built-in migrations: `embedsql migrate up --no-builtin`, and "
+                             f"`embedsql ingest ... --table {name} --column-map ...`")
 
     @staticmethod
     def _up_targets(statuses: list[Status], to: int | None) -> list[Status]:
@@ -671,6 +699,9 @@ def build_state(running: int, reason: str, nodes_with: int, nodes: int) -> tuple
     if 0 < nodes_with < nodes:
         return "InProgress", f"{nodes_with} of {nodes} replicas have the build"
     return "Built", ""
+
+
+_IF_NOT_EXISTS = re.compile(r"CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\b", re.I)
 
 
 def cluster_build_sql(named_db: bool) -> str:

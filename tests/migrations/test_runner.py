@@ -50,6 +50,31 @@ def test_builtin_up_creates_table_index_and_model_comment(session):
 
 
 
+def test_a_photos_table_made_by_hand_is_not_taken_for_the_builtin_one(session):
+    """The tutorial's own CREATE TABLE photos, then `migrate up`: 0001 (`CREATE TABLE IF NOT
+    EXISTS`) did nothing but was recorded as applied, 0003 failed on a column the table lacks,
+    and `down` would have dropped the user's table with its rows. Now nothing is applied, and the
+    error names the table and the ways on."""
+    session.command("CREATE TABLE photos (id UInt64, photo_id String, photo_embed Array(Float32), "
+                    "CONSTRAINT l CHECK length(photo_embed) = 512) ENGINE = MergeTree ORDER BY id")
+    session.command("INSERT INTO photos (id, photo_id, photo_embed) VALUES (1, 'mine', arrayWithConstant(512, 0.5))")
+    r = runner(session)
+    with pytest.raises(UsageError) as ei:
+        r.up()
+    msg = str(ei.value)
+    assert msg.startswith("table photos already exists in database 'default', and no migration created it: "
+                          "0001_photos_table would leave it as it is (columns: id, photo_id, photo_embed)"), msg
+    assert "RENAME TABLE photos TO photos_mine" in ei.value.hint and "--no-builtin" in ei.value.hint
+    assert set(states(r).values()) == {"pending"}
+    assert session.query("SELECT photo_id FROM photos").rows == [("mine",)]
+    # renamed out of the way, the built-in table is made as usual
+    session.command("RENAME TABLE photos TO photos_mine")
+    session.catalog.invalidate()
+    assert runner(session).up().applied == ["0001_photos_table", "0002_photo_embed_index", "0003_photos_text_index"]
+    # once applied, a rerun or a resume does not ask again (the table is the migration's own)
+    assert runner(session).up().applied == []
+
+
 def _vector_codec(session) -> str:
     return session.query("SELECT compression_codec FROM system.columns WHERE database = currentDatabase() "
                          "AND table = 'photos' AND name = 'photo_embed'").rows[0][0]
