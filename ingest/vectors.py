@@ -149,8 +149,9 @@ def ingest_vectors(session, source, *, metadata=None, vector_column: str | None 
                    chunk_rows: int = CHUNK_ROWS, report_path=None, progress=None,
                    release_engine: bool = True, stop=None, migrate_up: str | None = None) -> IngestReport:
     """Import precomputed vectors (see the module doc). Returns the report. `stop`: a
-    threading.Event; once set (Ctrl-C), no further chunk is read, the chunks already read are
-    written, and the report comes back with `interrupted` set. `migrate_up`: the command a
+    threading.Event; once set (Ctrl-C), no further chunk is read, the chunk being inserted is
+    finished, chunks read but not yet inserted are dropped (a rerun reads them again), and the
+    report comes back with `interrupted` set. `migrate_up`: the command a
     missing-table hint suggests (default `embedsql migrate up`)."""
     import numpy as np
     import pyarrow as pa
@@ -191,6 +192,11 @@ def ingest_vectors(session, source, *, metadata=None, vector_column: str | None 
             if job is None:
                 return
             if writer_error:
+                continue
+            if stop is not None and stop.is_set():
+                # Ctrl-C: a chunk read but not yet written is dropped (a rerun reads it again);
+                # one being inserted is finished. (Writing the queued ones took minutes.)
+                report.interrupted = True
                 continue
             try:
                 report.ingested += target.insert_arrow(job)
@@ -293,6 +299,8 @@ def ingest_vectors(session, source, *, metadata=None, vector_column: str | None 
     finally:
         writes.put(None)
         writer.join()
+        if stop is not None and stop.is_set():  # also when every chunk had been read by then
+            report.interrupted = True
         log.close()
         report.seconds = time.monotonic() - t0
         show()

@@ -554,9 +554,11 @@ def test_vectors_clip_retrieval_layout(photos, tmp_path):
     assert np.array_equal(np.asarray(row[5], dtype=np.float32), vecs[777])  # stored as given
 
 
-def test_vectors_stop_writes_the_chunks_read_and_a_rerun_completes(photos, tmp_path):
-    """`stop` (set by the CLI's first Ctrl-C): no further chunk is read, the chunks already read
-    are written, the report says interrupted; the rerun adds exactly the rest."""
+def test_vectors_stop_finishes_the_chunk_being_written_and_a_rerun_completes(photos, tmp_path):
+    """`stop` (set by the CLI's first Ctrl-C): no further chunk is read, the chunk being inserted
+    is finished and those waiting are dropped (writing them took minutes on a big file), the
+    report says interrupted (also when every chunk had been read: it did not, and the CLI exited
+    0); the rerun adds exactly the rest."""
     import threading
 
     from ingest import NoProgress
@@ -570,12 +572,17 @@ def test_vectors_stop_writes_the_chunks_read_and_a_rerun_completes(photos, tmp_p
                 stop.set()
 
     r = ingest_vectors(photos, tmp_path / "out", chunk_rows=256, progress=StopOnFirstWrite(), stop=stop)
-    # at most 2 chunks wait for the writer: the run stops within 4 of the 5 chunks
-    assert r.interrupted and 0 < r.ingested < 1000
+    assert r.interrupted and r.ingested == 256  # the first chunk; the ones read after it are dropped
     assert count(photos) == r.ingested and len(set(ids(photos))) == r.ingested
     r2 = ingest_vectors(photos, tmp_path / "out", chunk_rows=256)
     assert not r2.interrupted and (r2.ingested, r2.skipped_existing) == (1000 - r.ingested, r.ingested)
     assert ids(photos) == sorted(stable_id(u) for u in urls)
+    # two chunks, both read before the first is written (the queue holds two): still interrupted
+    _clip_retrieval_dir(tmp_path / "small", [300])
+    photos.command("TRUNCATE TABLE photos", verbatim=True)
+    stop.clear()
+    r3 = ingest_vectors(photos, tmp_path / "small", chunk_rows=256, progress=StopOnFirstWrite(), stop=stop)
+    assert r3.interrupted and r3.ingested == 256
 
 
 def test_vectors_parquet_column_nan_and_dimension_errors(photos, tmp_path):

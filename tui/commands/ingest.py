@@ -103,8 +103,8 @@ _AFTER = ("Rows already written stay: rerun the same command to continue (inputs
 INGEST_STOP_NOTICE = ("interrupted: stopping after one last batch: the images already downloaded are embedded "
                "and written, with the batches already embedded; downloads under way are dropped (each "
                "ends within --timeout). " + _AFTER)
-INGEST_STOP_NOTICE_VECTORS = ("interrupted: stopping: no further chunk is read, and the chunks already read are "
-                       "written. " + _AFTER)
+INGEST_STOP_NOTICE_VECTORS = ("interrupted: stopping: the chunk being inserted is finished, and no further chunk "
+                              "is read or written. " + _AFTER)
 
 
 def migrate_up_command(args, ctx) -> str:
