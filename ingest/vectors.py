@@ -9,7 +9,8 @@ Layouts:
 
 Vectors are stored as given (cast to Float32; not re-normalised); their dimension must match the
 vector column's `CHECK length(col) = N`. Rows are keyed for resumability by `id_column` (default:
-the first of photo_id / image_path / url / key present, else "<file>#<row>").
+the first of photo_id / image_path / url / key present); without one, a row's id is its vector's
+content (`_content_ids`) and its photo_id says where it came from ("<file>#<row>").
 """
 from __future__ import annotations
 
@@ -116,6 +117,21 @@ def _iter_part(part: _Part, vector_column: str | None, chunk: int) -> Iterator[t
         meta = batch.drop_columns([col]) if hasattr(batch, "drop_columns") else batch
         yield start, meta, vecs
         start += batch.num_rows
+
+
+def _content_ids(vecs) -> "object":
+    """Row ids of vectors without a key column: the first 8 bytes of SHA-1 of each vector's
+    float32 bytes (as `stable_id`, big-endian), so one vector is one row wherever its file lies
+    or whatever it is named (keyed by file name and row, two runs' `emb.npy` in two folders
+    shared ids and the second was skipped as already present, and a renamed copy was inserted
+    twice). numpy uint64, one per row."""
+    import hashlib
+
+    import numpy as np
+
+    rows = np.ascontiguousarray(vecs, dtype=np.float32)
+    buf = b"".join(hashlib.sha1(b"vector:" + r.tobytes()).digest()[:8] for r in rows)
+    return np.frombuffer(buf, dtype=">u8").astype(np.uint64)
 
 
 def _list_to_numpy(arr, path, col):
@@ -244,9 +260,10 @@ def ingest_vectors(session, source, *, metadata=None, vector_column: str | None 
                         key_col = next((c for c in KEY_CANDIDATES if c in names), "")
                 if key_col:
                     keys = [("" if k is None else str(k)) for k in meta.column(names.index(key_col)).to_pylist()]
+                    ids = stable_ids(keys)
                 else:
-                    keys = [f"{part.name}#{start + i}" for i in range(n)]
-                ids = stable_ids(keys)
+                    keys = [f"{part.name}#{start + i}" for i in range(n)]  # photo_id: where it came from
+                    ids = _content_ids(vecs)
                 good = np.isfinite(vecs).all(axis=1)
                 empty = np.fromiter((not k for k in keys), dtype=bool, count=n)
                 for i in np.flatnonzero(~good | empty):

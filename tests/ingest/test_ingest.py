@@ -604,14 +604,33 @@ def test_vectors_parquet_column_nan_and_dimension_errors(photos, tmp_path):
     np.save(tmp_path / "wide.npy", np.zeros((3, 768), np.float32))
     with pytest.raises(UsageError, match="768-d vectors but photos.photo_embed holds 512-d"):
         ingest_vectors(photos, tmp_path / "wide.npy")
-    np.save(tmp_path / "ok.npy", np.ones((3, 512), np.float32))
+    np.save(tmp_path / "ok.npy", np.random.default_rng(2).standard_normal((3, 512)).astype(np.float32))
     pq.write_table(pa.table({"url": ["a", "b"]}), tmp_path / "two.parquet")
     with pytest.raises(UsageError, match="has 3 rows but"):
         ingest_vectors(photos, tmp_path / "ok.npy", metadata=tmp_path / "two.parquet")
-    # no metadata: keyed by file and row, still resumable
+    # no metadata: a row is its vector, still resumable
     r = ingest_vectors(photos, tmp_path / "ok.npy")
     assert r.ingested == 3 and ingest_vectors(photos, tmp_path / "ok.npy").skipped_existing == 3
     assert count(photos) == 52
+    assert photos.query("SELECT photo_id FROM photos WHERE photo_id LIKE 'ok.npy#%' ORDER BY photo_id",
+                        verbatim=True).rows == [("ok.npy#0",), ("ok.npy#1",), ("ok.npy#2",)]
+
+
+def test_vectors_without_keys_are_told_apart_by_content_not_by_file_name(photos, tmp_path):
+    """Two runs' `emb.npy` in two folders (clip-retrieval runs kept apart): keyed by file name and
+    row, the second file's different vectors were skipped as already present, exit 0; and a
+    renamed copy of one file was inserted again."""
+    rng = np.random.default_rng(3)
+    for d in ("run1", "run2"):
+        (tmp_path / d).mkdir()
+        np.save(tmp_path / d / "emb.npy", rng.standard_normal((10, 512)).astype(np.float32))
+    assert ingest_vectors(photos, tmp_path / "run1" / "emb.npy").ingested == 10
+    r = ingest_vectors(photos, tmp_path / "run2" / "emb.npy")
+    assert (r.ingested, r.skipped_existing) == (10, 0)
+    (tmp_path / "run1" / "emb.npy").rename(tmp_path / "renamed.npy")
+    r = ingest_vectors(photos, tmp_path / "renamed.npy")
+    assert (r.ingested, r.skipped_existing) == (0, 10)
+    assert count(photos) == 20
 
 
 # ---------------------------------------------------------------- pure parts
