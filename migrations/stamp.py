@@ -14,6 +14,7 @@ ingestion accept it.
 from __future__ import annotations
 
 import contextlib
+import re
 
 from sqlext.errors import UsageError
 from sqlext.text.ddl import length_constraint_names, qualified_name, quote_identifier, split_table_name, string_literal
@@ -40,7 +41,18 @@ def stamp(session, identity, *, table: str = BUILTIN_TABLE, column: str = BUILTI
         raise UsageError(f"table {table} does not exist", hint="run `embedsql migrate up` first")
     if column not in info.columns:
         raise UsageError(f"table {table} has no column {column!r}")
+    ctype = re.sub(r"^(?:Nullable|LowCardinality)\((.*)\)$", r"\1", info.columns[column])
+    if not re.match(r"Array\((?:Float32|Float64|BFloat16)\)$", ctype):
+        vectors = [c for c, t in info.columns.items() if re.match(r"Array\((?:Float32|Float64|BFloat16)\)$", t)]
+        raise UsageError(f"{table}.{column} is {info.columns[column]}, not a vector column: a model is recorded "
+                         f"on the Array(Float32) column its vectors are stored in",
+                         hint=f"name the vector column: {', '.join(f'{table}.{c}' for c in vectors)}" if vectors
+                         else f"{table} has no Array(Float32) column")
+    comment = (info.comments.get(column) or "").strip()
     recorded = catalog.column_model_record(table, column)
+    if comment and not recorded and not force:
+        raise UsageError(f"{table}.{column} has a comment of its own ({comment!r}); stamping would replace it",
+                         hint="pass --force to replace it with the model's record")
     old_dim = catalog.column_dim(table, column)
     if recorded.get("model") and identity.matches(recorded) and (old_dim in (None, identity.dim)):
         say("info", f"{table}.{column} already records {identity.describe()}")

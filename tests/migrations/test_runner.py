@@ -411,6 +411,29 @@ def test_data_losses_read_words_not_strings_or_comments(mdir):
     assert data_losses(mine) == ["drops column `a b`", "drops column c"]
 
 
+def test_model_stamp_is_for_vector_columns_and_keeps_a_comment_of_its_own(session, tmp_path):
+    """`model stamp` stamped a String or UInt32 column (exit 0), and replaced a column's own
+    comment without a word."""
+    from embed.identity import identify
+    from migrations.stamp import stamp
+    from tests.models_support import build_tiny
+
+    mine = identify(str(build_tiny("clip", tmp_path / "model", seed=0)))
+    session.command("CREATE TABLE t (id UInt32, name String, v Array(Float32) COMMENT 'my own note') "
+                    "ENGINE = MergeTree ORDER BY id")
+    for col, typ in (("name", "String"), ("id", "UInt32")):
+        with pytest.raises(UsageError) as ei:
+            stamp(session, mine, table="t", column=col)
+        assert str(ei.value).startswith(f"t.{col} is {typ}, not a vector column") and ei.value.hint == "name the vector column: t.v"
+    with pytest.raises(UsageError, match="has a comment of its own \\('my own note'\\)") as ei:
+        stamp(session, mine, table="t", column="v")
+    assert "--force" in ei.value.hint
+    session.catalog.invalidate()
+    assert session.catalog.table_info("t").comments.get("v") == "my own note"
+    assert stamp(session, mine, table="t", column="v", force=True)
+    assert session.catalog.column_model_record("t", "v").get("model")
+
+
 def test_model_stamp_rewrites_the_state_under_the_migration_lock(session, tmp_path):
     """`model stamp` of the built-in table rewrites the built-in migrations' state rows: it waits
     for the migration lock like `migrate` does, so a run holding it cannot interleave."""
