@@ -60,3 +60,23 @@ def test_giving_up_says_to_raise_lock_timeout(tmp_path, dsn, mdir):
             p.kill()
         p.wait()
         let_go(holder)
+
+
+def test_the_model_check_before_the_builtin_migrations_waits_lock_timeout_too(tmp_path, dsn, tiny_clip):
+    """With the built-in migrations, `up` first checks the table's model: that first touch of the
+    database waited EMBEDSQL_LOCK_TIMEOUT (10 s by default) whatever --lock-timeout said, and its
+    error said to raise EMBEDSQL_LOCK_TIMEOUT."""
+    holder = start(dsn, "hold", -1)
+    argv = as_typed("migrate", "up", "--lock-timeout", "2", "--dsn", dsn, "--model", str(tiny_clip))
+    p = subprocess.Popen(argv, cwd=REPO, env={**cli_env(tmp_path), "EMBEDSQL_LOCK_TIMEOUT": "600"},
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert p.wait(timeout=300) == 1  # (the holder never lets go: the 2 s are what end the run)
+        err = p.stderr.read()
+        assert "waited 2 s" in err and "raise --lock-timeout to wait longer" in err, err
+        assert "EMBEDSQL_LOCK_TIMEOUT" not in err and "Traceback" not in err, err
+    finally:
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+        let_go(holder)

@@ -238,7 +238,10 @@ def check_model(args, ctx) -> None:
     from migrations.model import check_table
 
     ref, ident = model_identity(ctx)
-    check_table(ctx.session(), ident, model_ref=ref)
+    # the first touch of the database in `up`: its wait for an engine another process holds is
+    # bounded by --lock-timeout, as the run's (it waited EMBEDSQL_LOCK_TIMEOUT's 10 s)
+    with ctx.session().unit_of_work(timeout=run_lock_timeout(args)):
+        check_table(ctx.session(), ident, model_ref=ref)
 
 
 # the first Ctrl-C during `migrate up/down` (the second exits at once: tui.interrupts)
