@@ -95,8 +95,10 @@ def run_items(session, items: Iterable[Item], opts: IngestOptions | None = None,
             log.add(it.label, skip, skipped=True)
         elif err:
             log.add(it.label, err)
-        elif it.id in present or it.id in seen:
+        elif it.id in present:
             report.skipped_existing += 1
+        elif it.id in seen:  # (it was counted as already present, even into an empty table)
+            log.add(it.label, f"repeats the key {it.key!r} of an earlier input: ingested once", repeated=True)
         else:
             seen.add(it.id)
             if source:
@@ -108,7 +110,7 @@ def run_items(session, items: Iterable[Item], opts: IngestOptions | None = None,
 
     def show():
         with lock:
-            progress.update(report.ingested + report.failed + report.skipped + report.skipped_existing,
+            progress.update(report.ingested + report.failed + report.skipped + report.skipped_existing + report.repeated,
                             report.ingested, report.failed, report.skipped_existing)
 
     progress.start(report.inputs, description)

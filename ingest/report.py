@@ -14,8 +14,9 @@ class IngestReport:
     """Counts of one run. `failures`: (input, reason) for every input that could not be ingested."""
 
     ingested: int = 0
-    skipped_existing: int = 0  # already in the table (or repeated in the input)
+    skipped_existing: int = 0  # already in the table
     skipped: int = 0  # files of a folder that are not images (listed in `failures` with the reason)
+    repeated: int = 0  # inputs with the key of an earlier input of this run (listed in `failures`)
     failed: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
@@ -31,14 +32,15 @@ class IngestReport:
     @property
     def ok(self) -> bool:
         """False when there was something to ingest and nothing was ingested."""
-        return self.ingested > 0 or self.inputs - self.skipped_existing - self.skipped <= 0
+        return self.ingested > 0 or self.inputs - self.skipped_existing - self.skipped - self.repeated <= 0
 
     def summary(self) -> str:
         """One line: `ingested N, already present N[, skipped N (not images)], failed N in S s (R rows/s)`."""
         skipped = f", skipped {self.skipped} (not images)" if self.skipped else ""
-        text = (f"ingested {self.ingested}, already present {self.skipped_existing}{skipped}, failed {self.failed} "
-                f"in {self.seconds:.1f} s ({self.rate:.1f} rows/s)")
-        if (self.failed or self.skipped) and self.report_path is not None:
+        repeated = f", repeated {self.repeated} (the key of an earlier input)" if self.repeated else ""
+        text = (f"ingested {self.ingested}, already present {self.skipped_existing}{skipped}{repeated}, "
+                f"failed {self.failed} in {self.seconds:.1f} s ({self.rate:.1f} rows/s)")
+        if (self.failed or self.skipped or self.repeated) and self.report_path is not None:
             text += f"; failures and skipped files listed in {self.report_path}"
         return text
 
@@ -97,12 +99,15 @@ class FailureLog:
         self._fh = None
         self._lock = threading.Lock()
 
-    def add(self, input_value: str, reason: str, *, skipped: bool = False) -> None:
-        """Record one input that was not ingested: a failure, or (skipped=True) a file skipped as
-        not an image; both go to `failures` and the TSV with their reason."""
+    def add(self, input_value: str, reason: str, *, skipped: bool = False, repeated: bool = False) -> None:
+        """Record one input that was not ingested: a failure, (skipped=True) a file skipped as
+        not an image, or (repeated=True) an input with the key of an earlier one; each goes to
+        `failures` and the TSV with its reason."""
         with self._lock:
             if skipped:
                 self.report.skipped += 1
+            elif repeated:
+                self.report.repeated += 1
             else:
                 self.report.failed += 1
             self.report.failures.append((input_value, reason))

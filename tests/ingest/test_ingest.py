@@ -401,6 +401,23 @@ def test_csv_urls_and_relative_paths(photos, image_server, tmp_path):
         ingest_csv(photos, f, url_column="nope")
 
 
+def test_a_key_repeated_in_one_file_is_reported_not_counted_as_already_present(photos, image_server, tmp_path):
+    """Into an empty table, the second row with a key was counted as "already present", and the
+    report did not list it."""
+    good = unique_routes(image_server, 2)
+    f = tmp_path / "list.csv"
+    f.write_text("key,image\n"
+                 f"k1,{image_server.url(good[0])}\n"
+                 f"k1,{image_server.url(good[1])}\n")
+    r = ingest_csv(photos, f, url_column="image", id_column="key", report_path=tmp_path / "r.tsv")
+    assert (r.inputs, r.ingested, r.skipped_existing, r.repeated, r.failed) == (2, 1, 0, 1, 0)
+    assert r.failures == [(image_server.url(good[1]), "repeats the key 'k1' of an earlier input: ingested once")]
+    assert "repeated 1 (the key of an earlier input)" in r.summary() and "listed in" in r.summary()
+    assert (tmp_path / "r.tsv").read_text().splitlines()[1].endswith("repeats the key 'k1' of an earlier input: ingested once")
+    again = ingest_csv(photos, f, url_column="image", id_column="key")
+    assert (again.skipped_existing, again.repeated) == (2, 0)  # both in the table now: already present
+
+
 # ---------------------------------------------------------------- target checks
 
 def test_missing_table_says_migrate(session, tmp_path):
