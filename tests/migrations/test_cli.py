@@ -44,6 +44,21 @@ def test_status_up_status_down(capsys, dsn):
     assert "CREATE TABLE IF NOT EXISTS photos\n" in out and "vector_similarity('hnsw', 'cosineDistance', 512)" in out
 
 
+def test_options_the_hints_repeat_are_accepted(capsys, dsn, mdir):
+    """A --cluster run's hints say `migrate status --cluster NAME`, and `plan` is documented to
+    take up's options: status refused --cluster and plan refused --allow-changed."""
+    p = write(mdir, "0100_a.sql", "CREATE TABLE a (x UInt8) ENGINE = MergeTree ORDER BY x;", "DROP TABLE a;")
+    mine = ["--dsn", dsn, "--dir", str(mdir), "--no-builtin"]
+    code, out, err = run(capsys, "migrate", "status", "--cluster", "prod", *mine)
+    assert code == 0 and "0 applied or started, 1 pending" in out, err
+    assert run(capsys, "migrate", "up", *mine)[0] == 0
+    p.write_text(p.read_text() + "-- edited\n")
+    code, out, err = run(capsys, "migrate", "plan", *mine)
+    assert code == 0 and "`up` refuses: 0100_a changed since applied" in out, out
+    code, out, err = run(capsys, "migrate", "plan", "--allow-changed", *mine)
+    assert code == 0 and "`up --allow-changed` records the edits to 0100_a" in out and "refuses" not in out, out
+
+
 def test_plan_with_dialect_needs_no_database(capsys, tmp_path):
     code, out, err = run(capsys, "migrate", "plan", "--dialect", "myscale")
     assert code == 0, err

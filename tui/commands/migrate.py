@@ -49,6 +49,8 @@ def add_parser(sub, common):
 
     q = msub.add_parser("status", parents=[common], help="list migrations and their state")
     files_opts(q)
+    q.add_argument("--cluster", metavar="NAME",
+                   help="the cluster a --cluster run migrated: its state is read under quorum, as that run wrote it")
     q = msub.add_parser("up", parents=[common], help="apply pending migrations (resumes a failed one)")
     files_opts(q)
     run_opts(q)
@@ -79,6 +81,8 @@ def add_parser(sub, common):
                         "applied migration only; --to V every one above V (--to 0: all)")
     q.add_argument("--to", type=_version, metavar="V",
                    help="as for up and down: up: versions up to V; down: versions above V")
+    q.add_argument("--allow-changed", action="store_true",
+                   help="plan as `up --allow-changed` / `down --allow-changed` would run: edits to applied files accepted")
     q = msub.add_parser("new", parents=[common], help="create the next-numbered migration file from a template")
     q.add_argument("name", help="what it does, e.g. add_tags")
     q.add_argument("--dir", action="append", default=[], metavar="DIR", required=True,
@@ -401,12 +405,14 @@ def _plan_refusals(args, runner, statuses, targets) -> list[str]:
                 out.append(f"`down` refuses: {s.label}'s file is missing (its down part is needed)")
             elif s.migration.down is None:
                 out.append(f"`down` refuses: {s.label} has no '-- +down' part")
-            elif s.changed:
+            elif s.changed and not args.allow_changed:
                 out.append(f"`down` refuses: {s.label} changed since it was applied "
                            f"(restore it, or run {runner.how('down', '--allow-changed')})")
         return out
     changed = [s.label for s in statuses if s.changed and (args.to is None or s.version <= args.to)]
-    if changed:
+    if changed and args.allow_changed:
+        out.append(f"`up --allow-changed` records the edits to {', '.join(changed)} (their statements are not rerun)")
+    elif changed:
         out.append(f"`up` refuses: {', '.join(changed)} changed since applied (restore the file(s), "
                    f"or run {runner.how('up', '--allow-changed')})")
     broken = [s.label for s in statuses if s.state == "revert_failed"]
