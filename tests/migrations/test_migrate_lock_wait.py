@@ -14,9 +14,12 @@ from tests.sqlext.engine_support import let_go, start
 from tests.tui.interrupt_support import as_typed, read_line
 
 
-def _migrate(tmp_path, dsn, mdir, *args, env=None):
-    write(mdir, "0001_a.sql", "CREATE TABLE a (x UInt8) ENGINE = MergeTree ORDER BY x;", "DROP TABLE a;")
-    argv = as_typed("migrate", *args, "--dsn", dsn, "--dir", str(mdir), "--no-builtin")
+def _migrate(tmp_path, dsn, mdir, *args, env=None, builtin: str | None = None):
+    """`embedsql migrate ARGS` on `dsn` with one migration of its own; `builtin`: a model
+    directory to run the built-in migrations for too (else --no-builtin)."""
+    write(mdir, "0101_a.sql", "CREATE TABLE a (x UInt8) ENGINE = MergeTree ORDER BY x;", "DROP TABLE a;")
+    which = ["--model", builtin] if builtin else ["--no-builtin"]
+    argv = as_typed("migrate", *args, "--dsn", dsn, "--dir", str(mdir), *which)
     return subprocess.Popen(argv, cwd=REPO, env={**cli_env(tmp_path), **(env or {})},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -44,9 +47,13 @@ def test_the_wait_line_names_what_set_the_wait(tmp_path, dsn, mdir, args, env, s
         let_go(holder)
 
 
-def test_giving_up_says_to_raise_lock_timeout(tmp_path, dsn, mdir):
+@pytest.mark.parametrize("builtin", [False, True])
+def test_giving_up_says_to_raise_lock_timeout(tmp_path, dsn, mdir, tiny_clip, builtin):
+    """With the built-in migrations, `up` first checks the table's model: that first touch of the
+    database waited EMBEDSQL_LOCK_TIMEOUT whatever --lock-timeout said, and said to raise it."""
     holder = start(dsn, "hold", -1)
-    p = _migrate(tmp_path, dsn, mdir, "up", "--lock-timeout", "2", env={"EMBEDSQL_LOCK_TIMEOUT": "600"})
+    p = _migrate(tmp_path, dsn, mdir, "up", "--lock-timeout", "2", env={"EMBEDSQL_LOCK_TIMEOUT": "600"},
+                 builtin=str(tiny_clip) if builtin else None)
     try:
         assert p.wait(timeout=300) == 1  # (the holder never lets go: the 2 s are what end the run)
         err = p.stderr.read()
@@ -61,22 +68,3 @@ def test_giving_up_says_to_raise_lock_timeout(tmp_path, dsn, mdir):
         p.wait()
         let_go(holder)
 
-
-def test_the_model_check_before_the_builtin_migrations_waits_lock_timeout_too(tmp_path, dsn, tiny_clip):
-    """With the built-in migrations, `up` first checks the table's model: that first touch of the
-    database waited EMBEDSQL_LOCK_TIMEOUT (10 s by default) whatever --lock-timeout said, and its
-    error said to raise EMBEDSQL_LOCK_TIMEOUT."""
-    holder = start(dsn, "hold", -1)
-    argv = as_typed("migrate", "up", "--lock-timeout", "2", "--dsn", dsn, "--model", str(tiny_clip))
-    p = subprocess.Popen(argv, cwd=REPO, env={**cli_env(tmp_path), "EMBEDSQL_LOCK_TIMEOUT": "600"},
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert p.wait(timeout=300) == 1  # (the holder never lets go: the 2 s are what end the run)
-        err = p.stderr.read()
-        assert "waited 2 s" in err and "raise --lock-timeout to wait longer" in err, err
-        assert "EMBEDSQL_LOCK_TIMEOUT" not in err and "Traceback" not in err, err
-    finally:
-        if p.poll() is None:
-            p.kill()
-        p.wait()
-        let_go(holder)

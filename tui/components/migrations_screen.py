@@ -113,17 +113,18 @@ class MigrationsScreen(ModalScreen[bool]):
     # -- status --------------------------------------------------------------------------------
     def action_status(self) -> None:
         if self._start("status"):
-            self._status_worker()
+            self._status_worker(self._show_status)
 
     @work(thread=True, group="migrations")
-    def _status_worker(self) -> None:
+    def _status_worker(self, then) -> None:
+        """Read the status (with the directory as typed), then `then(statuses)` on the UI thread."""
         try:
             runner, _ = self._runner()
             statuses = runner.status()
         except Exception as exc:
             self._finish(self._failed, exc)
             return
-        self._finish(self._show_status, statuses)
+        self._finish(then, statuses)
 
     def _show_status(self, statuses) -> None:
         self.statuses = statuses
@@ -181,17 +182,7 @@ class MigrationsScreen(ModalScreen[bool]):
         """`a` / Apply: read what `up` would apply now (with the directory as typed), ask to
         confirm it (one stray key must not change the database), then apply it."""
         if self._start("apply (migrate up): what is pending"):
-            self._pending_worker()
-
-    @work(thread=True, group="migrations")
-    def _pending_worker(self) -> None:
-        try:
-            runner, _ = self._runner()
-            statuses = runner.status()
-        except Exception as exc:
-            self._finish(self._failed, exc)
-            return
-        self._finish(self._confirm_apply, statuses)
+            self._status_worker(self._confirm_apply)
 
     def _confirm_apply(self, statuses) -> None:
         from .prompt_screen import ConfirmScreen
