@@ -144,6 +144,9 @@ def test_a_model_that_cannot_load_says_which_setting_named_it(tmp_path):
     p = run("query", "SELECT EMBED('a cat')", "--model", str(missing), env_extra={"EMBEDSQL_MODEL": "x/y"})
     assert_clean_error(p, 2)
     assert f"cannot load model '{missing}': directory not found" in p.stderr  # typed on this very line
+    p = run("model", "info", env_extra={"EMBEDSQL_MODEL": str(missing)})  # it said what it knew, and exit 0
+    assert_clean_error(p, 2)
+    assert "identity: unknown" in p.stdout and f"(from EMBEDSQL_MODEL): directory not found" in p.stderr
     p = run("query", "SELECT EMBED('a cat')", "--model", "my-clip", env_extra={"HF_HUB_OFFLINE": "1"})
     assert_clean_error(p, 2)
     assert "hint: if 'my-clip' is a folder, give its path (./my-clip, ~/models/my-clip): there is no 'my-clip' in " \

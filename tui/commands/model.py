@@ -41,6 +41,8 @@ def run(args, ctx) -> int:
 
 
 def _info(args, ctx) -> int:
+    """`model info`: what is known of the configured model, on stdout; ModelLoadError (exit 2,
+    with its hint) after it when the model cannot be used."""
     from embed.errors import ModelLoadError
     from embed.onnx_runtime import export_status
 
@@ -48,16 +50,20 @@ def _info(args, ctx) -> int:
     rt = emb.runtime
     out = ctx.out
     out.print(f"model:    {rt.model_ref}", markup=False, highlight=False)
+    failed = None
     try:
         ident = emb.identity
         out.print(f"identity: {ident.describe()}", markup=False, highlight=False)
         out.print(f"stamp:    {ident.tag()}", markup=False, highlight=False)
     except ModelLoadError as exc:
         out.print(f"identity: unknown ({exc.message})", markup=False, highlight=False)
+        failed = exc
     out.print(f"files:    {rt.ref.directory or 'not on this machine'}", markup=False, highlight=False)
     out.print(f"runtime:  {rt.choice_reason or rt.kind}", markup=False, highlight=False)
     reason = export_status(rt.ref)
     out.print(f"fast path: {'ready' if reason is None else reason}", markup=False, highlight=False)
+    if failed is not None:  # what it knows is printed; the model itself cannot be used: say so, exit 2
+        raise failed
     return 0
 
 
