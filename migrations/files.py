@@ -168,9 +168,12 @@ def load_file(path: Path) -> Migration:
 
 def load_dir(directory: Path) -> list[Migration]:
     """Every `*.sql` file in `directory` (not recursive), parsed, in file name order. Raises
-    MigrationFileError when the directory does not exist (hint: `embedsql migrate new`) or for a
-    file that cannot be read or parsed."""
+    MigrationFileError when the directory does not exist (hint: `embedsql migrate new`) or is a
+    file (hint: its folder), or for a file that cannot be read or parsed."""
     directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise MigrationFileError(f"--dir {directory} is a file, not a directory of migration files",
+                                 hint=f"give the folder it is in: --dir {directory.parent}")
     if not directory.is_dir():
         raise MigrationFileError(f"migrations directory {directory} does not exist",
                                  hint="create it with `embedsql migrate new NAME --dir DIR`")

@@ -120,3 +120,16 @@ def test_new_reads_only_the_names_of_the_files_in_its_directory(tmp_path):
     d = tmp_path / "mine"
     assert new_file(d, "add tags", load([])).name == "0100_add_tags.sql"  # still an empty template
     assert new_file(d, "add more", load([])).name == "0101_add_more.sql"
+
+
+def test_a_dir_that_is_a_file_is_named_as_one(tmp_path):
+    """`--dir` naming a migration file instead of its folder said the directory does not exist."""
+    f = tmp_path / "mig" / "0100_a.sql"
+    f.parent.mkdir()
+    f.write_text("-- +up\nSELECT 1;\n")
+    with pytest.raises(MigrationFileError) as ei:
+        load_dir(f)
+    assert str(ei.value).startswith(f"--dir {f} is a file, not a directory of migration files")
+    assert ei.value.hint == f"give the folder it is in: --dir {f.parent}"
+    with pytest.raises(MigrationFileError, match="does not exist"):
+        load_dir(tmp_path / "nowhere")
