@@ -277,8 +277,13 @@ def scan_images(spec: str | os.PathLike, skipped: list[tuple[Path, str]] | None 
         found = [p]
         through_link = os.path.islink
     elif glob.has_magic(text):
-        found = [Path(q) for q in glob.glob(os.path.expanduser(text), recursive=True)]
-        found = [q for q in found if q.is_file()]
+        matched = [Path(q) for q in glob.glob(os.path.expanduser(text), recursive=True)]
+        found = [q for q in matched if q.is_file()]
+        if skipped is not None:  # a broken link matched: reported, as a folder scan does
+            for q in matched:
+                if os.path.islink(q) and not q.exists():
+                    skipped.append((Path(os.path.abspath(q)), f"skipped: broken link (it points to "
+                                                             f"{os.readlink(q)}, which does not exist)"))
         through_link = os.path.islink
     else:
         raise UsageError(f"{text}: no such file or directory")

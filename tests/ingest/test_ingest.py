@@ -280,6 +280,16 @@ def test_a_folder_given_by_a_relative_path_reports_every_skipped_file_by_its_abs
                                                 str(tmp_path / "pics" / "readme.txt")]
 
 
+def test_a_glob_reports_a_broken_link_it_matches(photos, tmp_path):
+    """A folder scan reported a broken link; a glob matching one left it out silently."""
+    _save(tmp_path / "pics" / "b1.jpg", (1, 2, 3), (8, 8))
+    (tmp_path / "pics" / "b2.jpg").symlink_to(tmp_path / "gone.jpg")
+    r = ingest_images(photos, [str(tmp_path / "pics" / "b*.jpg")])
+    assert (r.ingested, r.skipped) == (1, 1)
+    assert r.failures == [(str(tmp_path / "pics" / "b2.jpg"),
+                           f"skipped: broken link (it points to {tmp_path / 'gone.jpg'}, which does not exist)")]
+
+
 def test_descriptions_file_in_the_folder_is_not_a_skipped_image(photos, tmp_path):
     """`--descriptions` naming a file inside the scanned folder: read, not reported as a
     non-image; another non-image beside it still is (the demo's folder works the same way)."""
