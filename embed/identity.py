@@ -141,7 +141,8 @@ def resolve_model(ref: str | None = None) -> ModelRef:
 
 def how_to_supply(ref: str) -> str:
     """The offline way to get a model: save it on a machine with internet, copy the folder, pass it."""
-    hub = ref if not looks_like_path(ref) else DEFAULT_MODEL
+    # a local folder (`models/empty`, one slash like a hub id) is not a hub id to download
+    hub = ref if not looks_like_path(ref) and not Path(ref).expanduser().is_dir() else DEFAULT_MODEL
     folder = ""
     if "/" not in ref and "\\" not in ref and not Path(ref).expanduser().exists():
         # `--model my-clip`: most likely a folder named as a word, read as a hub id

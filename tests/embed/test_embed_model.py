@@ -144,6 +144,18 @@ def test_hub_model_offline_is_a_clear_error(model):
     assert "Traceback" not in msg
 
 
+def test_the_offline_hint_for_a_local_folder_does_not_read_it_as_a_hub_id(tmp_path, monkeypatch):
+    """`models/empty` (one slash, like a hub id) is a folder here: the way to get a model names a
+    real hub id to download, not `from_pretrained('models/empty')`."""
+    from embed.identity import DEFAULT_MODEL, how_to_supply
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models" / "empty").mkdir(parents=True)
+    hint = how_to_supply("models/empty")
+    assert f"from_pretrained('{DEFAULT_MODEL}')" in hint and "from_pretrained('models/empty')" not in hint
+    assert "from_pretrained('org/some-clip')" in how_to_supply("org/some-clip")  # a hub id stays one
+
+
 def test_directory_that_is_not_a_model(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
