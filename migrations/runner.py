@@ -412,6 +412,7 @@ class Runner:
     @contextlib.contextmanager
     def _locked(self):
         with self._engine():
+            self._check_cluster()
             self._prepare_tables()
             lock = MigrationLock(self.db, ttl_s=self.lock_ttl, timeout_s=self.lock_timeout,
                                  settle_s=self.settle_s, on_wait=lambda t: self.on_event("wait", t),
@@ -427,6 +428,23 @@ class Runner:
             finally:
                 self._lock = None
                 lock.release()
+
+    def _check_cluster(self) -> None:
+        """`--cluster NAME`: the server knows NAME (system.clusters), else UsageError naming the
+        clusters it knows (none on the embedded engine), before anything is created; the
+        server's own error was `Requested cluster 'NAME' not found`, with no way on."""
+        if not self.cluster:
+            return
+        known = [r[0] for r in self.db.query("SELECT DISTINCT cluster FROM system.clusters ORDER BY cluster")]
+        if self.cluster.name in known:
+            return
+        where = self.session.describe()
+        raise UsageError(
+            f"cluster {self.cluster.name!r} is not one {where} knows (system.clusters: "
+            f"{', '.join(known) if known else 'none'}); nothing was run",
+            hint=("name one of them with --cluster" if known else
+                  "a --cluster run needs a ClickHouse server whose <remote_servers> config defines the "
+                  "cluster; on one machine, leave out --cluster"))
 
     def up(self, to: int | None = None, *, allow_changed: bool = False) -> Report:
         """Apply every pending, failed or interrupted migration up to version `to` (None: all), in

@@ -59,6 +59,19 @@ def test_options_the_hints_repeat_are_accepted(capsys, dsn, mdir):
     assert code == 0 and "`up --allow-changed` records the edits to 0100_a" in out and "refuses" not in out, out
 
 
+def test_a_cluster_the_server_does_not_know_is_named_before_anything_runs(capsys, dsn, mdir):
+    """`up --cluster prod` on the embedded engine (no clusters there) gave ClickHouse's bare
+    `Requested cluster 'prod' not found`."""
+    write(mdir, "0100_a.sql", "CREATE TABLE a (x UInt8) ENGINE = MergeTree ORDER BY x;", "DROP TABLE a;")
+    code, out, err = run(capsys, "migrate", "up", "--cluster", "prod", "--dsn", dsn, "--dir", str(mdir), "--no-builtin")
+    assert code == 2, err
+    assert err.startswith(f"error: cluster 'prod' is not one embedded ClickHouse at {dsn[len('chdb://'):]} knows "
+                          "(system.clusters: none); nothing was run"), err
+    assert "leave out --cluster" in err
+    with sqlext.connect(dsn=dsn) as s:
+        assert s.query("EXISTS TABLE embedsql_migrations").rows == [(0,)]  # not even the state table
+
+
 def test_plan_with_dialect_needs_no_database(capsys, tmp_path):
     code, out, err = run(capsys, "migrate", "plan", "--dialect", "myscale")
     assert code == 0, err
