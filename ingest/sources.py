@@ -398,7 +398,11 @@ def csv_items(path: str | os.PathLike, *, url_column: str, id_column: str | None
         names = reader.fieldnames or []
         for c, what in ((url_column, "--url-column"), (id_column, "--id-column")):
             if c and c not in names:
-                raise UsageError(f"{path} has no column {c!r} ({what}); columns: {', '.join(names)}")
+                # a header read as one column holding another separator: say which to pass
+                other = next((d for d in (";", "|", "\t", ",") if d != delimiter and len(names) == 1
+                              and c in names[0].split(d)), None)
+                hint = f"the header is split by {other!r}: pass --delimiter {other!r}" if other else None
+                raise UsageError(f"{path} has no column {c!r} ({what}); columns: {', '.join(names)}", hint=hint)
         base = Path(base_dir) if base_dir else path.resolve().parent
         for n, r in enumerate(reader, start=2):
             if limit is not None and n - 2 >= limit:

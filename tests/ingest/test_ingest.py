@@ -428,6 +428,15 @@ def test_a_key_repeated_in_one_file_is_reported_not_counted_as_already_present(p
     assert (again.skipped_existing, again.repeated) == (2, 0)  # both in the table now: already present
 
 
+def test_a_csv_split_by_another_separator_says_which_delimiter_to_pass(photos, tmp_path):
+    f = tmp_path / "semi.csv"
+    f.write_text("key;image\nk1;x.jpg\n")
+    with pytest.raises(UsageError) as ei:
+        ingest_csv(photos, f, url_column="image")
+    assert "no column 'image' (--url-column); columns: key;image" in str(ei.value)
+    assert ei.value.hint == "the header is split by ';': pass --delimiter ';'"
+
+
 # ---------------------------------------------------------------- target checks
 
 def test_missing_table_says_migrate(session, tmp_path):
