@@ -271,7 +271,13 @@ TEMPLATE = """\
 """
 
 def _slug(name: str) -> str:
-    return _NAME_RE.sub("_", name.strip()).strip("_").lower()
+    """The file-name part for a migration called `name`: accents dropped (`ünïcode` ->
+    `unicode`: NFKD, then ASCII; they were cut out with their letters, `n_code`), every run of
+    other characters one `_`, lower case."""
+    import unicodedata
+
+    plain = unicodedata.normalize("NFKD", name.strip()).encode("ascii", "ignore").decode("ascii")
+    return _NAME_RE.sub("_", plain).strip("_").lower()
 
 
 def file_versions(directory: Path) -> list[int]:

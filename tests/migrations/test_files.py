@@ -133,3 +133,9 @@ def test_a_dir_that_is_a_file_is_named_as_one(tmp_path):
     assert ei.value.hint == f"give the folder it is in: --dir {f.parent}"
     with pytest.raises(MigrationFileError, match="does not exist"):
         load_dir(tmp_path / "nowhere")
+
+
+def test_a_name_with_accents_keeps_its_letters(tmp_path):
+    """`migrate new "ünïcode name"` made 0100_n_code_name.sql."""
+    p = new_file(tmp_path, "ünïcode name", [])
+    assert p.name.endswith("_unicode_name.sql"), p.name
