@@ -111,7 +111,7 @@ class SentText:
                 group.append((v, call.text))
                 first = call.text
             self._calls_of.setdefault(first, []).append(call.text)
-        self._renamed = _renamed_functions(source.text, self.sent)
+        self._renamed: dict[str, str] | None = None  # `_named` reads the bridge's renames on first use
 
     # -- names ---------------------------------------------------------------------------------
     def readable(self, text: str) -> str:
@@ -127,6 +127,8 @@ class SentText:
                     text = text.replace(lit, call_text)
             if self._by_dim:
                 text = _ARRAY_RE.sub(self._name_array, text)
+        if self._renamed is None:  # (not in prepare: most statements never need a name mapped)
+            self._renamed = _renamed_functions(self.source.text, self.sent)
         for written, user in self._renamed.items():
             text = re.sub(rf"\b{re.escape(written)}\(", f"{user}(", text)
         return text
