@@ -17,8 +17,22 @@ def stable_id(key: str) -> int:
 
 def stable_ids(keys: Iterable[str]):
     """numpy uint64 array of `stable_id` for many keys."""
+    return _ids(k.encode("utf-8") for k in keys)
+
+
+def vector_ids(vectors):
+    """Row ids of vectors that come without a key (`ingest vectors` with no key column): of each
+    row of `vectors` (rows x dim), its float32 bytes hashed as `stable_id` hashes a key, behind
+    the prefix `vector:`, so one vector is one row wherever its file lies or whatever it is named.
+    numpy uint64, one per row."""
+    import numpy as np
+
+    return _ids(b"vector:" + r.tobytes() for r in np.ascontiguousarray(vectors, dtype=np.float32))
+
+
+def _ids(blobs: Iterable[bytes]):
     import numpy as np
 
     sha1 = hashlib.sha1
-    buf = b"".join(sha1(k.encode("utf-8")).digest()[:8] for k in keys)
+    buf = b"".join(sha1(b).digest()[:8] for b in blobs)
     return np.frombuffer(buf, dtype=">u8").astype(np.uint64)

@@ -10,7 +10,7 @@ Layouts:
 Vectors are stored as given (cast to Float32; not re-normalised); their dimension must match the
 vector column's `CHECK length(col) = N`. Rows are keyed for resumability by `id_column` (default:
 the first of photo_id / image_path / url / key present); without one, a row's id is its vector's
-content (`_content_ids`) and its photo_id says where it came from ("<file>#<row>").
+content (`ingest.ids.vector_ids`) and its photo_id says where it came from ("<file>#<row>").
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Iterator
 
 from sqlext.errors import UsageError
-from .ids import stable_ids
+from .ids import stable_ids, vector_ids
 from .progress import NoProgress
 from .report import FailureLog, IngestReport
 from .target import Target, parse_column_map
@@ -119,21 +119,6 @@ def _iter_part(part: _Part, vector_column: str | None, chunk: int) -> Iterator[t
         start += batch.num_rows
 
 
-def _content_ids(vecs) -> "object":
-    """Row ids of vectors without a key column: the first 8 bytes of SHA-1 of each vector's
-    float32 bytes (as `stable_id`, big-endian), so one vector is one row wherever its file lies
-    or whatever it is named (keyed by file name and row, two runs' `emb.npy` in two folders
-    shared ids and the second was skipped as already present, and a renamed copy was inserted
-    twice). numpy uint64, one per row."""
-    import hashlib
-
-    import numpy as np
-
-    rows = np.ascontiguousarray(vecs, dtype=np.float32)
-    buf = b"".join(hashlib.sha1(b"vector:" + r.tobytes()).digest()[:8] for r in rows)
-    return np.frombuffer(buf, dtype=">u8").astype(np.uint64)
-
-
 def _list_to_numpy(arr, path, col):
     import numpy as np
     import pyarrow as pa
@@ -199,7 +184,7 @@ def ingest_vectors(session, source, *, metadata=None, vector_column: str | None 
 
     def show():
         with lock:
-            progress.update(report.ingested + report.failed + report.skipped_existing,
+            progress.update(report.ingested + report.failed + report.skipped_existing + report.repeated,
                             report.ingested, report.failed, report.skipped_existing)
 
     def write():
@@ -263,23 +248,27 @@ def ingest_vectors(session, source, *, metadata=None, vector_column: str | None 
                     ids = stable_ids(keys)
                 else:
                     keys = [f"{part.name}#{start + i}" for i in range(n)]  # photo_id: where it came from
-                    ids = _content_ids(vecs)
+                    ids = vector_ids(vecs)
                 good = np.isfinite(vecs).all(axis=1)
                 empty = np.fromiter((not k for k in keys), dtype=bool, count=n)
                 for i in np.flatnonzero(~good | empty):
                     label = keys[i] or f"{part.name}#{start + i}"
                     log.add(label, "empty key" if empty[i] else "vector has NaN or infinite values")
-                keep = good & ~empty
-                keep &= ~np.isin(ids, existing, assume_unique=False)
-                # the first occurrence of an id wins, within the chunk and across chunks
+                usable = good & ~empty
+                present = usable & np.isin(ids, existing, assume_unique=False)
+                # the first occurrence of an id wins, within the chunk and across chunks; the
+                # others repeat an earlier input of this run (as `run_items` counts them)
                 _, first = np.unique(ids, return_index=True)
                 firsts = np.zeros(n, dtype=bool)
                 firsts[first] = True
-                keep &= firsts
                 if seen:
-                    keep &= np.fromiter((int(x) not in seen for x in ids), dtype=bool, count=n)
+                    firsts &= np.fromiter((int(x) not in seen for x in ids), dtype=bool, count=n)
+                keep = usable & ~present & firsts
+                for i in np.flatnonzero(usable & ~present & ~firsts):
+                    what = f"the key {keys[i]!r}" if key_col else "the vector"
+                    log.add(keys[i], f"repeats {what} of an earlier input: ingested once", repeated=True)
                 idx = np.flatnonzero(keep)
-                report.skipped_existing += int(n - len(idx) - (~good | empty).sum())
+                report.skipped_existing += int(present.sum())
                 if len(idx) == 0:
                     show()
                     continue

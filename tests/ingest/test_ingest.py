@@ -667,6 +667,12 @@ def test_vectors_without_keys_are_told_apart_by_content_not_by_file_name(photos,
     r = ingest_vectors(photos, tmp_path / "renamed.npy")
     assert (r.ingested, r.skipped_existing) == (0, 10)
     assert count(photos) == 20
+    # one vector twice in a new file: ingested once, the repeat counted and listed
+    twice = rng.standard_normal((1, 512)).astype(np.float32)
+    np.save(tmp_path / "twice.npy", np.vstack([twice, twice]))
+    r = ingest_vectors(photos, tmp_path / "twice.npy")
+    assert (r.ingested, r.skipped_existing, r.repeated) == (1, 0, 1)
+    assert r.failures == [("twice.npy#1", "repeats the vector of an earlier input: ingested once")]
 
 
 # ---------------------------------------------------------------- pure parts
