@@ -14,9 +14,10 @@ def _check_not_shadowed() -> None:
     file hides it (without this check: a circular import error naming neither)."""
     import importlib.util
     import os
+    import sys
 
     ours = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    spec = importlib.util.find_spec("embed") if "embed" not in __import__("sys").modules else None
+    spec = importlib.util.find_spec("embed") if "embed" not in sys.modules else None
     origin = getattr(spec, "origin", None) or ""
     if spec is not None and origin and not os.path.abspath(origin).startswith(ours + os.sep):
         raise ImportError(f"embedsql's package 'embed' is hidden by {origin}, which comes first on sys.path; "

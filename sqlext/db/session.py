@@ -1193,7 +1193,8 @@ class Session:
         if not lists:
             return table
         try:
-            refs = table_refs(tokenize(getattr(sql, "text", sql) if not isinstance(sql, Prepared) else sql.original))
+            text = sql.original if isinstance(sql, Prepared) else getattr(sql, "text", sql)
+            refs = table_refs(tokenize(text))
         except Exception:  # noqa: BLE001 - sizing is a nicety: an unlexable text keeps the shape
             return table
         for i in lists:
